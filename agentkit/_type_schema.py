@@ -1,0 +1,244 @@
+"""Python type -> JSON Schema (2020-12) fragment.
+
+Plain types (scalars, containers, unions, literals, enums, dates, UUIDs, paths, decimals) are translated
+directly: that is fast and compact. Classes (pydantic models, dataclasses, TypedDicts, named tuples) and
+constrained `Annotated` types are handed to pydantic, which also validates them, so both agree; their
+definitions are collected under `$defs`.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import datetime
+import decimal
+import enum
+import ipaddress
+import pathlib
+import re
+import types
+import typing
+import uuid
+from typing import Any, Literal, Union
+
+import typing_extensions
+
+from .exceptions import UserError
+
+JsonSchema = dict[str, Any]
+
+__all__ = ["JsonSchema", "SchemaBuilder", "UnsupportedType", "strip_titles"]
+
+_SCALARS: dict[object, JsonSchema] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    type(None): {"type": "null"},
+    None: {"type": "null"},
+    bytes: {"type": "string", "format": "binary"},
+    datetime.datetime: {"type": "string", "format": "date-time"},
+    datetime.date: {"type": "string", "format": "date"},
+    datetime.time: {"type": "string", "format": "time"},
+    datetime.timedelta: {"type": "string", "format": "duration"},
+    uuid.UUID: {"type": "string", "format": "uuid"},
+    pathlib.Path: {"type": "string", "format": "path"},
+    pathlib.PurePath: {"type": "string", "format": "path"},
+    decimal.Decimal: {"type": "string", "format": "decimal"},
+    ipaddress.IPv4Address: {"type": "string", "format": "ipv4"},
+    ipaddress.IPv6Address: {"type": "string", "format": "ipv6"},
+}
+_ANY = (Any, object, typing_extensions.Any)
+_LISTS = (list, cabc.Sequence, cabc.MutableSequence, cabc.Iterable, cabc.Collection, typing.Sequence, typing.List)
+_SETS = (set, frozenset, cabc.Set, cabc.MutableSet, typing.Set, typing.FrozenSet)
+_DICTS = (dict, cabc.Mapping, cabc.MutableMapping, typing.Dict, typing.Mapping)
+_UNIONS: tuple[object, ...] = (Union, types.UnionType)
+_LITERALS = (Literal, typing_extensions.Literal)
+_NOT_REQUIRED = (typing_extensions.NotRequired, typing_extensions.Required, typing_extensions.ReadOnly)
+
+
+class UnsupportedType(Exception):  # noqa: N818 - internal signal, turned into a UserError by the caller
+    """Raised for an annotation that has no JSON Schema form."""
+
+
+def strip_titles(schema: Any) -> Any:
+    """Remove pydantic's `title` keys from a schema (not properties that happen to be named `title`)."""
+    if isinstance(schema, dict):
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+                out[key] = {name: strip_titles(sub) for name, sub in value.items()}
+            else:
+                out[key] = strip_titles(value)
+        return out
+    if isinstance(schema, list):
+        return [strip_titles(item) for item in schema]
+    return schema
+
+
+class SchemaBuilder:
+    """Builds schema fragments for one function, gathering class definitions into `defs`."""
+
+    def __init__(self) -> None:
+        self.defs: dict[str, JsonSchema] = {}
+
+    def build(self, annotation: object) -> JsonSchema:
+        """The JSON Schema fragment for `annotation`; raises `UnsupportedType`."""
+        direct = _SCALARS.get(annotation) if _hashable(annotation) else None
+        if direct is not None:
+            return dict(direct)
+        if annotation in _ANY:
+            return {}
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is typing.Annotated or origin is typing_extensions.Annotated:
+            return self._annotated(annotation, args)
+        if origin in _NOT_REQUIRED:
+            return self.build(args[0])
+        if origin in _UNIONS:
+            return self._union(args)
+        if origin in _LITERALS:
+            return _literal(args)
+        if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            return _enum(annotation)
+        container = origin if origin is not None else annotation
+        if container in _LISTS or container in _SETS or container is tuple:
+            return self._sequence(container, args)
+        if container in _DICTS:
+            return self._dict(args)
+        if isinstance(annotation, type) and annotation in (list, dict, set, tuple):
+            return self._sequence(annotation, ())  # pragma: no cover - covered via container branch
+        if isinstance(annotation, typing.TypeVar):
+            raise UnsupportedType(f"type variable {annotation!r}")
+        if isinstance(annotation, (str, typing.ForwardRef)):
+            raise UnsupportedType(f"unresolved forward reference {annotation!r}")
+        return self._pydantic(annotation)
+
+    def _annotated(self, annotation: object, args: tuple[Any, ...]) -> JsonSchema:
+        base, *metadata = args
+        descriptions = [m for m in metadata if isinstance(m, str)]
+        others = [m for m in metadata if not isinstance(m, str)]
+        schema = self._pydantic(annotation) if others else self.build(base)
+        if descriptions and "description" not in schema:
+            schema = {**schema, "description": " ".join(descriptions)} if "$ref" not in schema else schema
+        return schema
+
+    def _union(self, args: tuple[Any, ...]) -> JsonSchema:
+        branches: list[JsonSchema] = []
+        for arg in args:
+            sub = self.build(arg)
+            if sub == {}:
+                return {}
+            if sub not in branches:
+                branches.append(sub)
+        return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+    def _sequence(self, container: object, args: tuple[Any, ...]) -> JsonSchema:
+        schema: JsonSchema = {"type": "array"}
+        if container is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                schema["items"] = self.build(args[0])
+            elif args and args != ((),):
+                schema["prefixItems"] = [self.build(a) for a in args]
+                schema["minItems"] = schema["maxItems"] = len(args)
+            return schema
+        if args:
+            item = self.build(args[0])
+            if item:
+                schema["items"] = item
+        if container in _SETS:
+            schema["uniqueItems"] = True
+        return schema
+
+    def _dict(self, args: tuple[Any, ...]) -> JsonSchema:
+        schema: JsonSchema = {"type": "object"}
+        if args:
+            key, value = args
+            if key is not str and typing.get_origin(key) not in _LITERALS and key not in _ANY:
+                raise UnsupportedType(f"dict keys must be str, not {key!r}")
+            schema["additionalProperties"] = self.build(value)
+        else:
+            schema["additionalProperties"] = {}
+        return schema
+
+    def _pydantic(self, annotation: object) -> JsonSchema:
+        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+
+        try:
+            generated = TypeAdapter(annotation).json_schema(ref_template="#/$defs/{model}")
+        except (PydanticSchemaGenerationError, TypeError, UserError) as exc:
+            raise UnsupportedType(f"{annotation!r}") from exc
+        except Exception as exc:  # pydantic raises several error types for unusable classes
+            raise UnsupportedType(f"{annotation!r} ({exc})") from exc
+        generated = strip_titles(generated)
+        defs: dict[str, JsonSchema] = generated.pop("$defs", {})
+        renames = {name: self._add_def(name, body) for name, body in defs.items()}
+        if any(old != new for old, new in renames.items()):
+            generated = _rename_refs(generated, renames)
+            for new in renames.values():
+                self.defs[new] = _rename_refs(self.defs[new], renames)
+        return typing.cast(JsonSchema, generated)
+
+    def _add_def(self, name: str, body: JsonSchema) -> str:
+        candidate, n = name, 2
+        while candidate in self.defs and self.defs[candidate] != body:
+            candidate, n = f"{name}{n}", n + 1
+        self.defs[candidate] = body
+        return candidate
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _json_type(values: list[Any]) -> str | None:
+    kinds = {type(v) for v in values}
+    for py, name in ((str, "string"), (bool, "boolean"), (int, "integer"), (float, "number")):
+        if kinds == {py}:
+            return name
+    return "number" if kinds <= {int, float} else None
+
+
+def _literal(args: tuple[Any, ...]) -> JsonSchema:
+    values = [a.value if isinstance(a, enum.Enum) else a for a in args]
+    schema: JsonSchema = {}
+    json_type = _json_type(values)
+    if json_type:
+        schema["type"] = json_type
+    schema["enum"] = values
+    return schema
+
+
+def _enum(cls: type[enum.Enum]) -> JsonSchema:
+    return _literal(tuple(member.value for member in cls))
+
+
+def _rename_refs(schema: Any, renames: dict[str, str]) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _rename_refs(v, renames) for k, v in schema.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            out["$ref"] = "#/$defs/" + renames.get(ref[8:], ref[8:])
+        return out
+    if isinstance(schema, list):
+        return [_rename_refs(v, renames) for v in schema]
+    return schema
+
+
+def is_dataclass_type(annotation: object) -> bool:
+    """True for a dataclass class (not an instance)."""
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+def valid_tool_name(name: str) -> bool:
+    """Names every provider accepts: letters, digits, `_` and `-`, at most 64, not starting with a digit."""
+    return bool(_IDENTIFIER.match(name))

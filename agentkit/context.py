@@ -1,0 +1,40 @@
+"""`RunContext`: what a tool (or an instructions function) can see of the run that called it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic
+
+from typing_extensions import TypeVar
+
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from .messages import Message
+
+__all__ = ["DepsT", "RunContext"]
+
+DepsT = TypeVar("DepsT", default=None)
+"""The type of the dependencies a run carries (`Agent(deps_type=...)`, `agent.run(deps=...)`)."""
+
+
+@dataclass(kw_only=True)
+class RunContext(Generic[DepsT]):
+    """Passed to a tool whose first parameter is annotated `RunContext[...]`; left out of its schema."""
+
+    deps: DepsT
+    """The dependencies given to `agent.run(deps=...)`."""
+    usage: Usage = field(default_factory=Usage)
+    """Usage of the run so far."""
+    messages: list[Message] = field(default_factory=list)
+    """The transcript so far (read it; do not change it)."""
+    model_name: str = ""
+    """The model running this agent."""
+    tool_name: str | None = None
+    """The tool being called."""
+    tool_call_id: str | None = None
+    """The id of the tool call being answered."""
+    retry: int = 0
+    """How many times this tool has failed in this run so far (0 on the first try)."""
+    run_step: int = 0
+    """The number of model requests made so far in this run."""

@@ -1,0 +1,121 @@
+"""The errors agentkit raises, and `ModelRetry`, the signal a tool raises to ask the model to try again.
+
+```
+AgentkitError
+├── UserError                      misuse of the library: bad configuration, a tool that cannot be described
+├── ToolArgumentsError             a model's arguments for a tool failed validation (text written for the model)
+└── AgentRunError                  a run failed; `.messages` keeps the whole transcript up to the failure
+    ├── ModelAPIError              the model endpoint answered with an error; keeps `status_code` and `body`
+    │   └── ModelUnavailableError  the model id is unknown, retired or deprecated (404, `model_deprecated`)
+    ├── UnexpectedModelBehavior    the model's output could not be used, even after retries
+    └── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
+ModelRetry                         raised by a tool: "tell the model this, and let it try again"
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .messages import Message
+
+__all__ = [
+    "AgentRunError",
+    "AgentkitError",
+    "ModelAPIError",
+    "ModelRetry",
+    "ModelUnavailableError",
+    "ToolArgumentsError",
+    "UnexpectedModelBehavior",
+    "UsageLimitExceeded",
+    "UserError",
+]
+
+
+class AgentkitError(Exception):
+    """Root of every error agentkit raises."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UserError(AgentkitError):
+    """The library was used in a way it cannot support; the message says what to change."""
+
+
+class ToolArgumentsError(AgentkitError):
+    """A model's arguments for a tool did not validate.
+
+    `str(error)` is short and written for the model: one line per problem with its JSON path.
+    """
+
+    problems: list[str]
+    """One entry per problem, `path: what was expected`."""
+
+    def __init__(self, tool_name: str, problems: Sequence[str]) -> None:
+        self.tool_name = tool_name
+        self.problems = list(problems)
+        lines = "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(f"Invalid arguments for tool {tool_name!r}:\n{lines}")
+
+
+class AgentRunError(AgentkitError):
+    """A run failed. The transcript up to the failure is kept in `messages`."""
+
+    messages: list[Message]
+    """Every message of the run so far (history included), ready to inspect or to continue from."""
+
+    def __init__(self, message: str, *, messages: Sequence[Message] = ()) -> None:
+        super().__init__(message)
+        self.messages = list(messages)
+
+
+class ModelAPIError(AgentRunError):
+    """The model endpoint answered with an error (HTTP status, an error body in a 200, or mid-stream)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: object = None,
+        model_name: str | None = None,
+        messages: Sequence[Message] = (),
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.status_code = status_code
+        """The HTTP status code, or the code of an error reported inside a 200 body or a stream."""
+        self.code = code
+        """The provider's error code when it sends one, for example `model_deprecated`."""
+        self.body = body
+        """The decoded error body as the provider sent it."""
+        self.model_name = model_name
+
+
+class ModelUnavailableError(ModelAPIError):
+    """The model id is unknown, retired or deprecated at this endpoint: choose another model."""
+
+
+class UnexpectedModelBehavior(AgentRunError):
+    """The model's output could not be used (empty, malformed, or invalid after every retry)."""
+
+
+class UsageLimitExceeded(AgentRunError):
+    """`max_turns` or a `UsageLimits` value was reached before the run ended."""
+
+
+class ModelRetry(Exception):  # noqa: N818 - control flow, not an error (see STYLE.md)
+    """Raise from a tool to send `message` back to the model and let it call the tool again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

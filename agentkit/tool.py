@@ -1,0 +1,288 @@
+"""`@tool` and `Tool`: a Python function (or a raw JSON Schema plus a callable) the model can call."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, overload
+
+from typing_extensions import ParamSpec, TypeVar
+
+from ._dialects import Dialect, NotStrictCompatible, restore_arguments, to_dialect
+from ._function_schema import FunctionSchema, function_schema, parse_arguments
+from ._type_schema import JsonSchema, valid_tool_name
+from .exceptions import ToolArgumentsError, UserError
+
+if TYPE_CHECKING:
+    from .context import RunContext
+
+__all__ = ["Tool", "ToolDefinition", "tool"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolDefinition:
+    """What the model is told about a tool: name, description and the JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: JsonSchema
+    """Canonical JSON Schema (2020-12) of the arguments object."""
+    strict: bool | None = None
+    """Ask for OpenAI strict mode for this tool (`None`: the model's profile decides)."""
+
+    def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
+        """The chat-completions `tools[]` entry for this tool, its schema in `dialect`."""
+        function: dict[str, Any] = {"name": self.name}
+        if self.description:
+            function["description"] = self.description
+        parameters = self.parameters
+        strict = dialect == "openai-strict" and self.strict is not False
+        if strict:
+            try:
+                parameters = to_dialect(parameters, "openai-strict")
+            except NotStrictCompatible:
+                strict = False
+        elif dialect == "gemini":
+            parameters = to_dialect(parameters, "gemini")
+        if dialect == "gemini" and not parameters.get("properties"):
+            pass  # Gemini rejects an object with empty properties: a tool without arguments sends none
+        else:
+            function["parameters"] = parameters
+        if strict:
+            function["strict"] = True
+        return {"type": "function", "function": function}
+
+
+class _SchemaValidator:
+    """Validates arguments against a raw JSON Schema with `jsonschema` (for MCP and hand-written tools)."""
+
+    def __init__(self, name: str, schema: JsonSchema) -> None:
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+            raise UserError(f"Tool {name!r}: its parameters are not a valid JSON Schema at {path}: {exc.message}") from None
+        if schema.get("type", "object") != "object":
+            raise UserError(f"Tool {name!r}: its parameters schema must describe an object (type: object).")
+        self._name = name
+        self._validator = jsonschema.Draft202012Validator(schema)
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems = []
+            for error in errors:
+                path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+                problems.append(f"{path}: {error.message}")
+            raise ToolArgumentsError(self._name, problems)
+        return arguments
+
+
+class Tool(Generic[P, R]):
+    """A function the model can call. Calling the `Tool` calls the function, unchanged.
+
+    Make one with `@tool`, `Tool(function)`, or `Tool.from_schema(...)` for a raw JSON Schema.
+    """
+
+    function: Callable[P, R]
+    name: str
+    description: str
+    parameters: JsonSchema
+    """Canonical JSON Schema (2020-12) of the arguments object."""
+    retries: int | None = None
+    """How many failed calls (bad arguments, `ModelRetry`) the model gets; `None`: the agent's default."""
+    sequential: bool = False
+    """Run this tool alone, never concurrently with other calls of the same turn."""
+    timeout: float | None = None
+    """Seconds a call may take; past that the model is told it timed out."""
+    strict: bool | None = None
+    """OpenAI strict mode for this tool (`None`: the model's profile decides)."""
+    takes_ctx: bool = False
+    """Whether the function's first parameter receives the `RunContext`."""
+    _validator: FunctionSchema | _SchemaValidator
+    _is_async: bool
+    _tools: dict[Dialect, dict[str, Any]]
+
+    def __init__(
+        self,
+        function: Callable[P, R],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        retries: int | None = None,
+        sequential: bool = False,
+        timeout: float | None = None,
+        strict: bool | None = None,
+    ) -> None:
+        schema = function_schema(function, name=name, description=description)
+        self._setup(function, schema, schema.parameters, retries, sequential, timeout, strict)
+        self.takes_ctx = schema.takes_ctx
+        self._is_async = schema.is_async
+        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+
+    def _setup(
+        self,
+        function: Callable[P, R],
+        validator: FunctionSchema | _SchemaValidator,
+        parameters: JsonSchema,
+        retries: int | None,
+        sequential: bool,
+        timeout: float | None,
+        strict: bool | None,
+    ) -> None:
+        name = validator.name if isinstance(validator, FunctionSchema) else validator._name
+        if not valid_tool_name(name):
+            raise UserError(
+                f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-' (at most 64, not starting "
+                "with a digit). Pass `@tool(name=...)` to choose another."
+            )
+        if retries is not None and retries < 0:
+            raise UserError(f"Tool {name!r}: retries must be >= 0, not {retries}.")
+        if timeout is not None and timeout <= 0:
+            raise UserError(f"Tool {name!r}: timeout must be a positive number of seconds, not {timeout}.")
+        self.function = function
+        self.name = name
+        self.description = validator.description if isinstance(validator, FunctionSchema) else ""
+        self.parameters = parameters
+        self.retries, self.sequential, self.timeout, self.strict = retries, sequential, timeout, strict
+        self.takes_ctx = False
+        self._is_async = False
+        self._validator = validator
+        self._tools = {}
+
+    @classmethod
+    def from_schema(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str,
+        description: str,
+        parameters: JsonSchema,
+        takes_ctx: bool = False,
+        retries: int | None = None,
+        sequential: bool = False,
+        timeout: float | None = None,
+        strict: bool | None = None,
+    ) -> Tool[..., Any]:
+        """A tool from a hand-written JSON Schema; `function` receives the validated arguments as keywords."""
+        self: Tool[..., Any] = cls.__new__(cls)
+        validator = _SchemaValidator(name, parameters)
+        self._setup(function, validator, parameters, retries, sequential, timeout, strict)
+        self.description = description
+        self.takes_ctx = takes_ctx
+        self._is_async = inspect.iscoroutinefunction(function)
+        return self
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.function(*args, **kwargs)
+
+    def __get__(self, instance: object, owner: type | None = None) -> Tool[..., R]:
+        """`@tool` on a method: the tool bound to `instance` (schema shared, `self` never in it)."""
+        if instance is None:
+            return self
+        bound = self.function.__get__(instance, owner)  # type: ignore[attr-defined]
+        return _copy_with(self, bound)
+
+    def __repr__(self) -> str:
+        return f"Tool(name={self.name!r})"
+
+    @property
+    def definition(self) -> ToolDefinition:
+        """The `ToolDefinition` sent to models."""
+        return ToolDefinition(name=self.name, description=self.description, parameters=self.parameters, strict=self.strict)
+
+    def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
+        """The chat-completions `tools[]` entry in `dialect`, built once and cached."""
+        entry = self._tools.get(dialect)
+        if entry is None:
+            entry = self._tools[dialect] = self.definition.openai_tool(dialect)
+        return entry
+
+    def openai_tool_json(self, dialect: Dialect = "standard") -> str:
+        """`openai_tool(dialect)` as compact, deterministic JSON."""
+        return json.dumps(self.openai_tool(dialect), separators=(",", ":"), ensure_ascii=False)
+
+    def validate_arguments(self, raw: str | dict[str, Any] | None, *, dialect: Dialect = "standard") -> dict[str, Any]:
+        """Model arguments (JSON text, possibly empty or `null`, or a dict) -> the function's keyword arguments.
+
+        Raises `ToolArgumentsError`, whose text tells the model what to fix.
+        """
+        arguments = parse_arguments(self.name, raw)
+        if dialect != "standard" or any(v is None for v in arguments.values()):
+            arguments = restore_arguments(arguments, self.parameters)
+        return self._validator.validate(arguments)
+
+    async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
+        """Run the function with validated `arguments` (sync functions in a worker thread)."""
+        function: Callable[..., Any] = self.function
+        args: tuple[Any, ...] = (ctx,) if self.takes_ctx else ()
+        if self._is_async:
+            return await function(*args, **arguments)
+        result = await asyncio.to_thread(function, *args, **arguments)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+def _copy_with(original: Tool[P, R], function: Callable[..., R]) -> Tool[..., R]:
+    copy: Tool[..., R] = Tool.__new__(Tool)
+    copy.__dict__.update(original.__dict__)
+    copy.function = function
+    copy._tools = original._tools
+    return copy
+
+
+@overload
+def tool(function: Callable[P, R], /) -> Tool[P, R]: ...
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    timeout: float | None = None,
+    strict: bool | None = None,
+) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
+def tool(
+    function: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    retries: int | None = None,
+    sequential: bool = False,
+    timeout: float | None = None,
+    strict: bool | None = None,
+) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
+    """Make a function callable by the model: bare (`@tool`) or with options (`@tool(timeout=5)`).
+
+    The schema comes from the type hints; descriptions from the docstring (Google, NumPy, reST or Epydoc
+    style). A first parameter annotated `RunContext[...]` receives the run's context and is not in the schema.
+
+    Args:
+        function: The function (sync or async) when used bare.
+        name: The name the model sees; defaults to the function's name.
+        description: The description the model sees; defaults to the docstring.
+        retries: Failed calls allowed before the run fails; defaults to the agent's `retries`.
+        sequential: Never run concurrently with the other tool calls of a turn.
+        timeout: Seconds a call may take before the model is told it timed out.
+        strict: OpenAI strict mode for this tool; `None` lets the model's profile decide.
+    """
+
+    def decorate(func: Callable[P, R]) -> Tool[P, R]:
+        return Tool(
+            func, name=name, description=description, retries=retries, sequential=sequential, timeout=timeout, strict=strict
+        )
+
+    return decorate if function is None else decorate(function)
+
