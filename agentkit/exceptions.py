@@ -8,6 +8,7 @@ AgentkitError
     ├── ModelAPIError              the model endpoint answered with an error; keeps `status_code` and `body`
     │   └── ModelUnavailableError  the model id is unknown, retired or deprecated (404, `model_deprecated`)
     ├── UnexpectedModelBehavior    the model's output could not be used, even after retries
+    ├── ToolExecutionError         a tool raised, and the agent was told to raise (`raise_tool_errors=True`)
     └── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
 ModelRetry                         raised by a tool: "tell the model this, and let it try again"
 ```
@@ -28,6 +29,7 @@ __all__ = [
     "ModelRetry",
     "ModelUnavailableError",
     "ToolArgumentsError",
+    "ToolExecutionError",
     "UnexpectedModelBehavior",
     "UsageLimitExceeded",
     "UserError",
@@ -107,6 +109,18 @@ class ModelUnavailableError(ModelAPIError):
 
 class UnexpectedModelBehavior(AgentRunError):
     """The model's output could not be used (empty, malformed, or invalid after every retry)."""
+
+
+class ToolExecutionError(AgentRunError):
+    """A tool raised an exception and the agent was set to raise rather than tell the model.
+
+    The tool's exception is the `__cause__`; `tool_name` and `tool_call_id` say which call it was.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, tool_call_id: str, messages: Sequence[Message] = ()) -> None:
+        super().__init__(message, messages=messages)
+        self.tool_name = tool_name
+        self.tool_call_id = tool_call_id
 
 
 class UsageLimitExceeded(AgentRunError):

@@ -15,8 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import Field
-
 from .usage import Usage
 
 if TYPE_CHECKING:
@@ -66,7 +64,7 @@ class ImagePart:
         return cls.from_bytes(Path(path).read_bytes(), media_type)
 
 
-ContentPart = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
+ContentPart = Union[TextPart, ImagePart]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -131,16 +129,15 @@ class ToolMessage:
     role: Literal["tool"] = "tool"
 
 
-Message = Annotated[
-    Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage], Field(discriminator="role")
-]
+Message = Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage]
+"""Any message of a transcript (its `role` tells which)."""
 
 
 @cache
 def _adapter() -> TypeAdapter[list[Message]]:
-    from pydantic import TypeAdapter
+    from pydantic import Field, TypeAdapter
 
-    return TypeAdapter(list[Message])
+    return TypeAdapter(list[Annotated[Message, Field(discriminator="role")]])  # type: ignore[arg-type]
 
 
 def messages_to_json(messages: Sequence[Message], *, indent: int | None = None) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import json
@@ -14,6 +13,7 @@ from typing_extensions import ParamSpec, TypeVar
 
 from ._dialects import Dialect, NotStrictCompatible, restore_arguments, to_dialect
 from ._function_schema import FunctionSchema, function_schema, parse_arguments
+from ._threads import run_in_thread
 from ._type_schema import JsonSchema, valid_tool_name
 from .exceptions import ToolArgumentsError, UserError
 
@@ -227,7 +227,7 @@ class Tool(Generic[P, R]):
         args: tuple[Any, ...] = (ctx,) if self.takes_ctx else ()
         if self._is_async:
             return await function(*args, **arguments)
-        result = await asyncio.to_thread(function, *args, **arguments)
+        result = await run_in_thread(function, *args, **arguments)
         if inspect.isawaitable(result):
             return await result
         return result

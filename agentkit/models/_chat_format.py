@@ -1,0 +1,192 @@
+"""Provider-neutral messages <-> the chat-completions wire format (plain dicts; no SDK types).
+
+Shared by every OpenAI-compatible request path (plain and, later, streamed) so that message repair,
+dialects and usage accounting are written once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+from ..settings import ModelSettings
+from ..usage import Usage
+from . import ModelRequestParameters
+from .profiles import ModelProfile
+
+__all__ = ["build_request", "parse_completion", "parse_usage", "wire_messages"]
+
+MISSING_RESULT = "No result: this call was not executed."
+
+
+def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Messages as chat-completions dicts, repaired so that strict providers (Gemini) accept them.
+
+    Assistant turns with tool calls carry `content: ""`, never null; every tool call gets exactly one tool
+    message with its id and the tool's name, all the results of a turn sent together right after it;
+    results that answer no call are dropped.
+    """
+    out: list[dict[str, Any]] = []
+    pending: dict[str, ToolMessage] = {}
+    index = 0
+    items = list(messages)
+    while index < len(items):
+        message = items[index]
+        index += 1
+        if isinstance(message, ToolMessage):
+            continue  # consumed by the assistant turn it answers; an orphan answers nothing
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            out.append(_assistant(message))
+            pending = {}
+            while index < len(items) and isinstance(follower := items[index], ToolMessage):
+                pending.setdefault(follower.tool_call_id, follower)
+                index += 1
+            for call in message.tool_calls:
+                result = pending.get(call.id)
+                content = result.content if result is not None else MISSING_RESULT
+                out.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content})
+            continue
+        out.append(_plain(message))
+    return out
+
+
+def _plain(message: Message) -> dict[str, Any]:
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.content}
+    if isinstance(message, UserMessage):
+        if isinstance(message.content, str):
+            return {"role": "user", "content": message.content}
+        return {"role": "user", "content": [_part(p) for p in message.content]}
+    if isinstance(message, AssistantMessage):
+        return {"role": "assistant", "content": message.content}
+    raise AssertionError(f"unexpected message {message!r}")  # pragma: no cover
+
+
+def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    image: dict[str, Any] = {"url": part.url}
+    if part.detail:
+        image["detail"] = part.detail
+    return {"type": "image_url", "image_url": image}
+
+
+def _assistant(message: AssistantMessage) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": message.content or "",
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+            for c in message.tool_calls
+        ],
+    }
+
+
+def build_request(
+    model_name: str,
+    messages: Sequence[Message],
+    parameters: ModelRequestParameters,
+    settings: ModelSettings,
+    profile: ModelProfile,
+) -> dict[str, Any]:
+    """The JSON body of a chat-completions request (without `stream`)."""
+    body: dict[str, Any] = {"model": model_name, "messages": wire_messages(messages)}
+    if parameters.tools:
+        body["tools"] = [_tool_entry(t, profile) for t in parameters.tools]
+        choice = settings.tool_choice or parameters.tool_choice
+        if choice:
+            body["tool_choice"] = choice
+        if settings.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = settings.parallel_tool_calls
+    fmt = parameters.response_format
+    if fmt is not None and (profile.tools_with_response_format or not parameters.tools):
+        schema = fmt.schema
+        if fmt.strict or profile.schema_dialect == "gemini":
+            from .._dialects import to_dialect
+
+            schema = to_dialect(schema, "openai-strict" if fmt.strict else profile.schema_dialect)
+        spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
+        if fmt.strict:
+            spec["strict"] = True
+        body["response_format"] = {"type": "json_schema", "json_schema": spec}
+    for key in ("temperature", "top_p", "max_tokens", "seed", "presence_penalty", "frequency_penalty"):
+        value = getattr(settings, key)
+        if value is not None:
+            body[key] = value
+    if settings.stop:
+        body["stop"] = list(settings.stop)
+    return body
+
+
+def _tool_entry(definition: Any, profile: ModelProfile) -> dict[str, Any]:
+    entry: dict[str, Any] = definition.openai_tool(profile.schema_dialect)
+    return entry
+
+
+def parse_usage(data: Any, profile: ModelProfile) -> Usage:
+    """Usage from a response's `usage` object; the cost is OpenRouter's `usage.cost` or from the prices."""
+    usage = data if isinstance(data, dict) else {}
+    input_tokens = int(usage.get("prompt_tokens") or 0)
+    output_tokens = int(usage.get("completion_tokens") or 0)
+    cost = usage.get("cost")
+    cost_usd = float(cost) if isinstance(cost, (int, float)) else profile.cost(input_tokens, output_tokens)
+    return Usage(requests=1, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd)
+
+
+def parse_completion(data: dict[str, Any], profile: ModelProfile, taken_ids: Iterable[str]) -> AssistantMessage:
+    """A chat-completion body -> `AssistantMessage`; tool-call ids are made present and unique.
+
+    Tool calls are decided by their presence, never by `finish_reason`. The caller has already checked the
+    body for an `error` object.
+    """
+    choices = data.get("choices") or []
+    choice = choices[0] if choices else {}
+    message = choice.get("message") or {}
+    finish = choice.get("native_finish_reason") or choice.get("finish_reason")
+    content = message.get("content")
+    if isinstance(content, list):  # some servers send content parts even for assistants
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    calls = unique_tool_calls(message.get("tool_calls") or (), taken_ids)
+    return AssistantMessage(
+        content=content or "",
+        tool_calls=calls,
+        model_name=data.get("model"),
+        finish_reason=finish,
+        usage=parse_usage(data.get("usage"), profile),
+    )
+
+
+def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> list[ToolCall]:
+    """Tool calls from wire dicts; a missing or repeated id (Gemini sends both) gets a fresh one."""
+    taken = set(taken_ids)
+    counter = itertools.count(len(taken) + 1)
+    calls: list[ToolCall] = []
+    for raw in raw_calls:
+        function = raw.get("function") or {}
+        call_id = raw.get("id") or ""
+        while not call_id or call_id in taken:
+            call_id = f"call_{next(counter)}"
+        taken.add(call_id)
+        arguments = function.get("arguments")
+        if isinstance(arguments, (dict, list)):
+            import json
+
+            arguments = json.dumps(arguments)
+        calls.append(ToolCall(id=call_id, name=str(function.get("name") or ""), arguments=arguments or ""))
+    return calls
+
+
+def transcript_call_ids(messages: Sequence[Message]) -> list[str]:
+    """Every tool-call id already used in a transcript."""
+    return [c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]

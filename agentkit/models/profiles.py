@@ -1,0 +1,82 @@
+"""Per-model facts: schema dialect, prices, context size and quirks, chosen from the model id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .._dialects import Dialect
+
+__all__ = ["ModelProfile", "profile_for"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class ModelProfile:
+    """What agentkit knows about a model family. Unknown models get the defaults."""
+
+    family: str = "default"
+    schema_dialect: Dialect = "standard"
+    """How tool and output schemas are written for this model."""
+    input_price_per_mtok: float | None = None
+    """Dollars per million input tokens (used when the provider does not report the cost)."""
+    output_price_per_mtok: float | None = None
+    """Dollars per million output tokens."""
+    image_price_per_k: float | None = None
+    """Dollars per thousand input images."""
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    tools_with_response_format: bool = True
+    """Whether tools and a JSON `response_format` can be sent together (Gemini 2.x: no)."""
+    structured_output: Literal["json_schema", "tool"] = "json_schema"
+    """How a structured `output_type` is requested: `response_format` json_schema, or a final-result tool."""
+    tool_calling: Literal["native", "prompted"] = "native"
+    """`native`: the server's `tools` support; `prompted`: schemas in the prompt, calls parsed from text."""
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Dollar cost from the listed prices (0.0 when they are unknown)."""
+        total = 0.0
+        if self.input_price_per_mtok is not None:
+            total += input_tokens * self.input_price_per_mtok / 1_000_000
+        if self.output_price_per_mtok is not None:
+            total += output_tokens * self.output_price_per_mtok / 1_000_000
+        return total
+
+
+GEMINI_2_0_FLASH = ModelProfile(
+    family="gemini-2.0-flash",
+    schema_dialect="gemini",
+    input_price_per_mtok=0.10,
+    output_price_per_mtok=0.40,
+    image_price_per_k=0.026,
+    context_window=1_048_576,
+    max_output_tokens=8_192,
+    tools_with_response_format=False,
+    structured_output="tool",
+)
+GEMINI = ModelProfile(family="gemini", schema_dialect="gemini", tools_with_response_format=False, structured_output="tool")
+OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
+LOCAL = ModelProfile(
+    family="local",
+    input_price_per_mtok=0.0,
+    output_price_per_mtok=0.0,
+    context_window=4_096,
+    structured_output="tool",
+)
+DEFAULT = ModelProfile()
+
+
+def profile_for(model_id: str) -> ModelProfile:
+    """The profile of a model id such as `google/gemini-2.0-flash-001`, `gpt-4o-mini` or `local`."""
+    name = model_id.lower()
+    bare = name.split("/", 1)[1] if "/" in name else name
+    if name.startswith(("google/", "gemini")) or bare.startswith("gemini"):
+        if bare.startswith("gemini-2.0-flash") and "lite" not in bare:
+            return GEMINI_2_0_FLASH
+        if bare.startswith(("gemini-2", "gemini-1", "gemini-exp", "gemini-pro", "gemini-flash")):
+            return GEMINI
+        return ModelProfile(family="gemini", schema_dialect="gemini")
+    if name.startswith("openai/") or bare.startswith(("gpt-", "o1", "o3", "o4")):
+        return OPENAI
+    if name == "local" or name.startswith("local:"):
+        return LOCAL
+    return DEFAULT

@@ -1,0 +1,34 @@
+"""`RunResult`: what a finished run gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic
+
+from ._output import OutputT
+from .messages import Message, messages_to_json
+from .usage import Usage
+
+__all__ = ["RunResult"]
+
+
+@dataclass(kw_only=True)
+class RunResult(Generic[OutputT]):
+    """The output of a run, its whole transcript, and what it consumed."""
+
+    output: OutputT
+    """The final answer: text, or a validated instance of the agent's `output_type`."""
+    messages: list[Message]
+    """The whole conversation: the history passed in, then this run's messages."""
+    usage: Usage
+    """Requests, tokens and dollar cost of this run (the history's usage is not included)."""
+    new_message_index: int = field(default=0)
+    """Where this run's messages start in `messages`."""
+
+    def new_messages(self) -> list[Message]:
+        """Only the messages this run added (the system message too, when this run added it)."""
+        return self.messages[self.new_message_index :]
+
+    def messages_json(self, *, indent: int | None = None) -> bytes:
+        """The whole transcript as JSON, loadable with `messages_from_json` to continue later."""
+        return messages_to_json(self.messages, indent=indent)

@@ -1,0 +1,40 @@
+"""Test doubles for agentkit and for your own tests of agents.
+
+- `ScriptedModel`: answers from a list (texts, `AssistantMessage`s, exceptions) and records each request.
+- `FunctionModel`: a function of the messages decides each answer.
+- `LoopbackServer`: an OpenRouter-compatible HTTP server on 127.0.0.1, to test the real `AsyncOpenAI` path.
+- `block_model_requests()` / `allow_model_requests()`: the guard that makes real model requests fail in tests.
+"""
+
+from __future__ import annotations
+
+from ._doubles import (
+    FunctionModel,
+    RecordedRequest,
+    RequestInfo,
+    ScriptedModel,
+    last_user_text,
+    text_response,
+    tool_call_response,
+    tool_calls_response,
+)
+from ._guard import allow_model_requests, block_model_requests
+from ._loopback import BodyError, HTTPError, LoopbackServer, RecordedHTTPRequest, StreamError
+
+__all__ = [
+    "BodyError",
+    "FunctionModel",
+    "HTTPError",
+    "LoopbackServer",
+    "RecordedHTTPRequest",
+    "RecordedRequest",
+    "RequestInfo",
+    "ScriptedModel",
+    "StreamError",
+    "allow_model_requests",
+    "block_model_requests",
+    "last_user_text",
+    "text_response",
+    "tool_call_response",
+    "tool_calls_response",
+]

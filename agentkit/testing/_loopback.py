@@ -1,0 +1,278 @@
+"""A loopback HTTP server that speaks OpenRouter's chat-completions wire format, for end-to-end tests.
+
+It answers from a script, records every request (path, headers, JSON body), and reproduces OpenRouter's
+shapes: `usage.cost`, errors as HTTP statuses and inside 200 bodies, and SSE streams with
+`: OPENROUTER PROCESSING` comment lines, a final usage chunk and errors mid-stream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ..messages import AssistantMessage
+
+__all__ = ["BodyError", "HTTPError", "LoopbackServer", "RecordedHTTPRequest", "StreamError"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class HTTPError:
+    """Answer with an HTTP error status and an OpenRouter-style error body."""
+
+    status: int
+    message: str = "error"
+    code: str | int | None = None
+    """The error's `code` (defaults to the status)."""
+    metadata: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code if self.code is not None else self.status, "message": self.message}
+        if self.metadata:
+            error["metadata"] = self.metadata
+        return {"error": error}
+
+
+@dataclass(kw_only=True, frozen=True)
+class BodyError:
+    """Answer HTTP 200 with `{"error": {...}}` instead of a completion (OpenRouter does this)."""
+
+    code: int | str = 502
+    message: str = "Provider returned error"
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class StreamError:
+    """In a stream: send `content` first, then an error chunk, then end the stream."""
+
+    content: str = ""
+    code: int | str = 502
+    message: str = "Provider disconnected"
+
+
+Answer = AssistantMessage | str | dict[str, Any] | HTTPError | BodyError | StreamError
+Responder = Callable[[dict[str, Any]], Answer]
+
+
+@dataclass(kw_only=True)
+class RecordedHTTPRequest:
+    """A request the server received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class _Usage:
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    cost: float | None = 0.0000042
+
+
+class LoopbackServer:
+    """An OpenRouter-compatible server on 127.0.0.1 answering from a script.
+
+    `script` items are used in order, one per request: an `AssistantMessage` or text (sent as an
+    OpenRouter completion, or streamed when the request asks for a stream), a raw completion dict, an
+    `HTTPError`, a `BodyError`, a `StreamError`, or a callable that receives the request body and returns one
+    of those. Use as a context manager; `base_url` ends in `/v1`.
+    """
+
+    def __init__(
+        self,
+        script: Iterable[Answer | Responder] = (),
+        *,
+        model: str = "google/gemini-2.0-flash-001",
+        usage: dict[str, Any] | None = None,
+        processing_comments: int = 2,
+    ) -> None:
+        self.script: list[Answer | Responder] = list(script)
+        self.requests: list[RecordedHTTPRequest] = []
+        self.model = model
+        self.usage = {**_Usage().__dict__, **(usage or {})}
+        self.processing_comments = processing_comments
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> LoopbackServer:
+        handler = type("_Handler", (_Handler,), {"owner": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="agentkit-loopback", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start the server first"
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def add(self, *answers: Answer | Responder) -> None:
+        """Queue more answers."""
+        with self._lock:
+            self.script.extend(answers)
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        """The JSON bodies of every request so far."""
+        return [r.body for r in self.requests]
+
+    # --- answers -----------------------------------------------------------------------------------------
+
+    def _next(self, body: dict[str, Any]) -> Answer:
+        with self._lock:
+            if not self.script:
+                return HTTPError(status=400, message="LoopbackServer: no scripted answer left for this request")
+            item = self.script.pop(0)
+        if callable(item) and not isinstance(item, (AssistantMessage, HTTPError, BodyError, StreamError, dict)):
+            return item(body)
+        return item
+
+    def completion(self, answer: AssistantMessage | str) -> dict[str, Any]:
+        """An OpenRouter chat completion for `answer`."""
+        message = AssistantMessage(content=answer) if isinstance(answer, str) else answer
+        wire: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+        if message.tool_calls:
+            wire["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ]
+        finish = message.finish_reason or ("tool_calls" if message.tool_calls else "stop")
+        return {
+            "id": f"gen-{next(self._ids)}",
+            "provider": "Google",
+            "model": self.model,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "choices": [{"index": 0, "logprobs": None, "finish_reason": finish, "native_finish_reason": finish.upper(), "message": wire}],
+            "usage": self._usage(),
+        }
+
+    def _usage(self) -> dict[str, Any]:
+        usage = {
+            "prompt_tokens": self.usage["prompt_tokens"],
+            "completion_tokens": self.usage["completion_tokens"],
+            "total_tokens": self.usage["prompt_tokens"] + self.usage["completion_tokens"],
+        }
+        if self.usage.get("cost") is not None:
+            usage["cost"] = self.usage["cost"]
+        return usage
+
+    def stream_events(self, answer: AssistantMessage | str | StreamError) -> list[str]:
+        """The SSE lines (without the trailing blank line) for a streamed answer."""
+        events = [": OPENROUTER PROCESSING"] * self.processing_comments
+        gen_id = f"gen-{next(self._ids)}"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            body = {
+                "id": gen_id, "provider": "Google", "model": self.model, "object": "chat.completion.chunk",
+                "created": int(time.time()), "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
+            }  # fmt: skip
+            return "data: " + json.dumps(body)
+
+        if isinstance(answer, StreamError):
+            if answer.content:
+                events.append(chunk({"role": "assistant", "content": answer.content}))
+            error = {"error": {"code": answer.code, "message": answer.message}, "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+            events.append("data: " + json.dumps(error))
+            return events
+        message = AssistantMessage(content=answer) if isinstance(answer, str) else answer
+        text = message.content
+        for start in range(0, len(text), 8):
+            events.append(chunk({"role": "assistant", "content": text[start : start + 8]}))
+        for index, call in enumerate(message.tool_calls):
+            half = len(call.arguments) // 2
+            first = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments[:half]}}
+            events.append(chunk({"role": "assistant", "tool_calls": [first]}))
+            events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments[half:]}}]}))
+        finish = "tool_calls" if message.tool_calls else "stop"
+        events.append(chunk({}, finish))
+        final = {"id": gen_id, "provider": "Google", "model": self.model, "object": "chat.completion.chunk", "created": int(time.time()), "choices": [], "usage": self._usage()}
+        events.append("data: " + json.dumps(final))
+        events.append("data: [DONE]")
+        return events
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LoopbackServer
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on loopback
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        return
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._json(400, {"error": {"code": 400, "message": "request body is not JSON"}})
+            return
+        owner = self.owner
+        with owner._lock:
+            owner.requests.append(RecordedHTTPRequest(path=self.path, headers=dict(self.headers.items()), body=body))
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
+            return
+        answer = owner._next(body)
+        if isinstance(answer, HTTPError):
+            self._json(answer.status, answer.body())
+        elif isinstance(answer, BodyError):
+            error: dict[str, Any] = {"code": answer.code, "message": answer.message}
+            if answer.metadata:
+                error["metadata"] = answer.metadata
+            self._json(200, {"error": error, "user_id": "user_1"})
+        elif isinstance(answer, dict):
+            self._json(200, answer)
+        elif body.get("stream"):
+            self._stream(owner.stream_events(answer))
+        elif isinstance(answer, StreamError):
+            self._json(200, {"error": {"code": answer.code, "message": answer.message}})
+        else:
+            self._json(200, owner.completion(answer))
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, events: list[str]) -> None:
+        data = "".join(f"{e}\n\n" for e in events).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
