@@ -1,29 +1,38 @@
 """Function -> tool description, JSON Schema of its parameters, and an argument validator.
 
-The schema is built once, directly from the signature, type hints and docstring (see `_type_schema`);
-the pydantic validator is built on first use, so defining tools stays cheap.
+The schema is built once, directly from the signature, type hints and docstring (see `_type_schema`),
+and cached per function; the pydantic validator is built on first use, so defining tools stays cheap.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import typing
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._docstrings import parse_docstring
-from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
+from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType, annotation_description
 from .context import RunContext
 from .exceptions import ToolArgumentsError, UserError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-__all__ = ["FunctionSchema", "format_validation_error", "function_schema", "parse_arguments"]
+__all__ = ["FunctionSchema", "cap_problems", "format_validation_error", "function_schema", "parse_arguments"]
 
 _MISSING = inspect.Parameter.empty
+MAX_PROBLEMS = 10
+"""At most this many problems are reported to the model for one call; the rest are counted."""
+_SHOWN_INPUT = 60
+"""Characters of the offending input quoted in a problem."""
+
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str | None], FunctionSchema]]
+_CACHE = weakref.WeakKeyDictionary()
 
 
 @dataclass(kw_only=True)
@@ -38,7 +47,10 @@ class FunctionSchema:
     """Whether the first parameter receives the `RunContext`."""
     is_async: bool
     _fields: dict[str, tuple[Any, Any]] = field(repr=False)
+    """Parameter name -> (annotation, default or `FieldInfo`), in signature order."""
     _model: type[BaseModel] | None = field(default=None, repr=False)
+    tool_entries: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Cache of the chat-completions tool entries built from this schema, shared by every `Tool` of it."""
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validate decoded arguments into the function's keyword arguments, typed as declared."""
@@ -48,27 +60,55 @@ class FunctionSchema:
         try:
             validated = model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolArgumentsError(self.name, format_validation_error(exc)) from None
-        return {name: getattr(validated, name) for name in self._fields}
+            raise ToolArgumentsError(self.name, format_validation_error(exc, arguments)) from None
+        return {name: getattr(validated, f"p{i}") for i, name in enumerate(self._fields)}
 
     def _build_model(self) -> type[BaseModel]:
-        from pydantic import ConfigDict, create_model
+        # Fields get neutral names (p0, p1, ...) and the parameter name as alias, so parameters called
+        # `json`, `schema`, `model_config` or `_x` neither shadow BaseModel members nor become private.
+        from pydantic import ConfigDict, Field, create_model
 
-        config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-        fields: dict[str, Any] = dict(self._fields)
+        config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, loc_by_alias=True)
+        fields: dict[str, Any] = {}
+        for i, (name, (annotation, default)) in enumerate(self._fields.items()):
+            alias = Field(alias=name)
+            if _is_field_info(default):
+                fields[f"p{i}"] = (typing.Annotated[annotation, default, alias], ...)
+            else:
+                fields[f"p{i}"] = (typing.Annotated[annotation, alias], default)
         self._model = create_model(f"{self.name}_arguments", __config__=config, **fields)
         return self._model
 
 
 def function_schema(func: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> FunctionSchema:
-    """Describe `func` as a tool. Raises `UserError` naming the function and parameter for what can't be described."""
-    label = getattr(func, "__qualname__", repr(func))
+    """Describe `func` as a tool. Raises `UserError` naming the function and parameter for what can't be described.
+
+    The result is cached per function (and `name`, `description`), so describing it again is free.
+    """
+    try:
+        cached = _CACHE.get(func)
+    except TypeError:  # neither hashable nor weakly referable: build every time
+        return _build(func, name, description)
+    key = (name, description)
+    if cached is not None and key in cached:
+        return cached[key]
+    schema = _build(func, name, description)
+    try:
+        _CACHE.setdefault(func, {})[key] = schema
+    except TypeError:  # hashable but not weakly referable (a builtin): build every time
+        pass
+    return schema
+
+
+def _build(func: Callable[..., Any], name: str | None, description: str | None) -> FunctionSchema:
+    named, annotated, documented = _sources(func)
+    label = getattr(named, "__qualname__", None) or repr(func)
     try:
         signature = inspect.signature(func)
-        hints = typing.get_type_hints(func, include_extras=True)
-    except (NameError, TypeError) as exc:
+        hints = typing.get_type_hints(annotated, include_extras=True)
+    except (NameError, TypeError, ValueError) as exc:
         raise UserError(f"Cannot read the signature of tool function {label}: {exc}") from exc
-    doc = parse_docstring(func)
+    doc = parse_docstring(documented)
     builder = SchemaBuilder()
     properties: dict[str, JsonSchema] = {}
     required: list[str] = []
@@ -82,20 +122,14 @@ def function_schema(func: Callable[..., Any], *, name: str | None = None, descri
         if index == 0 and _is_run_context(annotation):
             takes_ctx = True
             continue
-        _check_kind(label, param)
-        if _is_run_context(annotation):
-            raise UserError(f"Tool {label}: RunContext must be the first parameter, not {param.name!r}.")
-        if annotation is _MISSING:
-            raise UserError(
-                f"Tool {label}: parameter {param.name!r} has no type annotation. Annotate it "
-                "(use `typing.Any` to accept any JSON value) so the model knows what to send."
-            )
+        _check_parameter(label, param, annotation)
         default, field_info = _split_default(param.default)
         try:
             prop = builder.build(_with_metadata(annotation, field_info))
         except UnsupportedType as exc:
             raise UserError(f"Tool {label}: parameter {param.name!r} has an unsupported type: {exc}.") from None
-        prop = _describe(prop, field_info, doc.params.get(param.name))
+        explicit = getattr(field_info, "description", None) or annotation_description(annotation)
+        prop = _describe(prop, field_info, explicit or doc.params.get(param.name))
         if default is not _MISSING:
             _add_default(prop, default)
         else:
@@ -109,7 +143,7 @@ def function_schema(func: Callable[..., Any], *, name: str | None = None, descri
     if builder.defs:
         parameters["$defs"] = dict(sorted(builder.defs.items()))
     return FunctionSchema(
-        name=name or getattr(func, "__name__", "tool"),
+        name=name or getattr(named, "__name__", None) or "tool",
         description=description if description is not None else doc.description,
         parameters=parameters,
         takes_ctx=takes_ctx,
@@ -118,11 +152,25 @@ def function_schema(func: Callable[..., Any], *, name: str | None = None, descri
     )
 
 
+def _sources(func: Callable[..., Any]) -> tuple[Any, Any, Any]:
+    """(what names it, what carries its annotations, what carries its docstring).
+
+    A partial is described by its function; a callable object by its class and `__call__` (whose own
+    docstring wins over the class's).
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.isroutine(func) or isinstance(func, type):
+        return func, func, func
+    call = type(func).__call__
+    return type(func), call, call if inspect.getdoc(call) else func
+
+
 def _is_run_context(annotation: object) -> bool:
     return annotation is RunContext or typing.get_origin(annotation) is RunContext
 
 
-def _check_kind(label: str, param: inspect.Parameter) -> None:
+def _check_parameter(label: str, param: inspect.Parameter, annotation: object) -> None:
     kind = param.kind
     if kind is inspect.Parameter.VAR_POSITIONAL:
         raise UserError(f"Tool {label}: *{param.name} is not supported; declare each argument the model may pass.")
@@ -133,25 +181,36 @@ def _check_kind(label: str, param: inspect.Parameter) -> None:
             f"Tool {label}: parameter {param.name!r} is positional-only; tools are called with keyword "
             "arguments, so remove the `/` from the signature."
         )
+    if _is_run_context(annotation):
+        raise UserError(f"Tool {label}: RunContext must be the first parameter, not {param.name!r}.")
+    if annotation is _MISSING:
+        raise UserError(
+            f"Tool {label}: parameter {param.name!r} has no type annotation. Annotate it "
+            "(use `typing.Any` to accept any JSON value) so the model knows what to send."
+        )
+
+
+def _is_field_info(value: object) -> bool:
+    from pydantic.fields import FieldInfo
+
+    return isinstance(value, FieldInfo)
 
 
 def _split_default(default: Any) -> tuple[Any, Any]:
     """(default value, FieldInfo or None) for `x: int = 3` and `x: int = Field(3, description=...)`."""
-    from pydantic.fields import FieldInfo
-
-    if isinstance(default, FieldInfo):
-        if default.is_required():
-            return _MISSING, default
-        return default.get_default(call_default_factory=True), default
-    return default, None
+    if default is _MISSING or not _is_field_info(default):
+        return default, None
+    if default.is_required():
+        return _MISSING, default
+    return default.get_default(call_default_factory=True), default
 
 
 def _field_default(default: Any) -> Any:
     return ... if default is _MISSING else default
 
 
-def _describe(prop: JsonSchema, field_info: Any, doc_text: str | None) -> JsonSchema:
-    text = getattr(field_info, "description", None) or prop.get("description") or doc_text
+def _describe(prop: JsonSchema, field_info: Any, text: str | None) -> JsonSchema:
+    """`text` (from `Field`, `Annotated` or the docstring) wins over a class's own docstring."""
     if field_info is not None and field_info.examples:
         prop = {**prop, "examples": list(field_info.examples)}
     if text:
@@ -173,18 +232,30 @@ def _add_default(prop: JsonSchema, default: Any) -> None:
     from pydantic_core import to_jsonable_python
 
     try:
-        prop["default"] = to_jsonable_python(default)
+        prop["default"] = to_jsonable_python(_ordered(default))
     except Exception:  # a default with no JSON form is simply not advertised
         return
 
 
-def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[str, Any]:
+def _ordered(value: Any) -> Any:
+    """Sets in a stable order, so the same default always gives the same JSON."""
+    if isinstance(value, (set, frozenset)):
+        return sorted((_ordered(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_ordered(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _ordered(v) for k, v in value.items()}
+    return value
+
+
+def parse_arguments(tool_name: str, raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
     """Decode a model's raw arguments: JSON text (empty or `null` meaning no arguments) or a dict."""
     if raw is None:
         return {}
     if isinstance(raw, dict):
         return raw
-    text = raw.strip()
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.strip()
     if not text or text == "null":
         return {}
     try:
@@ -198,21 +269,90 @@ def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[st
         return {}
     if not isinstance(value, dict):
         raise ToolArgumentsError(
-            tool_name, [f"$: expected a JSON object of named arguments, got {type(value).__name__}"]
+            tool_name, [f"$: expected a JSON object of named arguments, got {_json_kind(value)}"]
         )
     return value
 
 
-def format_validation_error(exc: ValidationError) -> list[str]:
-    """One line per pydantic error: its JSON path, what was wrong, and a short view of the input."""
-    problems = []
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
+
+
+def format_validation_error(exc: ValidationError, arguments: object) -> list[str]:
+    """One line per problem: its JSON path in `arguments`, what was expected, and a short view of the input.
+
+    pydantic names union members in its error locations (`x.int`, `x.Model.field`); those are not places in
+    the data, so they are left out, and the alternatives for one place are joined into one line.
+    """
+    merged: dict[str, tuple[list[str], str]] = {}
     for error in exc.errors(include_url=False):
-        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unexpected argument; remove it"
-        elif error["type"] != "missing":
-            shown = repr(error.get("input"))
-            message = f"{message} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
-        problems.append(f"{path}: {message}")
-    return problems
+        loc = error["loc"]
+        kind = error["type"]
+        path = json_path(_data_path(loc, arguments, kind == "missing"))
+        top = len(loc) == 1
+        if kind == "missing":
+            message, shown = f"missing required {'argument' if top else 'field'}", ""
+        elif kind == "extra_forbidden":
+            message, shown = f"unexpected {'argument' if top else 'field'}; remove it", ""
+        else:
+            message, shown = error["msg"], f" (got {_short_json(error.get('input'))})"
+        messages, _ = merged.setdefault(path, ([], shown))
+        if message not in messages:
+            messages.append(message)
+    problems = [f"{path}: {_join_alternatives(messages)}{shown}" for path, (messages, shown) in merged.items()]
+    return cap_problems(problems)
+
+
+def _data_path(loc: Sequence[int | str], arguments: object, missing: bool) -> list[int | str]:
+    """The parts of a pydantic error location that are places in `arguments`."""
+    node, path = arguments, []
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (missing and index == len(loc) - 1 and isinstance(node, dict)):
+            continue  # a union member's tag, or a part pydantic adds (`[key]`)
+        path.append(part)
+    return path
+
+
+def json_path(parts: Sequence[int | str]) -> str:
+    """`["a", 0, "b c"]` -> `$.a[0]["b c"]`."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def _join_alternatives(messages: list[str]) -> str:
+    if len(messages) > 1 and all(m.startswith("Input should be ") for m in messages):
+        return "Input should be " + ", or ".join(m[len("Input should be ") :] for m in messages)
+    return "; ".join(messages)
+
+
+def _short_json(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # circular
+        text = repr(value)
+    return text if len(text) <= _SHOWN_INPUT else text[: _SHOWN_INPUT - 3] + "..."
+
+
+def cap_problems(problems: list[str]) -> list[str]:
+    """At most `MAX_PROBLEMS` lines, so the message stays short enough to send back to the model."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    hidden = len(problems) - MAX_PROBLEMS + 1
+    return [*problems[: MAX_PROBLEMS - 1], f"... and {hidden} more problems"]

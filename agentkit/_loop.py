@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -88,8 +89,8 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
     def make_context(tool_name: str, call_id: str, retry: int) -> RunContext[Any]:
         return RunContext(
             deps=spec.deps,
-            usage=usage,
-            messages=messages,
+            usage=dataclasses.replace(usage),
+            messages=list(messages),
             model_name=spec.model.model_name,
             tool_name=tool_name,
             tool_call_id=call_id,
@@ -123,6 +124,7 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
         messages.append(response)
         if response.tool_calls:
             usage.tool_calls += sum(1 for c in response.tool_calls if c.name != FINAL_RESULT_TOOL)
+            problems = 0
             results, final = await runner.run_turn(response.tool_calls, messages)
             messages.extend(results)
             if final is not NO_OUTPUT:

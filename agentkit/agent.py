@@ -151,16 +151,22 @@ class Agent(Generic[DepsT, OutputT]):
             pass
         else:
             raise UserError("run_sync() was called inside a running event loop; use `await agent.run(...)` there.")
-        return asyncio.run(
-            self.run(
-                prompt,
-                deps=deps,
-                message_history=message_history,
-                model_settings=model_settings,
-                usage_limits=usage_limits,
-                model=model,
-            )
-        )
+        chosen = infer_model(model) if model is not None else self.model
+
+        async def main() -> RunResult[OutputT]:
+            try:
+                return await self.run(
+                    prompt,
+                    deps=deps,
+                    message_history=message_history,
+                    model_settings=model_settings,
+                    usage_limits=usage_limits,
+                    model=chosen,
+                )
+            finally:
+                await chosen.aclose()  # this loop ends here: so do its connections
+
+        return asyncio.run(main())
 
 
 def _index_tools(tools: Sequence[Tool[..., Any] | Callable[..., Any]]) -> dict[str, Tool[..., Any]]:

@@ -82,6 +82,9 @@ class Model(ABC):
         """A one-line description for logs and command-line output."""
         return self.model_name
 
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release what this model holds for the running event loop (HTTP connections)."""
+
 
 def infer_model(model: Model | str | None) -> Model:
     """A `Model` from an instance, a model id, or `None` (the environment's choice).

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -41,7 +42,9 @@ class OpenAIChatModel(Model):
     Arguments beat the environment: `model_name` (else `AGENTKIT_MODEL`, else Gemini 2.0 Flash),
     `base_url` (else `AGENTKIT_BASE_URL`, else OpenRouter), `api_key` (else `AGENTKIT_API_KEY`, else
     `OPENROUTER_API_KEY` for OpenRouter). A server of your own needs no key. Pass `client` to reuse an
-    `AsyncOpenAI` you configured yourself.
+    `AsyncOpenAI` you configured yourself. `openrouter` forces OpenRouter's extras on or off (by default:
+    when the base URL is openrouter.ai). `http_referer` and `x_title` (or `AGENTKIT_HTTP_REFERER`,
+    `AGENTKIT_X_TITLE`) set OpenRouter's attribution headers.
     """
 
     def __init__(
@@ -57,12 +60,14 @@ class OpenAIChatModel(Model):
         max_retries: int = 2,
         timeout: float | None = 120.0,
         default_headers: Mapping[str, str] | None = None,
+        openrouter: bool | None = None,
     ) -> None:
         self._model_name = model_name or os.environ.get("AGENTKIT_MODEL") or DEFAULT_MODEL
         if client is not None:
             self.base_url = str(client.base_url).rstrip("/")
         else:
             self.base_url = (base_url or os.environ.get("AGENTKIT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._openrouter = openrouter
         self._api_key = api_key or os.environ.get("AGENTKIT_API_KEY") or None
         if self._api_key is None and self.is_openrouter:
             self._api_key = os.environ.get("OPENROUTER_API_KEY") or None
@@ -78,6 +83,7 @@ class OpenAIChatModel(Model):
         self._max_retries = max_retries
         self._timeout = timeout
         self._client = client
+        self._clients: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncOpenAI]] = {}
 
     @property
     def model_name(self) -> str:
@@ -90,6 +96,8 @@ class OpenAIChatModel(Model):
     @property
     def is_openrouter(self) -> bool:
         """Whether the endpoint is OpenRouter (its extras are then requested and read)."""
+        if self._openrouter is not None:
+            return self._openrouter
         return (urlsplit(self.base_url).hostname or "").endswith("openrouter.ai")
 
     def describe(self) -> str:
@@ -97,26 +105,51 @@ class OpenAIChatModel(Model):
 
     @property
     def client(self) -> AsyncOpenAI:
-        """The `AsyncOpenAI` client, created on first use (a missing key is a `UserError` here)."""
-        if self._client is None:
-            from openai import AsyncOpenAI
+        """The `AsyncOpenAI` client for the running event loop, created on first use.
 
-            key = self._api_key
-            if key is None:
-                if self.is_openrouter:
-                    raise UserError(
-                        "No API key for OpenRouter: set OPENROUTER_API_KEY (or AGENTKIT_API_KEY), or pass "
-                        "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."
-                    )
-                key = "not-needed"  # servers of your own (llama.cpp, vLLM, Ollama) take any key
-            self._client = AsyncOpenAI(
-                api_key=key,
-                base_url=self.base_url,
-                max_retries=self._max_retries,
-                timeout=self._timeout,
-                default_headers=self._headers or None,
-            )
-        return self._client
+        Connections belong to one event loop, so each loop (each `run_sync`) gets its own client. A missing
+        key is a `UserError` here, before anything is sent.
+        """
+        if self._client is not None:
+            return self._client
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        key_id = id(loop)
+        entry = self._clients.get(key_id)
+        if entry is not None and entry[0]() is loop:
+            return entry[1]
+        client = self._new_client()
+        if loop is not None:
+            self._clients = {k: v for k, v in self._clients.items() if v[0]() is not None}
+            self._clients[key_id] = (weakref.ref(loop), client)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this model opened on the running event loop."""
+        entry = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].close()
+
+    def _new_client(self) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        key = self._api_key
+        if key is None:
+            if self.is_openrouter:
+                raise UserError(
+                    "No API key for OpenRouter: set OPENROUTER_API_KEY (or AGENTKIT_API_KEY), or pass "
+                    "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."
+                )
+            key = "not-needed"  # servers of your own (llama.cpp, vLLM, Ollama) take any key
+        return AsyncOpenAI(
+            api_key=key,
+            base_url=self.base_url,
+            max_retries=self._max_retries,
+            timeout=self._timeout,
+            default_headers=self._headers or None,
+        )
 
     def request_body(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
@@ -133,8 +166,8 @@ class OpenAIChatModel(Model):
     ) -> AssistantMessage:
         from ..testing._guard import check_model_request
 
-        check_model_request(self.base_url)
         client = self.client  # raises UserError for a missing key before anything is sent
+        check_model_request(self.base_url)
         body = self.request_body(messages, parameters, settings)
         attempt = 0
         while True:

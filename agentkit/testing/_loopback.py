@@ -30,6 +30,8 @@ class HTTPError:
     code: str | int | None = None
     """The error's `code` (defaults to the status)."""
     metadata: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+    """Extra response headers, e.g. `{"retry-after-ms": "10"}` to make the SDK retry quickly."""
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code if self.code is not None else self.status, "message": self.message}
@@ -66,6 +68,7 @@ class RecordedHTTPRequest:
 
     path: str
     headers: dict[str, str]
+    """Header names in lower case."""
     body: dict[str, Any]
 
 
@@ -109,7 +112,9 @@ class LoopbackServer:
         handler = type("_Handler", (_Handler,), {"owner": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="agentkit-loopback", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="agentkit-loopback", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -238,13 +243,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         owner = self.owner
         with owner._lock:
-            owner.requests.append(RecordedHTTPRequest(path=self.path, headers=dict(self.headers.items()), body=body))
+            owner.requests.append(RecordedHTTPRequest(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body))
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
             return
         answer = owner._next(body)
         if isinstance(answer, HTTPError):
-            self._json(answer.status, answer.body())
+            self._json(answer.status, answer.body(), answer.headers)
         elif isinstance(answer, BodyError):
             error: dict[str, Any] = {"code": answer.code, "message": answer.message}
             if answer.metadata:
@@ -259,9 +264,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, owner.completion(answer))
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

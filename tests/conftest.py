@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from agentkit.testing import block_model_requests
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reaches a real model: requests to non-loopback endpoints fail, and no key leaks in."""
+    for name in ("OPENROUTER_API_KEY", "AGENTKIT_API_KEY", "AGENTKIT_BASE_URL", "AGENTKIT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    with block_model_requests():
+        yield
