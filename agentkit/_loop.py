@@ -105,11 +105,14 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
         retries=spec.retries,
         raise_tool_errors=spec.raise_tool_errors,
         make_context=make_context,
+        steer_repeated_calls=spec.model.profile.steer_repeated_calls,
     )
+    answer_now = dataclasses.replace(parameters, tool_choice="none") if spec.output.is_text else parameters
     problems = 0  # consecutive unusable answers (empty, or invalid structured output as text)
     while True:
         _check_before(spec, usage, messages)
-        response = await spec.model.request(messages, parameters, spec.settings)
+        asked = answer_now if runner.repeated else parameters
+        response = await spec.model.request(messages, asked, spec.settings)
         usage = _add_usage(usage, response)
         limit = spec.limits.check_after_response(usage)
         if limit:

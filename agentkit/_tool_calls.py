@@ -26,6 +26,10 @@ logger = logging.getLogger("agentkit")
 
 NO_OUTPUT: Any = object()
 NOT_EXECUTED = "Not executed: the final result was already given in this turn."
+REPEATED_CALL = (
+    "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
+    "use the result to answer the user's question now.)"
+)
 
 
 def serialize_result(value: object) -> str:
@@ -59,12 +63,19 @@ class ToolRunner:
     """Default budget of consecutive failures per tool (and for unknown tool names)."""
     raise_tool_errors: bool
     make_context: Callable[[str, str, int], RunContext[Any]]
+    steer_repeated_calls: bool = False
+    """Answer a repeated identical call from the earlier result instead of running the tool again."""
     failures: dict[str, int] = field(default_factory=dict)
+    results: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Successful results by (tool, canonical arguments), for `steer_repeated_calls`."""
+    repeated: bool = False
+    """Whether the last turn repeated an earlier call."""
 
     async def run_turn(self, calls: Sequence[ToolCall], transcript: list[Message]) -> tuple[list[ToolMessage], Any]:
         """Run one turn's calls. Returns the tool messages (model order) and the final output or `NO_OUTPUT`."""
         outcomes: list[_Outcome | None] = [None] * len(calls)
         final: Any = NO_OUTPUT
+        self.repeated = False
         if not self.output.is_text:
             for index, call in enumerate(calls):
                 if call.name == FINAL_RESULT_TOOL and final is NO_OUTPUT:
@@ -111,6 +122,10 @@ class ToolRunner:
             arguments = tool.validate_arguments(call.arguments, dialect=self.dialect)
         except ToolArgumentsError as exc:
             return self._failure(call, f"{exc}\nFix the arguments and call the tool again.", budget)
+        key = (call.name, _canonical(arguments))
+        if self.steer_repeated_calls and key in self.results:
+            self.repeated = True
+            return _Outcome(_message(call, REPEATED_CALL.format(result=self.results[key], name=call.name)))
         ctx = self.make_context(call.name, call.id, self.failures.get(call.name, 0))
         try:
             if tool.timeout is None:
@@ -131,7 +146,9 @@ class ToolRunner:
                 ) from exc
             logger.warning("tool %r raised %s: %s", call.name, type(exc).__name__, exc)
             return self._failure(call, f"The tool raised {type(exc).__name__}: {exc}", budget)
-        return _Outcome(_message(call, serialize_result(value)))
+        content = serialize_result(value)
+        self.results[key] = content
+        return _Outcome(_message(call, content))
 
     def _final_result(self, call: ToolCall) -> tuple[_Outcome, Any]:
         try:
@@ -157,6 +174,13 @@ class ToolRunner:
                     f"Last error: {outcome.message.content}",
                     messages=[*transcript, *messages],
                 )
+
+
+def _canonical(arguments: dict[str, Any]) -> str:
+    try:
+        return serialize_result({k: arguments[k] for k in sorted(arguments)})
+    except Exception:  # pragma: no cover - arguments that cannot be serialised are never treated as repeats
+        return repr(object())
 
 
 def _message(call: ToolCall, content: str, *, is_error: bool = False) -> ToolMessage:

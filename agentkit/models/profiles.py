@@ -31,6 +31,10 @@ class ModelProfile:
     """How a structured `output_type` is requested: `response_format` json_schema, or a final-result tool."""
     tool_calling: Literal["native", "prompted"] = "native"
     """`native`: the server's `tools` support; `prompted`: schemas in the prompt, calls parsed from text."""
+    steer_repeated_calls: bool = False
+    """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
+    result and a reminder to use it, without running the tool again, and ask for a text answer next
+    (small models otherwise repeat a call until the turn limit)."""
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollar cost from the listed prices (0.0 when they are unknown)."""
@@ -61,6 +65,7 @@ LOCAL = ModelProfile(
     output_price_per_mtok=0.0,
     context_window=4_096,
     structured_output="tool",
+    steer_repeated_calls=True,
 )
 DEFAULT = ModelProfile()
 

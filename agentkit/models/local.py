@@ -1,0 +1,67 @@
+"""`LocalModel`: the embedded local model (Qwen2.5-Coder-1.5B on llama.cpp), started on first use.
+
+`Agent(model="local")` (or no key and no server configured, with `agentkit[local]` installed) runs here.
+The server is shared by every `LocalModel` of the process and stopped when the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..exceptions import UserError
+from ..settings import ModelSettings
+from . import ModelRequestParameters
+from .openai import OpenAIChatModel
+from .profiles import LOCAL, ModelProfile
+
+if TYPE_CHECKING:
+    from ..local import LocalServer
+    from ..messages import AssistantMessage, Message
+
+__all__ = ["LocalModel"]
+
+KNOWN = ("local", "local:qwen2.5-coder-1.5b")
+
+
+class LocalModel(OpenAIChatModel):
+    """The local llama.cpp model behind agentkit's managed server (or a `LocalServer` you pass)."""
+
+    def __init__(self, model_name: str = "local", *, server: LocalServer | None = None, profile: ModelProfile | None = None) -> None:
+        if model_name not in KNOWN:
+            raise UserError(f"Unknown local model {model_name!r}; the local models are: {', '.join(KNOWN)}.")
+        from ..local import LOCAL_MODEL_ID
+
+        super().__init__(LOCAL_MODEL_ID, base_url="http://127.0.0.1/v1", api_key="local", profile=profile or LOCAL, max_retries=0)
+        self._server = server
+        self._started = False
+
+    @property
+    def model_name(self) -> str:
+        return f"local:{self._model_name}"
+
+    def describe(self) -> str:
+        where = self.base_url if self._started else "a managed llama.cpp server on 127.0.0.1"
+        return f"{self.model_name} ({where})"
+
+    async def start(self) -> str:
+        """Start (or reuse) the server; returns its base URL."""
+        if not self._started:
+            from ..local import get_local_server
+
+            server = self._server
+            if server is None:
+                server = await asyncio.to_thread(get_local_server)
+            elif not server.is_running:
+                await asyncio.to_thread(server.start)
+            self.base_url = server.base_url
+            self._clients.clear()
+            self._started = True
+        return self.base_url
+
+    async def request(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AssistantMessage:
+        await self.start()
+        return await super().request(messages, parameters, settings)

@@ -1,0 +1,110 @@
+"""Every example runs, against the loopback server (the real AsyncOpenAI path), configured by environment."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+    with LoopbackServer() as srv:
+        monkeypatch.setenv("AGENTKIT_BASE_URL", srv.base_url)
+        monkeypatch.setenv("AGENTKIT_MODEL", "google/gemini-2.0-flash-001")
+        yield srv
+
+
+def test_every_example_has_a_test() -> None:
+    tested = {"weather_agent", "structured_output", "batch", "demo"}
+    assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
+
+
+def test_weather_agent(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.add(
+        tool_calls_response([("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Rome", "units": "fahrenheit"})]),
+        tool_call_response("get_forecast", {"city": "Atlantis"}),
+        "Rome is warmer.",
+    )
+    assert load("weather_agent").main(["Oslo or Rome?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Model: google/gemini-2.0-flash-001 at {server.base_url}")
+    assert "Rome is warmer." in out and "[3 requests, 3 tool calls" in out
+    results = [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert results == ["Oslo: 3°C, light snow", "Rome: 62.6°F, sunny"]
+    retry = server.requests[2].body["messages"][-1]["content"]
+    assert "No data for 'Atlantis'" in retry
+
+
+def test_structured_output(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.add(tool_call_response("final_result", {"city": "Oslo", "country": "Norway", "population": 709000, "is_capital": True}))
+    assert load("structured_output").main([]) == 0
+    printed = capsys.readouterr().out.split("\n", 1)[1]
+    assert json.loads(printed) == {"city": "Oslo", "country": "Norway", "population": 709000, "is_capital": True}
+    assert server.requests[0].body["tool_choice"] == "required"
+
+
+def test_batch_writes_json_lines_and_resumes(server: LoopbackServer, tmp_path: Path) -> None:
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("What is 2+2?\nWhat is 3*3?\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    failed: list[str] = []
+
+    def respond(body: dict[str, object]) -> object:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        question = messages[1]["content"]
+        if messages[-1]["role"] == "tool":
+            return f"{messages[-1]['content']}"
+        if "3*3" in question and not failed:
+            from agentkit.testing import HTTPError
+
+            failed.append(question)
+            return HTTPError(status=400, message="bad day")
+        return tool_call_response("calculator", {"expression": question.split()[-1].rstrip("?")})
+
+    server.add(*[respond] * 3)
+    batch = load("batch")
+    assert batch.main([str(inputs), str(out)]) == 1  # one input failed
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["input"]: (r["output"], r["error"] is None) for r in records} == {"What is 2+2?": ("4", True), "What is 3*3?": (None, False)}
+    server.add(*[respond] * 2)
+    assert batch.main([str(inputs), str(out)]) == 0  # resumes: only the failed one runs again
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records[-1]["input"] == "What is 3*3?" and records[-1]["output"] == "9"
+    assert records[-1]["usage"]["requests"] == 2
+    assert len(server.requests) == 5
+
+
+def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.add(
+        tool_calls_response([("calculator", {"expression": "17 * 23 + 4"}), ("current_time", {"timezone": "UTC"})]),
+        "17 * 23 + 4 = 395, and today is a weekday.",
+    )
+    assert load("demo").main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Model: google/gemini-2.0-flash-001 at {server.base_url}"
+    assert out[2] == "Answer: 17 * 23 + 4 = 395, and today is a weekday."
+    assert server.requests[1].body["messages"][-2]["content"] == "395"
+
+
+def test_demo_reports_configuration_errors(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AGENTKIT_MODEL", "google/gemini-2.0-flash-001")
+    assert load("demo").main(["hi"]) == 2
+    assert "OPENROUTER_API_KEY" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""The public surface is deliberate: adding or removing a name is a decision, made here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import agentkit
+import agentkit.testing
+
+PUBLIC = [
+    "Agent", "AgentRunError", "AgentkitError", "AssistantMessage", "ImagePart", "Message", "Model", "ModelAPIError",
+    "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "RunContext",
+    "RunResult", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
+    "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",
+    "UserError", "UserMessage", "__version__", "messages_from_json", "messages_to_json", "tool",
+]  # fmt: skip
+
+TESTING = [
+    "BodyError", "FunctionModel", "HTTPError", "LoopbackServer", "RecordedHTTPRequest", "RecordedRequest",
+    "RequestInfo", "ScriptedModel", "StreamError", "allow_model_requests", "block_model_requests", "last_user_text",
+    "text_response", "tool_call_response", "tool_calls_response",
+]  # fmt: skip
+
+
+def test_public_names_are_locked() -> None:
+    assert sorted(agentkit.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
+        assert hasattr(agentkit, name), name
+
+
+def test_testing_names_are_locked() -> None:
+    assert sorted(agentkit.testing.__all__) == sorted(TESTING)
+
+
+def test_public_objects_live_in_their_modules() -> None:
+    for name in set(PUBLIC) - {"Message", "__version__"}:  # a Union alias and a string
+        obj = getattr(agentkit, name)
+        module = getattr(obj, "__module__", "agentkit")
+        assert module.startswith("agentkit"), (name, module)
+
+
+def test_import_is_cheap_and_does_not_import_openai() -> None:
+    code = "import sys, agentkit; print('openai' in sys.modules, 'pydantic' in sys.modules, 'httpx2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "False"]
