@@ -13,7 +13,9 @@ _STYLE_HINTS = (
     (re.compile(r"^\s*@(param|return|raise|type|rtype)\b", re.M), "EPYDOC"),
     (re.compile(r"^\s*(Parameters|Returns|Yields|Raises|Other Parameters)\s*\n\s*-{3,}", re.M), "NUMPYDOC"),
     (
-        re.compile(r"^\s*(Args|Arguments|Parameters|Params|Keyword Args|Returns?|Yields?|Raises|Example)s?:", re.M),
+        re.compile(
+            r"^\s*(Args|Arguments|Parameters|Params|Keyword Args|Returns?|Yields?|Raises|Example)s?:", re.M
+        ),
         "GOOGLE",
     ),
 )
@@ -39,10 +41,15 @@ def parse_docstring(obj: object) -> ParsedDoc:
         return ParsedDoc(description=doc.strip())
     import docstring_parser
 
-    parsed = docstring_parser.parse(doc, style=docstring_parser.DocstringStyle[style_name])
+    try:
+        parsed = docstring_parser.parse(doc, style=docstring_parser.DocstringStyle[style_name])
+    except docstring_parser.ParseError:  # a section it cannot read: the text is still a fine description
+        return ParsedDoc(description=doc.strip())
     parts = [p.strip() for p in (parsed.short_description, parsed.long_description) if p and p.strip()]
     returns = parsed.returns
     if returns is not None and returns.description:
         parts.append(f"Returns: {returns.description.strip()}")
-    params = {p.arg_name: p.description.strip() for p in parsed.params if p.description and p.description.strip()}
+    params = {
+        p.arg_name: p.description.strip() for p in parsed.params if p.description and p.description.strip()
+    }
     return ParsedDoc(description="\n\n".join(parts), params=params)

@@ -6,6 +6,7 @@ and cached per function; the pydantic validator is built on first use, so defini
 
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
 import json
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._dialects import Dialect
 from ._docstrings import parse_docstring
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType, annotation_description
 from .context import RunContext
@@ -49,8 +51,9 @@ class FunctionSchema:
     _fields: dict[str, tuple[Any, Any]] = field(repr=False)
     """Parameter name -> (annotation, default or `FieldInfo`), in signature order."""
     _model: type[BaseModel] | None = field(default=None, repr=False)
-    tool_entries: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False)
-    """Cache of the chat-completions tool entries built from this schema, shared by every `Tool` of it."""
+    tool_entries: dict[bool | None, dict[Dialect, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """The chat-completions tool entries built from this schema (per `strict` option, per dialect), shared
+    by every `Tool` of the function."""
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validate decoded arguments into the function's keyword arguments, typed as declared."""
@@ -73,30 +76,33 @@ class FunctionSchema:
         for i, (name, (annotation, default)) in enumerate(self._fields.items()):
             alias = Field(alias=name)
             if _is_field_info(default):
-                fields[f"p{i}"] = (typing.Annotated[annotation, default, alias], ...)
+                plain = default.default_factory is None and not default.is_required()
+                fields[f"p{i}"] = (
+                    typing.Annotated[annotation, default, alias],
+                    default.default if plain else ...,
+                )
             else:
                 fields[f"p{i}"] = (typing.Annotated[annotation, alias], default)
         self._model = create_model(f"{self.name}_arguments", __config__=config, **fields)
         return self._model
 
 
-def function_schema(func: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> FunctionSchema:
-    """Describe `func` as a tool. Raises `UserError` naming the function and parameter for what can't be described.
+def function_schema(
+    func: Callable[..., Any], *, name: str | None = None, description: str | None = None
+) -> FunctionSchema:
+    """Describe `func` as a tool; the result is cached per function (and `name`, `description`).
 
-    The result is cached per function (and `name`, `description`), so describing it again is free.
+    Raises `UserError`, naming the function and the parameter, for what cannot be described.
     """
     try:
         cached = _CACHE.get(func)
-    except TypeError:  # neither hashable nor weakly referable: build every time
+    except TypeError:  # not hashable, or not weakly referable: build every time
         return _build(func, name, description)
     key = (name, description)
     if cached is not None and key in cached:
         return cached[key]
     schema = _build(func, name, description)
-    try:
-        _CACHE.setdefault(func, {})[key] = schema
-    except TypeError:  # hashable but not weakly referable (a builtin): build every time
-        pass
+    _CACHE.setdefault(func, {})[key] = schema
     return schema
 
 
@@ -105,8 +111,8 @@ def _build(func: Callable[..., Any], name: str | None, description: str | None) 
     label = getattr(named, "__qualname__", None) or repr(func)
     try:
         signature = inspect.signature(func)
-        hints = typing.get_type_hints(annotated, include_extras=True)
-    except (NameError, TypeError, ValueError) as exc:
+        hints = _type_hints(annotated)
+    except (TypeError, ValueError) as exc:
         raise UserError(f"Cannot read the signature of tool function {label}: {exc}") from exc
     doc = parse_docstring(documented)
     builder = SchemaBuilder()
@@ -127,7 +133,9 @@ def _build(func: Callable[..., Any], name: str | None, description: str | None) 
         try:
             prop = builder.build(_with_metadata(annotation, field_info))
         except UnsupportedType as exc:
-            raise UserError(f"Tool {label}: parameter {param.name!r} has an unsupported type: {exc}.") from None
+            raise UserError(
+                f"Tool {label}: parameter {param.name!r} has an unsupported type: {exc}."
+            ) from None
         explicit = getattr(field_info, "description", None) or annotation_description(annotation)
         prop = _describe(prop, field_info, explicit or doc.params.get(param.name))
         if default is not _MISSING:
@@ -147,7 +155,7 @@ def _build(func: Callable[..., Any], name: str | None, description: str | None) 
         description=description if description is not None else doc.description,
         parameters=parameters,
         takes_ctx=takes_ctx,
-        is_async=inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None)),
+        is_async=inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(annotated),
         _fields=fields,
     )
 
@@ -163,7 +171,49 @@ def _sources(func: Callable[..., Any]) -> tuple[Any, Any, Any]:
     if inspect.isroutine(func) or isinstance(func, type):
         return func, func, func
     call = type(func).__call__
-    return type(func), call, call if inspect.getdoc(call) else func
+    return type(func), call, call if getattr(call, "__doc__", None) else func
+
+
+class _Unresolved:
+    """An annotation that cannot be evaluated (it names something the function's module does not define)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _AnyForUnknown(dict[str, Any]):
+    """Names for a lenient `eval`: the module's globals and builtins, and `Any` for anything else."""
+
+    def __init__(self, globalns: dict[str, Any]) -> None:
+        super().__init__()
+        self.globalns = globalns
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.globalns:
+            return self.globalns[key]
+        return getattr(builtins, key, Any)
+
+
+def _type_hints(annotated: Any) -> dict[str, Any]:
+    """The resolved annotations. A name only an enclosing function knew (a class defined inside a test, with
+    `from __future__ import annotations`) is fine in the `RunContext[...]` annotation, whose type arguments
+    do not matter here; any other parameter naming one gets an `_Unresolved`, reported with its name."""
+    try:
+        return typing.get_type_hints(annotated, include_extras=True)
+    except Exception:  # NameError, SyntaxError, TypeError: find out which parameter, below
+        pass
+    globalns = getattr(inspect.unwrap(annotated), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, raw in getattr(annotated, "__annotations__", {}).items():
+        try:
+            hints[name] = eval(raw, globalns) if isinstance(raw, str) else raw  # as get_type_hints does
+        except Exception as exc:
+            try:
+                lenient = eval(raw, {}, _AnyForUnknown(globalns))
+            except Exception:  # not even a type expression with `Any` filled in
+                lenient = None
+            hints[name] = lenient if _is_run_context(lenient) else _Unresolved(exc)
+    return hints
 
 
 def _is_run_context(annotation: object) -> bool:
@@ -173,9 +223,13 @@ def _is_run_context(annotation: object) -> bool:
 def _check_parameter(label: str, param: inspect.Parameter, annotation: object) -> None:
     kind = param.kind
     if kind is inspect.Parameter.VAR_POSITIONAL:
-        raise UserError(f"Tool {label}: *{param.name} is not supported; declare each argument the model may pass.")
+        raise UserError(
+            f"Tool {label}: *{param.name} is not supported; declare each argument the model may pass."
+        )
     if kind is inspect.Parameter.VAR_KEYWORD:
-        raise UserError(f"Tool {label}: **{param.name} is not supported; declare each argument the model may pass.")
+        raise UserError(
+            f"Tool {label}: **{param.name} is not supported; declare each argument the model may pass."
+        )
     if kind is inspect.Parameter.POSITIONAL_ONLY:
         raise UserError(
             f"Tool {label}: parameter {param.name!r} is positional-only; tools are called with keyword "
@@ -183,6 +237,11 @@ def _check_parameter(label: str, param: inspect.Parameter, annotation: object) -
         )
     if _is_run_context(annotation):
         raise UserError(f"Tool {label}: RunContext must be the first parameter, not {param.name!r}.")
+    if isinstance(annotation, _Unresolved):
+        raise UserError(
+            f"Tool {label}: the annotation of parameter {param.name!r} cannot be resolved "
+            f"({annotation.error}); define the type where the function's module can see it."
+        )
     if annotation is _MISSING:
         raise UserError(
             f"Tool {label}: parameter {param.name!r} has no type annotation. Annotate it "
@@ -211,13 +270,10 @@ def _field_default(default: Any) -> Any:
 
 def _describe(prop: JsonSchema, field_info: Any, text: str | None) -> JsonSchema:
     """`text` (from `Field`, `Annotated` or the docstring) wins over a class's own docstring."""
+    if text:
+        prop = {**prop, "description": text}
     if field_info is not None and field_info.examples:
         prop = {**prop, "examples": list(field_info.examples)}
-    if text:
-        if "$ref" in prop:
-            prop = {"$ref": prop["$ref"], "description": text}
-        else:
-            prop = {**prop, "description": text}
     return prop
 
 
@@ -248,15 +304,14 @@ def _ordered(value: Any) -> Any:
     return value
 
 
-def parse_arguments(tool_name: str, raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
+def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[str, Any]:
     """Decode a model's raw arguments: JSON text (empty or `null` meaning no arguments) or a dict."""
     if raw is None:
         return {}
     if isinstance(raw, dict):
         return raw
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    text = text.strip()
-    if not text or text == "null":
+    text = raw.strip()
+    if not text:
         return {}
     try:
         value = json.loads(text)
@@ -284,28 +339,31 @@ def _json_kind(value: object) -> str:
     return "an array" if isinstance(value, list) else type(value).__name__
 
 
-def format_validation_error(exc: ValidationError, arguments: object) -> list[str]:
+def format_validation_error(exc: ValidationError, arguments: object = _MISSING) -> list[str]:
     """One line per problem: its JSON path in `arguments`, what was expected, and a short view of the input.
 
     pydantic names union members in its error locations (`x.int`, `x.Model.field`); those are not places in
-    the data, so they are left out, and the alternatives for one place are joined into one line.
+    the data, so, given the validated `arguments`, they are left out. The alternatives for one place are
+    joined into one line.
     """
     merged: dict[str, tuple[list[str], str]] = {}
     for error in exc.errors(include_url=False):
         loc = error["loc"]
         kind = error["type"]
-        path = json_path(_data_path(loc, arguments, kind == "missing"))
-        top = len(loc) == 1
+        parts = list(loc) if arguments is _MISSING else _data_path(loc, arguments, kind == "missing")
+        path = json_path(parts)
         if kind == "missing":
-            message, shown = f"missing required {'argument' if top else 'field'}", ""
+            message, shown = error["msg"], ""
         elif kind == "extra_forbidden":
-            message, shown = f"unexpected {'argument' if top else 'field'}; remove it", ""
+            message, shown = f"unexpected {'argument' if len(loc) == 1 else 'field'}; remove it", ""
         else:
             message, shown = error["msg"], f" (got {_short_json(error.get('input'))})"
         messages, _ = merged.setdefault(path, ([], shown))
         if message not in messages:
             messages.append(message)
-    problems = [f"{path}: {_join_alternatives(messages)}{shown}" for path, (messages, shown) in merged.items()]
+    problems = [
+        f"{path}: {_join_alternatives(messages)}{shown}" for path, (messages, shown) in merged.items()
+    ]
     return cap_problems(problems)
 
 
@@ -313,10 +371,10 @@ def _data_path(loc: Sequence[int | str], arguments: object, missing: bool) -> li
     """The parts of a pydantic error location that are places in `arguments`."""
     node, path = arguments, []
     for index, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]  # type: ignore[index]
         elif not (missing and index == len(loc) - 1 and isinstance(node, dict)):
             continue  # a union member's tag, or a part pydantic adds (`[key]`)
         path.append(part)
@@ -345,7 +403,7 @@ def _join_alternatives(messages: list[str]) -> str:
 def _short_json(value: object) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:  # circular
+    except (TypeError, ValueError):  # circular, or keys JSON cannot have
         text = repr(value)
     return text if len(text) <= _SHOWN_INPUT else text[: _SHOWN_INPUT - 3] + "..."
 

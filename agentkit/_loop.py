@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
 from ._tool_calls import NO_OUTPUT, ToolRunner
@@ -47,7 +47,9 @@ class RunSpec(Generic[OutputT]):
     deps: Any
 
 
-def start_messages(instructions: str | None, history: Sequence[Message], prompt: str | list[Any] | None) -> list[Message]:
+def start_messages(
+    instructions: str | None, history: Sequence[Message], prompt: str | list[Any] | None
+) -> list[Message]:
     """History, with the instructions as a system message at the front when it has none, then the prompt."""
     messages = list(history)
     if instructions and not (messages and isinstance(messages[0], SystemMessage)):
@@ -67,7 +69,9 @@ def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
     if via_tool:
         return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
     assert spec.output.schema is not None
-    fmt = ResponseFormat(name=FINAL_RESULT_TOOL, schema=spec.output.schema, strict=profile.schema_dialect == "openai-strict")
+    fmt = ResponseFormat(
+        name=FINAL_RESULT_TOOL, schema=spec.output.schema, strict=profile.schema_dialect == "openai-strict"
+    )
     return ModelRequestParameters(tools=tools, response_format=fmt)
 
 
@@ -120,7 +124,12 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
             raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.", messages=messages)
         if not response.tool_calls and not response.content.strip():
             problems += 1
-            _check_problems(problems, spec.output_retries, f"The model returned an empty response ({response.finish_reason}).", messages)
+            _check_problems(
+                problems,
+                spec.output_retries,
+                f"The model returned an empty response ({response.finish_reason}).",
+                messages,
+            )
             detail = f" ({response.finish_reason})" if response.finish_reason not in (None, "stop") else ""
             messages.append(UserMessage(content=EMPTY_RESPONSE_NUDGE.format(detail=detail)))
             continue
@@ -134,13 +143,20 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
                 return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
             continue
         if spec.output.is_text:
-            return RunResult(output=response.content, messages=messages, usage=usage, new_message_index=new_index)  # type: ignore[arg-type]
+            text = cast(OutputT, response.content)  # output_type is str here
+            return RunResult(output=text, messages=messages, usage=usage, new_message_index=new_index)
         try:
             output = spec.output.validate(response.content, dialect)
         except ToolArgumentsError as exc:
             problems += 1
-            _check_problems(problems, spec.output_retries, f"The model's answer did not validate: {exc}", messages)
-            hint = ANSWER_WITH_TOOL if parameters.response_format is None else "Answer with JSON matching the schema."
+            _check_problems(
+                problems, spec.output_retries, f"The model's answer did not validate: {exc}", messages
+            )
+            hint = (
+                ANSWER_WITH_TOOL
+                if parameters.response_format is None
+                else "Answer with JSON matching the schema."
+            )
             messages.append(UserMessage(content=f"{exc}\n{hint}"))
             continue
         return RunResult(output=output, messages=messages, usage=usage, new_message_index=new_index)

@@ -84,15 +84,17 @@ class OutputSpec(Generic[OutputT]):
             raw = fenced.group(1) if fenced else raw
         value: Any = parse_arguments(FINAL_RESULT_TOOL, raw)
         if dialect != "standard":
-            value = restore_arguments(value, self.schema)
+            value = restore_arguments(value, self.schema, dialect)
         if self.wrapped:
             if "result" not in value:
-                raise ToolArgumentsError(FINAL_RESULT_TOOL, ['$.result: required; put the answer under "result"'])
+                raise ToolArgumentsError(
+                    FINAL_RESULT_TOOL, ['$.result: required; put the answer under "result"']
+                )
             value = value["result"]
         try:
             return self._validator().validate_python(value)
         except ValidationError as exc:
-            problems = format_validation_error(exc)
+            problems = format_validation_error(exc, value)
             if self.wrapped:
                 problems = [p.replace("$", "$.result", 1) for p in problems]
             raise ToolArgumentsError(FINAL_RESULT_TOOL, problems) from None

@@ -26,7 +26,9 @@ def _pool() -> ThreadPoolExecutor:
     if _executor is None:
         with _lock:
             if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=MAX_TOOL_THREADS, thread_name_prefix="agentkit-tool")
+                _executor = ThreadPoolExecutor(
+                    max_workers=MAX_TOOL_THREADS, thread_name_prefix="agentkit-tool"
+                )
     return _executor
 
 

@@ -71,7 +71,9 @@ class ToolRunner:
     repeated: bool = False
     """Whether the last turn repeated an earlier call."""
 
-    async def run_turn(self, calls: Sequence[ToolCall], transcript: list[Message]) -> tuple[list[ToolMessage], Any]:
+    async def run_turn(
+        self, calls: Sequence[ToolCall], transcript: list[Message]
+    ) -> tuple[list[ToolMessage], Any]:
         """Run one turn's calls. Returns the tool messages (model order) and the final output or `NO_OUTPUT`."""
         outcomes: list[_Outcome | None] = [None] * len(calls)
         final: Any = NO_OUTPUT
@@ -91,7 +93,9 @@ class ToolRunner:
         self._charge([o for o in outcomes if o is not None], transcript, messages)
         return messages, final
 
-    async def _run_batches(self, calls: Sequence[ToolCall], outcomes: list[_Outcome | None], transcript: list[Message]) -> None:
+    async def _run_batches(
+        self, calls: Sequence[ToolCall], outcomes: list[_Outcome | None], transcript: list[Message]
+    ) -> None:
         batch: list[int] = []
         for index, call in enumerate(calls):
             if outcomes[index] is not None:
@@ -105,11 +109,17 @@ class ToolRunner:
                 batch.append(index)
         await self._gather(calls, batch, outcomes, transcript)
 
-    async def _gather(self, calls: Sequence[ToolCall], indexes: list[int], outcomes: list[_Outcome | None], transcript: list[Message]) -> None:
+    async def _gather(
+        self,
+        calls: Sequence[ToolCall],
+        indexes: list[int],
+        outcomes: list[_Outcome | None],
+        transcript: list[Message],
+    ) -> None:
         if not indexes:
             return
         results = await asyncio.gather(*(self._call(calls[i], transcript) for i in indexes))
-        for i, outcome in zip(indexes, results):
+        for i, outcome in zip(indexes, results, strict=True):
             outcomes[i] = outcome
 
     async def _call(self, call: ToolCall, transcript: list[Message]) -> _Outcome:
@@ -154,13 +164,17 @@ class ToolRunner:
         try:
             value = self.output.validate(call.arguments, self.dialect)
         except ToolArgumentsError as exc:
-            return self._failure(call, f"{exc}\nFix the answer and call {FINAL_RESULT_TOOL} again.", self.retries), NO_OUTPUT
+            return self._failure(
+                call, f"{exc}\nFix the answer and call {FINAL_RESULT_TOOL} again.", self.retries
+            ), NO_OUTPUT
         return _Outcome(_message(call, "Final result received.")), value
 
     def _failure(self, call: ToolCall, text: str, budget: int) -> _Outcome:
         return _Outcome(_message(call, text, is_error=True), failed=call.name, budget=budget)
 
-    def _charge(self, outcomes: list[_Outcome], transcript: list[Message], messages: list[ToolMessage]) -> None:
+    def _charge(
+        self, outcomes: list[_Outcome], transcript: list[Message], messages: list[ToolMessage]
+    ) -> None:
         """Count failures (a success resets its tool's count); past a budget, fail the run."""
         for outcome in outcomes:
             name = outcome.message.name

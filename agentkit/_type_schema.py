@@ -9,7 +9,6 @@ definitions are collected under `$defs`.
 from __future__ import annotations
 
 import collections.abc as cabc
-import dataclasses
 import datetime
 import decimal
 import enum
@@ -23,11 +22,16 @@ from typing import Any, Literal, Union
 
 import typing_extensions
 
-from .exceptions import UserError
-
 JsonSchema = dict[str, Any]
 
-__all__ = ["JsonSchema", "SchemaBuilder", "UnsupportedType", "strip_titles"]
+__all__ = [
+    "JsonSchema",
+    "SchemaBuilder",
+    "UnsupportedType",
+    "annotation_description",
+    "strip_titles",
+    "valid_tool_name",
+]
 
 _SCALARS: dict[object, JsonSchema] = {
     str: {"type": "string"},
@@ -49,16 +53,19 @@ _SCALARS: dict[object, JsonSchema] = {
     ipaddress.IPv6Address: {"type": "string", "format": "ipv6"},
 }
 _ANY = (Any, object, typing_extensions.Any)
-_LISTS = (list, cabc.Sequence, cabc.MutableSequence, cabc.Iterable, cabc.Collection, typing.Sequence, typing.List)
-_SETS = (set, frozenset, cabc.Set, cabc.MutableSet, typing.Set, typing.FrozenSet)
-_DICTS = (dict, cabc.Mapping, cabc.MutableMapping, typing.Dict, typing.Mapping)
+# `typing.List`, `typing.Sequence` and the other aliases have these as their origin.
+_LISTS = (list, cabc.Sequence, cabc.MutableSequence, cabc.Iterable, cabc.Collection)
+_SETS = (set, frozenset, cabc.Set, cabc.MutableSet)
+_DICTS = (dict, cabc.Mapping, cabc.MutableMapping)
 _UNIONS: tuple[object, ...] = (Union, types.UnionType)
 _LITERALS = (Literal, typing_extensions.Literal)
 _NOT_REQUIRED = (typing_extensions.NotRequired, typing_extensions.Required, typing_extensions.ReadOnly)
+_DATA_KEYS = frozenset({"default", "examples", "enum", "const"})
+"""Keys whose values are data, not schemas: a `title` inside them is kept."""
 
 
-class UnsupportedType(Exception):  # noqa: N818 - internal signal, turned into a UserError by the caller
-    """Raised for an annotation that has no JSON Schema form."""
+class UnsupportedType(Exception):
+    """An annotation that has no JSON Schema form (a signal, turned into a `UserError` by the caller)."""
 
 
 def strip_titles(schema: Any) -> Any:
@@ -68,7 +75,9 @@ def strip_titles(schema: Any) -> Any:
         for key, value in schema.items():
             if key == "title" and isinstance(value, str):
                 continue
-            if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            if key in _DATA_KEYS:
+                out[key] = value
+            elif key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
                 out[key] = {name: strip_titles(sub) for name, sub in value.items()}
             else:
                 out[key] = strip_titles(value)
@@ -93,7 +102,7 @@ class SchemaBuilder:
             return {}
         origin = typing.get_origin(annotation)
         args = typing.get_args(annotation)
-        if origin is typing.Annotated or origin is typing_extensions.Annotated:
+        if origin is typing.Annotated:
             return self._annotated(annotation, args)
         if origin in _NOT_REQUIRED:
             return self.build(args[0])
@@ -104,12 +113,12 @@ class SchemaBuilder:
         if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
             return _enum(annotation)
         container = origin if origin is not None else annotation
-        if container in _LISTS or container in _SETS or container is tuple:
+        if container is tuple:
+            return self._tuple(annotation, args)
+        if container in _LISTS or container in _SETS:
             return self._sequence(container, args)
         if container in _DICTS:
             return self._dict(args)
-        if isinstance(annotation, type) and annotation in (list, dict, set, tuple):
-            return self._sequence(annotation, ())  # pragma: no cover - covered via container branch
         if isinstance(annotation, typing.TypeVar):
             raise UnsupportedType(f"type variable {annotation!r}")
         if isinstance(annotation, (str, typing.ForwardRef)):
@@ -118,11 +127,11 @@ class SchemaBuilder:
 
     def _annotated(self, annotation: object, args: tuple[Any, ...]) -> JsonSchema:
         base, *metadata = args
-        descriptions = [m for m in metadata if isinstance(m, str)]
         others = [m for m in metadata if not isinstance(m, str)]
         schema = self._pydantic(annotation) if others else self.build(base)
-        if descriptions and "description" not in schema:
-            schema = {**schema, "description": " ".join(descriptions)} if "$ref" not in schema else schema
+        description = annotation_description(annotation)
+        if description:
+            schema = {**schema, "description": description}
         return schema
 
     def _union(self, args: tuple[Any, ...]) -> JsonSchema:
@@ -131,19 +140,13 @@ class SchemaBuilder:
             sub = self.build(arg)
             if sub == {}:
                 return {}
-            if sub not in branches:
-                branches.append(sub)
+            for branch in sub["anyOf"] if list(sub) == ["anyOf"] else [sub]:
+                if branch not in branches:
+                    branches.append(branch)
         return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
     def _sequence(self, container: object, args: tuple[Any, ...]) -> JsonSchema:
         schema: JsonSchema = {"type": "array"}
-        if container is tuple:
-            if len(args) == 2 and args[1] is Ellipsis:
-                schema["items"] = self.build(args[0])
-            elif args and args != ((),):
-                schema["prefixItems"] = [self.build(a) for a in args]
-                schema["minItems"] = schema["maxItems"] = len(args)
-            return schema
         if args:
             item = self.build(args[0])
             if item:
@@ -151,6 +154,16 @@ class SchemaBuilder:
         if container in _SETS:
             schema["uniqueItems"] = True
         return schema
+
+    def _tuple(self, annotation: object, args: tuple[Any, ...]) -> JsonSchema:
+        if annotation is tuple or annotation is typing.Tuple:  # noqa: UP006 - the bare alias is what is tested
+            return {"type": "array"}
+        if len(args) == 2 and args[1] is Ellipsis:
+            return self._sequence(list, args[:1])
+        if not args or args == ((),):
+            return {"type": "array", "maxItems": 0}
+        items = [self.build(a) for a in args]
+        return {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}
 
     def _dict(self, args: tuple[Any, ...]) -> JsonSchema:
         schema: JsonSchema = {"type": "object"}
@@ -167,11 +180,12 @@ class SchemaBuilder:
         from pydantic import PydanticSchemaGenerationError, TypeAdapter
 
         try:
-            generated = TypeAdapter(annotation).json_schema(ref_template="#/$defs/{model}")
-        except (PydanticSchemaGenerationError, TypeError, UserError) as exc:
+            adapter: TypeAdapter[Any] = TypeAdapter(typing.cast("Any", annotation))
+            generated = adapter.json_schema(ref_template="#/$defs/{model}")
+        except (PydanticSchemaGenerationError, TypeError) as exc:  # not a type pydantic knows
             raise UnsupportedType(f"{annotation!r}") from exc
         except Exception as exc:  # pydantic raises several error types for unusable classes
-            raise UnsupportedType(f"{annotation!r} ({exc})") from exc
+            raise UnsupportedType(f"{annotation!r} ({str(exc).splitlines()[0]})") from exc
         generated = strip_titles(generated)
         defs: dict[str, JsonSchema] = generated.pop("$defs", {})
         renames = {name: self._add_def(name, body) for name, body in defs.items()}
@@ -179,7 +193,7 @@ class SchemaBuilder:
             generated = _rename_refs(generated, renames)
             for new in renames.values():
                 self.defs[new] = _rename_refs(self.defs[new], renames)
-        return typing.cast(JsonSchema, generated)
+        return typing.cast("JsonSchema", generated)
 
     def _add_def(self, name: str, body: JsonSchema) -> str:
         candidate, n = name, 2
@@ -187,6 +201,23 @@ class SchemaBuilder:
             candidate, n = f"{name}{n}", n + 1
         self.defs[candidate] = body
         return candidate
+
+
+def annotation_description(annotation: object) -> str | None:
+    """The description an `Annotated[T, "text"]` or `Annotated[T, Field(description=...)]` gives, if any."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    texts: list[str] = []
+    for meta in typing.get_args(annotation)[1:]:
+        if isinstance(meta, str):
+            text: object = meta
+        else:
+            from pydantic.fields import FieldInfo
+
+            text = meta.description if isinstance(meta, FieldInfo) else None
+        if isinstance(text, str) and text.strip():
+            texts.append(text.strip())
+    return " ".join(texts) or None
 
 
 def _hashable(value: object) -> bool:
@@ -229,11 +260,6 @@ def _rename_refs(schema: Any, renames: dict[str, str]) -> Any:
     if isinstance(schema, list):
         return [_rename_refs(v, renames) for v in schema]
     return schema
-
-
-def is_dataclass_type(annotation: object) -> bool:
-    """True for a dataclass class (not an instance)."""
-    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")

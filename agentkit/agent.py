@@ -19,6 +19,8 @@ from .usage import UsageLimits
 
 __all__ = ["Agent"]
 
+_NONE_TYPE = type(None)
+
 
 class Agent(Generic[DepsT, OutputT]):
     """An agent: call `await agent.run(prompt)` (or `agent.run_sync(prompt)`) for a `RunResult`.
@@ -48,7 +50,7 @@ class Agent(Generic[DepsT, OutputT]):
         instructions: str | None = None,
         tools: Sequence[Tool[..., Any] | Callable[..., Any]] = (),
         output_type: type[OutputT] = str,  # type: ignore[assignment]
-        deps_type: type[DepsT] = type(None),  # type: ignore[assignment]
+        deps_type: type[DepsT] = _NONE_TYPE,  # type: ignore[assignment]
         max_turns: int = 20,
         model_settings: ModelSettings | None = None,
         usage_limits: UsageLimits | None = None,
@@ -150,7 +152,9 @@ class Agent(Generic[DepsT, OutputT]):
         except RuntimeError:
             pass
         else:
-            raise UserError("run_sync() was called inside a running event loop; use `await agent.run(...)` there.")
+            raise UserError(
+                "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
+            )
         chosen = infer_model(model) if model is not None else self.model
 
         async def main() -> RunResult[OutputT]:
@@ -180,8 +184,8 @@ def _index_tools(tools: Sequence[Tool[..., Any] | Callable[..., Any]]) -> dict[s
         from ._output import FINAL_RESULT_TOOL
 
         if tool.name == FINAL_RESULT_TOOL:
-            raise UserError(f"The tool name {FINAL_RESULT_TOOL!r} is reserved for structured output; rename the tool.")
+            raise UserError(
+                f"The tool name {FINAL_RESULT_TOOL!r} is reserved for structured output; rename the tool."
+            )
         index[tool.name] = tool
     return index
-
-

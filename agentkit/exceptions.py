@@ -117,7 +117,9 @@ class ToolExecutionError(AgentRunError):
     The tool's exception is the `__cause__`; `tool_name` and `tool_call_id` say which call it was.
     """
 
-    def __init__(self, message: str, *, tool_name: str, tool_call_id: str, messages: Sequence[Message] = ()) -> None:
+    def __init__(
+        self, message: str, *, tool_name: str, tool_call_id: str, messages: Sequence[Message] = ()
+    ) -> None:
         super().__init__(message, messages=messages)
         self.tool_name = tool_name
         self.tool_call_id = tool_call_id
@@ -127,7 +129,7 @@ class UsageLimitExceeded(AgentRunError):
     """`max_turns` or a `UsageLimits` value was reached before the run ended."""
 
 
-class ModelRetry(Exception):  # noqa: N818 - control flow, not an error (see STYLE.md)
+class ModelRetry(Exception):
     """Raise from a tool to send `message` back to the model and let it call the tool again."""
 
     def __init__(self, message: str) -> None:

@@ -137,7 +137,7 @@ Message = Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage]
 def _adapter() -> TypeAdapter[list[Message]]:
     from pydantic import Field, TypeAdapter
 
-    return TypeAdapter(list[Annotated[Message, Field(discriminator="role")]])  # type: ignore[arg-type]
+    return TypeAdapter(list[Annotated[Message, Field(discriminator="role")]])
 
 
 def messages_to_json(messages: Sequence[Message], *, indent: int | None = None) -> bytes:

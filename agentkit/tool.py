@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import ParamSpec, TypeVar
 
-from ._dialects import Dialect, NotStrictCompatible, restore_arguments, to_dialect
-from ._function_schema import FunctionSchema, function_schema, parse_arguments
+from ._dialects import DIALECTS, Dialect, NotStrictCompatible, resolve_ref, restore_arguments, to_dialect
+from ._function_schema import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
 from ._threads import run_in_thread
 from ._type_schema import JsonSchema, valid_tool_name
 from .exceptions import ToolArgumentsError, UserError
@@ -36,9 +37,22 @@ class ToolDefinition:
     """Canonical JSON Schema (2020-12) of the arguments object."""
     strict: bool | None = None
     """Ask for OpenAI strict mode for this tool (`None`: the model's profile decides)."""
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The entries built so far, per dialect (shared by the definitions of one function's tools)."""
 
     def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
-        """The chat-completions `tools[]` entry for this tool, its schema in `dialect`."""
+        """The chat-completions `tools[]` entry for this tool, its schema in `dialect`.
+
+        Built once per dialect and cached: treat it as read-only. With `openai-strict`, a schema strict
+        mode cannot express is sent non-strict, in the standard dialect.
+        """
+        entry = self._entries.get(dialect)
+        if entry is None:
+            _check_dialect(dialect)
+            entry = self._entries[dialect] = self._entry(dialect)
+        return entry
+
+    def _entry(self, dialect: Dialect) -> dict[str, Any]:
         function: dict[str, Any] = {"name": self.name}
         if self.description:
             function["description"] = self.description
@@ -51,13 +65,16 @@ class ToolDefinition:
                 strict = False
         elif dialect == "gemini":
             parameters = to_dialect(parameters, "gemini")
-        if dialect == "gemini" and not parameters.get("properties"):
-            pass  # Gemini rejects an object with empty properties: a tool without arguments sends none
-        else:
+        if parameters:  # Gemini: a tool without arguments sends no parameters (it rejects empty objects)
             function["parameters"] = parameters
         if strict:
             function["strict"] = True
         return {"type": "function", "function": function}
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise UserError(f"Unknown schema dialect {dialect!r}; use one of {', '.join(DIALECTS)}.")
 
 
 class _SchemaValidator:
@@ -66,25 +83,50 @@ class _SchemaValidator:
     def __init__(self, name: str, schema: JsonSchema) -> None:
         import jsonschema
 
+        if not isinstance(schema, dict):
+            raise UserError(f"Tool {name!r}: its parameters must be a JSON Schema object (a dict).")
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         try:
-            jsonschema.Draft202012Validator.check_schema(schema)
+            cls.check_schema(schema)
         except jsonschema.SchemaError as exc:
             path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise UserError(f"Tool {name!r}: its parameters are not a valid JSON Schema at {path}: {exc.message}") from None
+            raise UserError(
+                f"Tool {name!r}: its parameters are not a valid JSON Schema at {path}: {exc.message}"
+            ) from None
         if schema.get("type", "object") != "object":
             raise UserError(f"Tool {name!r}: its parameters schema must describe an object (type: object).")
-        self._name = name
-        self._validator = jsonschema.Draft202012Validator(schema)
+        _check_refs(name, schema, schema)
+        self.name = name
+        self._validator = cls(schema)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        errors = sorted(
+            self._validator.iter_errors(arguments), key=lambda e: [str(p) for p in e.absolute_path]
+        )
         if errors:
             problems = []
             for error in errors:
-                path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-                problems.append(f"{path}: {error.message}")
-            raise ToolArgumentsError(self._name, problems)
+                message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+                problems.append(f"{json_path(list(error.absolute_path))}: {message}")
+            raise ToolArgumentsError(self.name, cap_problems(problems))
         return arguments
+
+
+def _check_refs(name: str, node: object, root: JsonSchema) -> None:
+    """Every `$ref` must point inside the schema: nothing is fetched, and Gemini needs them inlined."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            try:
+                resolve_ref(root, ref)
+            except UserError as exc:
+                raise UserError(f"Tool {name!r}: {exc}") from None
+        for key, value in node.items():
+            if key not in ("enum", "const", "default", "examples"):
+                _check_refs(name, value, root)
+    elif isinstance(node, list):
+        for item in node:
+            _check_refs(name, item, root)
 
 
 class Tool(Generic[P, R]):
@@ -110,7 +152,7 @@ class Tool(Generic[P, R]):
     """Whether the function's first parameter receives the `RunContext`."""
     _validator: FunctionSchema | _SchemaValidator
     _is_async: bool
-    _tools: dict[Dialect, dict[str, Any]]
+    _definition: ToolDefinition
 
     def __init__(
         self,
@@ -123,11 +165,15 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         strict: bool | None = None,
     ) -> None:
+        if isinstance(function, Tool):
+            function = function.function
+        functools.update_wrapper(self, function, updated=())
         schema = function_schema(function, name=name, description=description)
         self._setup(function, schema, schema.parameters, retries, sequential, timeout, strict)
         self.takes_ctx = schema.takes_ctx
         self._is_async = schema.is_async
-        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+        # Tools of one function (same name, description, strict option) share the entries built.
+        object.__setattr__(self._definition, "_entries", schema.tool_entries.setdefault(strict, {}))
 
     def _setup(
         self,
@@ -139,11 +185,11 @@ class Tool(Generic[P, R]):
         timeout: float | None,
         strict: bool | None,
     ) -> None:
-        name = validator.name if isinstance(validator, FunctionSchema) else validator._name
+        name = validator.name
         if not valid_tool_name(name):
             raise UserError(
-                f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-' (at most 64, not starting "
-                "with a digit). Pass `@tool(name=...)` to choose another."
+                f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-' (at most 64, not "
+                "starting with a digit). Pass `@tool(name=...)` to choose another."
             )
         if retries is not None and retries < 0:
             raise UserError(f"Tool {name!r}: retries must be >= 0, not {retries}.")
@@ -157,7 +203,9 @@ class Tool(Generic[P, R]):
         self.takes_ctx = False
         self._is_async = False
         self._validator = validator
-        self._tools = {}
+        self._definition = ToolDefinition(
+            name=name, description=self.description, parameters=parameters, strict=strict
+        )
 
     @classmethod
     def from_schema(
@@ -173,11 +221,18 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         strict: bool | None = None,
     ) -> Tool[..., Any]:
-        """A tool from a hand-written JSON Schema; `function` receives the validated arguments as keywords."""
+        """A tool from a hand-written JSON Schema (an MCP tool, say), calling `function` with keywords.
+
+        The schema is checked now (an invalid one raises `UserError`); arguments are validated against it
+        with `jsonschema`, and passed on as decoded JSON values.
+        """
         self: Tool[..., Any] = cls.__new__(cls)
         validator = _SchemaValidator(name, parameters)
-        self._setup(function, validator, parameters, retries, sequential, timeout, strict)
+        self._setup(function, validator, copy.deepcopy(parameters), retries, sequential, timeout, strict)
         self.description = description
+        self._definition = ToolDefinition(
+            name=name, description=description, parameters=self.parameters, strict=strict
+        )
         self.takes_ctx = takes_ctx
         self._is_async = inspect.iscoroutinefunction(function)
         return self
@@ -187,38 +242,47 @@ class Tool(Generic[P, R]):
 
     def __get__(self, instance: object, owner: type | None = None) -> Tool[..., R]:
         """`@tool` on a method: the tool bound to `instance` (schema shared, `self` never in it)."""
-        if instance is None:
+        get = getattr(self.function, "__get__", None)
+        if instance is None or get is None:
             return self
-        bound = self.function.__get__(instance, owner)  # type: ignore[attr-defined]
-        return _copy_with(self, bound)
+        return _copy_with(self, get(instance, owner))
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
 
     @property
     def definition(self) -> ToolDefinition:
-        """The `ToolDefinition` sent to models."""
-        return ToolDefinition(name=self.name, description=self.description, parameters=self.parameters, strict=self.strict)
+        """The `ToolDefinition` sent to models (rebuilt if `name`, `description`, ... were changed)."""
+        current = self._definition
+        if (current.name, current.description, current.strict) != (
+            self.name,
+            self.description,
+            self.strict,
+        ) or (current.parameters is not self.parameters):
+            current = self._definition = ToolDefinition(
+                name=self.name, description=self.description, parameters=self.parameters, strict=self.strict
+            )
+        return current
 
     def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
-        """The chat-completions `tools[]` entry in `dialect`, built once and cached."""
-        entry = self._tools.get(dialect)
-        if entry is None:
-            entry = self._tools[dialect] = self.definition.openai_tool(dialect)
-        return entry
+        """The chat-completions `tools[]` entry in `dialect`, built once and cached: treat it as read-only."""
+        return self.definition.openai_tool(dialect)
 
     def openai_tool_json(self, dialect: Dialect = "standard") -> str:
         """`openai_tool(dialect)` as compact, deterministic JSON."""
         return json.dumps(self.openai_tool(dialect), separators=(",", ":"), ensure_ascii=False)
 
-    def validate_arguments(self, raw: str | dict[str, Any] | None, *, dialect: Dialect = "standard") -> dict[str, Any]:
-        """Model arguments (JSON text, possibly empty or `null`, or a dict) -> the function's keyword arguments.
+    def validate_arguments(
+        self, raw: str | dict[str, Any] | None, *, dialect: Dialect = "standard"
+    ) -> dict[str, Any]:
+        """Model arguments (JSON text, possibly empty or `null`, or a dict) -> the function's keywords.
 
         Raises `ToolArgumentsError`, whose text tells the model what to fix.
         """
+        _check_dialect(dialect)
         arguments = parse_arguments(self.name, raw)
         if dialect != "standard" or any(v is None for v in arguments.values()):
-            arguments = restore_arguments(arguments, self.parameters)
+            arguments = restore_arguments(arguments, self.parameters, dialect)
         return self._validator.validate(arguments)
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
@@ -234,11 +298,11 @@ class Tool(Generic[P, R]):
 
 
 def _copy_with(original: Tool[P, R], function: Callable[..., R]) -> Tool[..., R]:
-    copy: Tool[..., R] = Tool.__new__(Tool)
-    copy.__dict__.update(original.__dict__)
-    copy.function = function
-    copy._tools = original._tools
-    return copy
+    bound: Tool[..., R] = Tool.__new__(Tool)
+    bound.__dict__.update(original.__dict__)
+    bound.function = function
+    bound.__wrapped__ = function  # type: ignore[attr-defined]
+    return bound
 
 
 @overload
@@ -281,8 +345,13 @@ def tool(
 
     def decorate(func: Callable[P, R]) -> Tool[P, R]:
         return Tool(
-            func, name=name, description=description, retries=retries, sequential=sequential, timeout=timeout, strict=strict
+            func,
+            name=name,
+            description=description,
+            retries=retries,
+            sequential=sequential,
+            timeout=timeout,
+            strict=strict,
         )
 
     return decorate if function is None else decorate(function)
-

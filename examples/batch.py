@@ -15,8 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from agentkit import Agent, AgentRunError
 from agentkit_tools import calculator
+
+from agentkit import Agent, AgentRunError
 
 agent = Agent(instructions="Answer briefly. Use the calculator for any arithmetic.", tools=[calculator])
 
@@ -41,7 +42,12 @@ async def answer(prompt: str, limit: asyncio.Semaphore) -> dict[str, object]:
             result = await agent.run(prompt)
         except AgentRunError as exc:
             return {"input": prompt, "output": None, "usage": None, "error": f"{type(exc).__name__}: {exc}"}
-        return {"input": prompt, "output": result.output, "usage": dataclasses.asdict(result.usage), "error": None}
+        return {
+            "input": prompt,
+            "output": result.output,
+            "usage": dataclasses.asdict(result.usage),
+            "error": None,
+        }
 
 
 async def run(inputs: list[str], out: Path, concurrency: int) -> int:

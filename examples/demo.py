@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from agentkit import Agent, AgentRunError, UserError
 from agentkit_tools import calculator, current_time
+
+from agentkit import Agent, AgentRunError, UserError
 
 QUESTION = "What is 17 * 23 + 4, and which weekday is it today in UTC?"
 

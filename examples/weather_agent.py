@@ -22,7 +22,9 @@ SAMPLE_WEATHER = {
 def _city(name: str) -> dict[str, object]:
     data = SAMPLE_WEATHER.get(name.strip().lower())
     if data is None:
-        raise ModelRetry(f"No data for {name!r}. Known cities: {', '.join(c.title() for c in SAMPLE_WEATHER)}.")
+        raise ModelRetry(
+            f"No data for {name!r}. Known cities: {', '.join(c.title() for c in SAMPLE_WEATHER)}."
+        )
     return data
 
 
@@ -63,7 +65,9 @@ agent = Agent(
 
 
 def main(argv: list[str] | None = None) -> int:
-    question = " ".join(argv if argv is not None else sys.argv[1:]) or "Is it warmer in Oslo or in Rome right now?"
+    question = (
+        " ".join(argv if argv is not None else sys.argv[1:]) or "Is it warmer in Oslo or in Rome right now?"
+    )
     print(f"Model: {agent.model.describe()}")
     result = agent.run_sync(question)
     print(result.output)

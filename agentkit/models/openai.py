@@ -33,7 +33,14 @@ logger = logging.getLogger("agentkit")
 
 _RETRYABLE_BODY_CODES = frozenset({408, 429, 500, 502, 503, 504, 529})
 _UNAVAILABLE_CODES = ("model_deprecated", "model_not_found", "model_retired")
-_UNAVAILABLE_TEXT = ("deprecated", "retired", "no endpoints found", "not a valid model", "model not found", "does not exist")
+_UNAVAILABLE_TEXT = (
+    "deprecated",
+    "retired",
+    "no endpoints found",
+    "not a valid model",
+    "model not found",
+    "does not exist",
+)
 
 
 class OpenAIChatModel(Model):
@@ -180,10 +187,17 @@ class OpenAIChatModel(Model):
                 raise exc
             attempt += 1
             delay = min(8.0, 0.5 * 2 ** (attempt - 1))
-            logger.info("retrying %s after an error in a 200 body (%s), in %.1fs", self._model_name, exc.message, delay)
+            logger.info(
+                "retrying %s after an error in a 200 body (%s), in %.1fs",
+                self._model_name,
+                exc.message,
+                delay,
+            )
             await asyncio.sleep(delay)
 
-    async def _post(self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings) -> dict[str, Any]:
+    async def _post(
+        self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
+    ) -> dict[str, Any]:
         import openai
 
         options: dict[str, Any] = {}
@@ -200,7 +214,8 @@ class OpenAIChatModel(Model):
             raise self._status_error(exc) from exc
         except openai.APITimeoutError as exc:
             raise ModelAPIError(
-                f"Request to {self.describe()} timed out (after the SDK's retries).", model_name=self._model_name
+                f"Request to {self.describe()} timed out (after the SDK's retries).",
+                model_name=self._model_name,
             ) from exc
         except openai.APIConnectionError as exc:
             raise ModelAPIError(
@@ -228,7 +243,9 @@ class OpenAIChatModel(Model):
         text = f"{self.describe()} answered HTTP {exc.status_code}: {message}"
         if _is_unavailable(exc.status_code, code, message):
             return self._unavailable(text, exc.status_code, code, body)
-        return ModelAPIError(text, status_code=exc.status_code, code=code, body=body, model_name=self._model_name)
+        return ModelAPIError(
+            text, status_code=exc.status_code, code=code, body=body, model_name=self._model_name
+        )
 
     def _body_error(self, error: Any, data: dict[str, Any]) -> ModelAPIError:
         code, message = _code_and_message(error)
@@ -239,12 +256,16 @@ class OpenAIChatModel(Model):
             return self._unavailable(text, status_code, code, data)
         return ModelAPIError(text, status_code=status_code, code=code, body=data, model_name=self._model_name)
 
-    def _unavailable(self, text: str, status: int | None, code: str | None, body: object) -> ModelUnavailableError:
+    def _unavailable(
+        self, text: str, status: int | None, code: str | None, body: object
+    ) -> ModelUnavailableError:
         hint = (
             f" The model {self._model_name!r} is not served here any more (or never was). Choose another: "
             "Agent(model=...) or AGENTKIT_MODEL, for example google/gemini-2.5-flash on OpenRouter."
         )
-        return ModelUnavailableError(text + hint, status_code=status, code=code, body=body, model_name=self._model_name)
+        return ModelUnavailableError(
+            text + hint, status_code=status, code=code, body=body, model_name=self._model_name
+        )
 
 
 def _code_and_message(error: Any) -> tuple[str | None, str]:
@@ -256,7 +277,9 @@ def _code_and_message(error: Any) -> tuple[str | None, str]:
     message = str(error.get("message") or "")
     if raw and str(raw) not in message:
         message = f"{message} ({raw})" if message else str(raw)
-    text_code = code if isinstance(code, str) else error.get("type") if isinstance(error.get("type"), str) else None
+    text_code = (
+        code if isinstance(code, str) else error.get("type") if isinstance(error.get("type"), str) else None
+    )
     return text_code, message
 
 

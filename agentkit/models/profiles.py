@@ -57,7 +57,9 @@ GEMINI_2_0_FLASH = ModelProfile(
     tools_with_response_format=False,
     structured_output="tool",
 )
-GEMINI = ModelProfile(family="gemini", schema_dialect="gemini", tools_with_response_format=False, structured_output="tool")
+GEMINI = ModelProfile(
+    family="gemini", schema_dialect="gemini", tools_with_response_format=False, structured_output="tool"
+)
 OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
 LOCAL = ModelProfile(
     family="local",

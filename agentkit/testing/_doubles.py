@@ -20,10 +20,10 @@ __all__ = [
     "RecordedRequest",
     "RequestInfo",
     "ScriptedModel",
+    "last_user_text",
     "text_response",
     "tool_call_response",
     "tool_calls_response",
-    "last_user_text",
 ]
 
 Script = AssistantMessage | str | BaseException
@@ -34,13 +34,18 @@ def text_response(text: str) -> AssistantMessage:
     return AssistantMessage(content=text)
 
 
-def tool_call_response(name: str, arguments: dict[str, Any] | str | None = None, *, id: str | None = None) -> AssistantMessage:
+def tool_call_response(
+    name: str, arguments: dict[str, Any] | str | None = None, *, id: str | None = None
+) -> AssistantMessage:
     """An answer with one tool call; `arguments` as a dict or raw JSON text."""
     return tool_calls_response([(name, arguments)], ids=[id] if id else None)
 
 
 def tool_calls_response(
-    calls: Sequence[tuple[str, dict[str, Any] | str | None]], *, ids: Sequence[str] | None = None, text: str = ""
+    calls: Sequence[tuple[str, dict[str, Any] | str | None]],
+    *,
+    ids: Sequence[str] | None = None,
+    text: str = "",
 ) -> AssistantMessage:
     """An answer with several tool calls, in order; ids default to `call_1`, `call_2`... per response."""
     tool_calls = []
@@ -92,7 +97,11 @@ def _unique_ids(answer: AssistantMessage, messages: Sequence[Message]) -> Assist
     raw = [{"id": c.id, "function": {"name": c.name, "arguments": c.arguments}} for c in answer.tool_calls]
     calls = unique_tool_calls(raw, transcript_call_ids(messages))
     return AssistantMessage(
-        content=answer.content, tool_calls=calls, model_name=answer.model_name, finish_reason=answer.finish_reason, usage=answer.usage
+        content=answer.content,
+        tool_calls=calls,
+        model_name=answer.model_name,
+        finish_reason=answer.finish_reason,
+        usage=answer.usage,
     )
 
 
@@ -127,7 +136,9 @@ class ScriptedModel(_DoubleModel):
     Every request is recorded in `requests`; `assert_all_used()` checks the script was used up.
     """
 
-    def __init__(self, script: Iterable[Script], *, model_name: str = "scripted", profile: ModelProfile | None = None) -> None:
+    def __init__(
+        self, script: Iterable[Script], *, model_name: str = "scripted", profile: ModelProfile | None = None
+    ) -> None:
         super().__init__(model_name, profile)
         self.script: list[Script] = list(script)
         self._next = 0
@@ -135,7 +146,9 @@ class ScriptedModel(_DoubleModel):
     async def request(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
     ) -> AssistantMessage:
-        self.requests.append(RecordedRequest(messages=list(messages), parameters=parameters, settings=settings))
+        self.requests.append(
+            RecordedRequest(messages=list(messages), parameters=parameters, settings=settings)
+        )
         if self._next >= len(self.script):
             raise UserError(
                 f"ScriptedModel ran out of answers: request {self._next + 1} but only {len(self.script)} scripted."
@@ -154,7 +167,9 @@ class ScriptedModel(_DoubleModel):
     def assert_all_used(self) -> None:
         """Raise `AssertionError` if some scripted answers were never requested."""
         if self.remaining:
-            raise AssertionError(f"{self.remaining} scripted answer(s) were not used: {self.script[self._next:]!r}")
+            raise AssertionError(
+                f"{self.remaining} scripted answer(s) were not used: {self.script[self._next :]!r}"
+            )
 
 
 @dataclass(kw_only=True)
@@ -173,13 +188,17 @@ class RequestInfo:
         return [t.name for t in self.parameters.tools]
 
 
-AnswerFunction = Callable[[list[Message], RequestInfo], "AssistantMessage | str | Awaitable[AssistantMessage | str]"]
+AnswerFunction = Callable[
+    [list[Message], RequestInfo], "AssistantMessage | str | Awaitable[AssistantMessage | str]"
+]
 
 
 class FunctionModel(_DoubleModel):
     """Answers each request by calling `function(messages, info)` (sync or async)."""
 
-    def __init__(self, function: AnswerFunction, *, model_name: str = "function", profile: ModelProfile | None = None) -> None:
+    def __init__(
+        self, function: AnswerFunction, *, model_name: str = "function", profile: ModelProfile | None = None
+    ) -> None:
         super().__init__(model_name, profile)
         self.function = function
 

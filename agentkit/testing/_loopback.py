@@ -34,7 +34,10 @@ class HTTPError:
     """Extra response headers, e.g. `{"retry-after-ms": "10"}` to make the SDK retry quickly."""
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code if self.code is not None else self.status, "message": self.message}
+        error: dict[str, Any] = {
+            "code": self.code if self.code is not None else self.status,
+            "message": self.message,
+        }
         if self.metadata:
             error["metadata"] = self.metadata
         return {"error": error}
@@ -113,7 +116,10 @@ class LoopbackServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="agentkit-loopback", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="agentkit-loopback",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -154,9 +160,13 @@ class LoopbackServer:
     def _next(self, body: dict[str, Any]) -> Answer:
         with self._lock:
             if not self.script:
-                return HTTPError(status=400, message="LoopbackServer: no scripted answer left for this request")
+                return HTTPError(
+                    status=400, message="LoopbackServer: no scripted answer left for this request"
+                )
             item = self.script.pop(0)
-        if callable(item) and not isinstance(item, (AssistantMessage, HTTPError, BodyError, StreamError, dict)):
+        if callable(item) and not isinstance(
+            item, (AssistantMessage, HTTPError, BodyError, StreamError, dict)
+        ):
             return item(body)
         return item
 
@@ -176,7 +186,15 @@ class LoopbackServer:
             "model": self.model,
             "object": "chat.completion",
             "created": int(time.time()),
-            "choices": [{"index": 0, "logprobs": None, "finish_reason": finish, "native_finish_reason": finish.upper(), "message": wire}],
+            "choices": [
+                {
+                    "index": 0,
+                    "logprobs": None,
+                    "finish_reason": finish,
+                    "native_finish_reason": finish.upper(),
+                    "message": wire,
+                }
+            ],
             "usage": self._usage(),
         }
 
@@ -205,7 +223,10 @@ class LoopbackServer:
         if isinstance(answer, StreamError):
             if answer.content:
                 events.append(chunk({"role": "assistant", "content": answer.content}))
-            error = {"error": {"code": answer.code, "message": answer.message}, "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+            error = {
+                "error": {"code": answer.code, "message": answer.message},
+                "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+            }
             events.append("data: " + json.dumps(error))
             return events
         message = AssistantMessage(content=answer) if isinstance(answer, str) else answer
@@ -214,12 +235,27 @@ class LoopbackServer:
             events.append(chunk({"role": "assistant", "content": text[start : start + 8]}))
         for index, call in enumerate(message.tool_calls):
             half = len(call.arguments) // 2
-            first = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments[:half]}}
+            first = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments[:half]},
+            }
             events.append(chunk({"role": "assistant", "tool_calls": [first]}))
-            events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments[half:]}}]}))
+            events.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments[half:]}}]})
+            )
         finish = "tool_calls" if message.tool_calls else "stop"
         events.append(chunk({}, finish))
-        final = {"id": gen_id, "provider": "Google", "model": self.model, "object": "chat.completion.chunk", "created": int(time.time()), "choices": [], "usage": self._usage()}
+        final = {
+            "id": gen_id,
+            "provider": "Google",
+            "model": self.model,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "choices": [],
+            "usage": self._usage(),
+        }
         events.append("data: " + json.dumps(final))
         events.append("data: [DONE]")
         return events
@@ -230,10 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on loopback
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -243,7 +279,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         owner = self.owner
         with owner._lock:
-            owner.requests.append(RecordedHTTPRequest(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body))
+            owner.requests.append(
+                RecordedHTTPRequest(
+                    path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body
+                )
+            )
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
             return
@@ -282,4 +322,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-

@@ -42,7 +42,11 @@ def evaluate(expression: str) -> float:
 
 
 def _eval(node: ast.expr) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    ):
         return node.value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left), _eval(node.right)
@@ -53,9 +57,16 @@ def _eval(node: ast.expr) -> float:
         return _UNARY[type(node.op)](_eval(node.operand))
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCTIONS
+        and not node.keywords
+    ):
         return _FUNCTIONS[node.func.id](*(_eval(a) for a in node.args))
-    raise ValueError(f"{ast.unparse(node)!r} is not allowed (use numbers, + - * / // % **, and {', '.join(_FUNCTIONS)})")
+    raise ValueError(
+        f"{ast.unparse(node)!r} is not allowed (use numbers, + - * / // % **, and {', '.join(_FUNCTIONS)})"
+    )
 
 
 @tool
