@@ -49,10 +49,10 @@ class OutputSpec(Generic[OutputT]):
             fragment = builder.build(output_type)
         except UnsupportedType as exc:
             raise UserError(f"output_type {output_type!r} has no JSON Schema form: {exc}.") from None
+        if "$ref" in fragment:  # a recursive model: its definition is the object, kept in $defs
+            fragment = {**builder.defs.get(fragment["$ref"].rsplit("/", 1)[-1], {}), **fragment}
+            del fragment["$ref"]
         is_object = fragment.get("type") == "object" and "properties" in fragment
-        if "$ref" in fragment:
-            target = builder.defs.get(fragment["$ref"].rsplit("/", 1)[-1], {})
-            is_object = target.get("type") == "object" and "properties" in target
         if is_object:
             schema = dict(fragment)
         else:
