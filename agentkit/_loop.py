@@ -143,7 +143,7 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
                 return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
             continue
         if spec.output.is_text:
-            text = cast(OutputT, response.content)  # output_type is str here
+            text = cast("OutputT", response.content)  # output_type is str here
             return RunResult(output=text, messages=messages, usage=usage, new_message_index=new_index)
         try:
             output = spec.output.validate(response.content, dialect)

@@ -62,11 +62,21 @@ REFERENCE_CALLS: tuple[Call, ...] = (
         arguments={"amount": 12.5, "from_currency": "EUR", "to_currency": "USD"},
         expect="converted:12.5:EUR:USD",
     ),
-    Call(name="search_docs", arguments={"query": "rate limits", "limit": 3}, expect="docs:rate limits:3:False"),
-    Call(name="tag_items", arguments={"item_ids": ["a1", "b2", "c3"], "tag": "urgent"}, expect="tagged:3:urgent"),
+    Call(
+        name="search_docs", arguments={"query": "rate limits", "limit": 3}, expect="docs:rate limits:3:False"
+    ),
+    Call(
+        name="tag_items",
+        arguments={"item_ids": ["a1", "b2", "c3"], "tag": "urgent"},
+        expect="tagged:3:urgent",
+    ),
     Call(
         name="schedule_meeting",
-        arguments={"title": "Sync", "attendees": ["ana@example.com", "bo@example.com"], "duration_minutes": 45},
+        arguments={
+            "title": "Sync",
+            "attendees": ["ana@example.com", "bo@example.com"],
+            "duration_minutes": 45,
+        },
         expect="meeting:Sync:2:45:None",
     ),
     Call(name="set_priority", arguments={"task_id": "T-42", "priority": "high"}, expect="priority:T-42:high"),
@@ -81,7 +91,11 @@ REFERENCE_CALLS: tuple[Call, ...] = (
         },
         expect="contact:Ana:Lisbon",
     ),
-    Call(name="toggle_feature", arguments={"name": "dark_mode", "enabled": True}, expect="feature:dark_mode:True"),
+    Call(
+        name="toggle_feature",
+        arguments={"name": "dark_mode", "enabled": True},
+        expect="feature:dark_mode:True",
+    ),
     Call(name="calculate_discount", arguments={"price": 99.99, "percent": 15.0}, expect="84.99"),
     Call(
         name="send_message",
@@ -190,13 +204,17 @@ class ScriptedModel:
 
     @staticmethod
     def _check_results(calls: tuple[Call, ...], turn: int, messages: list[dict[str, Any]]) -> None:
-        results = {m.get("tool_call_id"): _text(m.get("content")) for m in messages if m.get("role") == "tool"}
+        results = {
+            m.get("tool_call_id"): _text(m.get("content")) for m in messages if m.get("role") == "tool"
+        }
         for index, call in enumerate(calls):
             call_id = f"call_{turn - 1}_{index}"
             if call_id not in results:
                 raise ScriptError(f"no tool result for {call_id} ({call.name})")
             if call.expect not in results[call_id]:
-                raise ScriptError(f"tool result for {call_id} ({call.name}) lacks {call.expect!r}: {results[call_id]!r}")
+                raise ScriptError(
+                    f"tool result for {call_id} ({call.name}) lacks {call.expect!r}: {results[call_id]!r}"
+                )
 
 
 def _resolve(name: str, offered: list[str]) -> str:
@@ -328,6 +346,8 @@ class BenchServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:  # the server is closing; end quietly
+            return
         finally:
             writer.close()
 
@@ -339,14 +359,18 @@ class BenchServer:
             try:
                 request = json.loads(body)
                 reply = self.model.decide(request, len(body), recv_ns)
-            except (ScriptError, ValueError) as exc:
+            except (ScriptError, ValueError, TypeError, AttributeError, KeyError) as exc:
                 error = {"error": {"message": str(exc), "type": "invalid_request_error", "code": "script"}}
                 print(f"bench server: 400: {exc}", file=sys.stderr)
-                return None, _response("400 Bad Request", json.dumps(error).encode(), "application/json", close=close)
+                return None, _response(
+                    "400 Bad Request", json.dumps(error).encode(), "application/json", close=close
+                )
             self.model.requests_served += 1
             serial = self.model.requests_served
             if request.get("stream"):
-                return reply, _response("200 OK", _sse(request, reply, serial), "text/event-stream", close=close)
+                return reply, _response(
+                    "200 OK", _sse(request, reply, serial), "text/event-stream", close=close
+                )
             payload = json.dumps(_completion(request, reply, serial)).encode()
             return reply, _response("200 OK", payload, "application/json", close=close)
         if method == "GET" and url.path == "/stats":

@@ -1,0 +1,432 @@
+"""Run every benchmark: agentkit against a raw `openai` loop, pydantic-ai and openai-agents.
+
+    python benchmarks/run.py [--quick] [--json OUT.json] [--setup] [--strict]
+
+Starts the loopback server (`server.py`), runs each framework's `runner_*.py` in a subprocess with that
+framework's Python, prints the figures and ratios with the machine's description, and writes the same as
+JSON (default `benchmarks/results/latest.json`). See benchmarks/README.md for what each benchmark measures.
+
+This script imports only the standard library, so any Python 3.10+ can run it; the frameworks live in
+`.bench-venv` (made by `--setup`) or in the interpreters given with `--python NAME=PATH`, one per framework
+if their dependencies clash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import coldstart
+import harness
+import report
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BENCH_VENV = REPO / ".bench-venv"
+DEFAULT_JSON = HERE / "results" / "latest.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Framework:
+    name: str
+    script: str
+    repo_on_path: bool = False
+    """Put the repository on PYTHONPATH (agentkit works uninstalled too)."""
+
+
+FRAMEWORKS = (
+    Framework(name="raw", script="runner_raw.py"),
+    Framework(name="agentkit", script="runner_agentkit.py", repo_on_path=True),
+    Framework(name="pydantic-ai", script="runner_pydantic_ai.py"),
+    Framework(name="openai-agents", script="runner_openai_agents.py"),
+)
+
+MODES: dict[str, dict[str, Any]] = {
+    "full": {
+        "overhead_reps": 300,
+        "overhead_reps_10": 60,
+        "parallel_reps": 10,
+        "schema_reps": 50,
+        "runs": 1000,
+        "concurrency_reps": 2,
+        "traced": False,
+        "coldstart_procs": 5,
+        "coldstart_warmup": True,
+        "rounds": 3,
+    },
+    "quick": {
+        "overhead_reps": 25,
+        "overhead_reps_10": 5,
+        "parallel_reps": 2,
+        "schema_reps": 5,
+        "runs": 200,
+        "concurrency_reps": 1,
+        "traced": False,
+        "coldstart_procs": 2,
+        "coldstart_warmup": False,
+        "rounds": 1,
+    },
+}
+BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    mem_kib = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if "MemTotal" in line), 0
+    )
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def setup_venv() -> None:
+    """Make .bench-venv with the peers and agentkit (editable); the dev venv never gets the peers."""
+    python = BENCH_VENV / "bin" / "python"
+    if not python.exists():
+        log(f"creating {BENCH_VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-r", str(HERE / "requirements.txt")], check=True)
+    if subprocess.run([*pip, "-e", str(REPO)], check=False).returncode != 0:
+        log("agentkit did not install (editable); its runner falls back to PYTHONPATH")
+
+
+def interpreters(overrides: list[str]) -> dict[str, str]:
+    default = BENCH_VENV / "bin" / "python"
+    chosen = {fw.name: str(default) if default.exists() else sys.executable for fw in FRAMEWORKS}
+    for item in overrides:
+        name, _, path = item.partition("=")
+        if name not in chosen or not path:
+            raise SystemExit(f"--python wants NAME=PATH with NAME in {sorted(chosen)}; got {item!r}")
+        chosen[name] = path
+    return chosen
+
+
+def env_for(fw: Framework) -> dict[str, str]:
+    env = {"OPENAI_AGENTS_DISABLE_TRACING": "1"}
+    if fw.repo_on_path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    return env
+
+
+class Server:
+    """server.py in a subprocess; it stops when its stdin closes."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_runner(fw: Framework, python: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """One runner subprocess; its JSON result, or an exception with the tail of its stderr."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        done = subprocess.run(
+            [python, str(HERE / fw.script), *args, "--out", out.name],
+            env={**os.environ, **env_for(fw)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{fw.name}: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        return json.loads(Path(out.name).read_text())
+
+
+def run_coldstart(pythons: dict[str, str], available: set[str], procs: int, warmup: bool) -> dict[str, Any]:
+    by_name = {fw.name: fw for fw in FRAMEWORKS}
+    cases = [case for case in coldstart.CASES if case.framework in available]
+    for case in cases if warmup else ():  # once each, uncounted: bytecode caches, the page cache
+        coldstart.measure(case, pythons[case.framework], env_for(by_name[case.framework]))
+    inner: dict[str, list[float]] = {case.label: [] for case in cases}
+    wall: dict[str, list[float]] = {case.label: [] for case in cases}
+    for _ in range(procs):  # round-robin, so drift in the machine's load spreads over every case
+        for case in cases:
+            seconds, process = coldstart.measure(
+                case, pythons[case.framework], env_for(by_name[case.framework])
+            )
+            inner[case.label].append(seconds)
+            wall[case.label].append(process)
+    return {
+        case.label: {
+            "framework": case.framework,
+            "kind": case.kind,
+            "in_process_s": harness.summarize(inner[case.label]),
+            "process_wall_s": harness.summarize(wall[case.label]),
+        }
+        for case in cases
+    }
+
+
+def runner_args(bench: str, mode: dict[str, Any], base_url: str) -> list[str]:
+    args = ["--base-url", base_url, "--bench", bench]
+    for key in (
+        "overhead_reps",
+        "overhead_reps_10",
+        "parallel_reps",
+        "schema_reps",
+        "runs",
+        "concurrency_reps",
+    ):
+        args += [f"--{key.replace('_', '-')}", str(mode[key])]
+    return [*args, "--traced"] if mode["traced"] else args
+
+
+def _is_import_error(exc: Exception) -> bool:
+    last = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+    return last.startswith(("ModuleNotFoundError", "ImportError"))
+
+
+def plan(benches: list[str], mode: dict[str, Any]) -> list[tuple[list[str], dict[str, Any]]]:
+    """The runner processes each framework goes through, in order, with the settings of each.
+
+    Overhead and parallel runs are split into rounds taken round-robin across the frameworks, so a burst of
+    other load on the machine is shared out rather than landing on one framework. Concurrency gets a fresh
+    process, so its peak memory is the concurrent runs' own.
+    """
+    rounds = max(1, mode["rounds"])
+    per_round = {
+        **mode,
+        "overhead_reps": -(-mode["overhead_reps"] // rounds),
+        "overhead_reps_10": -(-mode["overhead_reps_10"] // rounds),
+        "parallel_reps": -(-mode["parallel_reps"] // rounds),
+    }
+    steps = [(["info", *(b for b in ("schema", "overhead", "parallel") if b in benches)], per_round)]
+    later = [b for b in ("overhead", "parallel") if b in benches]
+    steps += [(later, per_round) for _ in range(rounds - 1) if later]
+    if "concurrency" in benches:
+        steps.append((["concurrency"], mode))
+    return steps
+
+
+def run_all(
+    frameworks: list[Framework],
+    pythons: dict[str, str],
+    benches: list[str],
+    mode: dict[str, Any],
+    base_url: str,
+    *,
+    timeout: float,
+) -> tuple[dict[str, Any], dict[str, str], list[str], dict[str, dict[str, Any]]]:
+    """Every selected benchmark for every framework: (info, skipped, failures, results)."""
+    info: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    failures: list[str] = []
+    parts: dict[str, dict[str, list[Any]]] = {bench: {} for bench in benches}
+    for group, settings in plan(benches, mode):
+        for fw in frameworks:
+            if fw.name in skipped or any(f.startswith(f"{fw.name}:") for f in failures):
+                continue
+            log(f"{','.join(group)}: {fw.name}")
+            try:
+                out = run_runner(
+                    fw, pythons[fw.name], runner_args(",".join(group), settings, base_url), timeout
+                )
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                if group[0] == "info" and _is_import_error(exc):
+                    skipped[fw.name] = str(exc).strip().splitlines()[-1]
+                    log(f"skipping {fw.name}: {skipped[fw.name]}")
+                else:
+                    failures.append(f"{fw.name}: {','.join(group)}: {exc}")
+                    log(f"FAILED: {exc}")
+                continue
+            info.setdefault(fw.name, out["info"])
+            for bench in group:
+                if bench != "info":
+                    parts[bench].setdefault(fw.name, []).append(out[bench])
+    merge = {"overhead": harness.merge_overhead, "parallel": harness.merge_parallel}
+    results: dict[str, dict[str, Any]] = {
+        bench: {name: merge[bench](got) if bench in merge else got[0] for name, got in by_fw.items()}
+        for bench, by_fw in parts.items()
+    }
+    if "coldstart" in benches:
+        log("coldstart")
+        available = {fw.name for fw in frameworks if fw.name not in skipped}
+        try:
+            results["coldstart"] = run_coldstart(
+                pythons, available, mode["coldstart_procs"], mode["coldstart_warmup"]
+            )
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"coldstart: {exc}")
+            log(f"FAILED: {exc}")
+    return info, skipped, failures, results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run the agentkit benchmarks against a raw loop and peers.")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (CI): under a minute")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"output (default {DEFAULT_JSON})")
+    parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {BENCHES}")
+    parser.add_argument(
+        "--frameworks", default=",".join(fw.name for fw in FRAMEWORKS), help="comma-separated"
+    )
+    parser.add_argument(
+        "--python", action="append", default=[], metavar="NAME=PATH", help="a framework's Python"
+    )
+    parser.add_argument("--setup", action="store_true", help="create/update .bench-venv first")
+    parser.add_argument("--traced", action="store_true", help="concurrency: one more round under tracemalloc")
+    parser.add_argument("--strict", action="store_true", help="fail when a framework cannot be imported")
+    args = parser.parse_args()
+
+    mode_name = "quick" if args.quick else "full"
+    mode = {**MODES[mode_name], "traced": MODES[mode_name]["traced"] or args.traced}
+    benches = [b for b in args.only.split(",") if b]
+    if unknown := set(benches) - set(BENCHES):
+        raise SystemExit(f"unknown benchmarks: {sorted(unknown)}")
+    wanted = args.frameworks.split(",")
+    frameworks = [fw for fw in FRAMEWORKS if fw.name in wanted]
+    if args.setup:
+        setup_venv()
+    pythons = interpreters(args.python)
+    started = time.perf_counter()
+    machine = machine_info()
+    log(f"mode {mode_name}; machine: {machine['cores']} cores, Python {machine['python']}")
+
+    server = Server()
+    try:
+        outcome = run_all(
+            frameworks, pythons, benches, mode, server.base_url, timeout=300 if args.quick else 900
+        )
+    finally:
+        server.close()
+    info, skipped, failures, results = outcome
+
+    machine["load_average_end"] = os.getloadavg()
+    names = [fw.name for fw in frameworks if fw.name in info]
+    document = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode_name,
+        "settings": mode,
+        "machine": machine,
+        "frameworks": info,
+        "skipped": skipped,
+        "failures": failures,
+        "results": results,
+        "ratios": report.compute_ratios(results, names),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    print(render(document, names))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    log(f"wrote {args.json}")
+    if failures or (args.strict and skipped):
+        log(f"{len(failures)} failed, {len(skipped)} skipped")
+        return 1
+    return 0
+
+
+def render(document: dict[str, Any], names: list[str]) -> str:
+    m = document["machine"]
+    lines = [
+        f"agentkit benchmarks ({document['mode']} mode, {document['generated']}, {document['elapsed_s']} s)",
+        f"machine: {m['cores']} cores ({m['usable_cores']} usable), {m['cpu']}, {m['memory_gib']} GiB, "
+        f"{m['platform']}",
+        f"python: {m['python']} (run.py); load average at start {_load(m['load_average_start'])}, "
+        f"at end {_load(m['load_average_end'])}",
+    ]
+    if max(m["load_average_start"][0], m["load_average_end"][0]) > 0.5 * (m["usable_cores"] or 1):
+        lines.append(
+            "WARNING: the machine was busy with other work (load average above); expect wide spreads."
+        )
+    for name, info in document["frameworks"].items():
+        lines.append(
+            f"  {name:<14} {info['version'] or '?':<10} python {info['python']}  ({info['executable']})"
+        )
+    for name, reason in document["skipped"].items():
+        lines.append(f"  {name:<14} SKIPPED: {reason}")
+    lines.append(
+        "ratios: agentkit/x is agentkit's cost over x's (below 1: agentkit is cheaper); x raw is x over raw."
+    )
+    results = document["results"]
+    sections = (
+        (
+            "overhead",
+            "1. Per-run overhead: sequential runs against the instant server, wall time per run",
+            lambda d: report.render_overhead(d, names),
+        ),
+        (
+            "coldstart",
+            "2. Cold start: fresh interpreters; time of the snippet inside the process",
+            report.render_coldstart,
+        ),
+        (
+            "parallel",
+            "3. Parallel tools: 8 calls of a 200 ms tool in one turn; tool phase as the server sees it",
+            lambda d: report.render_parallel(d, names),
+        ),
+        (
+            "schema",
+            "4. Schema: the 10-tool reference set in each framework's form for a Gemini model",
+            lambda d: report.render_schema(d, names),
+        ),
+        (
+            "concurrency",
+            "5. Concurrency: concurrent 2-turn runs in one process",
+            lambda d: report.render_concurrency(d, names),
+        ),
+    )
+    for key, title, render_section in sections:
+        if results.get(key):
+            lines += ["", title, render_section(results[key])]
+    for failure in document["failures"]:
+        lines += ["", f"FAILED: {failure}"]
+    return "\n".join(lines)
+
+
+def _load(values: list[float] | tuple[float, ...]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
