@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Generic
 
+from typing_extensions import TypedDict, Unpack
+
 from ._loop import RunSpec, run_loop, start_messages
 from ._output import OutputSpec, OutputT
 from .context import DepsT
@@ -20,6 +22,16 @@ from .usage import UsageLimits
 __all__ = ["Agent"]
 
 _NONE_TYPE = type(None)
+
+
+class RunOptions(TypedDict, Generic[DepsT], total=False):
+    """The keyword options of `Agent.run` and `Agent.run_sync`."""
+
+    deps: DepsT
+    message_history: Sequence[Message] | None
+    model_settings: ModelSettings | None
+    usage_limits: UsageLimits | None
+    model: Model | str | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -137,16 +149,9 @@ class Agent(Generic[DepsT, OutputT]):
         return await run_loop(spec, messages, new_index)
 
     def run_sync(
-        self,
-        prompt: str | Sequence[ContentPart] | None,
-        *,
-        deps: DepsT = None,  # type: ignore[assignment]
-        message_history: Sequence[Message] | None = None,
-        model_settings: ModelSettings | None = None,
-        usage_limits: UsageLimits | None = None,
-        model: Model | str | None = None,
+        self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
     ) -> RunResult[OutputT]:
-        """`run()` for code without an event loop (scripts, notebooks without one, batch jobs)."""
+        """`run()` for code without an event loop (scripts, batch jobs); takes the same options."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -155,18 +160,13 @@ class Agent(Generic[DepsT, OutputT]):
             raise UserError(
                 "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
             )
+        model = options.get("model")
         chosen = infer_model(model) if model is not None else self.model
+        options["model"] = chosen
 
         async def main() -> RunResult[OutputT]:
             try:
-                return await self.run(
-                    prompt,
-                    deps=deps,
-                    message_history=message_history,
-                    model_settings=model_settings,
-                    usage_limits=usage_limits,
-                    model=chosen,
-                )
+                return await self.run(prompt, **options)
             finally:
                 await chosen.aclose()  # this loop ends here: so do its connections
 
