@@ -162,6 +162,7 @@ class LocalServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
         self._log_file: Path | None = None
+        self._last_port: int | None = None
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -223,7 +224,7 @@ class LocalServer:
             attempts = 1 if self.requested_port is not None else 3
             for attempt in range(1, attempts + 1):
                 try:
-                    self._launch(binary, model)
+                    self._launch(binary, model, self._choose_port())
                     return self
                 except LocalServerError as exc:
                     # A free port picked by us can be grabbed by another program before the server binds.
@@ -232,8 +233,17 @@ class LocalServer:
                     logger.info("llama-server could not bind port %s; retrying on another", self._port)
             raise AssertionError("unreachable")  # pragma: no cover
 
-    def _launch(self, binary: Path, model: Path) -> None:
-        port = self.requested_port if self.requested_port is not None else _free_port()
+    def _choose_port(self) -> int:
+        if self.requested_port is not None:
+            return self.requested_port
+        # After a crash, come back on the same port so base URLs handed out before stay valid.
+        previous = self._last_port
+        self._last_port = None
+        if previous is not None and _port_is_free(previous):
+            return previous
+        return _free_port()
+
+    def _launch(self, binary: Path, model: Path, port: int) -> None:
         if self.requested_port is not None and not _port_is_free(port):
             raise PortInUseError(
                 f"Port {port} on {_HOST} is already in use. Stop the program using it, or pass port=None "
@@ -258,6 +268,7 @@ class LocalServer:
             except OSError as exc:
                 raise LlamaServerNotFoundError(f"Could not run {binary}: {exc}") from exc
         self._port = port
+        self._last_port = port
         self._log_file = log_path
         _running.add(self)
         _register_atexit()
@@ -265,6 +276,7 @@ class LocalServer:
             self._wait_ready(log_path)
         except BaseException:
             self.stop()
+            self._last_port = None
             raise
         logger.info("llama-server ready on port %d after %.1f s", port, time.monotonic() - started)
 
@@ -336,6 +348,7 @@ class LocalServer:
                 return
             if process.poll() is None:
                 _terminate(process)
+                self._last_port = None
             self._release()
 
     def _release(self) -> None:
@@ -428,7 +441,9 @@ def serve_forever(port: int | None = None) -> int:
         server.start()
         print(f"Serving {LOCAL_MODEL_ID} at {server.base_url}", flush=True)
         print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
-        server.wait()
+        while server.is_running:  # short waits let Python run signal handlers promptly
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(0.5)
         server.check()
         return 1  # pragma: no cover - check() raises after any exit
     except KeyboardInterrupt:

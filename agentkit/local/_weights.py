@@ -22,6 +22,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..exceptions import UserError
+
 __all__ = (
     "CHUNK_COUNT",
     "LOCAL_MODEL_ID",
@@ -58,7 +60,7 @@ _MARKER_SUFFIX = ".verified.json"
 _join_lock = threading.Lock()
 
 
-class LocalModelError(Exception):
+class LocalModelError(UserError):
     """Base class for errors of the local model: missing files, bad checksums, a server that fails."""
 
 
