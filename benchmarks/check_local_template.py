@@ -18,7 +18,7 @@ Extra cases show known limits and are not counted against the template:
   answers HTTP 500 whenever a text answer holds a `{` while tools are offered.
 - plain: no tools at all.
 
-Usage: `python scripts/check_local_template.py [--runs 10] [--template PATH|stock] [--base-url URL]
+Usage: `python benchmarks/check_local_template.py [--runs 10] [--template PATH|stock] [--base-url URL]
 [--only auto,required]`. Every request is capped at 512 tokens (with the stock template and
 `tool_choice: "required"` the model otherwise runs on until the context is full).
 Talks to the real model: ~1 s per request on 2 cores, so a full run takes a few minutes.
