@@ -203,3 +203,25 @@ def test_model_base_class_defaults() -> None:
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as srv:
         yield srv
+
+
+def test_local_model_restarts_a_dead_shared_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentkit.local
+
+    with LoopbackServer() as first:
+        port, url = first.port, first.base_url
+    revived = LoopbackServer(["back again"], port=port)
+    calls: list[str] = []
+
+    def shared() -> _FakeServer:
+        calls.append("get_local_server")
+        if len(calls) == 2:  # the restart, on the same port, as the real shared server does
+            revived.start()
+        return _FakeServer(base_url=url, is_running=True)
+
+    monkeypatch.setattr(agentkit.local, "get_local_server", shared)
+    try:
+        assert Agent(LocalModel()).run_sync("hi").output == "back again"
+    finally:
+        revived.stop()
+    assert calls == ["get_local_server", "get_local_server"]

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..exceptions import UserError
+from ..exceptions import ModelAPIError, UserError
 from ..settings import ModelSettings
 from . import ModelRequestParameters
 from .openai import OpenAIChatModel
@@ -76,4 +76,13 @@ class LocalModel(OpenAIChatModel):
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
     ) -> AssistantMessage:
         await self.start()
-        return await super().request(messages, parameters, settings)
+        try:
+            return await super().request(messages, parameters, settings)
+        except ModelAPIError as exc:
+            if exc.status_code is not None or self._server is not None:
+                raise
+            # No answer at all: the shared server may have died. It restarts on the same port, or says why.
+            from ..local import get_local_server
+
+            await asyncio.to_thread(get_local_server)
+            return await super().request(messages, parameters, settings)

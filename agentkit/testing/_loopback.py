@@ -98,12 +98,15 @@ class LoopbackServer:
         model: str = "google/gemini-2.0-flash-001",
         usage: dict[str, Any] | None = None,
         processing_comments: int = 2,
+        port: int = 0,
     ) -> None:
         self.script: list[Answer | Responder] = list(script)
         self.requests: list[RecordedHTTPRequest] = []
         self.model = model
         self.usage = {**_Usage().__dict__, **(usage or {})}
         self.processing_comments = processing_comments
+        self.requested_port = port
+        """The port to listen on; 0 picks a free one."""
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -113,7 +116,7 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         handler = type("_Handler", (_Handler,), {"owner": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.requested_port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
