@@ -65,7 +65,9 @@ def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
     if spec.output.is_text:
         return ModelRequestParameters(tools=tools)
     profile = spec.model.profile
-    via_tool = profile.structured_output == "tool" or (tools and not profile.tools_with_response_format)
+    # a response format with tools needs the server's tool support: prompted tool calling uses the tool
+    combined = profile.tools_with_response_format and profile.tool_calling == "native"
+    via_tool = profile.structured_output == "tool" or (tools and not combined)
     if via_tool:
         return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
     assert spec.output.schema is not None

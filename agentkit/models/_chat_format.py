@@ -1,7 +1,7 @@
 """Provider-neutral messages <-> the chat-completions wire format (plain dicts; no SDK types).
 
 Shared by every OpenAI-compatible request path (plain and, later, streamed) so that message repair,
-dialects and usage accounting are written once.
+dialects, prompted tool calling and usage accounting are written once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..messages import (
 from ..settings import ModelSettings
 from ..usage import Usage
 from . import ModelRequestParameters
+from ._prompted import last_question, parse_tool_calls, render_messages, results_reminder
 from .profiles import ModelProfile
 
 __all__ = ["build_request", "parse_completion", "parse_usage", "wire_messages"]
@@ -100,17 +101,30 @@ def build_request(
     settings: ModelSettings,
     profile: ModelProfile,
 ) -> dict[str, Any]:
-    """The JSON body of a chat-completions request (without `stream`)."""
-    body: dict[str, Any] = {"model": model_name, "messages": wire_messages(messages)}
-    if parameters.tools:
+    """The JSON body of a chat-completions request (without `stream`).
+
+    With a `prompted` profile the tools go into the prompt instead of the `tools` field (`_prompted`); with
+    `results_reminder`, the latest tool result is followed by the question and what to do next.
+    """
+    prompted = profile.tool_calling == "prompted" and bool(parameters.tools)
+    choice = tool_choice(parameters, settings)
+    if prompted:
+        wire = wire_messages(render_messages(messages, parameters.tools, profile, choice))
+    else:
+        wire = wire_messages(messages)
+        if profile.results_reminder and wire and wire[-1]["role"] == "tool":
+            names = [t.name for t in parameters.tools]
+            reminder = results_reminder(last_question(messages), names, choice)
+            wire[-1] = {**wire[-1], "content": f"{wire[-1]['content']}\n\n{reminder}"}
+    body: dict[str, Any] = {"model": model_name, "messages": wire}
+    if parameters.tools and not prompted:
         body["tools"] = [_tool_entry(t, profile) for t in parameters.tools]
-        choice = settings.tool_choice or parameters.tool_choice
         if choice:
             body["tool_choice"] = choice
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
     fmt = parameters.response_format
-    if fmt is not None and (profile.tools_with_response_format or not parameters.tools):
+    if fmt is not None and (profile.tools_with_response_format or not parameters.tools) and not prompted:
         spec = _response_format(fmt.name, fmt.schema, fmt.strict, profile)
         body["response_format"] = {"type": "json_schema", "json_schema": spec}
     for key in ("temperature", "top_p", "max_tokens", "seed", "presence_penalty", "frequency_penalty"):
@@ -120,6 +134,11 @@ def build_request(
     if settings.stop:
         body["stop"] = list(settings.stop)
     return body
+
+
+def tool_choice(parameters: ModelRequestParameters, settings: ModelSettings | None) -> str | None:
+    """The tool choice of a request: the settings' when set, else the run's."""
+    return (settings.tool_choice if settings is not None else None) or parameters.tool_choice
 
 
 def _response_format(
@@ -153,12 +172,17 @@ def parse_usage(data: Any, profile: ModelProfile) -> Usage:
 
 
 def parse_completion(
-    data: dict[str, Any], profile: ModelProfile, taken_ids: Iterable[str]
+    data: dict[str, Any],
+    profile: ModelProfile,
+    taken_ids: Iterable[str],
+    parameters: ModelRequestParameters | None = None,
+    settings: ModelSettings | None = None,
 ) -> AssistantMessage:
     """A chat-completion body -> `AssistantMessage`; tool-call ids are made present and unique.
 
-    Tool calls are decided by their presence, never by `finish_reason`. The caller has already checked the
-    body for an `error` object.
+    Tool calls are decided by their presence, never by `finish_reason`; with a `prompted` profile, those
+    written in the text count too (`parameters` and `settings` say which tools were offered and the tool
+    choice). The caller has already checked the body for an `error` object.
     """
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
@@ -167,9 +191,20 @@ def parse_completion(
     content = message.get("content")
     if isinstance(content, list):  # some servers send content parts even for assistants
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    calls = unique_tool_calls(message.get("tool_calls") or (), taken_ids)
+    taken = list(taken_ids)
+    calls = unique_tool_calls(message.get("tool_calls") or (), taken)
+    content = content or ""
+    if parameters is not None and parameters.tools and profile.tool_calling == "prompted":
+        reply = parse_tool_calls(
+            content, [t.name for t in parameters.tools], [*taken, *(c.id for c in calls)]
+        )
+        if tool_choice(parameters, settings) == "none":
+            content = reply.text  # no calls were asked for: calls written anyway are dropped
+        elif reply.calls:
+            content = reply.preamble
+            calls.extend(reply.calls)
     return AssistantMessage(
-        content=content or "",
+        content=content,
         tool_calls=calls,
         model_name=data.get("model"),
         finish_reason=finish,

@@ -181,7 +181,9 @@ class OpenAIChatModel(Model):
             data = await self._post(client, body, settings)
             error = data.get("error") if isinstance(data, dict) else None
             if not error:
-                return parse_completion(data, self.profile, transcript_call_ids(messages))
+                return parse_completion(
+                    data, self.profile, transcript_call_ids(messages), parameters, settings
+                )
             exc = self._body_error(error, data)
             if exc.status_code not in _RETRYABLE_BODY_CODES or attempt >= self._max_retries:
                 raise exc

@@ -31,6 +31,9 @@ class ModelProfile:
     """How a structured `output_type` is requested: `response_format` json_schema, or a final-result tool."""
     tool_calling: Literal["native", "prompted"] = "native"
     """`native`: the server's `tools` support; `prompted`: schemas in the prompt, calls parsed from text."""
+    results_reminder: bool = False
+    """After the latest tool results, say the question again and to answer once the results suffice (small
+    models otherwise often echo the question or drift once a result comes back)."""
     steer_repeated_calls: bool = False
     """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
     result and a reminder to use it, without running the tool again, and ask for a text answer next
@@ -67,6 +70,8 @@ LOCAL = ModelProfile(
     output_price_per_mtok=0.0,
     context_window=4_096,
     structured_output="tool",
+    tool_calling="prompted",
+    results_reminder=True,
     steer_repeated_calls=True,
 )
 DEFAULT = ModelProfile()

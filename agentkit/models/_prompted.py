@@ -1,0 +1,361 @@
+"""Prompted tool calling: the tools described in the prompt, the calls parsed from the model's text.
+
+For servers whose own tool-call support fails (llama.cpp with a small model answers HTTP 500 when a reply
+holds two calls, or a brace in plain text). A profile with `tool_calling="prompted"` turns it on. The
+transcript keeps real `ToolCall`s and `ToolMessage`s; only the wire form changes (`render_messages`):
+
+- the system prompt lists each tool as JSON (name, description, parameters) and says how to call one;
+- a past call goes back as the JSON object the model wrote, `{"name": ..., "arguments": {...}}`;
+- the results of a turn go back in a user message, each after the call it answers; after the latest ones
+  come the question again and what to do next (`results_reminder`: answer once the results suffice).
+
+`parse_tool_calls` finds the calls in a reply: bare JSON objects, several of them, a JSON list of them,
+inside code fences or `<tool_call>` tags, OpenAI-style `{"function": {...}}` wrappers, Python-style quotes,
+trailing commas and JSON cut short (closed for it). Every call gets an id unique in the transcript.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._output import FINAL_RESULT_TOOL
+from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
+from ..tool import ToolDefinition
+from .profiles import ModelProfile
+
+__all__ = [
+    "ParsedReply",
+    "call_json",
+    "last_question",
+    "parse_tool_calls",
+    "render_messages",
+    "results_reminder",
+    "system_prompt",
+]
+
+DEFAULT_SYSTEM = "You are a helpful assistant."
+TOOLS_SECTION = (
+    "# Tools\n\n"
+    "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
+    "its arguments.\n{tools}\n\n"
+    "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
+    "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
+    '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
+    "To call several tools at once, write one object per line. When a call needs the result of another call, "
+    "make that other call first, alone, and wait for its result. Take argument values from the question or "
+    "from earlier results; never make them up. Each result comes back to you with the call it answers. As "
+    "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
+    "question needs no tool, answer it directly."
+)
+RESULTS_HEADER = "Tool results:"
+QUESTION = 'The question was: "{question}"'
+NEXT_STEP = {
+    "auto": "If these results answer it, reply now with the answer in plain text. Otherwise call the tool you "
+    "still need.",
+    "none": "Answer it now in plain text, using these results. Do not call a tool.",
+    "required": "If these results answer it, give the answer now by calling {final}. Otherwise call the tool "
+    "you still need.",
+}
+FIRST_STEP = {"none": "Answer in plain text, without calling a tool.", "required": "Reply with a tool call."}
+
+
+def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile) -> str:
+    """The system prompt: `base` (or a default), then the tool list and how to call a tool.
+
+    It does not depend on the tool choice, so a server's prompt cache keeps it from request to request.
+    """
+    lines = [json.dumps(_describe(t, profile), ensure_ascii=False) for t in tools]
+    return f"{base or DEFAULT_SYSTEM}\n\n{TOOLS_SECTION.format(tools=chr(10).join(lines))}"
+
+
+def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
+    function = dict(definition.openai_tool(profile.schema_dialect)["function"])
+    function.pop("strict", None)
+    function.setdefault("parameters", {"type": "object", "properties": {}})
+    return function
+
+
+def results_reminder(question: str, tool_names: Collection[str], tool_choice: str | None) -> str:
+    """Said after the latest tool results: the question again, then to answer once the results suffice.
+
+    With `tool_choice="none"`: to answer now; with `"required"`: to answer through the final-result tool.
+    """
+    step = _next_step(_choice(tool_choice), tool_names)
+    question = question.strip()
+    return f"{QUESTION.format(question=question)}\n{step}" if question else step
+
+
+def last_question(messages: Sequence[Message]) -> str:
+    """The text of the last user message (the question the latest results serve)."""
+    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage)), "")
+
+
+def _choice(tool_choice: str | None) -> str:
+    return tool_choice if tool_choice in ("none", "required") else "auto"
+
+
+def _next_step(choice: str, tool_names: Collection[str]) -> str:
+    final = FINAL_RESULT_TOOL if FINAL_RESULT_TOOL in tool_names else "a tool"
+    return NEXT_STEP[choice].format(final=final)
+
+
+def render_messages(
+    messages: Sequence[Message],
+    tools: Sequence[ToolDefinition],
+    profile: ModelProfile,
+    tool_choice: str | None = None,
+) -> list[Message]:
+    """A transcript in prompt form: no tool calls or tool messages left, the tools in the system prompt.
+
+    Assistant calls become their JSON text; the results of one turn become a user message that quotes each
+    call with its result. When the transcript ends with results, `results_reminder` follows them (if the
+    profile's `results_reminder` is on; a `"none"` or `"required"` tool choice is said either way).
+    """
+    items = list(messages)
+    base = None
+    if items and isinstance(first := items[0], SystemMessage):
+        base = first.content
+        items.pop(0)
+    out: list[Message] = [SystemMessage(content=system_prompt(base, tools, profile))]
+    ends_with_results = False
+    index = 0
+    while index < len(items):
+        message = items[index]
+        index += 1
+        ends_with_results = False
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            out.append(AssistantMessage(content=_calls_text(message)))
+            results: dict[str, ToolMessage] = {}
+            while index < len(items) and isinstance(follower := items[index], ToolMessage):
+                results.setdefault(follower.tool_call_id, follower)
+                index += 1
+            out.append(UserMessage(content=_results_text(message.tool_calls, results)))
+            ends_with_results = True
+        elif isinstance(message, AssistantMessage):
+            out.append(AssistantMessage(content=message.content))
+        elif not isinstance(message, ToolMessage):  # a ToolMessage here answers no call: dropped
+            out.append(message)
+    choice = _choice(tool_choice)
+    names = [t.name for t in tools]
+    if ends_with_results and profile.results_reminder:
+        step = results_reminder(last_question(items), names, choice)
+    elif ends_with_results:
+        step = "" if choice == "auto" else _next_step(choice, names)
+    else:
+        step = FIRST_STEP.get(choice, "")
+    return _say_after(out, step)
+
+
+def _say_after(out: list[Message], step: str) -> list[Message]:
+    """`step` appended to the last message when that is the user's."""
+    last = out[-1]
+    if step and isinstance(last, UserMessage):
+        if isinstance(last.content, str):
+            out[-1] = UserMessage(content=f"{last.content}\n\n{step}")
+        else:
+            out[-1] = UserMessage(content=[*last.content, TextPart(text=step)])
+    return out
+
+
+def call_json(call: ToolCall) -> str:
+    """A call as the JSON object the model is asked to write (arguments as an object when they parse)."""
+    arguments: Any
+    try:
+        arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+    except ValueError:
+        arguments = call.arguments
+    return json.dumps({"name": call.name, "arguments": arguments}, ensure_ascii=False)
+
+
+def _calls_text(message: AssistantMessage) -> str:
+    calls = "\n".join(call_json(c) for c in message.tool_calls)
+    return f"{message.content.strip()}\n{calls}" if message.content.strip() else calls
+
+
+def _results_text(calls: Sequence[ToolCall], results: dict[str, ToolMessage]) -> str:
+    parts = [RESULTS_HEADER]
+    for call in calls:
+        result = results.get(call.id)
+        if result is None:
+            parts.append(f"{call_json(call)}\nNo result: this call was not executed.")
+        elif result.is_error:
+            parts.append(f"{call_json(call)}\nError: {result.content}")
+        else:
+            parts.append(f"{call_json(call)}\nResult: {result.content}")
+    return "\n\n".join(parts)
+
+
+# -- parsing -----------------------------------------------------------------------------------------------
+
+_ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
+_CALL_START = re.compile(r"""\{\s*(?:"type"\s*:\s*"function"\s*,\s*)?["']?(?:name|function|tool)["']?\s*:""")
+_WRAPPERS = re.compile(r"</?tool_calls?>|```[a-zA-Z]*")
+_LEFTOVER = re.compile(r"^[\s\[\],]*$")
+
+
+@dataclass(kw_only=True, frozen=True)
+class ParsedReply:
+    """Reply text split into the tool calls written in it and the rest."""
+
+    calls: list[ToolCall]
+    text: str
+    """All the text that is not a call (wrappers such as tags and fences removed)."""
+    preamble: str
+    """The text before the first call: what the model wrote before it asked for a result (what follows a
+    call was written without the result, so it is often a guess)."""
+
+
+def parse_tool_calls(text: str, tool_names: Collection[str], taken_ids: Iterable[str] = ()) -> ParsedReply:
+    """The tool calls written in `text`, with ids not in `taken_ids`, and the text around them.
+
+    A call is a JSON object with a `name` and `arguments` (or `parameters`, `args`, `input`), or with the
+    `name` of a known tool; objects of other shapes stay text. With no call found, `text` comes back as is.
+    """
+    spans: list[tuple[int, int]] = []
+    found: list[tuple[str, str]] = []
+    position = 0
+    while (match := _CALL_START.search(text, position)) is not None:
+        start = match.start()
+        value, end = _decode_object(text, start)
+        call = _as_call(value, tool_names) if isinstance(value, dict) else None
+        if call is None:
+            position = start + 1
+            continue
+        found.append(call)
+        spans.append((start, end))
+        position = end
+    if not found:
+        return ParsedReply(calls=[], text=text, preamble=text)
+    pieces, cursor = [], 0
+    for start, end in spans:
+        pieces.append(text[cursor:start])
+        cursor = end
+    pieces.append(text[cursor:])
+    return ParsedReply(
+        calls=_with_ids(found, taken_ids), text=_clean("".join(pieces)), preamble=_clean(pieces[0])
+    )
+
+
+def _clean(text: str) -> str:
+    rest = _WRAPPERS.sub("", text)
+    return "" if _LEFTOVER.match(rest) else rest.strip()
+
+
+def _decode_object(text: str, start: int) -> tuple[Any, int]:
+    """The JSON (or Python-literal) object starting at `start`, and where it ends; `(None, start)` if none."""
+    try:
+        return json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        pass
+    end = _balanced_end(text, start)
+    fragment = text[start:end]
+    for candidate in (fragment, _close(fragment)):
+        value = _loads(candidate)
+        if value is not None:
+            return value, end
+    return None, start
+
+
+def _balanced_end(text: str, start: int) -> int:
+    """Where the bracketed value at `start` closes (quote-aware, either quote), or a boundary if it never does."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    boundary = re.compile(r"</tool_call>|```|\n\s*\n").search(text, start)
+    return boundary.start() if boundary else len(text)
+
+
+def _close(fragment: str) -> str:
+    """JSON cut short, completed: an open string closed, trailing commas dropped, open brackets closed."""
+    stack: list[str] = []
+    quote = ""
+    escaped = False
+    for char in fragment:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    text = fragment.rstrip()
+    if quote:
+        text += quote
+    text = re.sub(r"[,:]\s*$", "", text)
+    return text + "".join(reversed(stack))
+
+
+def _loads(candidate: str) -> Any:
+    cleaned = re.sub(r",\s*([}\]])", r"\1", candidate)
+    try:
+        return json.loads(cleaned)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(cleaned)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _as_call(value: dict[str, Any], tool_names: Collection[str]) -> tuple[str, str] | None:
+    """`(name, arguments JSON)` when `value` is shaped like a call."""
+    if isinstance(value.get("function"), dict):
+        value = value["function"]
+    name = value.get("name", value.get("tool"))
+    if not isinstance(name, str) or not name:
+        return None
+    key = next((k for k in _ARGUMENT_KEYS if k in value), None)
+    if key is None and name not in tool_names:
+        return None
+    arguments = value.get(key) if key else {}
+    if isinstance(arguments, str):
+        decoded = _loads(arguments) if arguments.strip() else {}
+        arguments = decoded if isinstance(decoded, dict) else arguments
+    if arguments is None:
+        arguments = {}
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return name, text
+
+
+def _with_ids(found: Sequence[tuple[str, str]], taken_ids: Iterable[str]) -> list[ToolCall]:
+    taken = set(taken_ids)
+    counter = itertools.count(len(taken) + 1)
+    calls = []
+    for name, arguments in found:
+        call_id = f"call_{next(counter)}"
+        while call_id in taken:
+            call_id = f"call_{next(counter)}"
+        taken.add(call_id)
+        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
+    return calls

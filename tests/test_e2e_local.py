@@ -1,0 +1,116 @@
+"""End to end against the real local model (Qwen2.5-Coder-1.5B on llama.cpp) through agentkit.
+
+Run with `python -m pytest -m e2e`. Skipped when the `local` extra (llama-server and the weight packages)
+is not installed. One llama-server is started for the module and stopped after it; each test is a couple
+of model requests of about a second each on 2 cores. The local profile's defaults are what is tested:
+prompted tool calling, results followed by the question, structured output through `final_result`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from agentkit_tools import calculator
+from agentkit_tools.calculator import evaluate
+from pydantic import BaseModel
+
+from agentkit import Agent, AssistantMessage, ModelSettings, ToolMessage, UserMessage, tool
+from agentkit.local import (
+    LlamaServerNotFoundError,
+    LocalServer,
+    ModelChunkMissingError,
+    find_llama_server,
+    find_model_chunks,
+)
+from agentkit.models import ModelRequestParameters
+from agentkit.models.local import LocalModel
+from agentkit.models.profiles import LOCAL
+
+pytestmark = pytest.mark.e2e
+
+SETTINGS = ModelSettings(max_tokens=200)
+EMPLOYEES = {"omar haddad": {"department": "Research", "start_year": 2019}}
+
+
+def _missing_local_extra() -> str | None:
+    try:
+        find_llama_server()
+        find_model_chunks()
+    except (LlamaServerNotFoundError, ModelChunkMissingError) as exc:
+        return f"the local extra is not installed ({type(exc).__name__}): {exc}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    reason = _missing_local_extra()
+    if reason:
+        pytest.skip(reason)
+    with LocalServer() as running:
+        yield running
+
+
+@pytest.fixture
+def model(server: LocalServer) -> LocalModel:
+    return LocalModel(server=server)
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather in a city.
+
+    Args:
+        city: City name, e.g. "Paris".
+    """
+    return f"{city}: -3°C, light snow" if city.strip().lower() == "oslo" else f"No weather data for {city}."
+
+
+@tool
+def get_employee(name: str) -> dict[str, object]:
+    """Look up an employee of the company by full name: department and start year.
+
+    Args:
+        name: Full name, e.g. "Jane Doe".
+    """
+    return {"name": name, **EMPLOYEES.get(name.strip().lower(), {"error": "no such employee"})}
+
+
+class EmployeeCard(BaseModel):
+    name: str
+    department: str
+    start_year: int
+
+
+async def test_single_tool_call(model: LocalModel) -> None:
+    parameters = ModelRequestParameters(tools=[calculator.definition, get_weather.definition])
+    try:
+        response = await model.request([UserMessage(content="Compute 1234 * 5678.")], parameters, SETTINGS)
+    finally:
+        await model.aclose()
+    (call,) = response.tool_calls
+    assert call.name == "calculator"
+    assert evaluate(calculator.validate_arguments(call.arguments)["expression"]) == 7_006_652
+    assert response.usage is not None and response.usage.output_tokens > 0
+
+
+def test_tool_result_becomes_the_answer(model: LocalModel) -> None:
+    result = Agent(model, tools=[get_weather]).run_sync(
+        "What's the weather in Oslo right now?", model_settings=SETTINGS
+    )
+    assert "-3" in result.output and "snow" in result.output.lower()
+    (call,) = [c for m in result.messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Oslo"}
+    assert [m.content for m in result.messages if isinstance(m, ToolMessage)] == ["Oslo: -3°C, light snow"]
+    assert result.usage.requests == 2
+
+
+def test_structured_output(model: LocalModel) -> None:
+    assert model.profile is LOCAL and LOCAL.structured_output == "tool"
+    agent = Agent(model, tools=[get_employee], output_type=EmployeeCard)
+    result = agent.run_sync(
+        "Look up Omar Haddad and give his name, department and start year.", model_settings=SETTINGS
+    )
+    assert result.output == EmployeeCard(name="Omar Haddad", department="Research", start_year=2019)
+    assert result.usage.requests <= 3
