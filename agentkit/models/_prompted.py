@@ -20,7 +20,7 @@ import ast
 import itertools
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,9 +262,14 @@ def _decode_object(text: str, start: int) -> tuple[Any, int]:
     return None, start
 
 
-def _balanced_end(text: str, start: int) -> int:
-    """Where the bracketed value at `start` closes (quote-aware, either quote), or a boundary if it never does."""
-    depth = 0
+def _outside_strings(
+    text: str, start: int = 0, end_quote: list[str] | None = None
+) -> Iterator[tuple[int, str]]:
+    """`(index, char)` for every character of `text` from `start` that is not inside a quoted string.
+
+    Either quote opens a string (models write Python literals too). When the scan runs to the end, the
+    quote still open (or "") is appended to `end_quote`.
+    """
     quote = ""
     escaped = False
     for index in range(start, len(text)):
@@ -276,10 +281,19 @@ def _balanced_end(text: str, start: int) -> int:
                 escaped = True
             elif char == quote:
                 quote = ""
-            continue
-        if char in "\"'":
+        elif char in "\"'":
             quote = char
-        elif char in "{[":
+        else:
+            yield index, char
+    if end_quote is not None:
+        end_quote.append(quote)
+
+
+def _balanced_end(text: str, start: int) -> int:
+    """Where the bracketed value at `start` closes, or a boundary if it never does."""
+    depth = 0
+    for index, char in _outside_strings(text, start):
+        if char in "{[":
             depth += 1
         elif char in "}]":
             depth -= 1
@@ -292,26 +306,13 @@ def _balanced_end(text: str, start: int) -> int:
 def _close(fragment: str) -> str:
     """JSON cut short, completed: an open string closed, trailing commas dropped, open brackets closed."""
     stack: list[str] = []
-    quote = ""
-    escaped = False
-    for char in fragment:
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-            continue
-        if char in "\"'":
-            quote = char
-        elif char in "{[":
+    open_quote: list[str] = []
+    for _, char in _outside_strings(fragment, 0, open_quote):
+        if char in "{[":
             stack.append("}" if char == "{" else "]")
         elif char in "}]" and stack:
             stack.pop()
-    text = fragment.rstrip()
-    if quote:
-        text += quote
+    text = fragment.rstrip() + open_quote[0]
     text = re.sub(r"[,:]\s*$", "", text)
     return text + "".join(reversed(stack))
 
