@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, cast
 
+from ._grounding import ANSWER_QUESTION, given_numbers, known_numbers, question, unsupported_in_text
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
 from ._tool_calls import NO_OUTPUT, ToolRunner
 from .context import RunContext
 from .exceptions import AgentRunError, ToolArgumentsError, UnexpectedModelBehavior, UsageLimitExceeded
-from .messages import AssistantMessage, Message, SystemMessage, UserMessage
+from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .result import RunResult
 from .settings import ModelSettings
@@ -112,7 +113,10 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
         raise_tool_errors=spec.raise_tool_errors,
         make_context=make_context,
         steer_repeated_calls=spec.model.profile.steer_repeated_calls,
+        check_grounding=spec.model.profile.check_grounding,
+        history_end=new_index,
     )
+    check_answer = spec.model.profile.check_grounding and bool(spec.tools)
     answer_now = dataclasses.replace(parameters, tool_choice="none") if spec.output.is_text else parameters
     problems = 0  # consecutive unusable answers (empty, or invalid structured output as text)
     while True:
@@ -133,7 +137,7 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
                 messages,
             )
             detail = f" ({response.finish_reason})" if response.finish_reason not in (None, "stop") else ""
-            messages.append(UserMessage(content=EMPTY_RESPONSE_NUDGE.format(detail=detail)))
+            messages.append(UserMessage(content=EMPTY_RESPONSE_NUDGE.format(detail=detail), feedback=True))
             continue
         messages.append(response)
         if response.tool_calls:
@@ -144,6 +148,13 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
             if final is not NO_OUTPUT:
                 return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
             continue
+        if check_answer:
+            check_answer = False  # one question per run: a repeated answer goes through
+            values = unsupported_in_text(response.content, known_numbers(messages, new_index))
+            if values:
+                hint = _unused_tools(spec.tools, messages[new_index:])
+                messages.append(UserMessage(content=question(ANSWER_QUESTION, values, hint, given_numbers(messages, new_index)), feedback=True))
+                continue
         if spec.output.is_text:
             text = cast("OutputT", response.content)  # output_type is str here
             return RunResult(output=text, messages=messages, usage=usage, new_message_index=new_index)
@@ -159,9 +170,15 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
                 if parameters.response_format is None
                 else "Answer with JSON matching the schema."
             )
-            messages.append(UserMessage(content=f"{exc}\n{hint}"))
+            messages.append(UserMessage(content=f"{exc}\n{hint}", feedback=True))
             continue
         return RunResult(output=output, messages=messages, usage=usage, new_message_index=new_index)
+
+
+def _unused_tools(tools: Mapping[str, Tool[..., Any]], run: Sequence[Message]) -> list[str]:
+    """The tools this run has not had a result from yet (all of them when it has used each)."""
+    used = {m.name for m in run if isinstance(m, ToolMessage) and not m.is_error}
+    return [name for name in tools if name not in used] or list(tools)
 
 
 def _add_usage(usage: Usage, response: AssistantMessage) -> Usage:

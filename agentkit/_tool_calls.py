@@ -8,12 +8,14 @@ fails with `UnexpectedModelBehavior` carrying the transcript.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._dialects import Dialect
+from ._grounding import CALL_QUESTION, known_numbers, question, unsupported_in_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from .context import RunContext
 from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UnexpectedModelBehavior
@@ -70,6 +72,17 @@ class ToolRunner:
     """Successful results by (tool, canonical arguments), for `steer_repeated_calls`."""
     repeated: bool = False
     """Whether the last turn repeated an earlier call."""
+    check_grounding: bool = False
+    """Question (once) a call whose arguments hold numbers the conversation does not give (`_grounding`)."""
+    history_end: int = 0
+    """Index of the run's first message: assistant text before it counts as given, for `check_grounding`."""
+    questions_left: int = 2
+    """How many more calls `check_grounding` may question in this run."""
+    questioned: set[tuple[str, str]] = field(default_factory=set)
+    """Calls questioned in the last turn, by (tool, canonical arguments): made again in the next turn, they
+    run (the model confirms them); made later, they are questioned again while the budget lasts."""
+    confirmable: set[tuple[str, str]] = field(default_factory=set)
+    known: frozenset[float] = frozenset()
 
     async def run_turn(
         self, calls: Sequence[ToolCall], transcript: list[Message]
@@ -78,10 +91,15 @@ class ToolRunner:
         outcomes: list[_Outcome | None] = [None] * len(calls)
         final: Any = NO_OUTPUT
         self.repeated = False
+        if self.check_grounding:
+            self.known = known_numbers(transcript, self.history_end)
+            self.confirmable, self.questioned = self.questioned, set()
         if not self.output.is_text:
             for index, call in enumerate(calls):
                 if call.name == FINAL_RESULT_TOOL and final is NO_OUTPUT:
-                    outcome, final = self._final_result(call)
+                    outcome, final = self._questioned(call), NO_OUTPUT
+                    if outcome is None:
+                        outcome, final = self._final_result(call)
                     outcomes[index] = outcome
         if final is not NO_OUTPUT:
             for index, call in enumerate(calls):
@@ -136,6 +154,8 @@ class ToolRunner:
         if self.steer_repeated_calls and key in self.results:
             self.repeated = True
             return _Outcome(_message(call, REPEATED_CALL.format(result=self.results[key], name=call.name)))
+        if (questioned := self._questioned(call)) is not None:
+            return questioned
         ctx = self.make_context(call.name, call.id, self.failures.get(call.name, 0))
         try:
             if tool.timeout is None:
@@ -159,6 +179,20 @@ class ToolRunner:
         content = serialize_result(value)
         self.results[key] = content
         return _Outcome(_message(call, content))
+
+    def _questioned(self, call: ToolCall) -> _Outcome | None:
+        """With `check_grounding`: the call not run, and why, when its arguments hold numbers nothing gave
+        (within the run's budget; a call confirmed in the next turn runs); else `None`."""
+        key = (call.name, _canonical_text(call.arguments))
+        if not self.check_grounding or self.questions_left <= 0 or key in self.confirmable:
+            return None
+        values = unsupported_in_arguments(call.arguments, self.known)
+        if not values:
+            return None
+        self.questioned.add(key)
+        self.questions_left -= 1
+        others = [n for n in self.tools if n != call.name]
+        return _Outcome(_message(call, question(CALL_QUESTION, values, others), is_error=True))
 
     def _final_result(self, call: ToolCall) -> tuple[_Outcome, Any]:
         try:
@@ -195,6 +229,13 @@ def _canonical(arguments: dict[str, Any]) -> str:
         return serialize_result({k: arguments[k] for k in sorted(arguments)})
     except Exception:  # pragma: no cover - arguments that cannot be serialised are never treated as repeats
         return repr(object())
+
+
+def _canonical_text(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except ValueError:
+        return arguments.strip()
 
 
 def _message(call: ToolCall, content: str, *, is_error: bool = False) -> ToolMessage:

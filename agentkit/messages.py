@@ -92,6 +92,8 @@ class UserMessage:
     """What the user said: text, or a list of text and image parts."""
 
     content: str | list[ContentPart]
+    feedback: bool = False
+    """True when agentkit wrote it during a run (a nudge after an empty or unchecked answer), not the user."""
     role: Literal["user"] = "user"
 
     @property

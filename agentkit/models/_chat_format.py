@@ -23,7 +23,7 @@ from ..messages import (
 from ..settings import ModelSettings
 from ..usage import Usage
 from . import ModelRequestParameters
-from ._prompted import last_question, parse_tool_calls, render_messages, results_reminder
+from ._prompted import parse_tool_calls, render_messages, results_reminder
 from .profiles import ModelProfile
 
 __all__ = ["build_request", "parse_completion", "parse_usage", "wire_messages"]
@@ -114,7 +114,7 @@ def build_request(
         wire = wire_messages(messages)
         if profile.results_reminder and wire and wire[-1]["role"] == "tool":
             names = [t.name for t in parameters.tools]
-            reminder = results_reminder(last_question(messages), names, choice)
+            reminder = results_reminder(messages, names, choice)
             wire[-1] = {**wire[-1], "content": f"{wire[-1]['content']}\n\n{reminder}"}
     body: dict[str, Any] = {"model": model_name, "messages": wire}
     if parameters.tools and not prompted:

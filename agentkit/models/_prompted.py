@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._grounding import known_numbers, unsupported_in_arguments
 from .._output import FINAL_RESULT_TOOL
 from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
 from ..tool import ToolDefinition
@@ -56,12 +57,21 @@ TOOLS_SECTION = (
 RESULTS_HEADER = "Tool results:"
 QUESTION = 'The question was: "{question}"'
 NEXT_STEP = {
-    "auto": "If these results answer it, reply now with the answer in plain text. Otherwise call the tool you "
-    "still need.",
+    "auto": "If these results answer all of it, reply now with the answer in plain text. If a step is still "
+    "missing (a look-up, a conversion or a calculation), call the tool for it now.",
     "none": "Answer it now in plain text, using these results. Do not call a tool.",
     "required": "If these results answer it, give the answer now by calling {final}. Otherwise call the tool "
     "you still need.",
 }
+FAILED_STEP = (
+    "None of these calls gave a result yet. Reply with only the JSON object of the call to make now: the "
+    "corrected call, or the call that gets what is missing."
+)
+PENDING = (
+    "Next step: the call below gave no result yet. Make it now, with the values from the results in place "
+    "of any `?`, and reply with only its JSON object. (If the results already answer the whole question, "
+    "answer instead.)\n{calls}"
+)
 FIRST_STEP = {"none": "Answer in plain text, without calling a tool.", "required": "Reply with a tool call."}
 
 
@@ -81,19 +91,77 @@ def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, An
     return function
 
 
-def results_reminder(question: str, tool_names: Collection[str], tool_choice: str | None) -> str:
+def results_reminder(messages: Sequence[Message], tool_names: Collection[str], tool_choice: str | None) -> str:
     """Said after the latest tool results: the question again, then to answer once the results suffice.
 
     With `tool_choice="none"`: to answer now; with `"required"`: to answer through the final-result tool.
+    When every latest call failed: to make the call needed now (small models otherwise copy the error
+    message as their answer). When fresh results came and earlier calls of this question failed (or were
+    questioned for made-up values), those calls are quoted as still to make, with the values the results
+    give: a small model otherwise answers with the first look-up and forgets the step it had planned.
     """
-    step = _next_step(_choice(tool_choice), tool_names)
-    question = question.strip()
+    choice = _choice(tool_choice)
+    if choice == "none":
+        step = _next_step(choice, tool_names)
+    elif _latest_failed(messages):
+        step = FAILED_STEP
+    elif pending := _pending_calls(messages):
+        calls = "\n".join(_blanked(c, messages) for c in pending)
+        step = PENDING.format(calls=calls)
+    else:
+        step = _next_step(choice, tool_names)
+    question = last_question(messages).strip()
     return f"{QUESTION.format(question=question)}\n{step}" if question else step
 
 
+def _blanked(call: ToolCall, messages: Sequence[Message]) -> str:
+    """`call_json(call)` with each number that nothing in `messages` gives replaced by `?` (to fill in)."""
+    start = _question_index(messages)
+    text = call_json(call)
+    for value in unsupported_in_arguments(call.arguments, known_numbers(messages, start)):
+        text = re.sub(rf"(?<![\d.,]){re.escape(value)}(?![\d.,]*\d)", "?", text)
+    return text
+
+
+def _question_index(messages: Sequence[Message]) -> int:
+    return max((i for i, m in enumerate(messages) if isinstance(m, UserMessage) and not m.feedback), default=0)
+
+
+def _latest_results(messages: Sequence[Message]) -> Sequence[Message]:
+    index = len(messages)
+    while index and isinstance(messages[index - 1], ToolMessage):
+        index -= 1
+    return messages[index:]
+
+
+def _latest_failed(messages: Sequence[Message]) -> bool:
+    """Whether the transcript ends with tool results that are all errors."""
+    latest = _latest_results(messages)
+    return bool(latest) and all(isinstance(m, ToolMessage) and m.is_error for m in latest)
+
+
+def _pending_calls(messages: Sequence[Message]) -> list[ToolCall]:
+    """Calls made since the last question that failed, of tools with no successful result since."""
+    start = _question_index(messages)
+    failed: dict[str, ToolCall] = {}
+    calls: dict[str, ToolCall] = {}
+    for message in messages[start:]:
+        if isinstance(message, AssistantMessage):
+            calls.update((c.id, c) for c in message.tool_calls)
+        elif isinstance(message, ToolMessage) and (call := calls.get(message.tool_call_id)) is not None:
+            if message.is_error:
+                failed[call.name] = call
+            else:
+                failed.pop(call.name, None)
+    return [c for c in failed.values() if c.name != FINAL_RESULT_TOOL]
+
+
 def last_question(messages: Sequence[Message]) -> str:
-    """The text of the last user message (the question the latest results serve)."""
-    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage)), "")
+    """The text of the last message from the user (the question the latest results serve); agentkit's own
+    feedback messages are skipped."""
+    return next(
+        (m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), ""
+    )
 
 
 def _choice(tool_choice: str | None) -> str:
@@ -144,7 +212,7 @@ def render_messages(
     choice = _choice(tool_choice)
     names = [t.name for t in tools]
     if ends_with_results and profile.results_reminder:
-        step = results_reminder(last_question(items), names, choice)
+        step = results_reminder(items, names, choice)
     elif ends_with_results:
         step = "" if choice == "auto" else _next_step(choice, names)
     else:
@@ -174,8 +242,7 @@ def call_json(call: ToolCall) -> str:
 
 
 def _calls_text(message: AssistantMessage) -> str:
-    calls = "\n".join(call_json(c) for c in message.tool_calls)
-    return f"{message.content.strip()}\n{calls}" if message.content.strip() else calls
+    return "\n".join(call_json(c) for c in message.tool_calls)
 
 
 def _results_text(calls: Sequence[ToolCall], results: dict[str, ToolMessage]) -> str:

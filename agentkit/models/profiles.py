@@ -38,6 +38,9 @@ class ModelProfile:
     """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
     result and a reminder to use it, without running the tool again, and ask for a text answer next
     (small models otherwise repeat a call until the turn limit)."""
+    check_grounding: bool = False
+    """Question, once, a tool call or a text answer holding numbers that neither the prompt nor any tool
+    result gives (small models invent values instead of looking them up); a repeat goes through."""
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollar cost from the listed prices (0.0 when they are unknown)."""
@@ -73,6 +76,7 @@ LOCAL = ModelProfile(
     tool_calling="prompted",
     results_reminder=True,
     steer_repeated_calls=True,
+    check_grounding=True,
 )
 DEFAULT = ModelProfile()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable
 
 from agentkit import ModelRetry, tool
@@ -26,6 +27,8 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "log": math.log, "log10": math.log10, "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan,
 }  # fmt: skip
 _CONSTANTS = {"pi": math.pi, "e": math.e}
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+"""A word in an expression: a name that is neither a function nor a constant is a value not looked up."""
 MAX_EXPONENT = 1000
 MAX_LENGTH = 500
 
@@ -71,16 +74,18 @@ def _eval(node: ast.expr) -> float:
 
 @tool
 def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression exactly, e.g. `(17 * 23) + sqrt(16)`.
+    """Evaluate an arithmetic expression exactly.
 
     Args:
-        expression: Numbers, + - * / // % ** and parentheses, the constants pi and e, and the functions
+        expression: The calculation, with the numbers it needs from the question or from earlier tool
+            results: numbers, + - * / // % ** and parentheses, the constants pi and e, and the functions
             sqrt, abs, round, min, max, floor, ceil, log, log10, exp, sin, cos, tan.
     """
     try:
         value = evaluate(expression)
     except (ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
-        raise ModelRetry(f"Cannot evaluate {expression!r}: {exc}") from None
+        hint = " Write it with numbers only: get unknown values from another tool first." if _WORDS.search(expression) else ""
+        raise ModelRetry(f"Cannot evaluate {expression!r}: {exc}.{hint}") from None
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)
