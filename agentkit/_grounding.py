@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from .messages import Message, SystemMessage, ToolMessage, UserMessage
 
 __all__ = [
     "ANSWER_QUESTION",
@@ -53,14 +53,7 @@ def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
     results, and assistant text from before index `before` (earlier runs)."""
     known = set(ALWAYS_KNOWN)
     for index, message in enumerate(messages):
-        if isinstance(message, UserMessage):
-            text = "" if message.feedback else message.text
-        elif isinstance(message, SystemMessage) or (isinstance(message, ToolMessage) and not message.is_error):
-            text = message.content
-        elif isinstance(message, AssistantMessage) and index < before:
-            text = message.content
-        else:
-            continue
+        text = _given_text(message, index < before)
         # both readings of `1,234`: a thousands separator, or a list (JSON results write `[1,234]`)
         for pattern in (_NUMBER, _PLAIN_NUMBER):
             for match in pattern.finditer(text):
@@ -69,6 +62,16 @@ def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
                 if _PERCENT.match(text, match.end()):
                     known.add(value / 100)
     return frozenset(known)
+
+
+def _given_text(message: Message, earlier_run: bool) -> str:
+    if isinstance(message, UserMessage):
+        return "" if message.feedback else message.text
+    if isinstance(message, ToolMessage):
+        return "" if message.is_error else message.content
+    if isinstance(message, SystemMessage) or earlier_run:
+        return message.content
+    return ""
 
 
 def unsupported_in_text(text: str, known: frozenset[float]) -> list[str]:
@@ -141,9 +144,7 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
     return out
 
 
-def question(
-    template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()
-) -> str:
+def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:
     """`CALL_QUESTION` or `ANSWER_QUESTION` filled in for `values`, naming the `tools` that may give them
     and the numbers `given` so far."""
     shown = _listed(values, "and")

@@ -150,10 +150,9 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
             continue
         if check_answer:
             check_answer = False  # one question per run: a repeated answer goes through
-            values = unsupported_in_text(response.content, known_numbers(messages, new_index))
-            if values:
-                hint = _unused_tools(spec.tools, messages[new_index:])
-                messages.append(UserMessage(content=question(ANSWER_QUESTION, values, hint, given_numbers(messages, new_index)), feedback=True))
+            doubt = _answer_question(spec, messages, new_index)
+            if doubt:
+                messages.append(UserMessage(content=doubt, feedback=True))
                 continue
         if spec.output.is_text:
             text = cast("OutputT", response.content)  # output_type is str here
@@ -173,6 +172,16 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
             messages.append(UserMessage(content=f"{exc}\n{hint}", feedback=True))
             continue
         return RunResult(output=output, messages=messages, usage=usage, new_message_index=new_index)
+
+
+def _answer_question(spec: RunSpec[Any], messages: list[Message], start: int) -> str | None:
+    """For `check_grounding`: what to ask when the last answer holds numbers nothing in the conversation
+    gives (naming the tools not used yet and the numbers at hand), else `None`."""
+    values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
+    if not values:
+        return None
+    tools = _unused_tools(spec.tools, messages[start:])
+    return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
 
 
 def _unused_tools(tools: Mapping[str, Tool[..., Any]], run: Sequence[Message]) -> list[str]:

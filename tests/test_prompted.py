@@ -264,8 +264,8 @@ def test_render_calls_as_json_and_results_with_their_calls() -> None:
     system, user, assistant, results = render_messages(transcript(), TOOLS, PROMPTED)
     assert isinstance(system, SystemMessage) and system.content.startswith("Be brief.\n\n# Tools")
     assert user == UserMessage(content="Weather in Oslo, and 1 + 2?")
-    assert assistant == AssistantMessage(
-        content='Checking.\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n'
+    assert assistant == AssistantMessage(  # text written before the results ("Checking.") is left out
+        content='{"name": "get_weather", "arguments": {"city": "Oslo"}}\n'
         '{"name": "add", "arguments": {"a": 1, "b": "x"}}\n{"name": "add", "arguments": {"a": 1, "b": 2}}'
     )
     assert isinstance(results, UserMessage)
@@ -275,7 +275,9 @@ def test_render_calls_as_json_and_results_with_their_calls() -> None:
         '{"name": "add", "arguments": {"a": 1, "b": "x"}}\nError: b: not an integer\n\n'
         '{"name": "add", "arguments": {"a": 1, "b": 2}}\nNo result: this call was not executed.\n\n'
         'The question was: "Weather in Oslo, and 1 + 2?"\n'
-        "If these results answer it, reply now with the answer in plain text. Otherwise call the tool you still need."
+        "Next step: the call below gave no result yet. Make it now, with the values from the results in place "
+        "of any `?`, and reply with only its JSON object. (If the results already answer the whole question, "
+        'answer instead.)\n{"name": "add", "arguments": {"a": 1, "b": "x"}}'
     )
 
 
@@ -290,19 +292,75 @@ def test_only_the_latest_results_get_the_reminder() -> None:
     out = render_messages(messages, TOOLS, PROMPTED)
     texts = [m.content for m in out if isinstance(m, UserMessage)]
     assert "The question was" not in texts[1]
-    assert texts[3].endswith('The question was: "And in Rome?"\n' + results_reminder("", NAMES, None))
+    assert texts[3].endswith('The question was: "And in Rome?"\n' + results_reminder([], NAMES, None))
     assert out[4] == AssistantMessage(content="It snows in Oslo.")
     assert not any(isinstance(m, ToolMessage) for m in out)
     assert not any(isinstance(m, AssistantMessage) and m.tool_calls for m in out)
 
 
 def test_reminder_follows_the_tool_choice() -> None:
-    assert results_reminder("Q?", NAMES, "none").endswith(
-        "Answer it now in plain text, using these results. Do not call a tool."
+    asked = [UserMessage(content="Q?")]
+    assert results_reminder(asked, NAMES, "none") == (
+        'The question was: "Q?"\nAnswer it now in plain text, using these results. Do not call a tool.'
     )
-    assert "by calling final_result" in results_reminder("Q?", NAMES, "required")
-    assert "by calling a tool" in results_reminder("Q?", ["add"], "required")
-    assert results_reminder(" ", NAMES, "auto").startswith("If these results answer it")
+    assert "by calling final_result" in results_reminder(asked, NAMES, "required")
+    assert "by calling a tool" in results_reminder(asked, ["add"], "required")
+    assert results_reminder([UserMessage(content=" ")], NAMES, "auto").startswith(
+        "If these results answer all of it"
+    )
+
+
+def question_then(*turn: AssistantMessage | ToolMessage) -> list[Any]:
+    return [UserMessage(content="Salary of Ann in EUR?"), *turn]
+
+
+ERROR = ToolMessage(tool_call_id="c1", name="convert", content="Not run: 90000 is made up", is_error=True)
+CONVERT = AssistantMessage(
+    tool_calls=[
+        ToolCall(id="c1", name="convert", arguments='{"amount": 90000, "to": "EUR", "note": "90000 $"}')
+    ]
+)
+LOOKUP = AssistantMessage(tool_calls=[ToolCall(id="c2", name="employee", arguments='{"name": "Ann"}')])
+FOUND = ToolMessage(tool_call_id="c2", name="employee", content='{"salary_usd": 81000}')
+
+
+def test_when_every_latest_call_failed_the_reminder_asks_for_a_call() -> None:
+    reminder = results_reminder(question_then(CONVERT, ERROR), ["convert", "employee"], None)
+    assert reminder.endswith("Reply with only the JSON object of the call to make now: the corrected call, "
+                             "or the call that gets what is missing.")  # fmt: skip
+    # with tool_choice "none" the model must answer, failed or not
+    assert results_reminder(question_then(CONVERT, ERROR), ["convert"], "none").endswith(
+        "Do not call a tool."
+    )
+
+
+def test_a_failed_call_is_named_as_the_next_step_once_results_came_with_made_up_values_blanked() -> None:
+    reminder = results_reminder(question_then(CONVERT, ERROR, LOOKUP, FOUND), ["convert", "employee"], None)
+    assert reminder.startswith('The question was: "Salary of Ann in EUR?"\nNext step: the call below')
+    assert reminder.endswith('\n{"name": "convert", "arguments": {"amount": ?, "to": "EUR", "note": "? $"}}')
+
+
+def test_a_failed_call_stops_being_pending_once_its_tool_succeeds_or_a_new_question_comes() -> None:
+    names = ["convert", "employee"]
+    done = AssistantMessage(tool_calls=[ToolCall(id="c3", name="convert", arguments='{"amount": 81000}')])
+    converted = ToolMessage(tool_call_id="c3", name="convert", content="74520 EUR")
+    after_success = question_then(CONVERT, ERROR, LOOKUP, FOUND, done, converted)
+    assert "Next step" not in results_reminder(after_success, names, None)
+    new_question = [
+        *question_then(CONVERT, ERROR),
+        UserMessage(content="Never mind: Ann's salary?"),
+        LOOKUP,
+        FOUND,
+    ]
+    assert "Next step" not in results_reminder(new_question, names, None)
+    final = AssistantMessage(tool_calls=[ToolCall(id="f", name="final_result", arguments="{}")])
+    bad_final = ToolMessage(tool_call_id="f", name="final_result", content="missing x", is_error=True)
+    assert "Next step" not in results_reminder(question_then(final, bad_final, LOOKUP, FOUND), names, None)
+
+
+def test_feedback_messages_are_not_the_question() -> None:
+    messages = [*question_then(LOOKUP, FOUND), UserMessage(content="Your answer was empty.", feedback=True)]
+    assert last_question(messages) == "Salary of Ann in EUR?"
 
 
 def test_without_results_reminder_only_the_tool_choice_is_said() -> None:
@@ -478,7 +536,7 @@ def test_native_mode_with_results_reminder(server: LoopbackServer) -> None:
     assert [t["function"]["name"] for t in first["tools"]] == ["add"]
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool"
-    assert tool_message["content"] == "3\n\n" + results_reminder("1+2?", ["add"], None)
+    assert tool_message["content"] == "3\n\n" + results_reminder([UserMessage(content="1+2?")], ["add"], None)
     assert first["messages"] == [{"role": "user", "content": "1+2?"}]
 
 

@@ -91,7 +91,9 @@ def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, An
     return function
 
 
-def results_reminder(messages: Sequence[Message], tool_names: Collection[str], tool_choice: str | None) -> str:
+def results_reminder(
+    messages: Sequence[Message], tool_names: Collection[str], tool_choice: str | None
+) -> str:
     """Said after the latest tool results: the question again, then to answer once the results suffice.
 
     With `tool_choice="none"`: to answer now; with `"required"`: to answer through the final-result tool.
@@ -124,7 +126,9 @@ def _blanked(call: ToolCall, messages: Sequence[Message]) -> str:
 
 
 def _question_index(messages: Sequence[Message]) -> int:
-    return max((i for i, m in enumerate(messages) if isinstance(m, UserMessage) and not m.feedback), default=0)
+    return max(
+        (i for i, m in enumerate(messages) if isinstance(m, UserMessage) and not m.feedback), default=0
+    )
 
 
 def _latest_results(messages: Sequence[Message]) -> Sequence[Message]:
@@ -159,9 +163,7 @@ def _pending_calls(messages: Sequence[Message]) -> list[ToolCall]:
 def last_question(messages: Sequence[Message]) -> str:
     """The text of the last message from the user (the question the latest results serve); agentkit's own
     feedback messages are skipped."""
-    return next(
-        (m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), ""
-    )
+    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), "")
 
 
 def _choice(tool_choice: str | None) -> str:

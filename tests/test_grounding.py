@@ -1,0 +1,248 @@
+"""Grounding: numbers in calls and answers that nothing in the conversation gives are questioned once."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserMessage, tool
+from agentkit._grounding import (
+    ANSWER_QUESTION,
+    CALL_QUESTION,
+    given_numbers,
+    known_numbers,
+    question,
+    unsupported_in_arguments,
+    unsupported_in_text,
+)
+from agentkit.models.profiles import LOCAL, ModelProfile
+from agentkit.testing import ScriptedModel, tool_call_response
+
+CHECKING = ModelProfile(family="test", check_grounding=True)
+
+# -- what counts as given -----------------------------------------------------------------------------------
+
+
+def known(*messages: object, before: int = 0) -> frozenset[float]:
+    return known_numbers(list(messages), before)  # type: ignore[arg-type]
+
+
+def test_numbers_from_system_user_and_tool_messages() -> None:
+    numbers = known(
+        SystemMessage(content="Today is 2026-11-25."),
+        UserMessage(content="What is 15% of 2,480?"),
+        ToolMessage(tool_call_id="a", name="t", content='{"price":142.35,"ids":[12,345]}'),
+    )
+    # `2,480` and `[12,345]` are read both ways: a thousands separator, or a list
+    assert {2026, 11, 25, 15, 0.15, 2480, 2, 480, 142.35, 12, 345, 12345} <= numbers
+    assert {0, 1} <= numbers  # always known
+    assert not {248, 24, 80, 14} & numbers
+
+
+def test_percent_words_and_plain_commas() -> None:
+    numbers = known(UserMessage(content="A rise of 3 percent on 1,5 units and 7 per cent."))
+    assert {3, 0.03, 1, 5, 7, 0.07} <= numbers
+    assert 15 not in numbers
+
+
+def test_feedback_error_results_and_this_runs_answers_give_nothing() -> None:
+    numbers = known(
+        AssistantMessage(content="Earlier answer: 41."),
+        UserMessage(content="Your answer had 77.", feedback=True),
+        ToolMessage(tool_call_id="a", name="t", content="Not run: 88 is made up", is_error=True),
+        AssistantMessage(content="I guess 99."),
+        before=1,
+    )
+    assert 41 in numbers
+    assert not {77, 88, 99} & numbers
+
+
+# -- what is unsupported ------------------------------------------------------------------------------------
+
+GIVEN = frozenset({0.0, 1.0, 12.0, 76250.0, 6354.166666666667, 142.35, 3.0})
+
+
+def test_arguments_numbers_and_numbers_inside_strings() -> None:
+    arguments = (
+        '{"amount": 10000, "expr": "12 * 50 + 142.35", "flag": true, "nested": [{"x": 7.5}], "n": null}'
+    )
+    assert unsupported_in_arguments(arguments, GIVEN) == ["10000", "50", "7.5"]
+
+
+def test_arguments_that_are_given_rounded_negative_or_unparsable() -> None:
+    assert unsupported_in_arguments('{"a": 76250, "b": "76,250 / 12", "c": -3, "d": 6354.17}', GIVEN) == []
+    assert unsupported_in_arguments("{not json", GIVEN) == []
+    assert unsupported_in_arguments("  ", GIVEN) == []
+    assert unsupported_in_arguments('{"big": 1e+300}', GIVEN) == ["1e+300"]
+
+
+def test_answer_text_numbers_each_once_as_written() -> None:
+    text = "It costs 1,708.20 USD, i.e. 1,708.20 for 12 shares at 142.35, about 6354 a month or 6354.2."
+    assert unsupported_in_text(text, GIVEN) == ["1,708.20"]
+    assert unsupported_in_text("No numbers here.", GIVEN) == []
+
+
+def test_given_numbers_are_those_of_the_question_and_successful_results_of_the_run() -> None:
+    messages = [
+        UserMessage(content="Old question 5?"),
+        UserMessage(content="Lena's salary / 12?"),
+        ToolMessage(tool_call_id="a", name="t", content="Not run: 50", is_error=True),
+        ToolMessage(tool_call_id="b", name="t", content='{"salary": 76250, "year": 2021, "again": 12}'),
+        UserMessage(content="Your answer had 3020.", feedback=True),
+    ]
+    assert given_numbers(messages, 1) == ["12", "76250", "2021"]
+    assert given_numbers(messages, 1, limit=2) == ["12", "76250"]
+
+
+def test_question_wording() -> None:
+    one = question(CALL_QUESTION, ["10000"], ["get_employee"])
+    assert one.startswith("Not run: 10000 appears neither in the question nor in any tool result, so it is ")
+    assert "Call the tool that gives it first (`get_employee`)" in one
+    several = question(CALL_QUESTION, ["17", "23", "16"], ["a", "b"])
+    assert "17, 23 and 16 appear neither" in several and "gives them first (`a` or `b`)" in several
+    assert "Use a tool first" in question(CALL_QUESTION, ["5"], [])
+    answer = question(ANSWER_QUESTION, ["650.40"], ["calculator"], ["12", "142.35"])
+    assert answer == (
+        "Your answer contains 650.40, which neither the question nor any tool result gives. Do not work it "
+        "out in your head: call `calculator` now, with the numbers you have (12, 142.35). If you are sure of "
+        "your answer, give it again."
+    )
+    assert "use a tool now." in question(ANSWER_QUESTION, ["4", "5"], [])
+
+
+# -- in the loop --------------------------------------------------------------------------------------------
+
+RAN: list[tuple[str, object]] = []
+
+
+@tool
+def get_salary(name: str) -> int:
+    """Yearly salary of an employee, in USD."""
+    RAN.append(("get_salary", name))
+    return 76250
+
+
+@tool
+def divide(a: float, b: float) -> float:
+    """Divide a by b."""
+    RAN.append(("divide", (a, b)))
+    return a / b
+
+
+def run(
+    script: list[object], profile: ModelProfile = CHECKING, output_type: object = str
+) -> tuple[object, list[object]]:
+    RAN.clear()
+    model = ScriptedModel(script, profile=profile)  # type: ignore[arg-type]
+    agent = Agent(model, tools=[get_salary, divide], output_type=output_type)  # type: ignore[arg-type]
+    result = agent.run_sync("Lena's monthly salary: her yearly salary divided by 12?")
+    model.assert_all_used()
+    return result.output, result.messages
+
+
+def test_a_made_up_argument_is_questioned_then_the_looked_up_value_runs() -> None:
+    output, messages = run(
+        [
+            tool_call_response("divide", {"a": 60000, "b": 12}),
+            tool_call_response("get_salary", {"name": "Lena"}),
+            tool_call_response("divide", {"a": 76250, "b": 12}),
+            "About 6354.17 USD.",
+        ]
+    )
+    assert output == "About 6354.17 USD."
+    assert RAN == [("get_salary", "Lena"), ("divide", (76250, 12))]
+    questioned = messages[2]
+    assert isinstance(questioned, ToolMessage) and questioned.is_error
+    assert questioned.content.startswith("Not run: 60000 appears neither")
+    assert "(`get_salary`)" in questioned.content  # the other tools are named
+
+
+def test_the_same_call_made_again_at_once_is_confirmed_and_runs() -> None:
+    call = tool_call_response("divide", {"a": 60000, "b": 12})
+    output, _ = run([call, call, "5000"])
+    assert RAN == [("divide", (60000, 12))]
+    assert output == "5000"
+
+
+def test_a_later_repeat_is_questioned_again_until_the_budget_is_spent() -> None:
+    call = tool_call_response("divide", {"a": 60000, "b": 12})
+    lookup = tool_call_response("get_salary", {"name": "Lena"})
+    output, messages = run([call, lookup, call, call, "5000"])
+    assert RAN == [("get_salary", "Lena"), ("divide", (60000, 12))]
+    errors = [m for m in messages if isinstance(m, ToolMessage) and m.is_error]
+    assert len(errors) == 2
+    assert output == "5000"
+    # budget spent: a third made-up call runs at once
+    _, _ = run([call, lookup, call, tool_call_response("divide", {"a": 99, "b": 3}), "x"])
+    assert RAN[-1] == ("divide", (99, 3))
+
+
+def test_an_answer_with_an_unsupported_number_is_questioned_once() -> None:
+    output, messages = run(
+        [
+            tool_call_response("get_salary", {"name": "Lena"}),
+            "Her monthly salary is 3020.83 USD.",
+            tool_call_response("divide", {"a": 76250, "b": 12}),
+            "Her monthly salary is 6354.17 USD.",
+        ]
+    )
+    assert output == "Her monthly salary is 6354.17 USD."
+    feedback = messages[4]
+    assert isinstance(feedback, UserMessage) and feedback.feedback
+    assert feedback.content == question(ANSWER_QUESTION, ["3020.83"], ["divide"], ["12", "76250"])
+
+
+def test_a_repeated_answer_goes_through() -> None:
+    output, messages = run(["About 4000.", "About 4000."])
+    assert output == "About 4000."
+    assert sum(isinstance(m, UserMessage) and m.feedback for m in messages) == 1
+
+
+def test_an_answer_from_the_results_rounded_is_not_questioned() -> None:
+    output, messages = run(
+        [
+            tool_call_response("get_salary", {"name": "Lena"}),
+            tool_call_response("divide", {"a": 76250, "b": 12}),
+            "6,354.17 USD a month (76,250 a year).",
+        ]
+    )
+    assert output.startswith("6,354.17")  # type: ignore[union-attr]
+    assert not any(isinstance(m, UserMessage) and m.feedback for m in messages)
+
+
+class Salary(BaseModel):
+    yearly_usd: float
+
+
+def test_a_structured_output_with_a_made_up_number_is_questioned() -> None:
+    output, messages = run(
+        [
+            tool_call_response("final_result", {"yearly_usd": 5000}),
+            tool_call_response("get_salary", {"name": "Lena"}),
+            tool_call_response("final_result", {"yearly_usd": 76250}),
+        ],
+        output_type=Salary,
+    )
+    assert output == Salary(yearly_usd=76250)
+    assert isinstance(messages[2], ToolMessage) and messages[2].content.startswith("Not run: 5000 appears")
+
+
+def test_off_by_default_and_on_for_the_local_profile() -> None:
+    output, _ = run([tool_call_response("divide", {"a": 60000, "b": 12}), "5000"], profile=ModelProfile())
+    assert RAN == [("divide", (60000, 12))]
+    assert output == "5000"
+    assert LOCAL.check_grounding and not ModelProfile().check_grounding
+
+
+def test_answers_without_tools_are_not_questioned() -> None:
+    model = ScriptedModel(["It ended in 1945."], profile=CHECKING)
+    assert Agent(model).run_sync("When did the war end?").output == "It ended in 1945."
+
+
+def test_answers_from_earlier_runs_count_as_given() -> None:
+    model = ScriptedModel(["4242", "4242", "You picked 4242."], profile=CHECKING)
+    agent = Agent(model, tools=[divide])
+    first = agent.run_sync("Pick a number.")  # questioned once, then confirmed
+    second = agent.run_sync("Which number did you pick?", message_history=first.messages)
+    assert second.output == "You picked 4242."
+    assert [m.feedback for m in second.messages if isinstance(m, UserMessage)] == [False, True, False]
+    model.assert_all_used()
