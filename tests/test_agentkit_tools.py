@@ -52,9 +52,10 @@ def test_calculator_refuses_with_a_message_for_the_model(expression: str, messag
 def test_words_in_an_expression_are_values_to_look_up_first() -> None:
     with pytest.raises(ModelRetry, match="numbers only: get unknown values from another tool first"):
         calculator("Lena Brandt's yearly salary / 12")
-    with pytest.raises(ModelRetry) as error:
-        calculator("1 / 0")
-    assert "another tool" not in error.value.message
+    for expression in ("1 / 0", "sqrt(-1) + pi"):  # known names are not values to look up
+        with pytest.raises(ModelRetry) as error:
+            calculator(expression)
+        assert "another tool" not in error.value.message
 
 
 def test_evaluate_returns_numbers() -> None:

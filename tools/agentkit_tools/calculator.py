@@ -84,7 +84,8 @@ def calculator(expression: str) -> str:
     try:
         value = evaluate(expression)
     except (ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
-        hint = " Write it with numbers only: get unknown values from another tool first." if _WORDS.search(expression) else ""
+        names = set(_WORDS.findall(expression)) - _FUNCTIONS.keys() - _CONSTANTS.keys()
+        hint = " Write it with numbers only: get unknown values from another tool first." if names else ""
         raise ModelRetry(f"Cannot evaluate {expression!r}: {exc}.{hint}") from None
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
