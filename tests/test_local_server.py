@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -462,3 +463,45 @@ def test_forked_child_forgets_servers(fake_binary: Path, model: Path) -> None:
     os.close(write)
     assert server.is_running
     server.stop()
+
+
+KILLED_PARENT = """
+import sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from agentkit.local import LocalServer
+
+server = LocalServer(binary=Path(sys.argv[1]), model_path=Path(sys.argv[2]), startup_timeout=10.0)
+with ThreadPoolExecutor(1) as pool:  # started from a worker thread that then ends
+    pool.submit(server.start).result()
+time.sleep(0.3)
+print(server.pid, server.is_running, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_server_dies_with_a_process_killed_by_sigkill(fake_binary: Path, model: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT, str(fake_binary), str(model)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        pid_text, running = parent.stdout.readline().split()
+        pid = int(pid_text)
+        assert running == "True" and _alive(pid)  # outlived the thread that started it
+    finally:
+        parent.kill()
+        parent.communicate()
+    assert _wait_dead(pid), "llama-server outlived its SIGKILLed parent"
+
+
+def test_without_pdeathsig_the_server_is_started_directly(
+    fake_binary: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_server, "_die_with_parent", lambda: None)
+    with _server_for(fake_binary, model) as server:
+        assert server.is_running
+    assert not server.is_running

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import errno
 import importlib
 import logging
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -25,8 +27,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 from ._weights import INSTALL_HINT, LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
 
@@ -258,7 +262,7 @@ class LocalServer:
             log.write(f"$ {subprocess.list2cmdline(command)}\n".encode())
             log.flush()
             try:
-                self._process = subprocess.Popen(
+                self._process = _spawn(
                     command,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -410,10 +414,72 @@ def _register_atexit() -> None:
 
 
 def _forget_in_child() -> None:
-    """After `fork()`, the child does not own the parent's servers: never stop them from there."""
-    global _shared
+    """After `fork()`, the child does not own the parent's servers (never stop them from there), and the
+    spawning thread did not survive the fork."""
+    global _shared, _spawner
     _shared = None
     _running.clear()
+    _spawner = None
+
+
+# -- dying with this process -----------------------------------------------------------------------------
+# On Linux a child can ask to be sent SIGTERM when its parent dies (PR_SET_PDEATHSIG), so the server does
+# not outlive a Python process killed with SIGKILL, where no atexit handler runs. The signal follows the
+# *thread* that started the child: a server started from a worker thread would be killed when that thread
+# ends. So children are started from one daemon thread that lives as long as the process.
+
+_PR_SET_PDEATHSIG = 1
+_spawner: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], list[str], dict[str, Any]]] | None = None
+_spawner_lock = threading.Lock()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` setting PR_SET_PDEATHSIG, or `None` where there is no such thing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - every Linux libc has prctl
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:  # runs in the child between fork and exec: no allocation-heavy work
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen(command, **kwargs)`; on Linux from the spawning thread, the child set to die with
+    this process."""
+    global _spawner
+    preexec = _die_with_parent()
+    if preexec is None:
+        return subprocess.Popen(command, **kwargs)
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = queue.SimpleQueue()
+            threading.Thread(
+                target=_spawn_loop, args=(_spawner, preexec), name="agentkit-spawner", daemon=True
+            ).start()
+        jobs = _spawner
+    future: Future[subprocess.Popen[bytes]] = Future()
+    jobs.put((future, command, kwargs))
+    return future.result()
+
+
+def _spawn_loop(
+    jobs: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], list[str], dict[str, Any]]],
+    preexec: Callable[[], None],
+) -> None:
+    while True:
+        future, command, kwargs = jobs.get()
+        try:
+            future.set_result(subprocess.Popen(command, preexec_fn=preexec, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
 
 
 if hasattr(os, "register_at_fork"):
