@@ -1,7 +1,7 @@
 """Tool-use evaluation of the local model (Qwen2.5-Coder-1.5B on llama.cpp) through agentkit.
 
     python benchmarks/local_eval.py [--mode native|prompted|both|default] [--tasks N] [--only NAME,...]
-                                    [--set FIELD=VALUE ...] [--json OUT.json] [-v]
+                                    [--set FIELD=VALUE ...] [--suite main|holdout] [--json OUT.json] [-v]
 
 Runs 25 tasks, each as a fresh `Agent` on the local model, and checks the answer: a number or a phrase in
 the final text, or the exact fields of a structured output; tasks whose answer depends on a look-up also
@@ -9,6 +9,7 @@ fail if the model answered without making it, and questions that need no tool fa
 Tasks cover arithmetic through `calculator`, look-ups in small in-memory tables, a look-up then a
 computation, choosing among all seven tools, questions that need no tool, and structured outputs. The table
 values are made up, so the model cannot answer from memory.
+`--suite holdout` runs instead the 20 held-out tasks of `local_eval_holdout.py` (new tools, tables, prompts).
 
 `--mode` sets the local profile's `tool_calling` (`default`: the profile as shipped); `--set` overrides
 other profile fields, booleans or strings (for experiments, e.g. `--set results_reminder=false`). Prints one
@@ -391,12 +392,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=None, help="run only the first N tasks")
     parser.add_argument("--only", default="", help="comma-separated task names")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="profile override")
+    parser.add_argument("--suite", choices=["main", "holdout"], default="main", help="task list")
     parser.add_argument("--max-turns", type=int, default=8)
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--json", type=Path, default=None, help=f"default {DEFAULT_JSON.name}, or _holdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failing transcript")
     args = parser.parse_args(argv)
 
-    tasks = [t for t in TASKS if not args.only or t.name in args.only.split(",")][: args.tasks]
+    suite = TASKS
+    if args.suite == "holdout":
+        from local_eval_holdout import TASKS as suite
+
+    if args.json is None:
+        args.json = (
+            DEFAULT_JSON.with_stem(f"{DEFAULT_JSON.stem}_holdout")
+            if args.suite == "holdout"
+            else DEFAULT_JSON
+        )
+    tasks = [t for t in suite if not args.only or t.name in args.only.split(",")][: args.tasks]
     modes = ["native", "prompted"] if args.mode == "both" else [args.mode]
     overrides = _parse_sets(args.set)
     from agentkit.local import get_local_server
@@ -433,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model": model.model_name,
+        "suite": args.suite,
         "profile_overrides": {k: str(v) for k, v in overrides.items()},
         "max_turns": args.max_turns,
         "cores": os.cpu_count(),
