@@ -4,13 +4,19 @@ Small models invent values: a salary they never looked up, an amount copied from
 example, `2**20` worked out in their head. With the profile's `check_grounding` on, the loop compares the
 numbers in each tool call's arguments, and in a text answer, with the numbers the conversation holds:
 the system prompt, the user's messages, tool results (not error messages) and answers from before this
-run. Tool descriptions
-do not count (their examples are what a small model copies). A number written with fewer decimals than a
-known one counts as that number rounded; `15%` also gives 0.15.
+run, plus number words (`half`, `cubed`, `percent`). Tool descriptions do not count (their examples are what
+a small model copies). A number counts as given when it is a given one, or one step from two given ones
+(`a + b`, `a - b`, `a * b`, `a / b`), rounded to the decimals it is written with; `15%` also gives 0.15.
 
-A call or answer with unsupported numbers is questioned once, not refused: the model is told which values
-nothing supports and asked to get them from a tool, or to repeat itself if it is sure; the repeat goes
-through. So a false alarm costs one request, and a guess gets a chance to become a look-up.
+Questioned, not refused:
+- a call whose arguments hold unsupported numbers is not run; the model is told which values nothing
+  supports and which other tools may give them. Made again in the next turn, it runs (the model confirms).
+- a call whose string argument is an example value of the tool's description (`e.g. "Paris"`) that the
+  conversation never mentions is not run; repeating it does not confirm it (within the run's budget).
+- a text answer with unsupported numbers, or leaving a number of the question unused, gets a feedback
+  message naming the values, the tools not used yet and the numbers at hand. A repeated answer goes through,
+  unless new tool results came in since (at most two questions per run).
+So a false alarm costs one request, and a guess gets a chance to become a look-up.
 """
 
 from __future__ import annotations
@@ -20,15 +26,20 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .messages import Message, SystemMessage, ToolMessage, UserMessage
+from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 
 __all__ = [
     "ANSWER_QUESTION",
     "CALL_QUESTION",
+    "UNUSED_QUESTION",
+    "copied_examples",
+    "examples",
+    "given_text",
     "known_numbers",
     "question",
     "unsupported_in_arguments",
     "unsupported_in_text",
+    "unused_in_question",
 ]
 
 CALL_QUESTION = (
@@ -39,6 +50,10 @@ ANSWER_QUESTION = (
     "Your answer contains {values}, which neither the question nor any tool result gives. Do not work "
     "{it} out in your head: {get} now{given}. If you are sure of your answer, give it again."
 )
+UNUSED_QUESTION = (
+    "Your answer does not use {values} from the question. If the answer depends on {it}, {get} now. If your "
+    "answer is complete, give it again."
+)
 ALWAYS_KNOWN = frozenset({0.0, 1.0})
 """Numbers no one needs to be told."""
 
@@ -46,6 +61,22 @@ _NUMBER = re.compile(r"\d+(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?")
 """An unsigned number; commas between groups of three digits are thousands separators."""
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
+NUMBER_WORDS: dict[str, tuple[float, ...]] = {
+    "zero": (0,), "one": (1,), "two": (2,), "three": (3,), "four": (4,), "five": (5,), "six": (6,),
+    "seven": (7,), "eight": (8,), "nine": (9,), "ten": (10,), "eleven": (11,), "twelve": (12,),
+    "twenty": (20,), "thirty": (30,), "forty": (40,), "fifty": (50,), "hundred": (100,), "thousand": (1000,),
+    "million": (1e6,), "billion": (1e9,), "dozen": (12,), "half": (2, 0.5), "quarter": (4, 0.25),
+    "third": (3,), "twice": (2,), "double": (2,), "doubled": (2,), "triple": (3,), "tripled": (3,),
+    "squared": (2,), "square": (2, 0.5), "cubed": (3,), "cube": (3,), "percent": (100,), "per cent": (100,),
+    "%": (100,),
+}  # fmt: skip
+"""Words that stand for numbers a calculation may use (`the square root` is `** 0.5`, `cubed` is `** 3`)."""
+_NUMBER_WORD = re.compile(
+    "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS), re.IGNORECASE
+)
+_EXAMPLE = re.compile(r"(?:\be\.g\.|\bfor example\b|\bsuch as\b|\bexample:)[:,]?\s*([^\n]*)", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"]+)"|`([^`]+)`|\'([^\']+)\'')
+_PHRASE_END = re.compile(r"[.;)](?:\s|$)|$")
 
 
 def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
@@ -61,7 +92,72 @@ def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
                 known.add(value)
                 if _PERCENT.match(text, match.end()):
                     known.add(value / 100)
+        for word in _NUMBER_WORD.findall(text):
+            known.update(NUMBER_WORDS[word.lower()])
     return frozenset(known)
+
+
+def given_text(messages: Sequence[Message], before: int) -> str:
+    """The text the conversation gives (the sources of `known_numbers`), lowercased."""
+    return "\n".join(_given_text(m, i < before) for i, m in enumerate(messages)).lower()
+
+
+def examples(description: str, parameters: dict[str, Any]) -> frozenset[str]:
+    """The example values a tool's description and its parameters' descriptions give (after `e.g.`, `for
+    example`, `such as`), lowercased: quoted ones, else the phrase up to the end of the clause."""
+    texts = [description, *_descriptions(parameters)]
+    found: set[str] = set()
+    for text in texts:
+        for match in _EXAMPLE.finditer(text):
+            rest = match.group(1)
+            quoted = [next(g for g in groups if g) for groups in _QUOTED.findall(rest)]
+            if quoted:
+                found.update(q.strip().lower() for q in quoted)
+            else:
+                end = _PHRASE_END.search(rest)
+                phrase = rest[: end.start() if end else len(rest)].strip().lower()
+                if phrase:
+                    found.add(phrase)
+    return frozenset(found)
+
+
+def _descriptions(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        if isinstance(schema.get("description"), str):
+            yield schema["description"]
+        for value in schema.values():
+            yield from _descriptions(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _descriptions(item)
+
+
+def copied_examples(arguments: str, tool_examples: frozenset[str], text: str) -> list[str]:
+    """String arguments that are one of the tool's `examples` and appear nowhere in the conversation's
+    `text` (a small model copies the example instead of the user's value), quoted."""
+    if not tool_examples:
+        return []
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        return []
+    found: dict[str, str] = {}
+    for item in _strings(value):
+        key = item.strip().lower()
+        if key in tool_examples and key not in text:
+            found.setdefault(key, f'"{item}"')
+    return list(found.values())
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _given_text(message: Message, earlier_run: bool) -> str:
@@ -124,11 +220,47 @@ def _unsupported(found: Iterable[tuple[float, int, str]], known: frozenset[float
 
 
 def _supported(value: float, decimals: int, known: frozenset[float]) -> bool:
-    """`value` is known, or is a known number rounded to the `decimals` it is written with."""
+    """`value` is known, or one step from known numbers (`a + b`, `a - b`, `a * b`, `a / b`), rounded to the
+    `decimals` it is written with: a model may add two results in its head (`24 - -3` is 27), and a wrong
+    sum is caught because it is no such step."""
     if value in known:
         return True
     tolerance = 0.5 * 10**-decimals + 1e-9
-    return any(abs(k - value) <= tolerance for k in known)
+    if any(abs(k - value) <= tolerance for k in known):
+        return True
+    operands = [k for k in known if k not in ALWAYS_KNOWN]  # with 0 and 1 every k ± 1 would pass
+    for index, a in enumerate(operands):
+        for b in operands[index:]:
+            results = (a + b, abs(a - b), a * b, a / b if b else a, b / a if a else b)
+            if any(abs(r - value) <= tolerance for r in results):
+                return True
+    return False
+
+
+def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
+    """Numbers of the run's question (from index `start`) that no call of the run and not the last answer
+    use: a small model often answers with a looked-up value and forgets the quantity it was asked about."""
+    question_text = "\n".join(
+        m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback
+    )
+    used: set[float] = set()
+    for message in messages[start:]:
+        if isinstance(message, AssistantMessage):
+            used.update(value for value, _, _ in _written(message.content))
+            for call in message.tool_calls:
+                used.update(value for value, _, _ in _in_value(_parsed(call.arguments)))
+    out: list[str] = []
+    for value, _, written in _written(question_text):
+        if value not in used and value not in ALWAYS_KNOWN and written not in out:
+            out.append(written)
+    return out
+
+
+def _parsed(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
 
 def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> list[str]:
@@ -138,18 +270,21 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
     texts += [m.content for m in messages[start:] if isinstance(m, ToolMessage) and not m.is_error]
     out: list[str] = []
     for text in texts:
-        for _, _, written in _written(text):
+        for match in _NUMBER.finditer(text):
+            start = match.start()
+            negative = text[start - 1 : start] == "-" and not text[start - 2 : start - 1].isalnum()
+            written = f"-{match.group()}" if negative else match.group()
             if written not in out and len(out) < limit:
                 out.append(written)
     return out
 
 
 def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:
-    """`CALL_QUESTION` or `ANSWER_QUESTION` filled in for `values`, naming the `tools` that may give them
+    """`CALL_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`, naming the `tools` that may give them
     and the numbers `given` so far."""
     shown = _listed(values, "and")
     one = len(values) == 1
-    if template is ANSWER_QUESTION:
+    if template is not CALL_QUESTION:
         get = f"call {_listed([f'`{n}`' for n in tools], 'or')}" if tools else "use a tool"
     elif tools:
         get = f"Call the tool that gives {'it' if one else 'them'} first ({_listed([f'`{n}`' for n in tools], 'or')})"

@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, cast
 
-from ._grounding import ANSWER_QUESTION, given_numbers, known_numbers, question, unsupported_in_text
+from ._grounding import (
+    ANSWER_QUESTION,
+    UNUSED_QUESTION,
+    given_numbers,
+    known_numbers,
+    question,
+    unsupported_in_text,
+    unused_in_question,
+)
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
 from ._tool_calls import NO_OUTPUT, ToolRunner
 from .context import RunContext
@@ -28,6 +36,8 @@ EMPTY_RESPONSE_NUDGE = (
     "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
     "with the final answer."
 )
+ANSWER_CHECKS = 2
+"""With `check_grounding`: how many answers of a run may be questioned."""
 ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
 
 
@@ -116,7 +126,8 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
         check_grounding=spec.model.profile.check_grounding,
         history_end=new_index,
     )
-    check_answer = spec.model.profile.check_grounding and bool(spec.tools)
+    answer_checks = ANSWER_CHECKS if spec.model.profile.check_grounding and spec.tools else 0
+    asked_at: int | None = None  # where the last answer was questioned
     answer_now = dataclasses.replace(parameters, tool_choice="none") if spec.output.is_text else parameters
     problems = 0  # consecutive unusable answers (empty, or invalid structured output as text)
     while True:
@@ -148,10 +159,13 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
             if final is not NO_OUTPUT:
                 return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
             continue
-        if check_answer:
-            check_answer = False  # one question per run: a repeated answer goes through
+        # an answer is questioned once; questioned again only if tool results came in since (else a repeated
+        # answer is the model confirming it)
+        if answer_checks and (asked_at is None or _results_since(messages, asked_at)):
             doubt = _answer_question(spec, messages, new_index)
             if doubt:
+                answer_checks -= 1
+                asked_at = len(messages)
                 messages.append(UserMessage(content=doubt, feedback=True))
                 continue
         if spec.output.is_text:
@@ -176,12 +190,18 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
 
 def _answer_question(spec: RunSpec[Any], messages: list[Message], start: int) -> str | None:
     """For `check_grounding`: what to ask when the last answer holds numbers nothing in the conversation
-    gives (naming the tools not used yet and the numbers at hand), else `None`."""
-    values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
-    if not values:
-        return None
+    gives (naming the tools not used yet and the numbers at hand), or leaves numbers of the question
+    unused; else `None`."""
     tools = _unused_tools(spec.tools, messages[start:])
-    return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
+    values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
+    if values:
+        return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
+    unused = unused_in_question(messages, start)
+    return question(UNUSED_QUESTION, unused, tools) if unused else None
+
+
+def _results_since(messages: list[Message], index: int) -> bool:
+    return any(isinstance(m, ToolMessage) and not m.is_error for m in messages[index:])
 
 
 def _unused_tools(tools: Mapping[str, Tool[..., Any]], run: Sequence[Message]) -> list[str]:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._dialects import Dialect
-from ._grounding import CALL_QUESTION, known_numbers, question, unsupported_in_arguments
+from ._grounding import (
+    CALL_QUESTION,
+    copied_examples,
+    examples,
+    given_text,
+    known_numbers,
+    question,
+    unsupported_in_arguments,
+)
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from .context import RunContext
 from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UnexpectedModelBehavior
@@ -83,6 +91,9 @@ class ToolRunner:
     run (the model confirms them); made later, they are questioned again while the budget lasts."""
     confirmable: set[tuple[str, str]] = field(default_factory=set)
     known: frozenset[float] = frozenset()
+    given: str = ""
+    examples: dict[str, frozenset[str]] = field(default_factory=dict)
+    """The example values of each tool's descriptions, built on first use."""
 
     async def run_turn(
         self, calls: Sequence[ToolCall], transcript: list[Message]
@@ -93,6 +104,7 @@ class ToolRunner:
         self.repeated = False
         if self.check_grounding:
             self.known = known_numbers(transcript, self.history_end)
+            self.given = given_text(transcript, self.history_end)
             self.confirmable, self.questioned = self.questioned, set()
         if not self.output.is_text:
             for index, call in enumerate(calls):
@@ -182,17 +194,29 @@ class ToolRunner:
 
     def _questioned(self, call: ToolCall) -> _Outcome | None:
         """With `check_grounding`: the call not run, and why, when its arguments hold numbers nothing gave
-        (within the run's budget; a call confirmed in the next turn runs); else `None`."""
+        or string values copied from the tool's description examples (within the run's budget; a call with
+        only numbers questioned, made again in the next turn, runs); else `None`."""
         key = (call.name, _canonical_text(call.arguments))
         if not self.check_grounding or self.questions_left <= 0 or key in self.confirmable:
             return None
-        values = unsupported_in_arguments(call.arguments, self.known)
+        copies = copied_examples(call.arguments, self._examples(call.name), self.given)
+        values = unsupported_in_arguments(call.arguments, self.known) + copies
         if not values:
             return None
-        self.questioned.add(key)
+        if not copies:  # a number may be right; an example value nothing asked for never is
+            self.questioned.add(key)
         self.questions_left -= 1
         others = [n for n in self.tools if n != call.name]
         return _Outcome(_message(call, question(CALL_QUESTION, values, others), is_error=True))
+
+    def _examples(self, name: str) -> frozenset[str]:
+        if name not in self.examples:
+            tool = self.tools.get(name)
+            definition = tool.definition if tool is not None else None
+            self.examples[name] = (
+                examples(definition.description, definition.parameters) if definition else frozenset()
+            )
+        return self.examples[name]
 
     def _final_result(self, call: ToolCall) -> tuple[_Outcome, Any]:
         try:

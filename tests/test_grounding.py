@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserMessage, tool
+from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
 from agentkit._grounding import (
     ANSWER_QUESTION,
     CALL_QUESTION,
+    UNUSED_QUESTION,
+    copied_examples,
+    examples,
     given_numbers,
     known_numbers,
     question,
     unsupported_in_arguments,
     unsupported_in_text,
+    unused_in_question,
 )
 from agentkit.models.profiles import LOCAL, ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
@@ -75,9 +79,72 @@ def test_arguments_that_are_given_rounded_negative_or_unparsable() -> None:
     assert unsupported_in_arguments('{"big": 1e+300}', GIVEN) == ["1e+300"]
 
 
+def test_one_step_from_given_numbers_is_supported() -> None:
+    given = frozenset({0.0, 1.0, 24.0, 3.0, 12.0, 142.35})
+    # 24 - -3, 12 * 142.35, 142.35 / 12 rounded, 24 / 3
+    assert unsupported_in_text("27 degrees; 1,708.20 USD; 11.86 each; 8 times", given) == []
+    assert unsupported_in_text("20 or 1705.40", given) == ["20", "1705.40"]
+    assert unsupported_in_text("25 or 143.35", given) == ["25", "143.35"]  # never ± 1 of a given number
+
+
+def test_number_words_are_given() -> None:
+    numbers = known(UserMessage(content="What is 37 cubed, or half a dozen, or the square root of 2?"))
+    assert {37, 3, 2, 0.5, 12} <= numbers
+    assert 4 not in numbers
+
+
+def test_examples_in_descriptions() -> None:
+    parameters = {
+        "properties": {
+            "city": {"description": 'City name, e.g. "Paris".'},
+            "food": {"description": "Dish, for example chicken curry."},
+            "items": {"type": "array", "items": {"description": "Such as `PKG-0001` or 'PKG-0002'"}},
+            "plain": {"description": "No example here."},
+        }
+    }
+    assert examples("Evaluate, e.g. `(17 * 23) + sqrt(16)`.", parameters) == {
+        "(17 * 23) + sqrt(16)",
+        "paris",
+        "chicken curry",
+        "pkg-0001",
+        "pkg-0002",
+    }
+    assert examples("Nothing.", {}) == frozenset()
+
+
+def test_copied_examples_are_those_the_conversation_does_not_give() -> None:
+    tool_examples = frozenset({"paris", "chicken curry"})
+    arguments = '{"city": "Paris", "food": "Chicken curry", "more": ["chicken curry"], "n": 3}'
+    assert copied_examples(arguments, tool_examples, "what does km stand for?") == [
+        '"Paris"',
+        '"Chicken curry"',
+    ]
+    assert copied_examples(arguments, tool_examples, "weather in paris?") == ['"Chicken curry"']
+    assert copied_examples(arguments, frozenset(), "") == []
+    assert copied_examples("{broken", tool_examples, "") == []
+
+
+def test_numbers_of_the_question_that_the_run_never_used() -> None:
+    messages = [
+        UserMessage(content="Old: 99?"),
+        UserMessage(content="Calories in 250 g of stew, for 2 people, item 7?"),
+        AssistantMessage(tool_calls=[ToolCall(id="a", name="food", arguments='{"name": "stew", "id": 7}')]),
+        ToolMessage(tool_call_id="a", name="food", content="112 kcal per 100 g"),
+        AssistantMessage(content="112 kcal each for 2 people."),
+    ]
+    assert unused_in_question(messages, 1) == ["250"]
+    assert given_numbers([UserMessage(content="From -3 to PKG-1042 on 2026-11-25")], 0) == [
+        "-3",
+        "1042",
+        "2026",
+        "11",
+        "25",
+    ]
+
+
 def test_answer_text_numbers_each_once_as_written() -> None:
-    text = "It costs 1,708.20 USD, i.e. 1,708.20 for 12 shares at 142.35, about 6354 a month or 6354.2."
-    assert unsupported_in_text(text, GIVEN) == ["1,708.20"]
+    text = "It costs 1,705.40 USD, i.e. 1,705.40 for 12 shares at 142.35, about 6354 a month or 6354.2."
+    assert unsupported_in_text(text, GIVEN) == ["1,705.40"]
     assert unsupported_in_text("No numbers here.", GIVEN) == []
 
 
@@ -246,3 +313,60 @@ def test_answers_from_earlier_runs_count_as_given() -> None:
     assert second.output == "You picked 4242."
     assert [m.feedback for m in second.messages if isinstance(m, UserMessage)] == [False, True, False]
     model.assert_all_used()
+
+
+@tool
+def get_food(food: str) -> str:
+    """Calories of a food.
+
+    Args:
+        food: The food, e.g. "chicken curry".
+    """
+    RAN.append(("get_food", food))
+    return f"{food}: 112 kcal per 100 g"
+
+
+def test_a_copied_example_is_not_confirmed_by_repeating_it() -> None:
+    RAN.clear()
+    copied = tool_call_response("get_food", {"food": "chicken curry"})
+    model = ScriptedModel([copied, copied, "km means kilometre."], profile=CHECKING)
+    result = Agent(model, tools=[get_food]).run_sync("What does km stand for?")
+    assert result.output == "km means kilometre."
+    assert RAN == []
+    errors = [m.content for m in result.messages if isinstance(m, ToolMessage)]
+    assert len(errors) == 2 and all(e.startswith('Not run: "chicken curry" appears neither') for e in errors)
+    # the user's own value is never questioned, even when it is the example
+    RAN.clear()
+    model = ScriptedModel([copied, "112 kcal per 100 g."], profile=CHECKING)
+    Agent(model, tools=[get_food]).run_sync("Calories of chicken curry?")
+    assert RAN == [("get_food", "chicken curry")]
+
+
+def test_an_answer_is_questioned_again_only_after_new_results() -> None:
+    output, messages = run(
+        [
+            "It is 5000.",
+            tool_call_response("get_salary", {"name": "Lena"}),
+            "It is 5000.",  # new results since the question: asked again
+            "It is 5000.",  # nothing new: confirmed
+        ]
+    )
+    assert output == "It is 5000."
+    assert sum(isinstance(m, UserMessage) and m.feedback for m in messages) == 2
+
+
+def test_an_answer_that_leaves_a_number_of_the_question_unused_is_questioned() -> None:
+    RAN.clear()
+    model = ScriptedModel(
+        [
+            tool_call_response("get_food", {"food": "lentil stew"}),
+            "112 kcal.",
+            tool_call_response("divide", {"a": 250, "b": 100}),
+            "280 kcal.",
+        ],
+        profile=CHECKING,
+    )
+    result = Agent(model, tools=[get_food, divide]).run_sync("Calories in 250 g of lentil stew?")
+    assert result.output == "280 kcal."
+    feedback = [m for m in result.messages if isinstance(m, UserMessage) and m.feedback]
+    assert [m.content for m in feedback] == [question(UNUSED_QUESTION, ["250"], ["divide"])]

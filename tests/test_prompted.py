@@ -557,3 +557,15 @@ def test_build_request_prompted_body_is_plain_chat() -> None:
     body = build_request("m", transcript(), params, ModelSettings(parallel_tool_calls=True), PROMPTED)
     assert set(body) == {"model", "messages"}
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+
+
+def test_an_answer_agentkit_questioned_is_left_out_and_the_feedback_joins_the_question() -> None:
+    messages = [
+        UserMessage(content="2 to the power of 20?"),
+        AssistantMessage(content="4194304"),
+        UserMessage(content="Your answer contains 4194304 ...", feedback=True),
+    ]
+    out = render_messages(messages, TOOLS, PROMPTED)
+    assert out[1:] == [UserMessage(content="2 to the power of 20?\n\nYour answer contains 4194304 ...")]
+    kept = [*messages[:2], UserMessage(content="Are you sure?")]  # the user's own follow-up keeps the answer
+    assert render_messages(kept, TOOLS, PROMPTED)[1:] == kept

@@ -5,9 +5,12 @@ holds two calls, or a brace in plain text). A profile with `tool_calling="prompt
 transcript keeps real `ToolCall`s and `ToolMessage`s; only the wire form changes (`render_messages`):
 
 - the system prompt lists each tool as JSON (name, description, parameters) and says how to call one;
-- a past call goes back as the JSON object the model wrote, `{"name": ..., "arguments": {...}}`;
+- a past call goes back as the JSON object the model wrote, `{"name": ..., "arguments": {...}}`, without
+  the text written before it (written before the result, it is a plan or a guess the model anchors on);
 - the results of a turn go back in a user message, each after the call it answers; after the latest ones
-  come the question again and what to do next (`results_reminder`: answer once the results suffice).
+  come the question again and what to do next (`results_reminder`: answer once the results suffice; make
+  a call that failed earlier, its made-up values blanked, once new results arrived);
+- an answer agentkit questioned (followed by a feedback message) is left out, the feedback kept.
 
 `parse_tool_calls` finds the calls in a reply: bare JSON objects, several of them, a JSON list of them,
 inside code fences or `<tool_call>` tags, OpenAI-style `{"function": {...}}` wrappers, Python-style quotes,
@@ -208,7 +211,12 @@ def render_messages(
             out.append(UserMessage(content=_results_text(message.tool_calls, results)))
             ends_with_results = True
         elif isinstance(message, AssistantMessage):
-            out.append(AssistantMessage(content=message.content))
+            if not _is_feedback(
+                items, index
+            ):  # an answer agentkit questioned is left out: models anchor on it
+                out.append(AssistantMessage(content=message.content))
+        elif isinstance(message, UserMessage) and message.feedback and isinstance(out[-1], UserMessage):
+            _say_after(out, message.text)
         elif not isinstance(message, ToolMessage):  # a ToolMessage here answers no call: dropped
             out.append(message)
     choice = _choice(tool_choice)
@@ -220,6 +228,11 @@ def render_messages(
     else:
         step = FIRST_STEP.get(choice, "")
     return _say_after(out, step)
+
+
+def _is_feedback(items: Sequence[Message], index: int) -> bool:
+    item = items[index] if index < len(items) else None
+    return isinstance(item, UserMessage) and item.feedback
 
 
 def _say_after(out: list[Message], step: str) -> list[Message]:

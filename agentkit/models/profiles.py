@@ -39,8 +39,10 @@ class ModelProfile:
     result and a reminder to use it, without running the tool again, and ask for a text answer next
     (small models otherwise repeat a call until the turn limit)."""
     check_grounding: bool = False
-    """Question, once, a tool call or a text answer holding numbers that neither the prompt nor any tool
-    result gives (small models invent values instead of looking them up); a repeat goes through."""
+    """Question a tool call or a text answer holding numbers that neither the prompt nor any tool result gives,
+    a call copying an example value from a tool's description, or an answer leaving a number of the question
+    unused (small models invent values instead of looking them up). A repeat goes through; see
+    `agentkit._grounding`."""
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollar cost from the listed prices (0.0 when they are unknown)."""
