@@ -31,6 +31,7 @@ from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, Use
 __all__ = [
     "ANSWER_QUESTION",
     "CALL_QUESTION",
+    "COPY_QUESTION",
     "UNUSED_QUESTION",
     "copied_examples",
     "examples",
@@ -45,6 +46,10 @@ __all__ = [
 CALL_QUESTION = (
     "Not run: {values} appear{s} neither in the question nor in any tool result, so {it_is} made up. "
     "{get} and wait for its result. If you are sure {it_is} right, make the same call again."
+)
+COPY_QUESTION = (
+    "Not run: {values} {is_are} the example in the tool's description, and the question does not mention "
+    "{it}. Use the values the question gives; if the question needs no tool, answer it directly."
 )
 ANSWER_QUESTION = (
     "Your answer contains {values}, which neither the question nor any tool result gives. Do not work "
@@ -280,7 +285,7 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
 
 
 def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:
-    """`CALL_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`, naming the `tools` that may give them
+    """`CALL_QUESTION`, `COPY_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`, naming the `tools` that may give them
     and the numbers `given` so far."""
     shown = _listed(values, "and")
     one = len(values) == 1
@@ -295,6 +300,7 @@ def question(template: str, values: Sequence[str], tools: Sequence[str], given: 
         s="s" if one else "",
         it="it" if one else "them",
         it_is="it is" if one else "they are",
+        is_are="is" if one else "are",
         get=get,
         given=f", with the numbers you have ({', '.join(given)})" if given else "",
     )

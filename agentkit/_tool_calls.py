@@ -17,6 +17,7 @@ from typing import Any
 from ._dialects import Dialect
 from ._grounding import (
     CALL_QUESTION,
+    COPY_QUESTION,
     copied_examples,
     examples,
     given_text,
@@ -90,6 +91,8 @@ class ToolRunner:
     """Calls questioned in the last turn, by (tool, canonical arguments): made again in the next turn, they
     run (the model confirms them); made later, they are questioned again while the budget lasts."""
     confirmable: set[tuple[str, str]] = field(default_factory=set)
+    copied: set[tuple[str, str]] = field(default_factory=set)
+    """Calls questioned for copying a description's example: made again, the next request asks for text."""
     known: frozenset[float] = frozenset()
     given: str = ""
     examples: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -205,9 +208,13 @@ class ToolRunner:
             return None
         if not copies:  # a number may be right; an example value nothing asked for never is
             self.questioned.add(key)
+        elif key in self.copied:  # insisting on it: ask for a text answer next
+            self.repeated = True
+        self.copied.add(key)
         self.questions_left -= 1
         others = [n for n in self.tools if n != call.name]
-        return _Outcome(_message(call, question(CALL_QUESTION, values, others), is_error=True))
+        template = COPY_QUESTION if values == copies else CALL_QUESTION
+        return _Outcome(_message(call, question(template, values, others), is_error=True))
 
     def _examples(self, name: str) -> frozenset[str]:
         if name not in self.examples:

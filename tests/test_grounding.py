@@ -334,7 +334,9 @@ def test_a_copied_example_is_not_confirmed_by_repeating_it() -> None:
     assert result.output == "km means kilometre."
     assert RAN == []
     errors = [m.content for m in result.messages if isinstance(m, ToolMessage)]
-    assert len(errors) == 2 and all(e.startswith('Not run: "chicken curry" appears neither') for e in errors)
+    assert len(errors) == 2 and all(e.startswith('Not run: "chicken curry" is the example') for e in errors)
+    # insisting on the example: the next request asks for a text answer
+    assert [r.parameters.tool_choice for r in model.requests] == [None, None, "none"]
     # the user's own value is never questioned, even when it is the example
     RAN.clear()
     model = ScriptedModel([copied, "112 kcal per 100 g."], profile=CHECKING)

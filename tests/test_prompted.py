@@ -327,7 +327,8 @@ FOUND = ToolMessage(tool_call_id="c2", name="employee", content='{"salary_usd": 
 def test_when_every_latest_call_failed_the_reminder_asks_for_a_call() -> None:
     reminder = results_reminder(question_then(CONVERT, ERROR), ["convert", "employee"], None)
     assert reminder.endswith("Reply with only the JSON object of the call to make now: the corrected call, "
-                             "or the call that gets what is missing.")  # fmt: skip
+                             "or the call that gets what is missing. If the question needs no tool, answer it "
+                             "in plain text instead.")  # fmt: skip
     # with tool_choice "none" the model must answer, failed or not
     assert results_reminder(question_then(CONVERT, ERROR), ["convert"], "none").endswith(
         "Do not call a tool."

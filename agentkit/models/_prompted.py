@@ -68,7 +68,8 @@ NEXT_STEP = {
 }
 FAILED_STEP = (
     "None of these calls gave a result yet. Reply with only the JSON object of the call to make now: the "
-    "corrected call, or the call that gets what is missing."
+    "corrected call, or the call that gets what is missing. If the question needs no tool, answer it in plain "
+    "text instead."
 )
 PENDING = (
     "Next step: the call below gave no result yet. Make it now, with the values from the results in place "
