@@ -32,10 +32,12 @@ __all__ = [
     "ANSWER_QUESTION",
     "CALL_QUESTION",
     "COPY_QUESTION",
+    "IGNORED_QUESTION",
     "UNUSED_QUESTION",
     "copied_examples",
     "examples",
     "given_text",
+    "ignored_results",
     "known_numbers",
     "question",
     "unsupported_in_arguments",
@@ -58,6 +60,10 @@ ANSWER_QUESTION = (
 UNUSED_QUESTION = (
     "Your answer does not use {values} from the question. If the answer depends on {it}, {get} now. If your "
     "answer is complete, give it again."
+)
+IGNORED_QUESTION = (
+    "Your answer leaves out what {tools} returned ({results}). Answer the whole question again, in one reply "
+    'that uses every result the question needs. The question was: "{question}"'
 )
 ALWAYS_KNOWN = frozenset({0.0, 1.0})
 """Numbers no one needs to be told."""
@@ -228,11 +234,9 @@ def _supported(value: float, decimals: int, known: frozenset[float]) -> bool:
     """`value` is known, or one step from known numbers (`a + b`, `a - b`, `a * b`, `a / b`), rounded to the
     `decimals` it is written with: a model may add two results in its head (`24 - -3` is 27), and a wrong
     sum is caught because it is no such step."""
-    if value in known:
+    if _rounds_to(value, decimals, known):
         return True
     tolerance = 0.5 * 10**-decimals + 1e-9
-    if any(abs(k - value) <= tolerance for k in known):
-        return True
     operands = [k for k in known if k not in ALWAYS_KNOWN]  # with 0 and 1 every k ± 1 would pass
     for index, a in enumerate(operands):
         for b in operands[index:]:
@@ -261,11 +265,98 @@ def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
     return out
 
 
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_COMMON = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "not",
+        "but",
+        "you",
+        "your",
+        "its",
+        "his",
+        "her",
+        "their",
+        "what",
+        "which",
+        "who",
+        "how",
+        "per",
+        "each",
+        "all",
+        "any",
+        "one",
+        "two",
+        "null",
+        "true",
+        "false",
+        "none",
+        "error",
+        "name",
+    ]
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _COMMON}
+
+
+def _uses(text: str, result: str) -> bool:
+    """Whether `text` shares a word (3+ letters, not a common one) or a number (rounded as written) with
+    `result`."""
+    if _words(text) & _words(result):
+        return True
+    values = frozenset(value for value, _, _ in _written(result))
+    return any(_rounds_to(value, decimals, values) for value, decimals, _ in _written(text))
+
+
+def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage]:
+    """The run's successful tool results (from index `start`) that neither the last answer nor any later
+    call uses (sharing no word or number with them): a small model answering a two-part question often
+    answers one part."""
+    answer = messages[-1]
+    if not isinstance(answer, AssistantMessage):
+        return []
+    ignored: list[ToolMessage] = []
+    for index in range(start, len(messages) - 1):
+        result = messages[index]
+        # a result without words (a bare number) is an intermediate value: a wrong use of it is an
+        # unsupported number, caught as such
+        if not isinstance(result, ToolMessage) or result.is_error or not _words(result.content):
+            continue
+        later = [
+            c.arguments
+            for m in messages[index + 1 :]
+            if isinstance(m, AssistantMessage)
+            for c in m.tool_calls
+        ]
+        if not _uses("\n".join([answer.content, *later]), result.content):
+            ignored.append(result)
+    return ignored
+
+
 def _parsed(arguments: str) -> Any:
     try:
         return json.loads(arguments)
     except ValueError:
         return arguments
+
+
+def _rounds_to(value: float, decimals: int, known: frozenset[float]) -> bool:
+    """`value` is a known number, rounded to the `decimals` it is written with."""
+    tolerance = 0.5 * 10**-decimals + 1e-9
+    return value in known or any(abs(k - value) <= tolerance for k in known)
 
 
 def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> list[str]:
@@ -282,6 +373,13 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
             if written not in out and len(out) < limit:
                 out.append(written)
     return out
+
+
+def ignored_question(results: Sequence[ToolMessage], question: str) -> str:
+    """`IGNORED_QUESTION` for `results` (each quoted, shortened) and the run's `question`."""
+    names = list(dict.fromkeys(f"`{r.name}`" for r in results))
+    quoted = "; ".join(r.content if len(r.content) <= 80 else r.content[:77] + "..." for r in results)
+    return IGNORED_QUESTION.format(tools=_listed(names, "and"), results=quoted, question=question.strip())
 
 
 def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:

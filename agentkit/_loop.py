@@ -12,6 +12,8 @@ from ._grounding import (
     ANSWER_QUESTION,
     UNUSED_QUESTION,
     given_numbers,
+    ignored_question,
+    ignored_results,
     known_numbers,
     question,
     unsupported_in_text,
@@ -190,14 +192,20 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
 
 def _answer_question(spec: RunSpec[Any], messages: list[Message], start: int) -> str | None:
     """For `check_grounding`: what to ask when the last answer holds numbers nothing in the conversation
-    gives (naming the tools not used yet and the numbers at hand), or leaves numbers of the question
-    unused; else `None`."""
+    gives (naming the tools not used yet and the numbers at hand), leaves numbers of the question unused, or
+    ignores a tool result; else `None`."""
     tools = _unused_tools(spec.tools, messages[start:])
     values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
     if values:
         return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
     unused = unused_in_question(messages, start)
-    return question(UNUSED_QUESTION, unused, tools) if unused else None
+    if unused:
+        return question(UNUSED_QUESTION, unused, tools)
+    ignored = ignored_results(messages, start)
+    if not ignored:
+        return None
+    asked = [m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback]
+    return ignored_question(ignored, asked[-1] if asked else "")
 
 
 def _results_since(messages: list[Message], index: int) -> bool:

@@ -12,6 +12,8 @@ from agentkit._grounding import (
     copied_examples,
     examples,
     given_numbers,
+    ignored_question,
+    ignored_results,
     known_numbers,
     question,
     unsupported_in_arguments,
@@ -372,3 +374,42 @@ def test_an_answer_that_leaves_a_number_of_the_question_unused_is_questioned() -
     assert result.output == "280 kcal."
     feedback = [m for m in result.messages if isinstance(m, UserMessage) and m.feedback]
     assert [m.content for m in feedback] == [question(UNUSED_QUESTION, ["250"], ["divide"])]
+
+
+def test_results_neither_the_answer_nor_a_later_call_uses() -> None:
+    time_result = ToolMessage(tool_call_id="t", name="current_time", content="2026-11-25T23:27 (Wednesday)")
+    salary = ToolMessage(tool_call_id="s", name="get_salary", content='{"name": "Lena", "salary": 76250}')
+    later_call = AssistantMessage(
+        tool_calls=[ToolCall(id="d", name="divide", arguments='{"a": 76250, "b": 12}')]
+    )
+    quotient = ToolMessage(tool_call_id="d", name="divide", content="6354.17")
+    empty = ToolMessage(tool_call_id="e", name="noop", content="")
+    failed = ToolMessage(tool_call_id="f", name="x", content="Boom", is_error=True)
+    run_messages = [UserMessage(content="q"), time_result, salary, later_call, quotient, empty, failed]
+    answer = AssistantMessage(content="It is 6354.17.")
+    assert ignored_results([*run_messages, answer], 0) == [time_result]
+    assert ignored_results([*run_messages, AssistantMessage(content="6354.17, on Wednesday")], 0) == []
+    assert ignored_results([*run_messages, UserMessage(content="not an answer")], 0) == []
+    text = ignored_question([time_result], " When? ")
+    assert text == (
+        "Your answer leaves out what `current_time` returned (2026-11-25T23:27 (Wednesday)). Answer the whole "
+        'question again, in one reply that uses every result the question needs. The question was: "When?"'
+    )
+    long = ToolMessage(tool_call_id="l", name="big", content="x" * 200)
+    assert "x" * 77 + "..." in ignored_question([long, long], "q")
+
+
+def test_an_answer_leaving_out_a_result_is_asked_for_the_whole_question() -> None:
+    RAN.clear()
+    model = ScriptedModel(
+        [
+            tool_call_response("get_food", {"food": "stew"}),
+            "It is tasty.",
+            "Stew has 112 kcal per 100 g.",
+        ],
+        profile=CHECKING,
+    )
+    result = Agent(model, tools=[get_food]).run_sync("Is stew light?")
+    assert result.output == "Stew has 112 kcal per 100 g."
+    feedback = [m.content for m in result.messages if isinstance(m, UserMessage) and m.feedback]
+    assert len(feedback) == 1 and feedback[0].startswith("Your answer leaves out what `get_food` returned")
