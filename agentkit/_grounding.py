@@ -24,9 +24,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from .messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
+
+if TYPE_CHECKING:
+    from .tool import ToolDefinition
 
 __all__ = [
     "ANSWER_QUESTION",
@@ -34,6 +38,7 @@ __all__ = [
     "COPY_QUESTION",
     "IGNORED_QUESTION",
     "UNUSED_QUESTION",
+    "CallChecks",
     "copied_examples",
     "examples",
     "given_text",
@@ -406,3 +411,67 @@ def question(template: str, values: Sequence[str], tools: Sequence[str], given: 
 
 def _listed(items: Sequence[str], word: str) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
+
+
+@dataclass(kw_only=True)
+class CallChecks:
+    """The grounding check of one run's tool calls: what the conversation gives, and what was questioned."""
+
+    history_end: int
+    """Index of the run's first message: assistant text before it counts as given."""
+    questions_left: int = 2
+    """How many more calls may be questioned in this run."""
+    insisted: bool = False
+    """Whether the last questioned call repeated a copied example (the next request should ask for text)."""
+    _known: frozenset[float] = frozenset()
+    _given: str = ""
+    _questioned: set[tuple[str, str]] = field(default_factory=set)
+    """Calls questioned for numbers in this turn: made again in the next turn, they run (confirmed)."""
+    _confirmable: set[tuple[str, str]] = field(default_factory=set)
+    _copied: set[tuple[str, str]] = field(default_factory=set)
+    _examples: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def start_turn(self, transcript: Sequence[Message]) -> None:
+        """Read what the conversation gives before this turn's calls are checked."""
+        self._known = known_numbers(transcript, self.history_end)
+        self._given = given_text(transcript, self.history_end)
+        self._confirmable, self._questioned = self._questioned, set()
+        self.insisted = False
+
+    def question(
+        self, call: ToolCall, definition: ToolDefinition | None, tool_names: Sequence[str]
+    ) -> str | None:
+        """What to tell the model instead of running `call`, or `None` to run it.
+
+        Questioned: numbers nothing gave (a repeat in the next turn runs), string values copied from the
+        tool's description examples (a repeat is questioned again, and sets `insisted`); within the budget.
+        """
+        key = (call.name, _canonical(call.arguments))
+        if self.questions_left <= 0 or key in self._confirmable:
+            return None
+        copies = copied_examples(call.arguments, self._examples_of(call.name, definition), self._given)
+        values = unsupported_in_arguments(call.arguments, self._known) + copies
+        if not values:
+            return None
+        if copies:  # a number may be right; an example value nothing asked for never is
+            self.insisted = self.insisted or key in self._copied
+            self._copied.add(key)
+        else:
+            self._questioned.add(key)
+        self.questions_left -= 1
+        others = [n for n in tool_names if n != call.name]
+        return question(COPY_QUESTION if values == copies else CALL_QUESTION, values, others)
+
+    def _examples_of(self, name: str, definition: ToolDefinition | None) -> frozenset[str]:
+        if name not in self._examples:
+            self._examples[name] = (
+                examples(definition.description, definition.parameters) if definition else frozenset()
+            )
+        return self._examples[name]
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except ValueError:
+        return arguments.strip()

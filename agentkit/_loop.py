@@ -11,6 +11,7 @@ from typing import Any, Generic, cast
 from ._grounding import (
     ANSWER_QUESTION,
     UNUSED_QUESTION,
+    CallChecks,
     given_numbers,
     ignored_question,
     ignored_results,
@@ -125,8 +126,7 @@ async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) 
         raise_tool_errors=spec.raise_tool_errors,
         make_context=make_context,
         steer_repeated_calls=spec.model.profile.steer_repeated_calls,
-        check_grounding=spec.model.profile.check_grounding,
-        history_end=new_index,
+        grounding=CallChecks(history_end=new_index) if spec.model.profile.check_grounding else None,
     )
     answer_checks = ANSWER_CHECKS if spec.model.profile.check_grounding and spec.tools else 0
     asked_at: int | None = None  # where the last answer was questioned

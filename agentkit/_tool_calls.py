@@ -8,23 +8,13 @@ fails with `UnexpectedModelBehavior` carrying the transcript.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._dialects import Dialect
-from ._grounding import (
-    CALL_QUESTION,
-    COPY_QUESTION,
-    copied_examples,
-    examples,
-    given_text,
-    known_numbers,
-    question,
-    unsupported_in_arguments,
-)
+from ._grounding import CallChecks
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from .context import RunContext
 from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UnexpectedModelBehavior
@@ -81,22 +71,8 @@ class ToolRunner:
     """Successful results by (tool, canonical arguments), for `steer_repeated_calls`."""
     repeated: bool = False
     """Whether the last turn repeated an earlier call."""
-    check_grounding: bool = False
-    """Question (once) a call whose arguments hold numbers the conversation does not give (`_grounding`)."""
-    history_end: int = 0
-    """Index of the run's first message: assistant text before it counts as given, for `check_grounding`."""
-    questions_left: int = 2
-    """How many more calls `check_grounding` may question in this run."""
-    questioned: set[tuple[str, str]] = field(default_factory=set)
-    """Calls questioned in the last turn, by (tool, canonical arguments): made again in the next turn, they
-    run (the model confirms them); made later, they are questioned again while the budget lasts."""
-    confirmable: set[tuple[str, str]] = field(default_factory=set)
-    copied: set[tuple[str, str]] = field(default_factory=set)
-    """Calls questioned for copying a description's example: made again, the next request asks for text."""
-    known: frozenset[float] = frozenset()
-    given: str = ""
-    examples: dict[str, frozenset[str]] = field(default_factory=dict)
-    """The example values of each tool's descriptions, built on first use."""
+    grounding: CallChecks | None = None
+    """With the profile's `check_grounding`: questions calls holding values nothing gave (`_grounding`)."""
 
     async def run_turn(
         self, calls: Sequence[ToolCall], transcript: list[Message]
@@ -105,10 +81,8 @@ class ToolRunner:
         outcomes: list[_Outcome | None] = [None] * len(calls)
         final: Any = NO_OUTPUT
         self.repeated = False
-        if self.check_grounding:
-            self.known = known_numbers(transcript, self.history_end)
-            self.given = given_text(transcript, self.history_end)
-            self.confirmable, self.questioned = self.questioned, set()
+        if self.grounding is not None:
+            self.grounding.start_turn(transcript)
         if not self.output.is_text:
             for index, call in enumerate(calls):
                 if call.name == FINAL_RESULT_TOOL and final is NO_OUTPUT:
@@ -196,34 +170,15 @@ class ToolRunner:
         return _Outcome(_message(call, content))
 
     def _questioned(self, call: ToolCall) -> _Outcome | None:
-        """With `check_grounding`: the call not run, and why, when its arguments hold numbers nothing gave
-        or string values copied from the tool's description examples (within the run's budget; a call with
-        only numbers questioned, made again in the next turn, runs); else `None`."""
-        key = (call.name, _canonical_text(call.arguments))
-        if not self.check_grounding or self.questions_left <= 0 or key in self.confirmable:
+        """The call not run, with the reason for the model, when the grounding check questions it."""
+        if self.grounding is None:
             return None
-        copies = copied_examples(call.arguments, self._examples(call.name), self.given)
-        values = unsupported_in_arguments(call.arguments, self.known) + copies
-        if not values:
+        tool = self.tools.get(call.name)
+        text = self.grounding.question(call, tool.definition if tool else None, list(self.tools))
+        if text is None:
             return None
-        if not copies:  # a number may be right; an example value nothing asked for never is
-            self.questioned.add(key)
-        elif key in self.copied:  # insisting on it: ask for a text answer next
-            self.repeated = True
-        self.copied.add(key)
-        self.questions_left -= 1
-        others = [n for n in self.tools if n != call.name]
-        template = COPY_QUESTION if values == copies else CALL_QUESTION
-        return _Outcome(_message(call, question(template, values, others), is_error=True))
-
-    def _examples(self, name: str) -> frozenset[str]:
-        if name not in self.examples:
-            tool = self.tools.get(name)
-            definition = tool.definition if tool is not None else None
-            self.examples[name] = (
-                examples(definition.description, definition.parameters) if definition else frozenset()
-            )
-        return self.examples[name]
+        self.repeated = self.repeated or self.grounding.insisted
+        return _Outcome(_message(call, text, is_error=True))
 
     def _final_result(self, call: ToolCall) -> tuple[_Outcome, Any]:
         try:
@@ -260,13 +215,6 @@ def _canonical(arguments: dict[str, Any]) -> str:
         return serialize_result({k: arguments[k] for k in sorted(arguments)})
     except Exception:  # pragma: no cover - arguments that cannot be serialised are never treated as repeats
         return repr(object())
-
-
-def _canonical_text(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True)
-    except ValueError:
-        return arguments.strip()
 
 
 def _message(call: ToolCall, content: str, *, is_error: bool = False) -> ToolMessage:
