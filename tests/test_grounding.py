@@ -9,6 +9,7 @@ from agentkit._grounding import (
     ANSWER_QUESTION,
     CALL_QUESTION,
     UNUSED_QUESTION,
+    CallChecks,
     copied_examples,
     examples,
     given_numbers,
@@ -413,3 +414,13 @@ def test_an_answer_leaving_out_a_result_is_asked_for_the_whole_question() -> Non
     assert result.output == "Stew has 112 kcal per 100 g."
     feedback = [m.content for m in result.messages if isinstance(m, UserMessage) and m.feedback]
     assert len(feedback) == 1 and feedback[0].startswith("Your answer leaves out what `get_food` returned")
+
+
+def test_edge_cases_of_the_readers() -> None:
+    assert examples("Run it, e.g.", {}) == frozenset()  # an example marker with nothing after it
+    broken = AssistantMessage(tool_calls=[ToolCall(id="b", name="t", arguments="{not json 250")])
+    assert unused_in_question([UserMessage(content="250 and 7?"), broken], 0) == ["7"]
+    checks = CallChecks(history_end=0)
+    checks.start_turn([UserMessage(content="hi")])
+    call = ToolCall(id="c", name="t", arguments="{not json")
+    assert checks.question(call, None, ["t"]) is None  # invalid arguments are validation's business
