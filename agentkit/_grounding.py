@@ -13,9 +13,10 @@ Questioned, not refused:
   supports and which other tools may give them. Made again in the next turn, it runs (the model confirms).
 - a call whose string argument is an example value of the tool's description (`e.g. "Paris"`) that the
   conversation never mentions is not run; repeating it does not confirm it (within the run's budget).
-- a text answer with unsupported numbers, or leaving a number of the question unused, gets a feedback
-  message naming the values, the tools not used yet and the numbers at hand. A repeated answer goes through,
-  unless new tool results came in since (at most two questions per run).
+- a text answer with unsupported numbers, leaving a number of the question unused, or leaving out a tool
+  result that has words in it (the weekday asked for), gets a feedback message naming the values, the tools
+  not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
+  since (at most two questions per run).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
 """
 
@@ -41,7 +42,9 @@ __all__ = [
     "CallChecks",
     "copied_examples",
     "examples",
+    "given_numbers",
     "given_text",
+    "ignored_question",
     "ignored_results",
     "known_numbers",
     "question",

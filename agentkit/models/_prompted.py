@@ -212,9 +212,8 @@ def render_messages(
             out.append(UserMessage(content=_results_text(message.tool_calls, results)))
             ends_with_results = True
         elif isinstance(message, AssistantMessage):
-            if not _is_feedback(
-                items, index
-            ):  # an answer agentkit questioned is left out: models anchor on it
+            # an answer agentkit questioned (a feedback message follows) is left out: models anchor on it
+            if not _is_feedback(items, index):
                 out.append(AssistantMessage(content=message.content))
         elif isinstance(message, UserMessage) and message.feedback and isinstance(out[-1], UserMessage):
             _say_after(out, message.text)
