@@ -161,22 +161,23 @@ def copied_examples(arguments: str, tool_examples: frozenset[str], text: str) ->
     except ValueError:
         return []
     found: dict[str, str] = {}
-    for item in _strings(value):
+    for item in (leaf for leaf in _leaves(value) if isinstance(leaf, str)):
         key = item.strip().lower()
         if key in tool_examples and key not in text:
             found.setdefault(key, f'"{item}"')
     return list(found.values())
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
+def _leaves(value: Any) -> Iterator[Any]:
+    """The scalars of a decoded JSON value."""
+    if isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from _leaves(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 def _given_text(message: Message, earlier_run: bool) -> str:
@@ -211,23 +212,18 @@ def _written(text: str) -> Iterator[tuple[float, int, str]]:
 
 
 def _in_value(value: Any) -> Iterator[tuple[float, int, str]]:
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, (int, float)):
-        written = json.dumps(value)
-        if re.fullmatch(r"-?\d+(?:\.\d+)?", written):  # not inf/nan/exponent forms
-            digits = written.lstrip("-")
-            yield float(digits), len(digits.partition(".")[2]), digits
-        else:
-            yield abs(float(value)), 0, written
-    elif isinstance(value, str):
-        yield from _written(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _in_value(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _in_value(item)
+    for leaf in _leaves(value):
+        if isinstance(leaf, bool) or leaf is None:
+            continue
+        if isinstance(leaf, (int, float)):
+            written = json.dumps(leaf)
+            if re.fullmatch(r"-?\d+(?:\.\d+)?", written):  # not inf/nan/exponent forms
+                digits = written.lstrip("-")
+                yield float(digits), len(digits.partition(".")[2]), digits
+            else:
+                yield abs(float(leaf)), 0, written
+        elif isinstance(leaf, str):
+            yield from _written(leaf)
 
 
 def _unsupported(found: Iterable[tuple[float, int, str]], known: frozenset[float]) -> list[str]:
