@@ -47,6 +47,7 @@ __all__ = [
     "ignored_question",
     "ignored_results",
     "known_numbers",
+    "last_question",
     "question",
     "unsupported_in_arguments",
     "unsupported_in_text",
@@ -116,6 +117,12 @@ def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
     return frozenset(known)
 
 
+def last_question(messages: Sequence[Message]) -> str:
+    """The text of the last message from the user (the question the latest results serve); agentkit's own
+    feedback messages are skipped."""
+    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), "")
+
+
 def given_text(messages: Sequence[Message], before: int) -> str:
     """The text the conversation gives (the sources of `known_numbers`), lowercased."""
     return "\n".join(_given_text(m, i < before) for i, m in enumerate(messages)).lower()
@@ -154,11 +161,8 @@ def _descriptions(schema: Any) -> Iterator[str]:
 def copied_examples(arguments: str, tool_examples: frozenset[str], text: str) -> list[str]:
     """String arguments that are one of the tool's `examples` and appear nowhere in the conversation's
     `text` (a small model copies the example instead of the user's value), quoted."""
-    if not tool_examples:
-        return []
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    value = _decoded(arguments)
+    if not tool_examples or value is _INVALID:
         return []
     found: dict[str, str] = {}
     for item in (leaf for leaf in _leaves(value) if isinstance(leaf, str)):
@@ -198,11 +202,8 @@ def unsupported_in_text(text: str, known: frozenset[float]) -> list[str]:
 def unsupported_in_arguments(arguments: str, known: frozenset[float]) -> list[str]:
     """The numbers in a call's JSON arguments (number values, and numbers inside strings) that `known` does
     not support. Arguments that do not parse have none (validation reports them)."""
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        return []
-    return _unsupported(_in_value(value), known)
+    value = _decoded(arguments)
+    return [] if value is _INVALID else _unsupported(_in_value(value), known)
 
 
 def _written(text: str) -> Iterator[tuple[float, int, str]]:
@@ -261,7 +262,8 @@ def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
         if isinstance(message, AssistantMessage):
             used.update(value for value, _, _ in _written(message.content))
             for call in message.tool_calls:
-                used.update(value for value, _, _ in _in_value(_parsed(call.arguments)))
+                decoded = _decoded(call.arguments)
+                used.update(v for v, _, _ in _in_value(call.arguments if decoded is _INVALID else decoded))
     out: list[str] = []
     for value, _, written in _written(question_text):
         if value not in used and value not in ALWAYS_KNOWN and written not in out:
@@ -350,11 +352,15 @@ def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage
     return ignored
 
 
-def _parsed(arguments: str) -> Any:
+_INVALID: Any = object()
+
+
+def _decoded(arguments: str) -> Any:
+    """A call's arguments decoded (empty text is `{}`), or `_INVALID` when they are not JSON."""
     try:
-        return json.loads(arguments)
+        return json.loads(arguments) if arguments.strip() else {}
     except ValueError:
-        return arguments
+        return _INVALID
 
 
 def _rounds_to(value: float, decimals: int, known: frozenset[float]) -> bool:
@@ -470,7 +476,5 @@ class CallChecks:
 
 
 def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True)
-    except ValueError:
-        return arguments.strip()
+    value = _decoded(arguments)
+    return arguments.strip() if value is _INVALID else json.dumps(value, sort_keys=True)

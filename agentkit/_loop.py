@@ -16,6 +16,7 @@ from ._grounding import (
     ignored_question,
     ignored_results,
     known_numbers,
+    last_question,
     question,
     unsupported_in_text,
     unused_in_question,
@@ -204,8 +205,7 @@ def _answer_question(spec: RunSpec[Any], messages: list[Message], start: int) ->
     ignored = ignored_results(messages, start)
     if not ignored:
         return None
-    asked = [m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback]
-    return ignored_question(ignored, asked[-1] if asked else "")
+    return ignored_question(ignored, last_question(messages[start:]))
 
 
 def _results_since(messages: list[Message], index: int) -> bool:

@@ -394,7 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="profile override")
     parser.add_argument("--suite", choices=["main", "holdout"], default="main", help="task list")
     parser.add_argument("--max-turns", type=int, default=8)
-    parser.add_argument("--json", type=Path, default=None, help=f"default {DEFAULT_JSON.name}, or _holdout")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="default: results/local_eval.json, or results/local_eval_holdout.json for --suite holdout",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failing transcript")
     args = parser.parse_args(argv)
 

@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._grounding import known_numbers, unsupported_in_arguments
+from .._grounding import known_numbers, last_question, unsupported_in_arguments
 from .._output import FINAL_RESULT_TOOL
 from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
 from ..tool import ToolDefinition
@@ -162,12 +162,6 @@ def _pending_calls(messages: Sequence[Message]) -> list[ToolCall]:
             else:
                 failed.pop(call.name, None)
     return [c for c in failed.values() if c.name != FINAL_RESULT_TOOL]
-
-
-def last_question(messages: Sequence[Message]) -> str:
-    """The text of the last message from the user (the question the latest results serve); agentkit's own
-    feedback messages are skipped."""
-    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), "")
 
 
 def _choice(tool_choice: str | None) -> str:
