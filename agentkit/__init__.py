@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import events
+from ._stream import RunStream
 from .agent import Agent
 from .context import RunContext
 from .exceptions import (
@@ -29,10 +31,11 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
+from .models.profiles import RunPolicy
 from .result import RunResult
 from .settings import ModelSettings
 from .tool import Tool, ToolDefinition, tool
-from .usage import Usage, UsageLimits
+from .usage import Usage, UsageLimits, UsageView
 
 __version__ = "0.1.0"
 
@@ -51,7 +54,9 @@ __all__ = [
     "ModelSettings",
     "ModelUnavailableError",
     "RunContext",
+    "RunPolicy",
     "RunResult",
+    "RunStream",
     "SystemMessage",
     "TextPart",
     "Tool",
@@ -64,9 +69,11 @@ __all__ = [
     "Usage",
     "UsageLimitExceeded",
     "UsageLimits",
+    "UsageView",
     "UserError",
     "UserMessage",
     "__version__",
+    "events",
     "messages_from_json",
     "messages_to_json",
     "tool",

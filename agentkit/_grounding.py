@@ -1,7 +1,7 @@
 """Grounding: numbers a model writes that nothing in the conversation gives it.
 
 Small models invent values: a salary they never looked up, an amount copied from a tool's docstring
-example, `2**20` worked out in their head. With the profile's `check_grounding` on, the loop compares the
+example, `2**20` worked out in their head. With `GroundingCheck` as the profile's checker (the local profile), the loop compares the
 numbers in each tool call's arguments, and in a text answer, with the numbers the conversation holds:
 the system prompt, the user's messages, tool results (not error messages) and answers from before this
 run, plus number words (`half`, `cubed`, `percent`). Tool descriptions do not count (their examples are what
@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
+from ._checks import CallQuestion, RunChecker
+from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
+    from ._tool_calls import ValidatedCall
     from .tool import ToolDefinition
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "COPY_QUESTION",
     "IGNORED_QUESTION",
     "UNUSED_QUESTION",
-    "CallChecks",
+    "GroundingCheck",
     "copied_examples",
     "examples",
     "given_numbers",
@@ -51,6 +52,7 @@ __all__ = [
     "question",
     "unsupported_in_arguments",
     "unsupported_in_text",
+    "unsupported_in_value",
     "unused_in_question",
 ]
 
@@ -158,11 +160,10 @@ def _descriptions(schema: Any) -> Iterator[str]:
             yield from _descriptions(item)
 
 
-def copied_examples(arguments: str, tool_examples: frozenset[str], text: str) -> list[str]:
-    """String arguments that are one of the tool's `examples` and appear nowhere in the conversation's
-    `text` (a small model copies the example instead of the user's value), quoted."""
-    value = _decoded(arguments)
-    if not tool_examples or value is _INVALID:
+def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> list[str]:
+    """String values in a call's decoded arguments that are one of the tool's `examples` and appear nowhere
+    in the conversation's `text` (a small model copies the example instead of the user's value), quoted."""
+    if not tool_examples:
         return []
     found: dict[str, str] = {}
     for item in (leaf for leaf in _leaves(value) if isinstance(leaf, str)):
@@ -200,10 +201,15 @@ def unsupported_in_text(text: str, known: frozenset[float]) -> list[str]:
 
 
 def unsupported_in_arguments(arguments: str, known: frozenset[float]) -> list[str]:
-    """The numbers in a call's JSON arguments (number values, and numbers inside strings) that `known` does
-    not support. Arguments that do not parse have none (validation reports them)."""
+    """`unsupported_in_value` for a past call's JSON text (text that does not parse has none)."""
     value = _decoded(arguments)
-    return [] if value is _INVALID else _unsupported(_in_value(value), known)
+    return [] if value is _INVALID else unsupported_in_value(value, known)
+
+
+def unsupported_in_value(value: Any, known: frozenset[float]) -> list[str]:
+    """The numbers in a call's decoded arguments (number values, and numbers inside strings) that `known`
+    does not support."""
+    return _unsupported(_in_value(value), known)
 
 
 def _written(text: str) -> Iterator[tuple[float, int, str]]:
@@ -418,63 +424,103 @@ def _listed(items: Sequence[str], word: str) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
 
 
-@dataclass(kw_only=True)
-class CallChecks:
-    """The grounding check of one run's tool calls: what the conversation gives, and what was questioned."""
+class GroundingCheck(RunChecker):
+    """The grounding check of one run: questions calls and answers holding values nothing gave.
 
-    history_end: int
-    """Index of the run's first message: assistant text before it counts as given."""
-    questions_left: int = 2
-    """How many more calls may be questioned in this run."""
-    insisted: bool = False
-    """Whether the last questioned call repeated a copied example (the next request should ask for text)."""
-    _known: frozenset[float] = frozenset()
-    _given: str = ""
-    _questioned: set[tuple[str, str]] = field(default_factory=set)
-    """Calls questioned for numbers in this turn: made again in the next turn, they run (confirmed)."""
-    _confirmable: set[tuple[str, str]] = field(default_factory=set)
-    _copied: set[tuple[str, str]] = field(default_factory=set)
-    _examples: dict[str, frozenset[str]] = field(default_factory=dict)
+    At most `call_questions` calls and `answer_questions` answers are questioned per run; a repeated answer
+    is questioned again only when tool results came in since (else repeating it is the model confirming it).
+    """
 
-    def start_turn(self, transcript: Sequence[Message]) -> None:
-        """Read what the conversation gives before this turn's calls are checked."""
-        self._known = known_numbers(transcript, self.history_end)
-        self._given = given_text(transcript, self.history_end)
+    def __init__(self, *, call_questions: int = 2, answer_questions: int = 2) -> None:
+        self.call_questions = call_questions
+        self.answer_questions = answer_questions
+        self._start = 0
+        self._tools: Mapping[str, ToolDefinition] = {}
+        self._asked_at: int | None = None  # where the last answer was questioned
+        self._known: frozenset[float] = frozenset()
+        self._given = ""
+        self._questioned: set[tuple[str, str]] = set()
+        """Calls questioned for numbers in this turn: made again in the next turn, they run (confirmed)."""
+        self._confirmable: set[tuple[str, str]] = set()
+        self._copied: set[tuple[str, str]] = set()
+        self._examples: dict[str, frozenset[str]] = {}
+
+    def start_run(self, messages: Sequence[Message], start: int, tools: Mapping[str, ToolDefinition]) -> None:
+        self._start = start
+        self._tools = tools
+        if not tools:
+            self.answer_questions = 0  # with nothing to look up, an answer has nowhere better to come from
+
+    def start_turn(self, messages: Sequence[Message]) -> None:
+        self._known = known_numbers(messages, self._start)
+        self._given = given_text(messages, self._start)
         self._confirmable, self._questioned = self._questioned, set()
-        self.insisted = False
 
-    def question(
-        self, call: ToolCall, definition: ToolDefinition | None, tool_names: Sequence[str]
-    ) -> str | None:
-        """What to tell the model instead of running `call`, or `None` to run it.
-
-        Questioned: numbers nothing gave (a repeat in the next turn runs), string values copied from the
-        tool's description examples (a repeat is questioned again, and sets `insisted`); within the budget.
-        """
-        key = (call.name, _canonical(call.arguments))
-        if self.questions_left <= 0 or key in self._confirmable:
+    def question_call(self, call: ValidatedCall) -> CallQuestion | None:
+        """Numbers nothing gave (a repeat in the next turn runs), string values copied from the tool's
+        description examples (a repeat is questioned again and asks for a text answer next)."""
+        if self.call_questions <= 0 or call.key in self._confirmable:
             return None
-        copies = copied_examples(call.arguments, self._examples_of(call.name, definition), self._given)
-        values = unsupported_in_arguments(call.arguments, self._known) + copies
+        copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
+        values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:
             return None
+        insisted = False
         if copies:  # a number may be right; an example value nothing asked for never is
-            self.insisted = self.insisted or key in self._copied
-            self._copied.add(key)
+            insisted = call.key in self._copied
+            self._copied.add(call.key)
         else:
-            self._questioned.add(key)
-        self.questions_left -= 1
-        others = [n for n in tool_names if n != call.name]
-        return question(COPY_QUESTION if values == copies else CALL_QUESTION, values, others)
+            self._questioned.add(call.key)
+        self.call_questions -= 1
+        others = [n for n in self._tools if n != call.call.name]
+        text = question(COPY_QUESTION if values == copies else CALL_QUESTION, values, others)
+        return CallQuestion(text=text, answer_now=insisted)
 
-    def _examples_of(self, name: str, definition: ToolDefinition | None) -> frozenset[str]:
+    @property
+    def may_question_answer(self) -> bool:
+        return self.answer_questions > 0
+
+    def question_answer(self, messages: Sequence[Message]) -> str | None:
+        """Unsupported numbers in the answer, numbers of the question left unused, or a worded tool result
+        left out: what to ask (naming the tools not used yet and the numbers at hand), else `None`."""
+        if self.answer_questions <= 0:
+            return None
+        if self._asked_at is not None and not _results_since(messages, self._asked_at):
+            return None
+        doubt = self._answer_doubt(messages)
+        if doubt is not None:
+            self.answer_questions -= 1
+            self._asked_at = len(messages)  # where the question goes, after the answer
+        return doubt
+
+    def _answer_doubt(self, messages: Sequence[Message]) -> str | None:
+        start = self._start
+        tools = _unused_tools(list(self._tools), messages[start:])
+        values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
+        if values:
+            return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
+        unused = unused_in_question(messages, start)
+        if unused:
+            return question(UNUSED_QUESTION, unused, tools)
+        ignored = ignored_results(messages, start)
+        if not ignored:
+            return None
+        return ignored_question(ignored, last_question(messages[start:]))
+
+    def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:
+            definition = self._tools.get(name)
             self._examples[name] = (
                 examples(definition.description, definition.parameters) if definition else frozenset()
             )
         return self._examples[name]
 
 
-def _canonical(arguments: str) -> str:
-    value = _decoded(arguments)
-    return arguments.strip() if value is _INVALID else json.dumps(value, sort_keys=True)
+def _results_since(messages: Sequence[Message], index: int) -> bool:
+    return any(isinstance(m, ToolMessage) and not m.is_error for m in messages[index:])
+
+
+def _unused_tools(tools: Sequence[str], run: Sequence[Message]) -> list[str]:
+    """The tools this run has not had a result from yet (all of them when it has used each)."""
+    used = {m.name for m in run if isinstance(m, ToolMessage) and not m.is_error}
+    return [name for name in tools if name not in used] or list(tools)

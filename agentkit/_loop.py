@@ -1,48 +1,60 @@
-"""The turn loop: ask the model, run its tool calls, feed the results back, stop on a final answer or a limit."""
+"""The run as steps over one `RunState`; the steps yield the run's events, and `run()` consumes them.
+
+```
+AskModel    check the limits, send the transcript, stream the answer  -> RunTools | TakeAnswer | AskModel
+RunTools    validate each call once, question / steer / run them, record the results  -> End | AskModel
+TakeAnswer  question the answer (the profile's checker), validate the output  -> End | AskModel
+End         the output; `run_events` yields `RunFinished`
+```
+Each step is an async generator that yields events and, last, the step that comes next. Everything a step
+knows of the run is in `RunState`; the policy of the model's profile (`RunPolicy`) decides the checker and
+the repeated-call steering. Every failure raises an `AgentRunError` carrying the transcript.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, cast
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Generic, Union
 
-from ._grounding import (
-    ANSWER_QUESTION,
-    UNUSED_QUESTION,
-    CallChecks,
-    given_numbers,
-    ignored_question,
-    ignored_results,
-    known_numbers,
-    last_question,
-    question,
-    unsupported_in_text,
-    unused_in_question,
-)
+from ._checks import RunChecker
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
-from ._tool_calls import NO_OUTPUT, ToolRunner
+from ._tool_calls import CallKey, CallOutcome, ValidatedCall, answer, execute, run_concurrently, validate_call
 from .context import RunContext
+from .events import (
+    Event,
+    FeedbackSent,
+    OutputDelta,
+    RequestStarted,
+    ResponseFinished,
+    RunFinished,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from .exceptions import AgentRunError, ToolArgumentsError, UnexpectedModelBehavior, UsageLimitExceeded
-from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from .messages import AssistantMessage, Message, SystemMessage, UserMessage
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .result import RunResult
 from .settings import ModelSettings
 from .tool import Tool
-from .usage import Usage, UsageLimits
+from .usage import Usage, UsageLimits, UsageView
 
-__all__ = ["RunSpec", "run_loop"]
-
-logger = logging.getLogger("agentkit")
+__all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
 
 EMPTY_RESPONSE_NUDGE = (
     "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
     "with the final answer."
 )
-ANSWER_CHECKS = 2
-"""With `check_grounding`: how many answers of a run may be questioned."""
 ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
+NOT_EXECUTED = "Not executed: the final result was already given in this turn."
+REPEATED_CALL = (
+    "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
+    "use the result to answer the user's question now.)"
+)
 
 
 @dataclass(kw_only=True)
@@ -52,7 +64,6 @@ class RunSpec(Generic[OutputT]):
     model: Model
     tools: Mapping[str, Tool[..., Any]]
     output: OutputSpec[OutputT]
-    instructions: str | None
     settings: ModelSettings
     limits: UsageLimits
     max_turns: int
@@ -60,18 +71,75 @@ class RunSpec(Generic[OutputT]):
     output_retries: int
     raise_tool_errors: bool
     deps: Any
+    name: str | None = None
+    stream: bool = False
+    """Request with `Model.request_stream` (deltas as events) instead of `Model.request`."""
+
+
+@dataclass(kw_only=True)
+class RunState:
+    """What a run knows as it goes; the steps read and change only this."""
+
+    messages: list[Message]
+    """The transcript: history, then this run's messages."""
+    new_index: int
+    """Where this run's messages start."""
+    instructions_added: bool = False
+    """The run put a system message in front of the history (index 0, a new message too)."""
+    usage: Usage = field(default_factory=Usage)
+    """Live: each response is added as it arrives."""
+    turn: int = 0
+    """Model requests made in this run."""
+    answer_now: bool = False
+    """Ask the next request for an answer without tools (the model repeated a call, or insisted)."""
+    problems: int = 0
+    """Unusable answers in a row (empty, or invalid structured output)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """Consecutive failed calls per tool."""
+    results: dict[CallKey, str] = field(default_factory=dict)
+    """Successful results by call, for the repeated-call steering."""
+    checker: RunChecker | None = None
+    """The profile's checker for this run, if any."""
+
+
+@dataclass(frozen=True)
+class AskModel:
+    pass
+
+
+@dataclass(frozen=True)
+class RunTools:
+    response: AssistantMessage
+
+
+@dataclass(frozen=True)
+class TakeAnswer:
+    response: AssistantMessage
+
+
+@dataclass(frozen=True)
+class End:
+    output: Any
+
+
+Step = Union[AskModel, RunTools, TakeAnswer, End]
+_STEPS = (AskModel, RunTools, TakeAnswer, End)
 
 
 def start_messages(
     instructions: str | None, history: Sequence[Message], prompt: str | list[Any] | None
-) -> list[Message]:
-    """History, with the instructions as a system message at the front when it has none, then the prompt."""
+) -> tuple[list[Message], int, bool]:
+    """The run's transcript (history, the instructions as a system message at the front when the history has
+    none, then the prompt), where its new messages start, and whether it put a system message in front of
+    the history (a new message too, outside the slice: see `RunResult.new_messages`)."""
     messages = list(history)
-    if instructions and not (messages and isinstance(messages[0], SystemMessage)):
-        messages.insert(0, SystemMessage(content=instructions))
+    added = bool(instructions) and not (messages and isinstance(messages[0], SystemMessage))
+    if added:
+        messages.insert(0, SystemMessage(content=instructions or ""))
+    new_index = len(messages) if history else 0
     if prompt is not None:
         messages.append(UserMessage(content=prompt))
-    return messages
+    return messages, new_index, added and bool(history)
 
 
 def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
@@ -92,151 +160,330 @@ def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
     return ModelRequestParameters(tools=tools, response_format=fmt)
 
 
-async def run_loop(spec: RunSpec[OutputT], messages: list[Message], new_index: int) -> RunResult[OutputT]:
-    """Run to a final answer. Every failure raises an `AgentRunError` carrying `messages`."""
+def new_state(
+    spec: RunSpec[Any],
+    messages: list[Message],
+    new_index: int,
+    *,
+    instructions_added: bool = False,
+    usage: Usage | None = None,
+) -> RunState:
+    """The state a run starts from (its checker told about the transcript and the tools). Pass `usage` to
+    count into a live `Usage` of your own (a parent run's)."""
+    make = spec.model.profile.policy.checker
+    checker = make() if make is not None else None
+    if checker is not None:
+        checker.start_run(messages, new_index, {n: t.definition for n, t in spec.tools.items()})
+    return RunState(
+        messages=messages,
+        new_index=new_index,
+        instructions_added=instructions_added,
+        usage=usage if usage is not None else Usage(),
+        checker=checker,
+    )
+
+
+async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[Event, None]:
+    """The run's events, from the first request to `RunFinished`."""
+    parameters = request_parameters(spec)
+    step: Step = AskModel()
     try:
-        return await _run(spec, messages, new_index)
+        while not isinstance(step, End):
+            async with aclosing(_step(spec, state, parameters, step)) as items:
+                async for item in items:
+                    if isinstance(item, _STEPS):
+                        step = item
+                    else:
+                        yield item
     except AgentRunError as exc:
         if not exc.messages:
-            exc.messages = list(messages)
+            exc.messages = list(state.messages)
         raise
-
-
-async def _run(spec: RunSpec[OutputT], messages: list[Message], new_index: int) -> RunResult[OutputT]:
-    usage = Usage()
-    parameters = request_parameters(spec)
-    dialect = spec.model.profile.schema_dialect
-
-    def make_context(tool_name: str, call_id: str, retry: int) -> RunContext[Any]:
-        return RunContext(
-            deps=spec.deps,
-            usage=dataclasses.replace(usage),
-            messages=list(messages),
-            model_name=spec.model.model_name,
-            tool_name=tool_name,
-            tool_call_id=call_id,
-            retry=retry,
-            run_step=usage.requests,
-        )
-
-    runner = ToolRunner(
-        tools=spec.tools,
-        output=spec.output,
-        dialect=dialect,
-        retries=spec.retries,
-        raise_tool_errors=spec.raise_tool_errors,
-        make_context=make_context,
-        steer_repeated_calls=spec.model.profile.steer_repeated_calls,
-        grounding=CallChecks(history_end=new_index) if spec.model.profile.check_grounding else None,
+    result: RunResult[OutputT] = RunResult(
+        output=step.output,
+        messages=state.messages,
+        usage=state.usage,
+        new_message_index=state.new_index,
+        instructions_added=state.instructions_added,
     )
-    answer_checks = ANSWER_CHECKS if spec.model.profile.check_grounding and spec.tools else 0
-    asked_at: int | None = None  # where the last answer was questioned
-    answer_now = dataclasses.replace(parameters, tool_choice="none") if spec.output.is_text else parameters
-    problems = 0  # consecutive unusable answers (empty, or invalid structured output as text)
-    while True:
-        _check_before(spec, usage, messages)
-        asked = answer_now if runner.repeated else parameters
-        response = await spec.model.request(messages, asked, spec.settings)
-        usage = _add_usage(usage, response)
-        limit = spec.limits.check_after_response(usage)
-        if limit:
-            messages.append(response)
-            raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.", messages=messages)
-        if not response.tool_calls and not response.content.strip():
-            problems += 1
-            _check_problems(
-                problems,
-                spec.output_retries,
-                f"The model returned an empty response ({response.finish_reason}).",
-                messages,
-            )
-            detail = f" ({response.finish_reason})" if response.finish_reason not in (None, "stop") else ""
-            messages.append(UserMessage(content=EMPTY_RESPONSE_NUDGE.format(detail=detail), feedback=True))
-            continue
-        messages.append(response)
-        if response.tool_calls:
-            usage.tool_calls += sum(1 for c in response.tool_calls if c.name != FINAL_RESULT_TOOL)
-            problems = 0
-            results, final = await runner.run_turn(response.tool_calls, messages)
-            messages.extend(results)
-            if final is not NO_OUTPUT:
-                return RunResult(output=final, messages=messages, usage=usage, new_message_index=new_index)
-            continue
-        # an answer is questioned once; questioned again only if tool results came in since (else a repeated
-        # answer is the model confirming it)
-        if answer_checks and (asked_at is None or _results_since(messages, asked_at)):
-            doubt = _answer_question(spec, messages, new_index)
-            if doubt:
-                answer_checks -= 1
-                asked_at = len(messages)
-                messages.append(UserMessage(content=doubt, feedback=True))
-                continue
-        if spec.output.is_text:
-            text = cast("OutputT", response.content)  # output_type is str here
-            return RunResult(output=text, messages=messages, usage=usage, new_message_index=new_index)
-        try:
-            output = spec.output.validate(response.content, dialect)
-        except ToolArgumentsError as exc:
-            problems += 1
-            _check_problems(
-                problems, spec.output_retries, f"The model's answer did not validate: {exc}", messages
-            )
-            hint = (
-                ANSWER_WITH_TOOL
-                if parameters.response_format is None
-                else "Answer with JSON matching the schema."
-            )
-            messages.append(UserMessage(content=f"{exc}\n{hint}", feedback=True))
-            continue
-        return RunResult(output=output, messages=messages, usage=usage, new_message_index=new_index)
+    yield RunFinished(result=result)
 
 
-def _answer_question(spec: RunSpec[Any], messages: list[Message], start: int) -> str | None:
-    """For `check_grounding`: what to ask when the last answer holds numbers nothing in the conversation
-    gives (naming the tools not used yet and the numbers at hand), leaves numbers of the question unused, or
-    ignores a tool result; else `None`."""
-    tools = _unused_tools(spec.tools, messages[start:])
-    values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
-    if values:
-        return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
-    unused = unused_in_question(messages, start)
-    if unused:
-        return question(UNUSED_QUESTION, unused, tools)
-    ignored = ignored_results(messages, start)
-    if not ignored:
-        return None
-    return ignored_question(ignored, last_question(messages[start:]))
+def _step(
+    spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters, step: Step
+) -> AsyncGenerator[Event | Step, None]:
+    if isinstance(step, RunTools):
+        return _run_tools(spec, state, step.response)
+    if isinstance(step, TakeAnswer):
+        return _take_answer(spec, state, step.response, parameters)
+    return _ask_model(spec, state, parameters)
 
 
-def _results_since(messages: list[Message], index: int) -> bool:
-    return any(isinstance(m, ToolMessage) and not m.is_error for m in messages[index:])
+# --- AskModel -------------------------------------------------------------------------------------------
 
 
-def _unused_tools(tools: Mapping[str, Tool[..., Any]], run: Sequence[Message]) -> list[str]:
-    """The tools this run has not had a result from yet (all of them when it has used each)."""
-    used = {m.name for m in run if isinstance(m, ToolMessage) and not m.is_error}
-    return [name for name in tools if name not in used] or list(tools)
+async def _ask_model(
+    spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
+) -> AsyncGenerator[Event | Step, None]:
+    if state.turn >= spec.max_turns:
+        raise UsageLimitExceeded(f"The run reached max_turns={spec.max_turns} without a final answer.")
+    state.turn += 1
+    yield RequestStarted(turn=state.turn, model_name=spec.model.model_name, agent_name=spec.name)
+    asked = parameters
+    if state.answer_now and spec.output.is_text:
+        asked = dataclasses.replace(parameters, tool_choice="none")
+    if spec.stream:
+        response = None
+        async for event in _streamed(spec, state, asked):
+            if isinstance(event, ResponseFinished):
+                response = event.message
+            else:
+                yield event
+        if response is None:
+            raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
+    else:
+        response = await spec.model.request(state.messages, asked, spec.settings)
+    state.usage.add(_request_usage(response))
+    yield ResponseFinished(message=response)
+    limit = spec.limits.check_after_response(state.usage)
+    if limit:
+        state.messages.append(response)
+        raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.")
+    if not response.tool_calls and not response.content.strip():
+        detail = f" ({response.finish_reason})" if response.finish_reason not in (None, "stop") else ""
+        problem = f"The model returned an empty response ({response.finish_reason})."
+        yield _feedback(spec, state, problem, EMPTY_RESPONSE_NUDGE.format(detail=detail), "empty_response")
+        yield AskModel()
+        return
+    state.messages.append(response)
+    if response.tool_calls:
+        state.problems = 0
+        yield RunTools(response)
+    else:
+        yield TakeAnswer(response)
 
 
-def _add_usage(usage: Usage, response: AssistantMessage) -> Usage:
+async def _streamed(
+    spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
+) -> AsyncGenerator[TextDelta | ToolCallDelta | OutputDelta[Any] | ResponseFinished, None]:
+    """The model's stream, with answers marked provisional while the checker may question them, and the
+    structured output validated as far as it has arrived."""
+    provisional = state.checker is not None and state.checker.may_question_answer
+    partial = _PartialOutput(spec, parameters)
+    stream = spec.model.request_stream(state.messages, parameters, spec.settings)
+    async with aclosing(stream) as events:
+        async for event in events:
+            if isinstance(event, TextDelta) and provisional:
+                event = dataclasses.replace(event, provisional=True)
+            yield event
+            if not isinstance(event, ResponseFinished) and (output := partial.feed(event)) is not None:
+                yield output
+
+
+class _PartialOutput:
+    """Follows the structured answer while it arrives (the final-result call's arguments, or the JSON text)."""
+
+    def __init__(self, spec: RunSpec[Any], parameters: ModelRequestParameters) -> None:
+        self.output = spec.output
+        self.dialect = spec.model.profile.schema_dialect
+        self.as_text = parameters.response_format is not None
+        self.active = not spec.output.is_text
+        self.index: int | None = None
+        self.text = ""
+        self.last: Any = None
+
+    def feed(self, event: TextDelta | ToolCallDelta) -> OutputDelta[Any] | None:
+        if not self.active:
+            return None
+        if isinstance(event, ToolCallDelta):
+            if event.name == FINAL_RESULT_TOOL and self.index is None:
+                self.index = event.index
+            if event.index != self.index or not event.arguments:
+                return None
+            self.text += event.arguments
+        elif self.as_text:
+            self.text += event.text
+        else:
+            return None
+        value = self.output.validate_partial(self.text, self.dialect)
+        if value is None or value == self.last:
+            return None
+        self.last = value
+        return OutputDelta(output=value)
+
+
+def _request_usage(response: AssistantMessage) -> Usage:
     step = response.usage or Usage(requests=1)
-    usage.requests += max(step.requests, 1)
-    usage.input_tokens += step.input_tokens
-    usage.output_tokens += step.output_tokens
-    usage.cost_usd += step.cost_usd
-    return usage
+    return Usage(
+        requests=max(step.requests, 1),
+        input_tokens=step.input_tokens,
+        output_tokens=step.output_tokens,
+        cost_usd=step.cost_usd,
+    )
 
 
-def _check_before(spec: RunSpec[Any], usage: Usage, messages: list[Message]) -> None:
-    if usage.requests >= spec.max_turns:
-        raise UsageLimitExceeded(
-            f"The run reached max_turns={spec.max_turns} without a final answer.", messages=messages
+def _feedback(spec: RunSpec[Any], state: RunState, problem: str, text: str, reason: Any) -> FeedbackSent:
+    """Count an unusable answer (past the budget the run fails) and tell the model what to do instead."""
+    state.problems += 1
+    if state.problems > spec.output_retries:
+        raise UnexpectedModelBehavior(f"{problem} (after {spec.output_retries} retries)")
+    message = UserMessage(content=text, feedback=True)
+    state.messages.append(message)
+    return FeedbackSent(message=message, reason=reason)
+
+
+# --- RunTools -------------------------------------------------------------------------------------------
+
+
+async def _run_tools(
+    spec: RunSpec[Any], state: RunState, response: AssistantMessage
+) -> AsyncGenerator[Event | Step, None]:
+    dialect = spec.model.profile.schema_dialect
+    calls = [
+        validate_call(c, tools=spec.tools, output=spec.output, dialect=dialect, retries=spec.retries)
+        for c in response.tool_calls
+    ]
+    if state.checker is not None:
+        state.checker.start_turn(state.messages)
+    state.answer_now = False
+    outcomes: list[CallOutcome | None] = [None] * len(calls)
+    final = _final_call(state, calls, outcomes)
+    runnable: list[int] = []
+    for index, call in enumerate(calls):
+        if outcomes[index] is None:
+            outcomes[index] = (
+                answer(call.call, NOT_EXECUTED) if final is not None else _answer_unrun(spec, state, call)
+            )
+        outcome = outcomes[index]
+        if outcome is None:
+            runnable.append(index)
+        else:
+            yield ToolCallFinished(message=outcome.message, duration_s=0.0)
+    async for event in _execute(spec, state, calls, runnable, outcomes):
+        yield event
+    done = [o for o in outcomes if o is not None]
+    state.messages.extend(o.message for o in done)
+    _charge(state, calls, done)
+    yield AskModel() if final is None else End(final.output)
+
+
+def _final_call(
+    state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome | None]
+) -> ValidatedCall | None:
+    """The first accepted final-result call; every final-result call up to it is answered in `outcomes`."""
+    for index, call in enumerate(calls):
+        if not call.final:
+            continue
+        if call.problem is not None:
+            outcomes[index] = answer(call.call, call.problem, failed=True)
+            continue
+        question = state.checker.question_call(call) if state.checker is not None else None
+        if question is not None:
+            state.answer_now = state.answer_now or question.answer_now
+            outcomes[index] = answer(call.call, question.text, is_error=True)
+            continue
+        outcomes[index] = answer(call.call, "Final result received.")
+        return call
+    return None
+
+
+def _answer_unrun(spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> CallOutcome | None:
+    """The answer to a call that is not run (invalid, repeated, questioned), or `None` to run it."""
+    if call.problem is not None:
+        return answer(call.call, call.problem, failed=True)
+    if spec.model.profile.policy.steer_repeated_calls and call.key in state.results:
+        state.answer_now = True
+        return answer(call.call, REPEATED_CALL.format(result=state.results[call.key], name=call.call.name))
+    question = state.checker.question_call(call) if state.checker is not None else None
+    if question is None:
+        return None
+    state.answer_now = state.answer_now or question.answer_now
+    return answer(call.call, question.text, is_error=True)
+
+
+async def _execute(
+    spec: RunSpec[Any],
+    state: RunState,
+    calls: list[ValidatedCall],
+    runnable: list[int],
+    outcomes: list[CallOutcome | None],
+) -> AsyncGenerator[Event, None]:
+    """Run the valid calls concurrently: `ToolCallStarted` as each starts, `ToolCallFinished` as each ends."""
+    if not runnable:
+        return
+    transcript = list(state.messages)
+    usage = UsageView(state.usage)
+
+    async def run(call: ValidatedCall) -> CallOutcome:
+        ctx = RunContext(
+            deps=spec.deps,
+            usage=usage,
+            messages=transcript,
+            model_name=spec.model.model_name,
+            tool_name=call.call.name,
+            tool_call_id=call.call.id,
+            retry=state.failures.get(call.call.name, 0),
+            run_step=state.turn,
+            agent_name=spec.name,
         )
-    reason = spec.limits.check_before_request(usage)
-    if reason:
-        raise UsageLimitExceeded(f"Usage limit exceeded: {reason}.", messages=messages)
+        return await execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+
+    batch = [calls[i] for i in runnable]
+    async with aclosing(run_concurrently(batch, run)) as items:
+        async for position, outcome in items:
+            call = batch[position]
+            if outcome is None:
+                yield ToolCallStarted(call=call.call, arguments=call.arguments)
+                continue
+            outcomes[runnable[position]] = outcome
+            if outcome.ran:
+                state.usage.tool_calls += 1
+                if not outcome.failed:
+                    state.results[call.key] = outcome.message.content
+            yield ToolCallFinished(message=outcome.message, duration_s=outcome.duration_s)
 
 
-def _check_problems(count: int, budget: int, text: str, messages: list[Message]) -> None:
-    if count > budget:
-        raise UnexpectedModelBehavior(f"{text} (after {budget} retries)", messages=messages)
+def _charge(state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome]) -> None:
+    """Count failures per tool (a success resets its count); past a tool's budget, the run fails."""
+    for call, outcome in zip(calls, outcomes, strict=True):
+        name = call.call.name
+        if not outcome.failed:
+            state.failures.pop(name, None)
+            continue
+        count = state.failures[name] = state.failures.get(name, 0) + 1
+        if count > call.budget:
+            raise UnexpectedModelBehavior(
+                f"Tool {name!r} failed {count} times in a row (retries={call.budget}). "
+                f"Last error: {outcome.message.content}"
+            )
+
+
+# --- TakeAnswer -----------------------------------------------------------------------------------------
+
+
+async def _take_answer(
+    spec: RunSpec[Any], state: RunState, response: AssistantMessage, parameters: ModelRequestParameters
+) -> AsyncGenerator[Event | Step, None]:
+    doubt = state.checker.question_answer(state.messages) if state.checker is not None else None
+    if doubt is not None:
+        message = UserMessage(content=doubt, feedback=True)
+        state.messages.append(message)
+        yield FeedbackSent(message=message, reason="answer_questioned")
+        yield AskModel()
+        return
+    if spec.output.is_text:
+        yield End(response.content)
+        return
+    try:
+        output = spec.output.validate(response.content, spec.model.profile.schema_dialect)
+    except ToolArgumentsError as exc:
+        hint = (
+            ANSWER_WITH_TOOL
+            if parameters.response_format is None
+            else "Answer with JSON matching the schema."
+        )
+        problem = f"The model's answer did not validate: {exc}"
+        yield _feedback(spec, state, problem, f"{exc}\n{hint}", "invalid_output")
+        yield AskModel()
+        return
+    yield End(output)

@@ -27,6 +27,7 @@ OutputT = TypeVar("OutputT", default=str)
 
 FINAL_RESULT_TOOL = "final_result"
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
+_FENCE_START = re.compile(r"^\s*```(?:json)?\s*\n")
 
 
 @dataclass(kw_only=True)
@@ -98,6 +99,30 @@ class OutputSpec(Generic[OutputT]):
             if self.wrapped:
                 problems = [p.replace("$", "$.result", 1) for p in problems]
             raise ToolArgumentsError(FINAL_RESULT_TOOL, problems) from None
+
+    def validate_partial(self, text: str, dialect: Dialect) -> OutputT | None:
+        """The answer validated as far as the JSON `text` has arrived (fields still to come are missing, a
+        string cut short is kept as it is so far), or `None` while nothing validates yet."""
+        from pydantic import ValidationError
+        from pydantic_core import from_json
+
+        fenced = _FENCE_START.match(text)
+        try:
+            value: Any = from_json(text[fenced.end() :] if fenced else text, allow_partial="trailing-strings")
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        try:
+            if dialect != "standard":
+                value = restore_arguments(value, self.schema or {}, dialect)
+            if self.wrapped:
+                if "result" not in value:
+                    return None
+                value = value["result"]
+            return self._validator().validate_python(value, experimental_allow_partial="trailing-strings")
+        except (ValidationError, ValueError, TypeError, KeyError):
+            return None
 
     def _validator(self) -> TypeAdapter[OutputT]:
         if self._adapter is None:

@@ -1,36 +1,36 @@
-"""Running one turn's tool calls: concurrently, in the model's order, with errors turned into messages.
+"""One turn's tool calls: each decoded and validated once (`ValidatedCall`), then run concurrently.
 
-A call that fails (unknown tool, invalid arguments, `ModelRetry`, a timeout, an exception) answers the
-model with a message saying what to fix. Each tool has a budget of consecutive failures; past it the run
-fails with `UnexpectedModelBehavior` carrying the transcript.
+`validate_call` is the only place a call's JSON text is decoded: the checker, the repeated-call steering,
+the final-result tool and the function all read the `ValidatedCall` it returns, and its `key` is the one
+definition of "the same call". `run_concurrently` runs calls as tasks (a `sequential` tool alone, between
+batches) and yields each outcome as it finishes; closing it early cancels the calls still running.
+A call that fails (unknown tool, invalid arguments, `ModelRetry`, a timeout, an exception) answers the model
+with a message saying what to fix.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ._dialects import Dialect
-from ._grounding import CallChecks
+from ._function_schema import parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from .context import RunContext
-from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UnexpectedModelBehavior
+from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError
 from .messages import Message, ToolCall, ToolMessage
 from .tool import Tool
 
-__all__ = ["NO_OUTPUT", "ToolRunner", "serialize_result"]
+__all__ = ["CallOutcome", "ValidatedCall", "execute", "run_concurrently", "serialize_result", "validate_call"]
 
 logger = logging.getLogger("agentkit")
 
-NO_OUTPUT: Any = object()
-NOT_EXECUTED = "Not executed: the final result was already given in this turn."
-REPEATED_CALL = (
-    "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
-    "use the result to answer the user's question now.)"
-)
+CallKey = tuple[str, str]
 
 
 def serialize_result(value: object) -> str:
@@ -45,177 +45,168 @@ def serialize_result(value: object) -> str:
         return str(value)
 
 
-@dataclass
-class _Outcome:
-    message: ToolMessage
-    failed: str | None = None
-    """The budget key charged for a failure (the tool's name), or `None` on success."""
-    budget: int = 0
+@dataclass(kw_only=True, frozen=True)
+class ValidatedCall:
+    """A tool call with its arguments decoded and validated, once, for every later reader."""
 
+    call: ToolCall
+    tool: Tool[..., Any] | None
+    """The tool called (`None` for an unknown name and for the final-result tool)."""
+    decoded: Any
+    """The arguments as the model wrote them, decoded from JSON (`{}` for empty or `null`)."""
+    arguments: dict[str, Any]
+    """The validated keyword arguments for the function (empty when `problem` is set)."""
+    final: bool = False
+    """The call is the final-result tool's (structured output)."""
+    output: Any = None
+    """For the final-result tool: the validated answer."""
+    problem: str | None = None
+    """Why the call cannot run, written for the model (unknown tool, invalid arguments)."""
+    budget: int
+    """Consecutive failures of this tool the run tolerates."""
 
-@dataclass(kw_only=True)
-class ToolRunner:
-    """Runs tool calls for one run; keeps the failure counts that make up the retry budgets."""
-
-    tools: Mapping[str, Tool[..., Any]]
-    output: OutputSpec[Any]
-    dialect: Dialect
-    retries: int
-    """Default budget of consecutive failures per tool (and for unknown tool names)."""
-    raise_tool_errors: bool
-    make_context: Callable[[str, str, int], RunContext[Any]]
-    steer_repeated_calls: bool = False
-    """Answer a repeated identical call from the earlier result instead of running the tool again."""
-    failures: dict[str, int] = field(default_factory=dict)
-    results: dict[tuple[str, str], str] = field(default_factory=dict)
-    """Successful results by (tool, canonical arguments), for `steer_repeated_calls`."""
-    repeated: bool = False
-    """Whether the last turn repeated an earlier call."""
-    grounding: CallChecks | None = None
-    """With the profile's `check_grounding`: questions calls holding values nothing gave (`_grounding`)."""
-
-    async def run_turn(
-        self, calls: Sequence[ToolCall], transcript: list[Message]
-    ) -> tuple[list[ToolMessage], Any]:
-        """Run one turn's calls. Returns the tool messages (model order) and the final output or `NO_OUTPUT`."""
-        outcomes: list[_Outcome | None] = [None] * len(calls)
-        final: Any = NO_OUTPUT
-        self.repeated = False
-        if self.grounding is not None:
-            self.grounding.start_turn(transcript)
-        if not self.output.is_text:
-            for index, call in enumerate(calls):
-                if call.name == FINAL_RESULT_TOOL and final is NO_OUTPUT:
-                    outcome, final = self._questioned(call), NO_OUTPUT
-                    if outcome is None:
-                        outcome, final = self._final_result(call)
-                    outcomes[index] = outcome
-        if final is not NO_OUTPUT:
-            for index, call in enumerate(calls):
-                if outcomes[index] is None:
-                    outcomes[index] = _Outcome(_message(call, NOT_EXECUTED))
-        else:
-            await self._run_batches(calls, outcomes, transcript)
-        messages = [o.message for o in outcomes if o is not None]
-        self._charge([o for o in outcomes if o is not None], transcript, messages)
-        return messages, final
-
-    async def _run_batches(
-        self, calls: Sequence[ToolCall], outcomes: list[_Outcome | None], transcript: list[Message]
-    ) -> None:
-        batch: list[int] = []
-        for index, call in enumerate(calls):
-            if outcomes[index] is not None:
-                continue
-            tool = self.tools.get(call.name)
-            if tool is not None and tool.sequential:
-                await self._gather(calls, batch, outcomes, transcript)
-                batch = []
-                await self._gather(calls, [index], outcomes, transcript)
-            else:
-                batch.append(index)
-        await self._gather(calls, batch, outcomes, transcript)
-
-    async def _gather(
-        self,
-        calls: Sequence[ToolCall],
-        indexes: list[int],
-        outcomes: list[_Outcome | None],
-        transcript: list[Message],
-    ) -> None:
-        if not indexes:
-            return
-        results = await asyncio.gather(*(self._call(calls[i], transcript) for i in indexes))
-        for i, outcome in zip(indexes, results, strict=True):
-            outcomes[i] = outcome
-
-    async def _call(self, call: ToolCall, transcript: list[Message]) -> _Outcome:
-        tool = self.tools.get(call.name)
-        if tool is None:
-            names = ", ".join(sorted(self.tools)) or "none"
-            return self._failure(call, f"Unknown tool {call.name!r}. Available tools: {names}.", self.retries)
-        budget = self.retries if tool.retries is None else tool.retries
+    @property
+    def key(self) -> CallKey:
+        """What makes two calls the same call: the tool's name and the decoded arguments."""
         try:
-            arguments = tool.validate_arguments(call.arguments, dialect=self.dialect)
-        except ToolArgumentsError as exc:
-            return self._failure(call, f"{exc}\nFix the arguments and call the tool again.", budget)
-        key = (call.name, _canonical(arguments))
-        if self.steer_repeated_calls and key in self.results:
-            self.repeated = True
-            return _Outcome(_message(call, REPEATED_CALL.format(result=self.results[key], name=call.name)))
-        if (questioned := self._questioned(call)) is not None:
-            return questioned
-        ctx = self.make_context(call.name, call.id, self.failures.get(call.name, 0))
-        try:
-            if tool.timeout is None:
-                value = await tool.call(arguments, ctx)
-            else:
-                value = await asyncio.wait_for(tool.call(arguments, ctx), tool.timeout)
-        except ModelRetry as exc:
-            return self._failure(call, exc.message, budget)
-        except asyncio.TimeoutError:
-            return self._failure(call, f"The tool timed out after {tool.timeout:g} seconds.", budget)
-        except Exception as exc:
-            if self.raise_tool_errors:
-                raise ToolExecutionError(
-                    f"Tool {call.name!r} raised {type(exc).__name__}: {exc}",
-                    tool_name=call.name,
-                    tool_call_id=call.id,
-                    messages=transcript,
-                ) from exc
-            logger.warning("tool %r raised %s: %s", call.name, type(exc).__name__, exc)
-            return self._failure(call, f"The tool raised {type(exc).__name__}: {exc}", budget)
-        content = serialize_result(value)
-        self.results[key] = content
-        return _Outcome(_message(call, content))
-
-    def _questioned(self, call: ToolCall) -> _Outcome | None:
-        """The call not run, with the reason for the model, when the grounding check questions it."""
-        if self.grounding is None:
-            return None
-        tool = self.tools.get(call.name)
-        text = self.grounding.question(call, tool.definition if tool else None, list(self.tools))
-        if text is None:
-            return None
-        self.repeated = self.repeated or self.grounding.insisted
-        return _Outcome(_message(call, text, is_error=True))
-
-    def _final_result(self, call: ToolCall) -> tuple[_Outcome, Any]:
-        try:
-            value = self.output.validate(call.arguments, self.dialect)
-        except ToolArgumentsError as exc:
-            return self._failure(
-                call, f"{exc}\nFix the answer and call {FINAL_RESULT_TOOL} again.", self.retries
-            ), NO_OUTPUT
-        return _Outcome(_message(call, "Final result received.")), value
-
-    def _failure(self, call: ToolCall, text: str, budget: int) -> _Outcome:
-        return _Outcome(_message(call, text, is_error=True), failed=call.name, budget=budget)
-
-    def _charge(
-        self, outcomes: list[_Outcome], transcript: list[Message], messages: list[ToolMessage]
-    ) -> None:
-        """Count failures (a success resets its tool's count); past a budget, fail the run."""
-        for outcome in outcomes:
-            name = outcome.message.name
-            if outcome.failed is None:
-                self.failures.pop(name, None)
-                continue
-            count = self.failures[name] = self.failures.get(name, 0) + 1
-            if count > outcome.budget:
-                raise UnexpectedModelBehavior(
-                    f"Tool {name!r} failed {count} times in a row (retries={outcome.budget}). "
-                    f"Last error: {outcome.message.content}",
-                    messages=[*transcript, *messages],
-                )
+            return self.call.name, json.dumps(self.decoded, sort_keys=True)
+        except (TypeError, ValueError):  # pragma: no cover - decoded JSON always serialises
+            return self.call.name, self.call.arguments
 
 
-def _canonical(arguments: dict[str, Any]) -> str:
+def validate_call(
+    call: ToolCall,
+    *,
+    tools: Mapping[str, Tool[..., Any]],
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    retries: int,
+) -> ValidatedCall:
+    """Decode `call`'s arguments once and validate them for its tool (or for the output type)."""
+    final = call.name == FINAL_RESULT_TOOL and not output.is_text
+    tool = None if final else tools.get(call.name)
+    budget = retries if tool is None or tool.retries is None else tool.retries
+    if tool is None and not final:
+        names = ", ".join(sorted(tools)) or "none"
+        problem = f"Unknown tool {call.name!r}. Available tools: {names}."
+        return ValidatedCall(call=call, tool=None, decoded=None, arguments={}, problem=problem, budget=budget)
     try:
-        return serialize_result({k: arguments[k] for k in sorted(arguments)})
-    except Exception:  # pragma: no cover - arguments that cannot be serialised are never treated as repeats
-        return repr(object())
+        decoded = parse_arguments(call.name, call.arguments)
+        if final:
+            value = output.validate(decoded, dialect)
+            return ValidatedCall(
+                call=call, tool=None, decoded=decoded, arguments={}, final=True, output=value, budget=budget
+            )
+        assert tool is not None
+        arguments = tool.validate_arguments(decoded, dialect=dialect)
+    except ToolArgumentsError as exc:
+        fix = (
+            f"Fix the answer and call {FINAL_RESULT_TOOL} again."
+            if final
+            else "Fix the arguments and call the tool again."
+        )
+        return ValidatedCall(
+            call=call,
+            tool=tool,
+            decoded=None,
+            arguments={},
+            final=final,
+            problem=f"{exc}\n{fix}",
+            budget=budget,
+        )
+    return ValidatedCall(call=call, tool=tool, decoded=decoded, arguments=arguments, budget=budget)
 
 
-def _message(call: ToolCall, content: str, *, is_error: bool = False) -> ToolMessage:
-    return ToolMessage(tool_call_id=call.id, name=call.name, content=content, is_error=is_error)
+@dataclass(kw_only=True, frozen=True)
+class CallOutcome:
+    """What one call gave: the message for the model, and whether it counts as a failure."""
+
+    message: ToolMessage
+    failed: bool = False
+    """Charged to the tool's budget of consecutive failures."""
+    ran: bool = False
+    """The function was called."""
+    duration_s: float = 0.0
+
+
+def answer(
+    call: ToolCall, content: str, *, failed: bool = False, is_error: bool | None = None
+) -> CallOutcome:
+    """An outcome for a call that did not run."""
+    error = failed if is_error is None else is_error
+    message = ToolMessage(tool_call_id=call.id, name=call.name, content=content, is_error=error)
+    return CallOutcome(message=message, failed=failed)
+
+
+async def execute(
+    call: ValidatedCall, ctx: RunContext[Any], *, raise_tool_errors: bool, transcript: Sequence[Message]
+) -> CallOutcome:
+    """Run a valid call's function (bounded by the tool's timeout); failures become messages for the model."""
+    tool = call.tool
+    assert tool is not None and call.problem is None
+    name = call.call.name
+    started = time.perf_counter()
+    failure: str | None = None
+    try:
+        if tool.timeout is None:
+            value = await tool.call(call.arguments, ctx)
+        else:
+            value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
+    except ModelRetry as exc:
+        failure = exc.message
+    except asyncio.TimeoutError:
+        failure = f"The tool timed out after {tool.timeout:g} seconds."
+    except Exception as exc:
+        if raise_tool_errors:
+            raise ToolExecutionError(
+                f"Tool {name!r} raised {type(exc).__name__}: {exc}",
+                tool_name=name,
+                tool_call_id=call.call.id,
+                messages=transcript,
+            ) from exc
+        logger.warning("tool %r raised %s: %s", name, type(exc).__name__, exc)
+        failure = f"The tool raised {type(exc).__name__}: {exc}"
+    duration = time.perf_counter() - started
+    content = failure if failure is not None else serialize_result(value)
+    message = ToolMessage(tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None)
+    return CallOutcome(message=message, failed=failure is not None, ran=True, duration_s=duration)
+
+
+async def run_concurrently(
+    calls: Sequence[ValidatedCall], run: Callable[[ValidatedCall], Awaitable[CallOutcome]]
+) -> AsyncGenerator[tuple[int, CallOutcome | None], None]:
+    """Run `calls` as tasks: yields `(index, None)` as a call starts and `(index, outcome)` as it finishes.
+
+    Calls run together, except that a `sequential` tool's call runs alone, after the calls before it. Closing
+    the iterator (or cancelling its consumer) cancels the calls still running.
+    """
+    for batch in _batches(calls):
+        for index in batch:
+            yield index, None
+        tasks = {asyncio.ensure_future(run(calls[i])): i for i in batch}
+        try:
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=tasks.__getitem__):
+                    yield tasks[task], task.result()
+        finally:
+            await _cancel(list(tasks))
+
+
+def _batches(calls: Sequence[ValidatedCall]) -> list[list[int]]:
+    batches: list[list[int]] = [[]]
+    for index, call in enumerate(calls):
+        if call.tool is not None and call.tool.sequential:
+            batches += [[index], []]
+        else:
+            batches[-1].append(index)
+    return [b for b in batches if b]
+
+
+async def _cancel(tasks: list[asyncio.Future[CallOutcome]]) -> None:
+    """Cancel the tasks still running and wait for them (collecting every task's exception, so none is
+    reported as never retrieved)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

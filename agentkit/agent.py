@@ -1,16 +1,18 @@
-"""`Agent`: a model, instructions, tools and an output type; `run()` drives the loop in `_loop`."""
+"""`Agent`: a model, instructions, tools and an output type; `run()`, `run_stream()` and their sync twins
+drive the loop in `_loop` (one loop: `run()` consumes the same events `run_stream()` yields)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic
 
 from typing_extensions import TypedDict, Unpack
 
-from ._loop import RunSpec, run_loop, start_messages
+from ._loop import RunSpec, RunState, new_state, run_events, start_messages
 from ._output import OutputSpec, OutputT
+from ._stream import RunStream
 from .context import DepsT
+from .events import Event, RunFinished
 from .exceptions import UserError
 from .messages import ContentPart, Message
 from .models import Model, infer_model
@@ -19,23 +21,25 @@ from .settings import ModelSettings
 from .tool import Tool
 from .usage import UsageLimits
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "RunOptions"]
 
 _NONE_TYPE = type(None)
 
 
 class RunOptions(TypedDict, Generic[DepsT], total=False):
-    """The keyword options of `Agent.run` and `Agent.run_sync`."""
+    """The keyword options of `Agent.run`, `run_stream` and their `_sync` twins."""
 
     deps: DepsT
     message_history: Sequence[Message] | None
     model_settings: ModelSettings | None
     usage_limits: UsageLimits | None
     model: Model | str | None
+    max_turns: int | None
 
 
 class Agent(Generic[DepsT, OutputT]):
-    """An agent: call `await agent.run(prompt)` (or `agent.run_sync(prompt)`) for a `RunResult`.
+    """An agent: `await agent.run(prompt)` (or `agent.run_sync(prompt)`) for a `RunResult`;
+    `async with agent.run_stream(prompt) as stream` to watch the run as events.
 
     Args:
         model: A `Model`, a model id (`"google/gemini-2.0-flash-001"`, `"local"`...), or `None` for the
@@ -45,14 +49,14 @@ class Agent(Generic[DepsT, OutputT]):
         output_type: `str` for a text answer, or a type (pydantic model, dataclass, TypedDict, list...) the
             answer is validated into.
         deps_type: The type of `deps` passed to `run()`, for type checkers; tools see it as `ctx.deps`.
-        max_turns: Model requests allowed in one run.
+        max_turns: Model requests allowed in one run (each turn is one request and the calls it asks for).
         model_settings: Sampling and transport options for every request.
-        usage_limits: Token, request and cost ceilings for one run.
+        usage_limits: Token and cost ceilings for one run.
         retries: Consecutive failed calls a tool gets (unless the tool sets its own `retries`).
         output_retries: Unusable answers (empty, invalid structured output) tolerated in a row; defaults to
             `retries`.
         raise_tool_errors: Raise `ToolExecutionError` when a tool raises, instead of telling the model.
-        name: A name for logs and traces.
+        name: A name for logs, events (`RequestStarted.agent_name`) and tools (`ctx.agent_name`).
     """
 
     def __init__(
@@ -71,8 +75,7 @@ class Agent(Generic[DepsT, OutputT]):
         raise_tool_errors: bool = False,
         name: str | None = None,
     ) -> None:
-        if max_turns < 1:
-            raise UserError(f"max_turns must be at least 1, not {max_turns}.")
+        _check_max_turns(max_turns)
         if retries < 0 or (output_retries is not None and output_retries < 0):
             raise UserError("retries and output_retries must be >= 0.")
         self._model_arg = model
@@ -100,77 +103,104 @@ class Agent(Generic[DepsT, OutputT]):
         return self._model
 
     def __repr__(self) -> str:
-        return f"Agent(model={self._model_arg!r}, tools={list(self.tools)}, output_type={self.output_type!r})"
+        name = f"name={self.name!r}, " if self.name else ""
+        return f"Agent({name}model={self._model_arg!r}, tools={list(self.tools)}, output_type={self.output_type!r})"
 
     async def run(
-        self,
-        prompt: str | Sequence[ContentPart] | None,
-        *,
-        deps: DepsT = None,  # type: ignore[assignment]
-        message_history: Sequence[Message] | None = None,
-        model_settings: ModelSettings | None = None,
-        usage_limits: UsageLimits | None = None,
-        model: Model | str | None = None,
+        self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
     ) -> RunResult[OutputT]:
         """Run the agent on `prompt` to a final answer.
 
         Args:
             prompt: The user's message: text or text and image parts. `None` continues `message_history` as is.
-            deps: Dependencies for tools (`ctx.deps`).
-            message_history: An earlier transcript (`result.messages`) to continue.
-            model_settings: Settings for this run, merged over the agent's.
-            usage_limits: Limits for this run, instead of the agent's.
-            model: Another model for this run only.
+            **options: `deps` (for tools: `ctx.deps`), `message_history` (an earlier transcript,
+                `result.messages`, to continue), `model_settings` (merged over the agent's), `usage_limits`
+                (instead of the agent's), `model` (another model for this run), `max_turns`.
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
             AgentRunError: The run failed; the exception's `messages` keep the transcript.
         """
-        if prompt is None and not message_history:
-            raise UserError("Give a prompt, or a message_history to continue.")
-        history = list(message_history or ())
-        content = prompt if prompt is None or isinstance(prompt, str) else list(prompt)
-        messages = start_messages(self.instructions, history, content)
-        inserted = len(messages) - len(history) - (0 if content is None else 1)  # a system message
-        new_index = inserted + len(history) if history else 0
-        spec = RunSpec(
-            model=infer_model(model) if model is not None else self.model,
-            tools=self.tools,
-            output=self._output,
-            instructions=self.instructions,
-            settings=self.model_settings.merged(model_settings),
-            limits=usage_limits or self.usage_limits,
-            max_turns=self.max_turns,
-            retries=self.retries,
-            output_retries=self.output_retries,
-            raise_tool_errors=self.raise_tool_errors,
-            deps=deps,
-        )
-        return await run_loop(spec, messages, new_index)
+        spec, state = self._start(prompt, options, stream=False)
+        async for event in run_events(spec, state):
+            if isinstance(event, RunFinished):
+                result: RunResult[OutputT] = event.result
+                return result
+        raise AssertionError("the run ended without RunFinished")  # pragma: no cover
+
+    def run_stream(
+        self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
+    ) -> RunStream[OutputT]:
+        """Run the agent and watch it: `async with agent.run_stream(prompt) as stream: async for event in stream`.
+
+        Takes `run()`'s options. Text and tool calls stream as the model writes them (`agentkit.events`);
+        after the iteration `stream.result` is the `RunResult` that `run()` would return. Leaving the
+        `async with` early cancels the request and any running tools; `stream.messages` keeps the transcript.
+        """
+        spec, state = self._start(prompt, options, stream=True)
+        return RunStream(run_events(spec, state), state)
 
     def run_sync(
         self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
     ) -> RunResult[OutputT]:
-        """`run()` for code without an event loop (scripts, batch jobs); takes the same options."""
+        """`run()` for code without an event loop (scripts, batch jobs); takes the same options.
+
+        Every synchronous run of the process shares one background event loop, so HTTP connections are
+        reused from call to call.
+        """
+        from ._sync import run_sync
+
+        return run_sync(self.run(prompt, **options))
+
+    def run_stream_sync(
+        self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
+    ) -> Iterator[Event]:
+        """`run_stream()` for code without an event loop: a generator of the same events, ending with
+        `RunFinished` (its `result` is the `RunResult`). Closing the generator early cancels the run."""
+        from ._sync import run_sync
+
+        stream = self.run_stream(prompt, **options)
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise UserError(
-                "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
-            )
-        model = options.get("model")
-        chosen = infer_model(model) if model is not None else self.model
-        options["model"] = chosen
+            while True:
+                try:
+                    yield run_sync(stream.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            run_sync(stream.aclose())
 
-        async def main() -> RunResult[OutputT]:
-            try:
-                return await self.run(prompt, **options)
-            finally:
-                await chosen.aclose()  # this loop ends here: so do its connections
+    def _start(
+        self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT], *, stream: bool
+    ) -> tuple[RunSpec[OutputT], RunState]:
+        history = list(options.get("message_history") or ())
+        if prompt is None and not history:
+            raise UserError("Give a prompt, or a message_history to continue.")
+        content = prompt if prompt is None or isinstance(prompt, str) else list(prompt)
+        messages, new_index, added = start_messages(self.instructions, history, content)
+        chosen = options.get("model")
+        max_turns = options.get("max_turns") or self.max_turns
+        _check_max_turns(max_turns)
+        spec = RunSpec(
+            model=infer_model(chosen) if chosen is not None else self.model,
+            tools=self.tools,
+            output=self._output,
+            settings=self.model_settings.merged(options.get("model_settings")),
+            limits=options.get("usage_limits") or self.usage_limits,
+            max_turns=max_turns,
+            retries=self.retries,
+            output_retries=self.output_retries,
+            raise_tool_errors=self.raise_tool_errors,
+            deps=options.get("deps"),
+            name=self.name,
+            stream=stream,
+        )
+        state = new_state(spec, messages, new_index, instructions_added=added)
+        return spec, state
 
-        return asyncio.run(main())
+
+def _check_max_turns(max_turns: int) -> None:
+    if max_turns < 1:
+        raise UserError(f"max_turns must be at least 1, not {max_turns}.")
 
 
 def _index_tools(tools: Sequence[Tool[..., Any] | Callable[..., Any]]) -> dict[str, Tool[..., Any]]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Generic
 
 from typing_extensions import TypeVar
 
-from .usage import Usage
+from .usage import Usage, UsageView
 
 if TYPE_CHECKING:
     from .messages import Message
@@ -24,8 +24,8 @@ class RunContext(Generic[DepsT]):
 
     deps: DepsT
     """The dependencies given to `agent.run(deps=...)`."""
-    usage: Usage = field(default_factory=Usage)
-    """Usage of the run so far."""
+    usage: UsageView = field(default_factory=lambda: UsageView(Usage()))
+    """Usage of the run so far: a live, read-only view (it keeps counting after the tool returns)."""
     messages: list[Message] = field(default_factory=list)
     """The transcript so far (read it; do not change it)."""
     model_name: str = ""
@@ -38,3 +38,5 @@ class RunContext(Generic[DepsT]):
     """How many times this tool has failed in this run so far (0 on the first try)."""
     run_step: int = 0
     """The number of model requests made so far in this run."""
+    agent_name: str | None = None
+    """The running agent's `name`."""

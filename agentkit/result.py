@@ -24,10 +24,14 @@ class RunResult(Generic[OutputT]):
     """Requests, tokens and dollar cost of this run (the history's usage is not included)."""
     new_message_index: int = field(default=0)
     """Where this run's messages start in `messages`."""
+    instructions_added: bool = False
+    """This run put the agent's instructions, as a system message, in front of a history that had none."""
 
     def new_messages(self) -> list[Message]:
-        """Only the messages this run added (the system message too, when this run added it)."""
-        return self.messages[self.new_message_index :]
+        """Only the messages this run added: from `new_message_index` on, after the system message when this
+        run put one in front of the history."""
+        new = self.messages[self.new_message_index :]
+        return [self.messages[0], *new] if self.instructions_added else new
 
     def messages_json(self, *, indent: int | None = None) -> bytes:
         """The whole transcript as JSON, loadable with `messages_from_json` to continue later."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Usage", "UsageLimits"]
+__all__ = ["Usage", "UsageLimits", "UsageView"]
 
 
 @dataclass(kw_only=True)
 class Usage:
-    """What a request or a whole run consumed. Adding two gives their sum."""
+    """What a request or a whole run consumed. `a + b` gives a new sum; `a.add(b)` adds `b` into `a`.
+
+    A run keeps one `Usage` and adds each response into it as it arrives (a run nested inside a tool can add
+    into its parent's); tools see it through a read-only `UsageView`.
+    """
 
     requests: int = 0
     """Model requests made."""
@@ -27,6 +31,14 @@ class Usage:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    def add(self, other: Usage) -> None:
+        """Add `other` into this usage, in place."""
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd += other.cost_usd
+        self.tool_calls += other.tool_calls
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             requests=self.requests + other.requests,
@@ -37,12 +49,53 @@ class Usage:
         )
 
 
+class UsageView:
+    """A read-only view of a run's live `Usage`: it always shows the figures so far."""
+
+    __slots__ = ("_usage",)
+
+    def __init__(self, usage: Usage) -> None:
+        self._usage = usage
+
+    @property
+    def requests(self) -> int:
+        return self._usage.requests
+
+    @property
+    def input_tokens(self) -> int:
+        return self._usage.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self._usage.output_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self._usage.total_tokens
+
+    @property
+    def cost_usd(self) -> float:
+        return self._usage.cost_usd
+
+    @property
+    def tool_calls(self) -> int:
+        return self._usage.tool_calls
+
+    def snapshot(self) -> Usage:
+        """A copy of the figures as they are now."""
+        return Usage() + self._usage
+
+    def __repr__(self) -> str:
+        return f"UsageView({self._usage!r})"
+
+
 @dataclass(kw_only=True, frozen=True)
 class UsageLimits:
-    """Ceilings for one run; `None` means no limit. Reaching one raises `UsageLimitExceeded`."""
+    """Token and cost ceilings for one run; `None` means no limit. Exceeding one raises `UsageLimitExceeded`.
 
-    request_limit: int | None = 50
-    """Model requests allowed in a run."""
+    The number of model requests is bounded by the agent's `max_turns` (one request per turn).
+    """
+
     input_tokens_limit: int | None = None
     """Input tokens allowed in a run, summed over requests."""
     output_tokens_limit: int | None = None
@@ -51,12 +104,6 @@ class UsageLimits:
     """Input plus output tokens allowed in a run."""
     cost_usd_limit: float | None = None
     """Dollars a run may spend."""
-
-    def check_before_request(self, usage: Usage) -> str | None:
-        """The reason a further request is not allowed, or `None`."""
-        if self.request_limit is not None and usage.requests >= self.request_limit:
-            return f"request_limit of {self.request_limit} reached"
-        return None
 
     def check_after_response(self, usage: Usage) -> str | None:
         """The reason the usage so far exceeds a limit, or `None`."""

@@ -358,10 +358,15 @@ def test_max_turns_raises_with_transcript() -> None:
     assert len(info.value.messages) == 5
 
 
+def test_max_turns_per_run_overrides_the_agents() -> None:
+    model = ScriptedModel([tool_call_response("add", {"a": 1, "b": 1})] * 2)
+    with pytest.raises(UsageLimitExceeded, match="max_turns=1"):
+        Agent(model, tools=[add], max_turns=5).run_sync("loop", max_turns=1)
+
+
 @pytest.mark.parametrize(
     ("limits", "match"),
     [
-        (UsageLimits(request_limit=1), "request_limit of 1"),
         (UsageLimits(input_tokens_limit=0), "input_tokens_limit"),
         (UsageLimits(output_tokens_limit=0), "output_tokens_limit"),
         (UsageLimits(total_tokens_limit=1), "total_tokens_limit"),
@@ -382,11 +387,13 @@ def test_deps_reach_tools_through_context() -> None:
         prefix: str
 
     seen: list[RunContext[Deps]] = []
+    requests_then: list[int] = []
 
     @tool
     def greet(ctx: RunContext[Deps], name: str) -> str:
         """Greet."""
         seen.append(ctx)
+        requests_then.append(ctx.usage.requests)
         return f"{ctx.deps.prefix} {name}"
 
     model = ScriptedModel([tool_call_response("greet", {"name": "Ada"}, id="abc"), "ok"])
@@ -401,7 +408,8 @@ def test_deps_reach_tools_through_context() -> None:
         1,
         "scripted",
     )
-    assert ctx.usage.requests == 1
+    assert requests_then == [1]
+    assert ctx.usage.requests == 2  # a live view: it kept counting after the tool returned
 
 
 def test_message_history_continues_a_conversation() -> None:
@@ -429,7 +437,10 @@ def test_history_without_system_message_gets_the_instructions() -> None:
     history: list[Message] = [UserMessage(content="a"), AssistantMessage(content="b")]
     result = Agent(model, instructions="sys").run_sync("c", message_history=history)
     assert isinstance(model.requests[0].messages[0], SystemMessage)
-    assert [m.role for m in result.new_messages()] == ["user", "assistant"]
+    # the system message this run put in front of the history is one of its new messages
+    assert result.instructions_added and result.new_message_index == 3
+    assert [m.role for m in result.new_messages()] == ["system", "user", "assistant"]
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "user", "assistant"]
 
 
 def test_continue_without_prompt() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
@@ -9,7 +11,7 @@ from agentkit._grounding import (
     ANSWER_QUESTION,
     CALL_QUESTION,
     UNUSED_QUESTION,
-    CallChecks,
+    GroundingCheck,
     copied_examples,
     examples,
     given_numbers,
@@ -21,10 +23,12 @@ from agentkit._grounding import (
     unsupported_in_text,
     unused_in_question,
 )
-from agentkit.models.profiles import LOCAL, ModelProfile
+from agentkit._output import OutputSpec
+from agentkit._tool_calls import validate_call
+from agentkit.models.profiles import LOCAL, ModelProfile, RunPolicy
 from agentkit.testing import ScriptedModel, tool_call_response
 
-CHECKING = ModelProfile(family="test", check_grounding=True)
+CHECKING = ModelProfile(family="test", policy=RunPolicy(checker=GroundingCheck))
 
 # -- what counts as given -----------------------------------------------------------------------------------
 
@@ -118,13 +122,12 @@ def test_examples_in_descriptions() -> None:
 def test_copied_examples_are_those_the_conversation_does_not_give() -> None:
     tool_examples = frozenset({"paris", "chicken curry"})
     arguments = '{"city": "Paris", "food": "Chicken curry", "more": ["chicken curry"], "n": 3}'
-    assert copied_examples(arguments, tool_examples, "what does km stand for?") == [
+    assert copied_examples(json.loads(arguments), tool_examples, "what does km stand for?") == [
         '"Paris"',
         '"Chicken curry"',
     ]
-    assert copied_examples(arguments, tool_examples, "weather in paris?") == ['"Chicken curry"']
-    assert copied_examples(arguments, frozenset(), "") == []
-    assert copied_examples("{broken", tool_examples, "") == []
+    assert copied_examples(json.loads(arguments), tool_examples, "weather in paris?") == ['"Chicken curry"']
+    assert copied_examples(json.loads(arguments), frozenset(), "") == []
 
 
 def test_numbers_of_the_question_that_the_run_never_used() -> None:
@@ -300,7 +303,7 @@ def test_off_by_default_and_on_for_the_local_profile() -> None:
     output, _ = run([tool_call_response("divide", {"a": 60000, "b": 12}), "5000"], profile=ModelProfile())
     assert RAN == [("divide", (60000, 12))]
     assert output == "5000"
-    assert LOCAL.check_grounding and not ModelProfile().check_grounding
+    assert LOCAL.policy.checker is GroundingCheck and ModelProfile().policy.checker is None
 
 
 def test_answers_without_tools_are_not_questioned() -> None:
@@ -420,7 +423,15 @@ def test_edge_cases_of_the_readers() -> None:
     assert examples("Run it, e.g.", {}) == frozenset()  # an example marker with nothing after it
     broken = AssistantMessage(tool_calls=[ToolCall(id="b", name="t", arguments="{not json 250")])
     assert unused_in_question([UserMessage(content="250 and 7?"), broken], 0) == ["7"]
-    checks = CallChecks(history_end=0)
+    checks = GroundingCheck()
+    checks.start_run([UserMessage(content="hi")], 0, {})
+    assert not checks.may_question_answer  # no tools: an answer has nowhere better to come from
     checks.start_turn([UserMessage(content="hi")])
-    call = ToolCall(id="c", name="t", arguments="{not json")
-    assert checks.question(call, None, ["t"]) is None  # invalid arguments are validation's business
+    call = validate_call(
+        ToolCall(id="c", name="t", arguments='{"n": 5}'),
+        tools={},
+        output=OutputSpec.build(str),
+        dialect="standard",
+        retries=1,
+    )
+    assert call.problem is not None  # an unknown tool is validation's business, not the check's

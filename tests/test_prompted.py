@@ -34,7 +34,7 @@ from agentkit.models._prompted import (
     system_prompt,
 )
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.models.profiles import LOCAL, ModelProfile
+from agentkit.models.profiles import LOCAL, ModelProfile, RunPolicy
 from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
 
 PROMPTED = ModelProfile(family="test", tool_calling="prompted", results_reminder=True)
@@ -512,7 +512,7 @@ def test_prompted_tool_choice_none_drops_calls_written_anyway(server: LoopbackSe
 
 
 def test_prompted_repeated_call_gets_the_earlier_result_and_an_answer_now(server: LoopbackServer) -> None:
-    steering = dataclasses.replace(PROMPTED, steer_repeated_calls=True)
+    steering = dataclasses.replace(PROMPTED, policy=RunPolicy(steer_repeated_calls=True))
     call = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
     server.add(call, call, "3")
     result = Agent(prompted_model(server, steering), tools=[add]).run_sync("1+2?")
@@ -549,7 +549,7 @@ def test_native_mode_without_reminder_sends_results_as_they_are(server: Loopback
 
 def test_local_profile_defaults_to_prompted_tool_calling() -> None:
     assert LOCAL.tool_calling == "prompted"
-    assert LOCAL.results_reminder and LOCAL.steer_repeated_calls
+    assert LOCAL.results_reminder and LOCAL.policy.steer_repeated_calls
     assert LOCAL.structured_output == "tool"
 
 

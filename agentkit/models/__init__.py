@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from ..exceptions import UserError
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
+    from ..events import ModelStreamEvent
     from ..messages import AssistantMessage, Message
     from ..settings import ModelSettings
     from ..tool import ToolDefinition
@@ -77,6 +78,25 @@ class Model(ABC):
 
         Raises `ModelAPIError` (or a subclass) for errors the provider reports.
         """
+
+    async def request_stream(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """Send one request and yield its answer as it arrives: `TextDelta`s and `ToolCallDelta`s in the
+        model's order, then one `ResponseFinished` with the whole message (the same one `request` returns).
+
+        The default calls `request` and yields its answer in one piece, so a model that cannot stream works
+        unchanged. Closing the iterator early (`aclose()`) must cancel the request. Errors raise the same
+        `ModelAPIError`s as `request`, also when they arrive mid-stream.
+        """
+        from ..events import ResponseFinished, TextDelta, ToolCallDelta
+
+        message = await self.request(messages, parameters, settings)
+        if message.content:
+            yield TextDelta(text=message.content)
+        for index, call in enumerate(message.tool_calls):
+            yield ToolCallDelta(index=index, id=call.id, name=call.name, arguments=call.arguments)
+        yield ResponseFinished(message=message)
 
     def describe(self) -> str:
         """A one-line description for logs and command-line output."""

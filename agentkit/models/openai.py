@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .._sync import is_sync_loop
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._chat_format import build_request, parse_completion, transcript_call_ids
+from ._clients import shared_client
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -114,8 +116,8 @@ class OpenAIChatModel(Model):
     def client(self) -> AsyncOpenAI:
         """The `AsyncOpenAI` client for the running event loop, created on first use.
 
-        Connections belong to one event loop, so each loop (each `run_sync`) gets its own client. A missing
-        key is a `UserError` here, before anything is sent.
+        Connections belong to one event loop, so each loop gets its own client; on `run_sync`'s loop, models
+        configured alike share one (`_clients`). A missing key is a `UserError` here, before anything is sent.
         """
         if self._client is not None:
             return self._client
@@ -123,6 +125,16 @@ class OpenAIChatModel(Model):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
+        if loop is not None and is_sync_loop(loop):
+            self._new_client_check()
+            key = (
+                self.base_url,
+                self._api_key,
+                tuple(sorted(self._headers.items())),
+                self._max_retries,
+                self._timeout,
+            )
+            return shared_client(key, self._new_client)
         key_id = id(loop)
         entry = self._clients.get(key_id)
         if entry is not None and entry[0]() is loop:
@@ -139,17 +151,19 @@ class OpenAIChatModel(Model):
         if entry is not None:
             await entry[1].close()
 
+    def _new_client_check(self) -> None:
+        """A missing key for OpenRouter is a `UserError` before anything is sent."""
+        if self._api_key is None and self.is_openrouter:
+            raise UserError(
+                "No API key for OpenRouter: set OPENROUTER_API_KEY (or AGENTKIT_API_KEY), or pass "
+                "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."
+            )
+
     def _new_client(self) -> AsyncOpenAI:
         from openai import AsyncOpenAI
 
-        key = self._api_key
-        if key is None:
-            if self.is_openrouter:
-                raise UserError(
-                    "No API key for OpenRouter: set OPENROUTER_API_KEY (or AGENTKIT_API_KEY), or pass "
-                    "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."
-                )
-            key = "not-needed"  # servers of your own (llama.cpp, vLLM, Ollama) take any key
+        self._new_client_check()
+        key = self._api_key or "not-needed"  # servers of your own (llama.cpp, vLLM, Ollama) take any key
         return AsyncOpenAI(
             api_key=key,
             base_url=self.base_url,
@@ -171,7 +185,7 @@ class OpenAIChatModel(Model):
     async def request(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
     ) -> AssistantMessage:
-        from ..testing._guard import check_model_request
+        from ._guard import check_model_request
 
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)

@@ -1,13 +1,34 @@
-"""Per-model facts: schema dialect, prices, context size and quirks, chosen from the model id."""
+"""Per-model facts, chosen from the model id: how requests are written (schema dialect, prompted tool calling,
+structured output), prices and context size; and in `policy`, what the agent loop does differently.
+
+Model adapters read the wire fields of `ModelProfile`; only the loop reads `policy` (`RunPolicy`), so an
+adapter has nothing of it to honour or to forget.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
+from .._checks import RunChecker
 from .._dialects import Dialect
+from .._grounding import GroundingCheck
 
-__all__ = ["ModelProfile", "profile_for"]
+__all__ = ["GroundingCheck", "ModelProfile", "RunChecker", "RunPolicy", "profile_for"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class RunPolicy:
+    """What the agent loop does for a model family beyond the wire format (small models need more help)."""
+
+    checker: Callable[[], RunChecker] | None = None
+    """Makes each run's checker, which may question a tool call or an answer before the loop accepts it
+    (`GroundingCheck` for small models: numbers nothing gave). `None`: every call and answer is taken."""
+    steer_repeated_calls: bool = False
+    """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
+    result and a reminder to use it, without running the tool again, and ask for a text answer next
+    (small models otherwise repeat a call until the turn limit)."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -34,15 +55,8 @@ class ModelProfile:
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""
-    steer_repeated_calls: bool = False
-    """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
-    result and a reminder to use it, without running the tool again, and ask for a text answer next
-    (small models otherwise repeat a call until the turn limit)."""
-    check_grounding: bool = False
-    """Question a tool call or a text answer holding numbers that neither the prompt nor any tool result gives,
-    a call copying an example value from a tool's description, or an answer leaving a number of the question
-    unused (small models invent values instead of looking them up). A repeat goes through; see
-    `agentkit._grounding`."""
+    policy: RunPolicy = field(default_factory=RunPolicy)
+    """What the agent loop does for this family (checks, repeated-call steering); not the wire format."""
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollar cost from the listed prices (0.0 when they are unknown)."""
@@ -77,8 +91,7 @@ LOCAL = ModelProfile(
     structured_output="tool",
     tool_calling="prompted",
     results_reminder=True,
-    steer_repeated_calls=True,
-    check_grounding=True,
+    policy=RunPolicy(checker=GroundingCheck, steer_repeated_calls=True),
 )
 DEFAULT = ModelProfile()
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from ..models._guard import allow_model_requests, block_model_requests
 from ._doubles import (
     FunctionModel,
     RecordedRequest,
@@ -18,7 +19,6 @@ from ._doubles import (
     tool_call_response,
     tool_calls_response,
 )
-from ._guard import allow_model_requests, block_model_requests
 from ._loopback import BodyError, HTTPError, LoopbackServer, RecordedHTTPRequest, StreamError
 
 __all__ = [

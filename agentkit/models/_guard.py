@@ -1,4 +1,4 @@
-"""The guard against real model requests in tests."""
+"""The guard against real model requests in tests (`agentkit.testing` re-exports its switches)."""
 
 from __future__ import annotations
 

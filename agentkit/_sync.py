@@ -1,0 +1,92 @@
+"""One event loop, on a background thread, for every `run_sync` and `run_stream_sync` of the process.
+
+A fresh loop per call (`asyncio.run`) would build a new HTTP client, SSL context and connection pool for
+every run; on this loop a model's client, and its open connections, serve every synchronous call, from any
+thread. At interpreter exit the loop runs the cleanups registered with `at_close` (closing HTTP clients)
+and stops. After a fork the child starts a loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from .exceptions import UserError
+
+__all__ = ["at_close", "is_sync_loop", "run_sync"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_pid = 0
+_cleanups: list[Callable[[], Awaitable[None]]] = []
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on the background loop and wait for it; Ctrl-C (or any interruption) cancels it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coroutine.close()
+        raise UserError(
+            "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
+        )
+    future = asyncio.run_coroutine_threadsafe(coroutine, _running_loop())
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+def is_sync_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `loop` is the background loop of `run_sync`."""
+    return loop is _loop
+
+
+def at_close(cleanup: Callable[[], Awaitable[None]]) -> None:
+    """Run `cleanup` on the background loop before it stops at exit (call it from that loop)."""
+    _cleanups.append(cleanup)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _thread, _pid
+    with _lock:
+        if _loop is None or _pid != os.getpid() or _thread is None or not _thread.is_alive():
+            _cleanups.clear()
+            _loop = asyncio.new_event_loop()
+            _pid = os.getpid()
+            _thread = threading.Thread(target=_loop.run_forever, name="agentkit-sync", daemon=True)
+            _thread.start()
+        return _loop
+
+
+@atexit.register
+def _shutdown() -> None:
+    loop, thread = _loop, _thread
+    if loop is None or thread is None or not thread.is_alive() or _pid != os.getpid():
+        return
+    future = asyncio.run_coroutine_threadsafe(_close(), loop)
+    with contextlib.suppress(Exception):  # exiting anyway
+        future.result(timeout=5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+    if not loop.is_running():
+        loop.close()
+
+
+async def _close() -> None:
+    for cleanup in reversed(_cleanups):
+        with contextlib.suppress(Exception):  # a failed close at exit must not stop the others
+            await cleanup()
+    _cleanups.clear()
+    await asyncio.get_running_loop().shutdown_asyncgens()

@@ -1,0 +1,163 @@
+"""The events of a run, in the order they happen: what `agent.run_stream()` yields.
+
+```
+RequestStarted          a model request begins (turn 1, 2, ...)
+├── TextDelta           a piece of the answer's text, as the model writes it
+├── ToolCallDelta       a piece of a tool call: its name once known, then argument fragments
+├── OutputDelta         the structured answer validated so far (while its arguments arrive)
+└── ResponseFinished    the whole `AssistantMessage`, with its usage and cost
+ToolCallStarted         a call is about to run, its arguments decoded and validated
+ToolCallFinished        its `ToolMessage` (result or error) and how long it took
+FeedbackSent            agentkit answered the model itself (empty answer, invalid output, questioned answer)
+RunFinished             the `RunResult`, the same one `run()` returns
+```
+
+Within a turn the deltas keep the model's order; `ToolCallFinished` events come as calls finish (the
+transcript keeps the model's order). Concatenated `TextDelta`s of the final turn equal the text output.
+`Model.request_stream` yields the first three kinds (`TextDelta`, `ToolCallDelta`, `ResponseFinished`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, Union
+
+from ._output import OutputT
+
+if TYPE_CHECKING:
+    from .messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
+    from .result import RunResult
+
+__all__ = [
+    "Event",
+    "FeedbackSent",
+    "ModelStreamEvent",
+    "OutputDelta",
+    "RequestStarted",
+    "ResponseFinished",
+    "RunFinished",
+    "TextDelta",
+    "ToolCallDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
+]
+
+
+@dataclass(kw_only=True, frozen=True)
+class RequestStarted:
+    """A model request begins."""
+
+    turn: int
+    """1 for the run's first request, then 2, 3..."""
+    model_name: str
+    """The model asked."""
+    agent_name: str | None = None
+    """The agent's `name`, when it has one."""
+    kind: Literal["request_started"] = "request_started"
+
+
+@dataclass(kw_only=True, frozen=True)
+class TextDelta:
+    """A piece of the answer's text."""
+
+    text: str
+    provisional: bool = False
+    """True while agentkit may still question the answer (the local profile's grounding check): show it as
+    tentative, and drop it if `FeedbackSent(reason="answer_questioned")` follows."""
+    kind: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call, as the model writes it."""
+
+    index: int
+    """Which call of the turn (0, 1...): pieces of several calls may interleave."""
+    name: str | None = None
+    """The tool's name, on the call's first piece."""
+    arguments: str = ""
+    """The next fragment of the arguments' JSON text."""
+    id: str | None = None
+    """The provider's call id, on the call's first piece when it sends one (agentkit may replace it)."""
+    kind: Literal["tool_call_delta"] = "tool_call_delta"
+
+
+@dataclass(kw_only=True, frozen=True)
+class OutputDelta(Generic[OutputT]):
+    """The structured answer as validated so far, while its arguments arrive (fields may be missing)."""
+
+    output: OutputT
+    kind: Literal["output_delta"] = "output_delta"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ResponseFinished:
+    """The model's whole answer for this turn."""
+
+    message: AssistantMessage
+    """Text and tool calls, `usage` (tokens, cost) and the `model_name` that answered."""
+    kind: Literal["response_finished"] = "response_finished"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolCallStarted:
+    """A tool call is about to run: its arguments were decoded and validated."""
+
+    call: ToolCall
+    """The call as the model made it (id, name, raw arguments)."""
+    arguments: Mapping[str, Any]
+    """The validated keyword arguments the function receives."""
+    kind: Literal["tool_call_started"] = "tool_call_started"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolCallFinished:
+    """A tool call ended, or was answered without running (invalid arguments, unknown tool, questioned)."""
+
+    message: ToolMessage
+    """What goes back to the model."""
+    duration_s: float
+    """Seconds from `ToolCallStarted` (0.0 for a call that did not run)."""
+    kind: Literal["tool_call_finished"] = "tool_call_finished"
+
+    @property
+    def is_error(self) -> bool:
+        """True when the message reports a failure the model should fix."""
+        return self.message.is_error
+
+
+@dataclass(kw_only=True, frozen=True)
+class FeedbackSent:
+    """agentkit answered the model itself instead of ending the run."""
+
+    message: UserMessage
+    """The feedback, as it goes into the transcript (`feedback=True`)."""
+    reason: Literal["empty_response", "invalid_output", "answer_questioned"]
+    """Why: `answer_questioned` means the text just streamed is not the answer (a UI should drop it)."""
+    kind: Literal["feedback_sent"] = "feedback_sent"
+
+
+@dataclass(kw_only=True, frozen=True)
+class RunFinished(Generic[OutputT]):
+    """The run ended with an answer."""
+
+    result: RunResult[OutputT]
+    kind: Literal["run_finished"] = "run_finished"
+
+
+ModelStreamEvent = Union[TextDelta, ToolCallDelta, ResponseFinished]
+"""What `Model.request_stream` yields: deltas, then exactly one `ResponseFinished`, last."""
+
+Event = Union[
+    RequestStarted,
+    TextDelta,
+    ToolCallDelta,
+    OutputDelta[Any],
+    ResponseFinished,
+    ToolCallStarted,
+    ToolCallFinished,
+    FeedbackSent,
+    RunFinished[Any],
+]
+"""Any event of a run (`kind` tells which)."""
