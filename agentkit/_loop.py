@@ -234,11 +234,12 @@ async def _ask_model(
         asked = dataclasses.replace(parameters, tool_choice="none")
     if spec.stream:
         response = None
-        async for event in _streamed(spec, state, asked):
-            if isinstance(event, ResponseFinished):
-                response = event.message
-            else:
-                yield event
+        async with aclosing(_streamed(spec, state, asked)) as events:
+            async for event in events:
+                if isinstance(event, ResponseFinished):
+                    response = event.message
+                else:
+                    yield event
         if response is None:
             raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
     else:
@@ -359,8 +360,9 @@ async def _run_tools(
             runnable.append(index)
         else:
             yield ToolCallFinished(message=outcome.message, duration_s=0.0)
-    async for event in _execute(spec, state, calls, runnable, outcomes):
-        yield event
+    async with aclosing(_execute(spec, state, calls, runnable, outcomes)) as events:
+        async for event in events:
+            yield event
     done = [o for o in outcomes if o is not None]
     state.messages.extend(o.message for o in done)
     _charge(state, calls, done)

@@ -175,16 +175,17 @@ async def execute(
 async def run_concurrently(
     calls: Sequence[ValidatedCall], run: Callable[[ValidatedCall], Awaitable[CallOutcome]]
 ) -> AsyncGenerator[tuple[int, CallOutcome | None], None]:
-    """Run `calls` as tasks: yields `(index, None)` as a call starts and `(index, outcome)` as it finishes.
+    """Run `calls` as tasks: yields `(index, None)` once a call's task is started and `(index, outcome)` as
+    it finishes.
 
     Calls run together, except that a `sequential` tool's call runs alone, after the calls before it. Closing
     the iterator (or cancelling its consumer) cancels the calls still running.
     """
     for batch in _batches(calls):
-        for index in batch:
-            yield index, None
         tasks = {asyncio.ensure_future(run(calls[i])): i for i in batch}
         try:
+            for index in batch:
+                yield index, None
             pending = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

@@ -4,6 +4,7 @@ drive the loop in `_loop` (one loop: `run()` consumes the same events `run_strea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import aclosing
 from typing import Any, Generic
 
 from typing_extensions import TypedDict, Unpack
@@ -122,10 +123,11 @@ class Agent(Generic[DepsT, OutputT]):
             AgentRunError: The run failed; the exception's `messages` keep the transcript.
         """
         spec, state = self._start(prompt, options, stream=False)
-        async for event in run_events(spec, state):
-            if isinstance(event, RunFinished):
-                result: RunResult[OutputT] = event.result
-                return result
+        async with aclosing(run_events(spec, state)) as events:
+            async for event in events:
+                if isinstance(event, RunFinished):
+                    result: RunResult[OutputT] = event.result
+                    return result
         raise AssertionError("the run ended without RunFinished")  # pragma: no cover
 
     def run_stream(

@@ -102,7 +102,7 @@ class ResponseFinished:
 
 @dataclass(kw_only=True, frozen=True)
 class ToolCallStarted:
-    """A tool call is about to run: its arguments were decoded and validated."""
+    """A tool call was started (it runs while you handle this event): its arguments were decoded and validated."""
 
     call: ToolCall
     """The call as the model made it (id, name, raw arguments)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ToolCallDelta
 from ..exceptions import UserError
 from ..messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from ..models import Model, ModelRequestParameters
@@ -106,10 +107,27 @@ def _unique_ids(answer: AssistantMessage, messages: Sequence[Message]) -> Assist
 
 
 class _DoubleModel(Model):
-    def __init__(self, model_name: str, profile: ModelProfile | None) -> None:
+    def __init__(self, model_name: str, profile: ModelProfile | None, chunk_size: int) -> None:
+        if chunk_size < 1:
+            raise UserError(f"chunk_size must be at least 1, not {chunk_size}.")
         self._name = model_name
         self._profile = profile
+        self.chunk_size = chunk_size
         self.requests: list[RecordedRequest] = []
+
+    async def request_stream(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """The answer in pieces of `chunk_size` characters: text first, then each call's arguments."""
+        answer = await self.request(messages, parameters, settings)
+        size = self.chunk_size
+        for start in range(0, len(answer.content), size):
+            yield TextDelta(text=answer.content[start : start + size])
+        for index, call in enumerate(answer.tool_calls):
+            yield ToolCallDelta(index=index, id=call.id, name=call.name, arguments=call.arguments[:size])
+            for start in range(size, len(call.arguments), size):
+                yield ToolCallDelta(index=index, arguments=call.arguments[start : start + size])
+        yield ResponseFinished(message=answer)
 
     @property
     def model_name(self) -> str:
@@ -133,13 +151,19 @@ class _DoubleModel(Model):
 class ScriptedModel(_DoubleModel):
     """Answers each request with the next scripted item: an `AssistantMessage`, a text, or an exception to raise.
 
-    Every request is recorded in `requests`; `assert_all_used()` checks the script was used up.
+    Every request is recorded in `requests`; `assert_all_used()` checks the script was used up. Streamed
+    (`agent.run_stream`), each answer comes in pieces of `chunk_size` characters.
     """
 
     def __init__(
-        self, script: Iterable[Script], *, model_name: str = "scripted", profile: ModelProfile | None = None
+        self,
+        script: Iterable[Script],
+        *,
+        model_name: str = "scripted",
+        profile: ModelProfile | None = None,
+        chunk_size: int = 8,
     ) -> None:
-        super().__init__(model_name, profile)
+        super().__init__(model_name, profile, chunk_size)
         self.script: list[Script] = list(script)
         self._next = 0
 
@@ -197,9 +221,14 @@ class FunctionModel(_DoubleModel):
     """Answers each request by calling `function(messages, info)` (sync or async)."""
 
     def __init__(
-        self, function: AnswerFunction, *, model_name: str = "function", profile: ModelProfile | None = None
+        self,
+        function: AnswerFunction,
+        *,
+        model_name: str = "function",
+        profile: ModelProfile | None = None,
+        chunk_size: int = 8,
     ) -> None:
-        super().__init__(model_name, profile)
+        super().__init__(model_name, profile, chunk_size)
         self.function = function
 
     async def request(
