@@ -12,6 +12,11 @@ A runner module provides:
 * `build_tools(functions) -> list[dict]`: tools built from scratch from the reference functions (fresh copies,
   so no per-function cache answers), in the form the framework sends as the chat-completions `tools` array
   for a Gemini model. The raw loop's are hand-written, so it ignores `functions`.
+* `make_stream(base_url) -> async (prompt, on_text) -> str`: one streamed run over the reference tools that
+  calls `on_text(piece)` for every text delta the framework hands its user, and returns the final text.
+* `make_default(base_url) -> (sync (prompt) -> str, async (prompt) -> str)`: the framework as its README
+  shows it, with no client of ours: a synchronous run (called from a thread with no event loop) and an
+  async one, over separately built agents.
 
 Only the standard library is imported here.
 """
@@ -38,6 +43,8 @@ from types import ModuleType
 from typing import Any
 
 RunFn = Callable[[str], Awaitable[str]]
+SyncRunFn = Callable[[str], str]
+StreamFn = Callable[[str, Callable[[str], None]], Awaitable[str]]
 
 EXPECTED_OUTPUT = {"2turn": "done after 1 tool results", "10turn": "done after 9 tool results"}
 PARALLEL_EXPECTED = "done after 8 tool results"
@@ -195,6 +202,126 @@ def merge_parallel(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+async def bench_streaming(runner: ModuleType, base_url: str, reps: int) -> dict[str, Any]:
+    """Streamed 2-turn runs: time to the run's first non-empty text delta, and to the end of the run (µs)."""
+    stream: StreamFn = runner.make_stream(base_url)
+    prompt = "scenario=2turn Please help me with my errands."
+    for _ in range(max(3, reps // 10)):  # warm-up
+        await _stream_once(stream, prompt)
+    first, whole, deltas = [], [], []
+    for _ in range(reps):
+        first_us, whole_us, count = await _stream_once(stream, prompt)
+        first.append(first_us)
+        whole.append(whole_us)
+        deltas.append(count)
+    return streaming_summary(first, whole, deltas)
+
+
+async def _stream_once(stream: StreamFn, prompt: str) -> tuple[float, float, int]:
+    pieces: list[str] = []
+    first_ns = 0
+
+    def on_text(piece: str) -> None:
+        nonlocal first_ns
+        if piece:
+            if not first_ns:
+                first_ns = time.perf_counter_ns()
+            pieces.append(piece)
+
+    start = time.perf_counter_ns()
+    output = await stream(prompt, on_text)
+    end = time.perf_counter_ns()
+    expected = EXPECTED_OUTPUT["2turn"]
+    _check(output, expected)
+    _check("".join(pieces), expected)
+    return (first_ns - start) / 1000, (end - start) / 1000, len(pieces)
+
+
+def streaming_summary(first: list[float], whole: list[float], deltas: list[int]) -> dict[str, Any]:
+    """The streaming figures from per-run samples (µs, and text deltas per run)."""
+    return {
+        "first_delta_us": summarize(first),
+        "run_us": summarize(whole),
+        "deltas_per_run": statistics.median(deltas) if deltas else 0,
+        "samples": {"first_delta_us": first, "run_us": whole, "deltas": deltas},
+    }
+
+
+def merge_streaming(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pool several rounds of `bench_streaming` results."""
+    return streaming_summary(
+        *(
+            [x for part in parts for x in part["samples"][key]]
+            for key in ("first_delta_us", "run_us", "deltas")
+        )
+    )
+
+
+async def bench_default_path(runner: ModuleType, base_url: str, reps: int) -> dict[str, Any]:
+    """Sequential 2-turn runs of the framework as its README shows it: sync from a thread, then async (µs)."""
+    run_sync, run_async = runner.make_default(base_url)
+    prompt = "scenario=2turn Please help me with my errands."
+    # A thread of its own, with no event loop: what a script calling run_sync() has.
+    sync_first, sync_samples = await asyncio.to_thread(_time_sync, run_sync, prompt, reps)
+    start = time.perf_counter_ns()
+    _check(await run_async(prompt), EXPECTED_OUTPUT["2turn"])
+    async_first = (time.perf_counter_ns() - start) / 1000
+    for _ in range(max(3, reps // 10)):  # warm-up
+        _check(await run_async(prompt), EXPECTED_OUTPUT["2turn"])
+    async_samples = []
+    for _ in range(reps):
+        start = time.perf_counter_ns()
+        output = await run_async(prompt)
+        async_samples.append((time.perf_counter_ns() - start) / 1000)
+        _check(output, EXPECTED_OUTPUT["2turn"])
+    return {
+        "run_sync": default_summary(sync_samples, [sync_first]),
+        "run": default_summary(async_samples, [async_first]),
+    }
+
+
+def _time_sync(run: SyncRunFn, prompt: str, reps: int) -> tuple[float, list[float]]:
+    """The first call's time and `reps` timed calls after a warm-up, in a thread with no running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("the sync default path must run where no event loop is running")
+    start = time.perf_counter_ns()
+    _check(run(prompt), EXPECTED_OUTPUT["2turn"])
+    first = (time.perf_counter_ns() - start) / 1000
+    for _ in range(max(3, reps // 10)):  # warm-up
+        _check(run(prompt), EXPECTED_OUTPUT["2turn"])
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter_ns()
+        output = run(prompt)
+        samples.append((time.perf_counter_ns() - start) / 1000)
+        _check(output, EXPECTED_OUTPUT["2turn"])
+    return first, samples
+
+
+def default_summary(samples: list[float], firsts: list[float]) -> dict[str, Any]:
+    """The default-path figures of one call style: per-run samples and the first run of each process (µs)."""
+    return {
+        "run_us": summarize(samples),
+        "first_run_us": statistics.median(firsts),
+        "samples": {"run_us": samples, "first_run_us": firsts},
+    }
+
+
+def merge_default_path(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pool several rounds of `bench_default_path` results."""
+    return {
+        style: default_summary(
+            [x for part in parts for x in part[style]["samples"]["run_us"]],
+            [x for part in parts for x in part[style]["samples"]["first_run_us"]],
+        )
+        for style in parts[0]
+    }
+
+
 def _compact(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -316,6 +443,10 @@ async def _run(runner: ModuleType, args: argparse.Namespace) -> dict[str, Any]:
             result[bench] = await bench_overhead(runner, args.base_url, reps)
         elif bench == "parallel":
             result[bench] = await bench_parallel(runner, args.base_url, args.parallel_reps)
+        elif bench == "streaming":
+            result[bench] = await bench_streaming(runner, args.base_url, args.streaming_reps)
+        elif bench == "default_path":
+            result[bench] = await bench_default_path(runner, args.base_url, args.default_path_reps)
         elif bench == "schema":
             result[bench] = await bench_schema(runner, args.base_url, args.schema_reps)
         elif bench == "concurrency":
@@ -333,9 +464,15 @@ def main(runner: ModuleType) -> None:
     parser = argparse.ArgumentParser(description=f"Benchmarks for {runner.NAME}.")
     add = parser.add_argument
     add("--base-url", required=True, help="the bench server's URL, ending in /v1")
-    add("--bench", default="info", help="comma-separated: info, schema, overhead, parallel, concurrency")
+    add(
+        "--bench",
+        default="info",
+        help="comma-separated: info, schema, overhead, streaming, default_path, parallel, concurrency",
+    )
     add("--overhead-reps", type=int, default=50, help="timed 2-turn runs")
     add("--overhead-reps-10", type=int, default=15, help="timed 10-turn runs")
+    add("--streaming-reps", type=int, default=50, help="timed streamed 2-turn runs")
+    add("--default-path-reps", type=int, default=50, help="timed default-path runs per call style")
     add("--parallel-reps", type=int, default=3, help="timed parallel runs per tool kind")
     add("--schema-reps", type=int, default=20, help="timed builds of the reference set")
     add("--runs", type=int, default=1000, help="concurrent runs")

@@ -11,6 +11,16 @@ from typing import Any
 
 AGENTKIT = "agentkit"
 RAW = "raw"
+PEERS = ("pydantic-ai", "openai-agents")
+
+GOALS = {
+    "streaming first delta x raw": 1.10,
+    "streaming run x raw": 1.15,
+    "streaming run x faster peer": 0.50,
+    "default run_sync x raw": 1.15,
+    "default run_sync x faster peer": 0.50,
+}
+"""Targets agentkit is held to (upper bounds on its ratios); the ratios themselves are measured."""
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -105,6 +115,18 @@ def compute_ratios(results: dict[str, Any], frameworks: list[str]) -> dict[str, 
             {fw: conc[fw]["peak_rss_per_run_bytes"] for fw in frameworks if fw in conc}
         ),
     }
+    stream = results.get("streaming", {})
+    out["streaming"] = {
+        metric: standing({fw: stream[fw][key]["median"] for fw in frameworks if fw in stream})
+        for metric, key in (("first_delta", "first_delta_us"), ("run", "run_us"))
+        if stream
+    }
+    default = results.get("default_path", {})
+    out["default_path"] = {
+        style: standing({fw: default[fw][style]["run_us"]["median"] for fw in frameworks if fw in default})
+        for style in ("run_sync", "run")
+        if default
+    }
     cold = results.get("coldstart", {})
     medians = {label: case["in_process_s"]["median"] for label, case in cold.items()}
     out["coldstart"] = {
@@ -120,6 +142,26 @@ def compute_ratios(results: dict[str, Any], frameworks: list[str]) -> dict[str, 
         },
     }
     return out
+
+
+def standing(values: dict[str, float]) -> dict[str, Any]:
+    """agentkit against every other framework, against raw, and against the faster of the peers."""
+    peers = {name: values[name] for name in PEERS if name in values}
+    faster = min(peers, key=peers.__getitem__) if peers else None
+    return {
+        **ratios(values),
+        "agentkit x raw": ratio(values.get(AGENTKIT), values.get(RAW)),
+        "faster peer": faster,
+        "agentkit x faster peer": ratio(values.get(AGENTKIT), peers.get(faster) if faster else None),
+    }
+
+
+def goal_line(what: str, value: float | None, goal: str, *, peer: str | None = None) -> str:
+    """`agentkit ...: 1.04x raw (goal <= 1.10x: met)`, for one measured ratio and its goal in `GOALS`."""
+    bound = GOALS[goal]
+    verdict = "-" if value is None else ("met" if value <= bound else "NOT met")
+    against = f"the faster peer ({peer})" if peer else "raw"
+    return f"{what}: {fmt_ratio(value)} {against} (goal <= {bound:.2f}x: {verdict})"
 
 
 def _vs(values: dict[str, float], fw: str) -> tuple[str, str]:
@@ -259,3 +301,79 @@ def render_concurrency(data: dict[str, Any], frameworks: list[str]) -> str:
         )
     headers = ["framework", "runs", "total", "min - max", "n", "runs/s", "peak RSS/run", "traced/run"]
     return table([*headers, "x raw", "agentkit/x time", "agentkit/x mem"], rows, left=1)
+
+
+def render_streaming(data: dict[str, Any], frameworks: list[str]) -> str:
+    rows = []
+    present = [fw for fw in frameworks if fw in data]
+    first = {fw: data[fw]["first_delta_us"]["median"] for fw in present}
+    whole = {fw: data[fw]["run_us"]["median"] for fw in present}
+    for fw in present:
+        f, w = data[fw]["first_delta_us"], data[fw]["run_us"]
+        x_raw_first, vs_first = _vs(first, fw)
+        x_raw_whole, vs_whole = _vs(whole, fw)
+        rows.append(
+            [
+                fw,
+                fmt_time_us(f["median"]),
+                _spread(f, fmt_time_us),
+                fmt_time_us(w["median"]),
+                _spread(w, fmt_time_us),
+                str(w["n"]),
+                f"{data[fw]['deltas_per_run']:g}",
+                x_raw_first,
+                x_raw_whole,
+                vs_first,
+                vs_whole,
+            ]
+        )
+    headers = ["framework", "first delta", "p10 - p90", "whole run", "p10 - p90", "n", "deltas"]
+    lines = [table([*headers, "x raw 1st", "x raw run", "agentkit/x 1st", "agentkit/x run"], rows, left=1)]
+    if AGENTKIT in first:
+        f_stand, w_stand = standing(first), standing(whole)
+        lines += [
+            goal_line("agentkit first delta", f_stand["agentkit x raw"], "streaming first delta x raw"),
+            goal_line("agentkit whole run", w_stand["agentkit x raw"], "streaming run x raw"),
+            goal_line(
+                "agentkit whole run",
+                w_stand["agentkit x faster peer"],
+                "streaming run x faster peer",
+                peer=w_stand["faster peer"],
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def render_default_path(data: dict[str, Any], frameworks: list[str]) -> str:
+    rows = []
+    present = [fw for fw in frameworks if fw in data]
+    for style, title in (("run_sync", "run_sync(), no event loop"), ("run", "await run()")):
+        medians = {fw: data[fw][style]["run_us"]["median"] for fw in present}
+        for index, fw in enumerate(present):
+            s = data[fw][style]["run_us"]
+            rows.append(
+                [
+                    "" if index else title,
+                    fw,
+                    fmt_time_us(s["median"]),
+                    _spread(s, fmt_time_us),
+                    fmt_time_us(s["iqr"]),
+                    str(s["n"]),
+                    fmt_time_us(data[fw][style]["first_run_us"]),
+                    *_vs(medians, fw),
+                ]
+            )
+    headers = ["call", "framework", "median", "p10 - p90", "IQR", "n", "1st run", "x raw", "agentkit/x"]
+    lines = [table(headers, rows)]
+    if AGENTKIT in present:
+        sync = standing({fw: data[fw]["run_sync"]["run_us"]["median"] for fw in present})
+        lines += [
+            goal_line("agentkit run_sync", sync["agentkit x raw"], "default run_sync x raw"),
+            goal_line(
+                "agentkit run_sync",
+                sync["agentkit x faster peer"],
+                "default run_sync x faster peer",
+                peer=sync["faster peer"],
+            ),
+        ]
+    return "\n".join(lines)

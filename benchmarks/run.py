@@ -29,6 +29,7 @@ from typing import Any
 import coldstart
 import harness
 import report
+from server import MODEL_NAME, TEXT_CHUNKS
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -56,6 +57,8 @@ MODES: dict[str, dict[str, Any]] = {
         "overhead_reps": 300,
         "overhead_reps_10": 60,
         "parallel_reps": 10,
+        "streaming_reps": 300,
+        "default_path_reps": 150,
         "schema_reps": 50,
         "runs": 1000,
         "concurrency_reps": 2,
@@ -68,6 +71,8 @@ MODES: dict[str, dict[str, Any]] = {
         "overhead_reps": 25,
         "overhead_reps_10": 5,
         "parallel_reps": 2,
+        "streaming_reps": 25,
+        "default_path_reps": 15,
         "schema_reps": 5,
         "runs": 200,
         "concurrency_reps": 1,
@@ -77,7 +82,7 @@ MODES: dict[str, dict[str, Any]] = {
         "rounds": 1,
     },
 }
-BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency")
+BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency", "streaming", "default_path")
 
 
 def log(message: str) -> None:
@@ -137,8 +142,10 @@ def interpreters(overrides: list[str]) -> dict[str, str]:
     return chosen
 
 
-def env_for(fw: Framework) -> dict[str, str]:
+def env_for(fw: Framework, base_url: str | None = None) -> dict[str, str]:
     env = {"OPENAI_AGENTS_DISABLE_TRACING": "1"}
+    if base_url is not None:  # agentkit's default path is configured from the environment, as a user's shell
+        env |= {"AGENTKIT_BASE_URL": base_url, "AGENTKIT_MODEL": MODEL_NAME, "AGENTKIT_API_KEY": "x"}
     if fw.repo_on_path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
     return env
@@ -168,12 +175,12 @@ class Server:
             self.proc.wait()
 
 
-def run_runner(fw: Framework, python: str, args: list[str], timeout: float) -> dict[str, Any]:
+def run_runner(fw: Framework, python: str, args: list[str], timeout: float, base_url: str) -> dict[str, Any]:
     """One runner subprocess; its JSON result, or an exception with the tail of its stderr."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         done = subprocess.run(
             [python, str(HERE / fw.script), *args, "--out", out.name],
-            env={**os.environ, **env_for(fw)},
+            env={**os.environ, **env_for(fw, base_url)},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -215,6 +222,8 @@ def runner_args(bench: str, mode: dict[str, Any], base_url: str) -> list[str]:
         "overhead_reps",
         "overhead_reps_10",
         "parallel_reps",
+        "streaming_reps",
+        "default_path_reps",
         "schema_reps",
         "runs",
         "concurrency_reps",
@@ -231,20 +240,34 @@ def _is_import_error(exc: Exception) -> bool:
 def plan(benches: list[str], mode: dict[str, Any]) -> list[tuple[list[str], dict[str, Any]]]:
     """The runner processes each framework goes through, in order, with the settings of each.
 
-    Overhead and parallel runs are split into rounds taken round-robin across the frameworks, so a burst of
-    other load on the machine is shared out rather than landing on one framework. Concurrency gets a fresh
-    process, so its peak memory is the concurrent runs' own.
+    Overhead, parallel, streaming and default-path runs are split into rounds taken round-robin across the
+    frameworks, so a burst of other load on the machine is shared out rather than landing on one framework.
+    Streaming and the default path run in a process of their own in each round (the same process as the
+    others would change none of their figures, but a failure there would lose them). Concurrency gets a
+    fresh process, so its peak memory is the concurrent runs' own.
     """
     rounds = max(1, mode["rounds"])
     per_round = {
         **mode,
-        "overhead_reps": -(-mode["overhead_reps"] // rounds),
-        "overhead_reps_10": -(-mode["overhead_reps_10"] // rounds),
-        "parallel_reps": -(-mode["parallel_reps"] // rounds),
+        **{
+            key: -(-mode[key] // rounds)
+            for key in (
+                "overhead_reps",
+                "overhead_reps_10",
+                "parallel_reps",
+                "streaming_reps",
+                "default_path_reps",
+            )
+        },
     }
-    steps = [(["info", *(b for b in ("schema", "overhead", "parallel") if b in benches)], per_round)]
+    first = ["info", *(b for b in ("schema", "overhead", "parallel") if b in benches)]
     later = [b for b in ("overhead", "parallel") if b in benches]
-    steps += [(later, per_round) for _ in range(rounds - 1) if later]
+    streamed = [b for b in ("streaming", "default_path") if b in benches]
+    steps = [(first, per_round)]
+    if streamed:
+        steps.append((streamed, per_round))
+    for _ in range(rounds - 1):
+        steps += [(group, per_round) for group in (later, streamed) if group]
     if "concurrency" in benches:
         steps.append((["concurrency"], mode))
     return steps
@@ -271,7 +294,7 @@ def run_all(
             log(f"{','.join(group)}: {fw.name}")
             try:
                 out = run_runner(
-                    fw, pythons[fw.name], runner_args(",".join(group), settings, base_url), timeout
+                    fw, pythons[fw.name], runner_args(",".join(group), settings, base_url), timeout, base_url
                 )
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 if group[0] == "info" and _is_import_error(exc):
@@ -285,7 +308,12 @@ def run_all(
             for bench in group:
                 if bench != "info":
                     parts[bench].setdefault(fw.name, []).append(out[bench])
-    merge = {"overhead": harness.merge_overhead, "parallel": harness.merge_parallel}
+    merge = {
+        "overhead": harness.merge_overhead,
+        "parallel": harness.merge_parallel,
+        "streaming": harness.merge_streaming,
+        "default_path": harness.merge_default_path,
+    }
     results: dict[str, dict[str, Any]] = {
         bench: {name: merge[bench](got) if bench in merge else got[0] for name, got in by_fw.items()}
         for bench, by_fw in parts.items()
@@ -414,6 +442,16 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "concurrency",
             "5. Concurrency: concurrent 2-turn runs in one process",
             lambda d: report.render_concurrency(d, names),
+        ),
+        (
+            "streaming",
+            f"6. Streaming: streamed 2-turn runs (1 tool call, then the answer in {TEXT_CHUNKS} text chunks)",
+            lambda d: report.render_streaming(d, names),
+        ),
+        (
+            "default_path",
+            "7. Default path: the README's agent, no client passed, sequential 2-turn runs",
+            lambda d: report.render_default_path(d, names),
         ),
     )
     for key, title, render_section in sections:

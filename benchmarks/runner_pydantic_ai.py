@@ -3,6 +3,12 @@
 The OpenRouter provider supplies the Gemini model profile (its `GoogleJsonSchemaTransformer` variant), as it
 would for a Gemini model behind an OpenAI-compatible gateway; the provider wraps an `AsyncOpenAI` client
 pointed at the loopback server. Tools are the plain functions, pydantic-ai's idiom.
+
+Streaming uses `agent.run_stream_events()`, the API its docs give for streaming a whole run, tool calls
+included (`run_stream()` streams only the final response and is meant for output without tool calls
+after it); the text is the `TextPart` a response starts with and the `TextPartDelta`s after it. The default
+path is `OpenAIChatModel(name, provider=OpenAIProvider(base_url=..., api_key=...))` and `agent.run_sync()`,
+as its docs show for an OpenAI-compatible server.
 """
 
 from __future__ import annotations
@@ -12,8 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import harness
-from pydantic_ai import Agent, Tool
+from pydantic_ai import (
+    Agent,
+    AgentRunResultEvent,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+    Tool,
+)
 from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.providers.openrouter import OpenRouterProvider
 from reference_tools import INSTRUCTIONS, REFERENCE_FUNCTIONS, pause_async, pause_sync
 from server import MODEL_NAME
@@ -58,6 +73,40 @@ def make_run(base_url: str, toolset: str) -> harness.RunFn:
         return result.output
 
     return run
+
+
+def make_stream(base_url: str) -> harness.StreamFn:
+    agent = Agent(_model(base_url), tools=list(REFERENCE_FUNCTIONS), instructions=INSTRUCTIONS)
+
+    async def run(prompt: str, on_text: Callable[[str], None]) -> str:
+        output = None
+        async with agent.run_stream_events(prompt) as events:
+            async for event in events:
+                if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+                    on_text(event.delta.content_delta)
+                elif isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+                    on_text(event.part.content)
+                elif isinstance(event, AgentRunResultEvent):
+                    output = event.result.output
+        return str(output)
+
+    return run
+
+
+def make_default(base_url: str) -> tuple[harness.SyncRunFn, harness.RunFn]:
+    def agent() -> Agent[None, str]:
+        model = OpenAIChatModel(MODEL_NAME, provider=OpenAIProvider(base_url=base_url, api_key="x"))
+        return Agent(model, tools=list(REFERENCE_FUNCTIONS), instructions=INSTRUCTIONS)
+
+    sync_agent, async_agent = agent(), agent()
+
+    def run_sync(prompt: str) -> str:
+        return sync_agent.run_sync(prompt).output
+
+    async def run(prompt: str) -> str:
+        return (await async_agent.run(prompt)).output
+
+    return run_sync, run
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 This is what a careful engineer writes without a framework: hand-written JSON schemas in the subset Gemini
 accepts, a name -> function table, `json.loads` for arguments with no validation, tool calls run
-concurrently (sync tools in threads), and a turn limit.
+concurrently (sync tools in threads), and a turn limit. The streamed loop assembles tool calls from their
+deltas by index; the sync loop (the default-path baseline) runs on `openai.OpenAI` and calls tools in turn.
 """
 
 from __future__ import annotations
@@ -239,8 +240,8 @@ async def _call(function: Callable[..., Any], arguments: str) -> str:
     return str(await asyncio.to_thread(function, **kwargs))
 
 
-def make_run(base_url: str, toolset: str) -> harness.RunFn:
-    client = harness.openai_client(base_url)
+def make_run(base_url: str, toolset: str, *, client: Any = None) -> harness.RunFn:
+    client = client or harness.openai_client(base_url)
     if toolset == "reference":
         tools, functions = build_tools(), REFERENCE
     else:
@@ -275,6 +276,99 @@ def make_run(base_url: str, toolset: str) -> harness.RunFn:
         raise RuntimeError(f"no answer after {MAX_TURNS} turns")
 
     return run
+
+
+def _assistant_message(content: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"role": "assistant", "content": content or None, "tool_calls": calls}
+
+
+def make_stream(base_url: str) -> harness.StreamFn:
+    client = harness.openai_client(base_url)
+    tools, functions = build_tools(), REFERENCE
+
+    async def run(prompt: str, on_text: Callable[[str], None]) -> str:
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": prompt},
+        ]
+        for _ in range(MAX_TURNS):
+            stream = await client.chat.completions.create(
+                model=MODEL_NAME,
+                messages=messages,
+                tools=tools,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            text: list[str] = []
+            calls: dict[int, dict[str, Any]] = {}
+            async for chunk in stream:
+                if not chunk.choices:
+                    continue  # the usage chunk
+                delta = chunk.choices[0].delta
+                if delta.content:
+                    on_text(delta.content)
+                    text.append(delta.content)
+                for part in delta.tool_calls or ():
+                    call = calls.setdefault(
+                        part.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                    )
+                    if part.id:
+                        call["id"] = part.id
+                    if part.function is not None:
+                        call["function"]["name"] += part.function.name or ""
+                        call["function"]["arguments"] += part.function.arguments or ""
+            if not calls:
+                return "".join(text)
+            ordered = [calls[index] for index in sorted(calls)]
+            messages.append(_assistant_message("".join(text), ordered))
+            results = await asyncio.gather(
+                *(_call(functions[c["function"]["name"]], c["function"]["arguments"]) for c in ordered)
+            )
+            messages.extend(
+                {"role": "tool", "tool_call_id": c["id"], "content": r}
+                for c, r in zip(ordered, results, strict=True)
+            )
+        raise RuntimeError(f"no answer after {MAX_TURNS} turns")
+
+    return run
+
+
+def make_default(base_url: str) -> tuple[harness.SyncRunFn, harness.RunFn]:
+    """The same loop as `make_run` written for sync code on `openai.OpenAI`, and the async one; both clients
+    built the plain way (base URL and key, no tuning)."""
+    import openai
+
+    sync_client = openai.OpenAI(base_url=base_url, api_key="x")
+    tools = build_tools()
+
+    def run_sync(prompt: str) -> str:
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": prompt},
+        ]
+        for _ in range(MAX_TURNS):
+            response = sync_client.chat.completions.create(model=MODEL_NAME, messages=messages, tools=tools)
+            message = response.choices[0].message
+            if not message.tool_calls:
+                return message.content or ""
+            calls = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.function.name, "arguments": c.function.arguments},
+                }
+                for c in message.tool_calls
+            ]
+            messages.append({"role": "assistant", "content": message.content, "tool_calls": calls})
+            for c in calls:
+                kwargs = json.loads(c["function"]["arguments"] or "{}")
+                result = str(REFERENCE[c["function"]["name"]](**kwargs))
+                messages.append({"role": "tool", "tool_call_id": c["id"], "content": result})
+        raise RuntimeError(f"no answer after {MAX_TURNS} turns")
+
+    return run_sync, make_run(
+        base_url, "reference", client=openai.AsyncOpenAI(base_url=base_url, api_key="x")
+    )
 
 
 if __name__ == "__main__":

@@ -257,25 +257,58 @@ def _completion(request: dict[str, Any], reply: Reply, serial: int) -> dict[str,
 
 
 def _sse(request: dict[str, Any], reply: Reply, serial: int) -> bytes:
-    """The same answer as one SSE chunk, a finish chunk, a usage chunk if asked for, and `[DONE]`."""
+    """The same answer as SSE chunks, as a streaming provider sends it, then a finish chunk, a usage chunk if
+    asked for, and `[DONE]`.
+
+    A text answer comes in `TEXT_CHUNKS` content deltas (split at spaces); each tool call comes as a chunk with
+    its id and name and then its arguments in two fragments, so a client must assemble calls by `index`.
+    """
     base = {
         "id": f"chatcmpl-{serial}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": request.get("model", MODEL_NAME),
     }
-    delta = dict(reply.message)
-    if "tool_calls" in delta:
-        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(delta["tool_calls"])]
-    chunks = [
-        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]},
-    ]
+    deltas = [_stream_delta(index, part) for index, part in enumerate(_stream_parts(reply.message))]
+    chunks = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
     if (request.get("stream_options") or {}).get("include_usage"):
         chunks.append({**base, "choices": [], "usage": _usage(request)})
     events = [f"data: {json.dumps(chunk)}\n\n" for chunk in chunks]
     events.append("data: [DONE]\n\n")
     return "".join(events).encode()
+
+
+TEXT_CHUNKS = 5
+"""How many content deltas a streamed text answer comes in (fewer if it has fewer words)."""
+
+
+def _stream_parts(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's pieces in stream order: text pieces, or per tool call its head and two argument halves."""
+    if "tool_calls" not in message:
+        words = re.findall(r"\S+\s*", message.get("content") or "")
+        step = max(1, -(-len(words) // TEXT_CHUNKS))
+        return [{"content": "".join(words[i : i + step])} for i in range(0, len(words), step)] or [
+            {"content": ""}
+        ]
+    parts: list[dict[str, Any]] = []
+    for index, call in enumerate(message["tool_calls"]):
+        arguments = call["function"]["arguments"]
+        half = len(arguments) // 2
+        head = {"index": index, "id": call["id"], "type": "function"}
+        parts.append(
+            {"tool_calls": [{**head, "function": {"name": call["function"]["name"], "arguments": ""}}]}
+        )
+        for fragment in (arguments[:half], arguments[half:]):
+            parts.append({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+    return parts
+
+
+def _stream_delta(position: int, part: dict[str, Any]) -> dict[str, Any]:
+    """The first delta of a message carries its role (and `content: null` before tool calls)."""
+    if position:
+        return part
+    return {"role": "assistant", **({"content": None} if "tool_calls" in part else {}), **part}
 
 
 def _response(status: str, body: bytes, content_type: str, *, close: bool) -> bytes:
