@@ -32,7 +32,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
 
 
 def test_every_example_has_a_test() -> None:
-    tested = {"weather_agent", "structured_output", "batch", "demo"}
+    tested = {"weather_agent", "structured_output", "batch", "demo", "streaming"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -126,3 +126,24 @@ def test_demo_reports_configuration_errors(
     monkeypatch.setenv("AGENTKIT_MODEL", "google/gemini-2.0-flash-001")
     assert load("demo").main(["hi"]) == 2
     assert "OPENROUTER_API_KEY" in capsys.readouterr().err
+
+
+def test_streaming_prints_text_as_it_arrives_and_each_call(
+    server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.add(
+        tool_calls_response(
+            [("calculator", {"expression": "2048 * 0.125"}), ("current_time", {"timezone": "UTC"})]
+        ),
+        "12.5% of 2,048 is 256; today is a fine day.",
+    )
+    assert load("streaming").main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == '-> calculator({"expression": "2048 * 0.125"})'
+    assert out[1] == '-> current_time({"timezone": "UTC"})'
+    assert out[2].startswith("<- 256 (") and out[3].startswith("<- ")
+    assert out[4] == "12.5% of 2,048 is 256; today is a fine day."
+    assert out[5].startswith(
+        "[2 requests, 2 tool calls, 22+14 tokens, $0.000008, google/gemini-2.0-flash-001]"
+    )
+    assert all(r.body["stream"] is True for r in server.requests)

@@ -1,19 +1,24 @@
-"""HTTP clients shared on `run_sync`'s background loop, by configuration.
+"""HTTP clients: shared on `run_sync`'s background loop, by configuration; closed with any other loop.
 
 Every synchronous run of the process runs on one event loop (`agentkit._sync`), so models configured alike
 (the same endpoint, key, headers, retries and timeout) share one client there: its SSL context is built
 once and its connections are reused from run to run, even by agents made anew for each call. The least
 recently used clients past `MAX_SHARED` are closed; the rest close when the interpreter exits.
+
+On a loop of the user's (`asyncio.run(main())`), `close_with_loop` closes a client when the loop shuts down
+its async generators, as `asyncio.run` and `asyncio.Runner` do before closing it: no connection is left
+open, and no `ResourceWarning` is raised, without an `aclose()` the user must remember.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["MAX_SHARED", "shared_client"]
+__all__ = ["MAX_SHARED", "close_with_loop", "shared_client"]
 
 MAX_SHARED = 32
 
@@ -26,6 +31,9 @@ C = TypeVar("C", bound=_Closable)
 
 _shared: OrderedDict[Hashable, Any] = OrderedDict()
 _tasks: set[asyncio.Task[Any]] = set()
+_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncGenerator[None, None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def shared_client(key: Hashable, make: Callable[[], C]) -> C:
@@ -53,3 +61,22 @@ async def _close_all() -> None:
         await client.close()
     if _tasks:
         await asyncio.gather(*_tasks, return_exceptions=True)
+
+
+def close_with_loop(client: _Closable) -> None:
+    """Close `client` when the running loop shuts down its async generators (call it from that loop)."""
+
+    async def closer() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    loop = asyncio.get_running_loop()
+    generator = closer()
+    _closers.setdefault(loop, []).append(
+        generator
+    )  # held until the loop goes: collected, it would close early
+    started = asyncio.ensure_future(generator.asend(None), loop=loop)
+    _tasks.add(started)
+    started.add_done_callback(_tasks.discard)
