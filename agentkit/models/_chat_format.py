@@ -26,7 +26,7 @@ from . import ModelRequestParameters
 from ._prompted import parse_tool_calls, render_messages, results_reminder
 from .profiles import ModelProfile
 
-__all__ = ["build_request", "parse_completion", "parse_usage", "wire_messages"]
+__all__ = ["build_request", "is_prompted", "parse_completion", "parse_usage", "wire_messages"]
 
 MISSING_RESULT = "No result: this call was not executed."
 
@@ -106,7 +106,7 @@ def build_request(
     With a `prompted` profile the tools go into the prompt instead of the `tools` field (`_prompted`); with
     `results_reminder`, the latest tool result is followed by the question and what to do next.
     """
-    prompted = profile.tool_calling == "prompted" and bool(parameters.tools)
+    prompted = is_prompted(profile, parameters)
     choice = tool_choice(parameters, settings)
     if prompted:
         wire = wire_messages(render_messages(messages, parameters.tools, profile, choice))
@@ -134,6 +134,11 @@ def build_request(
     if settings.stop:
         body["stop"] = list(settings.stop)
     return body
+
+
+def is_prompted(profile: ModelProfile, parameters: ModelRequestParameters | None) -> bool:
+    """Whether tool calls go through the prompt and the text (`_prompted`) for this request."""
+    return profile.tool_calling == "prompted" and parameters is not None and bool(parameters.tools)
 
 
 def tool_choice(parameters: ModelRequestParameters, settings: ModelSettings | None) -> str | None:
@@ -194,7 +199,7 @@ def parse_completion(
     taken = list(taken_ids)
     calls = unique_tool_calls(message.get("tool_calls") or (), taken)
     content = content or ""
-    if parameters is not None and parameters.tools and profile.tool_calling == "prompted":
+    if parameters is not None and is_prompted(profile, parameters):
         reply = parse_tool_calls(
             content, [t.name for t in parameters.tools], [*taken, *(c.id for c in calls)]
         )

@@ -7,7 +7,8 @@ The server is shared by every `LocalModel` of the process and stopped when the i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from ..exceptions import ModelAPIError, UserError
@@ -17,6 +18,7 @@ from .openai import OpenAIChatModel
 from .profiles import LOCAL, ModelProfile
 
 if TYPE_CHECKING:
+    from ..events import ModelStreamEvent
     from ..local import LocalServer
     from ..messages import AssistantMessage, Message
 
@@ -79,10 +81,35 @@ class LocalModel(OpenAIChatModel):
         try:
             return await super().request(messages, parameters, settings)
         except ModelAPIError as exc:
-            if exc.status_code is not None or self._server is not None:
+            if not await self._restart_after(exc):
                 raise
-            # No answer at all: the shared server may have died. It restarts on the same port, or says why.
-            from ..local import get_local_server
-
-            await asyncio.to_thread(get_local_server)
             return await super().request(messages, parameters, settings)
+
+    async def request_stream(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """Stream from the local server (started first); restarted once when it gives no answer at all
+        before anything was yielded."""
+        from ._stream import retry_before_first
+
+        await self.start()
+
+        def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
+            return super(LocalModel, self).request_stream(messages, parameters, settings)
+
+        async def retry(exc: ModelAPIError, attempt: int) -> bool:
+            return attempt == 0 and await self._restart_after(exc)
+
+        async with aclosing(retry_before_first(attempt, retry)) as events:
+            async for event in events:
+                yield event
+
+    async def _restart_after(self, exc: ModelAPIError) -> bool:
+        """After `exc`: whether the managed server gave no answer at all, restarted (or saying why) if so."""
+        if exc.status_code is not None or self._server is not None:
+            return False
+        # No answer at all: the shared server may have died. It restarts on the same port, or says why.
+        from ..local import get_local_server
+
+        await asyncio.to_thread(get_local_server)
+        return True

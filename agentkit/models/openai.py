@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,13 +22,16 @@ from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._chat_format import build_request, parse_completion, transcript_call_ids
-from ._clients import shared_client
+from ._clients import close_with_loop, shared_client
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
+    import httpx2
     from openai import AsyncOpenAI
 
+    from ..events import ModelStreamEvent
     from ..messages import AssistantMessage, Message
+    from ._stream import StreamAssembler
 
 __all__ = ["OpenAIChatModel"]
 
@@ -141,6 +145,7 @@ class OpenAIChatModel(Model):
             return entry[1]
         client = self._new_client()
         if loop is not None:
+            close_with_loop(client)
             self._clients = {k: v for k, v in self._clients.items() if v[0]() is not None}
             self._clients[key_id] = (weakref.ref(loop), client)
         return client
@@ -173,12 +178,23 @@ class OpenAIChatModel(Model):
         )
 
     def request_body(
-        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+        self,
+        messages: Sequence[Message],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+        *,
+        stream: bool = False,
     ) -> dict[str, Any]:
-        """The JSON body this model sends for a request (useful to inspect, record or replay)."""
+        """The JSON body this model sends for a request (useful to inspect, record or replay).
+
+        With `stream`, the body of `request_stream`: `stream: true` and `stream_options` asking for the usage.
+        """
         body = build_request(self._model_name, messages, parameters, settings, self.profile)
         if self.is_openrouter:
             body.setdefault("usage", {"include": True})
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         body.update(settings.extra_body)
         return body
 
@@ -199,33 +215,166 @@ class OpenAIChatModel(Model):
                     data, self.profile, transcript_call_ids(messages), parameters, settings
                 )
             exc = self._body_error(error, data)
-            if exc.status_code not in _RETRYABLE_BODY_CODES or attempt >= self._max_retries:
+            if not await self._retry_body_error(exc, attempt):
                 raise exc
             attempt += 1
-            delay = min(8.0, 0.5 * 2 ** (attempt - 1))
-            logger.info(
-                "retrying %s after an error in a 200 body (%s), in %.1fs",
-                self._model_name,
-                exc.message,
-                delay,
-            )
-            await asyncio.sleep(delay)
 
-    async def _post(
-        self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
-    ) -> dict[str, Any]:
+    async def request_stream(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """Stream one request (`stream: true`); the same errors, retries and final message as `request`.
+
+        An error reported in the stream before anything was yielded is retried like an error in a 200 body;
+        after that it raises. A stream that ends with neither a finish reason nor `[DONE]` was cut: it
+        raises `ModelAPIError`. Closing the iterator early closes the HTTP response.
+        """
+        from ._guard import check_model_request
+        from ._stream import StreamAssembler, retry_before_first
+
+        client = self.client  # raises UserError for a missing key before anything is sent
+        check_model_request(self.base_url)
+        body = self.request_body(messages, parameters, settings, stream=True)
+        taken = transcript_call_ids(messages)
+
+        def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
+            assembler = StreamAssembler(
+                profile=self.profile, taken_ids=taken, parameters=parameters, settings=settings
+            )
+            return self._stream_attempt(client, body, settings, assembler)
+
+        async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
+            async for event in events:
+                yield event
+
+    async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
+        """Whether to try a stream again: errors reported in it, as for errors in 200 bodies; an HTTP status
+        was already retried by the SDK."""
         import openai
 
+        if isinstance(exc.__cause__, openai.APIStatusError):
+            return False
+        return await self._retry_body_error(exc, attempt)
+
+    async def _retry_body_error(self, exc: ModelAPIError, attempt: int) -> bool:
+        """Whether to try again after `exc` (an error reported with HTTP 200); waits before saying yes."""
+        if exc.status_code not in _RETRYABLE_BODY_CODES or attempt >= self._max_retries:
+            return False
+        delay = min(8.0, 0.5 * 2**attempt)
+        logger.info(
+            "retrying %s after an error in a 200 body (%s), in %.1fs", self._model_name, exc.message, delay
+        )
+        await asyncio.sleep(delay)
+        return True
+
+    async def _stream_attempt(
+        self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings, assembler: StreamAssembler
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """One streamed request: its chunks through `assembler`, errors in them raised."""
+        from ._stream import DONE, chunk_error
+
+        async with self._stream_data(client, body, settings) as datas:
+            async for data in datas:
+                if assembler.done:
+                    continue  # read to the end, so that the connection can be reused
+                if data.strip() == DONE:
+                    assembler.done = True
+                    continue
+                chunk = self._decode_chunk(data)
+                error = chunk_error(chunk)
+                if error is not None:
+                    raise self._body_error(error, chunk)
+                for event in assembler.add(chunk):
+                    yield event
+        if not assembler.finished:
+            raise ModelAPIError(
+                f"The stream from {self.describe()} was cut: it ended without a finish reason or [DONE].",
+                model_name=self._model_name,
+            )
+        for event in assembler.finish():
+            yield event
+
+    @asynccontextmanager
+    async def _stream_data(
+        self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
+    ) -> AsyncIterator[AsyncIterator[str]]:
+        """The HTTP response of a streamed request, open for the block, as the `data` of its events.
+
+        A body that is not an event stream (an error in a 200 body, or a server that ignored `stream`) is
+        one piece of data.
+        """
+        payload = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
+        with self._sdk_errors():
+            async with client.chat.completions.with_streaming_response.create(
+                model=body["model"],
+                messages=body["messages"],
+                stream=True,
+                extra_body=payload,
+                **self._request_options(settings),
+            ) as response:
+                datas = self._event_data(response.http_response)
+                try:
+                    yield datas
+                finally:
+                    await datas.aclose()
+
+    async def _event_data(self, response: httpx2.Response) -> AsyncGenerator[str, None]:
+        """The `data` of each server-sent event; errors of the connection as `ModelAPIError`s."""
+        import httpx2
+
+        from ._stream import SSEDecoder
+
+        try:
+            if "json" in response.headers.get("content-type", ""):
+                yield (await response.aread()).decode("utf-8", "replace")
+                return
+            decoder = SSEDecoder()
+            async for line in response.aiter_lines():
+                data = decoder.line(line)
+                if data is not None:
+                    yield data
+            data = decoder.end()
+            if data is not None:
+                yield data
+        except httpx2.TimeoutException as exc:
+            raise ModelAPIError(
+                f"The stream from {self.describe()} timed out: {exc!r}", model_name=self._model_name
+            ) from exc
+        except httpx2.RequestError as exc:
+            raise ModelAPIError(
+                f"The stream from {self.describe()} was cut: {exc!r}", model_name=self._model_name
+            ) from exc
+
+    def _decode_chunk(self, data: str) -> dict[str, Any]:
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise ModelAPIError(
+                f"{self.describe()} streamed data that is not JSON: {data[:200]!r}",
+                model_name=self._model_name,
+            ) from exc
+        if not isinstance(chunk, dict):
+            raise ModelAPIError(
+                f"{self.describe()} streamed JSON that is not an object.",
+                body=chunk,
+                model_name=self._model_name,
+            )
+        return chunk
+
+    def _request_options(self, settings: ModelSettings) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if settings.extra_headers:
             options["extra_headers"] = dict(settings.extra_headers)
         if settings.timeout is not None:
             options["timeout"] = settings.timeout
-        payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        return options
+
+    @contextmanager
+    def _sdk_errors(self) -> Iterator[None]:
+        """The SDK's errors (after its own retries) as agentkit's."""
+        import openai
+
         try:
-            raw = await client.chat.completions.with_raw_response.create(
-                model=body["model"], messages=body["messages"], extra_body=payload, **options
-            )
+            yield
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from exc
         except openai.APITimeoutError as exc:
@@ -238,6 +387,18 @@ class OpenAIChatModel(Model):
                 f"Could not connect to {self.base_url}: {exc}. Is the server running and the URL right?",
                 model_name=self._model_name,
             ) from exc
+
+    async def _post(
+        self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
+    ) -> dict[str, Any]:
+        payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        with self._sdk_errors():
+            raw = await client.chat.completions.with_raw_response.create(
+                model=body["model"],
+                messages=body["messages"],
+                extra_body=payload,
+                **self._request_options(settings),
+            )
         try:
             data = json.loads(raw.http_response.content)
         except ValueError as exc:

@@ -19,13 +19,14 @@ from ._doubles import (
     tool_call_response,
     tool_calls_response,
 )
-from ._loopback import BodyError, HTTPError, LoopbackServer, RecordedHTTPRequest, StreamError
+from ._loopback import BodyError, HTTPError, LoopbackServer, RawStream, RecordedHTTPRequest, StreamError
 
 __all__ = [
     "BodyError",
     "FunctionModel",
     "HTTPError",
     "LoopbackServer",
+    "RawStream",
     "RecordedHTTPRequest",
     "RecordedRequest",
     "RequestInfo",

@@ -2,7 +2,8 @@
 
 It answers from a script, records every request (path, headers, JSON body), and reproduces OpenRouter's
 shapes: `usage.cost`, errors as HTTP statuses and inside 200 bodies, and SSE streams with
-`: OPENROUTER PROCESSING` comment lines, a final usage chunk and errors mid-stream.
+`: OPENROUTER PROCESSING` comment lines, a final usage chunk and errors mid-stream. `RawStream` sends any
+list of SSE events (chunks built with `chunk()` and `usage_chunk()`), slowly or cut short if asked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..messages import AssistantMessage
 
-__all__ = ["BodyError", "HTTPError", "LoopbackServer", "RecordedHTTPRequest", "StreamError"]
+__all__ = ["BodyError", "HTTPError", "LoopbackServer", "RawStream", "RecordedHTTPRequest", "StreamError"]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -61,7 +62,22 @@ class StreamError:
     message: str = "Provider disconnected"
 
 
-Answer = AssistantMessage | str | dict[str, Any] | HTTPError | BodyError | StreamError
+@dataclass(kw_only=True, frozen=True)
+class RawStream:
+    """Answer with exactly these SSE events (whatever the request asked): a dict is sent as `data: <json>`,
+    a string as the line it is (`": OPENROUTER PROCESSING"`, `"data: [DONE]"`).
+
+    Nothing is added: no processing comments, no usage chunk, no `[DONE]` unless listed.
+    """
+
+    events: list[dict[str, Any] | str]
+    delay: float = 0.0
+    """Seconds to wait before each event (a slow stream, to close early)."""
+    cut: bool = False
+    """Close the connection after the events although the announced body is longer (a dropped connection)."""
+
+
+Answer = AssistantMessage | str | dict[str, Any] | HTTPError | BodyError | StreamError | RawStream
 Responder = Callable[[dict[str, Any]], Answer]
 
 
@@ -87,8 +103,8 @@ class LoopbackServer:
 
     `script` items are used in order, one per request: an `AssistantMessage` or text (sent as an
     OpenRouter completion, or streamed when the request asks for a stream), a raw completion dict, an
-    `HTTPError`, a `BodyError`, a `StreamError`, or a callable that receives the request body and returns one
-    of those. Use as a context manager; `base_url` ends in `/v1`.
+    `HTTPError`, a `BodyError`, a `StreamError`, a `RawStream`, or a callable that receives the request body
+    and returns one of those. Use as a context manager; `base_url` ends in `/v1`.
     """
 
     def __init__(
@@ -168,7 +184,7 @@ class LoopbackServer:
                 )
             item = self.script.pop(0)
         if callable(item) and not isinstance(
-            item, (AssistantMessage, HTTPError, BodyError, StreamError, dict)
+            item, (AssistantMessage, HTTPError, BodyError, StreamError, RawStream, dict)
         ):
             return item(body)
         return item
@@ -211,17 +227,36 @@ class LoopbackServer:
             usage["cost"] = self.usage["cost"]
         return usage
 
+    def chunk(
+        self, delta: dict[str, Any], finish: str | None = None, *, gen_id: str = "gen-stream", **extra: Any
+    ) -> dict[str, Any]:
+        """A `chat.completion.chunk` with one choice carrying `delta` (and `finish` as its finish reason)."""
+        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+        if finish is not None:
+            choice["native_finish_reason"] = finish.upper()
+        return {
+            "id": gen_id,
+            "provider": "Google",
+            "model": self.model,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "choices": [choice],
+            **extra,
+        }
+
+    def usage_chunk(self, *, gen_id: str = "gen-stream") -> dict[str, Any]:
+        """The last chunk of a stream that asked for usage: no choices, the usage (with OpenRouter's cost)."""
+        chunk = self.chunk({}, gen_id=gen_id, usage=self._usage())
+        chunk["choices"] = []
+        return chunk
+
     def stream_events(self, answer: AssistantMessage | str | StreamError) -> list[str]:
         """The SSE lines (without the trailing blank line) for a streamed answer."""
         events = [": OPENROUTER PROCESSING"] * self.processing_comments
         gen_id = f"gen-{next(self._ids)}"
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            body = {
-                "id": gen_id, "provider": "Google", "model": self.model, "object": "chat.completion.chunk",
-                "created": int(time.time()), "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
-            }  # fmt: skip
-            return "data: " + json.dumps(body)
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            return "data: " + json.dumps(self.chunk(delta, finish, gen_id=gen_id))
 
         if isinstance(answer, StreamError):
             if answer.content:
@@ -248,18 +283,8 @@ class LoopbackServer:
             events.append(
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments[half:]}}]})
             )
-        finish = "tool_calls" if message.tool_calls else "stop"
-        events.append(chunk({}, finish))
-        final = {
-            "id": gen_id,
-            "provider": "Google",
-            "model": self.model,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "choices": [],
-            "usage": self._usage(),
-        }
-        events.append("data: " + json.dumps(final))
+        events.append(chunk({}, "tool_calls" if message.tool_calls else "stop"))
+        events.append("data: " + json.dumps(self.usage_chunk(gen_id=gen_id)))
         events.append("data: [DONE]")
         return events
 
@@ -291,7 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
             return
         answer = owner._next(body)
-        if isinstance(answer, HTTPError):
+        if isinstance(answer, RawStream):
+            lines = [e if isinstance(e, str) else "data: " + json.dumps(e) for e in answer.events]
+            self._stream(lines, delay=answer.delay, cut=answer.cut)
+        elif isinstance(answer, HTTPError):
             self._json(answer.status, answer.body(), answer.headers)
         elif isinstance(answer, BodyError):
             error: dict[str, Any] = {"code": answer.code, "message": answer.message}
@@ -317,11 +345,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, events: list[str]) -> None:
-        data = "".join(f"{e}\n\n" for e in events).encode()
+    def _stream(self, events: list[str], *, delay: float = 0.0, cut: bool = False) -> None:
+        pieces = [f"{e}\n\n".encode() for e in events]
+        length = sum(len(p) for p in pieces)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(length + 64 if cut else length))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            if delay:
+                for piece in pieces:
+                    time.sleep(delay)
+                    self.wfile.write(piece)
+            else:
+                self.wfile.write(b"".join(pieces))
+        except (BrokenPipeError, ConnectionResetError):  # the client closed the stream early
+            self.close_connection = True
+        if cut:  # the body is shorter than announced: closing now drops the connection mid-body
+            self.close_connection = True
