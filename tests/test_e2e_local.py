@@ -17,6 +17,7 @@ from agentkit_tools.calculator import evaluate
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, ModelSettings, ToolMessage, UserMessage, tool
+from agentkit.events import RequestStarted, RunFinished, TextDelta, ToolCallDelta, ToolCallStarted
 from agentkit.local import (
     LlamaServerNotFoundError,
     LocalServer,
@@ -114,3 +115,24 @@ def test_structured_output(model: LocalModel) -> None:
     )
     assert result.output == EmployeeCard(name="Omar Haddad", department="Research", start_year=2019)
     assert result.usage.requests <= 3
+
+
+def test_streamed_run(model: LocalModel) -> None:
+    """The weather question streamed: the call arrives as events (never as text), the answer as text deltas
+    that add up to the output, provisional while the grounding check may still question it."""
+    agent = Agent(model, tools=[get_weather])
+    events = list(agent.run_stream_sync("What's the weather in Oslo right now?", model_settings=SETTINGS))
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    result = finished.result
+    assert "-3" in result.output and "snow" in result.output.lower()
+    (started,) = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert started.call.name == "get_weather" and started.arguments == {"city": "Oslo"}
+    turns = [i for i, e in enumerate(events) if isinstance(e, RequestStarted)]
+    last_turn = events[turns[-1] :]
+    text = "".join(e.text for e in last_turn if isinstance(e, TextDelta))
+    assert text == result.output
+    assert all(e.provisional for e in last_turn if isinstance(e, TextDelta))
+    first_turn = events[turns[0] : turns[1]]
+    assert not any(isinstance(e, TextDelta) and "{" in e.text for e in first_turn)  # the call is not text
+    assert any(isinstance(e, ToolCallDelta) and e.name == "get_weather" for e in first_turn)
