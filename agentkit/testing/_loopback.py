@@ -89,6 +89,8 @@ class RecordedHTTPRequest:
     headers: dict[str, str]
     """Header names in lower case."""
     body: dict[str, Any]
+    client_port: int = 0
+    """The client's port: requests with the same one came over the same connection."""
 
 
 @dataclass(kw_only=True)
@@ -309,7 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
         with owner._lock:
             owner.requests.append(
                 RecordedHTTPRequest(
-                    path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    client_port=int(self.client_address[1]),
                 )
             )
         if not self.path.rstrip("/").endswith("/chat/completions"):
