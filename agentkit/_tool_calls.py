@@ -164,7 +164,8 @@ async def execute(
                 tool_call_id=call.call.id,
                 messages=transcript,
             ) from exc
-        logger.warning("tool %r raised %s: %s", name, type(exc).__name__, exc)
+        agent = f"agent {ctx.agent_name!r}: " if ctx.agent_name else ""
+        logger.warning("%stool %r raised %s: %s", agent, name, type(exc).__name__, exc)
         failure = f"The tool raised {type(exc).__name__}: {exc}"
     duration = time.perf_counter() - started
     content = failure if failure is not None else serialize_result(value)

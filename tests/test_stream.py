@@ -338,3 +338,15 @@ def test_double_chunk_size_must_be_positive() -> None:
 def test_feedback_messages_are_marked() -> None:
     message = UserMessage(content="x", feedback=True)
     assert FeedbackSent(message=message, reason="invalid_output").kind == "feedback_sent"
+
+
+def test_a_tool_error_is_logged_with_the_agent_name(caplog: pytest.LogCaptureFixture) -> None:
+    @tool
+    def boom() -> str:
+        """Fails."""
+        raise RuntimeError("broken")
+
+    model = ScriptedModel([tool_call_response("boom"), "sorry"])
+    with caplog.at_level("WARNING", logger="agentkit"):
+        Agent(model, tools=[boom], name="worker").run_sync("go")
+    assert "agent 'worker': tool 'boom' raised RuntimeError: broken" in caplog.text
