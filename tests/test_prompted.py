@@ -570,3 +570,9 @@ def test_an_answer_agentkit_questioned_is_left_out_and_the_feedback_joins_the_qu
     assert out[1:] == [UserMessage(content="2 to the power of 20?\n\nYour answer contains 4194304 ...")]
     kept = [*messages[:2], UserMessage(content="Are you sure?")]  # the user's own follow-up keeps the answer
     assert render_messages(kept, TOOLS, PROMPTED)[1:] == kept
+
+
+def test_a_list_of_calls_leaves_no_brackets_in_the_text() -> None:
+    text = 'Both:\n[{"name": "w", "arguments": {"c": 1}}, {"name": "w", "arguments": {"c": 2}}] then more'
+    reply = parse_tool_calls(text, ["w"])
+    assert len(reply.calls) == 2 and reply.preamble == "Both:" and reply.text == "Both:\n then more"

@@ -273,6 +273,8 @@ _ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
 _CALL_START = re.compile(r"""\{\s*(?:"type"\s*:\s*"function"\s*,\s*)?["']?(?:name|function|tool)["']?\s*:""")
 _WRAPPERS = re.compile(r"</?tool_calls?>|```[a-zA-Z]*")
 _LEFTOVER = re.compile(r"^[\s\[\],]*$")
+_LIST_OPEN = re.compile(r"\[\s*$")
+_LIST_CLOSE = re.compile(r"^\s*\]")
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -313,6 +315,9 @@ def parse_tool_calls(text: str, tool_names: Collection[str], taken_ids: Iterable
         pieces.append(text[cursor:start])
         cursor = end
     pieces.append(text[cursor:])
+    # the brackets and commas of a JSON list of calls are not text
+    pieces = ["" if _LEFTOVER.match(p) else p for p in pieces]
+    pieces[0], pieces[-1] = _LIST_OPEN.sub("", pieces[0]), _LIST_CLOSE.sub("", pieces[-1])
     return ParsedReply(
         calls=_with_ids(found, taken_ids), text=_clean("".join(pieces)), preamble=_clean(pieces[0])
     )
