@@ -30,7 +30,8 @@ class RunStream(Generic[OutputT]):
     print(stream.result.usage)
     ```
     Leaving the `async with` before the end (a `break`, an exception, a cancelled task) cancels the model
-    request and any running tools; `messages` then holds the transcript so far. An error of the run is
+    request and any running async tools (a sync tool cannot be interrupted: it finishes in its worker
+    thread and its result is dropped); `messages` then holds the transcript so far. An error of the run is
     raised from the iteration, carrying the transcript like `run()`'s.
     """
 

@@ -3,13 +3,15 @@
 A fresh loop per call (`asyncio.run`) would build a new HTTP client, SSL context and connection pool for
 every run; on this loop a model's client, and its open connections, serve every synchronous call, from any
 thread. At interpreter exit the loop runs the cleanups registered with `at_close` (closing HTTP clients)
-and stops. After a fork the child starts a loop of its own.
+and stops. After a fork the child starts a loop of its own (`agentkit.models._clients` forgets the
+parent's clients).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 
 from .exceptions import UserError
 
-__all__ = ["at_close", "is_sync_loop", "run_sync"]
+__all__ = ["at_close", "is_closing", "is_sync_loop", "run_sync"]
 
 T = TypeVar("T")
 
@@ -27,6 +29,10 @@ _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 _pid = 0
 _cleanups: list[Callable[[], Awaitable[None]]] = []
+_closing = False
+
+CANCEL_WAIT = 5.0
+"""Seconds an interrupted `run_sync` waits for the run to finish cancelling."""
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -40,17 +46,28 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         raise UserError(
             "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
         )
+    if _closing:
+        coroutine.close()
+        raise UserError("run_sync() was called while the interpreter is exiting.")
     future = asyncio.run_coroutine_threadsafe(coroutine, _running_loop())
     try:
         return future.result()
     except BaseException:
+        # interrupted (Ctrl-C): cancel the run, and let the cancellation land before going on, so that what
+        # the caller does next (closing a stream) does not meet a run still going
         future.cancel()
+        concurrent.futures.wait([future], timeout=CANCEL_WAIT)
         raise
 
 
 def is_sync_loop(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether `loop` is the background loop of `run_sync`."""
     return loop is _loop
+
+
+def is_closing() -> bool:
+    """Whether the interpreter is exiting (the background loop is stopping or stopped)."""
+    return _closing
 
 
 def at_close(cleanup: Callable[[], Awaitable[None]]) -> None:
@@ -72,6 +89,8 @@ def _running_loop() -> asyncio.AbstractEventLoop:
 
 @atexit.register
 def _shutdown() -> None:
+    global _closing
+    _closing = True
     loop, thread = _loop, _thread
     if loop is None or thread is None or not thread.is_alive() or _pid != os.getpid():
         return

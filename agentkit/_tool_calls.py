@@ -11,7 +11,6 @@ with a message saying what to fix.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
@@ -64,14 +63,9 @@ class ValidatedCall:
     """Why the call cannot run, written for the model (unknown tool, invalid arguments)."""
     budget: int
     """Consecutive failures of this tool the run tolerates."""
-
-    @property
-    def key(self) -> CallKey:
-        """What makes two calls the same call: the tool's name and the decoded arguments."""
-        try:
-            return self.call.name, json.dumps(self.decoded, sort_keys=True)
-        except (TypeError, ValueError):  # pragma: no cover - decoded JSON always serialises
-            return self.call.name, self.call.arguments
+    key: CallKey
+    """What makes two calls the same call: the tool's name and the validated arguments (`5000` and `"5000"`
+    for an `int` are the same), or the validated answer for the final-result tool."""
 
 
 def validate_call(
@@ -86,16 +80,27 @@ def validate_call(
     final = call.name == FINAL_RESULT_TOOL and not output.is_text
     tool = None if final else tools.get(call.name)
     budget = retries if tool is None or tool.retries is None else tool.retries
+    raw_key = (call.name, call.arguments.strip())
     if tool is None and not final:
         names = ", ".join(sorted(tools)) or "none"
         problem = f"Unknown tool {call.name!r}. Available tools: {names}."
-        return ValidatedCall(call=call, tool=None, decoded=None, arguments={}, problem=problem, budget=budget)
+        return ValidatedCall(
+            call=call, tool=None, decoded=None, arguments={}, problem=problem, budget=budget, key=raw_key
+        )
     try:
         decoded = parse_arguments(call.name, call.arguments)
         if final:
             value = output.validate(decoded, dialect)
+            key = (call.name, _canonical(value))
             return ValidatedCall(
-                call=call, tool=None, decoded=decoded, arguments={}, final=True, output=value, budget=budget
+                call=call,
+                tool=None,
+                decoded=decoded,
+                arguments={},
+                final=True,
+                output=value,
+                budget=budget,
+                key=key,
             )
         assert tool is not None
         arguments = tool.validate_arguments(decoded, dialect=dialect)
@@ -105,16 +110,26 @@ def validate_call(
             if final
             else "Fix the arguments and call the tool again."
         )
+        problem = f"{exc}\n{fix}"
         return ValidatedCall(
             call=call,
             tool=tool,
             decoded=None,
             arguments={},
             final=final,
-            problem=f"{exc}\n{fix}",
+            problem=problem,
             budget=budget,
+            key=raw_key,
         )
-    return ValidatedCall(call=call, tool=tool, decoded=decoded, arguments=arguments, budget=budget)
+    key = (call.name, _canonical({k: arguments[k] for k in sorted(arguments)}))
+    return ValidatedCall(call=call, tool=tool, decoded=decoded, arguments=arguments, budget=budget, key=key)
+
+
+def _canonical(value: object) -> str:
+    try:
+        return serialize_result(value)
+    except Exception:  # pragma: no cover - a value that cannot be written is never the same as another
+        return repr(object())
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -154,23 +169,38 @@ async def execute(
             value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
     except ModelRetry as exc:
         failure = exc.message
-    except asyncio.TimeoutError:
-        failure = f"The tool timed out after {tool.timeout:g} seconds."
+    except asyncio.TimeoutError as exc:
+        if tool.timeout is None:  # the function's own timeout, not the tool's
+            failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
+        else:
+            failure = f"The tool timed out after {tool.timeout:g} seconds."
     except Exception as exc:
-        if raise_tool_errors:
-            raise ToolExecutionError(
-                f"Tool {name!r} raised {type(exc).__name__}: {exc}",
-                tool_name=name,
-                tool_call_id=call.call.id,
-                messages=transcript,
-            ) from exc
-        agent = f"agent {ctx.agent_name!r}: " if ctx.agent_name else ""
-        logger.warning("%stool %r raised %s: %s", agent, name, type(exc).__name__, exc)
-        failure = f"The tool raised {type(exc).__name__}: {exc}"
+        failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
     content = failure if failure is not None else serialize_result(value)
     message = ToolMessage(tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None)
     return CallOutcome(message=message, failed=failure is not None, ran=True, duration_s=duration)
+
+
+def _raised(
+    call: ValidatedCall,
+    ctx: RunContext[Any],
+    exc: Exception,
+    raise_tool_errors: bool,
+    transcript: Sequence[Message],
+) -> str:
+    """What to tell the model about an exception the function raised (or raise `ToolExecutionError`)."""
+    name = call.call.name
+    if raise_tool_errors:
+        raise ToolExecutionError(
+            f"Tool {name!r} raised {type(exc).__name__}: {exc}",
+            tool_name=name,
+            tool_call_id=call.call.id,
+            messages=transcript,
+        ) from exc
+    agent = f"agent {ctx.agent_name!r}: " if ctx.agent_name else ""
+    logger.warning("%stool %r raised %s: %s", agent, name, type(exc).__name__, exc)
+    return f"The tool raised {type(exc).__name__}: {exc}"
 
 
 async def run_concurrently(

@@ -137,7 +137,8 @@ class Agent(Generic[DepsT, OutputT]):
 
         Takes `run()`'s options. Text and tool calls stream as the model writes them (`agentkit.events`);
         after the iteration `stream.result` is the `RunResult` that `run()` would return. Leaving the
-        `async with` early cancels the request and any running tools; `stream.messages` keeps the transcript.
+        `async with` early cancels the request and any running async tools (a sync tool finishes in its
+        thread, its result dropped); `stream.messages` keeps the transcript.
         """
         spec, state = self._start(prompt, options, stream=True)
         return RunStream(run_events(spec, state), state)
@@ -159,7 +160,7 @@ class Agent(Generic[DepsT, OutputT]):
     ) -> Iterator[Event]:
         """`run_stream()` for code without an event loop: a generator of the same events, ending with
         `RunFinished` (its `result` is the `RunResult`). Closing the generator early cancels the run."""
-        from ._sync import run_sync
+        from ._sync import is_closing, run_sync
 
         stream = self.run_stream(prompt, **options)
         try:
@@ -169,7 +170,8 @@ class Agent(Generic[DepsT, OutputT]):
                 except StopAsyncIteration:
                     return
         finally:
-            run_sync(stream.aclose())
+            if not stream.is_finished and not is_closing():
+                run_sync(stream.aclose())
 
     def _start(
         self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT], *, stream: bool
@@ -180,7 +182,8 @@ class Agent(Generic[DepsT, OutputT]):
         content = prompt if prompt is None or isinstance(prompt, str) else list(prompt)
         messages, new_index, added = start_messages(self.instructions, history, content)
         chosen = options.get("model")
-        max_turns = options.get("max_turns") or self.max_turns
+        max_turns = options.get("max_turns")
+        max_turns = self.max_turns if max_turns is None else max_turns
         _check_max_turns(max_turns)
         spec = RunSpec(
             model=infer_model(chosen) if chosen is not None else self.model,

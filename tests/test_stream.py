@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncGenerator, Sequence
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -350,3 +355,81 @@ def test_a_tool_error_is_logged_with_the_agent_name(caplog: pytest.LogCaptureFix
     with caplog.at_level("WARNING", logger="agentkit"):
         Agent(model, tools=[boom], name="worker").run_sync("go")
     assert "agent 'worker': tool 'boom' raised RuntimeError: broken" in caplog.text
+
+
+def test_a_tool_raising_timeout_error_itself_is_an_ordinary_error() -> None:
+    @tool
+    async def fetch() -> str:
+        """Fetch."""
+        raise TimeoutError("upstream took too long")
+
+    model = ScriptedModel([tool_call_response("fetch"), "gave up"])
+    result = Agent(model, tools=[fetch]).run_sync("go")
+    (message,) = model.requests[1].last_tool_messages
+    assert message.is_error and message.content == "The tool raised TimeoutError: upstream took too long"
+    assert result.output == "gave up"
+
+
+def test_calls_the_same_once_validated_are_the_same_call() -> None:
+    ran: list[int] = []
+
+    @tool
+    def mul(a: int, b: int) -> int:
+        """Multiply."""
+        ran.append(a)
+        return a * b
+
+    steering = ModelProfile(policy=RunPolicy(steer_repeated_calls=True))
+    model = ScriptedModel(
+        [
+            tool_call_response("mul", {"a": 5000, "b": 3}),
+            tool_call_response("mul", {"b": 3.0, "a": "5000"}),
+            "15000",
+        ],
+        profile=steering,
+    )
+    Agent(model, tools=[mul]).run_sync("5000 * 3?")
+    assert ran == [5000]
+    assert "You already called mul" in model.requests[2].last_tool_messages[0].content
+    assert model.requests[2].parameters.tool_choice == "none"  # asked for the answer now
+
+
+def test_a_per_run_max_turns_of_zero_is_refused() -> None:
+    with pytest.raises(UserError, match="max_turns must be at least 1"):
+        Agent(ScriptedModel(["x"])).run_sync("hi", max_turns=0)
+
+
+def test_ctrl_c_during_run_stream_sync_raises_keyboard_interrupt(tmp_path: Path) -> None:
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, sys
+            from agentkit import Agent, tool
+            from agentkit.testing import ScriptedModel, tool_call_response
+
+            @tool
+            async def slow() -> str:
+                '''Slow.'''
+                await asyncio.sleep(30)
+                return "late"
+
+            agent = Agent(ScriptedModel([tool_call_response("slow"), "x"]), tools=[slow])
+            try:
+                for event in agent.run_stream_sync("go"):
+                    if event.kind == "tool_call_started":
+                        print("started", flush=True)
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+            """
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "started"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert out.strip() == "interrupted", err
+    assert "RuntimeError" not in err

@@ -186,5 +186,43 @@ def test_run_sync_from_the_environment_reuses_one_client(
     assert agent.run_sync("1").output == "one"
     assert agent.run_sync("2").output == "two"
     assert Agent(tools=[get_weather]).run_sync("3").output == "three"  # a new agent, configured alike
-    assert len([k for k in _clients._shared if k[0] == server.base_url]) == 1
     assert len({r.client_port for r in server.requests}) == 1  # one connection served all three runs
+
+
+async def test_agents_made_per_request_on_one_loop_share_one_client(server: LoopbackServer) -> None:
+    server.add(*[f"answer {i}" for i in range(5)])
+    for i in range(5):
+        agent = Agent(OpenAIChatModel(MODEL, base_url=server.base_url, api_key="k"))
+        assert (await agent.run(f"q{i}")).output == f"answer {i}"
+    pool = _clients._pools[asyncio.get_running_loop()]
+    assert len(pool.clients) == 1 and not pool.users
+    assert len({r.client_port for r in server.requests}) == 1
+
+
+async def test_a_client_pushed_out_of_the_pool_is_closed_only_once_idle(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_clients, "MAX_CLIENTS", 1)
+    words: list[dict[str, object] | str] = [server.chunk({"content": f"w{i} "}) for i in range(6)]
+    server.add(RawStream(events=[*words, server.chunk({}, "stop"), "data: [DONE]"], delay=0.02), "other")
+    slow = Agent(OpenAIChatModel(MODEL, base_url=server.base_url, api_key="one"))
+    other = Agent(OpenAIChatModel(MODEL, base_url=server.base_url, api_key="two"))
+    async with slow.run_stream("long") as stream:
+        async for event in stream:
+            if isinstance(event, TextDelta) and event.text == "w1 ":
+                assert (await other.run("short")).output == "other"  # pushes the slow client out
+    assert stream.result.output == "w0 w1 w2 w3 w4 w5 "
+    pool = _clients._pools[asyncio.get_running_loop()]
+    assert not pool.evicted and len(pool.clients) == 1
+    await other.model.aclose()
+    assert not pool.clients
+
+
+def test_a_forked_child_starts_without_the_parents_clients() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        _clients._pools[loop] = _clients._Pool(loop)
+        _clients._forget_after_fork()
+        assert loop not in _clients._pools
+    finally:
+        loop.close()

@@ -70,7 +70,6 @@ class LocalModel(OpenAIChatModel):
             elif not server.is_running:
                 await asyncio.to_thread(server.start)
             self.base_url = server.base_url
-            self._clients.clear()
             self._started = True
         return self.base_url
 

@@ -11,18 +11,16 @@ import asyncio
 import json
 import logging
 import os
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._sync import is_sync_loop
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._chat_format import build_request, parse_completion, transcript_call_ids
-from ._clients import close_with_loop, shared_client
+from ._clients import client_for, close_client, in_use
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -96,7 +94,6 @@ class OpenAIChatModel(Model):
         self._max_retries = max_retries
         self._timeout = timeout
         self._client = client
-        self._clients: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncOpenAI]] = {}
 
     @property
     def model_name(self) -> str:
@@ -120,41 +117,29 @@ class OpenAIChatModel(Model):
     def client(self) -> AsyncOpenAI:
         """The `AsyncOpenAI` client for the running event loop, created on first use.
 
-        Connections belong to one event loop, so each loop gets its own client; on `run_sync`'s loop, models
-        configured alike share one (`_clients`). A missing key is a `UserError` here, before anything is sent.
+        Connections belong to one event loop; on each loop, models configured alike share one client
+        (`_clients`), closed when the loop shuts down. A missing key is a `UserError` here, before anything
+        is sent.
         """
         if self._client is not None:
             return self._client
+        self._new_client_check()
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            loop = None
-        if loop is not None and is_sync_loop(loop):
-            self._new_client_check()
-            key = (
-                self.base_url,
-                self._api_key,
-                tuple(sorted(self._headers.items())),
-                self._max_retries,
-                self._timeout,
-            )
-            return shared_client(key, self._new_client)
-        key_id = id(loop)
-        entry = self._clients.get(key_id)
-        if entry is not None and entry[0]() is loop:
-            return entry[1]
-        client = self._new_client()
-        if loop is not None:
-            close_with_loop(client)
-            self._clients = {k: v for k, v in self._clients.items() if v[0]() is not None}
-            self._clients[key_id] = (weakref.ref(loop), client)
-        return client
+            return self._new_client()  # no loop to share it on: the caller owns it
+        return client_for(self._client_key, self._new_client)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections this model opened on the running event loop."""
-        entry = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if entry is not None:
-            await entry[1].close()
+        """Close the running loop's client of this model's configuration (shared with models configured
+        alike; the next request makes a new one). Loops close their clients when they shut down anyway."""
+        if self._client is None:
+            await close_client(self._client_key)
+
+    @property
+    def _client_key(self) -> tuple[object, ...]:
+        headers = tuple(sorted(self._headers.items()))
+        return (self.base_url, self._api_key, headers, self._max_retries, self._timeout)
 
     def _new_client_check(self) -> None:
         """A missing key for OpenRouter is a `UserError` before anything is sent."""
@@ -208,7 +193,8 @@ class OpenAIChatModel(Model):
         body = self.request_body(messages, parameters, settings)
         attempt = 0
         while True:
-            data = await self._post(client, body, settings)
+            with in_use(client):
+                data = await self._post(client, body, settings)
             error = data.get("error") if isinstance(data, dict) else None
             if not error:
                 return parse_completion(
@@ -242,9 +228,10 @@ class OpenAIChatModel(Model):
             )
             return self._stream_attempt(client, body, settings, assembler)
 
-        async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
-            async for event in events:
-                yield event
+        with in_use(client):
+            async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
+                async for event in events:
+                    yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
         """Whether to try a stream again: errors reported in it, as for errors in 200 bodies; an HTTP status

@@ -11,11 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .._checks import RunChecker
+from .._checks import CallQuestion, RunChecker
 from .._dialects import Dialect
 from .._grounding import GroundingCheck
+from .._tool_calls import ValidatedCall
 
-__all__ = ["GroundingCheck", "ModelProfile", "RunChecker", "RunPolicy", "profile_for"]
+__all__ = [
+    "CallQuestion",
+    "GroundingCheck",
+    "ModelProfile",
+    "RunChecker",
+    "RunPolicy",
+    "ValidatedCall",
+    "profile_for",
+]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -24,7 +33,9 @@ class RunPolicy:
 
     checker: Callable[[], RunChecker] | None = None
     """Makes each run's checker, which may question a tool call or an answer before the loop accepts it
-    (`GroundingCheck` for small models: numbers nothing gave). `None`: every call and answer is taken."""
+    (`GroundingCheck` for small models: numbers nothing gave). `None`: every call and answer is taken. A
+    checker of your own subclasses `RunChecker`: it gets each `ValidatedCall` and may answer with a
+    `CallQuestion`, and gets each answer and may answer with a question (all importable from here)."""
     steer_repeated_calls: bool = False
     """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
     result and a reminder to use it, without running the tool again, and ask for a text answer next
