@@ -649,3 +649,28 @@ def test_sse_decoder() -> None:
     assert [d for line in lines if (d := decoder.line(line)) is not None] == ["{\n}"]
     assert decoder.end() == "tail"
     assert decoder.end() is None
+
+
+def test_calls_all_at_index_0_with_their_ids_repeated_stay_apart() -> None:
+    from agentkit.models._stream import StreamAssembler
+    from agentkit.models.profiles import DEFAULT
+
+    assembler = StreamAssembler(profile=DEFAULT, taken_ids=[], parameters=None, settings=None)
+
+    def piece(call_id: str, name: str, arguments: str) -> dict[str, object]:
+        call = {"index": 0, "id": call_id, "function": {"name": name, "arguments": arguments}}
+        return {"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}
+
+    for chunk in (
+        piece("a", "w", '{"c": '),
+        piece("b", "w", '{"c": '),
+        piece("a", "w", "1}"),
+        piece("b", "w", "2}"),
+    ):
+        assembler.add(chunk)
+    assembler.add({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    calls = {
+        c["id"]: c["function"]["arguments"]
+        for c in assembler.completion()["choices"][0]["message"]["tool_calls"]
+    }
+    assert calls == {"a": '{"c": 1}', "b": '{"c": 2}'}

@@ -113,6 +113,9 @@ class StreamAssembler:
         self._text: list[str] = []
         self._calls: dict[int, _Call] = {}
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
+        self._by_id: dict[
+            str, int
+        ] = {}  # a call's id -> its key, for providers that repeat ids on every piece
         self._model: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
@@ -160,9 +163,14 @@ class StreamAssembler:
         call_id = piece.get("id") or ""
         key = self._slots.get(index)
         if key is None or (call_id and self._calls[key].id and call_id != self._calls[key].id):
-            key = index if index not in self._calls else max(self._calls) + 1
-            self._slots[index] = key
-            self._calls[key] = _Call()
+            # a call not seen at this index yet: interleaved calls sharing an index keep apart by their ids
+            key = self._by_id.get((index, call_id))
+            if key is None:
+                key = index if index not in self._calls else max(self._calls) + 1
+                self._calls[key] = _Call()
+        self._slots[index] = key
+        if call_id:
+            self._by_id.setdefault((index, call_id), key)
         call = self._calls[key]
         new_id = call_id if call_id and not call.id else None  # some providers repeat them on every piece
         new_name = str(function.get("name") or "") if not call.name else ""
