@@ -113,9 +113,7 @@ class StreamAssembler:
         self._text: list[str] = []
         self._calls: dict[int, _Call] = {}
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
-        self._by_id: dict[
-            str, int
-        ] = {}  # a call's id -> its key, for providers that repeat ids on every piece
+        self._by_id: dict[tuple[int, str], int] = {}  # (index, id) -> the call's key
         self._model: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
