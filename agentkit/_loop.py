@@ -25,6 +25,7 @@ from ._tool_calls import CallKey, CallOutcome, ValidatedCall, answer, execute, r
 from .context import RunContext
 from .events import (
     Event,
+    FeedbackReason,
     FeedbackSent,
     OutputDelta,
     RequestStarted,
@@ -323,7 +324,9 @@ def _request_usage(response: AssistantMessage) -> Usage:
     )
 
 
-def _feedback(spec: RunSpec[Any], state: RunState, problem: str, text: str, reason: Any) -> FeedbackSent:
+def _feedback(
+    spec: RunSpec[Any], state: RunState, problem: str, text: str, reason: FeedbackReason
+) -> FeedbackSent:
     """Count an unusable answer (past the budget the run fails) and tell the model what to do instead."""
     state.problems += 1
     if state.problems > spec.output_retries:

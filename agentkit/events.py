@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Event",
+    "FeedbackReason",
     "FeedbackSent",
     "ModelStreamEvent",
     "OutputDelta",
@@ -127,13 +128,16 @@ class ToolCallFinished:
         return self.message.is_error
 
 
+FeedbackReason = Literal["empty_response", "invalid_output", "answer_questioned"]
+
+
 @dataclass(kw_only=True, frozen=True)
 class FeedbackSent:
     """agentkit answered the model itself instead of ending the run."""
 
     message: UserMessage
     """The feedback, as it goes into the transcript (`feedback=True`)."""
-    reason: Literal["empty_response", "invalid_output", "answer_questioned"]
+    reason: FeedbackReason
     """Why: `answer_questioned` means the text just streamed is not the answer (a UI should drop it)."""
     kind: Literal["feedback_sent"] = "feedback_sent"
 
