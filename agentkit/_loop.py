@@ -199,6 +199,8 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
     except AgentRunError as exc:
         if not exc.messages:
             exc.messages = list(state.messages)
+        if exc.usage is None:
+            exc.usage = state.usage
         raise
     result: RunResult[OutputT] = RunResult(
         output=step.output,

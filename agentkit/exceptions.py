@@ -4,7 +4,7 @@
 AgentkitError
 ├── UserError                      misuse of the library: bad configuration, a tool that cannot be described
 ├── ToolArgumentsError             a model's arguments for a tool failed validation (text written for the model)
-└── AgentRunError                  a run failed; `.messages` keeps the whole transcript up to the failure
+└── AgentRunError                  a run failed; `.messages` keeps the transcript up to the failure, `.usage` its cost
     ├── ModelAPIError              the model endpoint answered with an error; keeps `status_code` and `body`
     │   └── ModelUnavailableError  the model id is unknown, retired or deprecated (404, `model_deprecated`)
     ├── UnexpectedModelBehavior    the model's output could not be used, even after retries
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .messages import Message
+    from .usage import Usage
 
 __all__ = [
     "AgentRunError",
@@ -74,10 +75,13 @@ class AgentRunError(AgentkitError):
 
     messages: list[Message]
     """Every message of the run so far (history included), ready to inspect or to continue from."""
+    usage: Usage | None
+    """Requests, tokens and cost of the run up to the failure (set by the run that raised it)."""
 
-    def __init__(self, message: str, *, messages: Sequence[Message] = ()) -> None:
+    def __init__(self, message: str, *, messages: Sequence[Message] = (), usage: Usage | None = None) -> None:
         super().__init__(message)
         self.messages = list(messages)
+        self.usage = usage
 
 
 class ModelAPIError(AgentRunError):

@@ -258,6 +258,7 @@ async def test_an_error_mid_stream_carries_the_transcript() -> None:
     with pytest.raises(ModelAPIError, match="boom") as info:
         await watch()
     assert [m.role for m in info.value.messages] == ["user", "assistant", "tool"]
+    assert info.value.usage is not None and (info.value.usage.requests, info.value.usage.tool_calls) == (1, 1)
     assert isinstance(seen[-1], RequestStarted) and seen[-1].turn == 2
 
 
