@@ -21,7 +21,15 @@ from typing import Any, Generic, Union
 
 from ._checks import RunChecker
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
-from ._tool_calls import CallKey, CallOutcome, ValidatedCall, answer, execute, run_concurrently, validate_call
+from ._tool_calls import (
+    CallKey,
+    CallOutcome,
+    ValidatedCall,
+    answer,
+    execute,
+    run_concurrently,
+    validate_calls,
+)
 from .context import RunContext
 from .events import (
     Event,
@@ -345,10 +353,18 @@ async def _run_tools(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage
 ) -> AsyncGenerator[Event | Step, None]:
     dialect = spec.model.profile.schema_dialect
-    calls = [
-        validate_call(c, tools=spec.tools, output=spec.output, dialect=dialect, retries=spec.retries)
-        for c in response.tool_calls
-    ]
+    taken = [c.id for m in state.messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
+    calls = validate_calls(
+        response.tool_calls,
+        tools=spec.tools,
+        output=spec.output,
+        dialect=dialect,
+        retries=spec.retries,
+        taken_ids=taken,
+    )
+    # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
+    response.tool_calls = [c.call for c in calls]
+    state.usage.repairs += sum(c.call.original_arguments is not None for c in calls)
     if state.checker is not None:
         state.checker.start_turn(state.messages)
     state.answer_now = False
@@ -440,13 +456,12 @@ async def _execute(
         async for position, outcome in items:
             call = batch[position]
             if outcome is None:
+                state.usage.tool_calls += 1  # counted as it starts: a call that raises has run too
                 yield ToolCallStarted(call=call.call, arguments=call.arguments)
                 continue
             outcomes[runnable[position]] = outcome
-            if outcome.ran:
-                state.usage.tool_calls += 1
-                if not outcome.failed:
-                    state.results[call.key] = outcome.message.content
+            if outcome.ran and not outcome.failed:
+                state.results[call.key] = outcome.message.content
             yield ToolCallFinished(message=outcome.message, duration_s=outcome.duration_s)
 
 

@@ -5,27 +5,46 @@ the final-result tool and the function all read the `ValidatedCall` it returns, 
 definition of "the same call". `run_concurrently` runs calls as tasks (a `sequential` tool alone, between
 batches) and yields each outcome as it finishes; closing it early cancels the calls still running.
 A call that fails (unknown tool, invalid arguments, `ModelRetry`, a timeout, an exception) answers the model
-with a message saying what to fix.
+with a message saying what to fix (for an unknown tool, the closest real name).
+
+Arguments that fail to decode or validate are first repaired locally when the intent is unambiguous
+(`_repair`): the `ValidatedCall` then holds the repaired call (`ToolCall.original_arguments` keeps what the
+model wrote), and `validate_calls` splits two objects written as one call's arguments into two calls. A
+result longer than the tool's `max_result_chars` is cut, and the model told its length.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import difflib
+import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ._dialects import Dialect
 from ._function_schema import parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
+from ._repair import coerce_to_schema, repair_text, split_objects
 from .context import RunContext
 from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError
 from .messages import Message, ToolCall, ToolMessage
-from .tool import Tool
+from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
-__all__ = ["CallOutcome", "ValidatedCall", "execute", "run_concurrently", "serialize_result", "validate_call"]
+__all__ = [
+    "CallOutcome",
+    "ValidatedCall",
+    "execute",
+    "run_concurrently",
+    "serialize_result",
+    "validate_call",
+    "validate_calls",
+]
+
+TRUNCATED = "\n\n[Truncated: the result was {length:,} characters long; only the first {shown:,} are shown.]"
 
 logger = logging.getLogger("agentkit")
 
@@ -52,7 +71,8 @@ class ValidatedCall:
     tool: Tool[..., Any] | None
     """The tool called (`None` for an unknown name and for the final-result tool)."""
     decoded: Any
-    """The arguments as the model wrote them, decoded from JSON (`{}` for empty or `null`)."""
+    """The arguments as the model wrote them, decoded from JSON (`{}` for empty or `null`); for a repaired
+    call, as repaired."""
     arguments: dict[str, Any]
     """The validated keyword arguments for the function (empty when `problem` is set)."""
     final: bool = False
@@ -68,6 +88,52 @@ class ValidatedCall:
     for an `int` are the same), or the validated answer for the final-result tool."""
 
 
+def validate_calls(
+    calls: Sequence[ToolCall],
+    *,
+    tools: Mapping[str, Tool[..., Any]],
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    retries: int,
+    taken_ids: Iterable[str] = (),
+) -> list[ValidatedCall]:
+    """`validate_call` for each of a turn's calls; arguments holding two objects back to back (`{...}{...}`)
+    become two calls when each validates for the tool (the first keeps the id, the next get fresh ones)."""
+    taken = {*taken_ids, *(c.id for c in calls)}
+    validated: list[ValidatedCall] = []
+    for call in calls:
+        pieces = split_objects(call.arguments) if call.name in tools else None
+        if pieces is not None:
+            split = [
+                validate_call(
+                    dataclasses.replace(
+                        call,
+                        id=call.id if index == 0 else _fresh_id(call.id, taken),
+                        arguments=json.dumps(piece, ensure_ascii=False),
+                        original_arguments=call.original_arguments or call.arguments,
+                    ),
+                    tools=tools,
+                    output=output,
+                    dialect=dialect,
+                    retries=retries,
+                )
+                for index, piece in enumerate(pieces)
+            ]
+            if all(v.problem is None for v in split):
+                validated.extend(split)
+                continue
+        validated.append(validate_call(call, tools=tools, output=output, dialect=dialect, retries=retries))
+    return validated
+
+
+def _fresh_id(base: str, taken: set[str]) -> str:
+    number = 2
+    while f"{base}_{number}" in taken:
+        number += 1
+    taken.add(fresh := f"{base}_{number}")
+    return fresh
+
+
 def validate_call(
     call: ToolCall,
     *,
@@ -76,53 +142,122 @@ def validate_call(
     dialect: Dialect,
     retries: int,
 ) -> ValidatedCall:
-    """Decode `call`'s arguments once and validate them for its tool (or for the output type)."""
+    """Decode `call`'s arguments once and validate them for its tool (or for the output type); arguments
+    that fail are repaired when the intent is unambiguous, else the problem is told to the model."""
     final = call.name == FINAL_RESULT_TOOL and not output.is_text
     tool = None if final else tools.get(call.name)
     budget = retries if tool is None or tool.retries is None else tool.retries
     raw_key = (call.name, call.arguments.strip())
     if tool is None and not final:
-        names = ", ".join(sorted(tools)) or "none"
-        problem = f"Unknown tool {call.name!r}. Available tools: {names}."
         return ValidatedCall(
-            call=call, tool=None, decoded=None, arguments={}, problem=problem, budget=budget, key=raw_key
+            call=call,
+            tool=None,
+            decoded=None,
+            arguments={},
+            problem=_unknown_tool(call.name, tools),
+            budget=budget,
+            key=raw_key,
         )
     try:
-        decoded = parse_arguments(call.name, call.arguments)
-        if final:
-            value = output.validate(decoded, dialect)
-            key = (call.name, _canonical(value))
-            return ValidatedCall(
-                call=call,
-                tool=None,
-                decoded=decoded,
-                arguments={},
-                final=True,
-                output=value,
-                budget=budget,
-                key=key,
-            )
-        assert tool is not None
-        arguments = tool.validate_arguments(decoded, dialect=dialect)
+        return _validated(call, tool, output, dialect, budget, final=final)
     except ToolArgumentsError as exc:
+        repaired = _repaired(call, tool, output, dialect, budget, final=final)
+        if repaired is not None:
+            return repaired
         fix = (
             f"Fix the answer and call {FINAL_RESULT_TOOL} again."
             if final
             else "Fix the arguments and call the tool again."
         )
-        problem = f"{exc}\n{fix}"
         return ValidatedCall(
             call=call,
             tool=tool,
             decoded=None,
             arguments={},
             final=final,
-            problem=problem,
+            problem=f"{exc}\n{fix}",
             budget=budget,
             key=raw_key,
         )
+
+
+def _validated(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+    decoded: Any = None,
+) -> ValidatedCall:
+    """The call validated (its arguments decoded from `call.arguments` unless given); raises
+    `ToolArgumentsError`."""
+    if decoded is None:
+        decoded = parse_arguments(call.name, call.arguments)
+    if final:
+        value = output.validate(decoded, dialect)
+        return ValidatedCall(
+            call=call,
+            tool=None,
+            decoded=decoded,
+            arguments={},
+            final=True,
+            output=value,
+            budget=budget,
+            key=(call.name, _canonical(value)),
+        )
+    assert tool is not None
+    arguments = tool.validate_arguments(decoded, dialect=dialect)
     key = (call.name, _canonical({k: arguments[k] for k in sorted(arguments)}))
     return ValidatedCall(call=call, tool=tool, decoded=decoded, arguments=arguments, budget=budget, key=key)
+
+
+def _repaired(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+) -> ValidatedCall | None:
+    """The call with its arguments repaired (`_repair`), if that gives arguments that validate."""
+    text = repair_text(call.arguments)
+    decoded: Any = text
+    if decoded is None:
+        try:
+            decoded = parse_arguments(call.name, call.arguments)
+        except ToolArgumentsError:
+            return None
+    schema = tool.parameters if tool is not None else output.schema
+    coerced = coerce_to_schema(decoded, schema) if schema else decoded
+    if text is None and coerced is decoded:
+        return None  # nothing to repair
+    decoded = coerced
+    fixed = dataclasses.replace(
+        call,
+        arguments=json.dumps(decoded, ensure_ascii=False),
+        original_arguments=call.original_arguments or call.arguments,
+    )
+    try:
+        validated = _validated(fixed, tool, output, dialect, budget, final=final, decoded=decoded)
+    except ToolArgumentsError:
+        return None
+    logger.info(
+        "repaired the arguments of a call to %r: %s -> %s", call.name, call.arguments, fixed.arguments
+    )
+    return validated
+
+
+def _unknown_tool(name: str, tools: Mapping[str, Tool[..., Any]]) -> str:
+    names = ", ".join(sorted(tools)) or "none"
+    close = difflib.get_close_matches(name, list(tools), n=1, cutoff=0.6)
+    if not close:
+        lowered = {n.lower(): n for n in tools}
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Unknown tool {name!r}.{hint} Available tools: {names}."
 
 
 def _canonical(value: object) -> str:
@@ -177,9 +312,17 @@ async def execute(
     except Exception as exc:
         failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
-    content = failure if failure is not None else serialize_result(value)
+    content = failure if failure is not None else _capped(serialize_result(value), tool)
     message = ToolMessage(tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None)
     return CallOutcome(message=message, failed=failure is not None, ran=True, duration_s=duration)
+
+
+def _capped(content: str, tool: Tool[..., Any]) -> str:
+    """`content` cut to the tool's `max_result_chars`, saying so and how long it was."""
+    limit = tool.max_result_chars or DEFAULT_MAX_RESULT_CHARS
+    if len(content) <= limit:
+        return content
+    return content[:limit] + TRUNCATED.format(length=len(content), shown=limit)
 
 
 def _raised(

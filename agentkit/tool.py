@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Tool", "ToolDefinition", "tool"]
 
+DEFAULT_MAX_RESULT_CHARS = 50_000
+"""Characters of a tool's result sent to the model unless the tool says otherwise (`max_result_chars`)."""
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -148,6 +151,9 @@ class Tool(Generic[P, R]):
     """Seconds a call may take; past that the model is told it timed out."""
     strict: bool | None = None
     """OpenAI strict mode for this tool (`None`: the model's profile decides)."""
+    max_result_chars: int | None = None
+    """Characters of a result sent to the model; a longer one is cut and the model told so (`None`: the
+    default, `DEFAULT_MAX_RESULT_CHARS`)."""
     takes_ctx: bool = False
     """Whether the function's first parameter receives the `RunContext`."""
     _validator: FunctionSchema | _SchemaValidator
@@ -164,12 +170,14 @@ class Tool(Generic[P, R]):
         sequential: bool = False,
         timeout: float | None = None,
         strict: bool | None = None,
+        max_result_chars: int | None = None,
     ) -> None:
         if isinstance(function, Tool):
             function = function.function
         functools.update_wrapper(self, function, updated=())
         schema = function_schema(function, name=name, description=description)
         self._setup(function, schema, schema.parameters, retries, sequential, timeout, strict)
+        self.max_result_chars = _checked_max(self.name, max_result_chars)
         self.takes_ctx = schema.takes_ctx
         self._is_async = schema.is_async
         # Tools of one function (same name, description, strict option) share the entries built.
@@ -220,6 +228,7 @@ class Tool(Generic[P, R]):
         sequential: bool = False,
         timeout: float | None = None,
         strict: bool | None = None,
+        max_result_chars: int | None = None,
     ) -> Tool[..., Any]:
         """A tool from a hand-written JSON Schema (an MCP tool, say), calling `function` with keywords.
 
@@ -229,6 +238,7 @@ class Tool(Generic[P, R]):
         self: Tool[..., Any] = cls.__new__(cls)
         validator = _SchemaValidator(name, parameters)
         self._setup(function, validator, copy.deepcopy(parameters), retries, sequential, timeout, strict)
+        self.max_result_chars = _checked_max(name, max_result_chars)
         self.description = description
         self._definition = ToolDefinition(
             name=name, description=description, parameters=self.parameters, strict=strict
@@ -297,6 +307,12 @@ class Tool(Generic[P, R]):
         return result
 
 
+def _checked_max(name: str, max_result_chars: int | None) -> int | None:
+    if max_result_chars is not None and max_result_chars < 1:
+        raise UserError(f"Tool {name!r}: max_result_chars must be >= 1, not {max_result_chars}.")
+    return max_result_chars
+
+
 def _copy_with(original: Tool[P, R], function: Callable[..., R]) -> Tool[..., R]:
     bound: Tool[..., R] = Tool.__new__(Tool)
     bound.__dict__.update(original.__dict__)
@@ -316,6 +332,7 @@ def tool(
     sequential: bool = False,
     timeout: float | None = None,
     strict: bool | None = None,
+    max_result_chars: int | None = None,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
     function: Callable[P, R] | None = None,
@@ -327,6 +344,7 @@ def tool(
     sequential: bool = False,
     timeout: float | None = None,
     strict: bool | None = None,
+    max_result_chars: int | None = None,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a function callable by the model: bare (`@tool`) or with options (`@tool(timeout=5)`).
 
@@ -341,6 +359,8 @@ def tool(
         sequential: Never run concurrently with the other tool calls of a turn.
         timeout: Seconds a call may take before the model is told it timed out.
         strict: OpenAI strict mode for this tool; `None` lets the model's profile decide.
+        max_result_chars: Characters of a result the model sees (a longer result is cut, and the model told
+            its length); defaults to `DEFAULT_MAX_RESULT_CHARS` (50,000).
     """
 
     def decorate(func: Callable[P, R]) -> Tool[P, R]:
@@ -352,6 +372,7 @@ def tool(
             sequential=sequential,
             timeout=timeout,
             strict=strict,
+            max_result_chars=max_result_chars,
         )
 
     return decorate if function is None else decorate(function)

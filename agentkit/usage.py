@@ -25,6 +25,8 @@ class Usage:
     """Dollar cost: the provider's figure (OpenRouter's `usage.cost`) when sent, else from the model's prices."""
     tool_calls: int = 0
     """Tool calls executed."""
+    repairs: int = 0
+    """Tool calls agentkit repaired locally instead of asking the model again (see `ToolCall.original_arguments`)."""
 
     @property
     def total_tokens(self) -> int:
@@ -38,6 +40,7 @@ class Usage:
         self.output_tokens += other.output_tokens
         self.cost_usd += other.cost_usd
         self.tool_calls += other.tool_calls
+        self.repairs += other.repairs
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -46,6 +49,7 @@ class Usage:
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             tool_calls=self.tool_calls + other.tool_calls,
+            repairs=self.repairs + other.repairs,
         )
 
 
@@ -80,6 +84,10 @@ class UsageView:
     @property
     def tool_calls(self) -> int:
         return self._usage.tool_calls
+
+    @property
+    def repairs(self) -> int:
+        return self._usage.repairs
 
     def snapshot(self) -> Usage:
         """A copy of the figures as they are now."""

@@ -6,6 +6,7 @@ dialects, prompted tool calling and usage accounting are written once.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -187,7 +188,10 @@ def parse_completion(
 
     Tool calls are decided by their presence, never by `finish_reason`; with a `prompted` profile, those
     written in the text count too (`parameters` and `settings` say which tools were offered and the tool
-    choice). The caller has already checked the body for an `error` object.
+    choice). A native tool-calling model that wrote its reply as nothing but a call (or a list of calls) of
+    offered tools, as JSON text, with no tool calls (Gemini does), gets them as tool calls: a repair, each
+    call keeping the text in `original_arguments` (when streamed, that text was already sent as text deltas).
+    The caller has already checked the body for an `error` object.
     """
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
@@ -208,6 +212,12 @@ def parse_completion(
         elif reply.calls:
             content = reply.preamble
             calls.extend(reply.calls)
+    elif (
+        not calls
+        and parameters is not None
+        and (written := _calls_in_text(content, parameters, settings, taken))
+    ):
+        content, calls = "", written
     return AssistantMessage(
         content=content,
         tool_calls=calls,
@@ -215,6 +225,23 @@ def parse_completion(
         finish_reason=finish,
         usage=parse_usage(data.get("usage"), profile),
     )
+
+
+def _calls_in_text(
+    content: str, parameters: ModelRequestParameters, settings: ModelSettings | None, taken: list[str]
+) -> list[ToolCall]:
+    """The calls a native tool-calling model wrote as its whole reply text, if that is all it wrote and it
+    names only offered tools (never when no call was asked for, or the answer is JSON by request)."""
+    names = [t.name for t in parameters.tools]
+    text = content.strip()
+    if not names or parameters.response_format is not None or tool_choice(parameters, settings) == "none":
+        return []
+    if not text.startswith(("{", "[", "```")):
+        return []
+    reply = parse_tool_calls(text, names, taken)
+    if not reply.calls or reply.text or any(c.name not in names for c in reply.calls):
+        return []
+    return [dataclasses.replace(c, original_arguments=content) for c in reply.calls]
 
 
 def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> list[ToolCall]:
