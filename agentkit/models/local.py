@@ -47,6 +47,7 @@ class LocalModel(OpenAIChatModel):
             api_key="local",
             profile=profile or LOCAL,
             max_retries=0,
+            follow_successors=False,
         )
         self._server = server
         self._started = False

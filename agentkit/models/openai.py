@@ -2,7 +2,8 @@
 
 OpenRouter (the default endpoint), OpenAI, llama.cpp's server, vLLM, Ollama... The SDK does the HTTP work,
 including retries of 408/409/429/5xx with backoff; this adapter builds the body (`_chat_format`), maps
-errors to agentkit's tree, and reads OpenRouter's extras (`usage.cost`, errors inside 200 bodies).
+errors to agentkit's tree, and reads OpenRouter's extras (`usage.cost`, errors inside 200 bodies, the
+successors it names for a retired model).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,18 @@ from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._chat_format import build_request, parse_completion, transcript_call_ids
 from ._clients import client_for, close_client, in_use
+from ._errors import (
+    MAX_SUCCESSOR_HOPS,
+    RETRYABLE_BODY_CODES,
+    code_and_message,
+    is_unavailable,
+    snippet,
+    unwrap,
+    with_hint,
+)
+from ._errors import (
+    successors as suggested_successors,
+)
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -35,16 +49,9 @@ __all__ = ["OpenAIChatModel"]
 
 logger = logging.getLogger("agentkit")
 
-_RETRYABLE_BODY_CODES = frozenset({408, 429, 500, 502, 503, 504, 529})
-_UNAVAILABLE_CODES = ("model_deprecated", "model_not_found", "model_retired")
-_UNAVAILABLE_TEXT = (
-    "deprecated",
-    "retired",
-    "no endpoints found",
-    "not a valid model",
-    "model not found",
-    "does not exist",
-)
+_STRICT_VALUES = ("1", "true", "yes", "on")
+_warned_successors: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
 
 
 class OpenAIChatModel(Model):
@@ -56,6 +63,16 @@ class OpenAIChatModel(Model):
     `AsyncOpenAI` you configured yourself. `openrouter` forces OpenRouter's extras on or off (by default:
     when the base URL is openrouter.ai). `http_referer` and `x_title` (or `AGENTKIT_HTTP_REFERER`,
     `AGENTKIT_X_TITLE`) set OpenRouter's attribution headers.
+
+    Retired models: when the endpoint answers that the model is gone (404 `model_deprecated`, over HTTP,
+    inside a 200 body or mid-stream before anything was streamed) and names successors (OpenRouter's
+    `error.availability.fallback_models`), the request is sent again to the first successor, which this
+    model then keeps using (`model_name` and `profile` follow it); one warning per process names both
+    models. `follow_successors=False`, or `AGENTKIT_STRICT_MODEL=1` in the environment, turns this off:
+    `ModelUnavailableError` is raised, its `successors` listing the suggestions. By default a model in a
+    `FallbackModel` chain does not follow successors: the chain's next model is tried instead.
+
+    The API key is never part of `repr(model)`, an error message or a log record.
     """
 
     def __init__(
@@ -72,6 +89,7 @@ class OpenAIChatModel(Model):
         timeout: float | None = 120.0,
         default_headers: Mapping[str, str] | None = None,
         openrouter: bool | None = None,
+        follow_successors: bool | None = None,
     ) -> None:
         self._model_name = model_name or os.environ.get("AGENTKIT_MODEL") or DEFAULT_MODEL
         if client is not None:
@@ -94,10 +112,25 @@ class OpenAIChatModel(Model):
         self._max_retries = max_retries
         self._timeout = timeout
         self._client = client
+        self._follow_successors = follow_successors
+        self._in_chain = False
+        """Set by `FallbackModel` for its members: the chain, not a successor, takes over from this model."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_name={self.model_name!r}, base_url={self.base_url!r})"
 
     @property
     def model_name(self) -> str:
         return self._model_name
+
+    @property
+    def follows_successors(self) -> bool:
+        """Whether a retired model is replaced by the successor the endpoint names (see the class docs)."""
+        if self._follow_successors is not None:
+            return self._follow_successors
+        if os.environ.get("AGENTKIT_STRICT_MODEL", "").strip().lower() in _STRICT_VALUES:
+            return False
+        return not self._in_chain
 
     @property
     def profile(self) -> ModelProfile:
@@ -190,20 +223,60 @@ class OpenAIChatModel(Model):
 
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)
+        followed: list[str] = []
+        while True:
+            try:
+                return await self._request_once(client, messages, parameters, settings)
+            except ModelUnavailableError as exc:
+                if not self._follow_successor(exc, followed):
+                    raise
+
+    async def _request_once(
+        self,
+        client: AsyncOpenAI,
+        messages: Sequence[Message],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+    ) -> AssistantMessage:
+        """One request to the current model, errors in 200 bodies retried."""
+        profile = self.profile  # the asked model's: it prices the answer
         body = self.request_body(messages, parameters, settings)
         attempt = 0
         while True:
             with in_use(client):
                 data = await self._post(client, body, settings)
-            error = data.get("error") if isinstance(data, dict) else None
+            error = data.get("error")
             if not error:
-                return parse_completion(
-                    data, self.profile, transcript_call_ids(messages), parameters, settings
-                )
-            exc = self._body_error(error, data)
+                message = parse_completion(data, profile, transcript_call_ids(messages), parameters, settings)
+                message.model_name = message.model_name or body["model"]
+                return message
+            exc = self._body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
                 raise exc
             attempt += 1
+
+    def _follow_successor(self, exc: ModelUnavailableError, followed: list[str]) -> bool:
+        """After `exc`: whether to send the request again, to a successor of the retired model (switched
+        to for later requests too, with one warning per process and pair)."""
+        old = exc.model_name or self._model_name
+        new = next((s for s in exc.successors if s != old and s not in followed), None)
+        if new is None or not self.follows_successors or len(followed) >= MAX_SUCCESSOR_HOPS:
+            return False
+        followed.append(old)
+        if self._model_name == old:  # a concurrent request may have moved on already
+            self._model_name = new
+        with _warned_lock:
+            first = (old, new) not in _warned_successors
+            _warned_successors.add((old, new))
+        if first:
+            logger.warning(
+                "The model %s is no longer available at %s; continuing with its successor %s "
+                "(pass follow_successors=False or set AGENTKIT_STRICT_MODEL=1 to raise instead).",
+                old,
+                self.base_url,
+                new,
+            )
+        return True
 
     async def request_stream(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
@@ -215,22 +288,48 @@ class OpenAIChatModel(Model):
         raises `ModelAPIError`. Closing the iterator early closes the HTTP response.
         """
         from ._guard import check_model_request
-        from ._stream import StreamAssembler, retry_before_first
 
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)
+        followed: list[str] = []
+        while True:
+            started = False
+            try:
+                async with aclosing(self._stream_once(client, messages, parameters, settings)) as events:
+                    async for event in events:
+                        started = True
+                        yield event
+                return
+            except ModelUnavailableError as exc:
+                if started or not self._follow_successor(exc, followed):
+                    raise
+
+    async def _stream_once(
+        self,
+        client: AsyncOpenAI,
+        messages: Sequence[Message],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """One streamed request to the current model, errors before the first event retried."""
+        from ..events import ResponseFinished
+        from ._stream import StreamAssembler, retry_before_first
+
+        profile = self.profile
         body = self.request_body(messages, parameters, settings, stream=True)
         taken = transcript_call_ids(messages)
 
         def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
             assembler = StreamAssembler(
-                profile=self.profile, taken_ids=taken, parameters=parameters, settings=settings
+                profile=profile, taken_ids=taken, parameters=parameters, settings=settings
             )
             return self._stream_attempt(client, body, settings, assembler)
 
         with in_use(client):
             async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
                 async for event in events:
+                    if isinstance(event, ResponseFinished):
+                        event.message.model_name = event.message.model_name or body["model"]
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
@@ -244,7 +343,7 @@ class OpenAIChatModel(Model):
 
     async def _retry_body_error(self, exc: ModelAPIError, attempt: int) -> bool:
         """Whether to try again after `exc` (an error reported with HTTP 200); waits before saying yes."""
-        if exc.status_code not in _RETRYABLE_BODY_CODES or attempt >= self._max_retries:
+        if exc.status_code not in RETRYABLE_BODY_CODES or attempt >= self._max_retries:
             return False
         delay = min(8.0, 0.5 * 2**attempt)
         logger.info(
@@ -259,6 +358,7 @@ class OpenAIChatModel(Model):
         """One streamed request: its chunks through `assembler`, errors in them raised."""
         from ._stream import DONE, chunk_error
 
+        model = body["model"]
         async with self._stream_data(client, body, settings) as datas:
             async for data in datas:
                 if assembler.done:
@@ -266,16 +366,16 @@ class OpenAIChatModel(Model):
                 if data.strip() == DONE:
                     assembler.done = True
                     continue
-                chunk = self._decode_chunk(data)
+                chunk = self._decode_chunk(data, model)
                 error = chunk_error(chunk)
                 if error is not None:
-                    raise self._body_error(error, chunk)
+                    raise self._body_error(error, chunk, model)
                 for event in assembler.add(chunk):
                     yield event
         if not assembler.finished:
-            raise ModelAPIError(
+            raise self._error(
                 f"The stream from {self.describe()} was cut: it ended without a finish reason or [DONE].",
-                model_name=self._model_name,
+                model=model,
             )
         for event in assembler.finish():
             yield event
@@ -290,7 +390,7 @@ class OpenAIChatModel(Model):
         one piece of data.
         """
         payload = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
-        with self._sdk_errors():
+        with self._sdk_errors(body["model"]):
             async with client.chat.completions.with_streaming_response.create(
                 model=body["model"],
                 messages=body["messages"],
@@ -298,13 +398,13 @@ class OpenAIChatModel(Model):
                 extra_body=payload,
                 **self._request_options(settings),
             ) as response:
-                datas = self._event_data(response.http_response)
+                datas = self._event_data(response.http_response, body["model"])
                 try:
                     yield datas
                 finally:
                     await datas.aclose()
 
-    async def _event_data(self, response: httpx2.Response) -> AsyncGenerator[str, None]:
+    async def _event_data(self, response: httpx2.Response, model: str) -> AsyncGenerator[str, None]:
         """The `data` of each server-sent event; errors of the connection as `ModelAPIError`s."""
         import httpx2
 
@@ -323,29 +423,22 @@ class OpenAIChatModel(Model):
             if data is not None:
                 yield data
         except httpx2.TimeoutException as exc:
-            raise ModelAPIError(
-                f"The stream from {self.describe()} timed out: {exc!r}", model_name=self._model_name
-            ) from exc
+            raise self._error(f"The stream from {self.describe()} timed out: {exc!r}", model=model) from exc
         except httpx2.RequestError as exc:
-            raise ModelAPIError(
-                f"The stream from {self.describe()} was cut: {exc!r}", model_name=self._model_name
-            ) from exc
+            raise self._error(f"The stream from {self.describe()} was cut: {exc!r}", model=model) from exc
 
-    def _decode_chunk(self, data: str) -> dict[str, Any]:
+    def _decode_chunk(self, data: str, model: str) -> dict[str, Any]:
         try:
             chunk = json.loads(data)
         except ValueError as exc:
-            raise ModelAPIError(
-                f"{self.describe()} streamed data that is not JSON: {data[:200]!r}",
-                model_name=self._model_name,
+            raise self._error(
+                f"{self.describe()} streamed data that is not JSON: {snippet(data)!r}", model=model
             ) from exc
         if not isinstance(chunk, dict):
-            raise ModelAPIError(
-                f"{self.describe()} streamed JSON that is not an object.",
-                body=chunk,
-                model_name=self._model_name,
+            raise self._error(
+                f"{self.describe()} streamed JSON that is not an object.", body=chunk, model=model
             )
-        return chunk
+        return unwrap(chunk)  # a whole completion some gateways nest under another key
 
     def _request_options(self, settings: ModelSettings) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -356,32 +449,36 @@ class OpenAIChatModel(Model):
         return options
 
     @contextmanager
-    def _sdk_errors(self) -> Iterator[None]:
+    def _sdk_errors(self, model: str) -> Iterator[None]:
         """The SDK's errors (after its own retries) as agentkit's."""
         import openai
 
         try:
             yield
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from exc
+            raise self._status_error(exc, model) from exc
         except openai.APITimeoutError as exc:
-            raise ModelAPIError(
-                f"Request to {self.describe()} timed out (after the SDK's retries).",
-                model_name=self._model_name,
+            raise self._error(
+                f"Request to {self.describe()} timed out (after the SDK's retries).", model=model
             ) from exc
         except openai.APIConnectionError as exc:
-            raise ModelAPIError(
-                f"Could not connect to {self.base_url}: {exc}. Is the server running and the URL right?",
-                model_name=self._model_name,
+            cause = exc.__cause__
+            detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+            raise self._error(
+                f"Could not connect to {self.base_url}, or the connection was lost ({detail}). Is the server "
+                "running and the URL right?",
+                model=model,
             ) from exc
 
     async def _post(
         self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
     ) -> dict[str, Any]:
+        """The decoded JSON object of a completion (found under another key when it is the only one there)."""
+        model = body["model"]
         payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
-        with self._sdk_errors():
+        with self._sdk_errors(model):
             raw = await client.chat.completions.with_raw_response.create(
-                model=body["model"],
+                model=model,
                 messages=body["messages"],
                 extra_body=payload,
                 **self._request_options(settings),
@@ -389,66 +486,77 @@ class OpenAIChatModel(Model):
         try:
             data = json.loads(raw.http_response.content)
         except ValueError as exc:
-            snippet = raw.http_response.text[:200]
-            raise ModelAPIError(
-                f"{self.describe()} answered with a body that is not JSON: {snippet!r}",
+            raise self._error(
+                f"{self.describe()} answered with a body that is not JSON: {snippet(raw.http_response.text)!r}",
                 status_code=raw.http_response.status_code,
-                model_name=self._model_name,
+                model=model,
             ) from exc
         if not isinstance(data, dict):
-            raise ModelAPIError(f"{self.describe()} answered with JSON that is not an object.", body=data)
-        return data
+            raise self._error(
+                f"{self.describe()} answered with JSON that is not an object.", body=data, model=model
+            )
+        return unwrap(data)
 
-    def _status_error(self, exc: Any) -> ModelAPIError:
+    def _error(
+        self,
+        text: str,
+        *,
+        model: str,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: object = None,
+    ) -> ModelAPIError:
+        """A `ModelAPIError`, with the API key (should a server echo it) taken out of the message."""
+        return ModelAPIError(
+            self._redact(text), status_code=status_code, code=code, body=body, model_name=model
+        )
+
+    def _redact(self, text: str) -> str:
+        key = self._api_key
+        return text.replace(key, "[API key]") if key and len(key) >= 4 else text
+
+    def _status_error(self, exc: Any, model: str) -> ModelAPIError:
         body = exc.body
         error = body.get("error", body) if isinstance(body, dict) else body
-        code, message = _code_and_message(error)
+        code, message = code_and_message(error)
         message = message or str(exc)
         text = f"{self.describe()} answered HTTP {exc.status_code}: {message}"
-        if _is_unavailable(exc.status_code, code, message):
-            return self._unavailable(text, exc.status_code, code, body)
-        return ModelAPIError(
-            text, status_code=exc.status_code, code=code, body=body, model_name=self._model_name
+        if is_unavailable(exc.status_code, code, message):
+            return self._unavailable(text, exc.status_code, code, body, error, model)
+        return self._error(
+            with_hint(text, exc.status_code), status_code=exc.status_code, code=code, body=body, model=model
         )
 
-    def _body_error(self, error: Any, data: dict[str, Any]) -> ModelAPIError:
-        code, message = _code_and_message(error)
+    def _body_error(self, error: Any, data: dict[str, Any], model: str) -> ModelAPIError:
+        code, message = code_and_message(error)
         status = error.get("code") if isinstance(error, dict) else None
         status_code = status if isinstance(status, int) else None
-        text = f"{self.describe()} reported an error in its response: {message or error!r}"
-        if _is_unavailable(status_code, code, message):
-            return self._unavailable(text, status_code, code, data)
-        return ModelAPIError(text, status_code=status_code, code=code, body=data, model_name=self._model_name)
+        text = f"{self.describe()} reported an error in its response: {message or snippet(repr(error))}"
+        if is_unavailable(status_code, code, message):
+            return self._unavailable(text, status_code, code, data, error, model)
+        return self._error(
+            with_hint(text, status_code), status_code=status_code, code=code, body=data, model=model
+        )
 
     def _unavailable(
-        self, text: str, status: int | None, code: str | None, body: object
+        self, text: str, status: int | None, code: str | None, body: object, error: object, model: str
     ) -> ModelUnavailableError:
-        hint = (
-            f" The model {self._model_name!r} is not served here any more (or never was). Choose another: "
-            "Agent(model=...) or AGENTKIT_MODEL, for example google/gemini-2.5-flash on OpenRouter."
-        )
+        successors = suggested_successors(error)
+        if successors:
+            hint = (
+                f" The model {model!r} is not served here any more; the endpoint suggests "
+                f"{', '.join(successors)}. Choose one: Agent(model=...) or AGENTKIT_MODEL."
+            )
+        else:
+            hint = (
+                f" The model {model!r} is not served here any more (or never was). Choose another: "
+                "Agent(model=...) or AGENTKIT_MODEL, for example google/gemini-2.5-flash on OpenRouter."
+            )
         return ModelUnavailableError(
-            text + hint, status_code=status, code=code, body=body, model_name=self._model_name
+            self._redact(text + hint),
+            status_code=status,
+            code=code,
+            body=body,
+            model_name=model,
+            successors=successors,
         )
-
-
-def _code_and_message(error: Any) -> tuple[str | None, str]:
-    if not isinstance(error, dict):
-        return None, "" if error is None else str(error)
-    code = error.get("code")
-    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
-    raw = metadata.get("raw") if metadata else None
-    message = str(error.get("message") or "")
-    if raw and str(raw) not in message:
-        message = f"{message} ({raw})" if message else str(raw)
-    text_code = (
-        code if isinstance(code, str) else error.get("type") if isinstance(error.get("type"), str) else None
-    )
-    return text_code, message
-
-
-def _is_unavailable(status: int | None, code: str | None, message: str) -> bool:
-    if code in _UNAVAILABLE_CODES:
-        return True
-    lowered = message.lower()
-    return status in (400, 404, 410) and any(t in lowered for t in _UNAVAILABLE_TEXT)

@@ -93,6 +93,38 @@ GEMINI_2_0_FLASH = ModelProfile(
 GEMINI = ModelProfile(
     family="gemini", schema_dialect="gemini", tools_with_response_format=False, structured_output="tool"
 )
+# The successors OpenRouter names for retired Gemini 2.0 models: priced, so that usage stays right after a
+# fallback (OpenRouter's `usage.cost` still wins when it is sent).
+GEMINI_2_5_FLASH = ModelProfile(
+    family="gemini-2.5-flash",
+    schema_dialect="gemini",
+    input_price_per_mtok=0.30,
+    output_price_per_mtok=2.50,
+    context_window=1_048_576,
+    max_output_tokens=65_535,
+    tools_with_response_format=False,
+    structured_output="tool",
+)
+GEMINI_2_5_FLASH_LITE = ModelProfile(
+    family="gemini-2.5-flash-lite",
+    schema_dialect="gemini",
+    input_price_per_mtok=0.10,
+    output_price_per_mtok=0.40,
+    context_window=1_048_576,
+    max_output_tokens=65_535,
+    tools_with_response_format=False,
+    structured_output="tool",
+)
+GEMINI_2_5_PRO = ModelProfile(
+    family="gemini-2.5-pro",
+    schema_dialect="gemini",
+    input_price_per_mtok=1.25,
+    output_price_per_mtok=10.0,
+    context_window=1_048_576,
+    max_output_tokens=65_536,
+    tools_with_response_format=False,
+    structured_output="tool",
+)
 OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
 LOCAL = ModelProfile(
     family="local",
@@ -114,6 +146,12 @@ def profile_for(model_id: str) -> ModelProfile:
     if name.startswith(("google/", "gemini")) or bare.startswith("gemini"):
         if bare.startswith("gemini-2.0-flash") and "lite" not in bare:
             return GEMINI_2_0_FLASH
+        if bare.startswith("gemini-2.5-flash-lite"):
+            return GEMINI_2_5_FLASH_LITE
+        if bare.startswith("gemini-2.5-flash") and "image" not in bare:
+            return GEMINI_2_5_FLASH
+        if bare.startswith("gemini-2.5-pro"):
+            return GEMINI_2_5_PRO
         if bare.startswith(("gemini-2", "gemini-1", "gemini-exp", "gemini-pro", "gemini-flash")):
             return GEMINI
         return ModelProfile(family="gemini", schema_dialect="gemini")
