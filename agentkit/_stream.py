@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
@@ -39,6 +40,8 @@ class RunStream(Generic[OutputT]):
         self._events = events
         self._state = state
         self._result: RunResult[OutputT] | None = None
+        self._pending: asyncio.Task[Any] | None = None
+        """The task waiting in `__anext__`, if any."""
         self.partial_output: OutputT | None = None
         """The structured answer validated as far as it has arrived (`None` until some of it validates)."""
 
@@ -54,7 +57,11 @@ class RunStream(Generic[OutputT]):
         return self
 
     async def __anext__(self) -> Event:
-        event = await self._events.__anext__()
+        self._pending = asyncio.current_task()
+        try:
+            event = await self._events.__anext__()
+        finally:
+            self._pending = None
         if isinstance(event, RunFinished):
             self._result = event.result
         elif isinstance(event, OutputDelta):
@@ -62,7 +69,12 @@ class RunStream(Generic[OutputT]):
         return event
 
     async def aclose(self) -> None:
-        """Stop the run (cancelling the request and running tools) unless it has ended."""
+        """Stop the run (cancelling the request and running tools) unless it has ended; safe to call while
+        another task waits for the next event (that task is cancelled first)."""
+        pending = self._pending
+        if pending is not None and pending is not asyncio.current_task():
+            pending.cancel()
+            await asyncio.wait({pending})
         await self._events.aclose()
 
     @property

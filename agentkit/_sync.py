@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import os
 import threading
@@ -49,15 +48,28 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     if _closing:
         coroutine.close()
         raise UserError("run_sync() was called while the interpreter is exiting.")
-    future = asyncio.run_coroutine_threadsafe(coroutine, _running_loop())
+    # wait on a plain lock, released on the loop when the run has truly ended (a cancelled one included), not
+    # on `future.result()`: Ctrl-C landing inside a Condition's wait can leave it broken ("cannot release
+    # un-acquired lock") instead of raising KeyboardInterrupt, and a cancelled future is done at once
+    ended = threading.Lock()
+    ended.acquire()
+
+    async def run() -> T:
+        try:
+            return await coroutine
+        finally:
+            ended.release()
+
+    future = asyncio.run_coroutine_threadsafe(run(), _running_loop())
     try:
-        return future.result()
+        ended.acquire()
     except BaseException:
-        # interrupted (Ctrl-C): cancel the run, and let the cancellation land before going on, so that what
-        # the caller does next (closing a stream) does not meet a run still going
+        # interrupted: cancel the run and let the cancellation land before going on, so that what the
+        # caller does next (closing a stream) does not meet a run still going
         future.cancel()
-        concurrent.futures.wait([future], timeout=CANCEL_WAIT)
+        ended.acquire(timeout=CANCEL_WAIT)
         raise
+    return future.result()
 
 
 def is_sync_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -20,6 +20,9 @@ LocalModelError
 └── LocalServerError           the server failed to start, was not ready in time, or died (quotes its log)
     └── PortInUseError         the requested port is taken
 ```
+
+`LocalModelError` is a `UserError`; `LocalServerError` is an `AgentRunError` as well, so a server that dies
+mid-run (and cannot be started again) fails the run with its transcript and usage.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from ..exceptions import AgentRunError
 from ._weights import INSTALL_HINT, LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
 
 __all__ = (
@@ -60,8 +61,13 @@ class LlamaServerNotFoundError(LocalModelError):
     """No `llama-server` binary was found."""
 
 
-class LocalServerError(LocalModelError):
-    """The llama.cpp server failed to start, did not become ready in time, or died."""
+class LocalServerError(LocalModelError, AgentRunError):
+    """The llama.cpp server failed to start, did not become ready in time, or died.
+
+    Also an `AgentRunError`: when it happens during a run (the server died and could not be started
+    again), the run fills in `messages` (the transcript so far) and `usage`, as for any failed run. It stays
+    a `UserError` (through `LocalModelError`) for code that catches that.
+    """
 
     def __init__(self, message: str, *, log_path: Path | None = None, log_tail: str = "") -> None:
         if log_tail:

@@ -95,7 +95,8 @@ class StreamAssembler:
     chunk); a piece whose new id arrives at an index already taken by another call starts a new call at the
     next free index (some providers send every parallel call at index 0). A call's `id` and `name` are
     passed on once, on its first piece that has them. A chunk that carries a whole
-    `message` instead of a `delta` (a server that ignored `stream`) counts as one delta.
+    `message` instead of a `delta` (a server that ignored `stream`) counts as one delta; a whole completion
+    (`object: "chat.completion"`) ends the stream, even with no choices in it.
     """
 
     def __init__(
@@ -121,11 +122,12 @@ class StreamAssembler:
         self._held = _HeldText() if is_prompted(profile, parameters) else None
         self.done = False
         """Whether the stream's `[DONE]` arrived."""
+        self._whole = False
 
     @property
     def finished(self) -> bool:
-        """Whether the stream ended properly: a `finish_reason` or `[DONE]` arrived."""
-        return self.done or self._finish is not None
+        """Whether the stream ended properly: a `finish_reason`, `[DONE]` or a whole completion arrived."""
+        return self.done or self._whole or self._finish is not None
 
     def add(self, chunk: dict[str, Any]) -> list[ModelStreamEvent]:
         """Take one chunk; return its deltas (text that may still be a prompted call is held back)."""
@@ -133,6 +135,8 @@ class StreamAssembler:
             self._model = str(chunk["model"])
         if chunk.get("usage"):
             self._usage = chunk["usage"]
+        if chunk.get("object") == "chat.completion":  # a server that ignored `stream`: nothing follows
+            self._whole = True
         events: list[ModelStreamEvent] = []
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) not in (0, None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -134,7 +135,7 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         handler = type("_Handler", (_Handler,), {"owner": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.requested_port), handler)
+        self._server = _QuietServer(("127.0.0.1", self.requested_port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -289,6 +290,15 @@ class LoopbackServer:
         events.append("data: " + json.dumps(self.usage_chunk(gen_id=gen_id)))
         events.append("data: [DONE]")
         return events
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops its connection (a stream closed early) is normal here, not worth a traceback
+        on stderr; anything else is reported as usual."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

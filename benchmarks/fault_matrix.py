@@ -1,0 +1,75 @@
+"""Print the fault matrix: every case of tests/fault_cases.py, run with `agent.run()` and `agent.run_stream()`
+through the real `AsyncOpenAI` client against a loopback server.
+
+    python benchmarks/fault_matrix.py [--markdown]
+
+Columns: case | mode | outcome (`recovered` or the error class) | ok (as the table expects) | requests made
+(seen by the server) | usage.requests (what the run counted) | usage.repairs. Exits 1 when a row is not as expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fault_cases import CASES, FaultCase, Outcome, run_case
+
+from agentkit.testing import allow_model_requests
+
+
+def verdict(outcome: Outcome) -> str:
+    """`ok`, or what differs from the table."""
+    case: FaultCase = outcome.case
+    problems = []
+    if isinstance(case.expect, str):
+        if outcome.error is not None or outcome.output != case.expect:
+            problems.append(f"expected recovered, got {outcome.label}")
+    elif type(outcome.error) is not case.expect:
+        problems.append(f"expected {case.expect.__name__}")
+    if outcome.requests != case.requests:
+        problems.append(f"expected {case.requests} requests")
+    if outcome.error is not None and (outcome.usage is None or not outcome.messages):
+        problems.append("error without transcript/usage")
+    return "; ".join(problems) or "ok"
+
+
+async def main(markdown: bool) -> int:
+    rows: list[tuple[str, ...]] = []
+    failures = 0
+    for case in CASES:
+        reason = case.requires() if case.requires is not None else None
+        for mode in case.modes:
+            if reason is not None:
+                rows.append((case.name, mode, "skipped", reason, "-", "-", "-"))
+                continue
+            outcome = await run_case(case, mode)
+            ok = verdict(outcome)
+            failures += ok != "ok"
+            usage = str(outcome.usage.requests) if outcome.usage is not None else "-"
+            repairs = str(getattr(outcome.usage, "repairs", "-"))
+            rows.append((case.name, mode, outcome.label, ok, str(outcome.requests), usage, repairs))
+    header = ("case", "mode", "outcome", "ok", "requests made", "usage.requests", "usage.repairs")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    sep = " | "
+    if markdown:
+        print("| " + sep.join(header) + " |")
+        print("|" + "|".join("---" for _ in header) + "|")
+        for row in rows:
+            print("| " + sep.join(row) + " |")
+    else:
+        print(sep.join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        print("-+-".join("-" * w for w in widths))
+        for row in rows:
+            print(sep.join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(f"\n{len(rows)} rows, {failures} not as expected")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.CRITICAL)
+    with allow_model_requests():
+        sys.exit(asyncio.run(main("--markdown" in sys.argv)))
