@@ -130,6 +130,7 @@ class RawServer:
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(adapter, "_warned_successors", set())
+    monkeypatch.setattr(adapter, "_successor_of", {})
 
 
 @pytest.fixture
@@ -414,8 +415,10 @@ def test_a_retired_model_continues_on_its_first_successor(
         assert model.model_name == NEW and model.profile.family == "gemini-2.5-flash"
         assert answered_by(Agent(model).run_sync("go").messages) == [NEW]
         assert first.requests[-1].body["model"] == NEW  # kept for later requests
-        first.add(Retired(), as_asked(first, "a second model, the same pair"))
-        Agent(at(first, OLD)).run_sync("go")
+        first.add(as_asked(first, "a second model goes straight to the successor"))
+        assert answered_by(Agent(at(first, OLD)).run_sync("go").messages) == [NEW]
+        assert first.requests[-1].body["model"] == NEW  # the retired model is not asked again
+        assert len(first.requests) == 4
     (warning,) = caplog.records
     assert (
         OLD in warning.getMessage()

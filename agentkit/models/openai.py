@@ -51,6 +51,8 @@ logger = logging.getLogger("agentkit")
 
 _STRICT_VALUES = ("1", "true", "yes", "on")
 _warned_successors: set[tuple[str, str]] = set()
+_successor_of: dict[tuple[str, str], str] = {}
+"""(base URL, retired model) -> the successor this process continued with."""
 _warned_lock = threading.Lock()
 
 
@@ -223,6 +225,7 @@ class OpenAIChatModel(Model):
 
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)
+        self._take_known_successor()
         followed: list[str] = []
         while True:
             try:
@@ -255,6 +258,17 @@ class OpenAIChatModel(Model):
                 raise exc
             attempt += 1
 
+    def _take_known_successor(self) -> None:
+        """Go straight to the successor this process already found for a retired model (another model
+        object, a later agent), instead of asking the retired one again."""
+        if not _successor_of or not self.follows_successors:
+            return
+        hops = 0
+        while (
+            new := _successor_of.get((self.base_url, self._model_name))
+        ) is not None and hops < MAX_SUCCESSOR_HOPS:
+            self._model_name, hops = new, hops + 1
+
     def _follow_successor(self, exc: ModelUnavailableError, followed: list[str]) -> bool:
         """After `exc`: whether to send the request again, to a successor of the retired model (switched
         to for later requests too, with one warning per process and pair)."""
@@ -268,6 +282,7 @@ class OpenAIChatModel(Model):
         with _warned_lock:
             first = (old, new) not in _warned_successors
             _warned_successors.add((old, new))
+            _successor_of[(self.base_url, old)] = new
         if first:
             logger.warning(
                 "The model %s is no longer available at %s; continuing with its successor %s "
@@ -291,6 +306,7 @@ class OpenAIChatModel(Model):
 
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)
+        self._take_known_successor()
         followed: list[str] = []
         while True:
             started = False
