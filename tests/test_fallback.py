@@ -11,7 +11,7 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -574,3 +574,46 @@ def test_the_api_key_never_shows(
     assert len(raised) == 3 and "[API key]" in raised[0]
     assert all(KEY not in text for text in raised)
     assert caplog.records and all(KEY not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_half_open_model_is_tried_by_one_request_at_a_time() -> None:
+    import asyncio
+
+    from agentkit import AssistantMessage, Model, ModelRequestParameters
+    from agentkit.messages import Message
+    from agentkit.testing import ScriptedModel
+
+    release = asyncio.Event()
+
+    class Slow(Model):
+        """Fails twice (opening its breaker), then answers slowly."""
+
+        calls = 0
+
+        @property
+        def model_name(self) -> str:
+            return "slow"
+
+        async def request(
+            self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+        ) -> AssistantMessage:
+            Slow.calls += 1
+            if Slow.calls <= 1:
+                raise ModelAPIError("down", status_code=503)
+            await release.wait()
+            return AssistantMessage(content="slow answer", model_name="slow")
+
+    now = [0.0]
+    model = FallbackModel(
+        Slow(), ScriptedModel(["spare 1", "spare 2", "spare 3"]), failure_threshold=1, clock=lambda: now[0]
+    )
+    agent = Agent(model)
+    assert (await agent.run("go")).output == "spare 1"  # the breaker opens
+    now[0] += 31  # half-open
+    trial = asyncio.create_task(agent.run("trial"))
+    await asyncio.sleep(0.01)  # the trial is in flight on the slow model
+    assert (await agent.run("meanwhile")).output == "spare 2"  # not a second trial
+    assert Slow.calls == 2
+    release.set()
+    assert (await trial).output == "slow answer"
+    assert model.status()[0].state == "closed"

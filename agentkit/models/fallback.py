@@ -9,7 +9,7 @@ request ─> model 1 ─ unavailable, 5xx, 408/409/429 (after the SDK's retries)
 
 Each model of the chain has a small circuit breaker: after `failure_threshold` failures in a row it is
 skipped for `cooldown` seconds (doubled each time it opens again, up to `max_cooldown`), then tried again
-(half-open): an answer closes the breaker, a failure opens it again. `status()` shows every breaker; opening
+(half-open, by one request at a time): an answer closes the breaker, a failure opens it again. `status()` shows every breaker; opening
 and closing are logged once each on the `agentkit` logger. A stream that has yielded events is never
 continued by another model: its error is raised, so two models' text never mix.
 """
@@ -74,6 +74,17 @@ class _Breaker:
     openings: int = 0
     """Openings since the model last answered: each doubles the pause."""
     last_error: ModelAPIError | None = None
+    trial: bool = False
+    """A request is trying the model after its pause (half-open): others skip it meanwhile."""
+
+    def claim(self) -> bool:
+        """Whether this request may try the model: yes when closed, or half-open with no trial in flight."""
+        if self.open_until is None:
+            return True
+        if self.trial:
+            return False
+        self.trial = True
+        return True
 
 
 class FallbackModel(Model):
@@ -164,13 +175,17 @@ class FallbackModel(Model):
     ) -> AssistantMessage:
         failed: list[tuple[Model, ModelAPIError]] = []
         for index in self._open_models():
-            model = self.models[index]
+            model, breaker = self.models[index], self._breakers[index]
+            if not breaker.claim():
+                continue
             try:
                 message = await model.request(messages, parameters, settings)
             except ModelAPIError as exc:
                 if not self._failed(index, exc, failed):
                     raise
                 continue
+            finally:
+                breaker.trial = False
             self._answered(index)
             return message
         raise self._every_model_failed(failed)
@@ -181,7 +196,9 @@ class FallbackModel(Model):
         """Stream from the first model that starts answering; an error after its first event is raised."""
         failed: list[tuple[Model, ModelAPIError]] = []
         for index in self._open_models():
-            model = self.models[index]
+            model, breaker = self.models[index], self._breakers[index]
+            if not breaker.claim():
+                continue
             started = False
             try:
                 async with aclosing(model.request_stream(messages, parameters, settings)) as events:
@@ -192,6 +209,8 @@ class FallbackModel(Model):
                 if not self._failed(index, exc, failed) or started:
                     raise
                 continue
+            finally:
+                breaker.trial = False
             self._answered(index)
             return
         raise self._every_model_failed(failed)
@@ -265,6 +284,8 @@ class FallbackModel(Model):
 
     def _every_model_failed(self, failed: list[tuple[Model, ModelAPIError]]) -> ModelAPIError:
         """The last error, its message noting the earlier ones (and the models skipped by their breaker)."""
+        if not failed:  # every model open to requests was being tried by another request (half-open)
+            self._paused()
         *earlier, (_, last) = failed
         tried = {id(m) for m, _ in failed}
         skipped = [m.model_name for m in self.models if id(m) not in tried]
