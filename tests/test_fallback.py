@@ -8,14 +8,12 @@ page, a reset connection, silence).
 from __future__ import annotations
 
 import logging
-import socket
-import struct
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fault_cases import HTML_PAGE, RESET, SILENT, RawAnswer, RawSocketServer, http_response
 
 import agentkit.models.openai as adapter
 from agentkit import (
@@ -61,70 +59,16 @@ class Retired(HTTPError):
         return body
 
 
-class RawServer:
-    """Answers each connection per a script: `"html502"`, `"html200"` (an HTML page), `"reset"` (the
-    connection reset by the peer), `"hang"` (never answers, until the server stops)."""
-
-    def __init__(self, *script: str) -> None:
-        self.script = list(script)
-        self.requests = 0
-        self._stop = threading.Event()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.05)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
-
-    def __enter__(self) -> RawServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                self._answer(conn)
-
-    def _answer(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":")[1])
-                for line in head.lower().split(b"\r\n")
-                if line.startswith(b"content-length")
-            ),
-            0,
-        )
-        while len(body) < length:
-            body += conn.recv(65536)
-        self.requests += 1
-        what = self.script.pop(0) if self.script else "html502"
-        if what == "reset":
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif what == "hang":
-            self._stop.wait(10)
-        else:
-            page = (
-                b"<html><head><title>502 Bad Gateway</title></head><body>" + b"x" * 2000 + b"</body></html>"
-            )
-            status = b"502 Bad Gateway" if what == "html502" else b"200 OK"
-            conn.sendall(
-                b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page
-            )
+def RawServer(*script: str) -> RawSocketServer:
+    """A raw socket server (tests/fault_cases.py) answering each connection per `script`: `"html502"`,
+    `"html200"` (an HTML page), `"reset"` (the connection reset by the peer), `"hang"` (no answer)."""
+    answers: dict[str, RawAnswer] = {
+        "reset": RESET,
+        "hang": SILENT,
+        "html502": http_response("502 Bad Gateway", HTML_PAGE, "text/html"),
+        "html200": http_response("200 OK", HTML_PAGE, "text/html"),
+    }
+    return RawSocketServer([answers[item] for item in script])
 
 
 @pytest.fixture(autouse=True)
