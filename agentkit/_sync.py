@@ -48,28 +48,43 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     if _closing:
         coroutine.close()
         raise UserError("run_sync() was called while the interpreter is exiting.")
-    # wait on a plain lock, released on the loop when the run has truly ended (a cancelled one included), not
-    # on `future.result()`: Ctrl-C landing inside a Condition's wait can leave it broken ("cannot release
-    # un-acquired lock") instead of raising KeyboardInterrupt, and a cancelled future is done at once
+    # The caller waits on a plain lock, released on the loop when the run has truly ended (a cancelled one
+    # included), not on a future: Ctrl-C landing inside a Condition's wait can leave it broken ("cannot
+    # release un-acquired lock") instead of raising KeyboardInterrupt, and a cancelled future is done at once.
+    # The outcome travels in `outcome`, so nothing else needs waking up.
     ended = threading.Lock()
     ended.acquire()
+    outcome: list[Any] = []  # [value] or [value, error]
+    tasks: list[asyncio.Task[None]] = []
 
-    async def run() -> T:
+    async def run() -> None:
         try:
-            return await coroutine
-        finally:
-            ended.release()
+            outcome.append(await coroutine)
+        except BaseException as error:  # handed to the caller's thread, raised there
+            outcome.extend((None, error))
 
-    future = asyncio.run_coroutine_threadsafe(run(), _running_loop())
+    def start() -> None:
+        task = loop.create_task(run())
+        task.add_done_callback(lambda _: ended.release())  # also when cancelled before it started
+        tasks.append(task)
+
+    loop = _running_loop()
+    loop.call_soon_threadsafe(start)
     try:
         ended.acquire()
     except BaseException:
         # interrupted: cancel the run and let the cancellation land before going on, so that what the
         # caller does next (closing a stream) does not meet a run still going
-        future.cancel()
+        loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
         ended.acquire(timeout=CANCEL_WAIT)
         raise
-    return future.result()
+    if not outcome:  # pragma: no cover - cancelled before it started: only by the interruption above
+        raise asyncio.CancelledError
+    if len(outcome) == 2:
+        error = outcome[1]
+        raise error.with_traceback(error.__traceback__)
+    value: T = outcome[0]
+    return value
 
 
 def is_sync_loop(loop: asyncio.AbstractEventLoop) -> bool:
