@@ -8,7 +8,11 @@ parallel calls, structured output, errors mid-stream with the transcript, leavin
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -226,3 +230,39 @@ def test_a_forked_child_starts_without_the_parents_clients() -> None:
         assert loop not in _clients._pools
     finally:
         loop.close()
+
+
+def test_nothing_is_left_open_at_exit(tmp_path: Path) -> None:
+    """A script's run_sync and run_stream_sync leave no connection, task or loop behind at exit."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import atexit, os\n"
+        "def check():  # registered first, so it runs after agentkit's own exit handler\n"
+        "    from agentkit.models import _clients\n"
+        "    print('open clients at exit:', sum(len(p.clients) + len(p.evicted) for p in _clients._pools.values()))\n"
+        "atexit.register(check)\n"
+        "from agentkit import Agent\n"
+        "from agentkit.testing import LoopbackServer, tool_call_response\n"
+        "def add(a: int, b: int) -> int:\n"
+        "    '''Add.'''\n"
+        "    return a + b\n"
+        "server = LoopbackServer(model='google/gemini-2.0-flash-001').start()\n"
+        "os.environ['AGENTKIT_BASE_URL'] = server.base_url\n"
+        "os.environ['AGENTKIT_MODEL'] = 'google/gemini-2.0-flash-001'\n"
+        "server.add(tool_call_response('add', {'a': 1, 'b': 2}), '3', 'streamed')\n"
+        "agent = Agent(tools=[add])\n"
+        "print(agent.run_sync('1+2').output)\n"
+        "print(list(agent.run_stream_sync('again'))[-1].result.output)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTKIT_", "OPENROUTER_"))}
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["3", "streamed", "open clients at exit: 0"]
+    for sign in ("ResourceWarning", "unclosed", "Exception ignored", "Task was destroyed", "Traceback"):
+        assert sign not in done.stderr, done.stderr
