@@ -14,7 +14,7 @@ from fault_cases import CASES, FaultCase, Mode, run_case
 
 from agentkit.messages import messages_to_json
 
-KEY = "sk-or-v1-f4u1t5u1te-5ecret-0123456789abcdef"
+KEY = "agentkit-test-credential-f4u1t5u1te-0123456789abcdef"  # distinctive, and no real key's shape
 FRAGMENTS = (KEY, KEY[-24:], KEY.replace("-", ""))
 """The key, its tail (a truncated key in a message still leaks), and the key without dashes."""
 
