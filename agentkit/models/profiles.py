@@ -7,6 +7,7 @@ adapter has nothing of it to honour or to forget.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -95,35 +96,23 @@ GEMINI = ModelProfile(
 )
 # The successors OpenRouter names for retired Gemini 2.0 models: priced, so that usage stays right after a
 # fallback (OpenRouter's `usage.cost` still wins when it is sent).
-GEMINI_2_5_FLASH = ModelProfile(
+GEMINI_2_5_FLASH = dataclasses.replace(
+    GEMINI,
     family="gemini-2.5-flash",
-    schema_dialect="gemini",
     input_price_per_mtok=0.30,
     output_price_per_mtok=2.50,
     context_window=1_048_576,
     max_output_tokens=65_535,
-    tools_with_response_format=False,
-    structured_output="tool",
 )
-GEMINI_2_5_FLASH_LITE = ModelProfile(
-    family="gemini-2.5-flash-lite",
-    schema_dialect="gemini",
-    input_price_per_mtok=0.10,
-    output_price_per_mtok=0.40,
-    context_window=1_048_576,
-    max_output_tokens=65_535,
-    tools_with_response_format=False,
-    structured_output="tool",
+GEMINI_2_5_FLASH_LITE = dataclasses.replace(
+    GEMINI_2_5_FLASH, family="gemini-2.5-flash-lite", input_price_per_mtok=0.10, output_price_per_mtok=0.40
 )
-GEMINI_2_5_PRO = ModelProfile(
+GEMINI_2_5_PRO = dataclasses.replace(
+    GEMINI_2_5_FLASH,
     family="gemini-2.5-pro",
-    schema_dialect="gemini",
     input_price_per_mtok=1.25,
     output_price_per_mtok=10.0,
-    context_window=1_048_576,
     max_output_tokens=65_536,
-    tools_with_response_format=False,
-    structured_output="tool",
 )
 OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
 LOCAL = ModelProfile(
