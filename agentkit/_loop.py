@@ -45,7 +45,7 @@ from .events import (
     ToolCallStarted,
 )
 from .exceptions import AgentRunError, ToolArgumentsError, UnexpectedModelBehavior, UsageLimitExceeded
-from .messages import AssistantMessage, Message, SystemMessage, UserMessage
+from .messages import AssistantMessage, Message, SystemMessage, UserMessage, transcript_call_ids
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .result import RunResult
 from .settings import ModelSettings
@@ -353,14 +353,13 @@ async def _run_tools(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage
 ) -> AsyncGenerator[Event | Step, None]:
     dialect = spec.model.profile.schema_dialect
-    taken = [c.id for m in state.messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
     calls = validate_calls(
         response.tool_calls,
         tools=spec.tools,
         output=spec.output,
         dialect=dialect,
         retries=spec.retries,
-        taken_ids=taken,
+        taken_ids=transcript_call_ids(state.messages),
     )
     # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
     response.tool_calls = [c.call for c in calls]

@@ -102,7 +102,12 @@ def validate_calls(
     taken = {*taken_ids, *(c.id for c in calls)}
     validated: list[ValidatedCall] = []
     for call in calls:
-        pieces = split_objects(call.arguments) if call.name in tools else None
+        single = validate_call(call, tools=tools, output=output, dialect=dialect, retries=retries)
+        # well-formed arguments are decoded once; only a call that failed or needed a repair may be two
+        # objects back to back (which a repair would have cut down to the last one)
+        pieces = None
+        if (single.problem is not None or single.call is not call) and call.name in tools:
+            pieces = split_objects(call.arguments)
         if pieces is not None:
             split = [
                 validate_call(
@@ -122,7 +127,7 @@ def validate_calls(
             if all(v.problem is None for v in split):
                 validated.extend(split)
                 continue
-        validated.append(validate_call(call, tools=tools, output=output, dialect=dialect, retries=retries))
+        validated.append(single)
     return validated
 
 

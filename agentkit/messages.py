@@ -140,6 +140,11 @@ Message = Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage]
 """Any message of a transcript (its `role` tells which)."""
 
 
+def transcript_call_ids(messages: Sequence[Message]) -> list[str]:
+    """Every tool-call id already used in a transcript."""
+    return [c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
+
+
 @cache
 def _adapter() -> TypeAdapter[list[Message]]:
     from pydantic import Field, TypeAdapter

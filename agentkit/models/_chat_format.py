@@ -262,8 +262,3 @@ def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> lis
             arguments = json.dumps(arguments)
         calls.append(ToolCall(id=call_id, name=str(function.get("name") or ""), arguments=arguments or ""))
     return calls
-
-
-def transcript_call_ids(messages: Sequence[Message]) -> list[str]:
-    """Every tool-call id already used in a transcript."""
-    return [c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]

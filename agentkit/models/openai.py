@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
+from ..messages import transcript_call_ids
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
-from ._chat_format import build_request, parse_completion, transcript_call_ids
+from ._chat_format import build_request, parse_completion
 from ._clients import client_for, close_client, in_use
 from ._errors import (
     MAX_SUCCESSOR_HOPS,

@@ -91,7 +91,8 @@ def _estimate_usage(messages: Sequence[Message], answer: AssistantMessage, profi
 
 
 def _unique_ids(answer: AssistantMessage, messages: Sequence[Message]) -> AssistantMessage:
-    from ..models._chat_format import transcript_call_ids, unique_tool_calls
+    from ..messages import transcript_call_ids
+    from ..models._chat_format import unique_tool_calls
 
     if not answer.tool_calls:
         return answer
