@@ -1,7 +1,8 @@
 """Tool-use evaluation of the local model (Qwen2.5-Coder-1.5B on llama.cpp) through agentkit.
 
     python benchmarks/local_eval.py [--mode native|prompted|both|default] [--tasks N] [--only NAME,...]
-                                    [--set FIELD=VALUE ...] [--suite main|holdout] [--json OUT.json] [-v]
+                                    [--set FIELD=VALUE ...] [--suite main|holdout|third|all]
+                                    [--json OUT.json] [-v]
 
 Runs 25 tasks, each as a fresh `Agent` on the local model, and checks the answer: a number or a phrase in
 the final text, or the exact fields of a structured output; tasks whose answer depends on a look-up also
@@ -9,16 +10,20 @@ fail if the model answered without making it, and questions that need no tool fa
 Tasks cover arithmetic through `calculator`, look-ups in small in-memory tables, a look-up then a
 computation, choosing among all seven tools, questions that need no tool, and structured outputs. The table
 values are made up, so the model cannot answer from memory.
-`--suite holdout` runs instead the 20 held-out tasks of `local_eval_holdout.py` (new tools, tables, prompts).
+`--suite holdout` runs instead the 20 held-out tasks of `local_eval_holdout.py` (new tools, tables, prompts);
+`--suite third` the 20 tasks of `local_eval_third.py` (other tools again, other phrasings, two prompts not in
+English, requests needing side-by-side calls); `--suite all` the three suites one after another, with a
+summary per suite.
 
 `--mode` sets the local profile's `tool_calling` (`default`: the profile as shipped); `--set` overrides
-other profile fields, booleans or strings (for experiments, e.g. `--set results_reminder=false`). Prints one
+other profile fields, booleans or strings (for experiments, e.g. `--set results_reminder=false`;
+`--set checker=none` turns the grounding check off). `AGENTKIT_LOCAL_ENGINE` chooses the engine. Prints one
 line per task (success, turns = model requests, tokens, seconds, tool calls; `-v` adds the transcript of
-each failure) and the success rate per mode; writes the same, transcripts included, as JSON (default
-`benchmarks/results/local_eval.json`).
+each failure) and the success rate per mode (and per suite); writes the same, transcripts included, as JSON
+(default `benchmarks/results/local_eval.json`, or `local_eval_SUITE.json` for another suite).
 
 One llama-server is started for the whole run and stopped at exit. A task is one to three requests of
-about a second each on 2 cores; the whole run takes about 2 minutes per mode.
+about a second each on 2 cores; the whole run takes about 2 minutes per mode and suite.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import importlib
 import json
 import os
 import re
@@ -41,10 +47,12 @@ from pydantic import BaseModel
 
 from agentkit import Agent, AgentRunError, AssistantMessage, ModelSettings, RunResult, ToolMessage, tool
 from agentkit.models.local import LocalModel
-from agentkit.models.profiles import LOCAL, ModelProfile
+from agentkit.models.profiles import LOCAL, GroundingCheck, ModelProfile
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "local_eval.json"
+SUITES = {"main": "local_eval", "holdout": "local_eval_holdout", "third": "local_eval_third"}
+"""Suite name -> the module holding its `TASKS`."""
 
 # -- the world the tools see (made-up values, so the model has to look them up) --------------------------
 
@@ -295,12 +303,15 @@ TASKS = [
 
 @dataclass(kw_only=True)
 class Outcome:
+    suite: str
     task: str
     kind: str
     mode: str
     success: bool
     turns: int
     tokens: int
+    evaluated: int
+    """Prompt tokens the server processed (the rest came from its prompt cache), over the whole run."""
     seconds: float
     tool_calls: int
     problem: str | None
@@ -309,15 +320,16 @@ class Outcome:
     """The run's messages after the prompt, one short line each."""
 
 
-def _usage_of(messages: Sequence[Any]) -> tuple[int, int, int]:
-    turns = tokens = calls = 0
+def _usage_of(messages: Sequence[Any]) -> tuple[int, int, int, int]:
+    turns = tokens = evaluated = calls = 0
     for m in messages:
         if isinstance(m, AssistantMessage):
             turns += 1
             if m.usage is not None:
                 tokens += m.usage.input_tokens + m.usage.output_tokens
+                evaluated += m.usage.input_tokens - m.usage.cached_input_tokens
             calls += sum(1 for c in m.tool_calls if c.name != "final_result")
-    return turns, tokens, calls
+    return turns, tokens, evaluated, calls
 
 
 def _called(messages: Sequence[Any]) -> set[str]:
@@ -325,7 +337,7 @@ def _called(messages: Sequence[Any]) -> set[str]:
     return {m.name for m in messages if isinstance(m, ToolMessage) and not m.is_error}
 
 
-def run_task(task: Task, model: LocalModel, mode: str, max_turns: int) -> Outcome:
+def run_task(task: Task, model: LocalModel, mode: str, max_turns: int, suite: str = "main") -> Outcome:
     agent: Agent[None, Any] = Agent(
         model, tools=list(task.tools), output_type=task.output_type, max_turns=max_turns
     )
@@ -342,7 +354,7 @@ def run_task(task: Task, model: LocalModel, mode: str, max_turns: int) -> Outcom
         output = result.output
         problem = task.check(output)
     seconds = time.perf_counter() - started
-    turns, tokens, calls = _usage_of(messages)
+    turns, tokens, evaluated, calls = _usage_of(messages)
     if problem is None and task.no_tools_expected and calls:
         problem = f"called {calls} tool(s) for a question that needs none"
     called = _called(messages)
@@ -351,12 +363,14 @@ def run_task(task: Task, model: LocalModel, mode: str, max_turns: int) -> Outcom
         problem = f"answered without calling {', '.join(missing)}"
     shown = output.model_dump_json() if isinstance(output, BaseModel) else str(output)
     return Outcome(
+        suite=suite,
         task=task.name,
         kind=task.kind,
         mode=mode,
         success=problem is None,
         turns=turns,
         tokens=tokens,
+        evaluated=evaluated,
         seconds=round(seconds, 2),
         tool_calls=calls,
         problem=problem,
@@ -377,6 +391,12 @@ def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
     names = {f.name: f for f in dataclasses.fields(ModelProfile)}
     for item in items:
         key, _, raw = item.partition("=")
+        if key == "checker":  # the run policy's checker: `checker=none` turns the grounding check off
+            if raw.lower() not in ("none", "grounding"):
+                raise SystemExit("--set checker=none|grounding")
+            checker = None if raw.lower() == "none" else GroundingCheck
+            changes["policy"] = dataclasses.replace(LOCAL.policy, checker=checker)
+            continue
         if key not in names:
             raise SystemExit(f"--set: ModelProfile has no field {key!r}")
         value: Any = raw
@@ -392,28 +412,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=None, help="run only the first N tasks")
     parser.add_argument("--only", default="", help="comma-separated task names")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="profile override")
-    parser.add_argument("--suite", choices=["main", "holdout"], default="main", help="task list")
+    parser.add_argument("--suite", choices=[*SUITES, "all"], default="main", help="task list")
     parser.add_argument("--max-turns", type=int, default=8)
     parser.add_argument(
         "--json",
         type=Path,
         default=None,
-        help="default: results/local_eval.json, or results/local_eval_holdout.json for --suite holdout",
+        help="default: results/local_eval.json, or results/local_eval_SUITE.json for another suite",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failing transcript")
     args = parser.parse_args(argv)
 
-    suite = TASKS
-    if args.suite == "holdout":
-        from local_eval_holdout import TASKS as suite
-
+    names = list(SUITES) if args.suite == "all" else [args.suite]
     if args.json is None:
         args.json = (
-            DEFAULT_JSON.with_stem(f"{DEFAULT_JSON.stem}_holdout")
-            if args.suite == "holdout"
-            else DEFAULT_JSON
+            DEFAULT_JSON if args.suite == "main" else DEFAULT_JSON.with_stem(f"local_eval_{args.suite}")
         )
-    tasks = [t for t in suite if not args.only or t.name in args.only.split(",")][: args.tasks]
+    only = args.only.split(",") if args.only else []
+    suites = {
+        name: [t for t in _suite_tasks(name) if not only or t.name in only][: args.tasks] for name in names
+    }
+    suites = {name: tasks for name, tasks in suites.items() if tasks}  # `--only` may leave some empty
     modes = ["native", "prompted"] if args.mode == "both" else [args.mode]
     overrides = _parse_sets(args.set)
     from agentkit.local import get_local_server
@@ -424,34 +443,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mode in modes:
         changes = dict(overrides) if mode == "default" else {**overrides, "tool_calling": mode}
         model = LocalModel(server=server, profile=dataclasses.replace(LOCAL, **changes))
-        print(f"\n== {mode} ({', '.join(f'{k}={v}' for k, v in changes.items())})")
-        print(
-            f"{'task':<18} {'kind':<11} {'ok':<4} {'turns':>5} {'tokens':>7} {'sec':>6} {'calls':>5}  problem"
-        )
-        for task in tasks:
-            outcome = run_task(task, model, mode, args.max_turns)
-            outcomes.append(outcome)
+        for name, tasks in suites.items():
+            print(f"\n== {name} suite, {mode} ({', '.join(f'{k}={v}' for k, v in changes.items())})")
             print(
-                f"{task.name:<18} {task.kind:<11} {'yes' if outcome.success else 'NO':<4} {outcome.turns:>5} "
-                f"{outcome.tokens:>7} {outcome.seconds:>6.1f} {outcome.tool_calls:>5}  {outcome.problem or ''}",
-                flush=True,
+                f"{'task':<18} {'kind':<11} {'ok':<4} {'turns':>5} {'tokens':>7} {'eval':>6} {'sec':>6} "
+                f"{'calls':>5}  problem"
             )
-            if args.verbose and not outcome.success:
-                for line in outcome.transcript:
-                    print("      " + line.replace("\n", " | "))
-    summary = _summary(outcomes, modes)
+            for task in tasks:
+                outcome = run_task(task, model, mode, args.max_turns, suite=name)
+                outcomes.append(outcome)
+                print(
+                    f"{task.name:<18} {task.kind:<11} {'yes' if outcome.success else 'NO':<4} "
+                    f"{outcome.turns:>5} {outcome.tokens:>7} {outcome.evaluated:>6} {outcome.seconds:>6.1f} "
+                    f"{outcome.tool_calls:>5}  "
+                    f"{outcome.problem or ''}",
+                    flush=True,
+                )
+                if args.verbose and not outcome.success:
+                    for line in outcome.transcript:
+                        print("      " + line.replace("\n", " | "))
+    summary = _summary(outcomes, modes, list(suites))
     print()
     for row in summary:
         print(
-            f"{row['mode']:<9} success {row['successes']}/{row['tasks']} ({row['success_rate']:.0%})  "
-            f"turns {row['turns']}  tokens {row['tokens']}  seconds {row['seconds']:.0f}"
+            f"{row['suite']:<8} {row['mode']:<9} success {row['successes']}/{row['tasks']} "
+            f"({row['success_rate']:.0%})  turns {row['turns']}  tokens {row['tokens']}  "
+            f"evaluated {row['evaluated']}  "
+            f"seconds {row['seconds']:.0f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model": model.model_name,
+        "engine": getattr(server, "engine_in_use", "llama-server"),
         "suite": args.suite,
         "profile_overrides": {k: str(v) for k, v in overrides.items()},
+        "argv": list(argv if argv is not None else sys.argv[1:]),
         "max_turns": args.max_turns,
         "cores": os.cpu_count(),
         "load_average": {"start": load_start, "end": os.getloadavg()[0]},
@@ -463,19 +490,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _summary(outcomes: Sequence[Outcome], modes: Sequence[str]) -> list[dict[str, Any]]:
+def _suite_tasks(name: str) -> Sequence[Task]:
+    """The `TASKS` of a suite (the main one is this module's)."""
+    if name == "main":
+        return TASKS
+    tasks: Sequence[Task] = importlib.import_module(SUITES[name]).TASKS
+    return tasks
+
+
+def _summary(
+    outcomes: Sequence[Outcome], modes: Sequence[str], suites: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One row per suite and mode, then (several suites) one row per mode over all of them."""
+    groups = [(suite, mode) for suite in suites for mode in modes]
+    if len(suites) > 1:
+        groups += [("all", mode) for mode in modes]
     rows = []
-    for mode in modes:
-        mine = [o for o in outcomes if o.mode == mode]
+    for suite, mode in groups:
+        mine = [o for o in outcomes if o.mode == mode and suite in ("all", o.suite)]
         successes = sum(o.success for o in mine)
         rows.append(
             {
+                "suite": suite,
                 "mode": mode,
                 "tasks": len(mine),
                 "successes": successes,
                 "success_rate": successes / len(mine) if mine else 0.0,
                 "turns": sum(o.turns for o in mine),
                 "tokens": sum(o.tokens for o in mine),
+                "evaluated": sum(o.evaluated for o in mine),
                 "seconds": round(sum(o.seconds for o in mine), 1),
             }
         )
