@@ -329,6 +329,7 @@ def _request_usage(response: AssistantMessage) -> Usage:
     return Usage(
         requests=max(step.requests, 1),
         input_tokens=step.input_tokens,
+        cached_input_tokens=step.cached_input_tokens,
         output_tokens=step.output_tokens,
         cost_usd=step.cost_usd,
     )

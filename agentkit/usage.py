@@ -19,6 +19,9 @@ class Usage:
     """Model requests made."""
     input_tokens: int = 0
     """Prompt tokens, as the provider counted them."""
+    cached_input_tokens: int = 0
+    """Of `input_tokens`, those the provider read from its prompt cache instead of processing again
+    (`prompt_tokens_details.cached_tokens`: OpenAI, OpenRouter, llama.cpp)."""
     output_tokens: int = 0
     """Completion tokens, as the provider counted them."""
     cost_usd: float = 0.0
@@ -37,6 +40,7 @@ class Usage:
         """Add `other` into this usage, in place."""
         self.requests += other.requests
         self.input_tokens += other.input_tokens
+        self.cached_input_tokens += other.cached_input_tokens
         self.output_tokens += other.output_tokens
         self.cost_usd += other.cost_usd
         self.tool_calls += other.tool_calls
@@ -46,6 +50,7 @@ class Usage:
         return Usage(
             requests=self.requests + other.requests,
             input_tokens=self.input_tokens + other.input_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             tool_calls=self.tool_calls + other.tool_calls,
@@ -68,6 +73,10 @@ class UsageView:
     @property
     def input_tokens(self) -> int:
         return self._usage.input_tokens
+
+    @property
+    def cached_input_tokens(self) -> int:
+        return self._usage.cached_input_tokens
 
     @property
     def output_tokens(self) -> int:

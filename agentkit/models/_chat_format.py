@@ -172,9 +172,17 @@ def parse_usage(data: Any, profile: ModelProfile) -> Usage:
     usage = data if isinstance(data, dict) else {}
     input_tokens = int(usage.get("prompt_tokens") or 0)
     output_tokens = int(usage.get("completion_tokens") or 0)
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
     cost = usage.get("cost")
     cost_usd = float(cost) if isinstance(cost, (int, float)) else profile.cost(input_tokens, output_tokens)
-    return Usage(requests=1, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd)
+    return Usage(
+        requests=1,
+        input_tokens=input_tokens,
+        cached_input_tokens=int(cached) if isinstance(cached, int) else 0,
+        output_tokens=output_tokens,
+        cost_usd=cost_usd,
+    )
 
 
 def parse_completion(

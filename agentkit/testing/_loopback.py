@@ -228,6 +228,9 @@ class LoopbackServer:
         }
         if self.usage.get("cost") is not None:
             usage["cost"] = self.usage["cost"]
+        usage.update(
+            (k, v) for k, v in self.usage.items() if k not in _Usage.__dict__
+        )  # prompt_tokens_details
         return usage
 
     def chunk(
