@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agentkit import Agent, AssistantMessage, ToolArgumentsError, ToolCall, UserError, UserMessage
+from agentkit import Agent, AssistantMessage, Tool, ToolArgumentsError, ToolCall, UserError, UserMessage
 from agentkit._output import OutputSpec
 from agentkit.messages import SystemMessage, ToolMessage
 from agentkit.models import Model, infer_model
@@ -25,7 +25,8 @@ from agentkit.models.profiles import (
     OPENAI,
     profile_for,
 )
-from agentkit.testing import LoopbackServer, ScriptedModel
+from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response
+from agentkit.usage import Usage
 
 
 @pytest.mark.parametrize(
@@ -93,6 +94,7 @@ class _FakeServer:
     base_url: str
     is_running: bool = False
     starts: int = 0
+    engine_in_use: str = "xllamacpp"
 
     def start(self) -> _FakeServer:
         self.starts += 1
@@ -113,6 +115,27 @@ def test_local_model_starts_its_server_once_and_speaks_openai() -> None:
         assert model.profile == LOCAL
         assert srv.bodies[0]["model"] == "qwen2.5-coder-1.5b"
         assert "usage" not in srv.bodies[0]
+
+
+def test_local_model_drops_the_call_grammar_on_a_llama_server_binary() -> None:
+    """A compiled llama-server has no LLGuidance: the default profile sends no grammar there; a profile the
+    user chose is theirs."""
+
+    def get_weather(city: str) -> str:
+        return city
+
+    tool_ = Tool(get_weather)
+    for engine, profile, grammar in [
+        ("xllamacpp", None, True),
+        ("llama-server", None, False),
+        ("llama-server", LOCAL, True),
+    ]:
+        with LoopbackServer(["Oslo: snow"]) as srv:
+            fake = _FakeServer(base_url=srv.base_url, engine_in_use=engine)
+            model = LocalModel("local", server=fake, profile=profile)  # type: ignore[arg-type]
+            assert Agent(model, tools=[tool_]).run_sync("Weather in Oslo?").output == "Oslo: snow"
+            assert ("grammar" in srv.bodies[0]) is grammar, engine
+            assert model.profile.constrain_calls is grammar
 
 
 def test_local_model_uses_the_shared_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,6 +184,25 @@ def test_parse_usage() -> None:
     assert parse_usage(None, DEFAULT).requests == 1
     usage = parse_usage({"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.25}, GEMINI_2_0_FLASH)
     assert (usage.input_tokens, usage.output_tokens, usage.cost_usd) == (10, 5, 0.25)
+    assert usage.cached_input_tokens == 0
+    cached = {"prompt_tokens": 900, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 850}}
+    assert parse_usage(cached, DEFAULT).cached_input_tokens == 850
+    odd = {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": None}}  # some servers send null
+    assert parse_usage(odd, DEFAULT).cached_input_tokens == 0
+
+
+def test_cached_input_tokens_add_up_over_a_run() -> None:
+    def ping() -> str:
+        return "pong"
+
+    with LoopbackServer(
+        [tool_call_response("ping", {}), "done"], usage={"prompt_tokens_details": {"cached_tokens": 7}}
+    ) as srv:
+        result = Agent(OpenAIChatModel("m", base_url=srv.base_url, api_key="k"), tools=[Tool(ping)]).run_sync(
+            "go"
+        )
+    assert result.usage.cached_input_tokens == 14
+    assert (Usage(cached_input_tokens=1) + Usage(cached_input_tokens=2)).cached_input_tokens == 3
 
 
 def test_unique_tool_calls_keep_good_ids() -> None:

@@ -588,6 +588,7 @@ class _FakeServer:
         self.base_url = base_url
         self.is_running = is_running
         self.starts = 0
+        self.engine_in_use = "xllamacpp"
 
     def start(self) -> _FakeServer:
         self.starts += 1

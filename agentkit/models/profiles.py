@@ -64,6 +64,10 @@ class ModelProfile:
     """How a structured `output_type` is requested: `response_format` json_schema, or a final-result tool."""
     tool_calling: Literal["native", "prompted"] = "native"
     """`native`: the server's `tools` support; `prompted`: schemas in the prompt, calls parsed from text."""
+    constrain_calls: bool = False
+    """With `tool_calling="prompted"`: send a grammar (llama.cpp's `grammar` field, in LLGuidance's syntax)
+    so the reply is plain text or valid calls of the offered tools, nothing else (`_grammar`). Needs a
+    llama.cpp server built with LLGuidance, as the local model's default engine (xllamacpp) is."""
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""
@@ -122,6 +126,7 @@ LOCAL = ModelProfile(
     context_window=4_096,
     structured_output="tool",
     tool_calling="prompted",
+    constrain_calls=True,
     results_reminder=True,
     policy=RunPolicy(checker=GroundingCheck, steer_repeated_calls=True),
 )

@@ -1,0 +1,104 @@
+"""Run llama.cpp's server from the `xllamacpp` wheel as a process of its own, with `llama-server`'s flags.
+
+    python -m agentkit.local._xllamacpp_main -m MODEL.gguf --host 127.0.0.1 --port 8080 [flags]
+
+`xllamacpp` compiles llama.cpp's own HTTP server into a Python extension and ships it as a prebuilt wheel,
+so nothing is compiled on install. [`LocalServer`][agentkit.local.LocalServer] starts this module exactly
+as it starts a `llama-server` binary (its own process group, its output in a log, `/health` polled, SIGTERM
+to stop, set to die with its parent), so both engines share one lifecycle. Only the flags agentkit passes
+are accepted; an unknown one exits with status 2 and says which flags exist.
+
+Exit statuses: 0 after SIGTERM or Ctrl-C, 2 for a bad flag, 3 when `xllamacpp` cannot be imported (not
+installed, or a system library it needs, `libgomp.so.1`, is missing), 1 when the server fails to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_IMPORT = 3
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The subset of `llama-server`'s command line that `LocalServer` writes."""
+    parser = argparse.ArgumentParser(
+        prog="python -m agentkit.local._xllamacpp_main",
+        description="llama.cpp's server from the xllamacpp wheel, with llama-server's flags.",
+    )
+    parser.add_argument("-m", "--model", required=True, help="GGUF model file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("-c", "--ctx-size", type=int, default=4096)
+    parser.add_argument("-t", "--threads", type=int, default=-1)
+    parser.add_argument("-np", "--parallel", type=int, default=1)
+    parser.add_argument("--alias", default=None)
+    parser.add_argument("--jinja", action="store_true")
+    parser.add_argument("--chat-template-file", default=None)
+    parser.add_argument("--temp", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--cache-reuse", type=int, default=None, help="min chunk size for KV reuse")
+    return parser.parse_args(argv)
+
+
+def configure(params: Any, args: argparse.Namespace) -> None:
+    """Set `xllamacpp.CommonParams` from the parsed flags."""
+    params.model.path = args.model
+    params.hostnames = [args.host]
+    params.port = args.port
+    params.n_ctx = args.ctx_size
+    params.cpuparams.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads
+    params.n_parallel = args.parallel
+    if args.alias:
+        params.model_alias = {args.alias}
+    params.use_jinja = args.jinja
+    if args.chat_template_file:
+        with open(args.chat_template_file, encoding="utf-8") as f:
+            params.chat_template = f.read()
+    if args.temp is not None:
+        params.sampling.temp = args.temp
+    if args.seed is not None:
+        params.sampling.seed = args.seed
+    if args.cache_reuse is not None:
+        params.n_cache_reuse = args.cache_reuse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        print(
+            f"error: the xllamacpp engine cannot be loaded: {exc}\n"
+            "Install it with: pip install 'agentkit[local]'. If it is installed and a system library is "
+            "missing (libgomp.so.1), install that (Debian/Ubuntu: apt install libgomp1), or use the compiled "
+            "engine: pip install 'agentkit[local-build]' and AGENTKIT_LOCAL_ENGINE=llama-server.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_IMPORT
+    params = xllamacpp.CommonParams()
+    configure(params, args)
+    # Stopping is immediate: the parent sends SIGTERM to the whole process group; Ctrl-C does the same.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+    try:
+        server = xllamacpp.Server(params)
+    except Exception as exc:  # the server reports bind and model-load failures as exceptions
+        print(f"error: the server did not start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(f"xllamacpp {xllamacpp.__version__}: serving on {server.listening_address}", flush=True)
+    stop = threading.Event()
+    while not stop.wait(3600):  # short waits keep signal handlers prompt on every platform
+        pass
+    return 0  # pragma: no cover - only a signal ends the wait
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Constrained tool calls: a grammar that lets a prompted model write only valid calls of the offered tools.
+
+With a profile's `constrain_calls`, each prompted request carries an LLGuidance grammar (llama.cpp's
+`grammar` field; the xllamacpp engine is built with LLGuidance) that says: the reply is either plain text
+that does not start with `{`, or one or more calls, one per line, each `{"name": ..., "arguments": ...}`
+with a name of an offered tool and arguments valid for that tool's JSON schema. The server masks every token
+that would leave the grammar, so a small model cannot invent a tool or a parameter, give a wrong type or
+forget a required argument. (Values are still the model's: the grounding check and validation stay.)
+
+Each tool gets its own `%json` rule holding its whole argument schema as the prompt shows it (so `$defs`
+and `$ref`s resolve inside it, and properties come in the prompt's order, which LLGuidance keeps). Objects that list their properties get `additionalProperties: false`
+unless they say otherwise (pydantic leaves it out, and extra keys would be ignored anyway).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from ..tool import ToolDefinition
+from .profiles import ModelProfile
+
+__all__ = ["tool_call_grammar"]
+
+ANSWER = r"/[^{\s](.|\n)*/"
+"""Plain text: anything whose first character is neither `{` (a call) nor white space."""
+
+
+def tool_call_grammar(
+    tools: Sequence[ToolDefinition], profile: ModelProfile, tool_choice: str | None
+) -> str | None:
+    """The LLGuidance grammar for one prompted request, or `None` when nothing is to be constrained.
+
+    `tool_choice="required"` allows calls only; `"none"` (no call allowed) sends no grammar.
+    """
+    if not tools or tool_choice == "none":
+        return None
+    calls = tuple((t.name, json.dumps(_arguments_schema(t, profile), ensure_ascii=False)) for t in tools)
+    return _grammar(calls, tool_choice == "required")
+
+
+@lru_cache(maxsize=256)
+def _grammar(calls: tuple[tuple[str, str], ...], required: bool) -> str:
+    lines = ["%llguidance {}", "start: calls" if required else "start: calls | answer"]
+    lines.append('calls: call ("\\n" call)*')
+    lines.append("call: " + " | ".join(f"call_{i}" for i in range(len(calls))))
+    for i, (name, arguments) in enumerate(calls):
+        schema = (
+            '{"type": "object", "properties": {"name": {"const": ' + json.dumps(name) + '}, "arguments": '
+            f'{arguments}}}, "required": ["name", "arguments"], "additionalProperties": false}}'
+        )
+        lines.append(f"call_{i}: %json {schema}")
+    if not required:
+        lines.append(f"answer: {ANSWER}")
+    return "\n".join(lines) + "\n"
+
+
+def _arguments_schema(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
+    parameters = definition.openai_tool(profile.schema_dialect)["function"].get("parameters")
+    schema: dict[str, Any] = dict(parameters) if isinstance(parameters, dict) else {}
+    schema.setdefault("type", "object")
+    schema.setdefault("properties", {})  # a tool without parameters takes `{}`
+    return _closed(schema)
+
+
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMAS = ("items", "additionalProperties", "not", "contains")
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `schema` where each object listing `properties` forbids others (unless it says)."""
+    out = dict(schema)
+    for key in _SCHEMA_MAPS:
+        if isinstance(value := schema.get(key), dict):
+            out[key] = {k: _closed(v) if isinstance(v, dict) else v for k, v in value.items()}
+    for key in _SCHEMA_LISTS:
+        if isinstance(value := schema.get(key), list):
+            out[key] = [_closed(v) if isinstance(v, dict) else v for v in value]
+    for key in _SCHEMAS:
+        if isinstance(value := schema.get(key), dict):
+            out[key] = _closed(value)
+    if isinstance(schema.get("properties"), dict) and "additionalProperties" not in schema:
+        out["additionalProperties"] = False
+    return out

@@ -1,0 +1,248 @@
+"""The local model's two engines: which one runs, the xllamacpp launcher, and its lifecycle through
+`LocalServer` (with a stand-in `xllamacpp` module, so no model is loaded)."""
+
+from __future__ import annotations
+
+import http.client
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from agentkit import UserError
+from agentkit.local import (
+    EngineNotFoundError,
+    LlamaServerNotFoundError,
+    LocalServer,
+    LocalServerError,
+    _server,
+    _xllamacpp_main,
+    find_engine,
+)
+
+LAUNCHER = [sys.executable, "-m", "agentkit.local._xllamacpp_main"]
+
+# A stand-in for the xllamacpp wheel: `Server(params)` serves GET /health on params.hostnames/port from a
+# thread, as the real one does; FAKE_XLLAMACPP_MODE makes it fail the way the real one reports failures.
+FAKE_XLLAMACPP = """\
+import http.server, json, os, threading
+from types import SimpleNamespace
+
+__version__ = "0.0-fake"
+
+
+class CommonParams:
+    def __init__(self):
+        self.model = SimpleNamespace(path="")
+        self.cpuparams = SimpleNamespace(n_threads=-1)
+        self.cpuparams_batch = SimpleNamespace(n_threads=-1)
+        self.sampling = SimpleNamespace(temp=0.8, seed=-1)
+        self.hostnames, self.port, self.n_ctx, self.n_parallel = ["127.0.0.1"], 8080, 0, 1
+        self.model_alias, self.use_jinja, self.chat_template, self.n_cache_reuse = set(), False, "", 0
+
+
+class Server:
+    def __init__(self, params):
+        mode = os.environ.get("FAKE_XLLAMACPP_MODE", "ok")
+        if mode == "fail":
+            raise RuntimeError("Failed to init server, please check the input params.")
+        seen = {k: v for k, v in vars(params).items() if isinstance(v, (str, int, list))}
+        seen.update(model=params.model.path, threads=params.cpuparams.n_threads, temp=params.sampling.temp,
+                    alias=sorted(params.model_alias), template=len(params.chat_template))
+        print("params " + json.dumps(seen, sort_keys=True), flush=True)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def do_GET(self):
+                self.send_response(200 if self.path == "/health" else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        httpd = http.server.HTTPServer((params.hostnames[0], params.port), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        self.listening_address = f"http://{params.hostnames[0]}:{params.port}"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("AGENTKIT_LLAMA_SERVER", "AGENTKIT_LOCAL_ENGINE", "FAKE_XLLAMACPP_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    leftover = list(_server._running)
+    _server._stop_all()
+    assert not leftover, "a test left a server running"
+
+
+@pytest.fixture
+def fake_xllamacpp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake `xllamacpp` package first on the path of this process and of the servers it starts."""
+    package = tmp_path / "site" / "xllamacpp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(FAKE_XLLAMACPP)
+    root = str(Path(__file__).resolve().parents[1])  # the launcher module lives in this checkout
+    monkeypatch.setenv("PYTHONPATH", f"{package.parent}:{root}")
+    monkeypatch.syspath_prepend(str(package.parent))
+    return package
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF")
+    return path
+
+
+def _no_xllamacpp(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _server.importlib.util.find_spec
+    monkeypatch.setattr(
+        _server.importlib.util, "find_spec", lambda name: None if name == "xllamacpp" else real(name)
+    )
+
+
+# -- choosing the engine -----------------------------------------------------------------------------------
+
+
+def test_xllamacpp_is_the_default_when_installed(fake_xllamacpp: Path) -> None:
+    assert find_engine() == ("xllamacpp", LAUNCHER)
+
+
+def test_llama_server_binary_in_the_environment_wins(
+    fake_xllamacpp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("AGENTKIT_LLAMA_SERVER", str(binary))
+    assert find_engine() == ("llama-server", [str(binary)])
+    # ... unless the engine is named.
+    assert find_engine("xllamacpp")[0] == "xllamacpp"
+    monkeypatch.setenv("AGENTKIT_LOCAL_ENGINE", "xllamacpp")
+    assert find_engine()[0] == "xllamacpp"
+
+
+def test_without_xllamacpp_a_llama_server_binary_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_xllamacpp(monkeypatch)
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_engine() == ("llama-server", [str(binary)])
+
+
+def test_no_engine_at_all_says_how_to_install_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_xllamacpp(monkeypatch)
+    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EngineNotFoundError, match=r"agentkit\[local\]'.*agentkit\[local-build\]'") as info:
+        find_engine()
+    assert not isinstance(info.value, LlamaServerNotFoundError)
+    with pytest.raises(EngineNotFoundError, match="xllamacpp engine is not installed"):
+        find_engine("xllamacpp")
+    with pytest.raises(LlamaServerNotFoundError, match=r"agentkit\[local-build\]"):
+        find_engine("llama-server")
+
+
+def test_unknown_engine_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UserError, match=r"engine='vllm' is not a local engine; choose one of: xllamacpp"):
+        find_engine("vllm")
+    monkeypatch.setenv("AGENTKIT_LOCAL_ENGINE", "gpu")
+    with pytest.raises(UserError, match=r"AGENTKIT_LOCAL_ENGINE='gpu'"):
+        find_engine()
+
+
+# -- the launcher --------------------------------------------------------------------------------------------
+
+
+def test_launcher_takes_the_flags_local_server_writes(tmp_path: Path) -> None:
+    template = tmp_path / "t.jinja"
+    template.write_text("{{ messages }}")
+    server = LocalServer(template_path=template, threads=3, extra_args=["--cache-reuse", "256"])
+    command = server.command(binary=LAUNCHER, model=tmp_path / "m.gguf", port=4321)
+    assert command[:3] == LAUNCHER
+    args = _xllamacpp_main.parse_args(command[3:])
+    params = SimpleNamespace(
+        model=SimpleNamespace(path=""),
+        cpuparams=SimpleNamespace(n_threads=-1),
+        cpuparams_batch=SimpleNamespace(n_threads=-1),
+        sampling=SimpleNamespace(temp=0.8, seed=-1),
+    )
+    _xllamacpp_main.configure(params, args)
+    assert params.model.path == str(tmp_path / "m.gguf")
+    assert (params.hostnames, params.port, params.n_ctx, params.n_parallel) == (["127.0.0.1"], 4321, 4096, 1)
+    assert params.cpuparams.n_threads == params.cpuparams_batch.n_threads == 3
+    assert params.model_alias == {"qwen2.5-coder-1.5b"}
+    assert params.use_jinja is True
+    assert params.chat_template == "{{ messages }}"
+    assert (params.sampling.temp, params.sampling.seed, params.n_cache_reuse) == (0.0, 42, 256)
+
+
+def test_launcher_rejects_a_flag_it_does_not_know(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        _xllamacpp_main.parse_args(["-m", "m.gguf", "--n-gpu-layers", "99"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --n-gpu-layers" in capsys.readouterr().err
+
+
+def test_launcher_says_what_to_do_when_xllamacpp_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # import fails, as with libgomp.so.1 missing
+    assert _xllamacpp_main.main(["-m", "m.gguf"]) == _xllamacpp_main.EXIT_IMPORT
+    err = capsys.readouterr().err
+    assert "xllamacpp engine cannot be loaded" in err
+    assert "apt install libgomp1" in err
+    assert "AGENTKIT_LOCAL_ENGINE=llama-server" in err
+
+
+# -- the lifecycle, through LocalServer -----------------------------------------------------------------------
+
+
+def test_xllamacpp_engine_starts_answers_health_and_stops(fake_xllamacpp: Path, model: Path) -> None:
+    server = LocalServer(model_path=model, startup_timeout=20)
+    with server:
+        assert server.engine_in_use == "xllamacpp"
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        connection.close()
+        pid, port = server.pid, server.port
+        log = server.current_log_path
+    assert not server.is_running
+    assert pid is not None and log is not None
+    text = log.read_text()
+    assert f"-m agentkit.local._xllamacpp_main -m {model}" in text
+    assert (
+        f'"port": {port}' in text
+        and '"use_jinja": true' in text
+        and '"alias": ["qwen2.5-coder-1.5b"]' in text
+    )
+    assert "serving on http://127.0.0.1:" in text
+
+
+def test_xllamacpp_engine_failing_to_start_quotes_its_log(
+    fake_xllamacpp: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_XLLAMACPP_MODE", "fail")
+    with pytest.raises(LocalServerError, match=r"\(xllamacpp\) exited with code 1") as info:
+        LocalServer(model_path=model, startup_timeout=20).start()
+    assert "Failed to init server" in info.value.log_tail
+
+
+def test_llama_server_engine_named_without_a_binary(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LlamaServerNotFoundError):
+        LocalServer(model_path=model, engine="llama-server").start()
