@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import http.client
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -246,3 +248,41 @@ def test_llama_server_engine_named_without_a_binary(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LlamaServerNotFoundError):
         LocalServer(model_path=model, engine="llama-server").start()
+
+
+KILLED_PARENT = """
+import sys, time
+from pathlib import Path
+from agentkit.local import LocalServer
+
+server = LocalServer(model_path=Path(sys.argv[1]), startup_timeout=20.0).start()
+print(server.pid, server.engine_in_use, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_xllamacpp_engine_dies_with_a_process_killed_by_sigkill(fake_xllamacpp: Path, model: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT, str(model)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        pid_text, engine = parent.stdout.readline().split()
+        pid = int(pid_text)
+        assert engine == "xllamacpp" and _alive(pid)
+    finally:
+        parent.kill()
+        parent.communicate()
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid), "the xllamacpp engine outlived its SIGKILLed parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except FileNotFoundError:
+        return False

@@ -8,14 +8,13 @@ as it starts a `llama-server` binary (its own process group, its output in a log
 to stop, set to die with its parent), so both engines share one lifecycle. Only the flags agentkit passes
 are accepted; an unknown one exits with status 2 and says which flags exist.
 
-Exit statuses: 0 after SIGTERM or Ctrl-C, 2 for a bad flag, 3 when `xllamacpp` cannot be imported (not
+Exit statuses: killed by SIGTERM or SIGINT (their default action), 2 for a bad flag, 3 when `xllamacpp` cannot be imported (not
 installed, or a system library it needs, `libgomp.so.1`, is missing), 1 when the server fails to start.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -70,6 +69,7 @@ def configure(params: Any, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until a signal ends the process; returns an exit status when the server cannot start."""
     args = parse_args(argv)
     try:
         import xllamacpp
@@ -85,20 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_IMPORT
     params = xllamacpp.CommonParams()
     configure(params, args)
-    # Stopping is immediate: the parent sends SIGTERM to the whole process group; Ctrl-C does the same.
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     try:
         server = xllamacpp.Server(params)
     except Exception as exc:  # the server reports bind and model-load failures as exceptions
         print(f"error: the server did not start: {exc}", file=sys.stderr, flush=True)
         return 1
     print(f"xllamacpp {xllamacpp.__version__}: serving on {server.listening_address}", flush=True)
-    stop = threading.Event()
-    while not stop.wait(3600):  # short waits keep signal handlers prompt on every platform
-        pass
-    return 0  # pragma: no cover - only a signal ends the wait
+    threading.Event().wait()  # the server runs on its own threads; only a signal ends this process
+    return 0  # pragma: no cover
 
 
 if __name__ == "__main__":
+    # Stopping is immediate, even while the model loads (inside C++, where a Python handler would wait):
+    # SIGTERM (from LocalServer, or from the kernel when the parent dies) keeps its default action, and so
+    # does Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     sys.exit(main())
