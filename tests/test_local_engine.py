@@ -24,7 +24,7 @@ from agentkit.local import (
     find_engine,
 )
 
-LAUNCHER = [sys.executable, "-m", "agentkit.local._xllamacpp_main"]
+LAUNCHER = [sys.executable, str(_server.XLLAMACPP_LAUNCHER)]
 
 # A stand-in for the xllamacpp wheel: `Server(params)` serves GET /health on params.hostnames/port from a
 # thread, as the real one does; FAKE_XLLAMACPP_MODE makes it fail the way the real one reports failures.
@@ -89,8 +89,7 @@ def fake_xllamacpp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package = tmp_path / "site" / "xllamacpp"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(FAKE_XLLAMACPP)
-    root = str(Path(__file__).resolve().parents[1])  # the launcher module lives in this checkout
-    monkeypatch.setenv("PYTHONPATH", f"{package.parent}:{root}")
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
     monkeypatch.syspath_prepend(str(package.parent))
     return package
 
@@ -171,8 +170,8 @@ def test_launcher_takes_the_flags_local_server_writes(tmp_path: Path) -> None:
     template.write_text("{{ messages }}")
     server = LocalServer(template_path=template, threads=3, extra_args=["--cache-reuse", "256"])
     command = server.command(binary=LAUNCHER, model=tmp_path / "m.gguf", port=4321)
-    assert command[:3] == LAUNCHER
-    args = _xllamacpp_main.parse_args(command[3:])
+    assert command[: len(LAUNCHER)] == LAUNCHER
+    args = _xllamacpp_main.parse_args(command[len(LAUNCHER) :])
     params = SimpleNamespace(
         model=SimpleNamespace(path=""),
         cpuparams=SimpleNamespace(n_threads=-1),
@@ -223,7 +222,7 @@ def test_xllamacpp_engine_starts_answers_health_and_stops(fake_xllamacpp: Path, 
     assert not server.is_running
     assert pid is not None and log is not None
     text = log.read_text()
-    assert f"-m agentkit.local._xllamacpp_main -m {model}" in text
+    assert f"_xllamacpp_main.py -m {model}" in text
     assert (
         f'"port": {port}' in text
         and '"use_jinja": true' in text

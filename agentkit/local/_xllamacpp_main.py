@@ -1,15 +1,17 @@
 """Run llama.cpp's server from the `xllamacpp` wheel as a process of its own, with `llama-server`'s flags.
 
-    python -m agentkit.local._xllamacpp_main -m MODEL.gguf --host 127.0.0.1 --port 8080 [flags]
+    python agentkit/local/_xllamacpp_main.py -m MODEL.gguf --host 127.0.0.1 --port 8080 [flags]
 
 `xllamacpp` compiles llama.cpp's own HTTP server into a Python extension and ships it as a prebuilt wheel,
-so nothing is compiled on install. [`LocalServer`][agentkit.local.LocalServer] starts this module exactly
-as it starts a `llama-server` binary (its own process group, its output in a log, `/health` polled, SIGTERM
-to stop, set to die with its parent), so both engines share one lifecycle. Only the flags agentkit passes
-are accepted; an unknown one exits with status 2 and says which flags exist.
+so nothing is compiled on install. [`LocalServer`][agentkit.local.LocalServer] runs this file as a script
+(it imports only the standard library and xllamacpp, never agentkit: it starts fast and does not depend on
+how the parent found agentkit) exactly as it starts a `llama-server` binary (its own process group, its
+output in a log, `/health` polled, SIGTERM to stop, set to die with its parent), so both engines share one
+lifecycle. Only the flags agentkit passes are accepted; an unknown one exits with status 2.
 
-Exit statuses: killed by SIGTERM or SIGINT (their default action), 2 for a bad flag, 3 when `xllamacpp` cannot be imported (not
-installed, or a system library it needs, `libgomp.so.1`, is missing), 1 when the server fails to start.
+Ends killed by SIGTERM or SIGINT (their default action), or with status 2 for a bad flag, 3 when
+`xllamacpp` cannot be imported (not installed, or a system library it needs, `libgomp.so.1`, is missing),
+1 when the server fails to start.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ EXIT_IMPORT = 3
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The subset of `llama-server`'s command line that `LocalServer` writes."""
     parser = argparse.ArgumentParser(
-        prog="python -m agentkit.local._xllamacpp_main",
+        prog="_xllamacpp_main.py",
         description="llama.cpp's server from the xllamacpp wheel, with llama-server's flags.",
     )
     parser.add_argument("-m", "--model", required=True, help="GGUF model file")
