@@ -17,7 +17,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     out = capsys.readouterr().out
-    assert "local" in out and "tools" in out
+    assert "local" in out and "run" in out and "tools" in out
     assert "exit codes:" in out
 
 

@@ -17,16 +17,18 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._run import add_run_parser
     from ._tools import add_tools_parser
 
     parser = argparse.ArgumentParser(
         prog="agentkit",
-        description="agentkit command line: inspect tools, serve the local model.",
+        description="agentkit command line: run an agent on a task, inspect tools, serve the local model.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_run_parser(commands)
     add_tools_parser(commands)
     local = commands.add_parser(
         "local",
@@ -44,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "run":
+            from ._run import run_command
+
+            return run_command(args)
         if args.command == "tools":
             from ._tools import tools_command
 
