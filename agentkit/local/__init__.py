@@ -30,6 +30,8 @@ mid-run (and cannot be started again) fails the run with its transcript and usag
 
 from __future__ import annotations
 
+# `agentkit local` lives in the command line's package now; the function stays importable from here.
+from ..cli._local import serve_forever
 from ._server import (
     ENGINES,
     TEMPLATE_PATH,
@@ -42,7 +44,6 @@ from ._server import (
     find_engine,
     find_llama_server,
     get_local_server,
-    serve_forever,
 )
 from ._weights import (
     LOCAL_MODEL_ID,

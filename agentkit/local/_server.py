@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Literal
 
 from ..exceptions import AgentRunError, UserError
@@ -53,7 +53,6 @@ __all__ = (
     "find_engine",
     "find_llama_server",
     "get_local_server",
-    "serve_forever",
 )
 
 logger = logging.getLogger("agentkit")
@@ -575,58 +574,6 @@ def _spawn_loop(
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_in_child)
-
-
-# -- foreground mode -------------------------------------------------------------------------------------
-
-
-def serve_forever(port: int | None = None) -> int:
-    """Run the local server in the foreground until Ctrl-C (or SIGTERM); for `agentkit local`.
-
-    Prints the base URL once the server is ready.
-
-    Args:
-        port: Port to listen on; `None` picks a free one.
-
-    Returns:
-        A process exit code: 0 after Ctrl-C, 1 when the server could not start or died.
-    """
-    server = LocalServer(port=port)
-    previous = _raise_interrupt_on_sigterm()
-    try:
-        print("Starting the local model server (first run joins the model file, ~1 GB)...", file=sys.stderr)
-        server.start()
-        print(f"Serving {LOCAL_MODEL_ID} at {server.base_url}", flush=True)
-        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
-        while server.is_running:  # short waits let Python run signal handlers promptly
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(0.5)
-        server.check()
-        return 1  # pragma: no cover - check() raises after any exit
-    except KeyboardInterrupt:
-        print("Stopping.", file=sys.stderr)
-        return 0
-    except LocalModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        server.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-_SignalHandler = Callable[[int, FrameType | None], object] | int | None
-
-
-def _raise_interrupt_on_sigterm() -> _SignalHandler:
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    return previous if previous is not None else signal.SIG_DFL
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

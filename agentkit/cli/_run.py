@@ -1,0 +1,170 @@
+"""`agentkit run "task"`: one run of an agent built from flags, shown as it happens (`_render`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..agent import Agent
+from ..exceptions import AgentRunError, UserError
+from ..messages import ContentPart, TextPart
+from ..usage import UsageLimits
+from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for, one_line
+from ._images import MAX_IMAGE_BYTES, load_image
+from ._specs import load_object, load_tools
+
+if TYPE_CHECKING:
+    from ._render import Renderer
+
+__all__ = ["add_run_parser", "run_command"]
+
+DESCRIPTION = """\
+Run an agent on one task and show the run: in a terminal, live (the answer as it streams, each tool call
+and its result, then requests, tokens, cost and the model); otherwise plain lines, the answer alone on
+stdout and the rest on stderr; with --json, one JSON object on stdout.
+
+The model is the library's default (AGENTKIT_MODEL, AGENTKIT_BASE_URL, OPENROUTER_API_KEY or
+AGENTKIT_API_KEY from the environment) unless --model is given.
+
+tool specs: a file (tools.py), a module (mytools), either with :name or :name1,name2 to take only those,
+or the name of a ready-made tool (calculator, current_time from agentkit_tools). A module gives its
+@tool functions (those in __all__ when it has one)."""
+
+
+def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `agentkit run` to the command line."""
+    run = commands.add_parser(
+        "run",
+        help="run an agent on one task",
+        description=DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("task", help="what to do; '-' reads it from stdin")
+    run.add_argument(
+        "--tools", nargs="+", action="extend", default=[], metavar="SPEC", help="tools the model may call"
+    )
+    run.add_argument(
+        "--model", metavar="ID", help="model id (default: AGENTKIT_MODEL or the library's default)"
+    )
+    run.add_argument("--instructions", metavar="TEXT", help="the system prompt")
+    run.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help=f"an image to send with the task: a PNG/JPEG/GIF/WebP file up to "
+        f"{MAX_IMAGE_BYTES // 1024 // 1024} MiB, or an http(s) URL (repeatable)",
+    )
+    run.add_argument(
+        "--output-type", metavar="MODULE:CLASS", help="a structured answer: a pydantic model, dataclass, ..."
+    )
+    run.add_argument(
+        "--max-turns", type=_positive_int, default=20, metavar="N", help="model requests allowed"
+    )
+    run.add_argument(
+        "--budget-usd",
+        type=_positive_float,
+        metavar="X",
+        help="stop the run once it has cost more than X dollars",
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object: output, usage, messages, model"
+    )
+    run.add_argument(
+        "--raise-tool-errors",
+        action="store_true",
+        help="fail (exit 5) when a tool raises, instead of telling the model",
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run `agentkit run`; returns the exit code."""
+    agent = _agent(args)
+    prompt = _prompt(args)
+    renderer = _renderer(args.json, agent.output_type)
+    return asyncio.run(_run(agent, prompt, renderer))
+
+
+def _agent(args: argparse.Namespace) -> Agent[None, Any]:
+    tools = load_tools(args.tools)
+    output_type: Any = str
+    if args.output_type:
+        output_type = load_object(args.output_type, what="--output-type")
+    limits = UsageLimits(cost_usd_limit=args.budget_usd) if args.budget_usd is not None else None
+    try:
+        agent: Agent[None, Any] = Agent(
+            args.model,
+            instructions=args.instructions,
+            tools=tools,
+            output_type=output_type,
+            max_turns=args.max_turns,
+            usage_limits=limits,
+            raise_tool_errors=args.raise_tool_errors,
+        )
+        agent.model  # noqa: B018 - resolve the model now: a bad id is misuse, reported before anything runs
+    except UserError as exc:
+        raise CliError(one_line(str(exc))) from None
+    return agent
+
+
+def _prompt(args: argparse.Namespace) -> str | list[ContentPart]:
+    task: str = sys.stdin.read() if args.task == "-" else args.task
+    if not task.strip():
+        raise CliError("the task is empty")
+    if not args.image:
+        return task
+    return [TextPart(text=task), *(load_image(source) for source in args.image)]
+
+
+def _renderer(as_json: bool, output_type: Any) -> Renderer:
+    from ._render import JsonRenderer, PlainRenderer
+
+    if as_json:
+        return JsonRenderer(output_type)
+    if sys.stdout.isatty():
+        from ._terminal import TerminalRenderer
+
+        return TerminalRenderer(output_type)
+    return PlainRenderer(output_type)
+
+
+async def _run(agent: Agent[None, Any], prompt: str | list[ContentPart], renderer: Renderer) -> int:
+    from ._render import answered_by
+
+    try:
+        async with agent.run_stream(prompt) as stream:
+            async for event in stream:
+                renderer.event(event)
+        result = stream.result
+        renderer.finished(result, answered_by(result.messages, agent.model.model_name))
+        return ExitCode.OK
+    except (AgentRunError, UserError) as exc:
+        code = exit_code_for(exc)
+        messages = exc.messages if isinstance(exc, AgentRunError) else []
+        renderer.failed(exc, code, answered_by(messages, agent.model.model_name))
+        return code
+    finally:
+        await agent.model.aclose()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of dollars, not {text!r}")
+    return value
