@@ -180,6 +180,7 @@ def test_launcher_takes_the_flags_local_server_writes(tmp_path: Path) -> None:
     )
     _xllamacpp_main.configure(params, args)
     assert params.model.path == str(tmp_path / "m.gguf")
+    assert params.fit_params is False
     assert (params.hostnames, params.port, params.n_ctx, params.n_parallel) == (["127.0.0.1"], 4321, 4096, 1)
     assert params.cpuparams.n_threads == params.cpuparams_batch.n_threads == 3
     assert params.model_alias == {"qwen2.5-coder-1.5b"}
