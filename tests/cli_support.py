@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 
 TOOLS_FILE = '''
@@ -58,3 +59,73 @@ def run_cli(
         timeout=60,
         check=False,
     )
+
+
+class Terminal:
+    """`python -m agentkit ARGS` in a pseudo-terminal of its own (its controlling terminal, so a Ctrl-C
+    typed there interrupts it as in a shell); read its screen with `read_until`, type with `type`."""
+
+    def __init__(self, *args: str, env: Mapping[str, str], cwd: str | None = None) -> None:
+        import pty
+
+        self.leader, follower = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", *args],
+            env={**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
+            cwd=cwd,
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+        os.close(follower)
+        self.screen = ""
+        """Everything the process wrote so far (escape codes included)."""
+        self._seen = 0
+
+    def read_until(self, text: str, *, timeout: float = 60.0) -> str:
+        """Read until `text` appears after what earlier calls returned; returns the output up to it."""
+        import select
+
+        start = self._seen
+        deadline = time.monotonic() + timeout
+        while text not in self.screen[start:]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{text!r} did not appear in {timeout} s; the screen:\n{self.screen}")
+            ready, _, _ = select.select([self.leader], [], [], min(left, 0.5))
+            if ready and not self._read():
+                raise AssertionError(
+                    f"the process ended before {text!r} appeared; the screen:\n{self.screen}"
+                )
+        self._seen = self.screen.index(text, start) + len(text)
+        return self.screen[start : self._seen]
+
+    def type(self, keys: str) -> None:
+        """Type `keys` (`"\\x03"` is Ctrl-C, `"\\x04"` Ctrl-D)."""
+        os.write(self.leader, keys.encode())
+
+    def finish(self, *, timeout: float = 60.0) -> int:
+        """Wait for the process to end, reading the rest of its output; its exit code."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._read():
+            pass
+        code = self.process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        os.close(self.leader)
+        return code
+
+    def _read(self) -> bool:
+        try:
+            chunk = os.read(self.leader, 65536)
+        except OSError:  # the terminal closes when the process ends
+            return False
+        self.screen += chunk.decode(errors="replace")
+        return bool(chunk)
+
+
+def _take_terminal() -> None:
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

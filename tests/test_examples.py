@@ -73,39 +73,26 @@ def test_structured_output(server: LoopbackServer, capsys: pytest.CaptureFixture
     assert server.requests[0].body["tool_choice"] == "required"
 
 
-def test_batch_writes_json_lines_and_resumes(server: LoopbackServer, tmp_path: Path) -> None:
-    inputs = tmp_path / "in.txt"
-    inputs.write_text("What is 2+2?\nWhat is 3*3?\n", encoding="utf-8")
-    out = tmp_path / "out.jsonl"
-    failed: list[str] = []
-
+def test_batch_runs_concurrently_and_reports_errors(
+    server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     def respond(body: dict[str, object]) -> object:
         messages = body["messages"]
         assert isinstance(messages, list)
         question = messages[1]["content"]
         if messages[-1]["role"] == "tool":
             return f"{messages[-1]['content']}"
-        if "3*3" in question and not failed:
-            from agentkit.testing import HTTPError
-
-            failed.append(question)
+        if "3*3" in question:
             return HTTPError(status=400, message="bad day")
         return tool_call_response("calculator", {"expression": question.split()[-1].rstrip("?")})
 
     server.add(*[respond] * 3)
-    batch = load("batch")
-    assert batch.main([str(inputs), str(out)]) == 1  # one input failed
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert {r["input"]: (r["output"], r["error"] is None) for r in records} == {
-        "What is 2+2?": ("4", True),
-        "What is 3*3?": (None, False),
-    }
-    server.add(*[respond] * 2)
-    assert batch.main([str(inputs), str(out)]) == 0  # resumes: only the failed one runs again
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert records[-1]["input"] == "What is 3*3?" and records[-1]["output"] == "9"
-    assert records[-1]["usage"]["requests"] == 2
-    assert len(server.requests) == 5
+    assert load("batch").main(["What is 2+2?", "What is 3*3?"]) == 1  # one input failed
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "What is 2+2? -> 4"
+    assert out.splitlines()[1].startswith("What is 3*3? -> error: ModelAPIError: ")
+    assert err == "[2 requests, 36 tokens, $0.000008]\n"
+    assert len(server.requests) == 3
 
 
 def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:

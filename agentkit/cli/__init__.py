@@ -2,6 +2,8 @@
 
 ```
 agentkit run "task" --tools tools.py [--model ID] [--json] ...   one run, shown as it happens
+agentkit chat [--tools ...]                                      an interactive session, streamed
+agentkit batch TASKS --out RESULTS.jsonl [--concurrency N] ...   many runs, resumable, with progress
 agentkit tools SPEC... [--dialect ...] [--json]                  the tool schemas a model is sent
 agentkit local [--port N]                                        the local model's server, in the foreground
 ```

@@ -17,18 +17,23 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._batch import add_batch_parser
+    from ._chat import add_chat_parser
     from ._run import add_run_parser
     from ._tools import add_tools_parser
 
     parser = argparse.ArgumentParser(
         prog="agentkit",
-        description="agentkit command line: run an agent on a task, inspect tools, serve the local model.",
+        description="agentkit command line: run an agent on a task, chat with it, run it over a file of tasks, "
+        "inspect tools, serve the local model.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_parser(commands)
+    add_chat_parser(commands)
+    add_batch_parser(commands)
     add_tools_parser(commands)
     local = commands.add_parser(
         "local",
@@ -50,6 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._run import run_command
 
             return run_command(args)
+        if args.command == "chat":
+            from ._chat import chat_command
+
+            return chat_command(args)
+        if args.command == "batch":
+            from ._batch import batch_command
+
+            return batch_command(args)
         if args.command == "tools":
             from ._tools import tools_command
 

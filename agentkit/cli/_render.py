@@ -48,9 +48,13 @@ FEEDBACK_NOTES = {
 class Renderer(ABC):
     """Shows one run."""
 
-    def __init__(self, output_type: Any = str) -> None:
+    def __init__(self, output_type: Any = str, *, command: str = "run", show_usage: bool = True) -> None:
         self.output_type = output_type
         """The agent's output type, to write a structured answer as JSON."""
+        self.command = command
+        """The command whose name starts error lines (`agentkit run: ...`)."""
+        self.show_usage = show_usage
+        """End an answer with the usage line (`agentkit chat` keeps it for `/usage`)."""
 
     @abstractmethod
     def event(self, event: Event) -> None:
@@ -64,12 +68,24 @@ class Renderer(ABC):
     def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
         """Show why the run failed (one line) and what it cost up to there."""
 
+    def stopped(self) -> None:
+        """The run was cancelled (Ctrl-C in `agentkit chat`): leave the display tidy."""
+        return
+
 
 class PlainRenderer(Renderer):
     """Plain lines: the answer on `out`, the way there on `err`; no escape codes."""
 
-    def __init__(self, output_type: Any = str, *, out: IO[str] | None = None, err: IO[str] | None = None):
-        super().__init__(output_type)
+    def __init__(
+        self,
+        output_type: Any = str,
+        *,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        command: str = "run",
+        show_usage: bool = True,
+    ):
+        super().__init__(output_type, command=command, show_usage=show_usage)
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._text: list[str] = []
@@ -94,13 +110,14 @@ class PlainRenderer(Renderer):
 
     def finished(self, result: RunResult[Any], model: str) -> None:
         print(output_text(result.output, self.output_type), file=self.out, flush=True)
-        self._note(usage_line(result.usage, model))
+        if self.show_usage:
+            self._note(usage_line(result.usage, model))
 
     def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
         usage = error.usage if isinstance(error, AgentRunError) else None
         if usage is not None and usage.requests:
             self._note(usage_line(usage, model, prefix="spent"))
-        self._note(error_line(error))
+        self._note(error_line(error, self.command))
 
 
 class JsonRenderer(Renderer):
@@ -190,10 +207,10 @@ def usage_line(usage: Usage, model: str, *, prefix: str = "done") -> str:
     )
 
 
-def error_line(error: AgentRunError | UserError) -> str:
+def error_line(error: AgentRunError | UserError, command: str = "run") -> str:
     """`agentkit run: ModelAPIError: ...` (`error:` for misuse found during the run), on one line."""
     kind = type(error).__name__ if isinstance(error, AgentRunError) else "error"
-    return f"agentkit run: {kind}: {one_line(str(error))}"
+    return f"agentkit {command}: {kind}: {one_line(str(error))}"
 
 
 def output_text(output: Any, output_type: Any) -> str:

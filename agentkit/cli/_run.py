@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any
 from ..agent import Agent
 from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
-from ..usage import UsageLimits
-from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for, one_line
+from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from ._images import MAX_IMAGE_BYTES, load_image
-from ._specs import load_object, load_tools
+from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
+from ._specs import load_object
 
 if TYPE_CHECKING:
     from ._render import Renderer
 
 __all__ = ["add_run_parser", "run_command"]
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Run an agent on one task and show the run: in a terminal, live (the answer as it streams, each tool call
 and its result, then requests, tokens, cost and the model); otherwise plain lines, the answer alone on
 stdout and the rest on stderr; with --json, one JSON object on stdout.
@@ -28,9 +28,7 @@ stdout and the rest on stderr; with --json, one JSON object on stdout.
 The model is the library's default (AGENTKIT_MODEL, AGENTKIT_BASE_URL, OPENROUTER_API_KEY or
 AGENTKIT_API_KEY from the environment) unless --model is given.
 
-tool specs: a file (tools.py), a module (mytools), either with :name or :name1,name2 to take only those,
-or the name of a ready-made tool (calculator, current_time from agentkit_tools). A module gives its
-@tool functions (those in __all__ when it has one)."""
+{TOOL_SPECS_HELP}"""
 
 
 def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,13 +41,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("task", help="what to do; '-' reads it from stdin")
-    run.add_argument(
-        "--tools", nargs="+", action="extend", default=[], metavar="SPEC", help="tools the model may call"
-    )
-    run.add_argument(
-        "--model", metavar="ID", help="model id (default: AGENTKIT_MODEL or the library's default)"
-    )
-    run.add_argument("--instructions", metavar="TEXT", help="the system prompt")
+    add_agent_arguments(run)
     run.add_argument(
         "--image",
         action="append",
@@ -62,11 +54,8 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--output-type", metavar="MODULE:CLASS", help="a structured answer: a pydantic model, dataclass, ..."
     )
     run.add_argument(
-        "--max-turns", type=_positive_int, default=20, metavar="N", help="model requests allowed"
-    )
-    run.add_argument(
         "--budget-usd",
-        type=_positive_float,
+        type=positive_float,
         metavar="X",
         help="stop the run once it has cost more than X dollars",
     )
@@ -89,25 +78,15 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _agent(args: argparse.Namespace) -> Agent[None, Any]:
-    tools = load_tools(args.tools)
     output_type: Any = str
     if args.output_type:
         output_type = load_object(args.output_type, what="--output-type")
-    limits = UsageLimits(cost_usd_limit=args.budget_usd) if args.budget_usd is not None else None
-    try:
-        agent: Agent[None, Any] = Agent(
-            args.model,
-            instructions=args.instructions,
-            tools=tools,
-            output_type=output_type,
-            max_turns=args.max_turns,
-            usage_limits=limits,
-            raise_tool_errors=args.raise_tool_errors,
-        )
-        agent.model  # noqa: B018 - resolve the model now: a bad id is misuse, reported before anything runs
-    except UserError as exc:
-        raise CliError(one_line(str(exc))) from None
-    return agent
+    return build_agent(
+        args,
+        output_type=output_type,
+        budget_usd=args.budget_usd,
+        raise_tool_errors=args.raise_tool_errors,
+    )
 
 
 def _prompt(args: argparse.Namespace) -> str | list[ContentPart]:
@@ -148,23 +127,3 @@ async def _run(agent: Agent[None, Any], prompt: str | list[ContentPart], rendere
         return code
     finally:
         await agent.model.aclose()
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of dollars, not {text!r}")
-    return value

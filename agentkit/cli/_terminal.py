@@ -38,9 +38,15 @@ class TerminalRenderer(Renderer):
     """The run as it happens, on a rich `Console` (stdout's by default; errors on stderr's)."""
 
     def __init__(
-        self, output_type: Any = str, *, console: Console | None = None, err_console: Console | None = None
+        self,
+        output_type: Any = str,
+        *,
+        console: Console | None = None,
+        err_console: Console | None = None,
+        command: str = "run",
+        show_usage: bool = True,
     ) -> None:
-        super().__init__(output_type)
+        super().__init__(output_type, command=command, show_usage=show_usage)
         self.console = console or Console(highlight=False)
         self.err_console = err_console or Console(stderr=True, highlight=False)
         self._status: Status | None = None
@@ -106,7 +112,8 @@ class TerminalRenderer(Renderer):
         self._end_line()
         if not self._streamed:  # a structured answer, or text that came in one piece without deltas
             self.console.print(Text(output_text(result.output, self.output_type)))
-        self.console.print(Text(usage_line(result.usage, model), style="dim"))
+        if self.show_usage:
+            self.console.print(Text(usage_line(result.usage, model), style="dim"))
 
     def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
         from ..exceptions import AgentRunError
@@ -116,4 +123,8 @@ class TerminalRenderer(Renderer):
         usage = error.usage if isinstance(error, AgentRunError) else None
         if usage is not None and usage.requests:
             self.console.print(Text(usage_line(usage, model, prefix="spent"), style="dim"))
-        self.err_console.print(Text(error_line(error), style="bold red"))
+        self.err_console.print(Text(error_line(error, self.command), style="bold red"))
+
+    def stopped(self) -> None:
+        self._stop_waiting()
+        self._end_line()

@@ -1,0 +1,282 @@
+"""`agentkit batch TASKS --out RESULTS.jsonl`: many runs of one agent, resumable, in this process.
+
+One driver (this process's event loop) starts up to `--concurrency` runs at once and is the only writer of
+the results file: each task's line is appended and flushed when the task ends. Nothing else is kept, so
+stopping at any point (Ctrl-C, a crash, `kill -9`) loses only the runs in flight, and running the same
+command again does exactly the tasks without an error-free line (`_batch_files`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from ..agent import Agent
+from ..exceptions import AgentRunError, UserError
+from ..messages import ContentPart, TextPart
+from ..usage import Usage
+from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
+from ._exit import CliError, ExitCode, one_line
+from ._images import load_image
+from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float, positive_int
+from ._progress import BatchCounts, PlainProgress, Progress, summary_lines
+from ._render import answered_by
+
+__all__ = ["Batch", "add_batch_parser", "batch_command"]
+
+DESCRIPTION = f"""\
+Run one agent over many tasks, in this process, several at a time, and append one JSON line per finished
+task to the results file: {{"id", "output", "model", "usage", "cost_usd", "error", "duration_s"}}.
+
+TASKS is a JSON-lines file ({", ".join(JSONL_SUFFIXES)}), one {{"id": ..., "prompt": ..., "images": [...]}}
+per line ("id" defaults to the line number; "images" are paths relative to TASKS, or URLs; other fields are
+ignored), or any other file as plain text: one prompt per line, its id the line number. A bad line stops
+the command before anything runs, naming the line.
+
+Resume: run the same command again. Tasks with an error-free line in RESULTS are skipped; failed tasks,
+tasks never started and a line cut short by a crash are done again. RESULTS is only ever appended to.
+
+Progress goes to stderr (a bar in a terminal, a plain line every 10 s otherwise), then a summary.
+
+{TOOL_SPECS_HELP}"""
+
+BATCH_EXIT_CODES = """\
+exit codes:
+  0    every task has an answer
+  1    some tasks failed (their lines carry the error; a rerun retries them)
+  2    misuse: bad flags or tasks file, tools that do not load, a missing API key
+  4    --budget-usd was spent before every task was started
+  130  interrupted (Ctrl-C or SIGTERM): running tasks were cancelled; a rerun continues"""
+
+_TICK_S = 1.0
+
+
+def add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `agentkit batch` to the command line."""
+    batch = commands.add_parser(
+        "batch",
+        help="run an agent over a file of tasks, resumable",
+        description=DESCRIPTION,
+        epilog=BATCH_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("tasks", type=Path, metavar="TASKS", help="tasks: a .jsonl file, or text")
+    batch.add_argument(
+        "--out", type=Path, required=True, metavar="RESULTS.jsonl", help="the results file to append to"
+    )
+    add_agent_arguments(batch)
+    batch.add_argument(
+        "--concurrency", type=positive_int, default=8, metavar="N", help="tasks run at once (default 8)"
+    )
+    batch.add_argument(
+        "--budget-usd",
+        type=positive_float,
+        metavar="X",
+        help="start no more tasks once this run has spent X dollars (running ones finish)",
+    )
+    batch.add_argument(
+        "--engine",
+        choices=["local"],
+        default="local",
+        help="where the runs happen: local (asyncio in this process; the only engine so far)",
+    )
+    batch.add_argument(
+        "--json-summary", action="store_true", help="print the summary as one JSON object on stdout"
+    )
+
+
+def batch_command(args: argparse.Namespace) -> int:
+    """Run `agentkit batch`; returns the exit code."""
+    tasks = read_tasks(args.tasks)
+    answered = answered_ids(args.out)
+    todo = [task for task in tasks if task.key not in answered]
+    agent = build_agent(args)
+    counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
+    results = ResultsFile(args.out)
+    try:
+        batch = Batch(
+            agent,
+            todo,
+            results,
+            _progress(),
+            counts=counts,
+            concurrency=args.concurrency,
+            budget_usd=args.budget_usd,
+        )
+        asyncio.run(batch.run())
+    finally:
+        results.close()
+    code = _exit_code(counts)
+    for line in summary_lines(counts, str(args.out), args.budget_usd):
+        print(line, file=sys.stderr, flush=True)
+    if args.json_summary:
+        print(json.dumps(_summary(counts, str(args.out), code)), flush=True)
+    return code
+
+
+class Batch:
+    """The driver: starts the tasks, at most `concurrency` at once, and writes each one's line as it ends.
+
+    It stops starting tasks once `budget_usd` is spent, and on SIGINT or SIGTERM, when it also cancels the
+    running ones (their lines are not written, so a rerun does them).
+    """
+
+    def __init__(
+        self,
+        agent: Agent[None, Any],
+        todo: list[Task],
+        results: ResultsFile,
+        progress: Progress,
+        *,
+        counts: BatchCounts,
+        concurrency: int,
+        budget_usd: float | None = None,
+    ) -> None:
+        self.agent = agent
+        self.todo = todo
+        self.results = results
+        self.progress = progress
+        self.counts = counts
+        self.concurrency = concurrency
+        self.budget_usd = budget_usd
+        self._next_index = 0
+        self._workers: list[asyncio.Task[None]] = []
+        self._model_name = agent.model.model_name
+
+    async def run(self) -> None:
+        """Run every task (or until stopped); returns when no task is running."""
+        loop = asyncio.get_running_loop()
+        signals = _catch_signals(loop, self.interrupt)
+        self.counts.started = time.monotonic()
+        ticker = asyncio.create_task(self._tick())
+        try:
+            self._workers = [
+                asyncio.create_task(self._worker()) for _ in range(min(self.concurrency, len(self.todo)))
+            ]
+            await asyncio.gather(*self._workers)
+        finally:
+            ticker.cancel()
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            self.progress.close(self.counts)
+            await self.agent.model.aclose()
+
+    def interrupt(self) -> None:
+        """Start no more tasks and cancel the running ones."""
+        if self.counts.stopped != "interrupted":
+            self.counts.stopped = "interrupted"
+            for worker in self._workers:
+                worker.cancel()
+
+    def _next(self) -> Task | None:
+        if self.counts.stopped is not None or self._next_index >= len(self.todo):
+            return None
+        if self.budget_usd is not None and self.counts.usage.cost_usd >= self.budget_usd:
+            self.counts.stopped = "budget"
+            return None
+        task = self.todo[self._next_index]
+        self._next_index += 1
+        return task
+
+    async def _worker(self) -> None:
+        while (task := self._next()) is not None:
+            self.counts.running += 1
+            self.progress.update(self.counts)
+            try:
+                line, usage, failed = await self._run_one(task)
+            except asyncio.CancelledError:
+                return  # interrupted: nothing is written for this task
+            finally:
+                self.counts.running -= 1
+            self.results.write(line)  # no await since the run ended: lines never interleave
+            self.counts.usage.add(usage)
+            if failed:
+                self.counts.failed += 1
+            else:
+                self.counts.done += 1
+            self.progress.update(self.counts)
+
+    async def _run_one(self, task: Task) -> tuple[str, Usage, bool]:
+        """The task's results line, what it cost, and whether it failed."""
+        start = time.perf_counter()
+        try:
+            result = await self.agent.run(_prompt(task))
+        except (AgentRunError, UserError, CliError) as exc:
+            usage = (exc.usage if isinstance(exc, AgentRunError) else None) or Usage()
+            messages = exc.messages if isinstance(exc, AgentRunError) else []
+            error = {"type": type(exc).__name__, "message": one_line(str(exc))}
+            model = answered_by(messages, self._model_name)
+            duration = time.perf_counter() - start
+            line = result_line(task, output=None, usage=usage, model=model, error=error, duration_s=duration)
+            return line, usage, True
+        model = answered_by(result.messages, self._model_name)
+        duration = time.perf_counter() - start
+        line = result_line(
+            task, output=result.output, usage=result.usage, model=model, error=None, duration_s=duration
+        )
+        return line, result.usage, False
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            self.progress.update(self.counts)
+
+
+def _prompt(task: Task) -> str | list[ContentPart]:
+    if not task.images:
+        return task.prompt
+    return [TextPart(text=task.prompt), *(load_image(source) for source in task.images)]
+
+
+def _catch_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> list[signal.Signals]:
+    """Route SIGINT and SIGTERM to `handler` (where the loop can: not on Windows, where Ctrl-C stays a
+    KeyboardInterrupt and ends the command with 130 all the same)."""
+    caught: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, handler)
+            caught.append(signum)
+    return caught
+
+
+def _progress() -> Progress:
+    if sys.stderr.isatty():
+        from ._progress import TerminalProgress
+
+        return TerminalProgress()
+    return PlainProgress()
+
+
+def _exit_code(counts: BatchCounts) -> ExitCode:
+    if counts.stopped == "interrupted":
+        return ExitCode.INTERRUPTED
+    if counts.failed:
+        return ExitCode.RUN_FAILED
+    if counts.stopped == "budget":
+        return ExitCode.USAGE_LIMIT
+    return ExitCode.OK
+
+
+def _summary(counts: BatchCounts, out: str, code: int) -> dict[str, Any]:
+    return {
+        "tasks": counts.tasks,
+        "answered_before": counts.skipped,
+        "answered": counts.done,
+        "failed": counts.failed,
+        "not_started": counts.not_started,
+        "requests": counts.usage.requests,
+        "total_tokens": counts.usage.total_tokens,
+        "cost_usd": round(counts.usage.cost_usd, 10),
+        "elapsed_s": round(counts.elapsed(), 3),
+        "stopped": counts.stopped,
+        "out": out,
+        "exit_code": code,
+    }
