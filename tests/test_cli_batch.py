@@ -271,6 +271,39 @@ def test_tasks_carry_images_and_ids_default_to_line_numbers(
     assert second["usage"]["requests"] == 0
 
 
+def test_the_ray_engine_without_ray_is_a_one_line_misuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks, out = tmp_path / "t.txt", tmp_path / "out.jsonl"
+    tasks.write_text("a\n", encoding="utf-8")
+    monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when not installed
+    assert main(["batch", str(tasks), "--out", str(out), "--engine", "ray"]) == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        "agentkit batch: error: --engine ray needs Ray, which is not installed: pip install 'agentkit[ray]'\n"
+    )
+    assert main(["batch", str(tasks), "--out", str(out), "--ray-address", "10.0.0.1:6379"]) == ExitCode.USAGE
+    assert "--ray-address goes with --engine ray" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_agent_specs_travel_as_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit.cli._options import AgentSpec
+
+    (tmp_path / "mytools.py").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", "t.txt", "--out", "o.jsonl", "--tools", "mytools.py:a,b", "mytools", "calculator"]
+    spec = AgentSpec.from_args(_parse(args))
+    assert spec.tools == (f"{tmp_path}/mytools.py:a,b", "mytools", "calculator")
+    assert spec.import_path == (str(tmp_path),) and spec.max_turns == 20
+
+
+def _parse(argv: list[str]) -> Any:
+    from agentkit.cli._main import _parser
+
+    return _parser().parse_args(argv)
+
+
 def test_results_that_cannot_be_read_or_written(tmp_path: Path) -> None:
     with pytest.raises(CliError, match="cannot read it"):
         answered_ids(tmp_path)  # a folder

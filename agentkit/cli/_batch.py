@@ -1,9 +1,14 @@
-"""`agentkit batch TASKS --out RESULTS.jsonl`: many runs of one agent, resumable, in this process.
+"""`agentkit batch TASKS --out RESULTS.jsonl`: many runs of one agent, resumable.
 
-One driver (this process's event loop) starts up to `--concurrency` runs at once and is the only writer of
-the results file: each task's line is appended and flushed when the task ends. Nothing else is kept, so
+One driver (this process's event loop) keeps up to `--concurrency` tasks in flight and is the only writer
+of the results file: each task's line is appended and flushed when the task ends. Nothing else is kept, so
 stopping at any point (Ctrl-C, a crash, `kill -9`) loses only the runs in flight, and running the same
 command again does exactly the tasks without an error-free line (`_batch_files`).
+
+Where a task runs is the `Engine`'s business, the one seam: `run(task)` returns the task's `Outcome` (its
+results line, what it cost, whether it failed). `LocalEngine` runs the agent in this process;
+`_batch_ray.RayEngine` sends the task to Ray workers that rebuilt the agent from its import specs. Task
+reading, the budget, progress, Ctrl-C and the results file are the driver's, the same for both.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import json
 import signal
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +33,33 @@ from ..usage import Usage
 from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
 from ._exit import CliError, ExitCode, one_line
 from ._images import load_image
-from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float, positive_int
+from ._options import (
+    TOOL_SPECS_HELP,
+    AgentSpec,
+    add_agent_arguments,
+    build_agent,
+    positive_float,
+    positive_int,
+)
 from ._progress import BatchCounts, PlainProgress, Progress, summary_lines
 from ._render import answered_by
 
-__all__ = ["Batch", "add_batch_parser", "batch_command"]
+__all__ = [
+    "Batch",
+    "Engine",
+    "LocalEngine",
+    "Outcome",
+    "add_batch_parser",
+    "batch_command",
+    "failed_outcome",
+    "run_task",
+    "task_prompt",
+]
 
 DESCRIPTION = f"""\
-Run one agent over many tasks, in this process, several at a time, and append one JSON line per finished
-task to the results file: {{"id", "output", "model", "usage", "cost_usd", "error", "duration_s"}}.
+Run one agent over many tasks, several at a time (in this process, or on Ray with --engine ray), and append
+one JSON line per finished task to the results file:
+{{"id", "output", "model", "usage", "cost_usd", "error", "duration_s"}}.
 
 TASKS is a JSON-lines file ({", ".join(JSONL_SUFFIXES)}), one {{"id": ..., "prompt": ..., "images": [...]}}
 per line ("id" defaults to the line number; "images" are paths relative to TASKS, or URLs; other fields are
@@ -45,6 +70,11 @@ Resume: run the same command again. Tasks with an error-free line in RESULTS are
 tasks never started and a line cut short by a crash are done again. RESULTS is only ever appended to.
 
 Progress goes to stderr (a bar in a terminal, a plain line every 10 s otherwise), then a summary.
+
+--engine ray runs the tasks on Ray workers (pip install 'agentkit[ray]'): a local Ray started for the
+run, or the cluster at --ray-address. Workers rebuild the agent from the same flags (tools by import spec:
+files and modules must be importable there too) and get the AGENTKIT_* and OPENROUTER_* variables; this
+process still reads the tasks, writes every results line and keeps --concurrency tasks in flight.
 
 {TOOL_SPECS_HELP}"""
 
@@ -84,9 +114,14 @@ def add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     batch.add_argument(
         "--engine",
-        choices=["local"],
+        choices=["local", "ray"],
         default="local",
-        help="where the runs happen: local (asyncio in this process; the only engine so far)",
+        help="where the runs happen: local (asyncio in this process, the default) or ray",
+    )
+    batch.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --engine ray: the cluster to run on (default: a local Ray started for this run)",
     )
     batch.add_argument(
         "--json-summary", action="store_true", help="print the summary as one JSON object on stdout"
@@ -95,15 +130,17 @@ def add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def batch_command(args: argparse.Namespace) -> int:
     """Run `agentkit batch`; returns the exit code."""
+    if args.ray_address is not None and args.engine != "ray":
+        raise CliError("--ray-address goes with --engine ray")
     tasks = read_tasks(args.tasks)
     answered = answered_ids(args.out)
     todo = [task for task in tasks if task.key not in answered]
-    agent = build_agent(args)
+    engine = _engine(args, build_agent(args))
     counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
     results = ResultsFile(args.out)
     try:
         batch = Batch(
-            agent,
+            engine,
             todo,
             results,
             _progress(),
@@ -118,8 +155,66 @@ def batch_command(args: argparse.Namespace) -> int:
     for line in summary_lines(counts, str(args.out), args.budget_usd):
         print(line, file=sys.stderr, flush=True)
     if args.json_summary:
-        print(json.dumps(_summary(counts, str(args.out), code)), flush=True)
+        print(json.dumps(_summary(counts, engine, str(args.out), code)), flush=True)
     return code
+
+
+def _engine(args: argparse.Namespace, agent: Agent[None, Any]) -> Engine:
+    if args.engine == "local":
+        return LocalEngine(agent)
+    from ._batch_ray import RayEngine, import_ray
+
+    import_ray()  # not installed: a one-line error now, before anything runs
+    spec = AgentSpec.from_args(args)
+    return RayEngine(
+        spec, model_name=agent.model.model_name, concurrency=args.concurrency, address=args.ray_address
+    )
+
+
+@dataclass(kw_only=True, frozen=True)
+class Outcome:
+    """How one task ended, as an engine hands it to the driver (Ray ships it from a worker)."""
+
+    line: str
+    """Its results line (`result_line`), newline included."""
+    usage: Usage
+    """What it cost."""
+    failed: bool
+    """Whether the line carries an error."""
+
+
+class Engine(ABC):
+    """Where the tasks run. The driver calls `start` once, `run` for each task (up to `--concurrency` at
+    once; a cancelled `run` must stop its task), and `aclose` once at the end, even after a failed start."""
+
+    name: str = "local"
+    start_s: float = 0.0
+    """How long `start` took."""
+
+    async def start(self) -> str | None:
+        """Get ready to run tasks; returns a line for stderr saying where they run, if there is more to say."""
+        return None
+
+    @abstractmethod
+    async def run(self, task: Task) -> Outcome:
+        """Run `task`; a failed run is an `Outcome` with `failed` set, not an exception."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release what `start` and the runs took."""
+
+
+class LocalEngine(Engine):
+    """Runs the tasks here, on the driver's event loop."""
+
+    def __init__(self, agent: Agent[None, Any]) -> None:
+        self.agent = agent
+
+    async def run(self, task: Task) -> Outcome:
+        return await run_task(self.agent, task)
+
+    async def aclose(self) -> None:
+        await self.agent.model.aclose()
 
 
 class Batch:
@@ -131,7 +226,7 @@ class Batch:
 
     def __init__(
         self,
-        agent: Agent[None, Any],
+        engine: Engine,
         todo: list[Task],
         results: ResultsFile,
         progress: Progress,
@@ -140,7 +235,7 @@ class Batch:
         concurrency: int,
         budget_usd: float | None = None,
     ) -> None:
-        self.agent = agent
+        self.engine = engine
         self.todo = todo
         self.results = results
         self.progress = progress
@@ -148,26 +243,45 @@ class Batch:
         self.concurrency = concurrency
         self.budget_usd = budget_usd
         self._next_index = 0
-        self._workers: list[asyncio.Task[None]] = []
-        self._model_name = agent.model.model_name
+        self._workers: list[asyncio.Task[Any]] = []
 
     async def run(self) -> None:
-        """Run every task (or until stopped); returns when no task is running."""
+        """Start the engine, run every task (or until stopped); returns when no task is running."""
         loop = asyncio.get_running_loop()
         signals = _catch_signals(loop, self.interrupt)
-        self.counts.started = time.monotonic()
-        ticker = asyncio.create_task(self._tick())
+        ticker: asyncio.Task[None] | None = None
         try:
+            if not await self._start_engine():
+                return
+            self.counts.started = time.monotonic()
+            ticker = asyncio.create_task(self._tick())
             self._workers = [
                 asyncio.create_task(self._worker()) for _ in range(min(self.concurrency, len(self.todo)))
             ]
             await asyncio.gather(*self._workers)
         finally:
-            ticker.cancel()
+            if ticker is not None:
+                ticker.cancel()
             for signum in signals:
                 loop.remove_signal_handler(signum)
             self.progress.close(self.counts)
-            await self.agent.model.aclose()
+            await self.engine.aclose()
+
+    async def _start_engine(self) -> bool:
+        """Start the engine (Ctrl-C meanwhile cancels it); whether tasks may run."""
+        if not self.todo:
+            return False
+        starting = asyncio.create_task(self.engine.start())
+        self._workers = [starting]
+        try:
+            note = await starting
+        except asyncio.CancelledError:
+            if self.counts.stopped != "interrupted":
+                raise
+            return False
+        if note:
+            print(f"batch: {note}", file=sys.stderr, flush=True)
+        return True
 
     def interrupt(self) -> None:
         """Start no more tasks and cancel the running ones."""
@@ -191,38 +305,18 @@ class Batch:
             self.counts.running += 1
             self.progress.update(self.counts)
             try:
-                line, usage, failed = await self._run_one(task)
+                outcome = await self.engine.run(task)
             except asyncio.CancelledError:
                 return  # interrupted: nothing is written for this task
             finally:
                 self.counts.running -= 1
-            self.results.write(line)  # no await since the run ended: lines never interleave
-            self.counts.usage.add(usage)
-            if failed:
+            self.results.write(outcome.line)  # no await since the run ended: lines never interleave
+            self.counts.usage.add(outcome.usage)
+            if outcome.failed:
                 self.counts.failed += 1
             else:
                 self.counts.done += 1
             self.progress.update(self.counts)
-
-    async def _run_one(self, task: Task) -> tuple[str, Usage, bool]:
-        """The task's results line, what it cost, and whether it failed."""
-        start = time.perf_counter()
-        try:
-            result = await self.agent.run(_prompt(task))
-        except (AgentRunError, UserError, CliError) as exc:
-            usage = (exc.usage if isinstance(exc, AgentRunError) else None) or Usage()
-            messages = exc.messages if isinstance(exc, AgentRunError) else []
-            error = {"type": type(exc).__name__, "message": one_line(str(exc))}
-            model = answered_by(messages, self._model_name)
-            duration = time.perf_counter() - start
-            line = result_line(task, output=None, usage=usage, model=model, error=error, duration_s=duration)
-            return line, usage, True
-        model = answered_by(result.messages, self._model_name)
-        duration = time.perf_counter() - start
-        line = result_line(
-            task, output=result.output, usage=result.usage, model=model, error=None, duration_s=duration
-        )
-        return line, result.usage, False
 
     async def _tick(self) -> None:
         while True:
@@ -230,7 +324,42 @@ class Batch:
             self.progress.update(self.counts)
 
 
-def _prompt(task: Task) -> str | list[ContentPart]:
+async def run_task(
+    agent: Agent[None, Any], task: Task, prompt: str | list[ContentPart] | None = None
+) -> Outcome:
+    """Run `agent` on `task` (its `prompt`, when the caller built it already); a failed run is an
+    `Outcome` with `failed` set."""
+    start = time.perf_counter()
+    model_name = agent.model.model_name
+    try:
+        result = await agent.run(task_prompt(task) if prompt is None else prompt)
+    except (AgentRunError, UserError, CliError) as exc:
+        usage = (exc.usage if isinstance(exc, AgentRunError) else None) or Usage()
+        messages = exc.messages if isinstance(exc, AgentRunError) else []
+        error = {"type": type(exc).__name__, "message": one_line(str(exc))}
+        return failed_outcome(task, error, usage=usage, model=answered_by(messages, model_name), start=start)
+    model = answered_by(result.messages, model_name)
+    duration = time.perf_counter() - start
+    line = result_line(
+        task, output=result.output, usage=result.usage, model=model, error=None, duration_s=duration
+    )
+    return Outcome(line=line, usage=result.usage, failed=False)
+
+
+def failed_outcome(
+    task: Task, error: dict[str, str], *, usage: Usage | None = None, model: str | None, start: float
+) -> Outcome:
+    """The outcome of a task that failed with `error` (`{"type", "message"}`) after starting at `start`
+    (a `time.perf_counter()` reading)."""
+    usage = usage or Usage()
+    duration = time.perf_counter() - start
+    line = result_line(task, output=None, usage=usage, model=model, error=error, duration_s=duration)
+    return Outcome(line=line, usage=usage, failed=True)
+
+
+def task_prompt(task: Task) -> str | list[ContentPart]:
+    """What the model is sent for `task`: its prompt, with its images loaded (raises `CliError` for an
+    image that cannot be sent)."""
     if not task.images:
         return task.prompt
     return [TextPart(text=task.prompt), *(load_image(source) for source in task.images)]
@@ -265,8 +394,10 @@ def _exit_code(counts: BatchCounts) -> ExitCode:
     return ExitCode.OK
 
 
-def _summary(counts: BatchCounts, out: str, code: int) -> dict[str, Any]:
+def _summary(counts: BatchCounts, engine: Engine, out: str, code: int) -> dict[str, Any]:
     return {
+        "engine": engine.name,
+        "engine_start_s": round(engine.start_s, 3),
         "tasks": counts.tasks,
         "answered_before": counts.skipped,
         "answered": counts.done,

@@ -4,15 +4,24 @@ and the agent they describe, built once and checked before anything runs."""
 from __future__ import annotations
 
 import argparse
+import os
+from dataclasses import dataclass
 from typing import Any
 
 from ..agent import Agent
 from ..exceptions import UserError
 from ..usage import UsageLimits
 from ._exit import CliError, one_line
-from ._specs import load_tools
+from ._specs import load_tools, portable_spec
 
-__all__ = ["TOOL_SPECS_HELP", "add_agent_arguments", "build_agent", "positive_float", "positive_int"]
+__all__ = [
+    "TOOL_SPECS_HELP",
+    "AgentSpec",
+    "add_agent_arguments",
+    "build_agent",
+    "positive_float",
+    "positive_int",
+]
 
 TOOL_SPECS_HELP = """\
 tool specs: a file (tools.py), a module (mytools), either with :name or :name1,name2 to take only those,
@@ -35,8 +44,33 @@ def add_agent_arguments(parser: argparse.ArgumentParser, *, max_turns: bool = Tr
         )
 
 
+@dataclass(kw_only=True, frozen=True)
+class AgentSpec:
+    """An agent as the command line's flags describe it, by import specs and plain values: what another
+    process (a Ray worker) rebuilds the same agent from with `build_agent`, no function pickled."""
+
+    tools: tuple[str, ...] = ()
+    """Tool specs, file paths made absolute."""
+    model: str | None = None
+    instructions: str | None = None
+    max_turns: int = 20
+    import_path: tuple[str, ...] = ()
+    """Folders to import module specs from: the working folder of the command that made the spec."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AgentSpec:
+        """The spec of the agent `args` describe, valid in any process whose files are laid out the same."""
+        return cls(
+            tools=tuple(portable_spec(spec) for spec in args.tools),
+            model=args.model,
+            instructions=args.instructions,
+            max_turns=args.max_turns,
+            import_path=(os.getcwd(),),
+        )
+
+
 def build_agent(
-    args: argparse.Namespace,
+    args: argparse.Namespace | AgentSpec,
     *,
     output_type: Any = str,
     budget_usd: float | None = None,
@@ -44,7 +78,7 @@ def build_agent(
 ) -> Agent[None, Any]:
     """The agent `args` describe, its tools loaded and its model resolved (a bad id or a missing key is
     misuse, reported as `CliError` before anything runs)."""
-    tools = load_tools(args.tools)
+    tools = load_tools(list(args.tools))
     limits = UsageLimits(cost_usd_limit=budget_usd) if budget_usd is not None else None
     try:
         agent: Agent[None, Any] = Agent(

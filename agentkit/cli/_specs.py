@@ -28,7 +28,7 @@ from ..exceptions import UserError
 from ..tool import Tool
 from ._exit import CliError, one_line
 
-__all__ = ["load_object", "load_tools"]
+__all__ = ["load_object", "load_tools", "portable_spec"]
 
 READY_MADE = "agentkit_tools"
 _FILE_MODULE_PREFIX = "_agentkit_cli_"
@@ -55,6 +55,15 @@ def load_object(spec: str, *, what: str) -> object:
     if len(names) != 1:
         raise CliError(f"{what} {spec!r}: give one object, as 'module:Name' or 'file.py:Name'")
     return _attribute(_import(target, spec), names[0], spec)
+
+
+def portable_spec(spec: str) -> str:
+    """`spec` as it loads from any working folder: a file path made absolute (`:names` kept)."""
+    target, names = _split(spec)
+    if not _is_file(target):
+        return spec
+    absolute = str(Path(target).resolve())
+    return f"{absolute}:{','.join(names)}" if names else absolute
 
 
 def _tools_of(spec: str) -> list[Tool[..., Any]]:
