@@ -42,6 +42,7 @@ PASSED_ENV_PREFIXES = ("AGENTKIT_", "OPENROUTER_")
 _OBJECT_STORE_BYTES = 128 * 2**20
 """A local Ray's object store: results lines are small, so the least Ray accepts (about 75 MiB) and a bit."""
 _WORKER_RESTARTS = 3
+_RESTART_WAIT_SECONDS = 60.0
 
 
 def import_ray() -> Any:
@@ -66,6 +67,8 @@ class RayEngine(Engine):
         self._ray: Any = None
         self._workers: list[Any] = []
         self._in_flight: list[int] = []
+        self._restarting: set[int] = set()
+        """Workers that failed a task: until one answers again, Ray may still be restarting it."""
         self._stdout: TextIO | None = None
 
     async def start(self) -> str:
@@ -131,18 +134,39 @@ class RayEngine(Engine):
             return failed_outcome(task, error, model=self.model_name, start=start)
         index = min(range(len(self._workers)), key=self._in_flight.__getitem__)
         self._in_flight[index] += 1
-        ref = self._workers[index].run.remote(task, prompt)
+        ref = None
         try:
+            if index in self._restarting:
+                await self._back(index)
+            ref = self._workers[index].run.remote(task, prompt)
             outcome: Outcome = await ref
         except asyncio.CancelledError:
-            self._ray.cancel(ref)
+            if ref is not None:
+                self._ray.cancel(ref)
             raise
         except self._ray.exceptions.RayError as exc:  # the worker died, or a bug: the task failed
+            self._restarting.add(index)
             error = {"type": type(exc).__name__, "message": _first_line(str(exc))}
             return failed_outcome(task, error, model=self.model_name, start=start)
         finally:
             self._in_flight[index] -= 1
         return outcome
+
+    async def _back(self, index: int) -> None:
+        """Wait until worker `index` answers again (Ray restarts a dead actor, up to its restart budget; a
+        task sent meanwhile may fail as "unavailable" without having run). Raises when it is gone for good."""
+        unavailable = self._ray.exceptions.ActorUnavailableError
+        deadline = time.monotonic() + _RESTART_WAIT_SECONDS
+        while True:
+            try:
+                await self._workers[index].ready.remote()
+            except unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+                continue
+            self._restarting.discard(index)
+            return
 
     async def aclose(self) -> None:
         if self._ray is not None:
