@@ -286,3 +286,12 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
     except FileNotFoundError:
         return False
+
+
+def test_the_library_side_of_local_does_not_import_the_command_line() -> None:
+    code = (
+        "import sys, agentkit.local; print('agentkit.cli' in sys.modules, 'argparse' in sys.modules); "
+        "from agentkit.local import serve_forever; print(serve_forever.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["False False", "agentkit.cli._local"]
