@@ -295,3 +295,10 @@ def test_the_library_side_of_local_does_not_import_the_command_line() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["False False", "agentkit.cli._local"]
+
+
+def test_an_unknown_name_of_local_is_an_attribute_error() -> None:
+    import agentkit.local
+
+    with pytest.raises(AttributeError, match="has no attribute 'serve'"):
+        agentkit.local.serve  # noqa: B018
