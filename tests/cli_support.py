@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 TOOLS_FILE = '''
 from agentkit import tool
@@ -129,3 +132,26 @@ def _take_terminal() -> None:
     import termios
 
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+# -- batch: the loopback server's answers, and the tasks and results files --------------------------------
+
+
+def answer(body: dict[str, Any]) -> str:
+    """The loopback server's answer to a task: its prompt, echoed."""
+    return f"answer to {body['messages'][-1]['content']}"
+
+
+def slow_answer(body: dict[str, Any]) -> str:
+    time.sleep(0.1)
+    return answer(body)
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def write_tasks(path: Path, n: int, *extra: dict[str, Any]) -> None:
+    """`n` tasks `t0`... (`question 0`...) as JSON lines, then `extra` ones."""
+    lines = [{"id": f"t{i}", "prompt": f"question {i}"} for i in range(n)] + list(extra)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Terminal, cli_env, run_cli
+from cli_support import Terminal, answer, cli_env, records, run_cli, slow_answer, write_tasks
 
 from agentkit.cli import ExitCode, main
 from agentkit.cli._batch_files import Task, answered_ids, read_tasks
@@ -25,25 +25,6 @@ from agentkit.testing import HTTPError, LoopbackServer
 from agentkit.usage import Usage
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def answer(body: dict[str, Any]) -> str:
-    """The loopback server's answer to a task: its prompt, echoed."""
-    return f"answer to {body['messages'][-1]['content']}"
-
-
-def slow_answer(body: dict[str, Any]) -> str:
-    time.sleep(0.1)
-    return answer(body)
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def write_tasks(path: Path, n: int) -> None:
-    lines = [json.dumps({"id": f"t{i}", "prompt": f"question {i}"}) for i in range(n)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_jsonl_tasks_give_one_line_each_and_a_rerun_does_nothing(tmp_path: Path) -> None:

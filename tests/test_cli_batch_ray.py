@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import cli_env, run_cli
+from cli_support import answer, cli_env, records, run_cli, slow_answer, write_tasks
 
 from agentkit.cli import ExitCode, main
 from agentkit.testing import HTTPError, LoopbackServer, tool_call_response
@@ -44,24 +44,6 @@ ray.shutdown()
 RAY_ENV = {"RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
 """Token authentication, which a local Ray turns on by default, must be asked for by the clients joining it;
 and no usage statistics."""
-
-
-def answer(body: dict[str, Any]) -> str:
-    return f"answer to {body['messages'][-1]['content']}"
-
-
-def slow_answer(body: dict[str, Any]) -> str:
-    time.sleep(0.1)
-    return answer(body)
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def write_tasks(path: Path, n: int, *extra: dict[str, Any]) -> None:
-    lines = [{"id": f"t{i}", "prompt": f"question {i}"} for i in range(n)] + list(extra)
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
