@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import Any, Generic, Union
 
@@ -44,12 +44,19 @@ from .events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from .exceptions import AgentRunError, ToolArgumentsError, UnexpectedModelBehavior, UsageLimitExceeded
+from .exceptions import (
+    AgentRunError,
+    ToolArgumentsError,
+    UnexpectedModelBehavior,
+    UsageLimitExceeded,
+    UserError,
+)
 from .messages import AssistantMessage, Message, SystemMessage, UserMessage, transcript_call_ids
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .result import RunResult
 from .settings import ModelSettings
 from .tool import Tool
+from .toolsets import Toolset
 from .usage import Usage, UsageLimits, UsageView
 
 __all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
@@ -83,6 +90,8 @@ class RunSpec(Generic[OutputT]):
     name: str | None = None
     stream: bool = False
     """Request with `Model.request_stream` (deltas as events) instead of `Model.request`."""
+    toolsets: Sequence[Toolset] = ()
+    """Entered when the run starts; their tools join `tools` for this run."""
 
 
 @dataclass(kw_only=True)
@@ -177,12 +186,9 @@ def new_state(
     instructions_added: bool = False,
     usage: Usage | None = None,
 ) -> RunState:
-    """The state a run starts from (its checker told about the transcript and the tools). Pass `usage` to
-    count into a live `Usage` of your own (a parent run's)."""
+    """The state a run starts from. Pass `usage` to count into a live `Usage` of your own (a parent run's)."""
     make = spec.model.profile.policy.checker
     checker = make() if make is not None else None
-    if checker is not None:
-        checker.start_run(messages, new_index, {n: t.definition for n, t in spec.tools.items()})
     return RunState(
         messages=messages,
         new_index=new_index,
@@ -193,10 +199,24 @@ def new_state(
 
 
 async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[Event, None]:
-    """The run's events, from the first request to `RunFinished`."""
-    parameters = request_parameters(spec)
+    """The run's events, from the first request to `RunFinished` (the toolsets entered meanwhile)."""
+    async with AsyncExitStack() as toolsets, aclosing(_run_steps(spec, state, toolsets)) as events:
+        async for event in events:
+            yield event
+
+
+async def _run_steps(
+    spec: RunSpec[OutputT], state: RunState, toolsets: AsyncExitStack
+) -> AsyncGenerator[Event, None]:
     step: Step = AskModel()
     try:
+        if spec.toolsets:
+            spec.tools = await _resolve_toolsets(spec, state, toolsets)
+        if state.checker is not None:
+            state.checker.start_run(
+                state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
+            )
+        parameters = request_parameters(spec)
         while not isinstance(step, End):
             async with aclosing(_step(spec, state, parameters, step)) as items:
                 async for item in items:
@@ -218,6 +238,30 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
         instructions_added=state.instructions_added,
     )
     yield RunFinished(result=result)
+
+
+async def _resolve_toolsets(
+    spec: RunSpec[Any], state: RunState, stack: AsyncExitStack
+) -> dict[str, Tool[..., Any]]:
+    """Enter the run's toolsets and ask each for its tools: the agent's tools, then theirs."""
+    tools = dict(spec.tools)
+    ctx = RunContext(
+        deps=spec.deps,
+        usage=UsageView(state.usage),
+        messages=list(state.messages),
+        model_name=spec.model.model_name,
+        agent_name=spec.name,
+    )
+    for toolset in spec.toolsets:
+        await stack.enter_async_context(toolset)
+        for tool in await toolset.get_tools(ctx):
+            if tool.name in tools or tool.name == FINAL_RESULT_TOOL:
+                raise UserError(
+                    f"{toolset.name} supplies a tool named {tool.name!r}, a name another tool already has; "
+                    "give the toolset a prefix (prefix=...) or filter its tools."
+                )
+            tools[tool.name] = tool
+    return tools
 
 
 def _step(

@@ -4,7 +4,7 @@ drive the loop in `_loop` (one loop: `run()` consumes the same events `run_strea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 from typing import Any, Generic
 
 from typing_extensions import TypedDict, Unpack
@@ -20,6 +20,7 @@ from .models import Model, infer_model
 from .result import RunResult
 from .settings import ModelSettings
 from .tool import Tool
+from .toolsets import Toolset
 from .usage import UsageLimits
 
 __all__ = ["Agent", "RunOptions"]
@@ -51,6 +52,9 @@ class Agent(Generic[DepsT, OutputT]):
             that keeps failing. A per-run `model=` option replaces the whole chain.
         instructions: The system prompt.
         tools: `Tool`s or plain functions (made into tools with `@tool`'s defaults).
+        toolsets: `Toolset`s (`agentkit.toolsets`), such as MCP servers (`agentkit.mcp`): entered when a run
+            starts and asked for their tools, which join `tools` for that run. `async with agent:` keeps
+            them started across runs.
         output_type: `str` for a text answer, or a type (pydantic model, dataclass, TypedDict, list...) the
             answer is validated into.
         deps_type: The type of `deps` passed to `run()`, for type checkers; tools see it as `ctx.deps`.
@@ -71,6 +75,7 @@ class Agent(Generic[DepsT, OutputT]):
         fallback_models: Sequence[Model | str] = (),
         instructions: str | None = None,
         tools: Sequence[Tool[..., Any] | Callable[..., Any]] = (),
+        toolsets: Sequence[Toolset] = (),
         output_type: type[OutputT] = str,  # type: ignore[assignment]
         deps_type: type[DepsT] = _NONE_TYPE,  # type: ignore[assignment]
         max_turns: int = 20,
@@ -95,6 +100,9 @@ class Agent(Generic[DepsT, OutputT]):
         self._model: Model | None = model if isinstance(model, Model) and not self._fallback_models else None
         self.instructions = instructions
         self.tools: dict[str, Tool[..., Any]] = _index_tools(tools)
+        if not all(isinstance(t, Toolset) for t in toolsets):
+            raise UserError("toolsets must be Toolset instances (tools go in tools=[...]).")
+        self.toolsets: list[Toolset] = list(toolsets)
         self.output_type = output_type
         self._output = OutputSpec.build(output_type)
         self.deps_type = deps_type
@@ -117,6 +125,18 @@ class Agent(Generic[DepsT, OutputT]):
                 model = FallbackModel(model, *self._fallback_models)
             self._model = model
         return self._model
+
+    async def __aenter__(self) -> Agent[DepsT, OutputT]:
+        """Start the agent's toolsets (MCP servers...) once for the runs inside the `async with`."""
+        self._toolset_stack = AsyncExitStack()
+        async with AsyncExitStack() as stack:
+            for toolset in self.toolsets:
+                await stack.enter_async_context(toolset)
+            self._toolset_stack = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._toolset_stack.aclose()
 
     def __repr__(self) -> str:
         name = f"name={self.name!r}, " if self.name else ""
@@ -213,6 +233,7 @@ class Agent(Generic[DepsT, OutputT]):
             deps=options.get("deps"),
             name=self.name,
             stream=stream,
+            toolsets=self.toolsets,
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
         return spec, state

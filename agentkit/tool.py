@@ -156,6 +156,9 @@ class Tool(Generic[P, R]):
     default, `DEFAULT_MAX_RESULT_CHARS`)."""
     takes_ctx: bool = False
     """Whether the function's first parameter receives the `RunContext`."""
+    requires_approval: bool = False
+    """A person must approve each call before it runs: the run stops with the call in
+    `RunResult.pending_approvals` (or asks the run's `approve=` callback)."""
     _validator: FunctionSchema | _SchemaValidator
     _is_async: bool
     _definition: ToolDefinition
@@ -171,6 +174,7 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         strict: bool | None = None,
         max_result_chars: int | None = None,
+        requires_approval: bool = False,
     ) -> None:
         if isinstance(function, Tool):
             function = function.function
@@ -178,6 +182,7 @@ class Tool(Generic[P, R]):
         schema = function_schema(function, name=name, description=description)
         self._setup(function, schema, schema.parameters, retries, sequential, timeout, strict)
         self.max_result_chars = _checked_max(self.name, max_result_chars)
+        self.requires_approval = requires_approval
         self.takes_ctx = schema.takes_ctx
         self._is_async = schema.is_async
         # Tools of one function (same name, description, strict option) share the entries built.
@@ -229,6 +234,7 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         strict: bool | None = None,
         max_result_chars: int | None = None,
+        requires_approval: bool = False,
     ) -> Tool[..., Any]:
         """A tool from a hand-written JSON Schema (an MCP tool, say), calling `function` with keywords.
 
@@ -239,6 +245,7 @@ class Tool(Generic[P, R]):
         validator = _SchemaValidator(name, parameters)
         self._setup(function, validator, copy.deepcopy(parameters), retries, sequential, timeout, strict)
         self.max_result_chars = _checked_max(name, max_result_chars)
+        self.requires_approval = requires_approval
         self.description = description
         self._definition = ToolDefinition(
             name=name, description=description, parameters=self.parameters, strict=strict
@@ -333,6 +340,7 @@ def tool(
     timeout: float | None = None,
     strict: bool | None = None,
     max_result_chars: int | None = None,
+    requires_approval: bool = False,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
     function: Callable[P, R] | None = None,
@@ -345,6 +353,7 @@ def tool(
     timeout: float | None = None,
     strict: bool | None = None,
     max_result_chars: int | None = None,
+    requires_approval: bool = False,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a function callable by the model: bare (`@tool`) or with options (`@tool(timeout=5)`).
 
@@ -361,6 +370,9 @@ def tool(
         strict: OpenAI strict mode for this tool; `None` lets the model's profile decide.
         max_result_chars: Characters of a result the model sees (a longer result is cut, and the model told
             its length); defaults to `DEFAULT_MAX_RESULT_CHARS` (50,000).
+        requires_approval: A person must approve each call before it runs (sending mail, deleting files,
+            spending money): the run stops with the call pending (`RunResult.pending_approvals`), or asks
+            the run's `approve=` callback.
     """
 
     def decorate(func: Callable[P, R]) -> Tool[P, R]:
@@ -373,6 +385,7 @@ def tool(
             timeout=timeout,
             strict=strict,
             max_result_chars=max_result_chars,
+            requires_approval=requires_approval,
         )
 
     return decorate if function is None else decorate(function)
