@@ -2,11 +2,13 @@
 
 ```
 AskModel    check the limits, send the transcript, stream the answer  -> RunTools | TakeAnswer | AskModel
-RunTools    validate each call once, question / steer / run them, record the results  -> End | AskModel
+RunTools    validate each call once, question / steer / approve / run them, record the results
+            -> End (an answer, or calls waiting for approval) | AskModel
 TakeAnswer  question the answer (the profile's checker), validate the output  -> End | AskModel
 End         the output; `run_events` yields `RunFinished`
 ```
-Each step is an async generator that yields events and, last, the step that comes next. Everything a step
+A run continuing a transcript that ends with calls waiting for approval starts with `RunTools` on those
+calls (each approved or denied by the run's decisions). Each step is an async generator that yields events and, last, the step that comes next. Everything a step
 knows of the run is in `RunState`; the policy of the model's profile (`RunPolicy`) decides the checker and
 the repeated-call steering. Every failure raises an `AgentRunError` carrying the transcript.
 """
@@ -14,13 +16,15 @@ the repeated-call steering. Every failure raises an `AgentRunError` carrying the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Mapping, Sequence
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import Any, Generic, Union
 
 from ._checks import RunChecker
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
+from ._threads import run_in_thread
 from ._tool_calls import (
     CallKey,
     CallOutcome,
@@ -32,6 +36,7 @@ from ._tool_calls import (
 )
 from .context import RunContext
 from .events import (
+    ApprovalRequired,
     Event,
     FeedbackReason,
     FeedbackSent,
@@ -51,7 +56,15 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
-from .messages import AssistantMessage, Message, SystemMessage, UserMessage, transcript_call_ids
+from .messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+    transcript_call_ids,
+)
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .result import RunResult
 from .settings import ModelSettings
@@ -59,7 +72,12 @@ from .tool import Tool
 from .toolsets import Toolset
 from .usage import Usage, UsageLimits, UsageView
 
-__all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
+__all__ = ["Approver", "Decision", "RunSpec", "RunState", "run_events", "start_messages", "waiting_calls"]
+
+Decision = Union[bool, str]
+"""A person's decision on a call: `True` runs it; `False` or a reason (text the model reads) denies it."""
+Approver = Callable[[ToolCall], Union[Decision, Awaitable[Decision]]]
+"""Decides a call that needs approval as the run goes (the `approve=` option of `run()`)."""
 
 EMPTY_RESPONSE_NUDGE = (
     "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
@@ -67,6 +85,7 @@ EMPTY_RESPONSE_NUDGE = (
 )
 ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
 NOT_EXECUTED = "Not executed: the final result was already given in this turn."
+DENIED = "Not executed: the user denied this call{reason}"
 REPEATED_CALL = (
     "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
     "use the result to answer the user's question now.)"
@@ -92,6 +111,8 @@ class RunSpec(Generic[OutputT]):
     """Request with `Model.request_stream` (deltas as events) instead of `Model.request`."""
     toolsets: Sequence[Toolset] = ()
     """Entered when the run starts; their tools join `tools` for this run."""
+    approve: Approver | None = None
+    """Decides calls of tools that require approval as they come (`run(approve=...)`); without it they wait."""
 
 
 @dataclass(kw_only=True)
@@ -118,6 +139,8 @@ class RunState:
     """Successful results by call, for the repeated-call steering."""
     checker: RunChecker | None = None
     """The profile's checker for this run, if any."""
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,8 @@ class AskModel:
 @dataclass(frozen=True)
 class RunTools:
     response: AssistantMessage
+    waiting: tuple[ToolCall, ...] | None = None
+    """Only these calls, which waited for approval in the history (the others were answered then)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,8 @@ class TakeAnswer:
 @dataclass(frozen=True)
 class End:
     output: Any
+    pending: tuple[ToolCall, ...] = ()
+    """Calls waiting for a person's approval (then `output` is `None`)."""
 
 
 Step = Union[AskModel, RunTools, TakeAnswer, End]
@@ -158,6 +185,21 @@ def start_messages(
     if prompt is not None:
         messages.append(UserMessage(content=prompt))
     return messages, new_index, added and bool(history)
+
+
+def waiting_calls(messages: Sequence[Message]) -> tuple[AssistantMessage, list[ToolCall]] | None:
+    """The calls of a transcript's last turn that have no result yet (they wait for approval), with the
+    message that made them; `None` when the transcript does not end that way."""
+    answered: set[str] = set()
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            answered.add(message.tool_call_id)
+            continue
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            waiting = [c for c in message.tool_calls if c.id not in answered]
+            return (message, waiting) if waiting else None
+        return None
+    return None
 
 
 def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
@@ -208,7 +250,8 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
 async def _run_steps(
     spec: RunSpec[OutputT], state: RunState, toolsets: AsyncExitStack
 ) -> AsyncGenerator[Event, None]:
-    step: Step = AskModel()
+    waiting = waiting_calls(state.messages)
+    step: Step = AskModel() if waiting is None else RunTools(waiting[0], waiting=tuple(waiting[1]))
     try:
         if spec.toolsets:
             spec.tools = await _resolve_toolsets(spec, state, toolsets)
@@ -232,6 +275,7 @@ async def _run_steps(
         raise
     result: RunResult[OutputT] = RunResult(
         output=step.output,
+        pending_approvals=list(step.pending),
         messages=state.messages,
         usage=state.usage,
         new_message_index=state.new_index,
@@ -268,7 +312,7 @@ def _step(
     spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters, step: Step
 ) -> AsyncGenerator[Event | Step, None]:
     if isinstance(step, RunTools):
-        return _run_tools(spec, state, step.response)
+        return _run_tools(spec, state, step.response, step.waiting)
     if isinstance(step, TakeAnswer):
         return _take_answer(spec, state, step.response, parameters)
     return _ask_model(spec, state, parameters)
@@ -395,31 +439,42 @@ def _feedback(
 
 
 async def _run_tools(
-    spec: RunSpec[Any], state: RunState, response: AssistantMessage
+    spec: RunSpec[Any], state: RunState, response: AssistantMessage, waiting: tuple[ToolCall, ...] | None
 ) -> AsyncGenerator[Event | Step, None]:
     dialect = spec.model.profile.schema_dialect
     calls = validate_calls(
-        response.tool_calls,
+        response.tool_calls if waiting is None else waiting,
         tools=spec.tools,
         output=spec.output,
         dialect=dialect,
         retries=spec.retries,
         taken_ids=transcript_call_ids(state.messages),
     )
-    # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
-    response.tool_calls = [c.call for c in calls]
-    state.usage.repairs += sum(c.call.original_arguments is not None for c in calls)
+    if waiting is None:
+        # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
+        response.tool_calls = [c.call for c in calls]
+        state.usage.repairs += sum(c.call.original_arguments is not None for c in calls)
     if state.checker is not None:
         state.checker.start_turn(state.messages)
     state.answer_now = False
     outcomes: list[CallOutcome | None] = [None] * len(calls)
     final = _final_call(state, calls, outcomes)
     runnable: list[int] = []
+    pending: list[int] = []
     for index, call in enumerate(calls):
         if outcomes[index] is None:
             outcomes[index] = (
                 answer(call.call, NOT_EXECUTED) if final is not None else _answer_unrun(spec, state, call)
             )
+        if outcomes[index] is None and call.tool is not None and call.tool.requires_approval:
+            decision = await _decide(spec, state, call.call)
+            if decision is None:
+                pending.append(index)
+                yield ApprovalRequired(call=call.call, arguments=call.arguments)
+                continue
+            if decision is not True:
+                reason = f": {decision}" if isinstance(decision, str) and decision.strip() else "."
+                outcomes[index] = answer(call.call, DENIED.format(reason=reason), is_error=True)
         outcome = outcomes[index]
         if outcome is None:
             runnable.append(index)
@@ -428,10 +483,37 @@ async def _run_tools(
     async with aclosing(_execute(spec, state, calls, runnable, outcomes)) as events:
         async for event in events:
             yield event
-    done = [o for o in outcomes if o is not None]
-    state.messages.extend(o.message for o in done)
-    _charge(state, calls, done)
-    yield AskModel() if final is None else End(final.output)
+    answered = [(c, o) for c, o in zip(calls, outcomes, strict=True) if o is not None]
+    state.messages.extend(o.message for _, o in answered)
+    _charge(state, answered)
+    if final is not None:
+        yield End(final.output)
+    elif pending:
+        yield End(None, pending=tuple(calls[i].call for i in pending))
+    else:
+        yield AskModel()
+
+
+async def _decide(spec: RunSpec[Any], state: RunState, call: ToolCall) -> Decision | None:
+    """A person's decision on a call that needs approval: given for this run, or asked of the run's
+    `approve` callback (a plain function runs in a worker thread: it may wait on a terminal); `None` when
+    the call must wait."""
+    if call.id in state.decisions:
+        return state.decisions.pop(call.id)
+    if spec.approve is None:
+        return None
+    if inspect.iscoroutinefunction(spec.approve):
+        decision = await spec.approve(call)
+    else:
+        decision = await run_in_thread(spec.approve, call)
+        if inspect.isawaitable(decision):
+            decision = await decision
+    if not isinstance(decision, (bool, str)):
+        raise UserError(
+            f"The approve callback returned {type(decision).__name__} for {call.name!r}: return True to run "
+            "the call, or False or a reason (a str) to deny it."
+        )
+    return decision
 
 
 def _final_call(
@@ -509,9 +591,9 @@ async def _execute(
             yield ToolCallFinished(message=outcome.message, duration_s=outcome.duration_s)
 
 
-def _charge(state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome]) -> None:
+def _charge(state: RunState, answered: list[tuple[ValidatedCall, CallOutcome]]) -> None:
     """Count failures per tool (a success resets its count); past a tool's budget, the run fails."""
-    for call, outcome in zip(calls, outcomes, strict=True):
+    for call, outcome in answered:
         name = call.call.name
         if not outcome.failed:
             state.failures.pop(name, None)

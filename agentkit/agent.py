@@ -3,13 +3,13 @@ drive the loop in `_loop` (one loop: `run()` consumes the same events `run_strea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from typing import Any, Generic
 
 from typing_extensions import TypedDict, Unpack
 
-from ._loop import RunSpec, RunState, new_state, run_events, start_messages
+from ._loop import Approver, Decision, RunSpec, RunState, new_state, run_events, start_messages, waiting_calls
 from ._output import OutputSpec, OutputT
 from ._stream import RunStream
 from .context import DepsT
@@ -37,6 +37,8 @@ class RunOptions(TypedDict, Generic[DepsT], total=False):
     usage_limits: UsageLimits | None
     model: Model | str | None
     max_turns: int | None
+    approvals: Mapping[str, Decision] | None
+    approve: Approver | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -151,7 +153,11 @@ class Agent(Generic[DepsT, OutputT]):
             prompt: The user's message: text or text and image parts. `None` continues `message_history` as is.
             **options: `deps` (for tools: `ctx.deps`), `message_history` (an earlier transcript,
                 `result.messages`, to continue), `model_settings` (merged over the agent's), `usage_limits`
-                (instead of the agent's), `model` (another model for this run), `max_turns`.
+                (instead of the agent's), `model` (another model for this run), `max_turns`, `approvals`
+                (decisions on the calls `message_history` ends with, waiting for approval: `{call_id: True}`
+                runs one, `False` or a reason denies it, and the model reads the reason), `approve` (a
+                function of a `ToolCall` deciding the same way as calls come; without it, calls of tools
+                with `requires_approval` stop the run: see `RunResult.pending_approvals`).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -234,9 +240,45 @@ class Agent(Generic[DepsT, OutputT]):
             name=self.name,
             stream=stream,
             toolsets=self.toolsets,
+            approve=options.get("approve"),
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
+        state.decisions = _decisions(history, prompt, options)
         return spec, state
+
+
+def _decisions(history: list[Message], prompt: object, options: RunOptions[Any]) -> dict[str, Decision]:
+    """The run's `approvals`, checked against the calls the history ends with."""
+    approvals = dict(options.get("approvals") or {})
+    waiting = waiting_calls(history)
+    ids = [c.id for c in waiting[1]] if waiting is not None else []
+    if not waiting:
+        if approvals:
+            raise UserError(
+                "approvals were given, but message_history does not end with calls waiting for approval "
+                "(pass the transcript of the run that stopped: result.messages)."
+            )
+        return approvals
+    listed = ", ".join(f"{c.id} ({c.name})" for c in waiting[1])
+    if prompt is not None:
+        raise UserError(
+            f"message_history ends with calls waiting for approval ({listed}): continue with prompt=None and "
+            "approvals={call_id: True or a reason to deny}."
+        )
+    unknown = sorted(set(approvals) - set(ids))
+    if unknown:
+        raise UserError(
+            f"approvals name calls that are not waiting: {', '.join(unknown)}; waiting: {listed}."
+        )
+    bad = [k for k, v in approvals.items() if not isinstance(v, (bool, str))]
+    if bad:
+        raise UserError(f"approvals[{bad[0]!r}] must be True, False or a reason (str).")
+    if not approvals and options.get("approve") is None:
+        raise UserError(
+            f"message_history ends with calls waiting for approval ({listed}): pass approvals={{call_id: True "
+            "or a reason to deny}, or approve=callback."
+        )
+    return approvals
 
 
 def _check_max_turns(max_turns: int) -> None:

@@ -8,6 +8,7 @@ RequestStarted          a model request begins (turn 1, 2, ...)
 └── ResponseFinished    the whole `AssistantMessage`, with its usage and cost
 ToolCallStarted         a call is about to run, its arguments decoded and validated
 ToolCallFinished        its `ToolMessage` (result or error) and how long it took
+ApprovalRequired        a call waits for a person's approval (it does not run; the run ends after the turn)
 FeedbackSent            agentkit answered the model itself (empty answer, invalid output, questioned answer)
 RunFinished             the `RunResult`, the same one `run()` returns
 ```
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .result import RunResult
 
 __all__ = [
+    "ApprovalRequired",
     "Event",
     "FeedbackReason",
     "FeedbackSent",
@@ -128,6 +130,18 @@ class ToolCallFinished:
         return self.message.is_error
 
 
+@dataclass(kw_only=True, frozen=True)
+class ApprovalRequired:
+    """A call of a tool that requires approval waits for a person: it is not run, the turn's other calls
+    are, and the run ends with it in `RunResult.pending_approvals`."""
+
+    call: ToolCall
+    """The call (id, name, arguments as JSON text)."""
+    arguments: Mapping[str, Any]
+    """The validated keyword arguments the function would receive."""
+    kind: Literal["approval_required"] = "approval_required"
+
+
 FeedbackReason = Literal["empty_response", "invalid_output", "answer_questioned"]
 
 
@@ -161,6 +175,7 @@ Event = Union[
     ResponseFinished,
     ToolCallStarted,
     ToolCallFinished,
+    ApprovalRequired,
     FeedbackSent,
     RunFinished[Any],
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic
 
 from ._output import OutputT
-from .messages import Message, messages_to_json
+from .messages import Message, ToolCall, messages_to_json
 from .usage import Usage
 
 __all__ = ["RunResult"]
@@ -17,7 +17,8 @@ class RunResult(Generic[OutputT]):
     """The output of a run, its whole transcript, and what it consumed."""
 
     output: OutputT
-    """The final answer: text, or a validated instance of the agent's `output_type`."""
+    """The final answer: text, or a validated instance of the agent's `output_type`; `None` while
+    `pending_approvals` is not empty."""
     messages: list[Message]
     """The whole conversation: the history passed in, then this run's messages."""
     usage: Usage
@@ -26,6 +27,15 @@ class RunResult(Generic[OutputT]):
     """Where this run's messages start in `messages`."""
     instructions_added: bool = False
     """This run put the agent's instructions, as a system message, in front of a history that had none."""
+    pending_approvals: list[ToolCall] = field(default_factory=list)
+    """Calls waiting for a person's approval (tools with `requires_approval`): the run stopped after their
+    turn. Continue with `agent.run(None, message_history=result.messages, approvals={call.id: True or a
+    reason to deny})`; `messages_json()` keeps them, so the decision may come from another process."""
+
+    @property
+    def is_pending(self) -> bool:
+        """Whether the run stopped for approvals instead of answering."""
+        return bool(self.pending_approvals)
 
     def new_messages(self) -> list[Message]:
         """Only the messages this run added: from `new_message_index` on, after the system message when this
