@@ -28,6 +28,7 @@ from ._threads import run_in_thread
 from ._tool_calls import (
     CallKey,
     CallOutcome,
+    Inbox,
     ValidatedCall,
     answer,
     execute,
@@ -141,6 +142,43 @@ class RunState:
     """The profile's checker for this run, if any."""
     decisions: dict[str, Decision] = field(default_factory=dict)
     """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
+    parents: tuple[Budget, ...] = ()
+    """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
+    first. Everything this run consumes is added to each, live, and each one's limits are checked."""
+
+    def charge(self, usage: Usage) -> None:
+        """Add `usage` to this run's usage and to its parents'."""
+        self.usage.add(usage)
+        for parent in self.parents:
+            parent.usage.add(usage)
+
+    def exceeded(self, limits: UsageLimits) -> str | None:
+        """The first limit exceeded, this run's (`limits`) or a parent's, or `None`."""
+        for budget in (Budget(usage=self.usage, limits=limits), *self.parents):
+            reason = budget.limits.check_after_response(budget.usage)
+            if reason is not None:
+                return reason
+        return None
+
+
+@dataclass(kw_only=True, frozen=True)
+class Budget:
+    """A run's live usage and the limits it must stay within."""
+
+    usage: Usage
+    limits: UsageLimits
+
+
+@dataclass(kw_only=True, frozen=True)
+class ParentRun:
+    """What a tool that runs an agent (`Agent.as_tool`) needs of the run calling it (`RunContext`)."""
+
+    budgets: tuple[Budget, ...]
+    """The calling run's usage and limits, then its parents'."""
+    stream: bool
+    approve: Approver | None
+    emit: Callable[[Event], None]
+    """Puts an event into the calling run's stream (as the tool runs)."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +364,9 @@ async def _ask_model(
 ) -> AsyncGenerator[Event | Step, None]:
     if state.turn >= spec.max_turns:
         raise UsageLimitExceeded(f"The run reached max_turns={spec.max_turns} without a final answer.")
+    limit = state.exceeded(spec.limits)  # a run inside a tool may have spent the budget meanwhile
+    if limit:
+        raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.")
     state.turn += 1
     yield RequestStarted(turn=state.turn, model_name=spec.model.model_name, agent_name=spec.name)
     asked = parameters
@@ -343,9 +384,9 @@ async def _ask_model(
             raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
     else:
         response = await spec.model.request(state.messages, asked, spec.settings)
-    state.usage.add(_request_usage(response))
+    state.charge(_request_usage(response))
     yield ResponseFinished(message=response)
-    limit = spec.limits.check_after_response(state.usage)
+    limit = state.exceeded(spec.limits)
     if limit:
         state.messages.append(response)
         raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.")
@@ -453,7 +494,7 @@ async def _run_tools(
     if waiting is None:
         # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
         response.tool_calls = [c.call for c in calls]
-        state.usage.repairs += sum(c.call.original_arguments is not None for c in calls)
+        state.charge(Usage(repairs=sum(c.call.original_arguments is not None for c in calls)))
     if state.checker is not None:
         state.checker.start_turn(state.messages)
     state.answer_now = False
@@ -562,6 +603,13 @@ async def _execute(
         return
     transcript = list(state.messages)
     usage = UsageView(state.usage)
+    inbox: Inbox[Event] = Inbox()
+    parent = ParentRun(
+        budgets=(Budget(usage=state.usage, limits=spec.limits), *state.parents),
+        stream=spec.stream,
+        approve=spec.approve,
+        emit=inbox.put,
+    )
 
     async def run(call: ValidatedCall) -> CallOutcome:
         ctx = RunContext(
@@ -574,15 +622,24 @@ async def _execute(
             retry=state.failures.get(call.call.name, 0),
             run_step=state.turn,
             agent_name=spec.name,
+            _parent=parent,
         )
-        return await execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        outcome = await execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        if ctx._transcript is not None:
+            outcome.message.transcript = ctx._transcript
+        return outcome
 
     batch = [calls[i] for i in runnable]
-    async with aclosing(run_concurrently(batch, run)) as items:
-        async for position, outcome in items:
+    progress = run_concurrently(batch, run, inbox)
+    async with aclosing(progress) as items:
+        async for item in items:
+            if not isinstance(item, tuple):
+                yield item
+                continue
+            position, outcome = item
             call = batch[position]
             if outcome is None:
-                state.usage.tool_calls += 1  # counted as it starts: a call that raises has run too
+                state.charge(Usage(tool_calls=1))  # counted as it starts: a call that raises has run too
                 yield ToolCallStarted(call=call.call, arguments=call.arguments)
                 continue
             outcomes[runnable[position]] = outcome

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ._dialects import Dialect
 from ._function_schema import parse_arguments
@@ -36,6 +36,7 @@ from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
 __all__ = [
     "CallOutcome",
+    "Inbox",
     "ValidatedCall",
     "execute",
     "run_concurrently",
@@ -49,6 +50,7 @@ TRUNCATED = "\n\n[Truncated: the result was {length:,} characters long; only the
 logger = logging.getLogger("agentkit")
 
 CallKey = tuple[str, str]
+T = TypeVar("T")
 
 
 def serialize_result(value: object) -> str:
@@ -351,26 +353,57 @@ def _raised(
     return f"The tool raised {type(exc).__name__}: {exc}"
 
 
+class Inbox(Generic[T]):
+    """Items the running calls send out while they run (a sub-agent's events), for `run_concurrently`."""
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        self.wake: asyncio.Future[None] | None = None
+
+    def put(self, item: T) -> None:
+        self.items.append(item)
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
+    def take(self) -> list[T]:
+        items, self.items = self.items, []
+        return items
+
+
 async def run_concurrently(
-    calls: Sequence[ValidatedCall], run: Callable[[ValidatedCall], Awaitable[CallOutcome]]
-) -> AsyncGenerator[tuple[int, CallOutcome | None], None]:
+    calls: Sequence[ValidatedCall],
+    run: Callable[[ValidatedCall], Awaitable[CallOutcome]],
+    inbox: Inbox[T] | None = None,
+) -> AsyncGenerator[tuple[int, CallOutcome | None] | T, None]:
     """Run `calls` as tasks: yields `(index, None)` once a call's task is started and `(index, outcome)` as
-    it finishes.
+    it finishes, and what the calls put in `inbox` as it arrives (before the outcome of the call that put it).
 
     Calls run together, except that a `sequential` tool's call runs alone, after the calls before it. Closing
     the iterator (or cancelling its consumer) cancels the calls still running.
     """
+    loop = asyncio.get_running_loop()
     for batch in _batches(calls):
         tasks = {asyncio.ensure_future(run(calls[i])): i for i in batch}
         try:
             for index in batch:
                 yield index, None
-            pending = set(tasks)
+            pending: set[asyncio.Future[Any]] = set(tasks)
             while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(done, key=tasks.__getitem__):
+                waiting = pending
+                if inbox is not None:
+                    inbox.wake = loop.create_future()
+                    waiting = {*pending, inbox.wake}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if inbox is not None:
+                    for item in inbox.take():
+                        yield item
+                finished = done & pending
+                pending -= finished
+                for task in sorted(finished, key=tasks.__getitem__):
                     yield tasks[task], task.result()
         finally:
+            if inbox is not None and inbox.wake is not None:
+                inbox.wake.cancel()
             await _cancel(list(tasks))
 
 

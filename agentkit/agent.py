@@ -140,6 +140,40 @@ class Agent(Generic[DepsT, OutputT]):
     async def __aexit__(self, *exc_info: object) -> None:
         await self._toolset_stack.aclose()
 
+    def as_tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+        requires_approval: bool = False,
+    ) -> Tool[..., Any]:
+        """This agent as a tool another agent calls with a task (text), returning this agent's output.
+
+        The sub-run's usage (tokens, cost, requests) adds, live, to the calling run's, and the calling run's
+        limits count it; its events appear in the caller's stream as `events.SubAgentEvent`; its transcript
+        is kept on the caller's `ToolMessage.transcript`; it gets the caller's `deps` and `approve`
+        callback. If it fails, the calling model gets a tool error saying why.
+
+        Args:
+            name: The tool's name; defaults to the agent's `name` (one of them is needed).
+            description: What the calling model is told the agent does.
+            retries: Failed sub-runs in a row tolerated (as for any tool).
+            timeout: Seconds the sub-run may take.
+            requires_approval: A person must approve each delegation.
+        """
+        from ._agent_tool import agent_tool
+
+        return agent_tool(
+            self,
+            name=name,
+            description=description,
+            retries=retries,
+            timeout=timeout,
+            requires_approval=requires_approval,
+        )
+
     def __repr__(self) -> str:
         name = f"name={self.name!r}, " if self.name else ""
         return f"Agent({name}model={self._model_arg!r}, tools={list(self.tools)}, output_type={self.output_type!r})"

@@ -9,6 +9,7 @@ RequestStarted          a model request begins (turn 1, 2, ...)
 ToolCallStarted         a call is about to run, its arguments decoded and validated
 ToolCallFinished        its `ToolMessage` (result or error) and how long it took
 ApprovalRequired        a call waits for a person's approval (it does not run; the run ends after the turn)
+SubAgentEvent           an event of an agent run by a tool (`Agent.as_tool`), as that tool runs
 FeedbackSent            agentkit answered the model itself (empty answer, invalid output, questioned answer)
 RunFinished             the `RunResult`, the same one `run()` returns
 ```
@@ -40,6 +41,7 @@ __all__ = [
     "RequestStarted",
     "ResponseFinished",
     "RunFinished",
+    "SubAgentEvent",
     "TextDelta",
     "ToolCallDelta",
     "ToolCallFinished",
@@ -164,6 +166,20 @@ class RunFinished(Generic[OutputT]):
     kind: Literal["run_finished"] = "run_finished"
 
 
+@dataclass(kw_only=True, frozen=True)
+class SubAgentEvent:
+    """An event of an agent that a tool runs (`Agent.as_tool`), while that tool runs: its requests, deltas,
+    calls and `RunFinished`, each wrapped once per level of nesting."""
+
+    agent_name: str
+    """The tool's name (the sub-agent's)."""
+    tool_call_id: str | None
+    """The parent's call of that tool (its `ToolCallStarted.call.id`)."""
+    event: Event
+    """The sub-agent's event."""
+    kind: Literal["sub_agent_event"] = "sub_agent_event"
+
+
 ModelStreamEvent = Union[TextDelta, ToolCallDelta, ResponseFinished]
 """What `Model.request_stream` yields: deltas, then exactly one `ResponseFinished`, last."""
 
@@ -176,6 +192,7 @@ Event = Union[
     ToolCallStarted,
     ToolCallFinished,
     ApprovalRequired,
+    SubAgentEvent,
     FeedbackSent,
     RunFinished[Any],
 ]

@@ -133,6 +133,8 @@ class ToolMessage:
     content: str
     is_error: bool = False
     """True when `content` reports a failure the model should fix (bad arguments, `ModelRetry`, an exception)."""
+    transcript: list[Message] | None = None
+    """For a tool that runs an agent (`Agent.as_tool`): that run's whole transcript (not sent to the model)."""
     role: Literal["tool"] = "tool"
 
 

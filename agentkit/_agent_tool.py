@@ -1,0 +1,96 @@
+"""`Agent.as_tool`: an agent another agent calls as a tool.
+
+The sub-run is an ordinary run (`_loop.run_events`) linked to the calling run through the tool's
+`RunContext`: its usage is added, live, to the caller's (and to the caller's callers'), the callers' limits
+are checked as it goes, its events go into the caller's stream as `SubAgentEvent`s, and its transcript is
+kept on the caller's `ToolMessage` (`transcript`). A failed sub-run is a tool error for the calling model
+(`ModelRetry`), never a crash of the calling run.
+"""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+from ._loop import ParentRun, run_events
+from .context import RunContext
+from .events import RunFinished, SubAgentEvent
+from .exceptions import AgentRunError, ModelRetry, UserError
+from .tool import Tool
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .result import RunResult
+
+__all__ = ["agent_tool"]
+
+PARAMETERS = {
+    "type": "object",
+    "properties": {
+        "task": {
+            "type": "string",
+            "description": "The task for the agent, with everything it needs to know: it sees nothing else.",
+        }
+    },
+    "required": ["task"],
+}
+
+
+def agent_tool(
+    agent: Agent[Any, Any],
+    *,
+    name: str | None,
+    description: str | None,
+    retries: int | None,
+    timeout: float | None,
+    requires_approval: bool,
+) -> Tool[..., Any]:
+    """A tool that runs `agent` on the task the calling model gives, and returns its output."""
+    tool_name = name or agent.name
+    if not tool_name:
+        raise UserError("Name the tool: agent.as_tool(name=...), or give the agent a name (Agent(name=...)).")
+    text = description or f"Ask the {tool_name} agent to do a task; returns its answer."
+
+    async def run_agent(ctx: RunContext[Any], task: str) -> Any:
+        return await _run(agent, tool_name, ctx, task)
+
+    return Tool.from_schema(
+        run_agent,
+        name=tool_name,
+        description=text,
+        parameters=PARAMETERS,
+        takes_ctx=True,
+        retries=retries,
+        timeout=timeout,
+        requires_approval=requires_approval,
+    )
+
+
+async def _run(agent: Agent[Any, Any], name: str, ctx: RunContext[Any], task: str) -> Any:
+    parent: ParentRun | None = ctx._parent
+    options: dict[str, Any] = {"deps": ctx.deps}
+    if parent is not None and parent.approve is not None:
+        options["approve"] = parent.approve
+    spec, state = agent._start(task, options, stream=parent is not None and parent.stream)  # type: ignore[arg-type]
+    if parent is not None:
+        state.parents = parent.budgets
+    result: RunResult[Any] | None = None
+    try:
+        async with aclosing(run_events(spec, state)) as events:
+            async for event in events:
+                if parent is not None:
+                    parent.emit(SubAgentEvent(agent_name=name, tool_call_id=ctx.tool_call_id, event=event))
+                if isinstance(event, RunFinished):
+                    result = event.result
+    except AgentRunError as exc:
+        ctx._transcript = list(exc.messages)
+        raise ModelRetry(f"The {name} agent failed: {exc}") from exc
+    assert result is not None, "the run ended without RunFinished"
+    ctx._transcript = result.messages
+    if result.pending_approvals:
+        calls = ", ".join(c.name for c in result.pending_approvals)
+        raise ModelRetry(
+            f"The {name} agent stopped: its calls of {calls} need a person's approval, which cannot be given "
+            "inside a tool call. Do the task another way, or tell the user."
+        )
+    return result.output
