@@ -16,15 +16,14 @@ the repeated-call steering. Every failure raises an `AgentRunError` carrying the
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, Union
+from typing import TYPE_CHECKING, Any, Generic, Union
 
+from ._approval import Approver, Decision, check_approvals, decide, denial, waiting_calls
 from ._checks import RunChecker
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
-from ._threads import run_in_thread
 from ._tool_calls import (
     CallKey,
     CallOutcome,
@@ -62,7 +61,6 @@ from .messages import (
     Message,
     SystemMessage,
     ToolCall,
-    ToolMessage,
     UserMessage,
     transcript_call_ids,
 )
@@ -73,12 +71,11 @@ from .tool import Tool
 from .toolsets import Toolset
 from .usage import Usage, UsageLimits, UsageView
 
-__all__ = ["Approver", "Decision", "RunSpec", "RunState", "run_events", "start_messages", "waiting_calls"]
+if TYPE_CHECKING:
+    from .sessions import Session
 
-Decision = Union[bool, str]
-"""A person's decision on a call: `True` runs it; `False` or a reason (text the model reads) denies it."""
-Approver = Callable[[ToolCall], Union[Decision, Awaitable[Decision]]]
-"""Decides a call that needs approval as the run goes (the `approve=` option of `run()`)."""
+__all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
+
 
 EMPTY_RESPONSE_NUDGE = (
     "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
@@ -86,7 +83,7 @@ EMPTY_RESPONSE_NUDGE = (
 )
 ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
 NOT_EXECUTED = "Not executed: the final result was already given in this turn."
-DENIED = "Not executed: the user denied this call{reason}"
+
 REPEATED_CALL = (
     "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
     "use the result to answer the user's question now.)"
@@ -114,6 +111,8 @@ class RunSpec(Generic[OutputT]):
     """Entered when the run starts; their tools join `tools` for this run."""
     approve: Approver | None = None
     """Decides calls of tools that require approval as they come (`run(approve=...)`); without it they wait."""
+    session: Session | None = None
+    """Loaded as the history when the run starts; each step's new messages are appended to it."""
 
 
 @dataclass(kw_only=True)
@@ -142,6 +141,10 @@ class RunState:
     """The profile's checker for this run, if any."""
     decisions: dict[str, Decision] = field(default_factory=dict)
     """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
+    opening: Opening | None = None
+    """For a run with a session: what goes after the session's messages once they are loaded."""
+    saved: int = 0
+    """Messages of `messages` already in the session (loaded from it, or appended to it)."""
     parents: tuple[Budget, ...] = ()
     """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
@@ -159,6 +162,16 @@ class RunState:
             if reason is not None:
                 return reason
         return None
+
+
+@dataclass(kw_only=True, frozen=True)
+class Opening:
+    """A session run's start, completed when the session's messages are loaded."""
+
+    instructions: str | None
+    prompt: str | list[Any] | None
+    approvals: Mapping[str, Decision] | None
+    has_callback: bool
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -225,21 +238,6 @@ def start_messages(
     return messages, new_index, added and bool(history)
 
 
-def waiting_calls(messages: Sequence[Message]) -> tuple[AssistantMessage, list[ToolCall]] | None:
-    """The calls of a transcript's last turn that have no result yet (they wait for approval), with the
-    message that made them; `None` when the transcript does not end that way."""
-    answered: set[str] = set()
-    for message in reversed(messages):
-        if isinstance(message, ToolMessage):
-            answered.add(message.tool_call_id)
-            continue
-        if isinstance(message, AssistantMessage) and message.tool_calls:
-            waiting = [c for c in message.tool_calls if c.id not in answered]
-            return (message, waiting) if waiting else None
-        return None
-    return None
-
-
 def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
     """Tools and output format offered on every request of this run."""
     tools = [t.definition for t in spec.tools.values()]
@@ -288,9 +286,14 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
 async def _run_steps(
     spec: RunSpec[OutputT], state: RunState, toolsets: AsyncExitStack
 ) -> AsyncGenerator[Event, None]:
-    waiting = waiting_calls(state.messages)
-    step: Step = AskModel() if waiting is None else RunTools(waiting[0], waiting=tuple(waiting[1]))
+    step: Step = AskModel()
     try:
+        if spec.session is not None:
+            await _open_session(spec.session, state)
+            await _save(spec, state, step)  # the prompt
+        waiting = waiting_calls(state.messages)
+        if waiting is not None:
+            step = RunTools(waiting[0], waiting=tuple(waiting[1]))
         if spec.toolsets:
             spec.tools = await _resolve_toolsets(spec, state, toolsets)
         if state.checker is not None:
@@ -305,7 +308,9 @@ async def _run_steps(
                         step = item
                     else:
                         yield item
+            await _save(spec, state, step)
     except AgentRunError as exc:
+        await _save(spec, state, step)
         if not exc.messages:
             exc.messages = list(state.messages)
         if exc.usage is None:
@@ -320,6 +325,34 @@ async def _run_steps(
         instructions_added=state.instructions_added,
     )
     yield RunFinished(result=result)
+
+
+async def _open_session(session: Session, state: RunState) -> None:
+    """Put the session's messages in front of the run's, and check the run's approvals against them."""
+    opening = state.opening
+    assert opening is not None
+    history = await session.load()
+    if opening.prompt is None and not history:
+        raise UserError(f"Give a prompt: the session {session.session_id!r} has no messages to continue.")
+    messages, new_index, added = start_messages(opening.instructions, history, opening.prompt)
+    state.messages[:] = messages
+    state.new_index = state.saved = new_index
+    state.instructions_added = added
+    state.decisions = check_approvals(
+        history, opening.prompt, opening.approvals, has_callback=opening.has_callback
+    )
+
+
+async def _save(spec: RunSpec[Any], state: RunState, step: Step) -> None:
+    """Append the messages of the steps done to the session, unless a turn's calls are still unanswered
+    (those wait for the step that answers them; calls waiting for approval are saved with the run's end)."""
+    if spec.session is None or state.saved >= len(state.messages):
+        return
+    if waiting_calls(state.messages) is not None and not (isinstance(step, End) and step.pending):
+        return
+    new = [m for m in state.messages[state.saved :] if not isinstance(m, SystemMessage)]
+    await spec.session.append(new)
+    state.saved = len(state.messages)
 
 
 async def _resolve_toolsets(
@@ -508,14 +541,13 @@ async def _run_tools(
                 answer(call.call, NOT_EXECUTED) if final is not None else _answer_unrun(spec, state, call)
             )
         if outcomes[index] is None and call.tool is not None and call.tool.requires_approval:
-            decision = await _decide(spec, state, call.call)
+            decision = await decide(call.call, state.decisions, spec.approve)
             if decision is None:
                 pending.append(index)
                 yield ApprovalRequired(call=call.call, arguments=call.arguments)
                 continue
             if decision is not True:
-                reason = f": {decision}" if isinstance(decision, str) and decision.strip() else "."
-                outcomes[index] = answer(call.call, DENIED.format(reason=reason), is_error=True)
+                outcomes[index] = answer(call.call, denial(decision), is_error=True)
         outcome = outcomes[index]
         if outcome is None:
             runnable.append(index)
@@ -533,28 +565,6 @@ async def _run_tools(
         yield End(None, pending=tuple(calls[i].call for i in pending))
     else:
         yield AskModel()
-
-
-async def _decide(spec: RunSpec[Any], state: RunState, call: ToolCall) -> Decision | None:
-    """A person's decision on a call that needs approval: given for this run, or asked of the run's
-    `approve` callback (a plain function runs in a worker thread: it may wait on a terminal); `None` when
-    the call must wait."""
-    if call.id in state.decisions:
-        return state.decisions.pop(call.id)
-    if spec.approve is None:
-        return None
-    if inspect.iscoroutinefunction(spec.approve):
-        decision = await spec.approve(call)
-    else:
-        decision = await run_in_thread(spec.approve, call)
-        if inspect.isawaitable(decision):
-            decision = await decision
-    if not isinstance(decision, (bool, str)):
-        raise UserError(
-            f"The approve callback returned {type(decision).__name__} for {call.name!r}: return True to run "
-            "the call, or False or a reason (a str) to deny it."
-        )
-    return decision
 
 
 def _final_call(

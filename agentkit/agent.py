@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypedDict, Unpack
 
-from ._loop import Approver, Decision, RunSpec, RunState, new_state, run_events, start_messages, waiting_calls
+from ._approval import Approver, Decision, check_approvals
+from ._loop import Opening, RunSpec, RunState, new_state, run_events, start_messages
 from ._output import OutputSpec, OutputT
 from ._stream import RunStream
 from .context import DepsT
@@ -22,6 +23,9 @@ from .settings import ModelSettings
 from .tool import Tool
 from .toolsets import Toolset
 from .usage import UsageLimits
+
+if TYPE_CHECKING:
+    from .sessions import Session
 
 __all__ = ["Agent", "RunOptions"]
 
@@ -39,6 +43,7 @@ class RunOptions(TypedDict, Generic[DepsT], total=False):
     max_turns: int | None
     approvals: Mapping[str, Decision] | None
     approve: Approver | None
+    session: Session | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -191,7 +196,9 @@ class Agent(Generic[DepsT, OutputT]):
                 (decisions on the calls `message_history` ends with, waiting for approval: `{call_id: True}`
                 runs one, `False` or a reason denies it, and the model reads the reason), `approve` (a
                 function of a `ToolCall` deciding the same way as calls come; without it, calls of tools
-                with `requires_approval` stop the run: see `RunResult.pending_approvals`).
+                with `requires_approval` stop the run: see `RunResult.pending_approvals`), `session` (an
+                `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
+                appended to it step by step).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -252,8 +259,11 @@ class Agent(Generic[DepsT, OutputT]):
         self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT], *, stream: bool
     ) -> tuple[RunSpec[OutputT], RunState]:
         history = list(options.get("message_history") or ())
-        if prompt is None and not history:
-            raise UserError("Give a prompt, or a message_history to continue.")
+        session = options.get("session")
+        if session is not None and history:
+            raise UserError("Give a session or a message_history, not both: the session holds the history.")
+        if prompt is None and not history and session is None:
+            raise UserError("Give a prompt, or a message_history (or a session) to continue.")
         content = prompt if prompt is None or isinstance(prompt, str) else list(prompt)
         messages, new_index, added = start_messages(self.instructions, history, content)
         chosen = options.get("model")
@@ -275,44 +285,22 @@ class Agent(Generic[DepsT, OutputT]):
             stream=stream,
             toolsets=self.toolsets,
             approve=options.get("approve"),
+            session=session,
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
-        state.decisions = _decisions(history, prompt, options)
-        return spec, state
-
-
-def _decisions(history: list[Message], prompt: object, options: RunOptions[Any]) -> dict[str, Decision]:
-    """The run's `approvals`, checked against the calls the history ends with."""
-    approvals = dict(options.get("approvals") or {})
-    waiting = waiting_calls(history)
-    ids = [c.id for c in waiting[1]] if waiting is not None else []
-    if not waiting:
-        if approvals:
-            raise UserError(
-                "approvals were given, but message_history does not end with calls waiting for approval "
-                "(pass the transcript of the run that stopped: result.messages)."
+        has_callback = options.get("approve") is not None
+        if session is None:
+            state.decisions = check_approvals(
+                history, prompt, options.get("approvals"), has_callback=has_callback
             )
-        return approvals
-    listed = ", ".join(f"{c.id} ({c.name})" for c in waiting[1])
-    if prompt is not None:
-        raise UserError(
-            f"message_history ends with calls waiting for approval ({listed}): continue with prompt=None and "
-            "approvals={call_id: True or a reason to deny}."
-        )
-    unknown = sorted(set(approvals) - set(ids))
-    if unknown:
-        raise UserError(
-            f"approvals name calls that are not waiting: {', '.join(unknown)}; waiting: {listed}."
-        )
-    bad = [k for k, v in approvals.items() if not isinstance(v, (bool, str))]
-    if bad:
-        raise UserError(f"approvals[{bad[0]!r}] must be True, False or a reason (str).")
-    if not approvals and options.get("approve") is None:
-        raise UserError(
-            f"message_history ends with calls waiting for approval ({listed}): pass approvals={{call_id: True "
-            "or a reason to deny}, or approve=callback."
-        )
-    return approvals
+        else:  # the history is loaded, and the approvals checked against it, when the run starts
+            state.opening = Opening(
+                instructions=self.instructions,
+                prompt=content,
+                approvals=options.get("approvals"),
+                has_callback=has_callback,
+            )
+        return spec, state
 
 
 def _check_max_turns(max_turns: int) -> None:
