@@ -30,6 +30,7 @@ from ..agent import Agent
 from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
 from ..usage import Usage
+from ._approve import add_approve_argument, approver
 from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
 from ._exit import CliError, ExitCode, one_line
 from ._images import load_image
@@ -103,6 +104,7 @@ def add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--out", type=Path, required=True, metavar="RESULTS.jsonl", help="the results file to append to"
     )
     add_agent_arguments(batch)
+    add_approve_argument(batch, interactive=False)
     batch.add_argument(
         "--concurrency", type=positive_int, default=8, metavar="N", help="tasks run at once (default 8)"
     )
@@ -161,7 +163,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _engine(args: argparse.Namespace, agent: Agent[None, Any]) -> Engine:
     if args.engine == "local":
-        return LocalEngine(agent)
+        return LocalEngine(agent, approve=args.approve == "yes")
     from ._batch_ray import RayEngine, import_ray
 
     import_ray()  # not installed: a one-line error now, before anything runs
@@ -207,11 +209,13 @@ class Engine(ABC):
 class LocalEngine(Engine):
     """Runs the tasks here, on the driver's event loop."""
 
-    def __init__(self, agent: Agent[None, Any]) -> None:
+    def __init__(self, agent: Agent[None, Any], *, approve: bool = False) -> None:
         self.agent = agent
+        self.approve = approve
+        """Run calls of tools that require approval (`--approve yes`) instead of denying them."""
 
     async def run(self, task: Task) -> Outcome:
-        return await run_task(self.agent, task)
+        return await run_task(self.agent, task, approve=self.approve)
 
     async def aclose(self) -> None:
         await self.agent.model.aclose()
@@ -325,14 +329,20 @@ class Batch:
 
 
 async def run_task(
-    agent: Agent[None, Any], task: Task, prompt: str | list[ContentPart] | None = None
+    agent: Agent[None, Any],
+    task: Task,
+    prompt: str | list[ContentPart] | None = None,
+    *,
+    approve: bool = False,
 ) -> Outcome:
     """Run `agent` on `task` (its `prompt`, when the caller built it already); a failed run is an
-    `Outcome` with `failed` set."""
+    `Outcome` with `failed` set. Calls of tools that require approval run if `approve`, else are denied."""
     start = time.perf_counter()
     model_name = agent.model.model_name
     try:
-        result = await agent.run(task_prompt(task) if prompt is None else prompt)
+        result = await agent.run(
+            task_prompt(task) if prompt is None else prompt, approve=approver("yes" if approve else "no")
+        )
     except (AgentRunError, UserError, CliError) as exc:
         usage = (exc.usage if isinstance(exc, AgentRunError) else None) or Usage()
         messages = exc.messages if isinstance(exc, AgentRunError) else []

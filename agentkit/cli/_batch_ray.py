@@ -188,6 +188,7 @@ class _Worker:
             if folder not in sys.path:
                 sys.path.insert(0, folder)
         self.error: str | None = None
+        self.approve = spec.approve
         try:
             self.agent = build_agent(spec)
         except CliError as exc:
@@ -201,7 +202,7 @@ class _Worker:
 
     async def run(self, task: Task, prompt: str | list[ContentPart]) -> Outcome:
         """Run one task."""
-        return await run_task(self.agent, task, prompt)
+        return await run_task(self.agent, task, prompt, approve=self.approve)
 
 
 def _first_line(text: str) -> str:

@@ -18,6 +18,7 @@ from ..agent import Agent
 from ..exceptions import AgentRunError, UserError
 from ..messages import Message
 from ..usage import Usage
+from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
 from ._render import PlainRenderer, Renderer, answered_by, usage_line
@@ -49,6 +50,7 @@ def add_chat_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_agent_arguments(chat)
+    add_approve_argument(chat, interactive=True)
 
 
 def chat_command(args: argparse.Namespace) -> int:
@@ -56,15 +58,17 @@ def chat_command(args: argparse.Namespace) -> int:
     agent = build_agent(args)
     with suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    return ChatSession(agent, terminal=sys.stdout.isatty()).loop()
+    return ChatSession(agent, terminal=sys.stdout.isatty(), approve=getattr(args, "approve", None)).loop()
 
 
 class ChatSession:
     """The session: the transcript so far and what it cost."""
 
-    def __init__(self, agent: Agent[None, Any], *, terminal: bool) -> None:
+    def __init__(self, agent: Agent[None, Any], *, terminal: bool, approve: str | None = None) -> None:
         self.agent = agent
         self.terminal = terminal
+        self.approve = approve
+        """`--approve`: how calls of tools that require approval are decided (`None`: ask on a terminal)."""
         self.history: list[Message] = []
         self.usage = Usage()
 
@@ -133,7 +137,8 @@ class ChatSession:
                 loop.remove_signal_handler(signal.SIGINT)
 
     async def _turn(self, prompt: str, renderer: Renderer) -> None:
-        stream = self.agent.run_stream(prompt, message_history=self.history)
+        approve = approver(self.approve, before_asking=renderer.pause)
+        stream = self.agent.run_stream(prompt, message_history=self.history, approve=approve)
         try:
             async with stream:
                 async for event in stream:

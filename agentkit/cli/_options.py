@@ -56,6 +56,8 @@ class AgentSpec:
     max_turns: int = 20
     import_path: tuple[str, ...] = ()
     """Folders to import module specs from: the working folder of the command that made the spec."""
+    approve: bool = False
+    """Run calls of tools that require approval (`--approve yes`) instead of denying them."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AgentSpec:
@@ -66,6 +68,7 @@ class AgentSpec:
             instructions=args.instructions,
             max_turns=args.max_turns,
             import_path=(os.getcwd(),),
+            approve=getattr(args, "approve", None) == "yes",
         )
 
 

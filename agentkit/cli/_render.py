@@ -13,7 +13,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from ..events import Event, FeedbackSent, ResponseFinished, TextDelta, ToolCallFinished, ToolCallStarted
+from ..events import (
+    ApprovalRequired,
+    Event,
+    FeedbackSent,
+    ResponseFinished,
+    SubAgentEvent,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from ..exceptions import AgentRunError, UserError
 from ..messages import AssistantMessage, Message, messages_to_json
 from ._exit import ExitCode, one_line
@@ -72,6 +81,10 @@ class Renderer(ABC):
         """The run was cancelled (Ctrl-C in `agentkit chat`): leave the display tidy."""
         return
 
+    def pause(self) -> None:
+        """Someone is about to be asked something on the terminal (`--approve ask`): stop any animation."""
+        return
+
 
 class PlainRenderer(Renderer):
     """Plain lines: the answer on `out`, the way there on `err`; no escape codes."""
@@ -107,6 +120,10 @@ class PlainRenderer(Renderer):
             self._note(f"<- {event.message.name}: {short_result(event)}")
         elif isinstance(event, FeedbackSent):
             self._note(f"agentkit: {FEEDBACK_NOTES[event.reason]}")
+        elif isinstance(event, ApprovalRequired):
+            self._note(f"waiting for approval: {call_line(event.call.name, event.arguments)}")
+        elif (line := nested_line(event)) is not None:
+            self._note(line)
 
     def finished(self, result: RunResult[Any], model: str) -> None:
         print(output_text(result.output, self.output_type), file=self.out, flush=True)
@@ -171,6 +188,22 @@ def answered_by(messages: list[Message], default: str) -> str:
         if isinstance(message, AssistantMessage) and message.model_name:
             return message.model_name
     return default
+
+
+def nested_line(event: Event) -> str | None:
+    """A sub-agent's tool call or result (`Agent.as_tool`) on one line, `agent: -> call`, or `None`."""
+    path: list[str] = []
+    while isinstance(event, SubAgentEvent):
+        path.append(event.agent_name)
+        event = event.event
+    if not path:
+        return None
+    where = "/".join(path)
+    if isinstance(event, ToolCallStarted):
+        return f"  {where}: -> {call_line(event.call.name, event.arguments)}"
+    if isinstance(event, ToolCallFinished):
+        return f"  {where}: <- {event.message.name}: {short_result(event)}"
+    return None
 
 
 def call_line(name: str, arguments: Mapping[str, Any]) -> str:

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 from ..agent import Agent
 from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
+from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from ._images import MAX_IMAGE_BYTES, load_image
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
 from ._specs import load_object
 
 if TYPE_CHECKING:
+    from .._approval import Approver
     from ._render import Renderer
 
 __all__ = ["add_run_parser", "run_command"]
@@ -62,6 +64,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     run.add_argument(
         "--json", action="store_true", help="print one JSON object: output, usage, messages, model"
     )
+    add_approve_argument(run, interactive=True)
     run.add_argument(
         "--raise-tool-errors",
         action="store_true",
@@ -74,7 +77,8 @@ def run_command(args: argparse.Namespace) -> int:
     agent = _agent(args)
     prompt = _prompt(args)
     renderer = _renderer(args.json, agent.output_type)
-    return asyncio.run(_run(agent, prompt, renderer))
+    approve = approver(args.approve, before_asking=renderer.pause)
+    return asyncio.run(_run(agent, prompt, renderer, approve))
 
 
 def _agent(args: argparse.Namespace) -> Agent[None, Any]:
@@ -110,11 +114,13 @@ def _renderer(as_json: bool, output_type: Any) -> Renderer:
     return PlainRenderer(output_type)
 
 
-async def _run(agent: Agent[None, Any], prompt: str | list[ContentPart], renderer: Renderer) -> int:
+async def _run(
+    agent: Agent[None, Any], prompt: str | list[ContentPart], renderer: Renderer, approve: Approver
+) -> int:
     from ._render import answered_by
 
     try:
-        async with agent.run_stream(prompt) as stream:
+        async with agent.run_stream(prompt, approve=approve) as stream:
             async for event in stream:
                 renderer.event(event)
         result = stream.result

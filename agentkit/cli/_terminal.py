@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..events import (
+    ApprovalRequired,
     Event,
     FeedbackSent,
     RequestStarted,
@@ -23,7 +24,16 @@ from ..events import (
     ToolCallStarted,
 )
 from ._exit import ExitCode
-from ._render import FEEDBACK_NOTES, Renderer, call_line, error_line, output_text, short_result, usage_line
+from ._render import (
+    FEEDBACK_NOTES,
+    Renderer,
+    call_line,
+    error_line,
+    nested_line,
+    output_text,
+    short_result,
+    usage_line,
+)
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -106,6 +116,16 @@ class TerminalRenderer(Renderer):
         elif isinstance(event, FeedbackSent):
             self._line(Text(f"({FEEDBACK_NOTES[event.reason]})", style="yellow"))
             self._streamed = False
+        elif isinstance(event, ApprovalRequired):
+            self._line(
+                Text(f"⏸ waiting for approval: {call_line(event.call.name, event.arguments)}", style="yellow")
+            )
+        elif (line := nested_line(event)) is not None:
+            self._line(Text(line, style="dim"))
+
+    def pause(self) -> None:
+        self._stop_waiting()
+        self._end_line()
 
     def finished(self, result: RunResult[Any], model: str) -> None:
         self._stop_waiting()
