@@ -34,7 +34,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
 
 
 def test_every_example_has_a_test() -> None:
-    tested = {"weather_agent", "structured_output", "batch", "demo", "streaming"}
+    tested = {"weather_agent", "structured_output", "batch", "demo", "streaming", "delegation"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -93,6 +93,32 @@ def test_batch_runs_concurrently_and_reports_errors(
     assert out.splitlines()[1].startswith("What is 3*3? -> error: ModelAPIError: ")
     assert err == "[2 requests, 36 tokens, $0.000008]\n"
     assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("approve", ["yes", "no"])
+def test_delegation(server: LoopbackServer, capsys: pytest.CaptureFixture[str], approve: str) -> None:
+    example = load("delegation")
+    server.add(
+        tool_call_response("researcher", {"task": "Quiet hotels in Lisbon"}),  # the planner delegates
+        tool_call_response("search_hotels", {"city": "Lisbon", "quiet_only": True}),  # the researcher
+        "Casa do Largo, 118 EUR a night.",
+        tool_call_response("book_hotel", {"hotel": "Casa do Largo", "check_in": "2026-12-18", "nights": 2}),
+        "Booked." if approve == "yes" else "I did not book it.",
+    )
+    assert example.main(["--approve", approve]) == 0
+    out = capsys.readouterr().out.splitlines()
+    researcher_saw = server.requests[2].body["messages"]
+    assert researcher_saw[-1]["role"] == "tool" and "Jardim Estrela" in researcher_saw[-1]["content"]
+    assert server.requests[3].body["messages"][-1]["content"] == "Casa do Largo, 118 EUR a night."
+    last = server.requests[4].body["messages"][-1]
+    if approve == "yes":
+        assert example.BOOKINGS == ["Casa do Largo"] and last["content"].startswith("Booked Casa do Largo")
+        assert out[0] == "Booked."
+    else:
+        assert example.BOOKINGS == [] and last["content"].endswith("no one was there to approve it")
+        assert out[0] == "I did not book it."
+    calls = 3 if approve == "yes" else 2  # researcher, search_hotels, and the booking once approved
+    assert out[1].startswith(f"[5 requests (the researcher's included), {calls} tool calls")
 
 
 def test_demo(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
