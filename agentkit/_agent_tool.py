@@ -9,18 +9,21 @@ kept on the caller's `ToolMessage` (`transcript`). A failed sub-run is a tool er
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._loop import ParentRun, run_events
+from ._loop import ParentRun, RunSpec, RunState, run_events
 from .context import RunContext
 from .events import RunFinished, SubAgentEvent
 from .exceptions import AgentRunError, ModelRetry, UserError
 from .tool import Tool
 
 if TYPE_CHECKING:
-    from .agent import Agent
     from .result import RunResult
+
+Start = Callable[[str, dict[str, Any]], tuple[RunSpec[Any], RunState]]
+"""Starts a run of the agent: `(task, options)` -> the run's spec and state (the agent's `_start`)."""
 
 __all__ = ["agent_tool"]
 
@@ -37,7 +40,7 @@ PARAMETERS = {
 
 
 def agent_tool(
-    agent: Agent[Any, Any],
+    start: Start,
     *,
     name: str | None,
     description: str | None,
@@ -45,14 +48,15 @@ def agent_tool(
     timeout: float | None,
     requires_approval: bool,
 ) -> Tool[..., Any]:
-    """A tool that runs `agent` on the task the calling model gives, and returns its output."""
-    tool_name = name or agent.name
+    """A tool that runs an agent (`start` starts its runs) on the task the calling model gives, and returns
+    its output."""
+    tool_name = name
     if not tool_name:
         raise UserError("Name the tool: agent.as_tool(name=...), or give the agent a name (Agent(name=...)).")
     text = description or f"Ask the {tool_name} agent to do a task; returns its answer."
 
     async def run_agent(ctx: RunContext[Any], task: str) -> Any:
-        return await _run(agent, tool_name, ctx, task)
+        return await _run(start, tool_name, ctx, task)
 
     return Tool.from_schema(
         run_agent,
@@ -66,12 +70,12 @@ def agent_tool(
     )
 
 
-async def _run(agent: Agent[Any, Any], name: str, ctx: RunContext[Any], task: str) -> Any:
+async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
     parent: ParentRun | None = ctx._parent
-    options: dict[str, Any] = {"deps": ctx.deps}
+    options: dict[str, Any] = {"deps": ctx.deps, "stream": parent is not None and parent.stream}
     if parent is not None and parent.approve is not None:
         options["approve"] = parent.approve
-    spec, state = agent._start(task, options, stream=parent is not None and parent.stream)  # type: ignore[arg-type]
+    spec, state = start(task, options)
     if parent is not None:
         state.parents = parent.budgets
     result: RunResult[Any] | None = None

@@ -170,9 +170,13 @@ class Agent(Generic[DepsT, OutputT]):
         """
         from ._agent_tool import agent_tool
 
+        def start(task: str, options: dict[str, Any]) -> tuple[RunSpec[OutputT], RunState]:
+            stream = options.pop("stream")
+            return self._start(task, options, stream=stream)  # type: ignore[arg-type]
+
         return agent_tool(
-            self,
-            name=name,
+            start,
+            name=name or self.name,
             description=description,
             retries=retries,
             timeout=timeout,
