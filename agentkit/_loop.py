@@ -14,7 +14,7 @@ the repeated-call steering. Every failure raises an `AgentRunError` carrying the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import Any, Generic, Union
@@ -59,7 +59,9 @@ from .tool import Tool
 from .toolsets import Toolset
 from .usage import Usage, UsageLimits, UsageView
 
-__all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
+__all__ = ["RunSpec", "RunState", "ToolHook", "run_events", "start_messages"]
+
+ToolHook = Callable[[ValidatedCall, Awaitable[CallOutcome]], Awaitable[CallOutcome]]
 
 EMPTY_RESPONSE_NUDGE = (
     "Your last response was empty{detail}. Answer the request: call a tool with valid JSON arguments, or reply "
@@ -92,6 +94,8 @@ class RunSpec(Generic[OutputT]):
     """Request with `Model.request_stream` (deltas as events) instead of `Model.request`."""
     toolsets: Sequence[Toolset] = ()
     """Entered when the run starts; their tools join `tools` for this run."""
+    tool_hook: ToolHook | None = None
+    """Awaits each call's execution in its task (`agentkit.instrumentation`: the call's span is current)."""
 
 
 @dataclass(kw_only=True)
@@ -493,7 +497,8 @@ async def _execute(
             run_step=state.turn,
             agent_name=spec.name,
         )
-        return await execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        return await (work if spec.tool_hook is None else spec.tool_hook(call, work))
 
     batch = [calls[i] for i in runnable]
     async with aclosing(run_concurrently(batch, run)) as items:
