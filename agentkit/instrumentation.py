@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .models import Model
     from .usage import Usage
 
-__all__ = ["CAPTURE_CONTENT_ENV", "configure", "is_enabled", "traced_run"]
+__all__ = ["CAPTURE_CONTENT_ENV", "configure", "is_enabled"]
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 """The convention's switch for message content: `true` records prompts, answers, tool arguments and results."""
@@ -317,7 +317,7 @@ class _RunTrace:
 
 def _model_attributes(model: Model) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        "gen_ai.provider.name": provider_name(model),
+        "gen_ai.provider.name": _provider_name(model),
         "gen_ai.request.model": model.model_name,
     }
     base_url = getattr(model, "base_url", None)
@@ -330,12 +330,12 @@ def _model_attributes(model: Model) -> dict[str, AttributeValue]:
     return attributes
 
 
-def provider_name(model: Model) -> str:
+def _provider_name(model: Model) -> str:
     """`gen_ai.provider.name` for a model: `openrouter`, `openai` (any other OpenAI-compatible endpoint),
     `llama.cpp` (the local model), a `FallbackModel`'s first model's, else `_OTHER` (test doubles...)."""
     members = getattr(model, "models", None)
     if isinstance(members, list) and members:
-        return provider_name(members[0])
+        return _provider_name(members[0])
     if type(model).__name__ == "LocalModel":
         return "llama.cpp"
     is_openrouter = getattr(model, "is_openrouter", None)
