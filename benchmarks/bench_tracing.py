@@ -7,7 +7,8 @@ The agent (a `FunctionModel` asking for three tool calls over two turns, then an
 after round so that load on the machine touches them alike. Off is OpenTelemetry imported but no provider
 configured (what an application without tracing gets); on is the SDK's `TracerProvider` with a
 `SimpleSpanProcessor` into an `InMemorySpanExporter` (cleared every round), set with
-`agentkit.instrumentation.configure`. Prints the median µs per run of each mode over the rounds, the ratio
+`agentkit.instrumentation.configure`; unsampled is a provider whose sampler drops every span (agentkit's
+own share: the spans are made but not recorded). Prints the median µs per run of each mode over the rounds, the ratio
 to off and the µs tracing adds to one run; then what the SDK alone takes for 7 spans, for scale.
 """
 
@@ -22,6 +23,7 @@ import time
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from agentkit import Agent, AssistantMessage, tool
 from agentkit import instrumentation as instr
@@ -83,8 +85,10 @@ async def main(runs: int, rounds: int) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     agent: Agent[None, str] = Agent(FunctionModel(respond), tools=[get_weather, convert], name="weather")
+    unsampled = TracerProvider(sampler=ALWAYS_OFF)
     modes = {
         "off": lambda: instr.configure(),
+        "unsampled": lambda: instr.configure(tracer_provider=unsampled),
         "on": lambda: instr.configure(tracer_provider=provider),
         "on + content": lambda: instr.configure(tracer_provider=provider, capture_content=True),
     }
