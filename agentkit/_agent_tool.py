@@ -1,6 +1,6 @@
 """`Agent.as_tool`: an agent another agent calls as a tool.
 
-The sub-run is an ordinary run (`_loop.run_events`) linked to the calling run through the tool's
+The sub-run is an ordinary run (`_loop.run_events`, traced like any) linked to the calling run through the tool's
 `RunContext`: its usage is added, live, to the caller's (and to the caller's callers'), the callers' limits
 are checked as it goes, its events go into the caller's stream as `SubAgentEvent`s, and its transcript is
 kept on the caller's `ToolMessage` (`transcript`). A failed sub-run is a tool error for the calling model
@@ -13,10 +13,11 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._loop import ParentRun, RunSpec, RunState, run_events
+from ._loop import ParentRun, RunSpec, RunState
 from .context import RunContext
 from .events import RunFinished, SubAgentEvent
 from .exceptions import AgentRunError, ModelRetry, UserError
+from .instrumentation import traced_run
 from .tool import Tool
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
         state.parents = parent.budgets
     result: RunResult[Any] | None = None
     try:
-        async with aclosing(run_events(spec, state)) as events:
+        async with aclosing(traced_run(spec, state)) as events:
             async for event in events:
                 if parent is not None:
                     parent.emit(SubAgentEvent(agent_name=name, tool_call_id=ctx.tool_call_id, event=event))

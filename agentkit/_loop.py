@@ -16,7 +16,7 @@ the repeated-call steering. Every failure raises an `AgentRunError` carrying the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
@@ -74,7 +74,9 @@ from .usage import Usage, UsageLimits, UsageView
 if TYPE_CHECKING:
     from .sessions import Session
 
-__all__ = ["RunSpec", "RunState", "run_events", "start_messages"]
+__all__ = ["RunSpec", "RunState", "ToolHook", "run_events", "start_messages"]
+
+ToolHook = Callable[[ValidatedCall, Awaitable[CallOutcome]], Awaitable[CallOutcome]]
 
 
 EMPTY_RESPONSE_NUDGE = (
@@ -113,6 +115,8 @@ class RunSpec(Generic[OutputT]):
     """Decides calls of tools that require approval as they come (`run(approve=...)`); without it they wait."""
     session: Session | None = None
     """Loaded as the history when the run starts; each step's new messages are appended to it."""
+    tool_hook: ToolHook | None = None
+    """Awaits each call's execution in its task (`agentkit.instrumentation`: the call's span is current)."""
 
 
 @dataclass(kw_only=True)
@@ -634,7 +638,8 @@ async def _execute(
             agent_name=spec.name,
             _parent=parent,
         )
-        outcome = await execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+        outcome = await (work if spec.tool_hook is None else spec.tool_hook(call, work))
         if ctx._transcript is not None:
             outcome.message.transcript = ctx._transcript
         return outcome

@@ -284,6 +284,8 @@ class CallOutcome:
     ran: bool = False
     """The function was called."""
     duration_s: float = 0.0
+    error: Exception | None = None
+    """The exception the function raised (`ModelRetry` and timeouts included), for tracing."""
 
 
 def answer(
@@ -304,24 +306,29 @@ async def execute(
     name = call.call.name
     started = time.perf_counter()
     failure: str | None = None
+    error: Exception | None = None
     try:
         if tool.timeout is None:
             value = await tool.call(call.arguments, ctx)
         else:
             value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
     except ModelRetry as exc:
-        failure = exc.message
+        failure, error = exc.message, exc
     except asyncio.TimeoutError as exc:
+        error = exc
         if tool.timeout is None:  # the function's own timeout, not the tool's
             failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
         else:
             failure = f"The tool timed out after {tool.timeout:g} seconds."
     except Exception as exc:
+        error = exc
         failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
     content = failure if failure is not None else _capped(serialize_result(value), tool)
     message = ToolMessage(tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None)
-    return CallOutcome(message=message, failed=failure is not None, ran=True, duration_s=duration)
+    return CallOutcome(
+        message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
+    )
 
 
 def _capped(content: str, tool: Tool[..., Any]) -> str:

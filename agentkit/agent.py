@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision, check_approvals
-from ._loop import Opening, RunSpec, RunState, new_state, run_events, start_messages
+from ._loop import Opening, RunSpec, RunState, new_state, start_messages
 from ._output import OutputSpec, OutputT
 from ._stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished
 from .exceptions import UserError
+from .instrumentation import traced_run
 from .messages import ContentPart, Message
 from .models import Model, infer_model
 from .result import RunResult
@@ -209,7 +210,7 @@ class Agent(Generic[DepsT, OutputT]):
             AgentRunError: The run failed; the exception's `messages` keep the transcript.
         """
         spec, state = self._start(prompt, options, stream=False)
-        async with aclosing(run_events(spec, state)) as events:
+        async with aclosing(traced_run(spec, state)) as events:
             async for event in events:
                 if isinstance(event, RunFinished):
                     result: RunResult[OutputT] = event.result
@@ -227,7 +228,7 @@ class Agent(Generic[DepsT, OutputT]):
         thread, its result dropped); `stream.messages` keeps the transcript.
         """
         spec, state = self._start(prompt, options, stream=True)
-        return RunStream(run_events(spec, state), state)
+        return RunStream(traced_run(spec, state), state)
 
     def run_sync(
         self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]

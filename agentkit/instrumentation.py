@@ -1,0 +1,431 @@
+"""OpenTelemetry spans for agent runs, following the GenAI semantic conventions (the `otel` extra).
+
+```
+invoke_agent {agent name}   the run (INTERNAL): agent, model, totals of tokens and cost
+├── chat {model}            each model request (CLIENT): settings, response model, tokens, cost, finish reason
+└── execute_tool {tool}     each tool call (INTERNAL), the current span while the tool runs
+```
+Tracing is on, with nothing to call, once the application has configured a tracer provider
+(`opentelemetry.trace.set_tracer_provider`, or the `opentelemetry-instrument` launcher); otherwise a run
+costs one dictionary lookup and imports nothing. `configure()` passes a provider of your own instead, or
+turns on message content. Prompts, answers, tool arguments and results are recorded only when content
+capture is on (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`, or `configure(capture_content=True)`);
+API keys never are. Errors end their span with status ERROR, `error.type` and an exception event: a failed
+run, a failed request, a tool that raised (whose error still goes back to the model).
+
+The spans are read from the run's events (`traced_run` wraps `_loop.run_events`), plus one hook that runs
+each tool call inside its span. No OpenTelemetry context stays attached across a yield: the run's span is
+made current only while the run computes its next event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import AsyncGenerator, Awaitable, Sequence
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._loop import RunSpec, RunState, run_events
+from .events import (
+    Event,
+    FeedbackSent,
+    RequestStarted,
+    ResponseFinished,
+    RunFinished,
+    ToolCallFinished,
+)
+from .messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+    from opentelemetry.util.types import AttributeValue
+
+    from ._tool_calls import CallOutcome, ValidatedCall
+    from .models import Model
+    from .usage import Usage
+
+__all__ = ["CAPTURE_CONTENT_ENV", "configure", "is_enabled"]
+
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""The convention's switch for message content: `true` records prompts, answers, tool arguments and results."""
+
+TRACER_NAME = "agentkit"
+COST_ATTRIBUTE = "agentkit.usage.cost_usd"
+
+_REQUEST_SETTINGS = {
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "seed": "gen_ai.request.seed",
+    "presence_penalty": "gen_ai.request.presence_penalty",
+    "frequency_penalty": "gen_ai.request.frequency_penalty",
+}
+
+
+@dataclasses.dataclass(kw_only=True)
+class _Settings:
+    tracer_provider: TracerProvider | None = None
+    capture_content: bool | None = None
+    tracer: tuple[TracerProvider, Tracer] | None = None
+    """The tracer last made, and the provider it came from."""
+
+
+_settings = _Settings()
+
+
+def configure(*, tracer_provider: TracerProvider | None = None, capture_content: bool | None = None) -> None:
+    """Choose the tracer provider and the content capture of every later run (each call replaces the last).
+
+    Args:
+        tracer_provider: The provider to trace with, instead of the global one; `None` goes back to the
+            global provider. `opentelemetry.trace.NoOpTracerProvider()` turns tracing off.
+        capture_content: Record prompts, answers, tool arguments and results (`True`) or not (`False`);
+            `None` follows `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (off unless `true`).
+    """
+    _settings.tracer_provider = tracer_provider
+    _settings.capture_content = capture_content
+    _settings.tracer = None
+
+
+def is_enabled() -> bool:
+    """Whether a run started now would be traced."""
+    return _tracer() is not None
+
+
+def traced_run(spec: RunSpec[Any], state: RunState) -> AsyncGenerator[Event, None]:
+    """The run's events (`_loop.run_events`), with its spans when tracing is on; the bare events otherwise."""
+    tracer = _tracer()
+    if tracer is None:
+        return run_events(spec, state)
+    trace = _RunTrace(tracer, spec, state, capture=_capture_content())
+    spec = dataclasses.replace(spec, tool_hook=trace.run_tool)
+    return trace.events(run_events(spec, state))
+
+
+def _tracer() -> Tracer | None:
+    """The tracer for a run, or `None` when no provider is configured (without importing OpenTelemetry)."""
+    provider = _settings.tracer_provider
+    if provider is None:
+        api = sys.modules.get("opentelemetry.trace")
+        if api is None:  # nobody imported OpenTelemetry: no provider can be configured
+            return None
+        provider = api.get_tracer_provider()
+    cached = _settings.tracer
+    if cached is not None and cached[0] is provider:
+        return cached[1]
+    from opentelemetry import trace
+
+    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+        return None
+    from . import __version__
+
+    tracer = provider.get_tracer(TRACER_NAME, __version__)
+    _settings.tracer = (provider, tracer)
+    return tracer
+
+
+def _capture_content() -> bool:
+    if _settings.capture_content is not None:
+        return _settings.capture_content
+    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() == "true"
+
+
+class _RunTrace:
+    """The spans of one run, made as its events pass."""
+
+    def __init__(self, tracer: Tracer, spec: RunSpec[Any], state: RunState, *, capture: bool) -> None:
+        self.tracer = tracer
+        self.spec = spec
+        self.state = state
+        self.capture = capture
+        self.model: dict[str, AttributeValue] = _model_attributes(spec.model)
+        self.run_context: Context | None = None
+        self.chat: Span | None = None
+        self.chat_context: Context | None = None
+        self.finished = False
+        """`RunFinished` went by."""
+        self.ran: set[str] = set()
+        """Ids of the calls that ran inside `run_tool` (the others get their span from `ToolCallFinished`)."""
+
+    async def events(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+        from opentelemetry import context, trace
+
+        run = self._start_run()
+        self.run_context = trace.set_span_in_context(run)
+        try:
+            async with aclosing(events):
+                while True:
+                    current = self.chat_context if self.chat_context is not None else self.run_context
+                    token = context.attach(current)
+                    try:
+                        event = await events.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        context.detach(token)
+                    self._see(run, event)
+                    yield event
+        except BaseException as exc:
+            if self.chat is not None:
+                _record_error(self.chat, exc)
+            if not self.finished:  # `run()` closes the events once it has the result: no error then
+                _record_error(run, exc)
+            raise
+        finally:
+            if self.chat is not None:
+                self.chat.end()
+            run.end()
+
+    def _start_run(self) -> Span:
+        from opentelemetry.trace import SpanKind
+
+        name = self.spec.name
+        attributes: dict[str, AttributeValue] = {"gen_ai.operation.name": "invoke_agent", **self.model}
+        if name:
+            attributes["gen_ai.agent.name"] = name
+        if not self.spec.output.is_text:
+            attributes["gen_ai.output.type"] = "json"
+        if self.capture:
+            new = self.state.messages[self.state.new_index :]
+            attributes["gen_ai.input.messages"] = _messages_json(new)
+        title = f"invoke_agent {name}" if name else "invoke_agent"
+        return self.tracer.start_span(title, kind=SpanKind.INTERNAL, attributes=attributes)
+
+    def _see(self, run: Span, event: Event) -> None:
+        if isinstance(event, RequestStarted):
+            self._start_chat()
+        elif isinstance(event, ResponseFinished):
+            self._end_chat(event.message)
+        elif isinstance(event, ToolCallFinished) and event.message.tool_call_id not in self.ran:
+            self._unrun_call(event.message)
+        elif isinstance(event, FeedbackSent):
+            run.add_event("agentkit.feedback", {"agentkit.feedback.reason": event.reason})
+        elif isinstance(event, RunFinished):
+            self.finished = True
+            run.set_attributes(_usage_attributes(event.result.usage))
+            run.set_attribute("agentkit.usage.requests", event.result.usage.requests)
+            run.set_attribute("agentkit.usage.tool_calls", event.result.usage.tool_calls)
+            if self.capture:
+                output = event.result.output
+                text = output if isinstance(output, str) else _json(_dump(output))
+                run.set_attribute("gen_ai.output.messages", _output_json(AssistantMessage(content=text)))
+
+    def _start_chat(self) -> None:
+        from opentelemetry import trace
+        from opentelemetry.trace import SpanKind
+
+        spec = self.spec
+        attributes: dict[str, AttributeValue] = {"gen_ai.operation.name": "chat", **self.model}
+        for field, key in _REQUEST_SETTINGS.items():
+            value = getattr(spec.settings, field)
+            if value is not None:
+                attributes[key] = value
+        if spec.settings.stop:
+            attributes["gen_ai.request.stop_sequences"] = list(spec.settings.stop)
+        if spec.stream:
+            attributes["gen_ai.request.stream"] = True
+        if not spec.output.is_text:
+            attributes["gen_ai.output.type"] = "json"
+        if self.capture:
+            attributes["gen_ai.input.messages"] = _messages_json(self.state.messages)
+        self.chat = self.tracer.start_span(
+            f"chat {spec.model.model_name}",
+            context=self.run_context,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+        )
+        self.chat_context = trace.set_span_in_context(self.chat, self.run_context)
+
+    def _end_chat(self, message: AssistantMessage) -> None:
+        chat, self.chat, self.chat_context = self.chat, None, None
+        if chat is None:  # pragma: no cover - every response follows its RequestStarted
+            return
+        if message.model_name:
+            chat.set_attribute("gen_ai.response.model", message.model_name)
+        if message.finish_reason:
+            chat.set_attribute("gen_ai.response.finish_reasons", [message.finish_reason])
+        if message.usage is not None:
+            chat.set_attributes(_usage_attributes(message.usage))
+        if self.capture:
+            chat.set_attribute("gen_ai.output.messages", _output_json(message))
+        chat.end()
+
+    async def run_tool(self, call: ValidatedCall, work: Awaitable[CallOutcome]) -> CallOutcome:
+        """`_loop`'s tool hook: the call runs in its task with its span current, and the span ends with it."""
+        from opentelemetry import context, trace
+
+        self.ran.add(call.call.id)
+        description = call.tool.description if call.tool is not None else ""
+        span = self._start_tool(call.call.name, call.call.id, call.call.arguments, description)
+        token = context.attach(trace.set_span_in_context(span, self.run_context))
+        try:
+            outcome = await work
+        except BaseException as exc:
+            _record_error(span, exc)
+            raise
+        else:
+            self._end_tool(span, outcome.message, outcome.error)
+            return outcome
+        finally:
+            context.detach(token)
+            span.end()
+
+    def _unrun_call(self, message: ToolMessage) -> None:
+        """A call agentkit answered without running it (invalid arguments, unknown tool, questioned...)."""
+        span = self._start_tool(message.name, message.tool_call_id, None, "")
+        span.set_attribute("agentkit.tool.executed", False)
+        if message.is_error:
+            span.set_attribute("error.type", "rejected")
+            _set_error_status(span)
+        if self.capture:
+            span.set_attribute("gen_ai.tool.call.result", message.content)
+        span.end()
+
+    def _start_tool(self, name: str, call_id: str, arguments: str | None, description: str) -> Span:
+        from opentelemetry.trace import SpanKind
+
+        attributes: dict[str, AttributeValue] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.call.id": call_id,
+            "gen_ai.tool.type": "function",
+        }
+        if description:
+            attributes["gen_ai.tool.description"] = description
+        if self.capture and arguments is not None:
+            attributes["gen_ai.tool.call.arguments"] = arguments
+        return self.tracer.start_span(
+            f"execute_tool {name}", context=self.run_context, kind=SpanKind.INTERNAL, attributes=attributes
+        )
+
+    def _end_tool(self, span: Span, message: ToolMessage, error: Exception | None) -> None:
+        if self.capture:
+            span.set_attribute("gen_ai.tool.call.result", message.content)
+        if not message.is_error:
+            return
+        if error is not None:
+            _record_error(span, error)
+        else:  # pragma: no cover - a call that ran fails only by raising
+            span.set_attribute("error.type", "_OTHER")
+            _set_error_status(span)
+
+
+def _model_attributes(model: Model) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        "gen_ai.provider.name": _provider_name(model),
+        "gen_ai.request.model": model.model_name,
+    }
+    base_url = getattr(model, "base_url", None)
+    if isinstance(base_url, str):
+        parts = urlsplit(base_url)
+        if parts.hostname:
+            attributes["server.address"] = parts.hostname
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            attributes["server.port"] = port
+    return attributes
+
+
+def _provider_name(model: Model) -> str:
+    """`gen_ai.provider.name` for a model: `openrouter`, `openai` (any other OpenAI-compatible endpoint),
+    `llama.cpp` (the local model), a `FallbackModel`'s first model's, else `_OTHER` (test doubles...)."""
+    members = getattr(model, "models", None)
+    if isinstance(members, list) and members:
+        return _provider_name(members[0])
+    if type(model).__name__ == "LocalModel":
+        return "llama.cpp"
+    is_openrouter = getattr(model, "is_openrouter", None)
+    if isinstance(is_openrouter, bool):
+        return "openrouter" if is_openrouter else "openai"
+    return "_OTHER"
+
+
+def _usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        "gen_ai.usage.input_tokens": usage.input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+        COST_ATTRIBUTE: usage.cost_usd,
+    }
+    if usage.cached_input_tokens:
+        attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
+    return attributes
+
+
+def _record_error(span: Span, exc: BaseException) -> None:
+    """Status ERROR, `error.type` and an exception event; a cancelled run or a closed stream is no error."""
+    import asyncio
+
+    if isinstance(exc, (GeneratorExit, asyncio.CancelledError)):
+        span.set_attribute("agentkit.cancelled", True)
+        return
+    span.set_attribute("error.type", type(exc).__qualname__)
+    span.record_exception(exc)
+    _set_error_status(span, str(exc) or type(exc).__qualname__)
+
+
+def _set_error_status(span: Span, description: str | None = None) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_status(Status(StatusCode.ERROR, description))
+
+
+# --- content (only when capture is on) -------------------------------------------------------------------
+
+
+def _messages_json(messages: Sequence[Message]) -> str:
+    """Messages in the convention's input-messages JSON form."""
+    return _json([_message(m) for m in messages])
+
+
+def _output_json(message: AssistantMessage) -> str:
+    entry = _message(message)
+    entry["finish_reason"] = message.finish_reason or ("tool_call" if message.tool_calls else "stop")
+    return _json([entry])
+
+
+def _message(message: Message) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if isinstance(message, UserMessage):
+        content = message.content
+        for item in [content] if isinstance(content, str) else content:
+            if isinstance(item, ImagePart):
+                parts.append(_image(item))
+            else:
+                parts.append({"type": "text", "content": item if isinstance(item, str) else item.text})
+    elif isinstance(message, ToolMessage):
+        parts.append({"type": "tool_call_response", "id": message.tool_call_id, "response": message.content})
+    elif message.content:
+        parts.append({"type": "text", "content": message.content})
+    if isinstance(message, AssistantMessage):
+        for call in message.tool_calls:
+            arguments = _arguments(call.arguments)
+            parts.append({"type": "tool_call", "id": call.id, "name": call.name, "arguments": arguments})
+    return {"role": message.role, "parts": parts}
+
+
+def _image(part: ImagePart) -> dict[str, Any]:
+    if part.url.startswith("data:"):  # the bytes are left out: a trace is no place for images
+        mime_type = part.url[5:].split(";", 1)[0]
+        return {"type": "blob", "modality": "image", "mime_type": mime_type}
+    return {"type": "uri", "modality": "image", "uri": part.url}
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else {}
+    except ValueError:
+        return text
+
+
+def _dump(value: object) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(value, fallback=repr)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
