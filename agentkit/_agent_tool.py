@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._loop import ParentRun, RunSpec, RunState
+from ._run_state import ParentRun, RunSpec, RunState
 from .context import RunContext
 from .events import RunFinished, SubAgentEvent
 from .exceptions import AgentRunError, ModelRetry, UserError

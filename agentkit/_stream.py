@@ -12,7 +12,7 @@ from .events import Event, OutputDelta, RunFinished
 from .exceptions import UserError
 
 if TYPE_CHECKING:
-    from ._loop import RunState
+    from ._run_state import RunState
     from .messages import Message
     from .result import RunResult
     from .usage import Usage

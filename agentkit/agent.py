@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision, check_approvals
-from ._loop import Opening, RunSpec, RunState, new_state, start_messages
 from ._output import OutputSpec, OutputT
+from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
 from ._stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished

@@ -29,7 +29,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._loop import RunSpec, RunState, run_events
+from ._loop import run_events
+from ._run_state import RunSpec, RunState
 from .events import (
     Event,
     FeedbackSent,

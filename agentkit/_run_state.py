@@ -1,0 +1,233 @@
+"""What a run is made of: `RunSpec` (fixed when it starts), `RunState` (what it knows as it goes), the
+steps it moves through, and how a run is linked to the run whose tool started it (`ParentRun`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Union
+
+from ._approval import Approver, Decision
+from ._checks import RunChecker
+from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
+from ._tool_calls import CallKey, CallOutcome, ValidatedCall
+from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
+from .models import Model, ModelRequestParameters, ResponseFormat
+from .settings import ModelSettings
+from .tool import Tool
+from .toolsets import Toolset
+from .usage import Usage, UsageLimits
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .sessions import Session
+
+__all__ = [
+    "STEPS",
+    "AskModel",
+    "Budget",
+    "End",
+    "Opening",
+    "ParentRun",
+    "RunSpec",
+    "RunState",
+    "RunTools",
+    "Step",
+    "TakeAnswer",
+    "ToolHook",
+    "new_state",
+    "request_parameters",
+    "start_messages",
+]
+
+ToolHook = Callable[[ValidatedCall, Awaitable[CallOutcome]], Awaitable[CallOutcome]]
+"""Awaits a call's execution in the call's task (tracing makes the call's span current there)."""
+
+
+@dataclass(kw_only=True)
+class RunSpec(Generic[OutputT]):
+    """Everything one run needs, fixed when it starts."""
+
+    model: Model
+    tools: Mapping[str, Tool[..., Any]]
+    output: OutputSpec[OutputT]
+    settings: ModelSettings
+    limits: UsageLimits
+    max_turns: int
+    retries: int
+    output_retries: int
+    raise_tool_errors: bool
+    deps: Any
+    name: str | None = None
+    stream: bool = False
+    """Request with `Model.request_stream` (deltas as events) instead of `Model.request`."""
+    toolsets: Sequence[Toolset] = ()
+    """Entered when the run starts; their tools join `tools` for this run."""
+    approve: Approver | None = None
+    """Decides calls of tools that require approval as they come (`run(approve=...)`); without it they wait."""
+    session: Session | None = None
+    """Loaded as the history when the run starts; each step's new messages are appended to it."""
+    tool_hook: ToolHook | None = None
+    """Awaits each call's execution in its task (`agentkit.instrumentation`: the call's span is current)."""
+
+
+@dataclass(kw_only=True)
+class RunState:
+    """What a run knows as it goes; the steps read and change only this."""
+
+    messages: list[Message]
+    """The transcript: history, then this run's messages."""
+    new_index: int
+    """Where this run's messages start."""
+    instructions_added: bool = False
+    """The run put a system message in front of the history (index 0, a new message too)."""
+    usage: Usage = field(default_factory=Usage)
+    """Live: each response is added as it arrives."""
+    turn: int = 0
+    """Model requests made in this run."""
+    answer_now: bool = False
+    """Ask the next request for an answer without tools (the model repeated a call, or insisted)."""
+    problems: int = 0
+    """Unusable answers in a row (empty, or invalid structured output)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """Consecutive failed calls per tool."""
+    results: dict[CallKey, str] = field(default_factory=dict)
+    """Successful results by call, for the repeated-call steering."""
+    checker: RunChecker | None = None
+    """The profile's checker for this run, if any."""
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
+    opening: Opening | None = None
+    """For a run with a session: what goes after the session's messages once they are loaded."""
+    saved: int = 0
+    """Messages of `messages` already in the session (loaded from it, or appended to it)."""
+    parents: tuple[Budget, ...] = ()
+    """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
+    first. Everything this run consumes is added to each, live, and each one's limits are checked."""
+
+    def charge(self, usage: Usage) -> None:
+        """Add `usage` to this run's usage and to its parents'."""
+        self.usage.add(usage)
+        for parent in self.parents:
+            parent.usage.add(usage)
+
+    def exceeded(self, limits: UsageLimits) -> str | None:
+        """The first limit exceeded, this run's (`limits`) or a parent's, or `None`."""
+        for budget in (Budget(usage=self.usage, limits=limits), *self.parents):
+            reason = budget.limits.check_after_response(budget.usage)
+            if reason is not None:
+                return reason
+        return None
+
+
+@dataclass(kw_only=True, frozen=True)
+class Opening:
+    """A session run's start, completed when the session's messages are loaded."""
+
+    instructions: str | None
+    prompt: str | list[Any] | None
+    approvals: Mapping[str, Decision] | None
+    has_callback: bool
+
+
+@dataclass(kw_only=True, frozen=True)
+class Budget:
+    """A run's live usage and the limits it must stay within."""
+
+    usage: Usage
+    limits: UsageLimits
+
+
+@dataclass(kw_only=True, frozen=True)
+class ParentRun:
+    """What a tool that runs an agent (`Agent.as_tool`) needs of the run calling it (`RunContext`)."""
+
+    budgets: tuple[Budget, ...]
+    """The calling run's usage and limits, then its parents'."""
+    stream: bool
+    approve: Approver | None
+    emit: Callable[[Event], None]
+    """Puts an event into the calling run's stream (as the tool runs)."""
+
+
+@dataclass(frozen=True)
+class AskModel:
+    pass
+
+
+@dataclass(frozen=True)
+class RunTools:
+    response: AssistantMessage
+    waiting: tuple[ToolCall, ...] | None = None
+    """Only these calls, which waited for approval in the history (the others were answered then)."""
+
+
+@dataclass(frozen=True)
+class TakeAnswer:
+    response: AssistantMessage
+
+
+@dataclass(frozen=True)
+class End:
+    output: Any
+    pending: tuple[ToolCall, ...] = ()
+    """Calls waiting for a person's approval (then `output` is `None`)."""
+
+
+Step = Union[AskModel, RunTools, TakeAnswer, End]
+STEPS = (AskModel, RunTools, TakeAnswer, End)
+"""The step classes (an item a step yields is either an event or the step that comes next)."""
+
+
+def start_messages(
+    instructions: str | None, history: Sequence[Message], prompt: str | list[Any] | None
+) -> tuple[list[Message], int, bool]:
+    """The run's transcript (history, the instructions as a system message at the front when the history has
+    none, then the prompt), where its new messages start, and whether it put a system message in front of
+    the history (a new message too, outside the slice: see `RunResult.new_messages`)."""
+    messages = list(history)
+    added = bool(instructions) and not (messages and isinstance(messages[0], SystemMessage))
+    if added:
+        messages.insert(0, SystemMessage(content=instructions or ""))
+    new_index = len(messages) if history else 0
+    if prompt is not None:
+        messages.append(UserMessage(content=prompt))
+    return messages, new_index, added and bool(history)
+
+
+def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
+    """Tools and output format offered on every request of this run."""
+    tools = [t.definition for t in spec.tools.values()]
+    if spec.output.is_text:
+        return ModelRequestParameters(tools=tools)
+    profile = spec.model.profile
+    # a response format with tools needs the server's tool support: prompted tool calling uses the tool
+    combined = profile.tools_with_response_format and profile.tool_calling == "native"
+    via_tool = profile.structured_output == "tool" or (tools and not combined)
+    if via_tool:
+        return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
+    assert spec.output.schema is not None
+    fmt = ResponseFormat(
+        name=FINAL_RESULT_TOOL, schema=spec.output.schema, strict=profile.schema_dialect == "openai-strict"
+    )
+    return ModelRequestParameters(tools=tools, response_format=fmt)
+
+
+def new_state(
+    spec: RunSpec[Any],
+    messages: list[Message],
+    new_index: int,
+    *,
+    instructions_added: bool = False,
+    usage: Usage | None = None,
+) -> RunState:
+    """The state a run starts from. Pass `usage` to count into a live `Usage` of your own (a parent run's)."""
+    make = spec.model.profile.policy.checker
+    checker = make() if make is not None else None
+    return RunState(
+        messages=messages,
+        new_index=new_index,
+        instructions_added=instructions_added,
+        usage=usage if usage is not None else Usage(),
+        checker=checker,
+    )
