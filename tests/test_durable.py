@@ -334,6 +334,31 @@ async def test_toolset_tools_are_steps_and_async_with_keeps_them_started(dbos: N
     assert await step_names("kit-1") == ["kit.model.request", "kit.tool.add:call_1", "kit.model.request"]
 
 
+async def test_a_toolset_tool_named_like_an_agent_tool_is_refused_naming_the_toolset(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["x"]), tools=[add], toolsets=[Started()], name="clash"))
+    with SetWorkflowID("clash-1"), pytest.raises(UserError, match="Started supplies a tool named 'add'"):
+        await durable.run("add")
+
+
+async def test_the_step_model_is_the_model_it_wraps_to_the_loop(dbos: None) -> None:
+    from agentkit.durable._steps import StepModel
+
+    inner = ScriptedModel(["x"], model_name="openai/gpt-4o")
+    model = StepModel(inner, step_name="m.model.request")
+    assert (model.model_name, model.profile, model.describe()) == (
+        inner.model_name,
+        inner.profile,
+        inner.describe(),
+    )
+    await model.aclose()
+
+
+async def test_run_sync_inside_an_event_loop_is_refused(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["x"]), name="looped"))
+    with pytest.raises(UserError, match=r"await agent\.run"):
+        durable.run_sync("hi")
+
+
 def test_a_name_is_required_and_unique(dbos: None) -> None:
     with pytest.raises(UserError, match="needs a name"):
         DBOSAgent(Agent(ScriptedModel([])))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Generic, NoReturn
+from typing import Any, Generic, NoReturn, cast
 
 from dbos import DBOS
 from typing_extensions import Unpack
@@ -94,12 +95,23 @@ class DBOSAgent(Generic[DepsT, OutputT]):
     def run_sync(
         self, prompt: str | Sequence[ContentPart] | None, **options: Unpack[RunOptions[DepsT]]
     ) -> RunResult[OutputT]:
-        """`run()` for code without an event loop; takes the same options."""
-        from .._sync import run_sync
+        """`run()` for code without an event loop; takes the same options.
 
-        # the workflow is called here, in the caller's thread, where DBOS reads the caller's SetWorkflowID
-        result: RunResult[OutputT] = run_sync(self._workflow(prompt, **options))
-        return result
+        The workflow runs on DBOS's event loop (not on the loop agentkit's `run_sync` shares: DBOS makes the
+        loops it runs on use its thread pool, which `DBOS.destroy()` shuts down). Interrupting the call
+        (Ctrl-C) stops the wait, not the workflow.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise UserError(
+                "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
+            )
+        handle = DBOS.start_workflow(self._workflow, prompt, **options)
+        # typed by DBOS as the coroutine function's return value; the handle gives what it awaits to
+        return cast("RunResult[OutputT]", handle.get_result())
 
     def run_stream(self, prompt: str | Sequence[ContentPart] | None, **options: Any) -> NoReturn:
         """Not durable: raises `UserError`."""

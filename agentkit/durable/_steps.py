@@ -126,10 +126,6 @@ class StepToolset(Toolset):
     def name(self) -> str:
         return self.wrapped.name
 
-    @property
-    def is_running(self) -> bool:
-        return self.wrapped.is_running
-
     async def get_tools(self, ctx: RunContext[Any]) -> Sequence[Tool[..., Any]]:
         return [step_tool(tool, self.step_prefix) for tool in await self.wrapped.get_tools(ctx)]
 
