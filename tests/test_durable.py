@@ -229,6 +229,13 @@ def test_a_workflow_id_run_twice_is_not_run_or_paid_for_again(dbos: None) -> Non
     assert calls == [1] and len(model.requests) == 2
 
 
+def test_runs_can_go_through_a_dbos_queue(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["queued"]), name="queued"))
+    DBOS.register_queue("agent-runs", polling_interval_sec=0.05)
+    handle = DBOS.enqueue_workflow("agent-runs", durable.workflow, "hi")
+    assert handle.get_result().output == "queued"
+
+
 def test_a_failed_run_carries_its_transcript(dbos: None) -> None:
     model = ScriptedModel(
         [tool_call_response("add", {"a": 1, "b": 1}), tool_call_response("add", {"a": 2, "b": 2})]

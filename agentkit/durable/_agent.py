@@ -66,6 +66,12 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         self._workflow: _Workflow = run_workflow
 
     @property
+    def workflow(self) -> Callable[..., Coroutine[Any, Any, RunResult[OutputT]]]:
+        """The run's workflow function, taking `run()`'s arguments, for DBOS's own ways of starting a workflow:
+        `DBOS.start_workflow(dbos_agent.workflow, prompt, ...)`, `DBOS.enqueue_workflow(queue, ...)`."""
+        return self._workflow
+
+    @property
     def workflow_name(self) -> str:
         """The name of the run's workflow in DBOS (`<name>.run`), as listed by `DBOS.list_workflows()`."""
         return f"{self.name}.run"
