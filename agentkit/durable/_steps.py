@@ -1,0 +1,139 @@
+"""The pieces of a run that become DBOS steps: the model's requests and each tool call.
+
+Inside a workflow, `DBOS.run_step_async` checkpoints a step's output (or error) under the next step id of the
+workflow; on recovery, DBOS runs the workflow function again and hands back the recorded outputs in the
+same order instead of running the steps. Step ids are taken in call order, when the step is called (before
+its first `await`), so the concurrent calls of one turn, whose tasks start in the calls' order, keep their
+ids from one execution to the next; each tool step's name carries the call's id, so a mismatch raises
+DBOS's `DBOSUnexpectedStepError` instead of handing one call another's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from dbos import DBOS
+
+from .._tool_calls import serialize_result
+from ..exceptions import ModelRetry
+from ..models import Model, ModelProfile, ModelRequestParameters
+from ..tool import Tool
+from ..toolsets import Toolset
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+    from ..messages import AssistantMessage, Message
+    from ..settings import ModelSettings
+
+__all__ = ["StepModel", "StepToolset", "step_tool"]
+
+TIMED_OUT = "The tool timed out after {timeout:g} seconds."
+"""What the model is told of a call past its tool's `timeout` (the words of a plain run)."""
+
+
+class StepModel(Model):
+    """A model whose `request` is a DBOS step: its output, the `AssistantMessage`, is checkpointed."""
+
+    def __init__(self, model: Model, *, step_name: str) -> None:
+        self.wrapped = model
+        self.step_name = step_name
+
+    @property
+    def model_name(self) -> str:
+        return self.wrapped.model_name
+
+    @property
+    def profile(self) -> ModelProfile:
+        return self.wrapped.profile
+
+    async def request(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AssistantMessage:
+        return await DBOS.run_step_async(
+            {"name": self.step_name}, self.wrapped.request, messages, parameters, settings
+        )
+
+    def describe(self) -> str:
+        return self.wrapped.describe()
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
+
+class _StepTool(Tool[..., Any]):
+    """A tool whose call is a DBOS step; the checkpoint is the result as the model reads it (text)."""
+
+    inner: Tool[..., Any]
+    step_prefix: str
+
+    async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
+        call_id = ctx.tool_call_id if ctx is not None else None
+        name = f"{self.step_prefix}.tool.{self.name}" + (f":{call_id}" if call_id else "")
+        return await DBOS.run_step_async({"name": name}, self._checkpointed, arguments, ctx)
+
+    async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any] | None) -> str:
+        inner = self.inner
+        try:
+            if inner.timeout is None:
+                value = await inner.call(arguments, ctx)
+            else:
+                # the timeout is applied inside the step, so that a call that timed out is recorded as such
+                value = await asyncio.wait_for(inner.call(arguments, ctx), inner.timeout)
+        except ModelRetry:
+            raise
+        except asyncio.TimeoutError as exc:
+            if inner.timeout is None:  # the function's own timeout, not the tool's
+                raise _portable(exc) from exc
+            raise ModelRetry(TIMED_OUT.format(timeout=inner.timeout)) from None
+        except Exception as exc:
+            raise _portable(exc) from exc
+        return serialize_result(value)
+
+
+def step_tool(tool: Tool[..., Any], step_prefix: str) -> Tool[..., Any]:
+    """`tool` with each call run as a DBOS step named `<step_prefix>.tool.<name>:<call id>`."""
+    durable: _StepTool = _StepTool.__new__(_StepTool)
+    durable.__dict__.update(tool.__dict__)
+    durable.inner = tool
+    durable.step_prefix = step_prefix
+    durable.timeout = None  # applied inside the step
+    return durable
+
+
+def _portable(error: Exception) -> Exception:
+    """`error` if it survives pickling (how DBOS records a step's error), else a `RuntimeError` that says
+    what it was: a step's error is read back from the checkpoint when the workflow is recovered."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+class StepToolset(Toolset):
+    """A toolset whose tools' calls are DBOS steps. Entering and leaving it enter and leave the toolset it
+    wraps; its tools are asked for again on recovery (`get_tools` is not a step)."""
+
+    def __init__(self, toolset: Toolset, step_prefix: str) -> None:
+        self.wrapped = toolset
+        self.step_prefix = step_prefix
+
+    @property
+    def name(self) -> str:
+        return self.wrapped.name
+
+    async def get_tools(self, ctx: RunContext[Any]) -> Sequence[Tool[..., Any]]:
+        return [step_tool(tool, self.step_prefix) for tool in await self.wrapped.get_tools(ctx)]
+
+    async def __aenter__(self) -> StepToolset:
+        await self.wrapped.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.wrapped.__aexit__(kind, error, trace)

@@ -1,0 +1,401 @@
+"""Durable runs on DBOS (`agentkit.durable`): a run killed mid-way resumes in a new process without running a
+completed tool again or paying for a completed request again; in-process, a durable run gives what a plain
+run gives, its model requests and tool calls recorded as steps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dbos")
+
+from dbos import DBOS, SetWorkflowID
+from pydantic import BaseModel
+
+from agentkit import Agent, ModelRetry, RunContext, UsageLimitExceeded, UserError, tool
+from agentkit.durable import DBOSAgent
+from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
+from agentkit.toolsets import FunctionToolset, Toolset
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = Path(__file__).with_name("durable_app.py")
+MODEL = "google/gemini-2.0-flash-001"
+
+
+# --- a run killed and resumed in a new process ----------------------------------------------------------
+
+
+def weather_script() -> list[Any]:
+    return [
+        tool_call_response("first", {"city": "Paris"}, id="call_first"),
+        tool_call_response("second", {"city": "Paris"}, id="call_second"),
+        "Paris: 21 C and no rain.",
+    ]
+
+
+def start_app(mode: str, database: Path, server: LoopbackServer, work: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTKIT_", "OPENROUTER_", "DBOS"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    command = [sys.executable, str(APP), mode, str(database), server.base_url, str(work)]
+    return subprocess.Popen(
+        command, env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(app: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = app.communicate(timeout=120)
+    assert app.returncode == 0, err
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    return result
+
+
+def counts(work: Path) -> dict[str, int]:
+    """How many times each tool's side effect happened."""
+    files = {name: work / f"{name}.count" for name in ("first", "second")}
+    return {
+        name: len(f.read_text(encoding="utf-8").splitlines()) if f.exists() else 0
+        for name, f in files.items()
+    }
+
+
+def wait_for(path: Path, app: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert app.poll() is None, app.communicate()[1]
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.05)
+
+
+def test_a_run_killed_between_two_tool_calls_resumes_in_a_new_process(tmp_path: Path) -> None:
+    plain_dir, durable_dir = tmp_path / "plain", tmp_path / "durable"
+    plain_dir.mkdir()
+    durable_dir.mkdir()
+    with LoopbackServer(weather_script(), model=MODEL) as reference:
+        expected = finish(start_app("plain", plain_dir / "dbos.sqlite", reference, plain_dir))
+    with LoopbackServer(weather_script(), model=MODEL) as server:
+        database = durable_dir / "dbos.sqlite"
+        crashing = start_app("crash", database, server, durable_dir)
+        try:
+            wait_for(durable_dir / "second.ready", crashing)
+        finally:
+            crashing.send_signal(signal.SIGKILL)
+            crashing.communicate(timeout=60)
+        assert crashing.returncode == -signal.SIGKILL
+        assert counts(durable_dir) == {"first": 1, "second": 0}
+        assert len(server.requests) == 2  # the answers asking for the first and the second tool
+
+        resumed = finish(start_app("resume", database, server, durable_dir))
+
+    assert counts(durable_dir) == {"first": 1, "second": 1} == counts(plain_dir)
+    assert len(server.requests) == len(reference.requests) == 3
+    assert server.bodies == reference.bodies  # the resumed run sent what the uninterrupted one sent
+    assert resumed == expected
+    assert resumed["output"] == "Paris: 21 C and no rain."
+
+
+# --- in-process: DBOS launched on a SQLite file in tmp_path ---------------------------------------------
+
+
+@pytest.fixture
+def dbos(tmp_path: Path) -> Iterator[None]:
+    """DBOS is one per process: launched for the test, destroyed after it with its registry (so the next
+    test registers its agents' workflows anew)."""
+    DBOS(
+        config={
+            "name": "agentkit-tests",
+            "system_database_url": f"sqlite:///{tmp_path / 'dbos.sqlite'}",
+            "log_level": "WARNING",
+        }
+    )
+    DBOS.launch()
+    try:
+        yield
+    finally:
+        DBOS.destroy(destroy_registry=True)
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers.
+
+    Args:
+        a: The first.
+        b: The second.
+    """
+    return a + b
+
+
+def adding_script() -> list[Any]:
+    return [tool_calls_response([("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4})]), "3 and 7"]
+
+
+def steps(workflow_id: str) -> list[tuple[str, Any]]:
+    """A workflow's recorded steps: name and output."""
+    return [(s["function_name"], s["output"]) for s in DBOS.list_workflow_steps(workflow_id)]
+
+
+async def step_names(workflow_id: str) -> list[str]:
+    return [s["function_name"] for s in await DBOS.list_workflow_steps_async(workflow_id)]
+
+
+def test_a_durable_run_gives_what_a_plain_run_gives(dbos: None) -> None:
+    agent = Agent(ScriptedModel(adding_script()), tools=[add], name="adder")
+    durable = DBOSAgent(agent)
+    plain = agent.run_sync("add", model=ScriptedModel(adding_script()))
+
+    with SetWorkflowID("adder-1"):
+        result = durable.run_sync("add")
+
+    assert result.output == plain.output == "3 and 7"
+    assert result.messages == plain.messages
+    assert result.usage == plain.usage
+    assert result.usage.requests == 2 and result.usage.tool_calls == 2
+    recorded = steps("adder-1")
+    assert [name for name, _ in recorded] == [
+        "adder.model.request",
+        "adder.tool.add:call_1",
+        "adder.tool.add:call_2",
+        "adder.model.request",
+    ]
+    assert [output for _, output in recorded[1:3]] == ["3", "7"]
+    assert recorded[3][1] == result.messages[-1]
+    assert DBOS.retrieve_workflow("adder-1").get_status().name == durable.workflow_name == "adder.run"
+
+
+class Sum(BaseModel):  # at module level: the run's result is pickled, and so is its output
+    total: int
+
+
+async def test_async_run_with_structured_output_and_options(dbos: None) -> None:
+    model = ScriptedModel(
+        [
+            tool_calls_response([("add", {"a": 2, "b": 2}), ("deps_of", {})]),
+            tool_call_response("final_result", {"total": 4}),
+        ]
+    )
+    seen: list[Any] = []
+
+    @tool
+    def deps_of(ctx: RunContext[str]) -> str:
+        """The deps."""
+        seen.append(ctx.deps)
+        return ctx.deps
+
+    durable = DBOSAgent(Agent(tools=[add, deps_of], output_type=Sum, name="summer"))
+    with SetWorkflowID("summer-1"):
+        result = await durable.run("2+2?", model=model, deps="d", max_turns=3)
+    assert result.output == Sum(total=4)
+    assert seen == ["d"]
+    assert await step_names("summer-1") == [
+        "summer.model.request",
+        "summer.tool.add:call_1",
+        "summer.tool.deps_of:call_2",
+        "summer.model.request",
+    ]
+
+
+def test_a_workflow_id_run_twice_is_not_run_or_paid_for_again(dbos: None) -> None:
+    calls: list[int] = []
+
+    @tool
+    def effect(n: int) -> str:
+        """Do something once.
+
+        Args:
+            n: Which.
+        """
+        calls.append(n)
+        return "done"
+
+    model = ScriptedModel([tool_call_response("effect", {"n": 1}), "ok"])
+    durable = DBOSAgent(Agent(model, tools=[effect], name="once"))
+    with SetWorkflowID("once-1"):
+        first = durable.run_sync("go")
+    with SetWorkflowID("once-1"):
+        again = durable.run_sync("go")
+    assert again.messages == first.messages
+    assert calls == [1] and len(model.requests) == 2
+
+
+def test_runs_can_go_through_a_dbos_queue(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["queued"]), name="queued"))
+    DBOS.register_queue("agent-runs", polling_interval_sec=0.05)
+    handle = DBOS.enqueue_workflow("agent-runs", durable.workflow, "hi")
+    assert handle.get_result().output == "queued"
+
+
+def test_a_failed_run_carries_its_transcript(dbos: None) -> None:
+    model = ScriptedModel(
+        [tool_call_response("add", {"a": 1, "b": 1}), tool_call_response("add", {"a": 2, "b": 2})]
+    )
+    durable = DBOSAgent(Agent(model, tools=[add], name="looper", max_turns=1))
+    with SetWorkflowID("looper-1"), pytest.raises(UsageLimitExceeded, match="max_turns=1") as raised:
+        durable.run_sync("add")
+    assert [m.role for m in raised.value.messages] == ["user", "assistant", "tool"]
+    assert raised.value.usage is not None and raised.value.usage.requests == 1
+    # the error is recorded too: read back from the database, it keeps the transcript
+    with pytest.raises(UsageLimitExceeded) as recorded:
+        DBOS.retrieve_workflow("looper-1").get_result()
+    assert recorded.value.messages == raised.value.messages
+
+
+class Unpicklable(Exception):
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+def test_tool_failures_are_recorded_as_a_plain_run_words_them(dbos: None) -> None:
+    @tool
+    def retry() -> str:
+        """Ask again."""
+        raise ModelRetry("try 42")
+
+    @tool
+    def broken() -> str:
+        """Fail."""
+        raise Unpicklable("bad", extra="x")
+
+    @tool
+    def failing() -> str:
+        """Fail plainly."""
+        raise ValueError("nope")
+
+    @tool(timeout=0.05)
+    async def slow() -> str:
+        """Too slow."""
+        await asyncio.sleep(5)
+        return "late"
+
+    @tool
+    async def own_timeout() -> str:
+        """Its own timeout."""
+        raise asyncio.TimeoutError
+
+    names = ["retry", "broken", "failing", "slow", "own_timeout"]
+
+    def script() -> list[Any]:
+        return [tool_calls_response([(name, {}) for name in names]), "ok"]
+
+    agent = Agent(ScriptedModel(script()), tools=[retry, broken, failing, slow, own_timeout], name="failer")
+    plain = agent.run_sync("go", model=ScriptedModel(script()))
+    with SetWorkflowID("failer-1"):
+        result = DBOSAgent(agent).run_sync("go")
+    contents = [m.content for m in result.messages if m.role == "tool"]
+    assert contents == [
+        "try 42",
+        "The tool raised RuntimeError: Unpicklable: bad",
+        "The tool raised ValueError: nope",
+        "The tool timed out after 0.05 seconds.",
+        "The tool raised TimeoutError: ",
+    ]
+    plain_contents = [m.content for m in plain.messages if m.role == "tool"]
+    assert contents[2:] == plain_contents[2:] and contents[0] == plain_contents[0]
+    assert plain_contents[1] == "The tool raised Unpicklable: bad"
+    errors = [s["error"] for s in DBOS.list_workflow_steps("failer-1")[1:-1]]
+    assert [type(e).__name__ for e in errors] == [
+        "ModelRetry",
+        "RuntimeError",
+        "ValueError",
+        "ModelRetry",
+        "TimeoutError",
+    ]
+
+
+class Started(Toolset):
+    def __init__(self) -> None:
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+
+    async def get_tools(self, ctx: RunContext[Any]) -> list[Any]:
+        return [add]
+
+
+async def test_toolset_tools_are_steps_and_async_with_keeps_them_started(dbos: None) -> None:
+    toolset = Started()
+    script = [tool_call_response("add", {"a": 5, "b": 5}), "10"]
+    agent = Agent(ScriptedModel(script * 2), toolsets=[toolset, FunctionToolset([])], name="kit")
+    durable = DBOSAgent(agent)
+    async with durable:
+        assert toolset.is_running
+        with SetWorkflowID("kit-1"):
+            first = await durable.run("add")
+        with SetWorkflowID("kit-2"):
+            await durable.run("add")
+    assert not toolset.is_running and toolset.starts == 1
+    assert first.output == "10"
+    assert await step_names("kit-1") == ["kit.model.request", "kit.tool.add:call_1", "kit.model.request"]
+
+
+async def test_a_toolset_tool_named_like_an_agent_tool_is_refused_naming_the_toolset(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["x"]), tools=[add], toolsets=[Started()], name="clash"))
+    with SetWorkflowID("clash-1"), pytest.raises(UserError, match="Started supplies a tool named 'add'"):
+        await durable.run("add")
+
+
+async def test_the_step_model_is_the_model_it_wraps_to_the_loop(dbos: None) -> None:
+    from agentkit.durable._steps import StepModel
+
+    inner = ScriptedModel(["x"], model_name="openai/gpt-4o")
+    model = StepModel(inner, step_name="m.model.request")
+    assert (model.model_name, model.profile, model.describe()) == (
+        inner.model_name,
+        inner.profile,
+        inner.describe(),
+    )
+    await model.aclose()
+
+
+async def test_run_sync_inside_an_event_loop_is_refused(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["x"]), name="looped"))
+    with pytest.raises(UserError, match=r"await agent\.run"):
+        durable.run_sync("hi")
+
+
+def test_a_name_is_required_and_unique(dbos: None) -> None:
+    with pytest.raises(UserError, match="needs a name"):
+        DBOSAgent(Agent(ScriptedModel([])))
+    DBOSAgent(Agent(ScriptedModel([]), name="twice"))
+    with pytest.raises(UserError, match=r"'twice\.run' is already registered"):
+        DBOSAgent(Agent(ScriptedModel([]), name="other"), name="twice")
+    named = DBOSAgent(Agent(ScriptedModel([]), name="ignored"), name="chosen")
+    assert named.name == "chosen" and named.workflow_name == "chosen.run"
+    assert "chosen" in repr(named)
+
+
+def test_streaming_is_not_durable(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel([]), name="streamer"))
+    with pytest.raises(UserError, match="not streamed"):
+        durable.run_stream("hi")
+    with pytest.raises(UserError, match="not streamed"):
+        durable.run_stream_sync("hi")
+
+
+def test_run_sync_from_another_thread_takes_that_threads_workflow_id(dbos: None) -> None:
+    durable = DBOSAgent(Agent(ScriptedModel(["a", "b"]), name="threaded"))
+    outputs: list[str] = []
+
+    def run(workflow_id: str) -> None:
+        with SetWorkflowID(workflow_id):
+            outputs.append(durable.run_sync("hi").output)
+
+    for workflow_id in ("thread-1", "thread-2"):
+        thread = threading.Thread(target=run, args=(workflow_id,))
+        thread.start()
+        thread.join()
+    assert outputs == ["a", "b"]
+    assert DBOS.retrieve_workflow("thread-2").get_result().output == "b"
