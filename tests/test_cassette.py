@@ -25,6 +25,8 @@ from agentkit.testing import (
 from agentkit.testing._cassette import redact_url
 from agentkit.testing._cassette_http import body_chunks, set_body
 
+pytest_plugins = ["pytester"]
+
 OFFLINE = "http://127.0.0.1:9/v1"
 """Nothing listens there: a replay that opened a connection would fail."""
 KEY = "sk-or-v1-cassette-test-key-0123456789"
@@ -394,3 +396,80 @@ def test_bodies_are_stored_readably_and_replayed_as_sent(
         assert replayed == (data if encoding in ("identity", "br") else gzip.decompress(data))
     if encoding == "br":  # an encoding it cannot undo is kept, and replayed with its header
         assert again.headers == {"content-encoding": "br"}
+
+
+# --- the pytest fixture -----------------------------------------------------------------------------------
+
+INNER_TEST = """
+import pytest
+from agentkit import Agent
+from agentkit.models.openai import OpenAIChatModel
+from agentkit.testing import LoopbackServer
+
+PROMPT = "Capital of France?"
+
+@pytest.mark.parametrize("n", [1])
+def test_answer(agentkit_cassette, n):
+    with LoopbackServer(["Paris."]) as server:
+        url = server.base_url if agentkit_cassette.mode == "record" else "http://127.0.0.1:9/v1"
+        agent = Agent(model=OpenAIChatModel("m", base_url=url))
+        assert agent.run_sync(PROMPT).output == "Paris."
+    print("MODE", agentkit_cassette.mode, "REQUESTS", len(server.requests))
+
+@pytest.mark.agentkit_cassette("shared/capital.json", mode="replay")
+def test_marked(agentkit_cassette):
+    assert agentkit_cassette.path.name == "capital.json"
+    agent = Agent(model=OpenAIChatModel("m", base_url="http://127.0.0.1:9/v1"))
+    assert agent.run_sync(PROMPT).output == "Paris."
+"""
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester, pytestconfig: pytest.Config) -> list[str]:
+    """Options for an inner pytest run with agentkit's plugin: an install loads it by its entry point (then
+    so does the inner run), a checkout not installed again since the entry point was added does not."""
+    pytester.makepyfile(test_agent=INNER_TEST)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    installed = pytestconfig.pluginmanager.get_plugin("agentkit") is not None
+    return ["-p", "no:cacheprovider", "-s", *([] if installed else ["-p", "agentkit.testing._pytest_plugin"])]
+
+
+def test_the_fixture_records_the_first_run_and_replays_later_ones(
+    pytester: pytest.Pytester, inner: list[str]
+) -> None:
+    first = pytester.runpytest(*inner, "-k", "test_answer")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(["*MODE record REQUESTS 1*"])
+    path = pytester.path / "cassettes" / "test_agent" / "test_answer_1.json"
+    assert json.loads(path.read_text())["interactions"][0]["request"]["body"]["messages"][0]["content"] == (
+        "Capital of France?"
+    )
+    second = pytester.runpytest(*inner, "-k", "test_answer")
+    second.assert_outcomes(passed=1)
+    second.stdout.fnmatch_lines(["*MODE replay REQUESTS 0*"])
+    again = pytester.runpytest(*inner, "-k", "test_answer", "--agentkit-record")
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["*MODE record REQUESTS 1*"])
+    (pytester.path / "shared").mkdir()
+    (pytester.path / "shared" / "capital.json").write_text(path.read_text())
+    pytester.runpytest(*inner, "-k", "test_marked", "--agentkit-record").assert_outcomes(
+        passed=1
+    )  # kept: replay
+
+
+def test_the_fixture_fails_a_changed_run_and_keeps_no_recording_of_a_failed_one(
+    pytester: pytest.Pytester, inner: list[str]
+) -> None:
+    pytester.runpytest(*inner, "-k", "test_answer").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_agent=INNER_TEST.replace('PROMPT = "Capital of France?"', 'PROMPT = "Capital of Peru?"')
+    )
+    changed = pytester.runpytest(*inner, "-k", "test_answer")
+    changed.assert_outcomes(failed=1)
+    changed.stdout.fnmatch_lines(["*CassetteMismatchError: Request #1 (POST /v1/chat/completions) differs*"])
+    changed.stdout.fnmatch_lines(['*+*"content": "Capital of Peru?"*'])
+    pytester.makepyfile(test_agent=INNER_TEST.replace('"Paris."])', '"Lima."])'))
+    path = pytester.path / "cassettes" / "test_agent" / "test_answer_1.json"
+    path.unlink()
+    pytester.runpytest(*inner, "-k", "test_answer").assert_outcomes(failed=1)  # records, then fails
+    assert not path.exists()
