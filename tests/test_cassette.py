@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 from pathlib import Path
 
+import httpx2
 import pytest
 from openai import AsyncOpenAI
 
@@ -22,7 +24,7 @@ from agentkit.testing import (
     cassette,
     tool_call_response,
 )
-from agentkit.testing._cassette import redact_url
+from agentkit.testing._cassette import MAX_DIFF_LINES, mismatch_message, redact_url
 from agentkit.testing._cassette_http import body_chunks, set_body
 
 pytest_plugins = ["pytester"]
@@ -473,3 +475,30 @@ def test_the_fixture_fails_a_changed_run_and_keeps_no_recording_of_a_failed_one(
     path.unlink()
     pytester.runpytest(*inner, "-k", "test_answer").assert_outcomes(failed=1)  # records, then fails
     assert not path.exists()
+
+
+async def test_any_httpx2_request_is_recorded_a_body_that_is_not_json_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "raw.json"
+    with LoopbackServer() as server:
+        async with httpx2.AsyncClient() as client, cassette(path):
+            recorded = await client.post(f"{server.base_url}/chat/completions", content=b"plain words")
+    async with httpx2.AsyncClient() as client, cassette(path) as replay:
+        replayed = await client.post(f"{OFFLINE}/chat/completions", content=b"plain words")
+    assert (
+        (replayed.status_code, replayed.json())
+        == (recorded.status_code, recorded.json())
+        == (
+            400,
+            {"error": {"code": 400, "message": "request body is not JSON"}},
+        )
+    )
+    assert replay.interactions[0].body == "plain words"
+
+
+def test_a_long_diff_is_cut_short() -> None:
+    recorded = Interaction(method="POST", url="http://h/v1/x", body=[str(n) for n in range(100)])
+    request = Interaction(method="POST", url="http://h/v1/x", body=[str(-n) for n in range(100)])
+    message = mismatch_message(recorded, request, 1, 0, Path("c.json"))
+    assert "differs from interaction #1 of c.json in: body." in message
+    diff = message.splitlines()[1:-1]
+    assert len(diff) == MAX_DIFF_LINES + 1 and re.fullmatch(r"\.\.\. \(\d+ more lines\)", diff[-1])
