@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -12,9 +13,11 @@ from types import ModuleType
 
 import pytest
 
-from agentkit.testing import HTTPError, LoopbackServer, tool_call_response, tool_calls_response
+from agentkit.testing import Cassette, HTTPError, LoopbackServer, tool_call_response, tool_calls_response
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+OFFLINE = "http://127.0.0.1:9/v1"
+"""Nothing listens there: a replayed run is answered by its cassette."""
 
 
 def load(name: str) -> ModuleType:
@@ -38,21 +41,37 @@ def test_every_example_has_a_test() -> None:
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
-def test_weather_agent(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
-    server.add(
-        tool_calls_response(
-            [("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Rome", "units": "fahrenheit"})]
-        ),
-        tool_call_response("get_forecast", {"city": "Atlantis"}),
-        "Rome is warmer.",
-    )
-    assert load("weather_agent").main(["Oslo or Rome?"]) == 0
+def test_weather_agent(
+    agentkit_cassette: Cassette, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CI replays the committed cassette (`cassettes/test_examples/test_weather_agent.json`); with
+    `--agentkit-record` the loopback server answers again and the cassette is recorded anew."""
+    with contextlib.ExitStack() as stack:
+        base_url = OFFLINE
+        if agentkit_cassette.mode == "record":
+            server = stack.enter_context(LoopbackServer())
+            server.add(
+                tool_calls_response(
+                    [
+                        ("get_weather", {"city": "Oslo"}),
+                        ("get_weather", {"city": "Rome", "units": "fahrenheit"}),
+                    ]
+                ),
+                tool_call_response("get_forecast", {"city": "Atlantis"}),
+                "Rome is warmer.",
+            )
+            base_url = server.base_url
+        monkeypatch.setenv("AGENTKIT_BASE_URL", base_url)
+        monkeypatch.setenv("AGENTKIT_MODEL", "google/gemini-2.0-flash-001")
+        assert load("weather_agent").main(["Oslo or Rome?"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"Model: google/gemini-2.0-flash-001 at {server.base_url}")
+    assert out.startswith(f"Model: google/gemini-2.0-flash-001 at {base_url}")
     assert "Rome is warmer." in out and "[3 requests, 3 tool calls" in out
-    results = [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    bodies = [i.body for i in agentkit_cassette.interactions]  # what went out (matched, when replayed)
+    assert len(bodies) == 3
+    results = [m["content"] for m in bodies[1]["messages"] if m["role"] == "tool"]
     assert results == ["Oslo: 3°C, light snow", "Rome: 62.6°F, sunny"]
-    retry = server.requests[2].body["messages"][-1]["content"]
+    retry = bodies[2]["messages"][-1]["content"]
     assert "No data for 'Atlantis'" in retry
 
 

@@ -17,7 +17,7 @@ PUBLIC = [
 ]  # fmt: skip
 
 TESTING = [
-    "BodyError", "FunctionModel", "HTTPError", "LoopbackServer", "RawStream", "RecordedHTTPRequest", "RecordedRequest",
+    "BodyError", "Cassette", "CassetteMismatchError", "Interaction", "cassette", "FunctionModel", "HTTPError", "LoopbackServer", "RawStream", "RecordedHTTPRequest", "RecordedRequest",
     "RequestInfo", "ScriptedModel", "StreamError", "allow_model_requests", "block_model_requests", "last_user_text",
     "text_response", "tool_call_response", "tool_calls_response",
 ]  # fmt: skip

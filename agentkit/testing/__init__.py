@@ -3,12 +3,15 @@
 - `ScriptedModel`: answers from a list (texts, `AssistantMessage`s, exceptions) and records each request.
 - `FunctionModel`: a function of the messages decides each answer.
 - `LoopbackServer`: an OpenRouter-compatible HTTP server on 127.0.0.1, to test the real `AsyncOpenAI` path.
+- `cassette(path)`: record a run's HTTP exchanges to a JSON file, replay them offline (`CassetteMismatchError`
+  when a request changed); the pytest fixture `agentkit_cassette` keeps one per test.
 - `block_model_requests()` / `allow_model_requests()`: the guard that makes real model requests fail in tests.
 """
 
 from __future__ import annotations
 
 from ..models._guard import allow_model_requests, block_model_requests
+from ._cassette import Cassette, CassetteMismatchError, Interaction, cassette
 from ._doubles import (
     FunctionModel,
     RecordedRequest,
@@ -23,8 +26,11 @@ from ._loopback import BodyError, HTTPError, LoopbackServer, RawStream, Recorded
 
 __all__ = [
     "BodyError",
+    "Cassette",
+    "CassetteMismatchError",
     "FunctionModel",
     "HTTPError",
+    "Interaction",
     "LoopbackServer",
     "RawStream",
     "RecordedHTTPRequest",
@@ -34,6 +40,7 @@ __all__ = [
     "StreamError",
     "allow_model_requests",
     "block_model_requests",
+    "cassette",
     "last_user_text",
     "text_response",
     "tool_call_response",
