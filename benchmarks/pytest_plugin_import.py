@@ -1,8 +1,8 @@
 """What agentkit's pytest plugin adds to every pytest session: importing it, after pytest, in fresh processes.
 
-The entry point `agentkit = "agentkit.testing._pytest_plugin"` makes pytest import the plugin in every session
-of every user who installed agentkit. The plugin imports nothing of agentkit's own, but Python imports its
-parent packages (`agentkit`, `agentkit.testing`) first. Each case runs with `python -c` in a new process,
+The entry point `agentkit = "_agentkit_pytest"` makes pytest import the plugin in every session
+of every user who installed agentkit. It is a top-level module that imports nothing of agentkit's until a
+test asks for its fixture (inside the package, Python would import `agentkit` first). Each case runs with `python -c` in a new process,
 timed inside the process around the import (interpreter start-up left out); the median of the runs is shown,
 with the ratio to importing pytest alone.
 
@@ -18,7 +18,7 @@ import sys
 CASES = {
     "pytest": "import pytest",
     "pytest + agentkit": "import pytest; import agentkit",
-    "pytest + the plugin": "import pytest; import agentkit.testing._pytest_plugin",
+    "pytest + the plugin": "import pytest; import _agentkit_pytest",
 }
 TIMED = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 

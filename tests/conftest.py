@@ -9,7 +9,7 @@ from agentkit.testing import block_model_requests
 
 # The `agentkit_cassette` fixture: an install of agentkit loads its plugin by the `pytest11` entry point; a
 # checkout installed before the entry point existed does not (and loading it twice is an error).
-PLUGIN = "agentkit.testing._pytest_plugin"
+PLUGIN = "_agentkit_pytest"
 pytest_plugins = [] if PLUGIN in sys.modules else [PLUGIN]
 
 

@@ -433,7 +433,7 @@ def inner(pytester: pytest.Pytester, pytestconfig: pytest.Config) -> list[str]:
     pytester.makepyfile(test_agent=INNER_TEST)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     installed = pytestconfig.pluginmanager.get_plugin("agentkit") is not None
-    return ["-p", "no:cacheprovider", "-s", *([] if installed else ["-p", "agentkit.testing._pytest_plugin"])]
+    return ["-p", "no:cacheprovider", "-s", *([] if installed else ["-p", "_agentkit_pytest"])]
 
 
 def test_the_fixture_records_the_first_run_and_replays_later_ones(

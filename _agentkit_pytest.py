@@ -9,8 +9,9 @@ The first run records `cassettes/<test module>/<test name>.json` next to the tes
 it. `--agentkit-record` (or `AGENTKIT_RECORD=1`) records again. `@pytest.mark.agentkit_cassette(path,
 mode=...)` chooses another file (relative to the test module) or mode. A failed test's recording is not kept.
 
-Every pytest session of every user loads this module: it imports nothing of agentkit's until a test asks for
-the fixture.
+Every pytest session of every user who installed agentkit loads this module, so it is a top-level module
+(as hypothesis does with `_hypothesis_pytestplugin`): inside the package, loading it would import `agentkit`
+first. It imports nothing of agentkit's until a test asks for the fixture.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ._cassette import Cassette, Mode
+    from agentkit.testing._cassette import Cassette, Mode
 
 __all__ = ["agentkit_cassette", "cassette_path"]
 
@@ -67,7 +68,7 @@ def cassette_path(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def agentkit_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette]:
     """A cassette around the test: it records on the first run and replays on later ones."""
-    from ._cassette import Cassette
+    from agentkit.testing._cassette import Cassette
 
     path = cassette_path(request)
     mode: Mode = "auto"
