@@ -332,28 +332,52 @@ async def test_secrets_are_never_written(tmp_path: Path) -> None:
     path = tmp_path / "secrets.json"
     header_secrets = {"api-key": "azure-key-5f4dcc3b5aa7", "x-api-key": "anthropic-style-key-9b2e"}
     query = {"key": "query-key-77aa01", "api-version": "2024-06-01"}
-    with LoopbackServer() as server:
+    with LoopbackServer(script()) as server:
         client = AsyncOpenAI(
             api_key=KEY, base_url=server.base_url, default_headers=header_secrets, default_query=query
         )
         async with client, cassette(path):
-            with pytest.raises(ModelAPIError, match="no route"):  # the loopback server routes no query
-                await make_agent(server.base_url, client=client).run("2+3?")
+            recorded = await make_agent(server.base_url, client=client).run("2+3?")
         sent = server.requests[0]
         assert sent.headers["authorization"] == f"Bearer {KEY}"
         assert sent.headers["x-api-key"] == header_secrets["x-api-key"]
         assert "key=query-key-77aa01" in sent.path
     text = path.read_text()
     for secret in [KEY, *header_secrets.values(), "query-key-77aa01"]:
-        assert secret not in text  # nor in the 404 body, which echoed the query
+        assert secret not in text
     assert "Bearer" not in text and "authorization" not in text.lower()
-    (interaction,) = json.loads(text)["interactions"]
-    assert interaction["request"]["url"].endswith("/v1/chat/completions?key=REDACTED&api-version=2024-06-01")
-    assert "key=REDACTED" in interaction["response"]["json"]["error"]["message"]
+    interactions = json.loads(text)["interactions"]
+    assert len(interactions) == 2
+    for interaction in interactions:
+        assert interaction["request"]["url"].endswith(
+            "/v1/chat/completions?key=REDACTED&api-version=2024-06-01"
+        )
     other = {**query, "key": "another-key"}  # the same redaction on replay: it matches
     async with AsyncOpenAI(api_key="other", base_url=OFFLINE, default_query=other) as client, cassette(path):
-        with pytest.raises(ModelAPIError, match="no route"):
-            await make_agent(OFFLINE, client=client).run("2+3?")
+        replayed = await make_agent(OFFLINE, client=client).run("2+3?")
+    assert replayed.output == recorded.output == "2 + 3 = 5."
+
+
+def test_replaying_an_openrouter_model_needs_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "openrouter.json"
+    with LoopbackServer(script()) as server:  # recorded with a key, on a server that serves /api/v1 too
+        base_url = server.base_url.removesuffix("/v1") + "/api/v1"
+        with cassette(path, mode="record"):
+            recorded = make_agent(base_url).run_sync("2+3?")
+    data = json.loads(path.read_text())
+    for interaction in data["interactions"]:  # as OpenRouter itself was asked: with its usage accounting on
+        interaction["request"]["body"]["usage"] = {"include": True}
+    path.write_text(json.dumps(data))
+    for name in ("OPENROUTER_API_KEY", "AGENTKIT_API_KEY", "AGENTKIT_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    agent = Agent(OpenAIChatModel("google/gemini-2.0-flash-001"), tools=[add], instructions="Use the tools.")
+    assert agent.model.is_openrouter  # type: ignore[attr-defined]
+    with cassette(path, mode="replay"):  # no key, and nothing sent: it replays
+        assert agent.run_sync("2+3?").output == recorded.output
+    with pytest.raises(
+        UserError, match="No API key for OpenRouter"
+    ):  # outside a replay, the key is asked for
+        Agent(OpenAIChatModel("google/gemini-2.0-flash-001", max_retries=1)).run_sync("2+3?")
 
 
 def test_a_secret_echoed_in_a_body_is_scrubbed(tmp_path: Path) -> None:

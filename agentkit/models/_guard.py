@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 
 from ..exceptions import UserError
 
-__all__ = ["allow_model_requests", "block_model_requests", "check_model_request"]
+__all__ = ["allow_model_requests", "block_model_requests", "check_model_request", "is_replaying", "replaying"]
 
-_state = {"blocked": os.environ.get("AGENTKIT_BLOCK_MODEL_REQUESTS", "") not in ("", "0", "false")}
+_state = {
+    "blocked": os.environ.get("AGENTKIT_BLOCK_MODEL_REQUESTS", "") not in ("", "0", "false"),
+    "replaying": False,
+}
 
 
 def _is_loopback(url: str) -> bool:
@@ -43,3 +46,21 @@ def block_model_requests(blocked: bool = True) -> Iterator[None]:
 def allow_model_requests() -> contextlib.AbstractContextManager[None]:
     """Within the block, real model requests are allowed again."""
     return block_model_requests(False)
+
+
+@contextlib.contextmanager
+def replaying() -> Iterator[None]:
+    """Within the block, a cassette answers every request: nothing is sent, so no request is real and no
+    API key is needed."""
+    previous = dict(_state)
+    _state["replaying"] = True
+    _state["blocked"] = False
+    try:
+        yield
+    finally:
+        _state.update(previous)
+
+
+def is_replaying() -> bool:
+    """Whether a cassette is replaying (`replaying()`)."""
+    return _state["replaying"]

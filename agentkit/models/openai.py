@@ -178,8 +178,11 @@ class OpenAIChatModel(Model):
         return (self.base_url, self._api_key, headers, self._max_retries, self._timeout)
 
     def _new_client_check(self) -> None:
-        """A missing key for OpenRouter is a `UserError` before anything is sent."""
-        if self._api_key is None and self.is_openrouter:
+        """A missing key for OpenRouter is a `UserError` before anything is sent (unless a cassette
+        replays: then nothing is sent)."""
+        from ._guard import is_replaying
+
+        if self._api_key is None and self.is_openrouter and not is_replaying():
             raise UserError(
                 "No API key for OpenRouter: set OPENROUTER_API_KEY (or AGENTKIT_API_KEY), or pass "
                 "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."

@@ -160,7 +160,7 @@ class Cassette:
 
     def start(self) -> Cassette:
         """Start intercepting (what `with` does on entering)."""
-        from ..models._guard import allow_model_requests
+        from ..models._guard import replaying
         from . import _cassette_http
 
         self.mode = self._resolve_mode()
@@ -170,8 +170,8 @@ class Cassette:
             self._used = [False] * len(self.interactions)
         with contextlib.ExitStack() as exits:
             exits.enter_context(_cassette_http.intercept(self))
-            if self.mode == "replay":  # nothing leaves the process: the guard against real requests can rest
-                exits.enter_context(allow_model_requests())
+            if self.mode == "replay":  # nothing leaves the process: no guard, and no key needed
+                exits.enter_context(replaying())
             self._exits = exits.pop_all()
         return self
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..messages import AssistantMessage
 
@@ -330,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
                     client_port=int(self.client_address[1]),
                 )
             )
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
             return
         answer = owner._next(body)
