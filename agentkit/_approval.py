@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ._threads import run_in_thread
 from .exceptions import UserError
 from .messages import AssistantMessage, Message, ToolCall, ToolMessage
 
-__all__ = ["Approver", "Decision", "check_approvals", "decide", "denial", "waiting_calls"]
+if TYPE_CHECKING:
+    from .tool import Tool
+
+__all__ = ["Approver", "Decision", "check_approvals", "decide", "denial", "unanswered_calls", "waiting_calls"]
 
 Decision = Union[bool, str]
 """A person's decision on a call: `True` runs it; `False` or a reason (text the model reads) denies it."""
@@ -54,9 +57,9 @@ async def decide(call: ToolCall, decisions: dict[str, Decision], approve: Approv
     return decision
 
 
-def waiting_calls(messages: Sequence[Message]) -> tuple[AssistantMessage, list[ToolCall]] | None:
-    """The calls of a transcript's last turn that have no result yet (they wait for approval), with the
-    message that made them; `None` when the transcript does not end that way."""
+def unanswered_calls(messages: Sequence[Message]) -> tuple[AssistantMessage, list[ToolCall]] | None:
+    """The calls of a transcript's last turn that have no result yet, with the message that made them;
+    `None` when the transcript does not end that way."""
     answered: set[str] = set()
     for message in reversed(messages):
         if isinstance(message, ToolMessage):
@@ -69,17 +72,31 @@ def waiting_calls(messages: Sequence[Message]) -> tuple[AssistantMessage, list[T
     return None
 
 
+def waiting_calls(
+    messages: Sequence[Message], tools: Mapping[str, Tool[..., Any]]
+) -> tuple[AssistantMessage, list[ToolCall]] | None:
+    """The unanswered calls a transcript ends with that wait for approval (calls of `tools` that require
+    it), with the message that made them; other unanswered calls are not waiting (the wire format answers
+    them as not executed)."""
+    found = unanswered_calls(messages)
+    if found is None:
+        return None
+    waiting = [c for c in found[1] if (t := tools.get(c.name)) is not None and t.requires_approval]
+    return (found[0], waiting) if waiting else None
+
+
 def check_approvals(
     history: Sequence[Message],
     prompt: object,
     approvals: Mapping[str, Decision] | None,
     *,
+    tools: Mapping[str, Tool[..., Any]],
     has_callback: bool,
 ) -> dict[str, Decision]:
     """The run's `approvals`, checked against the calls the history ends with (`UserError` if they do not
     fit, or if calls wait and nothing decides them)."""
     approvals = dict(approvals or {})
-    waiting = waiting_calls(history)
+    waiting = waiting_calls(history, tools)
     ids = [c.id for c in waiting[1]] if waiting is not None else []
     if not waiting:
         if approvals:

@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._approval import check_approvals, decide, denial, waiting_calls
+from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
     STEPS,
@@ -115,12 +115,10 @@ async def _run_steps(
     try:
         if spec.session is not None:
             await _open_session(spec.session, state)
-            await _save(spec, state, step)  # the prompt
-        waiting = waiting_calls(state.messages)
-        if waiting is not None:
-            step = RunTools(waiting[0], waiting=tuple(waiting[1]))
         if spec.toolsets:
             spec.tools = await _resolve_toolsets(spec, state, toolsets)
+        step = _first_step(spec, state)
+        await _save(spec, state, step)  # the prompt, once the run is known to be well formed
         if state.checker is not None:
             state.checker.start_run(
                 state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
@@ -152,8 +150,21 @@ async def _run_steps(
     yield RunFinished(result=result)
 
 
+def _first_step(spec: RunSpec[Any], state: RunState) -> Step:
+    """`RunTools` on the calls the history leaves waiting for approval (the run's approvals checked against
+    them), else `AskModel`."""
+    opening = state.opening
+    assert opening is not None
+    history = state.messages if opening.prompt is None else state.messages[:-1]
+    state.decisions = check_approvals(
+        history, opening.prompt, opening.approvals, tools=spec.tools, has_callback=opening.has_callback
+    )
+    waiting = waiting_calls(history, spec.tools) if opening.prompt is None else None
+    return AskModel() if waiting is None else RunTools(waiting[0], waiting=tuple(waiting[1]))
+
+
 async def _open_session(session: Session, state: RunState) -> None:
-    """Put the session's messages in front of the run's, and check the run's approvals against them."""
+    """Put the session's messages in front of the run's."""
     opening = state.opening
     assert opening is not None
     history = await session.load()
@@ -163,9 +174,6 @@ async def _open_session(session: Session, state: RunState) -> None:
     state.messages[:] = messages
     state.new_index = state.saved = new_index
     state.instructions_added = added
-    state.decisions = check_approvals(
-        history, opening.prompt, opening.approvals, has_callback=opening.has_callback
-    )
 
 
 async def _save(spec: RunSpec[Any], state: RunState, step: Step) -> None:
@@ -173,7 +181,7 @@ async def _save(spec: RunSpec[Any], state: RunState, step: Step) -> None:
     (those wait for the step that answers them; calls waiting for approval are saved with the run's end)."""
     if spec.session is None or state.saved >= len(state.messages):
         return
-    if waiting_calls(state.messages) is not None and not (isinstance(step, End) and step.pending):
+    if unanswered_calls(state.messages) is not None and not (isinstance(step, End) and step.pending):
         return
     new = [m for m in state.messages[state.saved :] if not isinstance(m, SystemMessage)]
     await spec.session.append(new)

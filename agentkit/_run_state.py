@@ -98,7 +98,7 @@ class RunState:
     decisions: dict[str, Decision] = field(default_factory=dict)
     """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
     opening: Opening | None = None
-    """For a run with a session: what goes after the session's messages once they are loaded."""
+    """What the run was started with, for its first moments (`_loop`)."""
     saved: int = 0
     """Messages of `messages` already in the session (loaded from it, or appended to it)."""
     parents: tuple[Budget, ...] = ()
@@ -122,7 +122,8 @@ class RunState:
 
 @dataclass(kw_only=True, frozen=True)
 class Opening:
-    """A session run's start, completed when the session's messages are loaded."""
+    """How a run starts, completed before its first step: the session's messages loaded (with a session),
+    the toolsets' tools known, and the approvals checked against the calls the history leaves waiting."""
 
     instructions: str | None
     prompt: str | list[Any] | None

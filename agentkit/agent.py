@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypedDict, Unpack
 
-from ._approval import Approver, Decision, check_approvals
+from ._approval import Approver, Decision
 from ._output import OutputSpec, OutputT
 from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
 from ._stream import RunStream
@@ -293,18 +293,13 @@ class Agent(Generic[DepsT, OutputT]):
             session=session,
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
-        has_callback = options.get("approve") is not None
-        if session is None:
-            state.decisions = check_approvals(
-                history, prompt, options.get("approvals"), has_callback=has_callback
-            )
-        else:  # the history is loaded, and the approvals checked against it, when the run starts
-            state.opening = Opening(
-                instructions=self.instructions,
-                prompt=content,
-                approvals=options.get("approvals"),
-                has_callback=has_callback,
-            )
+        # the session's messages are loaded, and the approvals checked, when the run starts
+        state.opening = Opening(
+            instructions=self.instructions,
+            prompt=content,
+            approvals=options.get("approvals"),
+            has_callback=options.get("approve") is not None,
+        )
         return spec, state
 
 
