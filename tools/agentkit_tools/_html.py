@@ -14,7 +14,9 @@ _BLOCKS = frozenset(
      "blockquote", "pre", "form", "figure", "figcaption", "dl", "dt", "dd", "hr", "address", "details"}
 )  # fmt: skip
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "wbr"})
+_VOID = frozenset(
+    {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "wbr"}
+)
 
 
 class _TextParser(HTMLParser):

@@ -44,7 +44,9 @@ def check_text(path: str) -> None:
     except UnicodeEncodeError:
         raise ModelRetry(f"{path!r} is not valid text (a lone surrogate); write the name as it is.") from None
     if path.startswith("~"):
-        raise ModelRetry(f"{path!r}: '~' is not expanded; give the path relative to the folder, e.g. 'notes.txt'.")
+        raise ModelRetry(
+            f"{path!r}: '~' is not expanded; give the path relative to the folder, e.g. 'notes.txt'."
+        )
     if "\\" in path:
         raise ModelRetry(f"{path!r}: use '/' between folders; backslashes (Windows paths) are not accepted.")
     if _DRIVE.match(path):
@@ -77,7 +79,9 @@ class Root:
         check_text(path)
         real = os.path.realpath(os.path.join(self.path, path))
         if os.path.commonpath([real, self.path]) != self.path:
-            raise ModelRetry(f"{path!r} leads outside the folder (through a symbolic link); it cannot be used.")
+            raise ModelRetry(
+                f"{path!r} leads outside the folder (through a symbolic link); it cannot be used."
+            )
         return os.path.relpath(real, self.path)
 
     @contextlib.contextmanager

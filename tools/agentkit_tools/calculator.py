@@ -60,11 +60,12 @@ def _round(x: Number, digits: Number = Fraction(0)) -> Number:
     return float(round(x, int(digits)))
 
 
-def _whole(function: Callable[[float], float]) -> Callable[[Number], Number]:
-    def apply(x: Number) -> Number:
-        return Fraction(function(x)) if isinstance(x, Fraction) else float(function(x))
+def _floor(x: Number) -> Number:
+    return Fraction(math.floor(x)) if isinstance(x, Fraction) else float(math.floor(x))
 
-    return apply
+
+def _ceil(x: Number) -> Number:
+    return Fraction(math.ceil(x)) if isinstance(x, Fraction) else float(math.ceil(x))
 
 
 def _factorial(x: Number) -> Number:
@@ -81,8 +82,8 @@ def _approximate(function: Callable[..., float]) -> Callable[..., Number]:
 
 
 _FUNCTIONS: dict[str, Callable[..., Number]] = {
-    "sqrt": _sqrt, "abs": abs, "round": _round, "min": min, "max": max, "floor": _whole(math.floor),
-    "ceil": _whole(math.ceil), "factorial": _factorial, "log": _approximate(math.log),
+    "sqrt": _sqrt, "abs": abs, "round": _round, "min": min, "max": max, "floor": _floor,
+    "ceil": _ceil, "factorial": _factorial, "log": _approximate(math.log),
     "log10": _approximate(math.log10), "log2": _approximate(math.log2), "exp": _approximate(math.exp),
     "sin": _approximate(math.sin), "cos": _approximate(math.cos), "tan": _approximate(math.tan),
 }  # fmt: skip
@@ -154,9 +155,11 @@ def _power(base: Number, exponent: Number) -> Number:
             size = max(base.numerator.bit_length(), base.denominator.bit_length())
             if abs(exponent.numerator) * (size - 1) > _MAX_BITS:  # at least this many bits: surely too big
                 digits = int(abs(exponent.numerator) * (size - 1) * math.log10(2))
-                raise ValueError(f"the result would have about {digits} digits; at most {MAX_DIGITS} are computed")
-        return base ** int(exponent)
-    result = float(base) ** float(exponent)
+                raise ValueError(
+                    f"the result would have about {digits} digits; at most {MAX_DIGITS} are computed"
+                )
+        return Fraction(base ** int(exponent))
+    result: float | complex = float(base) ** float(exponent)
     if isinstance(result, complex):
         raise ValueError("a negative number to a fractional power is not a real number")
     return result

@@ -141,7 +141,11 @@ class _Reader:
             size += len(line)
             if size > self.max_bytes:
                 fits = number - start
-                hint = f"ask for start_line={start}, end_line={start + fits - 1}" if fits else "that line is too long"
+                hint = (
+                    f"ask for start_line={start}, end_line={start + fits - 1}"
+                    if fits
+                    else "that line is too long"
+                )
                 raise ModelRetry(
                     f"Those lines of {relative!r} are more than the {self.max_bytes} bytes one read returns; {hint}."
                 )
@@ -226,7 +230,9 @@ class _Writer:
         relative = self.root.resolve(path)
         with self.root.open_file(relative) as (file, info):
             if info.st_size > self.max_bytes:
-                raise ModelRetry(f"{relative!r} has {info.st_size} bytes; files above {self.max_bytes} are not edited.")
+                raise ModelRetry(
+                    f"{relative!r} has {info.st_size} bytes; files above {self.max_bytes} are not edited."
+                )
             try:
                 text = file.read().decode("utf-8")
             except UnicodeDecodeError:
@@ -241,7 +247,9 @@ class _Writer:
             )
         data = text.replace(old_text, new_text).encode("utf-8")
         if len(data) > self.max_bytes:
-            raise ModelRetry(f"The edited file would have {len(data)} bytes; at most {self.max_bytes} are stored.")
+            raise ModelRetry(
+                f"The edited file would have {len(data)} bytes; at most {self.max_bytes} are stored."
+            )
         self._store(relative, data)
         return f"Replaced {count if replace_all else 1} occurrence(s) in {relative}."
 

@@ -108,7 +108,13 @@ def shell(
 
 class _Runner:
     def __init__(
-        self, *, allowed: frozenset[str] | None, timeout: float, root: Root, max_output: int, env: dict[str, str]
+        self,
+        *,
+        allowed: frozenset[str] | None,
+        timeout: float,
+        root: Root,
+        max_output: int,
+        env: dict[str, str],
     ) -> None:
         self.allowed = allowed
         self.timeout = timeout

@@ -184,7 +184,7 @@ class _Fetcher:
             connection.request("GET", target, headers=headers)
             response = connection.getresponse()
             body, cut = self._read(response, deadline)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise ModelRetry(f"Fetching {url} timed out after {self.timeout:g} seconds.") from None
         except ssl.SSLError as exc:
             raise ModelRetry(f"The TLS connection to {host} failed: {exc.reason or exc}.") from None
@@ -215,7 +215,9 @@ def _describe(url: str, response: http.client.HTTPResponse, body: bytes, cut: bo
         text = body.decode("utf-8", errors="replace")
     if content_type in ("text/html", "application/xhtml+xml"):
         text = html_to_text(text, url)
-    elif not (content_type.startswith("text/") or content_type in _TEXT_TYPES or content_type.endswith("+json")):
+    elif not (
+        content_type.startswith("text/") or content_type in _TEXT_TYPES or content_type.endswith("+json")
+    ):
         text = f"[{content_type} content, {len(body)} bytes: not text, not shown]"
     note = f"\n\n[cut: the body is longer than {limit} bytes]" if cut else ""
     return f"URL: {url}\nStatus: {response.status} {response.reason}\nContent-Type: {content_type}\n\n{text}{note}"
