@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from agentkit import ModelRetry, UserError
 
-__all__ = ["MAX_PATH_CHARS", "Root"]
+__all__ = ["MAX_PATH_CHARS", "Root", "check_text", "open_regular", "reported", "split"]
 
 MAX_PATH_CHARS = 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -90,12 +90,14 @@ class Root:
         fd = os.open(self.path, _DIR_FLAGS)
         try:
             for part in _parts(relative):
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o777, dir_fd=fd)
                 try:
+                    if create:
+                        with contextlib.suppress(FileExistsError):
+                            os.mkdir(part, 0o777, dir_fd=fd)
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 except OSError as exc:
+                    if _is_link(fd, part):
+                        exc.errno = errno.ELOOP
                     raise _explain(relative, exc, "folder") from None
                 os.close(fd)
                 fd = child
@@ -139,6 +141,22 @@ def open_regular(parent: int, name: str, shown: str) -> int:
     return fd
 
 
+def _is_link(parent: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def reported(shown: str) -> Iterator[None]:
+    """Any `OSError` inside becomes a `ModelRetry` saying what went wrong with `shown`."""
+    try:
+        yield
+    except OSError as exc:
+        raise _explain(shown, exc, "file") from None
+
+
 def _require_regular(shown: str, info: os.stat_result) -> None:
     mode = info.st_mode
     if stat.S_ISREG(mode):
@@ -157,6 +175,8 @@ def _explain(shown: str, exc: OSError, kind: str) -> ModelRetry:
         return ModelRetry(f"{shown!r} is a symbolic link that cannot be followed safely.")
     if exc.errno == errno.ENOTDIR:
         return ModelRetry(f"{shown!r}: a part of this path is not a folder.")
+    if exc.errno == errno.ENAMETOOLONG:
+        return ModelRetry(f"{shown[:80]!r}...: a name in this path is too long.")
     if exc.errno == errno.EACCES:
         return ModelRetry(f"{shown!r}: permission denied.")
     return ModelRetry(f"{shown!r}: {exc.strerror or exc}.")

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentkit import ModelRetry, Tool, UserError
 
-from ._paths import Root
+from ._paths import Root, reported
 
 __all__ = ["data"]
 
@@ -43,7 +43,7 @@ class _DataReader:
 
     def _text(self, path: str) -> str:
         relative = self.root.resolve(path)
-        with self.root.open_file(relative) as (file, info):
+        with reported(relative), self.root.open_file(relative) as (file, info):
             if info.st_size > self.max_bytes:
                 raise ModelRetry(
                     f"{relative!r} has {info.st_size} bytes; files above {self.max_bytes} are not read."

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from agentkit import ModelRetry, Tool, UserError
 
-from ._paths import Root, open_regular, split
+from ._paths import Root, open_regular, reported, split
 
 __all__ = ["MAX_ENTRIES", "MAX_MATCHES", "files"]
 
@@ -79,7 +79,7 @@ class _Reader:
         """
         relative = self.root.resolve(path or ".")
         lines: list[str] = []
-        with self.root.directory(relative) as fd:
+        with reported(relative), self.root.directory(relative) as fd:
             if recursive:
                 for folder, dirs, names, folder_fd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
                     dirs.sort()
@@ -111,7 +111,7 @@ class _Reader:
         if start_line < 1 or (end_line is not None and end_line < start_line):
             raise ModelRetry("Lines are numbered from 1, and end_line must not be before start_line.")
         relative = self.root.resolve(path)
-        with self.root.open_file(relative) as (file, info):
+        with reported(relative), self.root.open_file(relative) as (file, info):
             _refuse_binary(file, relative)
             whole = start_line == 1 and end_line is None
             if whole and info.st_size > self.max_bytes:
@@ -167,7 +167,7 @@ class _Reader:
         needle = text.lower() if ignore_case else text
         relative = self.root.resolve(path or ".")
         matches: list[str] = []
-        with self.root.directory(relative) as fd:
+        with reported(relative), self.root.directory(relative) as fd:
             for folder, dirs, names, folder_fd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
                 dirs.sort()
                 prefix = _join(relative, "" if folder == "." else folder[2:])
@@ -212,7 +212,8 @@ class _Writer:
         if len(data) > self.max_bytes:
             raise ModelRetry(f"That is {len(data)} bytes; one write stores at most {self.max_bytes}.")
         relative = self.root.resolve(path)
-        self._store(relative, data)
+        with reported(relative):
+            self._store(relative, data)
         return f"Wrote {len(data)} bytes to {relative}."
 
     def edit_file(self, path: str, old_text: str, new_text: str, replace_all: bool = False) -> str:
@@ -228,7 +229,7 @@ class _Writer:
         if not old_text:
             raise ModelRetry("old_text cannot be empty; copy the text to replace from the file.")
         relative = self.root.resolve(path)
-        with self.root.open_file(relative) as (file, info):
+        with reported(relative), self.root.open_file(relative) as (file, info):
             if info.st_size > self.max_bytes:
                 raise ModelRetry(
                     f"{relative!r} has {info.st_size} bytes; files above {self.max_bytes} are not edited."
