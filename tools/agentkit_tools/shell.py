@@ -159,13 +159,13 @@ class _Runner:
         if "\x00" in command:
             raise ModelRetry("A command cannot contain a NUL byte.")
         bare = _unquoted(command)
+        if _EXPANSION.search(_unquoted(command, double=True)):
+            raise ModelRetry("No shell runs the command: $VARIABLES, $(...) and `...` are not expanded.")
         if _OPERATORS & set(bare):
             raise ModelRetry(
                 "No shell runs the command: pipes (|), redirection (< >), ';', '&&', '&', '( )' and line breaks "
                 "are not available. Run one program with its arguments (quote an argument that contains them)."
             )
-        if _EXPANSION.search(_unquoted(command, double=True)):
-            raise ModelRetry("No shell runs the command: $VARIABLES, $(...) and `...` are not expanded.")
         if _WILDCARDS & set(bare):
             raise ModelRetry(
                 "No shell runs the command: wildcards (* ? [) are not expanded; name the files, or quote the "
