@@ -131,7 +131,7 @@ def _eval(node: ast.expr, depth: int, source: str) -> Number:
                 raise ValueError("division by zero")
             if isinstance(left, Fraction) and isinstance(right, Fraction):
                 return _checked(_EXACT[type(node.op)](left, right))
-            return _checked(_FLOAT[type(node.op)](float(left), float(right)))
+            return _checked(_FLOAT[type(node.op)](_float(left), _float(right)))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         value = _eval(node.operand, depth + 1, source)
         return -value if isinstance(node.op, ast.USub) else value
@@ -159,10 +159,17 @@ def _power(base: Number, exponent: Number) -> Number:
                     f"the result would have about {digits} digits; at most {MAX_DIGITS} are computed"
                 )
         return Fraction(base ** int(exponent))
-    result: float | complex = float(base) ** float(exponent)
+    result: float | complex = _float(base) ** _float(exponent)
     if isinstance(result, complex):
         raise ValueError("a negative number to a fractional power is not a real number")
     return result
+
+
+def _float(value: Number) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError("a value is too large to combine with an inexact one (pi, e, sqrt, ...)") from None
 
 
 def _checked(value: Number) -> Number:

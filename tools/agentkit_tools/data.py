@@ -112,15 +112,15 @@ def _select(values: list[Any], query: str) -> tuple[list[Any], str]:
         position = step.end()
         key, item, quoted, single = step.groups()
         chosen: list[Any] = []
-        for value in values:
-            if item is not None:
+        if item is not None:
+            for value in values:
                 chosen += _items(value, item, at)
-            else:
-                name = (
-                    key if key is not None else (single if single is not None else json.loads(f'"{quoted}"'))
-                )
-                chosen.append(_member(value, name, at))
-        values, at = chosen, at + step.group(0)
+            at += f"[{item}]"
+        else:
+            name = key if key is not None else (single if single is not None else json.loads(f'"{quoted}"'))
+            chosen = [_member(value, name, at) for value in values]
+            at += f".{name}" if key is not None else f"[{json.dumps(name)}]"
+        values = chosen
     return values, at
 
 
