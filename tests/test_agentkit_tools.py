@@ -13,26 +13,18 @@ from pathlib import Path
 
 import agentkit_tools
 import pytest
-from agentkit_tools import (
-    calculator,
-    current_time,
-    data,
-    date_difference,
-    datetime_tools,
-    parse_date,
-    shift_date,
-)
+from agentkit_tools import calculator, current_time, data, datetime_tools
 from agentkit_tools.calculator import MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, evaluate, render
+from agentkit_tools.clock import date_difference, parse_date, shift_date
 
 from agentkit import ModelRetry, Tool, UserError
 
 
 def test_the_package_surface() -> None:
     assert agentkit_tools.__all__ == sorted(agentkit_tools.__all__)
-    assert set(agentkit_tools.__all__) == {
-        "calculator", "current_time", "data", "date_difference", "datetime_tools", "files", "http_fetch",
-        "parse_date", "shell", "shift_date",
-    }  # fmt: skip
+    assert agentkit_tools.__all__ == [
+        "calculator", "current_time", "data", "datetime_tools", "files", "http_fetch", "shell",
+    ]  # fmt: skip
     assert importlib.util.find_spec("tools") is None or "agentkit" not in str(
         importlib.util.find_spec("tools")
     )

@@ -7,7 +7,7 @@ from agentkit_tools import calculator, datetime_tools, files, http_fetch, shell
 agent = Agent(tools=[calculator, *datetime_tools(), *files("workspace"), http_fetch()])
 ```
 
-`calculator` and the date tools are ready to use; the others are factories that take their configuration
+`calculator` and `current_time` are tools; the others are factories that take their configuration
 (a root folder, an allow-list, limits) and return `Tool`s. Writing files and running commands ask for a
 person's approval of each call unless created with `require_approval=False`.
 """
@@ -15,7 +15,7 @@ person's approval of each call unless created with `require_approval=False`.
 from __future__ import annotations
 
 from .calculator import calculator
-from .clock import current_time, date_difference, datetime_tools, parse_date, shift_date
+from .clock import current_time, datetime_tools
 from .data import data
 from .files import files
 from .shell import shell
@@ -25,11 +25,8 @@ __all__ = [
     "calculator",
     "current_time",
     "data",
-    "date_difference",
     "datetime_tools",
     "files",
     "http_fetch",
-    "parse_date",
     "shell",
-    "shift_date",
 ]

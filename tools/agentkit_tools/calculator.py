@@ -202,7 +202,9 @@ def render(value: Number) -> str:
 
 @tool
 def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression exactly (fractions stay exact: 1/3 is 1/3).
+    """Evaluate an arithmetic expression exactly.
+
+    Fractions stay exact (1/3 is shown as 1/3 with its decimal value); results have at most 1000 digits.
 
     Args:
         expression: The calculation, with the numbers it needs from the question or from earlier tool
