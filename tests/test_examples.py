@@ -37,7 +37,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
 
 
 def test_every_example_has_a_test() -> None:
-    tested = {"weather_agent", "structured_output", "batch", "demo", "streaming", "delegation"}
+    tested = {"weather_agent", "structured_output", "batch", "demo", "streaming", "delegation", "tools_agent"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -239,3 +239,32 @@ def test_streaming_prints_text_as_it_arrives_and_each_call(
         "[2 requests, 2 tool calls, 22+14 tokens, $0.000008, google/gemini-2.0-flash-001]"
     )
     assert all(r.body["stream"] is True for r in server.requests)
+
+
+def test_tools_agent(server: LoopbackServer, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server.add(
+        tool_calls_response(
+            [
+                ("list_files", {}),
+                ("query_csv", {"path": "sales.csv", "where": ["region == north"], "columns": ["amount"]}),
+            ]
+        ),
+        tool_call_response("calculator", {"expression": "1200 + 850.50"}),
+        tool_call_response("write_file", {"path": "report.md", "content": "North sold 2050.5 in total.\n"}),
+        tool_call_response("read_file", {"path": "../secret.txt"}),
+        "North sold 2050.5 in total; the answer is in report.md.",
+    )
+    example = load("tools_agent")
+    assert example.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "North sold 2050.5 in total; the answer is in report.md." in out
+    assert (tmp_path / "report.md").read_text() == "North sold 2050.5 in total.\n"
+    assert "--- report.md ---\nNorth sold 2050.5 in total." in out
+    results = [[m["content"] for m in r.body["messages"] if m["role"] == "tool"] for r in server.requests]
+    assert results[1] == [
+        f"sales.csv ({len(example.SAMPLE)} bytes)",
+        "2 of 4 rows match.\namount\n1200\n850.50\n",
+    ]
+    assert results[2][-1] == "2050.5"
+    assert results[3][-1] == f"Wrote {(tmp_path / 'report.md').stat().st_size} bytes to report.md."
+    assert "'..' is not allowed" in results[4][-1]

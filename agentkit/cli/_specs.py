@@ -102,7 +102,7 @@ def _is_ready_made(target: str) -> bool:
         ready_made = importlib.util.find_spec(READY_MADE) is not None
     except (ImportError, ValueError):
         return False
-    return ready_made and target in getattr(importlib.import_module(READY_MADE), "__all__", ())
+    return ready_made and target in _ready_made_names()
 
 
 def _import(target: str, spec: str) -> ModuleType:
@@ -186,10 +186,12 @@ def _shown(module: ModuleType) -> str:
 
 
 def _ready_made_names() -> list[str]:
+    """The ready-made `Tool`s by name (not the factories beside them, such as `files(root)`)."""
     try:
-        return list(getattr(importlib.import_module(READY_MADE), "__all__", ()))
+        module = importlib.import_module(READY_MADE)
     except ImportError:
         return []
+    return [name for name in getattr(module, "__all__", ()) if isinstance(getattr(module, name, None), Tool)]
 
 
 def _reason(exc: BaseException) -> str:

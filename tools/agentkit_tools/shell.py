@@ -1,0 +1,243 @@
+"""`shell(allow=...)`: run one program with arguments, without a shell, confined in time, output and folder.
+
+The command line is split with `shlex` and run with `subprocess` (never `shell=True`), in a new process
+group that is killed whole at the timeout. Shell syntax (pipes, redirection, `;`, `&&`, `$VAR`, `$(...)`,
+backticks, wildcards) is refused with a message saying so, rather than passed on as literal arguments. The
+environment is rebuilt from a short list of harmless variables (`PATH`, `HOME`, `LANG`, ...): API keys,
+tokens and passwords are never passed on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from agentkit import ModelRetry, Tool, UserError
+
+from ._paths import Root
+
+__all__ = ["INHERITED_ENV", "SECRET_NAME", "safe_environment", "shell"]
+
+INHERITED_ENV = frozenset(
+    {"PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "TMPDIR", "TEMP", "TMP"}
+)
+"""The variables (besides `LC_*`) a command inherits from this process; nothing else is passed on."""
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.I)
+"""Names never inherited, even from `INHERITED_ENV` or `LC_*`."""
+_OPERATORS = set(";|&<>()\n")
+_EXPANSION = re.compile(r"\$[A-Za-z_{(]|`")
+_WILDCARDS = set("*?[")
+
+
+def safe_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of `environ` a command may see: `INHERITED_ENV` and `LC_*`, minus secret-looking names."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if (name in INHERITED_ENV or name.startswith("LC_")) and not SECRET_NAME.search(name)
+    }
+
+
+def shell(
+    allow: Sequence[str] | Literal["any"],
+    *,
+    timeout: float = 30.0,
+    cwd: str | os.PathLike[str] = ".",
+    max_output_bytes: int = 50_000,
+    env: Mapping[str, str] | None = None,
+    require_approval: bool = True,
+) -> Tool[..., str]:
+    """A `run_command` tool that runs one allowed program with its arguments (no shell).
+
+    Args:
+        allow: The program names the model may run (`["ls", "git", "grep"]`), compared with the first word
+            of the command; a path such as `/bin/ls` or `./ls` is refused. `"any"` allows every program on
+            `PATH` or by path: the command still runs without a shell, with the timeout, the output cap, the
+            scrubbed environment and the working folder, but it can do anything your user can do (read and
+            write any file, use the network). Allowing an interpreter or a program that runs others
+            (`python`, `sh`, `env`, `xargs`, `find`, `git` with its hooks) is the same as allowing `"any"`.
+        timeout: Seconds a command may run; then it and every process it started are killed.
+        cwd: The folder commands run in; the model may pick a sub-folder of it, never a folder outside.
+        max_output_bytes: Bytes of output (stdout and stderr together) kept; past that the command is stopped.
+        env: Variables to set for every command, as given (on top of the scrubbed inherited ones).
+        require_approval: A person approves each command before it runs (`requires_approval` on the tool).
+            `False` runs the commands the model chooses unattended.
+    """
+    if isinstance(allow, str):
+        if allow != "any":
+            raise UserError(f'shell(allow=...) takes a list of program names or "any", not {allow!r}.')
+        allowed: frozenset[str] | None = None
+    else:
+        allowed = frozenset(allow)
+        if not allowed or any(not name or "/" in name for name in allowed):
+            raise UserError("shell(allow=[...]) needs program names such as 'ls' (no paths, at least one).")
+    if timeout <= 0 or max_output_bytes < 1:
+        raise UserError("shell(): timeout must be positive and max_output_bytes at least 1.")
+    runner = _Runner(
+        allowed=allowed,
+        timeout=timeout,
+        root=Root(cwd),
+        max_output=max_output_bytes,
+        env={**safe_environment(os.environ), **(env or {})},
+    )
+
+    def run_command(command: str, cwd: str = ".") -> str:
+        return runner.run(command, cwd)
+
+    programs = "any program" if allowed is None else "only these programs: " + ", ".join(sorted(allowed))
+    run_command.__doc__ = f"""Run one program with its arguments and return its exit code and output.
+
+    There is no shell: pipes, redirection, ';', '&&', variables, $(...) and wildcards are not available.
+    Allowed: {programs}. A command is stopped after {timeout:g} seconds.
+
+    Args:
+        command: The program and its arguments, quoted as in a shell, e.g. "grep -n 'def main' app.py".
+        cwd: The folder to run it in, relative to the working folder.
+    """
+    return Tool(run_command, name="run_command", requires_approval=require_approval)
+
+
+class _Runner:
+    def __init__(
+        self,
+        *,
+        allowed: frozenset[str] | None,
+        timeout: float,
+        root: Root,
+        max_output: int,
+        env: dict[str, str],
+    ) -> None:
+        self.allowed = allowed
+        self.timeout = timeout
+        self.root = root
+        self.max_output = max_output
+        self.env = env
+
+    def run(self, command: str, cwd: str) -> str:
+        argv = self.parse(command)
+        folder = os.path.join(self.root.path, self.root.resolve(cwd or "."))
+        if not os.path.isdir(folder):
+            raise ModelRetry(f"No folder {cwd!r} to run in.")
+        program = argv[0]
+        if "/" not in program:
+            found = shutil.which(program, path=self.env.get("PATH", os.defpath))
+            if found is None:
+                raise ModelRetry(f"Program {program!r} is not installed (not on PATH).")
+            argv[0] = found
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=folder,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ModelRetry(f"Cannot run {program!r}: {exc.strerror or exc}.") from None
+        with process:
+            output, stopped = self._collect(process)
+        text = output[: self.max_output].decode("utf-8", errors="replace")
+        if stopped == "timeout":
+            return f"Stopped after {self.timeout:g} seconds (timeout); output so far:\n{text}"
+        if stopped == "output":
+            return f"Stopped: the output passed {self.max_output} bytes; the first {self.max_output}:\n{text}"
+        return f"Exit code {process.returncode}\n{text}"
+
+    def parse(self, command: str) -> list[str]:
+        """The argv of `command`, refusing shell syntax and programs outside the allow-list."""
+        if "\x00" in command:
+            raise ModelRetry("A command cannot contain a NUL byte.")
+        bare = _unquoted(command)
+        if _EXPANSION.search(_unquoted(command, double=True)):
+            raise ModelRetry("No shell runs the command: $VARIABLES, $(...) and `...` are not expanded.")
+        if _OPERATORS & set(bare):
+            raise ModelRetry(
+                "No shell runs the command: pipes (|), redirection (< >), ';', '&&', '&', '( )' and line breaks "
+                "are not available. Run one program with its arguments (quote an argument that contains them)."
+            )
+        if _WILDCARDS & set(bare):
+            raise ModelRetry(
+                "No shell runs the command: wildcards (* ? [) are not expanded; name the files, or quote the "
+                "pattern for a program that takes one (find -name '*.py')."
+            )
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise ModelRetry(f"Cannot split the command: {exc} (check the quotes).") from None
+        if not argv:
+            raise ModelRetry("The command is empty; give a program and its arguments.")
+        program = argv[0]
+        if self.allowed is not None:
+            if "/" in program:
+                raise ModelRetry(f"Give the program by name, not by path ({program!r}).")
+            if program not in self.allowed:
+                raise ModelRetry(
+                    f"{program!r} is not an allowed program; allowed: {', '.join(sorted(self.allowed))}."
+                )
+        return argv
+
+    def _collect(self, process: subprocess.Popen[bytes]) -> tuple[bytes, str | None]:
+        """Read the output until the end, the cap or the deadline; then kill the whole process group."""
+        assert process.stdout is not None
+        deadline = time.monotonic() + self.timeout
+        output = bytearray()
+        stopped: str | None = None
+        fd = process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    stopped = "timeout"
+                    break
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                output += chunk
+                if len(output) > self.max_output:
+                    stopped = "output"
+                    break
+        if stopped is None:
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.001))
+            except subprocess.TimeoutExpired:
+                stopped = "timeout"
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # the program and anything it left running
+        process.wait()
+        return bytes(output), stopped
+
+
+def _unquoted(command: str, *, double: bool = False) -> str:
+    """The characters of `command` outside quotes (with `double`, also those in "...", where a shell expands)."""
+    kept: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for char in command:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            if char == quote:
+                quote = None
+            elif quote == '"' and double:
+                kept.append(char)
+        elif char in "'\"":
+            quote = char
+        else:
+            kept.append(char)
+    return "".join(kept)
