@@ -49,6 +49,18 @@ class AgentkitError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by state, not by calling `__init__` again (whose keyword-only arguments pickle cannot give):
+        an error crosses processes whole (a durable run's recorded error, a Ray worker's)."""
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[AgentkitError], args: tuple[object, ...], state: dict[str, object]) -> AgentkitError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class UserError(AgentkitError):
     """The library was used in a way it cannot support; the message says what to change."""

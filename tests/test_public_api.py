@@ -47,3 +47,33 @@ def test_import_is_cheap_and_does_not_import_openai() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False"] * len(names)  # the command line (rich, ray) loads only when it runs
+
+
+def test_every_error_pickles_whole() -> None:
+    import pickle
+
+    from agentkit import (
+        ModelAPIError,
+        ModelUnavailableError,
+        ToolArgumentsError,
+        ToolExecutionError,
+        UnexpectedModelBehavior,
+        UsageLimitExceeded,
+        UserError,
+        UserMessage,
+    )
+
+    history = [UserMessage(content="hi")]
+    errors = [
+        UserError("misuse"),
+        ToolArgumentsError("add", ["a: required"]),
+        ToolExecutionError("boom", tool_name="add", tool_call_id="c1", messages=history),
+        ModelAPIError("HTTP 400", status_code=400, code="bad", body={"x": 1}, messages=history),
+        ModelUnavailableError("gone", status_code=404, successors=["m2"]),
+        UnexpectedModelBehavior("empty", messages=history),
+        UsageLimitExceeded("limit", messages=history),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert vars(copy) == vars(error)
