@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx2
 import pytest
@@ -526,3 +527,26 @@ def test_a_long_diff_is_cut_short() -> None:
     assert "differs from interaction #1 of c.json in: body." in message
     diff = message.splitlines()[1:-1]
     assert len(diff) == MAX_DIFF_LINES + 1 and re.fullmatch(r"\.\.\. \(\d+ more lines\)", diff[-1])
+
+
+def test_the_local_model_replays_without_starting_its_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentkit.models.local import LocalModel
+
+    path = tmp_path / "local.json"
+    with LoopbackServer(script()) as server:
+        # recorded from a running server (a loopback one standing in for llama.cpp here)
+        running = SimpleNamespace(is_running=True, base_url=server.base_url, engine_in_use="xllamacpp")
+        with cassette(path, mode="record"):
+            recorded = Agent(LocalModel(server=running), tools=[add]).run_sync("2+3?")  # type: ignore[arg-type]
+
+    def no_server() -> None:
+        raise AssertionError("the local server was started during a replay")
+
+    monkeypatch.setattr("agentkit.local.get_local_server", no_server)
+    model = LocalModel()
+    with cassette(path, mode="replay"):
+        replayed = Agent(model, tools=[add]).run_sync("2+3?")
+    assert transcript(replayed) == transcript(recorded)
+    assert not model._started  # a later real request starts the server then

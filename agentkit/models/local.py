@@ -66,8 +66,11 @@ class LocalModel(OpenAIChatModel):
         return f"{self.model_name} ({where})"
 
     async def start(self) -> str:
-        """Start (or reuse) the server; returns its base URL."""
-        if not self._started:
+        """Start (or reuse) the server; returns its base URL. While a cassette replays, nothing starts:
+        the cassette answers."""
+        from ._guard import is_replaying
+
+        if not self._started and not is_replaying():
             from ..local import get_local_server
 
             server = self._server
