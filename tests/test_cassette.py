@@ -455,7 +455,7 @@ def test_marked(agentkit_cassette):
 def inner(pytester: pytest.Pytester, pytestconfig: pytest.Config) -> list[str]:
     """Options for an inner pytest run with agentkit's plugin: an install loads it by its entry point (then
     so does the inner run), a checkout not installed again since the entry point was added does not."""
-    pytester.makepyfile(test_agent=INNER_TEST)
+    pytester.makepyfile(test_recorded_agent=INNER_TEST)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     installed = pytestconfig.pluginmanager.get_plugin("agentkit") is not None
     return ["-p", "no:cacheprovider", "-s", *([] if installed else ["-p", "_agentkit_pytest"])]
@@ -467,7 +467,7 @@ def test_the_fixture_records_the_first_run_and_replays_later_ones(
     first = pytester.runpytest(*inner, "-k", "test_answer")
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["*MODE record REQUESTS 1*"])
-    path = pytester.path / "cassettes" / "test_agent" / "test_answer_1.json"
+    path = pytester.path / "cassettes" / "test_recorded_agent" / "test_answer_1.json"
     assert json.loads(path.read_text())["interactions"][0]["request"]["body"]["messages"][0]["content"] == (
         "Capital of France?"
     )
@@ -489,14 +489,14 @@ def test_the_fixture_fails_a_changed_run_and_keeps_no_recording_of_a_failed_one(
 ) -> None:
     pytester.runpytest(*inner, "-k", "test_answer").assert_outcomes(passed=1)
     pytester.makepyfile(
-        test_agent=INNER_TEST.replace('PROMPT = "Capital of France?"', 'PROMPT = "Capital of Peru?"')
+        test_recorded_agent=INNER_TEST.replace('PROMPT = "Capital of France?"', 'PROMPT = "Capital of Peru?"')
     )
     changed = pytester.runpytest(*inner, "-k", "test_answer")
     changed.assert_outcomes(failed=1)
     changed.stdout.fnmatch_lines(["*CassetteMismatchError: Request #1 (POST /v1/chat/completions) differs*"])
     changed.stdout.fnmatch_lines(['*+*"content": "Capital of Peru?"*'])
-    pytester.makepyfile(test_agent=INNER_TEST.replace('"Paris."])', '"Lima."])'))
-    path = pytester.path / "cassettes" / "test_agent" / "test_answer_1.json"
+    pytester.makepyfile(test_recorded_agent=INNER_TEST.replace('"Paris."])', '"Lima."])'))
+    path = pytester.path / "cassettes" / "test_recorded_agent" / "test_answer_1.json"
     path.unlink()
     pytester.runpytest(*inner, "-k", "test_answer").assert_outcomes(failed=1)  # records, then fails
     assert not path.exists()
