@@ -399,3 +399,39 @@ def test_run_sync_from_another_thread_takes_that_threads_workflow_id(dbos: None)
         thread.join()
     assert outputs == ["a", "b"]
     assert DBOS.retrieve_workflow("thread-2").get_result().output == "b"
+
+
+@tool(requires_approval=True)
+def refund(amount: int) -> str:
+    """Refund an amount."""
+    return f"refunded {amount}"
+
+
+def test_approval_in_a_durable_run_stops_and_continues_as_two_workflows(dbos: None) -> None:
+    model = ScriptedModel([tool_call_response("refund", {"amount": 5}), "Refunded 5."])
+    durable = DBOSAgent(Agent(model, tools=[refund], name="refunds"))
+    with SetWorkflowID("refund-ask"):
+        first = durable.run_sync("refund 5")
+    assert first.output is None and [c.name for c in first.pending_approvals] == ["refund"]
+    # the stopped run is a finished workflow: its pending calls are read back from DBOS, hours later
+    recorded = DBOS.retrieve_workflow("refund-ask").get_result()
+    assert recorded.pending_approvals == first.pending_approvals
+    with SetWorkflowID("refund-decided"):
+        second = durable.run_sync(
+            None, message_history=recorded.messages, approvals={first.pending_approvals[0].id: True}
+        )
+    assert second.output == "Refunded 5."
+    assert [name for name, _ in steps("refund-decided")] == [
+        "refunds.tool.refund:call_1",
+        "refunds.model.request",
+    ]
+
+
+def test_options_a_durable_run_cannot_take_are_refused(dbos: None, tmp_path: Path) -> None:
+    from agentkit.sessions import SQLiteSession
+
+    durable = DBOSAgent(Agent(ScriptedModel([]), name="picky"))
+    with pytest.raises(UserError, match="no approve= callback"):
+        durable.run_sync("hi", approve=lambda call: True)
+    with pytest.raises(UserError, match="no session="):
+        durable.run_sync("hi", session=SQLiteSession(tmp_path / "s.db", "x"))

@@ -95,6 +95,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         The prompt and options are the workflow's inputs, recorded by DBOS: they must pickle (`deps` too).
         Run it inside `with SetWorkflowID(...)` to choose the workflow's id (DBOS runs a workflow once per id).
         """
+        _check_options(options)
         result: RunResult[OutputT] = await self._workflow(prompt, **options)
         return result
 
@@ -115,6 +116,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
             raise UserError(
                 "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
             )
+        _check_options(options)
         handle = DBOS.start_workflow(self._workflow, prompt, **options)
         # typed by DBOS as the coroutine function's return value; the handle gives what it awaits to
         return cast("RunResult[OutputT]", handle.get_result())
@@ -140,6 +142,22 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         model = infer_model(chosen) if chosen is not None else self.agent.model
         options = {**options, "model": StepModel(model, step_name=f"{prefix}.model.request")}
         return await durable.run(prompt, **options)
+
+
+def _check_options(options: RunOptions[Any]) -> None:
+    """The options a durable run cannot take, refused with what to do instead."""
+    if options.get("approve") is not None:
+        raise UserError(
+            "A durable run takes no approve= callback (a callback cannot be recorded, so a recovered run could "
+            "not ask it again): let calls that need approval stop the run (result.pending_approvals), then "
+            "continue it with run(None, message_history=result.messages, approvals={call_id: True | reason})."
+        )
+    if options.get("session") is not None:
+        raise UserError(
+            "A durable run takes no session= (DBOS records the run; a session appended to between steps would "
+            "be appended to again on recovery): pass message_history=session.load_sync() and append the "
+            "result's new_messages() to the session after the run."
+        )
 
 
 def _is_registered(workflow_name: str) -> bool:
