@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 TOOLS_FILE = '''
 from agentkit import tool
 
@@ -34,6 +36,14 @@ def explode(reason: str) -> str:
     """
     raise RuntimeError(f"tool blew up: {reason}")
 '''
+
+
+def tools_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, name: str) -> Path:
+    """A tools file `name`.py holding `source` (what `--tools` imports), `sys.path` restored afterwards."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    path = tmp_path / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    return path
 
 
 def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentkit.testing import block_model_requests
+from agentkit.testing import LoopbackServer, block_model_requests
 
 # The `agentkit_cassette` fixture: an install of agentkit loads its plugin by the `pytest11` entry point; a
 # checkout installed before the entry point existed does not (and loading it twice is an error).
@@ -20,3 +20,13 @@ def _no_real_model_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     with block_model_requests():
         yield
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+    """A loopback server that the library's default model (and the in-process command line) is configured
+    for, by environment; a test module may define its own `server`."""
+    with LoopbackServer() as loopback:
+        monkeypatch.setenv("AGENTKIT_BASE_URL", loopback.base_url)
+        monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
+        yield loopback

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import tools_module
 
 from agentkit import ToolCall
 from agentkit.cli import main
@@ -35,19 +34,8 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    with LoopbackServer() as loopback:
-        monkeypatch.setenv("AGENTKIT_BASE_URL", loopback.base_url)
-        monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
-        yield loopback
-
-
-@pytest.fixture
 def tools_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    path = tmp_path / "gated_tools.py"
-    path.write_text(TOOLS, encoding="utf-8")
-    return path
+    return tools_module(tmp_path, monkeypatch, TOOLS, "gated_tools")
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ import base64
 import io
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import TOOLS_FILE
+from cli_support import TOOLS_FILE, tools_module
 
 from agentkit.cli import ExitCode, _images, main
 from agentkit.testing import HTTPError, LoopbackServer, tool_call_response, tool_calls_response
@@ -19,19 +18,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    with LoopbackServer() as loopback:
-        monkeypatch.setenv("AGENTKIT_BASE_URL", loopback.base_url)
-        monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
-        yield loopback
-
-
-@pytest.fixture
 def tools_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    path = tmp_path / "my_tools.py"
-    path.write_text(TOOLS_FILE, encoding="utf-8")
-    return path
+    return tools_module(tmp_path, monkeypatch, TOOLS_FILE, "my_tools")
 
 
 def test_plain_output_the_answer_on_stdout_the_way_on_stderr(
