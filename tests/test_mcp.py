@@ -19,11 +19,11 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from agentkit import Agent, ModelRetry, RunContext, ToolMessage, UserError  # noqa: E402
-from agentkit._sync import run_sync  # noqa: E402
-from agentkit.events import RunFinished  # noqa: E402
-from agentkit.mcp import MCPServer, MCPServerHTTP, MCPServerStdio  # noqa: E402
-from agentkit.testing import ScriptedModel, tool_call_response  # noqa: E402
+from agentkit import Agent, ModelRetry, RunContext, ToolMessage, UserError
+from agentkit._sync import run_sync
+from agentkit.events import RunFinished
+from agentkit.mcp import MCPServer, MCPServerHTTP, MCPServerStdio
+from agentkit.testing import ScriptedModel, tool_call_response
 
 SERVERS = Path(__file__).parent / "mcp_servers"
 DEMO = str(SERVERS / "demo_server.py")
@@ -405,3 +405,82 @@ async def test_odd_tool_names_are_made_valid_and_invalid_schemas_left_out(
         assert await tools[0].call({}) == "called files.read/all"
         assert (await server.get_tools(RunContext(deps=None)))[0] is tools[0]  # built once
     assert any("'broken' left out" in r.getMessage() for r in caplog.records)
+
+
+def test_import_agentkit_mcp_does_not_import_the_sdk() -> None:
+    check = "import sys, agentkit, agentkit.mcp; print(sorted(m for m in ('mcp', 'mcp_types', 'anyio') if m in sys.modules))"
+    run = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    assert run.stdout.strip() == "[]"
+
+
+def result(*content: Any, structured: dict[str, Any] | None = None, is_error: bool = False) -> Any:
+    import mcp_types as types
+
+    return types.CallToolResult(content=list(content), structured_content=structured, is_error=is_error)
+
+
+def test_result_blocks_become_text_images_and_notes() -> None:
+    import mcp_types as types
+
+    from agentkit import ImagePart, TextPart
+    from agentkit.mcp import _result_value
+
+    text = types.TextContent(type="text", text="hello")
+    image = types.ImageContent(type="image", data="AAAA", mime_type="image/png")
+    audio = types.AudioContent(type="audio", data="AAAA", mime_type="audio/wav")
+    link = types.ResourceLink(type="resource_link", name="notes", uri="file:///notes.txt")
+    embedded_text = types.EmbeddedResource(
+        type="resource", resource=types.TextResourceContents(uri="file:///a.txt", text="inside")
+    )
+    embedded_image = types.EmbeddedResource(
+        type="resource",
+        resource=types.BlobResourceContents(uri="file:///a.png", blob="BBBB", mime_type="image/png"),
+    )
+    embedded_blob = types.EmbeddedResource(
+        type="resource", resource=types.BlobResourceContents(uri="file:///a.bin", blob="CCCC")
+    )
+    assert _result_value(result(text, audio, link, embedded_text, embedded_blob)) == (
+        "hello\n[audio (audio/wav) not shown]\n[resource link: notes file:///notes.txt]\ninside\n"
+        "[resource file:///a.bin (application/octet-stream) not shown]"
+    )
+    assert _result_value(result(text, image, embedded_image)) == [
+        TextPart(text="hello"),
+        ImagePart(url="data:image/png;base64,AAAA"),
+        ImagePart(url="data:image/png;base64,BBBB"),
+    ]
+    assert _result_value(result()) == ""
+
+
+def test_structured_content_is_sent_once_as_compact_json() -> None:
+    import mcp_types as types
+
+    from agentkit.mcp import _result_value
+
+    def text(value: str) -> types.TextContent:
+        return types.TextContent(type="text", text=value)
+
+    data = {"a": [1, 2], "b": None}
+    assert _result_value(result(text(json.dumps(data, indent=2)), structured=data)) == '{"a":[1,2],"b":null}'
+    assert _result_value(result(structured=data)) == '{"a":[1,2],"b":null}'
+    assert _result_value(result(text("a summary"), structured=data)) == 'a summary\n{"a":[1,2],"b":null}'
+    assert _result_value(result(text("7"), structured={"result": 7})) == "7"
+    assert _result_value(result(text("seven"), structured={"result": "seven"})) == "seven"
+    assert _result_value(result(text("[1, 2]"), structured={"result": [1, 2]})) == "[1,2]"
+
+
+def test_an_error_result_is_a_retry_with_the_servers_text() -> None:
+    import mcp_types as types
+
+    from agentkit.mcp import _result_value
+
+    with pytest.raises(ModelRetry, match="disk full"):
+        _result_value(result(types.TextContent(type="text", text="disk full"), is_error=True))
+    with pytest.raises(ModelRetry, match="no details"):
+        _result_value(result(is_error=True))
