@@ -93,9 +93,8 @@ class Connection:
         except asyncio.CancelledError:
             self._ready.cancel()  # no-op when done
             raise
-        except (
-            Exception
-        ) as exc:  # opening failed (open() raises it), or leaving did (nothing to do but say so)
+        # opening failed (open() raises it), or leaving did (nothing to do but say so)
+        except Exception as exc:
             if not self._ready.done():
                 self._ready.set_exception(exc)
             else:

@@ -351,6 +351,13 @@ async def test_served_tools_validate_arguments_and_name_unknown_tools() -> None:
         assert unknown.is_error and "Did you mean 'add'?" in unknown.content[0].text
         good = await client.call_tool("double", {"x": 21})
         assert not good.is_error and good.content[0].text == "42"
+    async with Client(mcp_server([served_tools.picture])) as client:
+        picture = await client.call_tool("picture", {"caption": "dot"})
+        assert [c.type for c in picture.content] == ["text", "image", "text"]
+        assert (
+            picture.content[1].data == "iVBORw=="
+            and picture.content[2].text == "[image: https://x.test/a.png]"
+        )
     with pytest.raises(UserError, match="unique"):
         mcp_server([served_tools.add, served_tools.add])
 
@@ -484,3 +491,115 @@ def test_an_error_result_is_a_retry_with_the_servers_text() -> None:
         _result_value(result(types.TextContent(type="text", text="disk full"), is_error=True))
     with pytest.raises(ModelRetry, match="no details"):
         _result_value(result(is_error=True))
+
+
+class FakeClient:
+    """Stands in for `mcp.Client`: answers from scripts (a value, or an exception to raise)."""
+
+    def __init__(self, listings: list[Any], calls: list[Any] = ()) -> None:  # type: ignore[assignment]
+        self.listings, self.calls = list(listings), list(calls)
+
+    async def list_tools(self, cursor: str | None = None) -> Any:
+        return self._next(self.listings)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        return self._next(self.calls)
+
+    def _next(self, script: list[Any]) -> Any:
+        item = script.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class Scripted(MCPServer):
+    """A toolset whose each (re)connection takes the next item: a `FakeClient`, an exception, or "hang"."""
+
+    def __init__(self, opens: list[Any], **options: Any) -> None:
+        super().__init__(**options)
+        self.opens = list(opens)
+
+    @property
+    def label(self) -> str:
+        return "scripted"
+
+    async def _open_client(self, stack: Any) -> Any:
+        item = self.opens.pop(0)
+        if item == "hang":
+            await asyncio.Event().wait()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+def listing(*names: str) -> Any:
+    import mcp_types as types
+
+    return types.ListToolsResult(tools=[types.Tool(name=n, input_schema={"type": "object"}) for n in names])
+
+
+def lost() -> Exception:
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import CONNECTION_CLOSED
+
+    return MCPError(CONNECTION_CLOSED, "Connection closed")
+
+
+async def test_listing_on_a_lost_connection_reconnects_once(caplog: pytest.LogCaptureFixture) -> None:
+    server = Scripted([FakeClient([lost()]), FakeClient([listing("a")])])
+    async with server:
+        assert [t.name for t in await server.get_tools(RunContext(deps=None))] == ["a"]
+    assert any("connection was lost" in r.getMessage() for r in caplog.records)
+    from mcp.shared.exceptions import MCPError
+
+    failing = Scripted([FakeClient([MCPError(-32603, "bad page")])])
+    async with failing:
+        with pytest.raises(UserError, match="could not list its tools: MCPError: bad page"):
+            await failing.get_tools(RunContext(deps=None))
+
+
+async def test_a_server_that_cannot_be_restarted_fails_the_call_for_the_model() -> None:
+    server = Scripted([FakeClient([], [lost()]), OSError("no such command")])
+    async with server:
+        with pytest.raises(ModelRetry, match="stopped or disconnected"):
+            await server.call_tool("a", {})
+        with pytest.raises(ModelRetry, match=r"could not be restarted: .*OSError: no such command"):
+            await server.call_tool("a", {})
+
+
+async def test_a_server_that_hangs_while_starting_times_out() -> None:
+    with pytest.raises(UserError, match="did not start: TimeoutError"):
+        async with Scripted(["hang"], start_timeout=0.05):
+            pass
+
+
+async def test_a_failure_while_closing_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    class FailsOnClose(Scripted):
+        async def _open_client(self, stack: Any) -> Any:
+            async def fail() -> None:
+                raise RuntimeError("close failed")
+
+            stack.push_async_callback(fail)
+            return await super()._open_client(stack)
+
+    with caplog.at_level(logging.DEBUG, logger="agentkit"):
+        async with FailsOnClose([FakeClient([])]):
+            pass
+    assert any("closing the MCP session failed" in r.getMessage() for r in caplog.records)
+
+
+def test_mcp_serve_command_serves_the_loaded_tools(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import agentkit.mcp
+    from agentkit.cli._main import main
+
+    served: list[Any] = []
+
+    async def fake_serve(tools: Any, *, name: str) -> None:
+        served.append(([t.name for t in tools], name))
+
+    monkeypatch.setattr(agentkit.mcp, "serve_stdio", fake_serve)
+    assert main(["mcp", "serve", str(SERVERS / "served_tools.py") + ":add,check", "--name", "kit"]) == 0
+    assert served == [(["add", "check"], "kit")]
+    assert "serving 2 tool(s) over stdio: add, check" in capsys.readouterr().err

@@ -29,7 +29,11 @@ def check(word: str) -> str:
 @tool
 def picture(caption: str) -> list[TextPart | ImagePart]:
     """A picture with a caption."""
-    return [TextPart(text=caption), ImagePart.from_bytes(b"\x89PNG", "image/png"), ImagePart(url="https://x.test/a.png")]
+    return [
+        TextPart(text=caption),
+        ImagePart.from_bytes(b"\x89PNG", "image/png"),
+        ImagePart(url="https://x.test/a.png"),
+    ]
 
 
 @tool
