@@ -10,7 +10,9 @@ with a message saying what to fix (for an unknown tool, the closest real name).
 Arguments that fail to decode or validate are first repaired locally when the intent is unambiguous
 (`_repair`): the `ValidatedCall` then holds the repaired call (`ToolCall.original_arguments` keeps what the
 model wrote), and `validate_calls` splits two objects written as one call's arguments into two calls. A
-result longer than the tool's `max_result_chars` is cut, and the model told its length.
+result longer than the tool's `max_result_chars` is cut, and the model told its length. A tool may return
+images (an `ImagePart`, or a list of `TextPart`/`ImagePart`): the message keeps its text, noting the images,
+and the images beside it (`ToolMessage.images`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
 from .context import RunContext
 from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError
-from .messages import Message, ToolCall, ToolMessage
+from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Inbox",
     "ValidatedCall",
     "execute",
+    "result_parts",
     "run_concurrently",
     "serialize_result",
     "validate_call",
@@ -63,6 +66,25 @@ def serialize_result(value: object) -> str:
         return to_json(value).decode()
     except PydanticSerializationError:
         return str(value)
+
+
+def result_parts(value: object) -> tuple[str, list[ImagePart]]:
+    """A tool's return value as message text and images: an `ImagePart`, or a list of `TextPart` and
+    `ImagePart` (not empty), gives its text parts joined by newlines and its images; anything else,
+    `serialize_result(value)` and no images."""
+    parts: list[object] = (
+        [value] if isinstance(value, ImagePart) else value if isinstance(value, list) else []
+    )
+    if not parts or not all(isinstance(p, (TextPart, ImagePart)) for p in parts):
+        return serialize_result(value), []
+    texts = [p.text for p in parts if isinstance(p, TextPart)]
+    images = [p for p in parts if isinstance(p, ImagePart)]
+    return "\n".join(texts), images
+
+
+def images_note(count: int) -> str:
+    """What a tool message's text says of the images that come with it."""
+    return f"[{count} image{'s' if count > 1 else ''} attached]"
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -324,11 +346,22 @@ async def execute(
         error = exc
         failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
-    content = failure if failure is not None else _capped(serialize_result(value), tool)
-    message = ToolMessage(tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None)
+    content, images = (failure, []) if failure is not None else _result_content(value, tool)
+    message = ToolMessage(
+        tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None, images=images
+    )
     return CallOutcome(
         message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
     )
+
+
+def _result_content(value: object, tool: Tool[..., Any]) -> tuple[str, list[ImagePart]]:
+    """A return value as the message's text (capped, noting the images) and its images."""
+    text, images = result_parts(value)
+    content = _capped(text, tool)
+    if images:
+        content = "\n".join(filter(None, [content, images_note(len(images))]))
+    return content, images
 
 
 def _capped(content: str, tool: Tool[..., Any]) -> str:

@@ -1,7 +1,8 @@
 """Provider-neutral messages: what a run's transcript is made of, and its JSON round trip.
 
 A transcript is a list of `Message`: `SystemMessage`, `UserMessage`, `AssistantMessage` (text and/or tool
-calls, with the usage of the request that produced it) and `ToolMessage` (one per tool call). The model
+calls, with the usage of the request that produced it) and `ToolMessage` (one per tool call; its text, and
+the images the tool returned, if any). The model
 adapters in `agentkit.models` translate these to and from each provider's wire format.
 """
 
@@ -45,7 +46,7 @@ class TextPart:
 
 @dataclass(kw_only=True, frozen=True)
 class ImagePart:
-    """An image inside a user message, as an `https:` or `data:` URL."""
+    """An image inside a user message or a tool's result, as an `https:` or `data:` URL."""
 
     url: str
     detail: Literal["auto", "low", "high"] | None = None
@@ -131,8 +132,12 @@ class ToolMessage:
     tool_call_id: str
     name: str
     content: str
+    """The result as text (for a result with images, its text parts and a note of the images)."""
     is_error: bool = False
     """True when `content` reports a failure the model should fix (bad arguments, `ModelRetry`, an exception)."""
+    images: list[ImagePart] = field(default_factory=list)
+    """Images the tool returned (an `ImagePart`, or a list of `TextPart`/`ImagePart`). Chat-completions
+    tool messages take text only, so the images follow the turn's results in a user message."""
     transcript: list[Message] | None = None
     """For a tool that runs an agent (`Agent.as_tool`): that run's whole transcript (not sent to the model)."""
     role: Literal["tool"] = "tool"

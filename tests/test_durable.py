@@ -435,3 +435,22 @@ def test_options_a_durable_run_cannot_take_are_refused(dbos: None, tmp_path: Pat
         durable.run_sync("hi", approve=lambda call: True)
     with pytest.raises(UserError, match="no session="):
         durable.run_sync("hi", session=SQLiteSession(tmp_path / "s.db", "x"))
+
+
+@tool
+def snapshot() -> list[Any]:
+    """A picture of the dashboard."""
+    from agentkit import ImagePart, TextPart
+
+    return [TextPart(text="the dashboard"), ImagePart(url="data:image/png;base64,iVBORw0KGgo=")]
+
+
+def test_a_tool_result_with_images_is_checkpointed_whole(dbos: None) -> None:
+    model = ScriptedModel([tool_call_response("snapshot", {}), "It shows the dashboard."])
+    durable = DBOSAgent(Agent(model, tools=[snapshot], name="viewer"))
+    with SetWorkflowID("viewer-1"):
+        result = durable.run_sync("show me")
+    message = result.messages[2]
+    assert message.images and message.images[0].url.startswith("data:image/png")  # type: ignore[union-attr]
+    recorded = dict(steps("viewer-1"))["viewer.tool.snapshot:call_1"]
+    assert recorded[1].url == message.images[0].url  # type: ignore[union-attr]

@@ -19,13 +19,14 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     from ._batch import add_batch_parser
     from ._chat import add_chat_parser
+    from ._mcp import add_mcp_parser
     from ._run import add_run_parser
     from ._tools import add_tools_parser
 
     parser = argparse.ArgumentParser(
         prog="agentkit",
         description="agentkit command line: run an agent on a task, chat with it, run it over a file of tasks, "
-        "inspect tools, serve the local model.",
+        "inspect tools, serve tools over MCP, serve the local model.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_parser(commands)
     add_batch_parser(commands)
     add_tools_parser(commands)
+    add_mcp_parser(commands)
     local = commands.add_parser(
         "local",
         help="serve the local model (OpenAI-compatible) on 127.0.0.1 until Ctrl-C",
@@ -67,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._tools import tools_command
 
             return tools_command(args)
+        if args.command == "mcp":
+            from ._mcp import mcp_command
+
+            return mcp_command(args)
         if args.command == "local":
             return _local(args.port)
     except CliError as exc:

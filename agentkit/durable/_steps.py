@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS
 
-from .._tool_calls import serialize_result
+from .._tool_calls import result_parts
 from ..exceptions import ModelRetry
 from ..models import Model, ModelProfile, ModelRequestParameters
 from ..tool import Tool
@@ -65,7 +65,8 @@ class StepModel(Model):
 
 
 class _StepTool(Tool[..., Any]):
-    """A tool whose call is a DBOS step; the checkpoint is the result as the model reads it (text)."""
+    """A tool whose call is a DBOS step; the checkpoint is the result as the model reads it (text, or the
+    text and image parts a tool returned)."""
 
     inner: Tool[..., Any]
     step_prefix: str
@@ -75,7 +76,7 @@ class _StepTool(Tool[..., Any]):
         name = f"{self.step_prefix}.tool.{self.name}" + (f":{call_id}" if call_id else "")
         return await DBOS.run_step_async({"name": name}, self._checkpointed, arguments, ctx)
 
-    async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any] | None) -> str:
+    async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any] | None) -> Any:
         inner = self.inner
         try:
             if inner.timeout is None:
@@ -91,7 +92,9 @@ class _StepTool(Tool[..., Any]):
             raise ModelRetry(TIMED_OUT.format(timeout=inner.timeout)) from None
         except Exception as exc:
             raise _portable(exc) from exc
-        return serialize_result(value)
+        text, images = result_parts(value)
+        # images are kept as the parts they came in (dataclasses, which pickle); anything else as its text
+        return value if images else text
 
 
 def step_tool(tool: Tool[..., Any], step_prefix: str) -> Tool[..., Any]:

@@ -38,7 +38,9 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
     Assistant turns with tool calls carry `content: ""`, never null; every tool call gets exactly one tool
     message with its id and the tool's name, all the results of a turn sent together right after it;
-    results that answer no call are dropped.
+    results that answer no call are dropped. Tool messages take text only on most servers, so the images
+    tools returned follow the turn's results in one user message (`image_url` parts, each tool's introduced
+    by a text part naming the tool and call).
     """
     out: list[dict[str, Any]] = []
     pending: dict[str, ToolMessage] = {}
@@ -59,9 +61,22 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 result = pending.get(call.id)
                 content = result.content if result is not None else MISSING_RESULT
                 out.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content})
+            if images := _result_images(message.tool_calls, pending):
+                out.append({"role": "user", "content": images})
             continue
         out.append(_plain(message))
     return out
+
+
+def _result_images(calls: Sequence[ToolCall], results: dict[str, ToolMessage]) -> list[dict[str, Any]]:
+    """The content parts of the user message carrying a turn's result images (empty: none)."""
+    parts: list[dict[str, Any]] = []
+    for call in calls:
+        result = results.get(call.id)
+        if result is not None and result.images:
+            parts.append({"type": "text", "text": f"Images returned by {call.name} (call {call.id}):"})
+            parts.extend(_part(image) for image in result.images)
+    return parts
 
 
 def _plain(message: Message) -> dict[str, Any]:
@@ -115,10 +130,10 @@ def build_request(
         wire = wire_messages(render_messages(messages, parameters.tools, profile, choice))
     else:
         wire = wire_messages(messages)
-        if profile.results_reminder and wire and wire[-1]["role"] == "tool":
+        if profile.results_reminder and wire and _ends_with_results(messages, wire):
             names = [t.name for t in parameters.tools]
             reminder = results_reminder(messages, names, choice)
-            wire[-1] = {**wire[-1], "content": f"{wire[-1]['content']}\n\n{reminder}"}
+            wire[-1] = _with_text(wire[-1], reminder)
     body: dict[str, Any] = {"model": model_name, "messages": wire}
     if (
         prompted
@@ -143,6 +158,26 @@ def build_request(
     if settings.stop:
         body["stop"] = list(settings.stop)
     return body
+
+
+def _ends_with_results(messages: Sequence[Message], wire: list[dict[str, Any]]) -> bool:
+    """Whether the request ends with tool results (their images' user message included)."""
+    if wire[-1]["role"] == "tool":
+        return True
+    return (
+        len(wire) > 1
+        and wire[-2]["role"] == "tool"
+        and bool(messages)
+        and isinstance(messages[-1], ToolMessage)
+    )
+
+
+def _with_text(message: dict[str, Any], text: str) -> dict[str, Any]:
+    """`message` with `text` after its content (a text part when the content is a list of parts)."""
+    content = message["content"]
+    if isinstance(content, list):
+        return {**message, "content": [*content, {"type": "text", "text": text}]}
+    return {**message, "content": f"{content}\n\n{text}"}
 
 
 def is_prompted(profile: ModelProfile, parameters: ModelRequestParameters | None) -> bool:

@@ -203,7 +203,9 @@ def render_messages(
             while index < len(items) and isinstance(follower := items[index], ToolMessage):
                 results.setdefault(follower.tool_call_id, follower)
                 index += 1
-            out.append(UserMessage(content=_results_text(message.tool_calls, results)))
+            text = _results_text(message.tool_calls, results)
+            images = [i for c in message.tool_calls if (r := results.get(c.id)) is not None for i in r.images]
+            out.append(UserMessage(content=[TextPart(text=text), *images] if images else text))
             ends_with_results = True
         elif isinstance(message, AssistantMessage):
             # an answer agentkit questioned (a feedback message follows) is left out: models anchor on it
