@@ -41,12 +41,24 @@ def test_public_objects_live_in_their_modules() -> None:
 
 
 def test_import_is_cheap_and_does_not_import_openai() -> None:
-    names = ("openai", "pydantic", "httpx2", "rich", "agentkit.cli", "argparse", "ray")
+    names = (
+        "openai",
+        "pydantic",
+        "httpx2",
+        "rich",
+        "agentkit.cli",
+        "argparse",
+        "ray",
+        "sqlite3",
+        "mcp",
+        "opentelemetry",
+        "dbos",
+    )
     code = f"import sys, agentkit; print(*[name in sys.modules for name in {names!r}])"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["False"] * len(names)  # the command line (rich, ray) loads only when it runs
+    assert out == ["False"] * len(names)  # the command line (rich, ray) and the extras load only when used
 
 
 def test_every_error_pickles_whole() -> None:
