@@ -432,6 +432,8 @@ async def run_concurrently(
                 waiting = pending
                 if inbox is not None:
                     inbox.wake = loop.create_future()
+                    if inbox.items:  # put while this generator was suspended at a yield: no need to wait
+                        inbox.wake.set_result(None)
                     waiting = {*pending, inbox.wake}
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 if inbox is not None:

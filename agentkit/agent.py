@@ -111,6 +111,7 @@ class Agent(Generic[DepsT, OutputT]):
         if not all(isinstance(t, Toolset) for t in toolsets):
             raise UserError("toolsets must be Toolset instances (tools go in tools=[...]).")
         self.toolsets: list[Toolset] = list(toolsets)
+        self._toolset_stacks: list[AsyncExitStack] = []
         self.output_type = output_type
         self._output = OutputSpec.build(output_type)
         self.deps_type = deps_type
@@ -135,16 +136,16 @@ class Agent(Generic[DepsT, OutputT]):
         return self._model
 
     async def __aenter__(self) -> Agent[DepsT, OutputT]:
-        """Start the agent's toolsets (MCP servers...) once for the runs inside the `async with`."""
-        self._toolset_stack = AsyncExitStack()
+        """Start the agent's toolsets (MCP servers...) once for the runs inside the `async with` (which may
+        nest, or be entered by several tasks: each entry is left by its own exit)."""
         async with AsyncExitStack() as stack:
             for toolset in self.toolsets:
                 await stack.enter_async_context(toolset)
-            self._toolset_stack = stack.pop_all()
+            self._toolset_stacks.append(stack.pop_all())
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._toolset_stack.aclose()
+        await self._toolset_stacks.pop().aclose()
 
     def as_tool(
         self,

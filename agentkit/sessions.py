@@ -87,25 +87,29 @@ class SQLiteSession(Session):
         self._memory: sqlite3.Connection | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        db = self._connect()
+        try:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS agentkit_messages (session_id TEXT NOT NULL, position INTEGER NOT "
                 "NULL, format INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session_id, position))"
             )
+        finally:
+            if db is not self._memory:
+                db.close()
 
     def _connect(self) -> sqlite3.Connection:
         if self.path == ":memory:":
             if self._memory is None:
-                self._memory = sqlite3.connect(":memory:", check_same_thread=False)
+                self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             return self._memory
-        return sqlite3.connect(self.path, timeout=30)
+        # autocommit mode: transactions are begun explicitly (`BEGIN IMMEDIATE` where one must write)
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
 
     def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             db = self._connect()
             try:
-                with db:  # one transaction
-                    return db.execute(sql, parameters).fetchall()
+                return db.execute(sql, parameters).fetchall()  # one statement: its own transaction
             finally:
                 if db is not self._memory:
                     db.close()
@@ -129,7 +133,10 @@ class SQLiteSession(Session):
         with self._lock:
             db = self._connect()
             try:
-                with db:
+                # the write lock first, then the last position: appends from other connections (other
+                # SQLiteSession objects, other processes) wait their turn instead of taking the same positions
+                db.execute("BEGIN IMMEDIATE")
+                try:
                     (last,) = db.execute(
                         "SELECT COALESCE(MAX(position), -1) FROM agentkit_messages WHERE session_id = ?",
                         (self.session_id,),
@@ -138,6 +145,10 @@ class SQLiteSession(Session):
                         "INSERT INTO agentkit_messages VALUES (?, ?, ?, ?)",
                         [(self.session_id, last + 1 + i, TRANSCRIPT_FORMAT, t) for i, t in enumerate(texts)],
                     )
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
             finally:
                 if db is not self._memory:
                     db.close()

@@ -200,3 +200,34 @@ def test_a_name_is_needed() -> None:
     with pytest.raises(UserError, match="Name the tool"):
         Agent(ScriptedModel([])).as_tool()
     assert Agent(ScriptedModel([])).as_tool(name="helper").name == "helper"
+
+
+async def test_a_sub_agents_events_arrive_as_they_happen() -> None:
+    import asyncio
+
+    from agentkit.testing import FunctionModel
+
+    seen_result = asyncio.Event()
+
+    async def answer_once_the_result_was_seen(messages: list[Any], info: Any) -> Any:
+        if info.request_index == 0:
+            return tool_call_response("word_count", {"text": "a b"})
+        # the sub-run's second request waits until the parent's consumer has seen the sub-run's tool result:
+        # events held back until the sub-run's next event would leave it waiting here
+        try:
+            await asyncio.wait_for(seen_result.wait(), 5)
+        except asyncio.TimeoutError:
+            return "the tool result was held back"
+        return "two words"
+
+    writer = Agent(FunctionModel(answer_once_the_result_was_seen), name="writer", tools=[word_count])
+    editor = Agent(
+        ScriptedModel([tool_call_response("writer", {"task": "t"}), "done"]), tools=[writer.as_tool()]
+    )
+    async with editor.run_stream("go") as stream:
+        async for event in stream:
+            if isinstance(event, SubAgentEvent):
+                if event.event.kind == "tool_call_finished":
+                    seen_result.set()
+                await asyncio.sleep(0.01)  # a consumer that takes its time between events
+    assert stream.result.messages[2].content == "two words"

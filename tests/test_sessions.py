@@ -183,3 +183,24 @@ def _python(args: list[str]) -> str:
     )
     assert run.returncode == 0, run.stderr
     return run.stdout
+
+
+def test_concurrent_appends_from_separate_objects_keep_every_message(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "busy.db"
+
+    def append(writer: int) -> None:
+        session = SQLiteSession(path, "shared")  # one object per writer, as per web request
+        for n in range(25):
+            session.append_sync([UserMessage(content=f"{writer}:{n}")])
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = [m.content for m in SQLiteSession(path, "shared").load_sync()]  # type: ignore[union-attr]
+    assert sorted(stored) == sorted(f"{w}:{n}" for w in range(4) for n in range(25))
+    for writer in range(4):  # each writer's messages in its own order
+        assert [c for c in stored if c.startswith(f"{writer}:")] == [f"{writer}:{n}" for n in range(25)]

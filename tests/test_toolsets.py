@@ -115,3 +115,14 @@ def test_function_toolset_takes_plain_functions() -> None:
 def test_toolsets_must_be_toolsets() -> None:
     with pytest.raises(UserError, match="Toolset instances"):
         Agent(ScriptedModel([]), toolsets=[add])  # type: ignore[list-item]
+
+
+async def test_nested_async_with_agent_stops_the_toolset_after_the_last_exit() -> None:
+    toolset = CountingToolset([shout])
+    agent = Agent(ScriptedModel(["one"]), toolsets=[toolset])
+    async with agent:
+        async with agent:
+            assert toolset.is_running
+        assert toolset.is_running and toolset.stops == 0
+        await agent.run("a")
+    assert (toolset.starts, toolset.stops) == (1, 1) and not toolset.is_running
