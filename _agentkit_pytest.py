@@ -60,8 +60,10 @@ def pytest_runtest_makereport(
 
 
 def cassette_path(request: pytest.FixtureRequest) -> Path:
-    """`cassettes/<test module>/<test name>.json` next to the test module (parameters made file-safe)."""
-    name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+    """`cassettes/<test module>/<test name>.json` next to the test module: the test's id after the module
+    (its class too: `TestA::test_run` and `TestB::test_run` differ), made file-safe."""
+    test = request.node.nodeid.split("::", 1)[-1]
+    name = re.sub(r"[^\w.-]+", "_", test).strip("_")
     return request.path.parent / "cassettes" / request.path.stem / f"{name}.json"
 
 

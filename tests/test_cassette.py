@@ -25,8 +25,8 @@ from agentkit.testing import (
     cassette,
     tool_call_response,
 )
-from agentkit.testing._cassette import MAX_DIFF_LINES, mismatch_message, redact_url
-from agentkit.testing._cassette_http import body_chunks, set_body
+from agentkit.testing._cassette import MAX_DIFF_LINES, mismatch_message, redact_body, redact_url
+from agentkit.testing._cassette_http import _replay, body_chunks, set_body
 
 pytest_plugins = ["pytester"]
 
@@ -167,6 +167,18 @@ def test_http_errors_and_retry_hints_are_recorded_and_replayed(tmp_path: Path) -
     assert "bad request" in str(replayed.value)
     assert [i.status for i in replay.interactions] == [429, 400]
     assert replay.interactions[0].headers == {"retry-after-ms": "1"}
+
+
+def test_a_replayed_retry_hint_does_not_make_the_test_wait(tmp_path: Path) -> None:
+    path = tmp_path / "busy.json"
+    busy = HTTPError(status=429, message="slow down", headers={"retry-after": "30"})
+    # no retries while recording: the 429 itself is recorded
+    with LoopbackServer([busy]) as server, cassette(path, mode="record"), pytest.raises(ModelAPIError):
+        make_agent(server.base_url, max_retries=0).run_sync("2+3?")
+    data = json.loads(path.read_text())
+    assert data["interactions"][0]["response"]["headers"] == {"retry-after": "30"}
+    replayed = _replay(Interaction.from_json(data["interactions"][0]))
+    assert replayed.status_code == 429 and replayed.headers["retry-after"] == "0"
 
 
 def test_concurrent_runs_replay_whatever_order_their_requests_come_in(tmp_path: Path) -> None:
@@ -388,6 +400,41 @@ def test_a_secret_echoed_in_a_body_is_scrubbed(tmp_path: Path) -> None:
     assert KEY not in path.read_text() and "Your key is REDACTED." in path.read_text()
 
 
+async def test_secret_fields_of_json_bodies_are_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "bodies.json"
+    body = {
+        "api_key": "tvly-secret-8c1d",
+        "query": "weather",
+        "max_tokens": 5,
+        "auth": {"client_secret": "cs-99x"},
+    }
+    with LoopbackServer(["ok"]) as server:
+        url = server.base_url + "/chat/completions"  # any JSON API, the way a tool might call one
+        for _ in range(2):
+            async with httpx2.AsyncClient() as client, cassette(path):
+                answer = await client.post(url, json=body)
+            assert answer.status_code == 200
+        # recorded, then replayed: the redacted request still matches its recording
+        assert server.bodies[0]["api_key"] == "tvly-secret-8c1d" and len(server.requests) == 1
+    text = path.read_text()
+    assert "tvly-secret-8c1d" not in text and "cs-99x" not in text
+    request = json.loads(text)["interactions"][0]["request"]["body"]
+    assert request == {
+        "api_key": "REDACTED",
+        "query": "weather",
+        "max_tokens": 5,
+        "auth": {"client_secret": "REDACTED"},
+    }
+
+
+def test_secret_fields_a_response_sends_back_are_never_written() -> None:
+    interaction = Interaction(method="POST", url="http://h/token", content_type="application/json")
+    set_body(interaction, b'{"access_token": "eyJ-token-1", "expires_in": 3600, "token_type": "Bearer"}')
+    clean, found = redact_body(interaction.response)
+    assert clean == {"access_token": "REDACTED", "expires_in": 3600, "token_type": "Bearer"}
+    assert found == ["eyJ-token-1"]
+
+
 def test_urls_lose_user_info_and_secret_query_values() -> None:
     url, secrets = redact_url("https://user:pw-1234@host.example:8443/v1/x?token=t0k3n&signature=abc&q=1")
     assert url == "https://host.example:8443/v1/x?token=REDACTED&signature=REDACTED&q=1"
@@ -550,3 +597,19 @@ def test_the_local_model_replays_without_starting_its_server(
         replayed = Agent(model, tools=[add]).run_sync("2+3?")
     assert transcript(replayed) == transcript(recorded)
     assert not model._started  # a later real request starts the server then
+
+
+def test_fixture_files_are_named_by_the_tests_id_after_its_module() -> None:
+    from _agentkit_pytest import cassette_path
+
+    def path_of(nodeid: str) -> str:
+        request = SimpleNamespace(node=SimpleNamespace(nodeid=nodeid), path=Path("/p/tests/test_mod.py"))
+        return str(cassette_path(request))  # type: ignore[arg-type]
+
+    assert path_of("tests/test_mod.py::test_run") == "/p/tests/cassettes/test_mod/test_run.json"
+    assert path_of("tests/test_mod.py::TestA::test_run") == "/p/tests/cassettes/test_mod/TestA_test_run.json"
+    assert path_of("tests/test_mod.py::TestB::test_run") == "/p/tests/cassettes/test_mod/TestB_test_run.json"
+    assert (
+        path_of("tests/test_mod.py::test_answer[1-x y]")
+        == "/p/tests/cassettes/test_mod/test_answer_1-x_y.json"
+    )

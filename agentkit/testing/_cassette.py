@@ -236,6 +236,10 @@ class Cassette:
             ) from exc
 
     def _write(self) -> None:
+        for interaction in self.interactions:  # secrets a response body sends back (a token endpoint's)
+            if interaction.kind == "json":
+                interaction.response, found = redact_body(interaction.response)
+                self.add_secrets(found)
         data = {"version": VERSION, "interactions": [i.to_json() for i in self.interactions]}
         text = scrub(json.dumps(data, indent=2, ensure_ascii=False), self._secrets) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -358,6 +362,36 @@ def redact_url(url: str) -> tuple[str, list[str]]:
         netloc = f"{netloc}:{parts.port}"
     clean = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:"), parts.fragment))
     return clean, secrets
+
+
+_BODY_SECRET = re.compile(
+    r"(^|[_-])(api[_-]?key|key|access[_-]?token|refresh[_-]?token|id[_-]?token|secret|client[_-]?secret|"
+    r"password|passwd|credentials?|authorization)$",
+    re.I,
+)
+"""JSON body fields that hold a secret (`api_key`, `access_token`, `client_secret`...; not `max_tokens`)."""
+
+
+def redact_body(value: Any) -> tuple[Any, list[str]]:
+    """A JSON body with the string values of secret-named fields (at any depth) replaced with `REDACTED`;
+    and the values taken out."""
+    secrets: list[str] = []
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            clean = {}
+            for key, item in node.items():
+                if isinstance(item, str) and item and item != REDACTED and _BODY_SECRET.search(str(key)):
+                    secrets.append(item)
+                    clean[key] = REDACTED
+                else:
+                    clean[key] = walk(item)
+            return clean
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(value), secrets
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import httpx2
 
 from ..exceptions import UserError
-from ._cassette import Interaction, header_secrets, redact_url
+from ._cassette import Interaction, header_secrets, redact_body, redact_url
 
 if TYPE_CHECKING:
     from ._cassette import Cassette
@@ -35,6 +35,7 @@ _EVENT_END = re.compile(r"(?<=\n\n)|(?<=\n\r\n)")
 _lock = threading.Lock()
 _active: list[Cassette] = []
 _original = httpx2.AsyncHTTPTransport.handle_async_request
+"""The method in place when the cassette started (another library's patch is kept, and put back)."""
 
 
 @contextmanager
@@ -46,7 +47,9 @@ def intercept(cassette: Cassette) -> Iterator[None]:
                 f"A cassette ({_active[0].path}) is already in use; use one cassette at a time "
                 "(several runs can share one)."
             )
+        global _original
         _active.append(cassette)
+        _original = httpx2.AsyncHTTPTransport.handle_async_request
         httpx2.AsyncHTTPTransport.handle_async_request = _handle  # type: ignore[method-assign]
     try:
         yield
@@ -85,7 +88,8 @@ def _seen(request: httpx2.Request, cassette: Cassette) -> Interaction:
     body: object = None
     if content:
         try:
-            body = json.loads(content)
+            body, found = redact_body(json.loads(content))  # redacted alike when recorded and when replayed
+            cassette.add_secrets(found)
         except ValueError:
             body = content.decode("utf-8", "replace")
     return Interaction(method=request.method, url=url, body=body)
@@ -131,7 +135,8 @@ def body_chunks(interaction: Interaction) -> list[bytes]:
 
 def _replay(interaction: Interaction) -> httpx2.Response:
     headers = [("content-type", interaction.content_type)] if interaction.content_type else []
-    headers.extend(interaction.headers.items())
+    # a replayed 429 or 503 is retried at once: the recorded wait was the server's, not the test's
+    headers.extend((k, "0" if k.startswith("retry-after") else v) for k, v in interaction.headers.items())
     return httpx2.Response(
         interaction.status, headers=headers, stream=_ReplayStream(body_chunks(interaction))
     )
