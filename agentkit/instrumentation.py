@@ -173,9 +173,9 @@ class _RunTrace:
                     yield event
         except BaseException as exc:
             if self.chat is not None:
-                _record_error(self.chat, exc)
+                _record_error(self.chat, exc, capture=self.capture)
             if not self.finished:  # `run()` closes the events once it has the result: no error then
-                _record_error(run, exc)
+                _record_error(run, exc, capture=self.capture)
             raise
         finally:
             if self.chat is not None:
@@ -211,7 +211,11 @@ class _RunTrace:
             run.set_attributes(_usage_attributes(event.result.usage))
             run.set_attribute("agentkit.usage.requests", event.result.usage.requests)
             run.set_attribute("agentkit.usage.tool_calls", event.result.usage.tool_calls)
-            if self.capture:
+            pending = event.result.pending_approvals
+            if pending:  # the run stopped for a person's approval: no answer
+                run.set_attribute("agentkit.pending_approvals", [c.name for c in pending])
+                run.set_attribute("agentkit.pending_approval_ids", [c.id for c in pending])
+            elif self.capture:
                 output = event.result.output
                 text = output if isinstance(output, str) else _json(_dump(output))
                 run.set_attribute("gen_ai.output.messages", _output_json(AssistantMessage(content=text)))
@@ -232,14 +236,14 @@ class _RunTrace:
             attributes["gen_ai.request.stream"] = True
         if not spec.output.is_text:
             attributes["gen_ai.output.type"] = "json"
-        if self.capture:
-            attributes["gen_ai.input.messages"] = _messages_json(self.state.messages)
         self.chat = self.tracer.start_span(
             f"chat {spec.model.model_name}",
             context=self.run_context,
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
+        if self.capture and self.chat.is_recording():  # the whole transcript: not for a span dropped
+            self.chat.set_attribute("gen_ai.input.messages", _messages_json(self.state.messages))
         self.chat_context = trace.set_span_in_context(self.chat, self.run_context)
 
     def _end_chat(self, message: AssistantMessage) -> None:
@@ -267,7 +271,7 @@ class _RunTrace:
         try:
             outcome = await work
         except BaseException as exc:
-            _record_error(span, exc)
+            _record_error(span, exc, capture=self.capture)
             raise
         else:
             self._end_tool(span, outcome.message, outcome.error)
@@ -310,7 +314,7 @@ class _RunTrace:
         if not message.is_error:
             return
         if error is not None:
-            _record_error(span, error)
+            _record_error(span, error, capture=self.capture)
         else:  # pragma: no cover - a call that ran fails only by raising
             span.set_attribute("error.type", "_OTHER")
             _set_error_status(span)
@@ -356,16 +360,24 @@ def _usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
     return attributes
 
 
-def _record_error(span: Span, exc: BaseException) -> None:
-    """Status ERROR, `error.type` and an exception event; a cancelled run or a closed stream is no error."""
+def _record_error(span: Span, exc: BaseException, *, capture: bool) -> None:
+    """Status ERROR, `error.type` and an exception event; a cancelled run or a closed stream is no error.
+
+    An error's text may quote content (a tool's error, the model's invalid answer): it is recorded only
+    when content capture is on; otherwise the error's type alone."""
     import asyncio
 
     if isinstance(exc, (GeneratorExit, asyncio.CancelledError)):
         span.set_attribute("agentkit.cancelled", True)
         return
-    span.set_attribute("error.type", type(exc).__qualname__)
-    span.record_exception(exc)
-    _set_error_status(span, str(exc) or type(exc).__qualname__)
+    kind = type(exc).__qualname__
+    span.set_attribute("error.type", kind)
+    if capture:
+        span.record_exception(exc)
+        _set_error_status(span, str(exc) or kind)
+    else:
+        span.add_event("exception", {"exception.type": kind})
+        _set_error_status(span, kind)
 
 
 def _set_error_status(span: Span, description: str | None = None) -> None:

@@ -354,9 +354,46 @@ async def test_a_failed_request_marks_the_chat_and_run_spans(traced: Traced) -> 
         await Agent(model).run("Hi")
     for span in (traced.one("chat scripted"), traced.one("invoke_agent")):
         assert span.status.status_code is StatusCode.ERROR
-        assert span.status.description == "upstream is down"
+        assert span.status.description == "ModelAPIError"  # the error's text only with content capture
         assert attributes(span)["error.type"] == "ModelAPIError"
-        assert [e.name for e in span.events] == ["exception"]
+        assert [(e.name, dict(e.attributes or {})) for e in span.events] == [
+            ("exception", {"exception.type": "ModelAPIError"})
+        ]
+
+
+async def test_error_texts_that_quote_content_are_recorded_only_with_content_capture(traced: Traced) -> None:
+    @tool
+    def lookup(person: str) -> str:
+        """Look a person up."""
+        raise ValueError(f"no record for SSN 123-45-6789 ({person})")
+
+    def script() -> ScriptedModel:
+        return ScriptedModel([calls(("lookup", {"person": "Ann"})), answer("Not found.")])
+
+    await Agent(script(), tools=[lookup]).run("Who?")
+    assert "123-45-6789" not in json.dumps(every_value(traced.spans))
+    span = traced.one("execute_tool lookup")
+    assert span.status.description == "ValueError" and attributes(span)["error.type"] == "ValueError"
+    traced.exporter.clear()
+    instr.configure(tracer_provider=traced.provider, capture_content=True)
+    await Agent(script(), tools=[lookup]).run("Who?")
+    span = traced.one("execute_tool lookup")
+    assert "no record for SSN" in (span.status.description or "")
+    assert span.events[0].name == "exception" and "exception.stacktrace" in (span.events[0].attributes or {})
+
+
+async def test_a_run_stopped_for_approval_records_the_waiting_calls_not_an_answer(traced: Traced) -> None:
+    @tool(requires_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        return "paid"
+
+    instr.configure(tracer_provider=traced.provider, capture_content=True)
+    result = await Agent(ScriptedModel([calls(("pay", {"amount": 3}))]), tools=[pay]).run("pay")
+    run = attributes(traced.one("invoke_agent"))
+    assert run["agentkit.pending_approvals"] == ("pay",)
+    assert run["agentkit.pending_approval_ids"] == (result.pending_approvals[0].id,)
+    assert "gen_ai.output.messages" not in run
 
 
 async def test_a_run_that_fails_after_a_response_marks_only_the_run_span(traced: Traced) -> None:
