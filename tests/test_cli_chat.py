@@ -70,7 +70,7 @@ def test_ctrl_c_at_the_prompt_ends_the_session() -> None:
         chat = Terminal("chat", env=cli_env(server.base_url))
         chat.read_until(PROMPT)
         chat.type("\x03")
-        assert chat.finish() == ExitCode.INTERRUPTED
+        assert chat.finish(again="\x03") == ExitCode.INTERRUPTED
     assert server.requests == []
 
 
