@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._run_state import ParentRun, RunSpec, RunState
 from .context import RunContext
 from .events import RunFinished, SubAgentEvent
-from .exceptions import AgentRunError, ModelRetry, UserError
+from .exceptions import AgentRunError, ModelRetry, UsageLimitExceeded, UserError
 from .instrumentation import traced_run
 from .tool import Tool
 
@@ -89,6 +89,9 @@ async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
                     result = event.result
     except AgentRunError as exc:
         ctx._transcript = list(exc.messages)
+        if isinstance(exc, UsageLimitExceeded) and parent is not None and _spent(parent):
+            # the calling run's own budget is spent: that run ends too (with its own transcript)
+            raise UsageLimitExceeded(str(exc)) from exc
         raise ModelRetry(f"The {name} agent failed: {exc}") from exc
     assert result is not None, "the run ended without RunFinished"
     ctx._transcript = result.messages
@@ -99,3 +102,8 @@ async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
             "inside a tool call. Do the task another way, or tell the user."
         )
     return result.output
+
+
+def _spent(parent: ParentRun) -> bool:
+    """Whether a limit of the calling run (or of its callers) is exceeded."""
+    return any(b.limits.check_after_response(b.usage) is not None for b in parent.budgets)

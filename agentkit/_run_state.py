@@ -46,7 +46,7 @@ ToolHook = Callable[[ValidatedCall, Awaitable[CallOutcome]], Awaitable[CallOutco
 
 @dataclass(kw_only=True)
 class RunSpec(Generic[OutputT]):
-    """Everything one run needs, fixed when it starts."""
+    """Everything one run needs, fixed when it starts (its toolsets' tools join `tools` as it begins)."""
 
     model: Model
     tools: Mapping[str, Tool[..., Any]]

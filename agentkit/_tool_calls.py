@@ -32,7 +32,7 @@ from ._function_schema import parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
 from .context import RunContext
-from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError
+from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UsageLimitExceeded
 from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
@@ -336,6 +336,8 @@ async def execute(
             value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
     except ModelRetry as exc:
         failure, error = exc.message, exc
+    except UsageLimitExceeded:
+        raise  # the run's limits are spent (by a sub-agent's run): the run ends, it is not the tool's error
     except asyncio.TimeoutError as exc:
         error = exc
         if tool.timeout is None:  # the function's own timeout, not the tool's

@@ -97,9 +97,24 @@ def test_the_parents_limits_count_the_sub_run() -> None:
     )
     with pytest.raises(UsageLimitExceeded, match="cost_usd_limit") as caught:
         editor.run_sync("go", usage_limits=UsageLimits(cost_usd_limit=1.0))
-    # the writer's overspend reached the editor's model as a tool error, and the editor made no more requests
+    # the writer spent the editor's budget: the editor's run ends too, with its own transcript, asking no more
     assert len(editor_model.requests) == 1
-    error = caught.value.messages[-1]
+    assert "cost_usd_limit of 1.0 exceeded (5.1 used)" in str(caught.value)
+    last = caught.value.messages[-1]
+    assert isinstance(last, AssistantMessage) and last.tool_calls[0].name == "writer"
+    assert caught.value.usage is not None and caught.value.usage.cost_usd == pytest.approx(5.1)
+
+
+def test_a_sub_agent_over_its_own_limit_is_a_tool_error() -> None:
+    writer = Agent(
+        ScriptedModel([priced("expensive", 5.0)]), name="writer", usage_limits=UsageLimits(cost_usd_limit=1.0)
+    )
+    editor_model = ScriptedModel(
+        [priced_call("writer", {"task": "t"}, 0.1), priced("It cost too much.", 0.1)]
+    )
+    result = Agent(editor_model, tools=[writer.as_tool()]).run_sync("go")
+    assert result.output == "It cost too much."
+    error = result.messages[2]
     assert isinstance(error, ToolMessage) and error.is_error and "writer agent failed" in error.content
 
 

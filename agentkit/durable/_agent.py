@@ -134,6 +134,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT]
     ) -> RunResult[OutputT]:
         """The workflow's body: the agent's own run, with its model and tools replaced by steps."""
+        _check_options(options)  # also when started through `workflow` (DBOS.start_workflow, a queue)
         prefix = self.name
         durable = copy.copy(self.agent)
         durable.tools = {name: step_tool(tool, prefix) for name, tool in self.agent.tools.items()}

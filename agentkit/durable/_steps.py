@@ -14,7 +14,7 @@ import asyncio
 import pickle
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dbos import DBOS
 
@@ -88,10 +88,10 @@ class _StepTool(Tool[..., Any]):
             raise
         except asyncio.TimeoutError as exc:
             if inner.timeout is None:  # the function's own timeout, not the tool's
-                raise _portable(exc) from exc
+                _raise_portable(exc)
             raise ModelRetry(TIMED_OUT.format(timeout=inner.timeout)) from None
         except Exception as exc:
-            raise _portable(exc) from exc
+            _raise_portable(exc)
         text, images = result_parts(value)
         # images are kept as the parts they came in (dataclasses, which pickle); anything else as its text
         return value if images else text
@@ -107,14 +107,14 @@ def step_tool(tool: Tool[..., Any], step_prefix: str) -> Tool[..., Any]:
     return durable
 
 
-def _portable(error: Exception) -> Exception:
-    """`error` if it survives pickling (how DBOS records a step's error), else a `RuntimeError` that says
-    what it was: a step's error is read back from the checkpoint when the workflow is recovered."""
+def _raise_portable(error: Exception) -> NoReturn:
+    """Raise `error` if it survives pickling (how DBOS records a step's error), else a `RuntimeError` that
+    says what it was (from it): a step's error is read back from the checkpoint when the workflow recovers."""
     try:
         pickle.loads(pickle.dumps(error))
     except Exception:
-        return RuntimeError(f"{type(error).__name__}: {error}")
-    return error
+        raise RuntimeError(f"{type(error).__name__}: {error}") from error
+    raise error
 
 
 class StepToolset(Toolset):
