@@ -103,51 +103,44 @@ REPEATED_CALL = (
 
 async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[Event, None]:
     """The run's events, from the first request to `RunFinished` (the toolsets entered meanwhile)."""
-    async with AsyncExitStack() as toolsets, aclosing(_run_steps(spec, state, toolsets)) as events:
-        async for event in events:
-            yield event
-
-
-async def _run_steps(
-    spec: RunSpec[OutputT], state: RunState, toolsets: AsyncExitStack
-) -> AsyncGenerator[Event, None]:
     step: Step = AskModel()
-    try:
-        if spec.session is not None:
-            await _open_session(spec.session, state)
-        if spec.toolsets:
-            spec.tools = await _resolve_toolsets(spec, state, toolsets)
-        step = _first_step(spec, state)
-        await _save(spec, state, step)  # the prompt, once the run is known to be well formed
-        if state.checker is not None:
-            state.checker.start_run(
-                state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
-            )
-        parameters = request_parameters(spec)
-        while not isinstance(step, End):
-            async with aclosing(_step(spec, state, parameters, step)) as items:
-                async for item in items:
-                    if isinstance(item, STEPS):
-                        step = item
-                    else:
-                        yield item
+    async with AsyncExitStack() as toolsets:  # left when the run ends, however it ends
+        try:
+            if spec.session is not None:
+                await _open_session(spec.session, state)
+            if spec.toolsets:
+                spec.tools = await _resolve_toolsets(spec, state, toolsets)
+            step = _first_step(spec, state)
+            await _save(spec, state, step)  # the prompt, once the run is known to be well formed
+            if state.checker is not None:
+                state.checker.start_run(
+                    state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
+                )
+            parameters = request_parameters(spec)
+            while not isinstance(step, End):
+                async with aclosing(_step(spec, state, parameters, step)) as items:
+                    async for item in items:
+                        if isinstance(item, STEPS):
+                            step = item
+                        else:
+                            yield item
+                await _save(spec, state, step)
+        except AgentRunError as exc:
             await _save(spec, state, step)
-    except AgentRunError as exc:
-        await _save(spec, state, step)
-        if not exc.messages:
-            exc.messages = list(state.messages)
-        if exc.usage is None:
-            exc.usage = state.usage
-        raise
-    result: RunResult[OutputT] = RunResult(
-        output=step.output,
-        pending_approvals=list(step.pending),
-        messages=state.messages,
-        usage=state.usage,
-        new_message_index=state.new_index,
-        instructions_added=state.instructions_added,
-    )
-    yield RunFinished(result=result)
+            if not exc.messages:
+                exc.messages = list(state.messages)
+            if exc.usage is None:
+                exc.usage = state.usage
+            raise
+        result: RunResult[OutputT] = RunResult(
+            output=step.output,
+            pending_approvals=list(step.pending),
+            messages=state.messages,
+            usage=state.usage,
+            new_message_index=state.new_index,
+            instructions_added=state.instructions_added,
+        )
+        yield RunFinished(result=result)
 
 
 def _first_step(spec: RunSpec[Any], state: RunState) -> Step:

@@ -113,11 +113,10 @@ class RunState:
 
     def exceeded(self, limits: UsageLimits) -> str | None:
         """The first limit exceeded, this run's (`limits`) or a parent's, or `None`."""
-        for budget in (Budget(usage=self.usage, limits=limits), *self.parents):
-            reason = budget.limits.check_after_response(budget.usage)
-            if reason is not None:
-                return reason
-        return None
+        reason = limits.check_after_response(self.usage)
+        for parent in self.parents:
+            reason = reason or parent.limits.check_after_response(parent.usage)
+        return reason
 
 
 @dataclass(kw_only=True, frozen=True)
