@@ -140,6 +140,10 @@ class _RunTrace:
     """The spans of one run, made as its events pass."""
 
     def __init__(self, tracer: Tracer, spec: RunSpec[Any], state: RunState, *, capture: bool) -> None:
+        from opentelemetry import context, trace
+
+        self.otel_context = context  # imported once per run, not in every step (`from` in a function costs)
+        self.otel_trace = trace
         self.tracer = tracer
         self.spec = spec
         self.state = state
@@ -154,8 +158,7 @@ class _RunTrace:
         """Ids of the calls that ran inside `run_tool` (the others get their span from `ToolCallFinished`)."""
 
     async def events(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
-        from opentelemetry import context, trace
-
+        context, trace = self.otel_context, self.otel_trace
         run = self._start_run()
         self.run_context = trace.set_span_in_context(run)
         try:
@@ -183,8 +186,6 @@ class _RunTrace:
             run.end()
 
     def _start_run(self) -> Span:
-        from opentelemetry.trace import SpanKind
-
         name = self.spec.name
         attributes: dict[str, AttributeValue] = {"gen_ai.operation.name": "invoke_agent", **self.model}
         if name:
@@ -195,7 +196,7 @@ class _RunTrace:
             new = self.state.messages[self.state.new_index :]
             attributes["gen_ai.input.messages"] = _messages_json(new)
         title = f"invoke_agent {name}" if name else "invoke_agent"
-        return self.tracer.start_span(title, kind=SpanKind.INTERNAL, attributes=attributes)
+        return self.tracer.start_span(title, kind=self.otel_trace.SpanKind.INTERNAL, attributes=attributes)
 
     def _see(self, run: Span, event: Event) -> None:
         if isinstance(event, RequestStarted):
@@ -221,9 +222,7 @@ class _RunTrace:
                 run.set_attribute("gen_ai.output.messages", _output_json(AssistantMessage(content=text)))
 
     def _start_chat(self) -> None:
-        from opentelemetry import trace
-        from opentelemetry.trace import SpanKind
-
+        trace = self.otel_trace
         spec = self.spec
         attributes: dict[str, AttributeValue] = {"gen_ai.operation.name": "chat", **self.model}
         for field, key in _REQUEST_SETTINGS.items():
@@ -239,7 +238,7 @@ class _RunTrace:
         self.chat = self.tracer.start_span(
             f"chat {spec.model.model_name}",
             context=self.run_context,
-            kind=SpanKind.CLIENT,
+            kind=self.otel_trace.SpanKind.CLIENT,
             attributes=attributes,
         )
         if self.capture and self.chat.is_recording():  # the whole transcript: not for a span dropped
@@ -262,7 +261,7 @@ class _RunTrace:
 
     async def run_tool(self, call: ValidatedCall, work: Awaitable[CallOutcome]) -> CallOutcome:
         """`_loop`'s tool hook: the call runs in its task with its span current, and the span ends with it."""
-        from opentelemetry import context, trace
+        context, trace = self.otel_context, self.otel_trace
 
         self.ran.add(call.call.id)
         description = call.tool.description if call.tool is not None else ""
@@ -292,8 +291,6 @@ class _RunTrace:
         span.end()
 
     def _start_tool(self, name: str, call_id: str, arguments: str | None, description: str) -> Span:
-        from opentelemetry.trace import SpanKind
-
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": name,
@@ -305,7 +302,10 @@ class _RunTrace:
         if self.capture and arguments is not None:
             attributes["gen_ai.tool.call.arguments"] = arguments
         return self.tracer.start_span(
-            f"execute_tool {name}", context=self.run_context, kind=SpanKind.INTERNAL, attributes=attributes
+            f"execute_tool {name}",
+            context=self.run_context,
+            kind=self.otel_trace.SpanKind.INTERNAL,
+            attributes=attributes,
         )
 
     def _end_tool(self, span: Span, message: ToolMessage, error: Exception | None) -> None:
