@@ -334,7 +334,7 @@ class SlowClock:
 
 
 @pytest.mark.parametrize(
-    ("path", "message"), [("/hop", "took longer than 10 seconds"), ("/body", "timed out")]
+    ("path", "message"), [("/hop", "timed out after 10 seconds"), ("/body", "timed out after 10 seconds")]
 )
 def test_the_timeout_covers_the_whole_fetch(
     server: Server, monkeypatch: pytest.MonkeyPatch, path: str, message: str
