@@ -279,14 +279,14 @@ class _Fetcher:
 def _resolve(host: str, port: int, deadline: float) -> list[str]:
     """The addresses `getaddrinfo(host, port)` gives, waited for until `deadline` (`TimeoutError` then; the
     lookup runs on in its thread)."""
-    found: list[list[str] | BaseException] = []
+    found: list[list[str] | Exception] = []
 
     def lookup() -> None:
         try:
             found.append(
                 [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
             )
-        except BaseException as exc:  # handed to the waiting thread
+        except Exception as exc:  # handed to the waiting thread
             found.append(exc)
 
     thread = threading.Thread(target=lookup, name="agentkit-tools-getaddrinfo", daemon=True)
@@ -294,10 +294,8 @@ def _resolve(host: str, port: int, deadline: float) -> list[str]:
     thread.join(_left(deadline))
     if not found:
         raise TimeoutError
-    if isinstance(found[0], (socket.gaierror, UnicodeError)):
-        raise ModelRetry(f"Cannot resolve the host {host!r}.")
-    if isinstance(found[0], BaseException):
-        raise found[0]
+    if isinstance(found[0], Exception):
+        raise ModelRetry(f"Cannot resolve the host {host!r} ({found[0]}).")
     return found[0]
 
 
