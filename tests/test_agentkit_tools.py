@@ -8,14 +8,17 @@ import datetime
 import importlib
 import importlib.util
 import json
+import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import agentkit_tools
 import pytest
 from agentkit_tools import calculator, current_time, data, datetime_tools
 from agentkit_tools.calculator import MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, evaluate, render
 from agentkit_tools.clock import date_difference, parse_date, shift_date
+from agentkit_tools.data import MAX_FILTER_CHARS, _dump, _split_filter
 
 from agentkit import ModelRetry, Tool, UserError
 
@@ -220,6 +223,12 @@ def test_parse_date_refusals(text: str, message: str) -> None:
         parse_date("2024-03-05", "Nowhere/Else")
 
 
+def test_parse_date_outside_the_calendar_in_a_zone_is_refused() -> None:
+    for text in ("0001-01-01T00:00+14:00", "9999-12-31T23:00-14:00"):
+        with pytest.raises(ModelRetry, match="outside the years 1 to 9999"):
+            parse_date(text, "UTC")
+
+
 def test_shift_date() -> None:
     assert shift_date("2024-01-31", months=1) == "2024-02-29 (Thursday)"
     assert shift_date("2023-01-31", months=1) == "2023-02-28 (Tuesday)"
@@ -339,3 +348,46 @@ def test_data_reads_no_file_above_max_bytes(tmp_path: Path) -> None:
         query_json("big.json")
     with pytest.raises(UserError):
         data(tmp_path, max_bytes=0)
+
+
+def test_a_long_filter_is_refused_before_it_is_parsed(data_tools: dict[str, Tool[..., str]]) -> None:
+    query = data_tools["query_csv"]
+    with pytest.raises(ModelRetry, match=f"at most {MAX_FILTER_CHARS} characters; that one has 2001"):
+        query("cities.csv", where=[" " * 2000 + "x"])
+    padded = " " * 80 + "city" + " " * 50 + "==" + " " * 50 + "Oslo"  # under the cap, parsed in one pass
+    assert query("cities.csv", where=[padded]).splitlines()[0] == "1 of 4 rows match."
+    with pytest.raises(ModelRetry, match="Cannot read the filter"):
+        query("cities.csv", where=[" " * 150 + "x"])
+
+
+def test_split_filter_takes_the_first_operator() -> None:
+    assert _split_filter("a >= 1") == ("a", ">=", "1")
+    assert _split_filter("a contains x == y") == ("a", "contains", "x == y")
+    assert _split_filter("note == 'a<b'") == ("note", "==", "a<b")
+    assert _split_filter("a ==") == ("a", "==", "")
+
+
+def test_query_json_output_is_compact_and_capped(tmp_path: Path) -> None:
+    nested = [[[[]]]] * 2000
+    (tmp_path / "n.json").write_text(json.dumps(nested, separators=(",", ":")))
+    (tmp_path / "small.json").write_text(json.dumps({"a": [1, 2]}, indent=4))
+    query_json, _ = data(tmp_path, max_result_chars=1000)
+    assert query_json("small.json") == '{"a": [1, 2]}'
+    result = query_json("n.json")
+    text, note = result.split("\n")
+    assert len(text) == 1000 and text == json.dumps(nested)[:1000]
+    assert note == "[cut: the result is longer than 1000 characters; select a part with query]"
+    with pytest.raises(UserError):
+        data(tmp_path, max_result_chars=0)
+
+
+def test_query_json_refuses_deep_nesting(tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    query_json, _ = data(tmp_path)
+    with pytest.raises(ModelRetry, match=r"'deep\.json' is nested too deeply to be read"):
+        query_json("deep.json")
+    deep: list[Any] = []
+    for _ in range(sys.getrecursionlimit()):  # a value that loaded near the limit, shown from deeper down
+        deep = [deep]
+    with pytest.raises(ModelRetry, match="nested too deeply to be shown"):
+        _dump(deep, 10 * sys.getrecursionlimit())

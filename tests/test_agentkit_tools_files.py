@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import itertools
 import os
 import random
 import socket
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,6 +154,27 @@ def test_read_file_stops_scanning_far_into_a_file(root: Path, monkeypatch: pytes
     assert "too far into the file" in refused(tools_by_name(root)["read_file"], "notes.txt", start_line=4)
 
 
+class CountingFile(io.BytesIO):
+    """A file that counts the bytes `readline` hands out."""
+
+    given = 0
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        line = super().readline(size)
+        self.given += len(line)
+        return line
+
+
+def test_read_file_stops_scanning_inside_a_long_line(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = importlib.import_module("agentkit_tools.files")
+    monkeypatch.setattr(module, "MAX_SCAN_BYTES", 1000)
+    file = CountingFile(b"a" * 100_000)  # one long line with no end, before the range asked for
+    reader = module._Reader(Root(root), 100)
+    with pytest.raises(ModelRetry, match="too far into the file"):
+        reader._lines(file, "big.log", 2, None)
+    assert 1000 < file.given <= 1000 + 101  # stopped within one read of the cap, not at the line's end
+
+
 def test_search_files(root: Path) -> None:
     search = tools_by_name(root)["search_files"]
     assert search("beta").splitlines() == ["notes.txt:2: beta"]  # not the binary file, not through links
@@ -220,6 +243,24 @@ def test_edit_file(root: Path) -> None:
     assert "files above 12" in refused(small, "notes.txt", "alpha", "x")
     (root / "ten.txt").write_text("0123456789")
     assert "would have 19 bytes" in refused(small, "ten.txt", "0", "0000000000")
+    (root / "accents.txt").write_text("é" * 4)  # 8 bytes; each é (2 bytes) becomes € (3 bytes)
+    assert "would have 24 bytes" in refused(small, "accents.txt", "é", "€€", replace_all=True)
+    assert edit("accents.txt", "é", "€", replace_all=True) == "Replaced 4 occurrence(s) in accents.txt."
+    assert (root / "accents.txt").read_text() == "€" * 4
+
+
+def test_edit_file_refuses_an_oversized_result_before_building_it(root: Path) -> None:
+    (root / "many.txt").write_text("a" * 10_000)
+    edit = tools_by_name(root, write=True)["edit_file"]  # max_write_bytes=1_000_000
+    tracemalloc.start()
+    try:
+        message = refused(edit, "many.txt", "a", "b" * 10_000, replace_all=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "would have 100000000 bytes; at most 1000000 are stored" in message
+    assert peak < 1_000_000  # the 100 MB text was never built
+    assert (root / "many.txt").read_text() == "a" * 10_000
 
 
 def test_a_root_that_is_not_a_folder(tmp_path: Path) -> None:

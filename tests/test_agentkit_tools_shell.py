@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -192,3 +193,24 @@ def _gone(pid: int) -> bool:
             return True
         time.sleep(0.05)
     return False  # pragma: no cover - only when the process survived
+
+
+def test_the_docs_say_the_allow_list_is_no_sandbox_and_what_the_timeout_kills() -> None:
+    module = importlib.import_module("agentkit_tools.shell")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Ready-made tools", 1)[1].split("\n## ", 1)[0]
+    for text in (module.__doc__ or "", section):
+        flat = " ".join(text.split())
+        assert "convenience, not a sandbox" in flat
+        for option in (
+            "sort -o",
+            "tar -I",
+            "rg --pre",
+            "system()",
+            "zip -TT",
+            "rsync -e",
+            "find -exec",
+            "git -c",
+        ):
+            assert option in flat
+        assert "setsid" in flat and "killed whole" not in flat

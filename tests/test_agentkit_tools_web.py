@@ -4,18 +4,29 @@ a monkeypatched resolver, and connections to "public" addresses are redirected t
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import importlib
 import ipaddress
+import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from agentkit_tools import http_fetch
-from agentkit_tools._html import html_to_text
+from agentkit_tools._html import (
+    CHUNK_CHARS,
+    CLOSE_CHARS,
+    MAX_LINK_CHARS,
+    STUCK_CHARS,
+    _TextParser,
+    html_to_text,
+)
 from agentkit_tools.web import is_public_address
 
 from agentkit import ModelRetry, Tool, UserError
@@ -123,7 +134,7 @@ def refused(url: str, **options: Any) -> str:
         "100.64.0.1", "100.127.255.254", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
         "192.0.2.1", "198.18.0.1", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
         "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "2002:7f00:1::1", "2002:a00:1::1",
-        "64:ff9b::a00:1", "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:db8::1",
+        "64:ff9b::a00:1", "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:db8::1", "fec0::1", "feff::1",
     ],
 )  # fmt: skip
 def test_non_public_addresses(address: str) -> None:
@@ -334,7 +345,7 @@ class SlowClock:
 
 
 @pytest.mark.parametrize(
-    ("path", "message"), [("/hop", "took longer than 10 seconds"), ("/body", "timed out")]
+    ("path", "message"), [("/hop", "timed out after 10 seconds"), ("/body", "timed out after 10 seconds")]
 )
 def test_the_timeout_covers_the_whole_fetch(
     server: Server, monkeypatch: pytest.MonkeyPatch, path: str, message: str
@@ -345,3 +356,148 @@ def test_the_timeout_covers_the_whole_fetch(
     server.routes["/body"] = reply(200, b"z")
     monkeypatch.setattr(importlib.import_module("agentkit_tools.web"), "time", SlowClock(step=4))
     assert message in refused(server.url(path), allow_private=True, timeout=10)
+
+
+@contextlib.contextmanager
+def dripping(head: bytes, drip: bytes) -> Iterator[str]:
+    """A loopback server that sends `head` at once, then `drip` one byte every 0.2 s (20 s for 100 bytes)."""
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(head)
+            for byte in drip:
+                if stop.wait(0.2):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join()
+
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "drip"), [(HEAD, b"x" * 100), (b"", HEAD + b"x" * 100)], ids=["body", "headers"]
+)
+def test_a_server_that_drips_bytes_is_stopped_at_the_deadline(head: bytes, drip: bytes) -> None:
+    with dripping(head, drip) as url:
+        started = time.monotonic()
+        message = refused(url, allow_private=True, timeout=1)
+        elapsed = time.monotonic() - started
+    assert "timed out after 1 seconds" in message
+    assert elapsed < 10  # a bound, not a speed claim: the drip would take 20 s, per-read timeouts never fire
+
+
+def test_a_hanging_name_lookup_is_stopped_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def getaddrinfo(*args: Any, **kwargs: Any) -> list[Any]:
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        assert "Resolving slow.example timed out after 0.5 seconds" in refused(
+            "http://slow.example/", timeout=0.5
+        )
+    finally:
+        release.set()
+
+
+def test_a_resolver_error_other_than_a_failed_lookup_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    def getaddrinfo(*args: Any, **kwargs: Any) -> list[Any]:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert "Too many open files" in refused("http://any.example/")
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        ("latin-1", "café".encode("latin-1"), "café"),
+        ("windows-1252", "€5".encode("cp1252"), "€5"),
+        ("shift_jis", "日本".encode("shift_jis"), "日本"),
+        ("punycode", "bücher".encode(), "bücher"),  # a codec that is not a text charset: read as UTF-8
+        ("rot13", b"abc", "abc"),
+        ("no-such-charset", b"abc", "abc"),
+    ],
+)
+def test_only_known_text_charsets_are_decoded(
+    server: Server, charset: str, body: bytes, expected: str
+) -> None:
+    server.routes["/c"] = reply(200, body, f"text/plain; charset={charset}")
+    assert fetch(server.url("/c"), allow_private=True).endswith("\n\n" + expected)
+
+
+class RecordingParser(_TextParser):
+    """Records how many characters the parser held each time it was fed or closed."""
+
+    held: ClassVar[list[int]] = []
+
+    def goahead(self, end: bool) -> None:
+        RecordingParser.held.append(len(self.rawdata))
+        super().goahead(end)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<a " * 100_000,
+        "<!--" + "a" * 300_000,
+        "</" * 150_000,
+        "&#" * 150_000,
+        "<a " + "x=" * 150_000,
+        '<a x="' * 50_000,
+    ],
+)
+def test_the_parser_is_never_given_more_than_the_stuck_cap(
+    monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    module = importlib.import_module("agentkit_tools._html")
+    monkeypatch.setattr(module, "_TextParser", RecordingParser)
+    RecordingParser.held = []
+    html_to_text(page)
+    assert RecordingParser.held and max(RecordingParser.held) <= STUCK_CHARS + CHUNK_CHARS
+    assert RecordingParser.held[-1] <= CLOSE_CHARS  # close() handles an unfinished construct quadratically
+
+
+def test_a_parser_failure_falls_back_to_stripping_tags() -> None:
+    assert html_to_text("<p>kept &amp; shown</p>" + "<![" * 1000) == "kept & shown " + "<![" * 1000
+    assert html_to_text("<b>x</b><![if !supportLists]>") == "x"
+
+
+def test_link_addresses_and_the_page_text_are_capped() -> None:
+    base = "https://site.example/" + "A" * 3000 + "/"
+    text = html_to_text("<a href=b>t</a>" * 10_000, base, max_chars=5000)
+    links = re.findall(r"t \((https://site\.example/A+\.\.\.)\)", text)
+    assert links and all(len(link) == MAX_LINK_CHARS for link in links)
+    assert text.endswith("\n\n[cut: the page's text is longer than 5000 characters]")
+    assert len(text) < 5000 + 100
+    assert html_to_text("<title>" + "T" * 1000 + "</title>x").startswith(
+        "Title: " + "T" * MAX_LINK_CHARS + "\n"
+    )
+
+
+def test_a_redirect_to_a_long_address_does_not_blow_up_the_text(server: Server) -> None:
+    server.routes["/"] = reply(302, Location="/" + "A" * 3000 + "/")
+    server.routes["/" + "A" * 3000 + "/"] = reply(200, b"<a href=b></a>" * 7000, "text/html")
+    result = fetch(server.url("/"), allow_private=True, max_bytes=100_000)
+    text = result.split("\n\n", 1)[1]  # after the URL, status and type lines
+    assert len(text) < 100_000 + 100  # the body's size, not 7000 full addresses of 3000 characters

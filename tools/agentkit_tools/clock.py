@@ -100,7 +100,10 @@ def parse_date(text: str, timezone: str | None = None) -> str:
     moment, has_time = _parse(text)
     if timezone is not None:
         zone = _zone(timezone)
-        moment = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+        try:
+            moment = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+        except OverflowError:
+            raise ModelRetry(f"{text!r} in {timezone} is outside the years 1 to 9999.") from None
         has_time = True
     return _show(moment, has_time)
 

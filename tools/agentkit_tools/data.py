@@ -17,29 +17,37 @@ from agentkit import ModelRetry, Tool, UserError
 
 from ._paths import Root, reported
 
-__all__ = ["data"]
+__all__ = ["MAX_FILTER_CHARS", "data"]
 
 _STEP = re.compile(r"""\.?([A-Za-z_][\w-]*)|\[(\*|-?\d+)\]|\[\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')\s*\]""")
-_FILTER = re.compile(r"^\s*(.+?)\s*(==|!=|>=|<=|>|<|=| contains | startswith )\s*(.*?)\s*$", re.S)
+_OPERATORS = ("==", "!=", ">=", "<=", ">", "<", "=", " contains ", " startswith ")
+"""Filter operators, the longer before their prefixes: at one position the first that matches wins."""
+MAX_FILTER_CHARS = 200
+"""Characters a `query_csv` filter may have."""
 
 
-def data(root: str | os.PathLike[str], *, max_bytes: int = 10_000_000) -> list[Tool[..., Any]]:
+def data(
+    root: str | os.PathLike[str], *, max_bytes: int = 10_000_000, max_result_chars: int = 100_000
+) -> list[Tool[..., Any]]:
     """`query_json` and `query_csv` on the files under `root`.
 
     Args:
         root: The folder the files are in; paths the model gives are relative to it and cannot leave it.
         max_bytes: The largest file read.
+        max_result_chars: Characters of JSON `query_json` returns at most; a longer result is cut, and the
+            model told so.
     """
-    if max_bytes < 1:
-        raise UserError("data(): max_bytes must be at least 1.")
-    reader = _DataReader(Root(root), max_bytes)
+    if max_bytes < 1 or max_result_chars < 1:
+        raise UserError("data(): max_bytes and max_result_chars must be at least 1.")
+    reader = _DataReader(Root(root), max_bytes, max_result_chars)
     return [Tool(reader.query_json, name="query_json"), Tool(reader.query_csv, name="query_csv")]
 
 
 class _DataReader:
-    def __init__(self, root: Root, max_bytes: int) -> None:
+    def __init__(self, root: Root, max_bytes: int, max_result_chars: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.max_result_chars = max_result_chars
 
     def _text(self, path: str) -> str:
         relative = self.root.resolve(path)
@@ -58,13 +66,16 @@ class _DataReader:
             query: Which part: keys and indexes such as "users[0].email", "users[*].name" (every item),
                 'config["key with spaces"]'; empty for the whole document.
         """
+        text = self._text(path)
         try:
-            document = json.loads(self._text(path))
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ModelRetry(f"{path!r} is not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise ModelRetry(f"{path!r} is nested too deeply to be read.") from None
         values, _ = _select([document], query.strip().removeprefix("$"))
         result = values if "[*]" in query else values[0]
-        return json.dumps(result, ensure_ascii=False, indent=1)
+        return _dump(result, self.max_result_chars)
 
     def query_csv(
         self, path: str, where: list[str] | None = None, columns: list[str] | None = None, limit: int = 50
@@ -99,6 +110,24 @@ class _DataReader:
             writer.writerow([row[i] if i < len(row) else "" for i in shown])
         more = f" (the first {limit} shown)" if len(matching) > limit else ""
         return f"{len(matching)} of {len(body)} rows match{more}.\n{out.getvalue()}"
+
+
+def _dump(value: Any, limit: int) -> str:
+    """`value` as compact JSON, encoded piece by piece and cut past `limit` characters (with a note)."""
+    pieces: list[str] = []
+    size = 0
+    try:
+        for piece in json.JSONEncoder(ensure_ascii=False).iterencode(value):
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                text = "".join(pieces)[:limit]
+                return (
+                    f"{text}\n[cut: the result is longer than {limit} characters; select a part with query]"
+                )
+    except RecursionError:
+        raise ModelRetry("The result is nested too deeply to be shown; select a part with query.") from None
+    return "".join(pieces)
 
 
 def _select(values: list[Any], query: str) -> tuple[list[Any], str]:
@@ -160,11 +189,21 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _split_filter(text: str) -> tuple[str, str, str]:
+    """ "column operator value" split at the first operator (one pass, no backtracking)."""
+    if len(text) > MAX_FILTER_CHARS:
+        raise ModelRetry(f"A filter has at most {MAX_FILTER_CHARS} characters; that one has {len(text)}.")
+    stripped = text.strip()
+    for at in range(1, len(stripped)):
+        for operator in _OPERATORS:
+            if stripped.startswith(operator, at):
+                wanted = stripped[at + len(operator) :].strip().strip("'\"")
+                return stripped[:at].strip(), operator.strip(), wanted
+    raise ModelRetry(f"Cannot read the filter {text!r}; write 'column operator value', e.g. 'age >= 30'.")
+
+
 def _filter(text: str, index: dict[str, int]) -> Callable[[list[str]], bool]:
-    match = _FILTER.match(text)
-    if match is None:
-        raise ModelRetry(f"Cannot read the filter {text!r}; write 'column operator value', e.g. 'age >= 30'.")
-    name, operator, wanted = match.group(1), match.group(2).strip(), match.group(3).strip("'\"")
+    name, operator, wanted = _split_filter(text)
     column = _column(name, index)
     target = _number(wanted)
 

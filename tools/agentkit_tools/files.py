@@ -131,11 +131,13 @@ class _Reader:
                 break
             number += 1
             scanned += len(line)
-            while number < start and len(line) == limit and not line.endswith(b"\n"):
+            while True:
+                if scanned > MAX_SCAN_BYTES:
+                    raise ModelRetry(f"Line {start} of {relative!r} is too far into the file to reach.")
+                if number >= start or len(line) < limit or line.endswith(b"\n"):
+                    break
                 line = file.readline(limit)  # the rest of a long line before the range
                 scanned += len(line)
-            if scanned > MAX_SCAN_BYTES:
-                raise ModelRetry(f"Line {start} of {relative!r} is too far into the file to reach.")
             if number < start:
                 continue
             size += len(line)
@@ -246,13 +248,15 @@ class _Writer:
                 f"old_text occurs {count} times in {relative!r}; add the lines around it to make it unique, "
                 "or set replace_all."
             )
-        data = text.replace(old_text, new_text).encode("utf-8")
-        if len(data) > self.max_bytes:
-            raise ModelRetry(
-                f"The edited file would have {len(data)} bytes; at most {self.max_bytes} are stored."
-            )
+        replaced = count if replace_all else 1
+        size = len(text.encode("utf-8")) + replaced * (
+            len(new_text.encode("utf-8")) - len(old_text.encode("utf-8"))
+        )
+        if size > self.max_bytes:  # known before the new text is built
+            raise ModelRetry(f"The edited file would have {size} bytes; at most {self.max_bytes} are stored.")
+        data = text.replace(old_text, new_text, replaced).encode("utf-8")
         self._store(relative, data)
-        return f"Replaced {count if replace_all else 1} occurrence(s) in {relative}."
+        return f"Replaced {replaced} occurrence(s) in {relative}."
 
     def _store(self, relative: str, data: bytes) -> None:
         """Write `data` to a new file beside the target, then rename it over the target (never through a link)."""

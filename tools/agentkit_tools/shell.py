@@ -1,10 +1,20 @@
 """`shell(allow=...)`: run one program with arguments, without a shell, confined in time, output and folder.
 
-The command line is split with `shlex` and run with `subprocess` (never `shell=True`), in a new process
-group that is killed whole at the timeout. Shell syntax (pipes, redirection, `;`, `&&`, `$VAR`, `$(...)`,
+The command line is split with `shlex` and run with `subprocess` (never `shell=True`), in a new session
+(process group) that is killed at the timeout: the program and every process still in that group. A process
+that leaves the group (`setsid`, a daemon that double-forks, `nohup ... &` run by an allowed interpreter) is
+not killed: nothing short of a cgroup or container tracks it, and marking this process a child subreaper
+(`prctl(PR_SET_CHILD_SUBREAPER)`) would change how the whole agent process reaps orphans. Allow only programs
+that do not detach. Shell syntax (pipes, redirection, `;`, `&&`, `$VAR`, `$(...)`,
 backticks, wildcards) is refused with a message saying so, rather than passed on as literal arguments. The
 environment is rebuilt from a short list of harmless variables (`PATH`, `HOME`, `LANG`, ...): API keys,
 tokens and passwords are never passed on.
+
+The allow-list is a convenience, not a sandbox: many ordinary programs run commands or write files through
+their options (`sed`'s `e` command and `w` flag, `sort -o` and `--compress-program`, `tar -I` and
+`--to-command`, `rg --pre`, `awk`'s `system()`, `zip -TT`, `rsync -e`, `find -exec`, `git -c
+core.pager=...`), and arguments are not confined to the working folder (`cat /etc/hostname`). That is why
+each command needs a person's approval by default.
 """
 
 from __future__ import annotations
@@ -64,8 +74,11 @@ def shell(
             `PATH` or by path: the command still runs without a shell, with the timeout, the output cap, the
             scrubbed environment and the working folder, but it can do anything your user can do (read and
             write any file, use the network). Allowing an interpreter or a program that runs others
-            (`python`, `sh`, `env`, `xargs`, `find`, `git` with its hooks) is the same as allowing `"any"`.
-        timeout: Seconds a command may run; then it and every process it started are killed.
+            (`python`, `sh`, `env`, `xargs`, `find`, `git` with its hooks) is the same as allowing `"any"`, and so
+            is, in effect, allowing many ordinary programs whose options run commands or write files (`sed`,
+            `sort`, `tar`, `rg`, `awk`, `zip`, `rsync`, `git -c ...`): the list is a convenience, not a sandbox.
+        timeout: Seconds a command may run; then its process group is killed (the program and what it
+            started, unless a process left the group with `setsid` or by daemonizing).
         cwd: The folder commands run in; the model may pick a sub-folder of it, never a folder outside.
         max_output_bytes: Bytes of output (stdout and stderr together) kept; past that the command is stopped.
         env: Variables to set for every command, as given (on top of the scrubbed inherited ones).
@@ -188,7 +201,8 @@ class _Runner:
         return argv
 
     def _collect(self, process: subprocess.Popen[bytes]) -> tuple[bytes, str | None]:
-        """Read the output until the end, the cap or the deadline; then kill the whole process group."""
+        """Read the output until the end, the cap or the deadline; then kill the process group (a process
+        that left it, with `setsid` or by daemonizing, is beyond reach)."""
         assert process.stdout is not None
         deadline = time.monotonic() + self.timeout
         output = bytearray()
@@ -216,7 +230,7 @@ class _Runner:
             except subprocess.TimeoutExpired:
                 stopped = "timeout"
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # the program and anything it left running
+            os.killpg(process.pid, signal.SIGKILL)  # the program and anything it left running in its group
         process.wait()
         return bytes(output), stopped
 

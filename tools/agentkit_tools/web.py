@@ -5,15 +5,25 @@ Safety: only `http` and `https`; the host is resolved once and every address it 
 or NAT64 form of one), unless `allow_private=True`. The connection then goes to the address that was
 checked (the name is kept for the `Host` header, TLS SNI and the certificate check), so a second DNS answer
 cannot send it elsewhere (DNS rebinding). Each redirect is checked the same way. Proxies from the environment
-are not used. Bodies are read up to `max_bytes`, within `timeout` seconds.
+are not used. Bodies are read up to `max_bytes`.
+
+`timeout` bounds the whole fetch with one deadline: the name lookup (run in a thread the fetch stops waiting
+for; a lookup that hangs keeps that thread until the resolver gives up), each address tried, the TLS
+handshake, the headers and the body, every redirect included. Before each read the socket's timeout is set
+to the time left, and each read takes what one `recv` gives, so a server that sends a byte at a time cannot
+hold the fetch open. Only known text charsets are decoded (others as UTF-8), and HTML is parsed in bounded
+work (see `_html`).
 """
 
 from __future__ import annotations
 
+import codecs
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -27,6 +37,18 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript", "application/x-ndjson")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHARSETS = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "ascii",
+        "iso-8859-1", "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-5", "iso-8859-6", "iso-8859-7",
+        "iso-8859-8", "iso-8859-9", "iso-8859-10", "iso-8859-13", "iso-8859-14", "iso-8859-15", "iso-8859-16",
+        "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874",
+        "koi8-r", "koi8-u", "mac-roman", "shift_jis", "cp932", "euc-jp", "iso-2022-jp", "gb2312", "gbk",
+        "gb18030", "big5", "big5hkscs", "euc-kr", "cp949",
+    )
+)  # fmt: skip
+"""The charsets a body is decoded with (each decodes in linear time); any other is read as UTF-8."""
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -41,6 +63,7 @@ def is_public_address(address: IPAddress) -> bool:
             return False
     return address.is_global and not (
         address.is_private
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
         or address.is_loopback
         or address.is_link_local
         or address.is_multicast
@@ -82,18 +105,63 @@ def http_fetch(
     return Tool(fetch_url, name="fetch_url")
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the checked addresses, whatever the host name would resolve to now."""
+def _left(deadline: float) -> float:
+    """Seconds until `deadline`; `TimeoutError` once it has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return remaining
 
-    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's raw file, each read of which waits at most until the deadline."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: float) -> None:
+        self.raw = raw
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
+        self.sock.settimeout(_left(self.deadline))
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """Reads the status line, headers and body through a `_DeadlineReader`."""
+
+    deadline = 0.0
+
+    def __init__(
+        self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(sock, debuglevel, method, url)
+        raw = self.fp.detach()  # the socket file http.client made (it keeps the socket open until closed)
+        self.fp = io.BufferedReader(_DeadlineReader(raw, sock, self.deadline))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the checked addresses, whatever the host name would resolve to now, by a deadline."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[str], deadline: float) -> None:
+        super().__init__(host, port, timeout=_left(deadline))
         self.addresses = addresses
+        self.deadline = deadline
+        self.response_class = type("_Response", (_DeadlineResponse,), {"deadline": deadline})
 
     def _open(self) -> socket.socket:
         error: OSError | None = None
         for address in self.addresses:
             try:
-                sock = socket.create_connection((address, self.port), self.timeout)
+                sock = socket.create_connection((address, self.port), _left(self.deadline))
+            except TimeoutError:
+                raise
             except OSError as exc:
                 error = exc
                 continue
@@ -104,17 +172,21 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self.sock = self._open()
+        self.sock.settimeout(_left(self.deadline))  # for sending the request
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     default_port = 443
 
-    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
-        super().__init__(host, port, addresses=addresses, timeout=timeout)
+    def __init__(self, host: str, port: int, *, addresses: list[str], deadline: float) -> None:
+        super().__init__(host, port, addresses=addresses, deadline=deadline)
         self.context = ssl.create_default_context()
 
     def connect(self) -> None:
-        self.sock = self.context.wrap_socket(self._open(), server_hostname=self.host)
+        sock = self._open()
+        sock.settimeout(_left(self.deadline))  # the handshake as a whole waits at most this long
+        self.sock = self.context.wrap_socket(sock, server_hostname=self.host)
+        self.sock.settimeout(_left(self.deadline))
 
 
 class _Fetcher:
@@ -138,16 +210,12 @@ class _Fetcher:
             return _describe(url, response, body, cut, self.max_bytes)
         raise ModelRetry(f"More than {self.max_redirects} redirects; stopped at {url}.")
 
-    def addresses(self, host: str, port: int) -> list[str]:
+    def addresses(self, host: str, port: int, deadline: float) -> list[str]:
         """The addresses `host` resolves to, once; refused if any is not public (unless allowed)."""
         try:
             found = [ipaddress.ip_address(host)]
         except ValueError:
-            try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError):
-                raise ModelRetry(f"Cannot resolve the host {host!r}.") from None
-            found = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+            found = [ipaddress.ip_address(a.split("%")[0]) for a in _resolve(host, port, deadline)]
         if not found:
             raise ModelRetry(f"Cannot resolve the host {host!r}.")
         if not self.allow_private:
@@ -172,18 +240,20 @@ class _Fetcher:
         host = parts.hostname
         if not host:
             raise ModelRetry(f"{url!r} has no host name.")
-        addresses = self.addresses(host, port)
+        try:
+            addresses = self.addresses(host, port, deadline)
+        except TimeoutError:
+            raise ModelRetry(f"Resolving {host} timed out after {self.timeout:g} seconds.") from None
         kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ModelRetry(f"Fetching took longer than {self.timeout:g} seconds.")
-        connection = kind(host, port, addresses=addresses, timeout=remaining)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity", "Connection": "close"}
+        connection: _PinnedHTTPConnection | None = None
         try:
+            connection = kind(host, port, addresses=addresses, deadline=deadline)
             connection.request("GET", target, headers=headers)
             response = connection.getresponse()
-            body, cut = self._read(response, deadline)
+            with response:  # closed once read, whatever happens
+                body, cut = self._read(response, deadline)
         except TimeoutError:
             raise ModelRetry(f"Fetching {url} timed out after {self.timeout:g} seconds.") from None
         except ssl.SSLError as exc:
@@ -191,30 +261,58 @@ class _Fetcher:
         except (OSError, http.client.HTTPException) as exc:
             raise ModelRetry(f"Cannot fetch {url}: {exc or type(exc).__name__}.") from None
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
         return response, body, cut
 
     def _read(self, response: http.client.HTTPResponse, deadline: float) -> tuple[bytes, bool]:
         body = bytearray()
         while len(body) <= self.max_bytes:
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            chunk = response.read(min(65536, self.max_bytes + 1 - len(body)))
+            _left(deadline)
+            chunk = response.read1(min(65536, self.max_bytes + 1 - len(body)))  # one recv at most
             if not chunk:
                 return bytes(body), False
             body += chunk
         return bytes(body[: self.max_bytes]), True
 
 
+def _resolve(host: str, port: int, deadline: float) -> list[str]:
+    """The addresses `getaddrinfo(host, port)` gives, waited for until `deadline` (`TimeoutError` then; the
+    lookup runs on in its thread)."""
+    found: list[list[str] | Exception] = []
+
+    def lookup() -> None:
+        try:
+            found.append(
+                [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+            )
+        except Exception as exc:  # handed to the waiting thread
+            found.append(exc)
+
+    thread = threading.Thread(target=lookup, name="agentkit-tools-getaddrinfo", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    if not found:
+        raise TimeoutError
+    if isinstance(found[0], Exception):
+        raise ModelRetry(f"Cannot resolve the host {host!r} ({found[0]}).")
+    return found[0]
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    """`body` decoded with its declared charset if it is a known text one (`_CHARSETS`), else as UTF-8."""
+    try:
+        name = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        name = "utf-8"
+    return body.decode(name if name in _CHARSETS else "utf-8", errors="replace")
+
+
 def _describe(url: str, response: http.client.HTTPResponse, body: bytes, cut: bool, limit: int) -> str:
     content_type = response.headers.get_content_type()
-    charset = response.headers.get_content_charset() or "utf-8"
-    try:
-        text = body.decode(charset, errors="replace")
-    except LookupError:
-        text = body.decode("utf-8", errors="replace")
+    text = _decode(body, response.headers.get_content_charset())
     if content_type in ("text/html", "application/xhtml+xml"):
-        text = html_to_text(text, url)
+        text = html_to_text(text, url, max_chars=limit)
     elif not (
         content_type.startswith("text/") or content_type in _TEXT_TYPES or content_type.endswith("+json")
     ):
