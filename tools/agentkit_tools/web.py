@@ -49,6 +49,15 @@ _CHARSETS = frozenset(
     )
 )  # fmt: skip
 """The charsets a body is decoded with (each decodes in linear time); any other is read as UTF-8."""
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.0.0/24",  # IETF protocol assignments (some of it `is_global` in Python 3.11)
+        "192.88.99.0/24",  # the deprecated 6to4 relay anycast
+        "3fff::/20",  # documentation (RFC 9637), not yet known to the ipaddress module
+    )
+)
+"""Non-global ranges the standard library's `is_global` lets through (in some Python versions)."""
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -61,6 +70,8 @@ def is_public_address(address: IPAddress) -> bool:
             inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if inner is not None and not is_public_address(inner):
             return False
+    if any(address in network for network in _NOT_GLOBAL if network.version == address.version):
+        return False
     return address.is_global and not (
         address.is_private
         or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
