@@ -22,6 +22,7 @@ pytest.importorskip("dbos")
 
 from dbos import DBOS, SetWorkflowID
 from pydantic import BaseModel
+from shared_tools import add
 
 from agentkit import Agent, ModelRetry, RunContext, UsageLimitExceeded, UserError, tool
 from agentkit.durable import DBOSAgent
@@ -124,17 +125,6 @@ def dbos(tmp_path: Path) -> Iterator[None]:
         yield
     finally:
         DBOS.destroy(destroy_registry=True)
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: The first.
-        b: The second.
-    """
-    return a + b
 
 
 def adding_script() -> list[Any]:

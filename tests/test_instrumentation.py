@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
+from shared_tools import add
 
 from agentkit import (
     Agent,
@@ -105,17 +106,6 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[Traced]:
     yield spans
     instr.configure()
     assert not spans.opened.open, "a span was never ended"
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: The first.
-        b: The second.
-    """
-    return a + b
 
 
 @tool
