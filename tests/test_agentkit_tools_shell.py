@@ -16,7 +16,7 @@ from agentkit import ModelRetry, UserError
 
 PYTHON = sys.executable
 SECRETS = {
-    "OPENROUTER_API_KEY": "sk-or-v1-secret-1",
+    "OPENROUTER_API_KEY": "fake-openrouter-secret-1",
     "OPENAI_API_KEY": "sk-secret-2",
     "ANTHROPIC_API_KEY": "secret-3",
     "AWS_ACCESS_KEY_ID": "AKIASECRET4",

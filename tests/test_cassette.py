@@ -32,7 +32,7 @@ pytest_plugins = ["pytester"]
 
 OFFLINE = "http://127.0.0.1:9/v1"
 """Nothing listens there: a replay that opened a connection would fail."""
-KEY = "sk-or-v1-cassette-test-key-0123456789"
+KEY = "fake-cassette-test-key-0123456789"  # not a real key: recognisable, to search files for
 
 
 def add(a: int, b: int) -> int:

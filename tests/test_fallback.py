@@ -40,7 +40,7 @@ OLD = "google/gemini-2.0-flash-001"
 NEW = "google/gemini-2.5-flash"
 LITE = "google/gemini-2.5-flash-lite"
 OTHER = "openai/gpt-4o-mini"
-KEY = "sk-or-v1-not-a-real-key-0123456789abcdef"
+KEY = "fake-fallback-test-key-0123456789abcdef"
 QUICK = {"retry-after-ms": "1"}
 
 

@@ -528,7 +528,7 @@ async def test_content_of_images_and_structured_answers(traced: Traced) -> None:
 
 
 async def test_the_api_key_is_in_no_span_over_the_real_client(traced: Traced) -> None:
-    key = "sk-or-v1-FAKE-KEY-4242-do-not-record"
+    key = "fake-tracing-test-key-4242-do-not-record"
     instr.configure(tracer_provider=traced.provider, capture_content=True)  # the most that is ever recorded
     with LoopbackServer(model="google/gemini-2.0-flash-001") as server:
         server.add(tool_calls_response([("add", {"a": 1, "b": 2})]), "3", "again")
