@@ -38,11 +38,6 @@ def with_output_instructions(wire: list[dict[str, Any]], text: str) -> list[dict
 
     The system prompt stays the same from request to request, so a provider's prompt cache keeps it.
     """
-    if wire and wire[0].get("role") == "system":
-        first = wire[0]
-        content = first.get("content")
-        if isinstance(content, list):
-            return [{**first, "content": [*content, {"type": "text", "text": text}]}, *wire[1:]]
-        joined = f"{content}\n\n{text}" if content else text
-        return [{**first, "content": joined}, *wire[1:]]
+    if wire and wire[0]["role"] == "system":
+        return [{**wire[0], "content": f"{wire[0]['content']}\n\n{text}"}, *wire[1:]]
     return [{"role": "system", "content": text}, *wire]
