@@ -201,7 +201,7 @@ def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
     if spec.output.is_text:
         return ModelRequestParameters(tools=tools)
     profile = spec.model.profile
-    mode = choose_mode(spec.output.mode, profile, with_tools=bool(tools), model=spec.model.describe())
+    mode = choose_mode(spec.output.mode, profile, with_tools=bool(tools), model=spec.model.model_name)
     if mode == "tool":
         return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
     assert spec.output.schema is not None

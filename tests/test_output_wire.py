@@ -18,6 +18,7 @@ from agentkit.models import OutputMode
 from agentkit.models._output_prompt import OUTPUT_INSTRUCTIONS
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel
+from agentkit.models.profiles import ModelProfile
 from agentkit.result import RunResult
 from agentkit.testing import HTTPError, LoopbackServer, tool_call_response
 from tests.shared_tools import add
@@ -184,3 +185,24 @@ def test_a_fallback_that_cannot_take_the_response_format_gets_the_schema_in_the_
     assert "response_format" not in fallback and tool_names(fallback) == ["add"]
     assert fallback["messages"][0]["role"] == "system"
     assert json.dumps(GEMINI_SCHEMA, separators=(",", ":")) in fallback["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_server_with_neither_tools_nor_a_response_format_gets_both_in_the_prompt(
+    server: LoopbackServer, stream: bool
+) -> None:
+    plain = ModelProfile(
+        family="plain", tool_calling="prompted", supports_response_format=False, structured_output="prompted"
+    )
+    server.add('{"name": "add", "arguments": {"a": 100, "b": 200}}', json.dumps(TRIP.model_dump()))
+    model = OpenAIChatModel("plain-server", base_url=server.base_url, profile=plain)
+    result, events = run(Agent(model, tools=[add], output_type=Trip), "Plan a trip", stream=stream)
+    assert result.output == TRIP
+    said = OUTPUT_INSTRUCTIONS.format(schema=json.dumps(SCHEMA, separators=(",", ":")))
+    for body in server.bodies:
+        assert "tools" not in body and "response_format" not in body
+        system = body["messages"][0]["content"]
+        assert '"name": "add"' in system and system.endswith(said)  # the tools, then the answer's schema
+    assert "Tool results:" in server.bodies[1]["messages"][-1]["content"]
+    if stream:
+        assert [e.output for e in events if isinstance(e, OutputDelta)][-1] == TRIP
