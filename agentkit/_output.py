@@ -1,7 +1,9 @@
 """How a run's final answer is requested and validated: plain text, or a structured `output_type`.
 
-A structured output reaches the model either as a `final_result` tool (Gemini 2.x, local models) or as a
-`response_format` json_schema, as the model's profile says. Both are validated by pydantic here.
+A structured output is asked for in one of three output modes (`output_mode`), the agent's choice or else
+the model profile's (`choose_mode`): `native` (a `response_format` json_schema), `tool` (a `final_result`
+tool; Gemini 2.x, local models) or `prompted` (the schema in the prompt, the JSON read from the reply). The
+answer is validated the same way in all three (`OutputSpec.validate`), a reply fenced in ``` included.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from .tool import ToolDefinition
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
-__all__ = ["FINAL_RESULT_TOOL", "OutputSpec", "OutputT"]
+    from .models.profiles import ModelProfile, OutputMode
+
+__all__ = ["FINAL_RESULT_TOOL", "OUTPUT_MODES", "OutputSpec", "OutputT", "choose_mode"]
 
 OutputT = TypeVar("OutputT", default=str)
 
 FINAL_RESULT_TOOL = "final_result"
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
-_FENCE_START = re.compile(r"^\s*```(?:json)?\s*\n")
+OUTPUT_MODES = ("tool", "native", "prompted")
+_FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```", re.S | re.I)
+_FENCE_OPEN = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?", re.I)
 
 
 @dataclass(kw_only=True)
@@ -39,11 +44,20 @@ class OutputSpec(Generic[OutputT]):
     """Object schema of the answer (`None` for plain text)."""
     wrapped: bool = False
     """True when a non-object type travels as `{"result": ...}`."""
+    mode: OutputMode | None = None
+    """The output mode asked for (`Agent(output_mode=...)`); `None`: the model profile's."""
     _adapter: TypeAdapter[OutputT] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, output_type: type[OutputT]) -> OutputSpec[OutputT]:
+    def build(cls, output_type: type[OutputT], *, mode: OutputMode | None = None) -> OutputSpec[OutputT]:
+        if mode is not None and mode not in OUTPUT_MODES:
+            raise UserError(f"output_mode must be one of {', '.join(map(repr, OUTPUT_MODES))}, not {mode!r}.")
         if output_type is str:
+            if mode is not None:
+                raise UserError(
+                    f"output_mode={mode!r} needs a structured output_type (a model, dataclass, list...); "
+                    "with output_type=str the answer is plain text."
+                )
             return cls(output_type=output_type)
         builder = SchemaBuilder()
         try:
@@ -60,7 +74,7 @@ class OutputSpec(Generic[OutputT]):
             schema = {"type": "object", "properties": {"result": fragment}, "required": ["result"]}
         if builder.defs:
             schema["$defs"] = dict(sorted(builder.defs.items()))
-        return cls(output_type=output_type, schema=schema, wrapped=not is_object)
+        return cls(output_type=output_type, schema=schema, wrapped=not is_object, mode=mode)
 
     @property
     def is_text(self) -> bool:
@@ -81,8 +95,7 @@ class OutputSpec(Generic[OutputT]):
 
         assert self.schema is not None
         if isinstance(raw, str):
-            fenced = _FENCE.match(raw)
-            raw = fenced.group(1) if fenced else raw
+            raw = _unfenced(raw)
         value: Any = parse_arguments(FINAL_RESULT_TOOL, raw)
         if dialect != "standard":
             value = restore_arguments(value, self.schema, dialect)
@@ -106,9 +119,8 @@ class OutputSpec(Generic[OutputT]):
         from pydantic import ValidationError
         from pydantic_core import from_json
 
-        fenced = _FENCE_START.match(text)
         try:
-            value: Any = from_json(text[fenced.end() :] if fenced else text, allow_partial="trailing-strings")
+            value: Any = from_json(_unfenced(text, partial=True), allow_partial="trailing-strings")
         except ValueError:
             return None
         if not isinstance(value, dict):
@@ -130,3 +142,41 @@ class OutputSpec(Generic[OutputT]):
 
             self._adapter = TypeAdapter(self.output_type)
         return self._adapter
+
+
+def _unfenced(text: str, *, partial: bool = False) -> str:
+    """The JSON of a reply: the text itself, or the first ``` fenced block in it (words around it dropped);
+    with `partial`, a block still open runs to the end."""
+    if text.lstrip().startswith(("{", "[")):
+        return text
+    fenced = _FENCED.search(text)
+    if fenced is not None:
+        return fenced.group(1)
+    opened = _FENCE_OPEN.search(text) if partial else None
+    return text[opened.end() :] if opened is not None else text
+
+
+def choose_mode(
+    requested: OutputMode | None, profile: ModelProfile, *, with_tools: bool, model: str
+) -> OutputMode:
+    """The output mode of a run: `requested` when the model can do it (else a `UserError` saying what to use),
+    or the profile's `structured_output`, `native` falling back to `tool` when the model cannot take a
+    response format with the run's tools."""
+    if requested is None:
+        mode = profile.structured_output
+        if mode == "native" and not profile.takes_response_format(with_tools=with_tools):
+            return "tool"
+        return mode
+    if requested == "native" and not profile.takes_response_format(with_tools=with_tools):
+        if not profile.supports_response_format:
+            why = "its server takes no JSON response format"
+        elif profile.tool_calling != "native":
+            why = "its tools are called through the prompt, which a JSON response format would rule out"
+        else:
+            why = "it cannot take tools and a JSON response format in one request"
+        raise UserError(
+            f"output_mode='native' is not available on {model}: {why}. Use output_mode='tool' (a final-result "
+            "tool) or 'prompted' (the schema in the prompt), or leave output_mode unset to let the model's "
+            "profile choose."
+        )
+    return requested

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
 from ._checks import RunChecker
-from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT
+from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
 from ._tool_calls import CallKey, CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
 from .models import Model, ModelRequestParameters, ResponseFormat
@@ -196,19 +196,20 @@ def start_messages(
 
 
 def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
-    """Tools and output format offered on every request of this run."""
+    """Tools and output format offered on every request of this run (the output mode chosen here)."""
     tools = [t.definition for t in spec.tools.values()]
     if spec.output.is_text:
         return ModelRequestParameters(tools=tools)
     profile = spec.model.profile
-    # a response format with tools needs the server's tool support: prompted tool calling uses the tool
-    combined = profile.tools_with_response_format and profile.tool_calling == "native"
-    via_tool = profile.structured_output == "tool" or (tools and not combined)
-    if via_tool:
+    mode = choose_mode(spec.output.mode, profile, with_tools=bool(tools), model=spec.model.model_name)
+    if mode == "tool":
         return ModelRequestParameters(tools=[*tools, spec.output.tool_definition()], tool_choice="required")
     assert spec.output.schema is not None
     fmt = ResponseFormat(
-        name=FINAL_RESULT_TOOL, schema=spec.output.schema, strict=profile.schema_dialect == "openai-strict"
+        name=FINAL_RESULT_TOOL,
+        schema=spec.output.schema,
+        strict=mode == "native" and profile.schema_dialect == "openai-strict",
+        mode=mode,
     )
     return ModelRequestParameters(tools=tools, response_format=fmt)
 

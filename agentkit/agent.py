@@ -18,7 +18,7 @@ from .events import Event, RunFinished
 from .exceptions import UserError
 from .instrumentation import traced_run
 from .messages import ContentPart, Message
-from .models import Model, infer_model
+from .models import Model, OutputMode, infer_model
 from .result import RunResult
 from .settings import ModelSettings
 from .tool import Tool
@@ -65,6 +65,10 @@ class Agent(Generic[DepsT, OutputT]):
             them started across runs.
         output_type: `str` for a text answer, or a type (pydantic model, dataclass, TypedDict, list...) the
             answer is validated into.
+        output_mode: How a structured `output_type` is asked for: `"native"` (a JSON-schema
+            `response_format`), `"tool"` (a final-result tool the model calls) or `"prompted"` (the schema in
+            the prompt, the JSON read from the reply). `None` lets the model's profile choose (see
+            docs/output.md); a mode the model cannot do is a `UserError` when the run starts.
         deps_type: The type of `deps` passed to `run()`, for type checkers; tools see it as `ctx.deps`.
         max_turns: Model requests allowed in one run (each turn is one request and the calls it asks for).
         model_settings: Sampling and transport options for every request.
@@ -85,6 +89,7 @@ class Agent(Generic[DepsT, OutputT]):
         tools: Sequence[Tool[..., Any] | Callable[..., Any]] = (),
         toolsets: Sequence[Toolset] = (),
         output_type: type[OutputT] = str,  # type: ignore[assignment]
+        output_mode: OutputMode | None = None,
         deps_type: type[DepsT] = _NONE_TYPE,  # type: ignore[assignment]
         max_turns: int = 20,
         model_settings: ModelSettings | None = None,
@@ -113,7 +118,8 @@ class Agent(Generic[DepsT, OutputT]):
         self.toolsets: list[Toolset] = list(toolsets)
         self._toolset_stacks: list[AsyncExitStack] = []
         self.output_type = output_type
-        self._output = OutputSpec.build(output_type)
+        self.output_mode = output_mode
+        self._output = OutputSpec.build(output_type, mode=output_mode)
         self.deps_type = deps_type
         self.max_turns = max_turns
         self.model_settings = model_settings or ModelSettings()

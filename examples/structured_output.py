@@ -1,8 +1,9 @@
 """Structured output: the answer comes back as a validated pydantic model, not text.
 
 Run: `python examples/structured_output.py "Oslo is the capital of Norway, with about 709,000 people."`
-On Gemini 2.x the answer travels through a `final_result` tool (Gemini cannot combine tools with a JSON
-response format); elsewhere through `response_format` json_schema. The code is the same either way.
+On Gemini 2.x the answer travels through a `final_result` tool (Gemini 2.x cannot combine tools with a JSON
+response format); on Gemini 3.x and elsewhere through `response_format` json_schema. The code is the same
+either way; `Agent(output_mode=...)` picks one yourself (see docs/output.md).
 """
 
 from __future__ import annotations

@@ -478,7 +478,7 @@ def test_prompted_structured_output_through_the_final_result_tool(server: Loopba
         '```json\n{"name": "final_result", "arguments": {"name": "Oslo", "temperature_c": 3}}\n```',
     )
     # a profile that would otherwise send a json_schema response format: prompted mode uses the tool
-    profile = dataclasses.replace(PROMPTED, structured_output="json_schema")
+    profile = dataclasses.replace(PROMPTED, structured_output="native")
     result = Agent(prompted_model(server, profile), tools=[get_weather], output_type=City).run_sync("Oslo?")
     assert result.output == City(name="Oslo", temperature_c=3)
     first, second = server.bodies
@@ -493,7 +493,7 @@ def test_prompted_without_tools_keeps_the_response_format(server: LoopbackServer
         value: int
 
     server.add('{"value": 4}')
-    profile = dataclasses.replace(PROMPTED, structured_output="json_schema")
+    profile = dataclasses.replace(PROMPTED, structured_output="native")
     result = Agent(prompted_model(server, profile), output_type=Answer).run_sync("2+2?")
     assert result.output == Answer(value=4)
     body = server.bodies[0]

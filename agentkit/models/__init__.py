@@ -9,11 +9,11 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .._type_schema import JsonSchema
 from ..exceptions import UserError
-from .profiles import ModelProfile, profile_for
+from .profiles import ModelProfile, OutputMode, profile_for
 
 if TYPE_CHECKING:
     from ..events import ModelStreamEvent
@@ -27,6 +27,7 @@ __all__ = [
     "Model",
     "ModelProfile",
     "ModelRequestParameters",
+    "OutputMode",
     "ResponseFormat",
     "infer_model",
     "profile_for",
@@ -38,11 +39,15 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 
 @dataclass(kw_only=True, frozen=True)
 class ResponseFormat:
-    """Ask for a JSON answer matching `schema` (chat-completions `response_format` json_schema)."""
+    """Ask for a JSON answer matching `schema`, given as the reply's text."""
 
     name: str
     schema: JsonSchema
     strict: bool = False
+    mode: Literal["native", "prompted"] = "native"
+    """`native`: sent as the chat-completions `response_format` json_schema (where the model cannot take it
+    with the request's tools, the adapter says the schema in the prompt instead); `prompted`: the schema
+    and the instruction to answer with JSON only go into the system prompt."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -52,7 +57,8 @@ class ModelRequestParameters:
     tools: Sequence[ToolDefinition] = field(default_factory=tuple)
     """Every tool the model may call (the final-result tool included, when output goes through a tool)."""
     response_format: ResponseFormat | None = None
-    """A JSON-schema answer format, when structured output goes through `response_format`."""
+    """The JSON answer asked for as text (output modes `native` and `prompted`); `None` for a text answer or
+    the `tool` mode (the final-result tool is then among `tools`)."""
     tool_choice: str | None = None
     """`"auto"`, `"required"`, `"none"`; `None` leaves the provider default."""
 

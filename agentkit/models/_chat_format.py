@@ -148,9 +148,14 @@ def build_request(
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
     fmt = parameters.response_format
-    if fmt is not None and (profile.tools_with_response_format or not parameters.tools) and not prompted:
-        spec = _response_format(fmt.name, fmt.schema, fmt.strict, profile)
-        body["response_format"] = {"type": "json_schema", "json_schema": spec}
+    if fmt is not None:
+        if fmt.mode == "native" and profile.takes_response_format(with_tools=bool(parameters.tools)):
+            spec = _response_format(fmt.name, fmt.schema, fmt.strict, profile)
+            body["response_format"] = {"type": "json_schema", "json_schema": spec}
+        else:  # prompted, or a response format this model cannot take with the tools: said in the prompt
+            from ._output_prompt import output_instructions, with_output_instructions
+
+            body["messages"] = with_output_instructions(wire, output_instructions(fmt, profile))
     for key in ("temperature", "top_p", "max_tokens", "seed", "presence_penalty", "frequency_penalty"):
         value = getattr(settings, key)
         if value is not None:

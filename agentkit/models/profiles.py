@@ -1,6 +1,10 @@
 """Per-model facts, chosen from the model id: how requests are written (schema dialect, prompted tool calling,
 structured output), prices and context size; and in `policy`, what the agent loop does differently.
 
+Prices are OpenRouter's list prices (dollars per million tokens), used only when the provider's response
+carries no `usage.cost`; where each came from, and when it was read, is noted at the profile and in
+docs/models.md.
+
 Model adapters read the wire fields of `ModelProfile`; only the loop reads `policy` (`RunPolicy`), so an
 adapter has nothing of it to honour or to forget.
 """
@@ -8,6 +12,7 @@ adapter has nothing of it to honour or to forget.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,11 +26,16 @@ __all__ = [
     "CallQuestion",
     "GroundingCheck",
     "ModelProfile",
+    "OutputMode",
     "RunChecker",
     "RunPolicy",
     "ValidatedCall",
     "profile_for",
 ]
+
+OutputMode = Literal["tool", "native", "prompted"]
+"""How a structured answer is asked for: `native` (a `response_format` json_schema), `tool` (a final-result
+tool the model calls), `prompted` (the schema in the prompt, the JSON read from the reply text)."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -54,14 +64,21 @@ class ModelProfile:
     """Dollars per million input tokens (used when the provider does not report the cost)."""
     output_price_per_mtok: float | None = None
     """Dollars per million output tokens."""
+    cache_read_price_per_mtok: float | None = None
+    """Dollars per million cached input tokens read (None: cached tokens priced as input)."""
     image_price_per_k: float | None = None
     """Dollars per thousand input images."""
     context_window: int | None = None
     max_output_tokens: int | None = None
+    supports_response_format: bool = True
+    """Whether the server takes a JSON-schema `response_format` at all (with no tools offered, at least)."""
     tools_with_response_format: bool = True
-    """Whether tools and a JSON `response_format` can be sent together (Gemini 2.x: no)."""
-    structured_output: Literal["json_schema", "tool"] = "json_schema"
-    """How a structured `output_type` is requested: `response_format` json_schema, or a final-result tool."""
+    """Whether tools and a JSON `response_format` can be sent together (Gemini 2.x: no; 3.x: yes)."""
+    structured_output: OutputMode = "native"
+    """The output mode of a structured `output_type` when the agent names none (`Agent(output_mode=...)`).
+    `native` falls back to `tool` for a run with tools the model cannot take with a response format."""
+    thinking: bool = False
+    """A thinking (reasoning) model: it may reason before it answers, its reasoning billed as output."""
     tool_calling: Literal["native", "prompted"] = "native"
     """`native`: the server's `tools` support; `prompted`: schemas in the prompt, calls parsed from text."""
     constrain_calls: bool = False
@@ -74,6 +91,12 @@ class ModelProfile:
     policy: RunPolicy = field(default_factory=RunPolicy)
     """What the agent loop does for this family (checks, repeated-call steering); not the wire format."""
 
+    def takes_response_format(self, *, with_tools: bool) -> bool:
+        """Whether a request may carry a `response_format` (with tools offered, when `with_tools`)."""
+        if not self.supports_response_format:
+            return False
+        return not with_tools or (self.tools_with_response_format and self.tool_calling == "native")
+
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Dollar cost from the listed prices (0.0 when they are unknown)."""
         total = 0.0
@@ -84,10 +107,15 @@ class ModelProfile:
         return total
 
 
+# Prices: OpenRouter's list prices, read 2026-12-07 from OpenRouter's model pages (openrouter.ai/google/<id>)
+# where the search index holds them, else from OpenRouter's model list (openrouter.ai/api/v1/models) as
+# mirrored in pydantic/genai-prices `prices/providers/openrouter.yml` (commit 47df840, 2026-08-21; the 3.x rows
+# synced from the API on 2026-06-15, the 2.5 rows on 2025-06-22 and 2025-10-27). Gemini 2.5 and later list
+# no per-image price (images are billed as input tokens). docs/models.md has the table with its sources.
 GEMINI_2_0_FLASH = ModelProfile(
     family="gemini-2.0-flash",
     schema_dialect="gemini",
-    input_price_per_mtok=0.10,
+    input_price_per_mtok=0.10,  # openrouter.ai/google/gemini-2.0-flash-001: $0.10 in, $0.40 out, $0.026/K imgs
     output_price_per_mtok=0.40,
     image_price_per_k=0.026,
     context_window=1_048_576,
@@ -98,25 +126,74 @@ GEMINI_2_0_FLASH = ModelProfile(
 GEMINI = ModelProfile(
     family="gemini", schema_dialect="gemini", tools_with_response_format=False, structured_output="tool"
 )
-# The successors OpenRouter names for retired Gemini 2.0 models: priced, so that usage stays right after a
-# fallback (OpenRouter's `usage.cost` still wins when it is sent).
+"""Gemini 1.x and 2.x ids without a profile of their own: unpriced, structured output through a tool."""
+# Gemini 2.5: thinking models that still cannot take tools and a JSON response format in one request.
 GEMINI_2_5_FLASH = dataclasses.replace(
     GEMINI,
     family="gemini-2.5-flash",
-    input_price_per_mtok=0.30,
+    input_price_per_mtok=0.30,  # genai-prices openrouter.yml google/gemini-2.5-flash: 0.30 / 2.50, cache 0.075
     output_price_per_mtok=2.50,
+    cache_read_price_per_mtok=0.075,
     context_window=1_048_576,
     max_output_tokens=65_535,
+    thinking=True,
 )
 GEMINI_2_5_FLASH_LITE = dataclasses.replace(
-    GEMINI_2_5_FLASH, family="gemini-2.5-flash-lite", input_price_per_mtok=0.10, output_price_per_mtok=0.40
+    GEMINI_2_5_FLASH,
+    family="gemini-2.5-flash-lite",
+    input_price_per_mtok=0.10,  # genai-prices openrouter.yml google/gemini-2.5-flash-lite: 0.10 / 0.40, cache 0.01
+    output_price_per_mtok=0.40,
+    cache_read_price_per_mtok=0.01,
 )
 GEMINI_2_5_PRO = dataclasses.replace(
     GEMINI_2_5_FLASH,
     family="gemini-2.5-pro",
-    input_price_per_mtok=1.25,
-    output_price_per_mtok=10.0,
+    input_price_per_mtok=1.25,  # genai-prices openrouter.yml google/gemini-2.5-pro: 1.25 / 10, cache 0.31
+    output_price_per_mtok=10.0,  # (prompts over 200K tokens cost more at Google; not modelled)
+    cache_read_price_per_mtok=0.31,
     max_output_tokens=65_536,
+)
+# Gemini 3.x: thinking models that take tools and a JSON response format together (native structured output).
+GEMINI_3 = ModelProfile(family="gemini-3", schema_dialect="gemini", thinking=True)
+"""Gemini 3.x ids without a profile of their own: the capabilities of the line, no prices (the provider's
+`usage.cost` still counts)."""
+GEMINI_3_FLASH = dataclasses.replace(
+    GEMINI_3,
+    family="gemini-3-flash",
+    input_price_per_mtok=0.50,  # openrouter.ai/google/gemini-3-flash-preview: $0.50 in, $3 out; cache 0.05
+    output_price_per_mtok=3.0,  # (the cache price from genai-prices openrouter.yml)
+    cache_read_price_per_mtok=0.05,
+    context_window=1_048_576,
+    max_output_tokens=65_536,
+)
+GEMINI_3_PRO = dataclasses.replace(
+    GEMINI_3_FLASH,
+    family="gemini-3-pro",
+    # Not in the OpenRouter listings found (3.1 Pro replaced it there): Google's list price for
+    # gemini-3-pro-preview (genai-prices google.yml, checked 2025-11-18), prompts up to 200K tokens.
+    input_price_per_mtok=2.0,
+    output_price_per_mtok=12.0,
+    cache_read_price_per_mtok=0.20,
+)
+GEMINI_3_1_PRO = dataclasses.replace(
+    GEMINI_3_PRO,
+    family="gemini-3.1-pro",
+    # openrouter.ai/google/gemini-3.1-pro-preview-customtools: from $2 in, $12 out; genai-prices openrouter.yml
+    # google/gemini-3.1-pro-preview: 2 / 12, cache 0.20 (prompts up to 200K tokens)
+)
+GEMINI_3_1_FLASH_LITE = dataclasses.replace(
+    GEMINI_3_FLASH,
+    family="gemini-3.1-flash-lite",
+    input_price_per_mtok=0.25,  # genai-prices openrouter.yml google/gemini-3.1-flash-lite: 0.25 / 1.50, cache 0.025
+    output_price_per_mtok=1.50,
+    cache_read_price_per_mtok=0.025,
+)
+GEMINI_3_5_FLASH = dataclasses.replace(
+    GEMINI_3_FLASH,
+    family="gemini-3.5-flash",
+    input_price_per_mtok=1.50,  # genai-prices openrouter.yml google/gemini-3.5-flash: 1.50 / 9, cache 0.15
+    output_price_per_mtok=9.0,
+    cache_read_price_per_mtok=0.15,
 )
 OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
 LOCAL = ModelProfile(
@@ -124,6 +201,7 @@ LOCAL = ModelProfile(
     input_price_per_mtok=0.0,
     output_price_per_mtok=0.0,
     context_window=4_096,
+    # the final-result tool goes through the prompted calls, which the grammar (`constrain_calls`) keeps valid
     structured_output="tool",
     tool_calling="prompted",
     constrain_calls=True,
@@ -132,25 +210,66 @@ LOCAL = ModelProfile(
 )
 DEFAULT = ModelProfile()
 
+_GEMINI_FAMILIES: dict[tuple[str, str], ModelProfile] = {
+    ("2.0", "flash"): GEMINI_2_0_FLASH,
+    ("2.5", "flash"): GEMINI_2_5_FLASH,
+    ("2.5", "flash-lite"): GEMINI_2_5_FLASH_LITE,
+    ("2.5", "pro"): GEMINI_2_5_PRO,
+    ("3", "flash"): GEMINI_3_FLASH,
+    ("3", "pro"): GEMINI_3_PRO,
+    ("3.1", "pro"): GEMINI_3_1_PRO,
+    ("3.1", "flash-lite"): GEMINI_3_1_FLASH_LITE,
+    ("3.5", "flash"): GEMINI_3_5_FLASH,
+}
+_GEMINI_ID = re.compile(r"^gemini-(?P<version>\d+(?:\.\d+)?)-(?P<kind>flash-lite|flash|pro)(?P<rest>.*)$")
+_GEMINI_VARIANT = re.compile(r"-(?:preview|exp|latest|customtools|thinking|\d{3}|\d{2}-\d{2,4}|\d{8})(?=-|$)")
+"""What a dated or preview variant adds to a family's id (`-preview-05-20`, `-001`, `-customtools-20260219`)."""
+_OTHER_MODALITY = ("image", "tts", "audio", "live", "embedding")
+
 
 def profile_for(model_id: str) -> ModelProfile:
-    """The profile of a model id such as `google/gemini-2.0-flash-001`, `gpt-4o-mini` or `local`."""
-    name = model_id.lower()
-    bare = name.split("/", 1)[1] if "/" in name else name
-    if name.startswith(("google/", "gemini")) or bare.startswith("gemini"):
-        if bare.startswith("gemini-2.0-flash") and "lite" not in bare:
-            return GEMINI_2_0_FLASH
-        if bare.startswith("gemini-2.5-flash-lite"):
-            return GEMINI_2_5_FLASH_LITE
-        if bare.startswith("gemini-2.5-flash") and "image" not in bare:
-            return GEMINI_2_5_FLASH
-        if bare.startswith("gemini-2.5-pro"):
-            return GEMINI_2_5_PRO
+    """The profile of a model id such as `google/gemini-2.5-flash`, `gpt-4o-mini` or `local`.
+
+    A provider prefix (`google/`, `models/`) is optional; OpenRouter's variant suffixes (`:thinking`,
+    `:nitro`...) keep the family's profile, and `:free` makes it free; dated and preview ids
+    (`-preview-05-20`, `-001`, `-preview-09-2025`) take their family's profile. A Gemini id of another
+    modality (image, TTS, live) gets the line's capabilities without the family's prices.
+    """
+    name = model_id.lower().strip()
+    if name == "local" or name.startswith("local:"):
+        return LOCAL
+    name, _, variant = name.partition(":")
+    profile = _profile_of(name.rsplit("/", 1)[-1], name)
+    if variant == "free":
+        return dataclasses.replace(
+            profile,
+            input_price_per_mtok=0.0,
+            output_price_per_mtok=0.0,
+            cache_read_price_per_mtok=0.0,
+            image_price_per_k=0.0,
+        )
+    return profile
+
+
+def _profile_of(bare: str, name: str) -> ModelProfile:
+    if bare.startswith("gemini") or name.startswith("google/gemini"):
+        return _gemini_profile(bare)
+    if name.startswith("openai/") or bare.startswith(("gpt-", "o1", "o3", "o4")):
+        return OPENAI
+    return DEFAULT
+
+
+def _gemini_profile(bare: str) -> ModelProfile:
+    match = _GEMINI_ID.match(bare)
+    if match is None:
         if bare.startswith(("gemini-2", "gemini-1", "gemini-exp", "gemini-pro", "gemini-flash")):
             return GEMINI
         return ModelProfile(family="gemini", schema_dialect="gemini")
-    if name.startswith("openai/") or bare.startswith(("gpt-", "o1", "o3", "o4")):
-        return OPENAI
-    if name == "local" or name.startswith("local:"):
-        return LOCAL
-    return DEFAULT
+    version, kind, rest = match.group("version", "kind", "rest")
+    major = int(version.split(".", 1)[0])
+    line = GEMINI_3 if major >= 3 else GEMINI
+    if any(word in rest for word in _OTHER_MODALITY):
+        return line
+    if _GEMINI_VARIANT.sub("", rest):  # something more than a dated or preview variant: another model
+        return line
+    return _GEMINI_FAMILIES.get((version, kind), line)
