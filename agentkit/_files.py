@@ -56,7 +56,7 @@ def read_bounded(path: str | os.PathLike[str], *, limit: int, what: str = "file"
         if stat.S_ISREG(info.st_mode):
             if info.st_size > limit:
                 raise _too_large(f"{size_text(info.st_size)} is", limit, what, shown)
-        elif _is_stdin(info):
+        elif _is_stdin(fd, info):
             os.set_blocking(fd, True)  # standard input is read as asked, like any pipe a user points at us
         else:
             raise UserError(
@@ -73,10 +73,14 @@ def read_bounded(path: str | os.PathLike[str], *, limit: int, what: str = "file"
     return data
 
 
-def _is_stdin(info: os.stat_result) -> bool:
+def _is_stdin(fd: int, info: os.stat_result) -> bool:
+    """Whether `fd` (just opened) is the process's standard input. When `fd` is 0 itself, standard input was
+    closed and the path merely took its number: it is not standard input."""
+    if fd == 0:
+        return False
     try:
         return os.path.samestat(info, os.fstat(0))
-    except OSError:
+    except OSError:  # pragma: no cover - fd 0 closed again by another thread since the open
         return False
 
 

@@ -418,7 +418,8 @@ def _message(message: Message) -> dict[str, Any]:
             elif isinstance(item, DocumentPart):
                 parts.append(_media(item.url, "document"))
             elif isinstance(item, AudioPart):  # the bytes are left out, as for images
-                parts.append({"type": "blob", "modality": "audio", "mime_type": f"audio/{item.format}"})
+                mime_type = "audio/mpeg" if item.format == "mp3" else "audio/wav"
+                parts.append({"type": "blob", "modality": "audio", "mime_type": mime_type})
             else:
                 parts.append({"type": "text", "content": item if isinstance(item, str) else item.text})
     elif isinstance(message, ToolMessage):

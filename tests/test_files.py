@@ -239,6 +239,30 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     assert "is not a regular file (a device, pipe or socket); save its contents to a file" in str(error)
 
 
+def test_a_fifo_is_refused_when_standard_input_is_closed(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    saved = os.dup(0)
+    os.close(0)  # the FIFO is then opened as descriptor 0: it must still not count as standard input
+    try:
+        error = finishes(lambda: AudioPart.from_path(fifo))
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+    assert isinstance(error, UserError)
+    assert "is not a regular file" in str(error)
+
+
+def test_an_open_or_read_error_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "file.pdf").write_bytes(PDF)
+    with pytest.raises(UserError, match=r"file\.pdf/inner\.pdf: cannot open it \(Not a directory\)"):
+        DocumentPart.from_path(tmp_path / "file.pdf" / "inner.pdf")
+    if not Path("/proc/self/mem").exists():  # pragma: no cover - not Linux
+        pytest.skip("needs /proc/self/mem")
+    with pytest.raises(UserError, match=r"file /proc/self/mem: cannot read it \(Input/output error\)"):
+        read_bounded("/proc/self/mem", limit=10)  # a regular file whose first page is never mapped
+
+
 def test_dev_zero_is_refused_and_never_read() -> None:
     error = finishes(lambda: ImagePart.from_path("/dev/zero"))
     assert isinstance(error, UserError)

@@ -227,6 +227,7 @@ def test_breakpoints_on_parts_go_on_the_last_text_part() -> None:
     assistant = [{"role": "assistant", "content": "hi"}]
     assert with_cache_breakpoints(assistant) == assistant
     assert with_cache_breakpoints([]) == []
+    assert with_cache_breakpoints([{"role": "tool", "content": None}]) == [{"role": "tool", "content": None}]
 
 
 # --- prices when the provider sends no cost -----------------------------------------------------------------
