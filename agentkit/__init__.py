@@ -20,6 +20,8 @@ from .exceptions import (
 )
 from .messages import (
     AssistantMessage,
+    AudioPart,
+    DocumentPart,
     ImagePart,
     Message,
     SystemMessage,
@@ -33,7 +35,7 @@ from .messages import (
 from .models import Model, ModelProfile, ModelRequestParameters
 from .models.profiles import RunPolicy
 from .result import RunResult
-from .settings import ModelSettings
+from .settings import ModelSettings, ProviderRouting
 from .tool import Tool, ToolDefinition, tool
 from .usage import Usage, UsageLimits, UsageView
 
@@ -44,6 +46,8 @@ __all__ = [
     "AgentRunError",
     "AgentkitError",
     "AssistantMessage",
+    "AudioPart",
+    "DocumentPart",
     "ImagePart",
     "Message",
     "Model",
@@ -53,6 +57,7 @@ __all__ = [
     "ModelRetry",
     "ModelSettings",
     "ModelUnavailableError",
+    "ProviderRouting",
     "RunContext",
     "RunPolicy",
     "RunResult",

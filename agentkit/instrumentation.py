@@ -39,7 +39,15 @@ from .events import (
     RunFinished,
     ToolCallFinished,
 )
-from .messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
+from .messages import (
+    AssistantMessage,
+    AudioPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    ToolMessage,
+    UserMessage,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -407,6 +415,11 @@ def _message(message: Message) -> dict[str, Any]:
         for item in [content] if isinstance(content, str) else content:
             if isinstance(item, ImagePart):
                 parts.append(_image(item))
+            elif isinstance(item, DocumentPart):
+                parts.append(_media(item.url, "document"))
+            elif isinstance(item, AudioPart):  # the bytes are left out, as for images
+                mime_type = "audio/mpeg" if item.format == "mp3" else "audio/wav"
+                parts.append({"type": "blob", "modality": "audio", "mime_type": mime_type})
             else:
                 parts.append({"type": "text", "content": item if isinstance(item, str) else item.text})
     elif isinstance(message, ToolMessage):
@@ -421,10 +434,14 @@ def _message(message: Message) -> dict[str, Any]:
 
 
 def _image(part: ImagePart) -> dict[str, Any]:
-    if part.url.startswith("data:"):  # the bytes are left out: a trace is no place for images
-        mime_type = part.url[5:].split(";", 1)[0]
-        return {"type": "blob", "modality": "image", "mime_type": mime_type}
-    return {"type": "uri", "modality": "image", "uri": part.url}
+    return _media(part.url, "image")
+
+
+def _media(url: str, modality: str) -> dict[str, Any]:
+    if url.startswith("data:"):  # the bytes are left out: a trace is no place for images or documents
+        mime_type = url[5:].split(";", 1)[0]
+        return {"type": "blob", "modality": modality, "mime_type": mime_type}
+    return {"type": "uri", "modality": modality, "uri": url}
 
 
 def _arguments(text: str) -> Any:

@@ -9,21 +9,26 @@ adapters in `agentkit.models` translate these to and from each provider's wire f
 from __future__ import annotations
 
 import base64
-import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
+from .exceptions import UserError
 from .usage import Usage
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 __all__ = [
+    "MAX_AUDIO_BYTES",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_IMAGE_BYTES",
     "AssistantMessage",
+    "AudioPart",
     "ContentPart",
+    "DocumentPart",
     "ImagePart",
     "Message",
     "SystemMessage",
@@ -44,6 +49,16 @@ class TextPart:
     type: Literal["text"] = "text"
 
 
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+"""The largest image read from a file or bytes (20 MiB, OpenAI's limit for one image; OpenRouter passes
+images on). A larger one: scale it down, or give an `https:` URL."""
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+"""The largest PDF sent inline (20 MiB): its base64 copy, a third larger, goes in every request of the run,
+and providers cap a request's inline data (Gemini near 20 MB). A larger one: give an `https:` URL."""
+MAX_AUDIO_BYTES = 20 * 1024 * 1024
+"""The largest WAV or MP3 sent inline (20 MiB; audio goes only inline, as base64)."""
+
+
 @dataclass(kw_only=True, frozen=True)
 class ImagePart:
     """An image inside a user message or a tool's result, as an `https:` or `data:` URL."""
@@ -54,18 +69,161 @@ class ImagePart:
     type: Literal["image"] = "image"
 
     @classmethod
-    def from_bytes(cls, data: bytes, media_type: str) -> ImagePart:
-        """An image from raw bytes, sent inline as a base64 `data:` URL."""
-        return cls(url=f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}")
+    def from_bytes(cls, data: bytes, media_type: str | None = None) -> ImagePart:
+        """An image from raw bytes, sent inline as a base64 `data:` URL.
+
+        Without `media_type`, the type is the one the bytes show (PNG, JPEG, GIF or WebP); given, it is trusted.
+
+        Raises:
+            UserError: The bytes are no PNG, JPEG, GIF or WebP image (no `media_type` given), or are larger
+                than `MAX_IMAGE_BYTES`.
+        """
+        _check_size(data, MAX_IMAGE_BYTES, "image")
+        media_type = media_type or _image_type(data, "image")
+        return cls(url=_data_url(media_type, data))
 
     @classmethod
     def from_path(cls, path: str | Path) -> ImagePart:
-        """An image read from a file; the media type comes from the file name."""
-        media_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
-        return cls.from_bytes(Path(path).read_bytes(), media_type)
+        """An image read from a file (at most `MAX_IMAGE_BYTES`); its type comes from its bytes, not its name.
+
+        Raises:
+            UserError: The file is missing, unreadable, not a regular file, too large, or no PNG, JPEG, GIF
+                or WebP image.
+        """
+        from ._files import read_bounded
+
+        data = read_bounded(path, limit=MAX_IMAGE_BYTES, what="image")
+        return cls(url=_data_url(_image_type(data, f"image {path}"), data))
 
 
-ContentPart = Union[TextPart, ImagePart]
+@dataclass(kw_only=True, frozen=True)
+class DocumentPart:
+    """A PDF inside a user message: inline as a `data:application/pdf;base64,` URL, or an `https:` URL that
+    the provider fetches (OpenRouter does, for any model: natively where the model reads PDFs, else parsed).
+
+    Sent as `{"type": "file", "file": {"filename": ..., "file_data": <url>}}`.
+    """
+
+    url: str
+    filename: str = "document.pdf"
+    """The file name the model is told."""
+    type: Literal["document"] = "document"
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, filename: str = "document.pdf") -> DocumentPart:
+        """A PDF from raw bytes, sent inline.
+
+        Raises:
+            UserError: The bytes are not a PDF, or are larger than `MAX_DOCUMENT_BYTES`.
+        """
+        _check_size(data, MAX_DOCUMENT_BYTES, "document", "; give an https: URL instead")
+        return cls(url=_data_url(_document_type(data, f"document {filename}"), data), filename=filename)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> DocumentPart:
+        """A PDF read from a file (at most `MAX_DOCUMENT_BYTES`), named after it.
+
+        Raises:
+            UserError: The file is missing, unreadable, not a regular file, too large, or not a PDF.
+        """
+        from ._files import read_bounded
+
+        data = read_bounded(path, limit=MAX_DOCUMENT_BYTES, what="document")
+        media_type = _document_type(data, f"document {path}")
+        return cls(url=_data_url(media_type, data), filename=Path(path).name or "document.pdf")
+
+    @classmethod
+    def from_url(cls, url: str, *, filename: str | None = None) -> DocumentPart:
+        """A PDF at a public `http(s):` URL, fetched by the provider; named after the URL's last segment.
+
+        Raises:
+            UserError: The URL is not `http(s):` or a `data:application/pdf` URL.
+        """
+        if not url.startswith(("https://", "http://", "data:application/pdf")):
+            raise UserError(f"document {url[:60]}: give an http(s) URL or a data:application/pdf URL")
+        if filename is None:
+            from urllib.parse import unquote, urlsplit
+
+            last = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) if url.startswith("http") else ""
+            filename = last or "document.pdf"
+        return cls(url=url, filename=filename)
+
+
+@dataclass(kw_only=True, frozen=True)
+class AudioPart:
+    """Audio inside a user message (WAV or MP3), sent inline as
+    `{"type": "input_audio", "input_audio": {"data": <base64>, "format": "wav" | "mp3"}}`."""
+
+    data: str
+    """The audio, base64-encoded."""
+    format: Literal["wav", "mp3"]
+    type: Literal["audio"] = "audio"
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AudioPart:
+        """Audio from raw bytes; the format is the one the bytes show.
+
+        Raises:
+            UserError: The bytes are neither WAV nor MP3, or are larger than `MAX_AUDIO_BYTES`.
+        """
+        _check_size(data, MAX_AUDIO_BYTES, "audio")
+        return cls._of(data, "audio")
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> AudioPart:
+        """Audio read from a WAV or MP3 file (at most `MAX_AUDIO_BYTES`).
+
+        Raises:
+            UserError: The file is missing, unreadable, not a regular file, too large, or neither WAV nor MP3.
+        """
+        from ._files import read_bounded
+
+        return cls._of(read_bounded(path, limit=MAX_AUDIO_BYTES, what="audio"), f"audio {path}")
+
+    @classmethod
+    def _of(cls, data: bytes, what: str) -> AudioPart:
+        from ._files import audio_format
+
+        found = audio_format(data)
+        if found is None:
+            raise UserError(f"{what}: not a WAV or MP3 file (its first bytes say otherwise)")
+        fmt: Literal["wav", "mp3"] = "wav" if found == "wav" else "mp3"
+        return cls(data=base64.b64encode(data).decode("ascii"), format=fmt)
+
+
+def _data_url(media_type: str, data: bytes) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _check_size(data: bytes, limit: int, what: str, hint: str = "") -> None:
+    if len(data) > limit:
+        from ._files import size_text
+
+        raise UserError(
+            f"{what}: {size_text(len(data))} is over the limit of {size_text(limit)}; make it smaller{hint}"
+        )
+
+
+def _image_type(data: bytes, what: str) -> str:
+    from ._files import image_type
+
+    found = image_type(data)
+    if found is None:
+        raise UserError(f"{what}: not a PNG, JPEG, GIF or WebP image (its first bytes say otherwise)")
+    return found
+
+
+def _document_type(data: bytes, what: str) -> str:
+    from ._files import document_type
+
+    found = document_type(data)
+    if found is None:
+        raise UserError(f"{what}: not a PDF (no %PDF- header); only PDF documents can be sent")
+    return found
+
+
+ContentPart = Union[TextPart, ImagePart, DocumentPart, AudioPart]
+"""A part of a multi-part user message (its `type` tells which)."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -95,7 +253,7 @@ class SystemMessage:
 
 @dataclass(kw_only=True)
 class UserMessage:
-    """What the user said: text, or a list of text and image parts."""
+    """What the user said: text, or a list of parts (text, images, PDF documents, audio)."""
 
     content: str | list[ContentPart]
     feedback: bool = False
@@ -118,6 +276,9 @@ class AssistantMessage:
     tool_calls: list[ToolCall] = field(default_factory=list)
     model_name: str | None = None
     """The model that answered, as the provider reported it."""
+    provider: str | None = None
+    """The provider that served the answer, as OpenRouter reports it (`"Google"`, `"Google AI Studio"`);
+    `None` when the endpoint does not say."""
     finish_reason: str | None = None
     """The provider's finish reason (informational: tool calls are decided by their presence)."""
     usage: Usage | None = None

@@ -5,9 +5,55 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["ModelSettings"]
+__all__ = ["ModelSettings", "ProviderRouting"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class ProviderRouting:
+    """OpenRouter's provider routing: which providers may serve a request, in what order, under what terms.
+
+    Sent as the request's `provider` object (OpenRouter only; other endpoints never see it). `None` fields
+    are left out, so OpenRouter's defaults hold. Provider names are OpenRouter's slugs (`"google-vertex"`,
+    `"google-ai-studio"`). See https://openrouter.ai/docs/features/provider-routing.
+    """
+
+    order: Sequence[str] | None = None
+    """Providers to try first, in this order."""
+    allow_fallbacks: bool | None = None
+    """Whether other providers may serve the request when those in `order` (or `only`) cannot (default true)."""
+    require_parameters: bool | None = None
+    """Only providers that support every parameter of the request."""
+    only: Sequence[str] | None = None
+    """The only providers allowed."""
+    ignore: Sequence[str] | None = None
+    """Providers never used."""
+    data_collection: Literal["allow", "deny"] | None = None
+    """`"deny"`: only providers that do not store or train on prompts."""
+    zdr: bool | None = None
+    """Only zero-data-retention endpoints."""
+    quantizations: Sequence[str] | None = None
+    """Only endpoints serving these quantizations (`"fp8"`, `"bf16"`, ...)."""
+    sort: Literal["price", "throughput", "latency"] | None = None
+    """Try providers cheapest, fastest or quickest first (this turns OpenRouter's load balancing off)."""
+    max_price: Mapping[str, float] | None = None
+    """The most to pay: dollars per million `prompt` / `completion` tokens, per `image`, `audio` unit or
+    `request`; providers above it are not used."""
+
+    def to_json(self) -> dict[str, object]:
+        """The `provider` object as sent (only the fields set)."""
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, Sequence) and not isinstance(value, str):
+                value = list(value)
+            out[f.name] = value
+        return out
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -33,8 +79,17 @@ class ModelSettings:
     """Seconds for one HTTP request (the SDK's timeout)."""
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     """HTTP headers added to each request."""
+    provider: ProviderRouting | None = None
+    """OpenRouter's provider routing, sent as `provider` with every request to OpenRouter (ignored by other
+    endpoints). The provider that served each answer is on its `AssistantMessage.provider`."""
+    cache_control: bool | None = None
+    """True: mark prompt-cache breakpoints (`cache_control: {"type": "ephemeral"}` on a content part) on the
+    instructions and the newest message of each request, for providers that cache only where asked
+    (Anthropic; Gemini 2.5 and later through OpenRouter). Others may refuse the field: leave it off there."""
     extra_body: Mapping[str, Any] = field(default_factory=dict)
-    """Fields added to each request body (provider-specific options, e.g. OpenRouter's `provider`)."""
+    """Fields added to each request body, for anything agentkit does not model (OpenRouter's `plugins`,
+    `session_id`, `transforms`; a server's own options). They are sent as given, last, so they win over
+    fields agentkit sets (`provider`, `stream_options`, `usage`, ...)."""
 
     def merged(self, override: ModelSettings | None) -> ModelSettings:
         """These settings with every field `override` sets replacing ours (mappings are combined)."""

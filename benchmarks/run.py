@@ -66,6 +66,7 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_procs": 5,
         "coldstart_warmup": True,
         "rounds": 3,
+        "caching_reps": 20,
     },
     "quick": {
         "overhead_reps": 25,
@@ -80,9 +81,19 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_procs": 2,
         "coldstart_warmup": False,
         "rounds": 1,
+        "caching_reps": 3,
     },
 }
-BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency", "streaming", "default_path")
+BENCHES = (
+    "overhead",
+    "coldstart",
+    "parallel",
+    "schema",
+    "concurrency",
+    "streaming",
+    "default_path",
+    "caching",
+)
 
 
 def log(message: str) -> None:
@@ -328,7 +339,33 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"coldstart: {exc}")
             log(f"FAILED: {exc}")
+    if "caching" in benches and any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped:
+        log("caching: agentkit")
+        try:
+            results["caching"] = run_caching(pythons["agentkit"], mode["caching_reps"], timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"caching: {exc}")
+            log(f"FAILED: {exc}")
     return info, skipped, failures, results
+
+
+def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
+    """bench_caching.py (agentkit only, against its own loopback server): a 20-turn run's cost with and
+    without prompt-cache breakpoints."""
+    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        done = subprocess.run(
+            [python, str(HERE / "bench_caching.py"), "--reps", str(reps), "--json", out.name],
+            env={**os.environ, **env_for(agentkit)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench_caching.py: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
 
 
 def main() -> int:
@@ -453,12 +490,29 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "7. Default path: the README's agent, no client passed, sequential 2-turn runs",
             lambda d: report.render_default_path(d, names),
         ),
+        (
+            "caching",
+            "8. Prompt caching: a 20-turn agentkit run's cost without and with cache_control breakpoints",
+            _render_caching,
+        ),
     )
     for key, title, render_section in sections:
         if results.get(key):
             lines += ["", title, render_section(results[key])]
     for failure in document["failures"]:
         lines += ["", f"FAILED: {failure}"]
+    return "\n".join(lines)
+
+
+def _render_caching(f: dict[str, Any]) -> str:
+    lines = [f"  prices: {f['prices_from']}: {f['prices_per_mtok']}"]
+    for label in ("without", "with"):
+        r = f[label]
+        lines.append(
+            f"  {label:<7} ${r['cost_usd']:.6f}  {r['input_tokens']} input tokens ({r['cached_input_tokens']} "
+            f"cached)  {r['ms_per_run_median']:.1f} ms per run"
+        )
+    lines.append(f"  with/without: {f['cost_ratio_with_over_without']:.3f} of the cost")
     return "\n".join(lines)
 
 

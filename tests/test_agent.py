@@ -536,7 +536,7 @@ def test_image_prompt_parts_reach_the_model(tmp_path: Any) -> None:
     from agentkit import ImagePart, TextPart
 
     path = tmp_path / "pixel.png"
-    path.write_bytes(b"\x89PNG")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")  # the signature: the type comes from the bytes
     model = ScriptedModel(["a pixel"])
     Agent(model).run_sync([TextPart(text="What is this?"), ImagePart.from_path(path)])
     content = model.requests[0].messages[0].content

@@ -63,7 +63,10 @@ def test_unusable_output_exits_1() -> None:
     [
         (["run", "x", "--max-turns", "zero"], "agentkit run: error: argument --max-turns: must be"),
         (["run", "x", "--tools", "no_such_tools.py"], "agentkit run: error: no_such_tools.py: no such file"),
-        (["run", "x", "--image", "missing.png"], "agentkit run: error: --image missing.png: cannot read it"),
+        (
+            ["run", "x", "--image", "missing.png"],
+            "agentkit run: error: --image missing.png: no such file; check the path",
+        ),
         (["run", "x"], "agentkit run: error: No API key for OpenRouter"),
         (["frobnicate"], "agentkit: error: argument COMMAND: invalid choice: 'frobnicate'"),
     ],

@@ -153,8 +153,8 @@ def test_bad_images_fail_before_any_request(
     big.write_bytes(PNG + b"\x00" * 100)
     monkeypatch.setattr(_images, "MAX_IMAGE_BYTES", 64)
     cases = {
-        str(tmp_path / "missing.png"): "cannot read it (No such file or directory)",
-        str(tmp_path): "is a folder, not an image file",
+        str(tmp_path / "missing.png"): "no such file; check the path",
+        str(tmp_path): "is a folder; give a file",
         str(text): "not a PNG, JPEG, GIF or WebP image",
         str(big): "140 bytes is over the limit of 64 bytes",
         "ftp://example.com/a.png": "give a file path, an http(s) URL or a data:image/ URL",

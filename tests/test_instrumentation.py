@@ -28,6 +28,8 @@ from shared_tools import add
 from agentkit import (
     Agent,
     AssistantMessage,
+    AudioPart,
+    DocumentPart,
     ImagePart,
     Model,
     ModelAPIError,
@@ -508,6 +510,9 @@ async def test_content_of_images_and_structured_answers(traced: Traced) -> None:
         TextPart(text="Sum these"),
         ImagePart(url="https://example.com/a.png"),
         ImagePart.from_bytes(b"\x89PNG", "image/png"),
+        DocumentPart.from_url("https://example.com/r.pdf"),
+        DocumentPart.from_bytes(b"%PDF-1.4 x"),
+        AudioPart.from_bytes(b"ID3 audio"),
     ]
     model = ScriptedModel(
         [tool_call_response("final_result", "{not json"), tool_call_response("final_result", {"total": 3})]
@@ -519,6 +524,9 @@ async def test_content_of_images_and_structured_answers(traced: Traced) -> None:
         {"type": "text", "content": "Sum these"},
         {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"},
         {"type": "blob", "modality": "image", "mime_type": "image/png"},
+        {"type": "uri", "modality": "document", "uri": "https://example.com/r.pdf"},
+        {"type": "blob", "modality": "document", "mime_type": "application/pdf"},  # the bytes are left out
+        {"type": "blob", "modality": "audio", "mime_type": "audio/mpeg"},
     ]
     assert json.loads(json.loads(str(run["gen_ai.output.messages"]))[0]["parts"][0]["content"]) == {
         "total": 3

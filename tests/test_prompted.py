@@ -463,6 +463,7 @@ def test_prompted_parallel_calls_and_argument_repair(server: LoopbackServer) -> 
             ToolCall(id="call_2", name="add", arguments='{"a": 3, "b": 4}'),
         ],
         model_name="local-test",
+        provider="Google",  # the loopback server names it, as OpenRouter does
         finish_reason="STOP",
         usage=result.messages[1].usage,  # type: ignore[union-attr]
     )

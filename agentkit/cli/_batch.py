@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -33,7 +34,7 @@ from ..usage import Usage
 from ._approve import add_approve_argument, approver
 from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
 from ._exit import CliError, ExitCode, one_line
-from ._images import load_image
+from ._images import add_file_argument, load_file, load_image
 from ._options import (
     TOOL_SPECS_HELP,
     AgentSpec,
@@ -128,6 +129,7 @@ def add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     batch.add_argument(
         "--json-summary", action="store_true", help="print the summary as one JSON object on stdout"
     )
+    add_file_argument(batch, "with every task")
 
 
 def batch_command(args: argparse.Namespace) -> int:
@@ -135,6 +137,11 @@ def batch_command(args: argparse.Namespace) -> int:
     if args.ray_address is not None and args.engine != "ray":
         raise CliError("--ray-address goes with --engine ray")
     tasks = read_tasks(args.tasks)
+    if args.file:
+        for source in args.file:
+            load_file(source)  # a file that cannot be sent stops the command before anything runs
+        files = tuple(_absolute(source) for source in args.file)
+        tasks = [dataclasses.replace(task, files=files) for task in tasks]
     answered = answered_ids(args.out)
     todo = [task for task in tasks if task.key not in answered]
     engine = _engine(args, build_agent(args))
@@ -368,11 +375,19 @@ def failed_outcome(
 
 
 def task_prompt(task: Task) -> str | list[ContentPart]:
-    """What the model is sent for `task`: its prompt, with its images loaded (raises `CliError` for an
-    image that cannot be sent)."""
-    if not task.images:
+    """What the model is sent for `task`: its prompt, with its images and `--file` files loaded (raises
+    `CliError` for one that cannot be sent)."""
+    if not task.images and not task.files:
         return task.prompt
-    return [TextPart(text=task.prompt), *(load_image(source) for source in task.images)]
+    images = [load_image(source) for source in task.images]
+    return [TextPart(text=task.prompt), *images, *(load_file(source) for source in task.files)]
+
+
+def _absolute(source: str) -> str:
+    """A `--file` path made absolute (Ray workers may run elsewhere); a URL as it is."""
+    if "://" in source or source.startswith("data:"):
+        return source
+    return str(Path(source).expanduser().absolute())
 
 
 def _catch_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> list[signal.Signals]:

@@ -34,6 +34,8 @@ class Task:
     prompt: str
     images: tuple[str, ...] = ()
     """Image paths (resolved against the tasks file's folder) or URLs, sent with the prompt."""
+    files: tuple[str, ...] = ()
+    """`--file` paths or URLs (PDF, WAV, MP3), sent with the prompt after the images."""
     line: int = 0
     """Where it is in the tasks file (1 is the first line)."""
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from ..agent import Agent
 from ..exceptions import AgentRunError, UserError
-from ..messages import Message
+from ..messages import ContentPart, Message, TextPart
 from ..usage import Usage
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
+from ._images import add_file_argument, load_file
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
 from ._render import PlainRenderer, Renderer, answered_by, usage_line
 
@@ -51,21 +52,33 @@ def add_chat_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     add_agent_arguments(chat)
     add_approve_argument(chat, interactive=True)
+    add_file_argument(chat, "with the first message (and the first after /reset)")
 
 
 def chat_command(args: argparse.Namespace) -> int:
     """Run `agentkit chat`; returns the exit code (0 after /exit or Ctrl-D, 130 after Ctrl-C)."""
+    files: list[ContentPart] = [load_file(source) for source in getattr(args, "file", ())]
     agent = build_agent(args)
     with suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    return ChatSession(agent, terminal=sys.stdout.isatty(), approve=getattr(args, "approve", None)).loop()
+    approve = getattr(args, "approve", None)
+    return ChatSession(agent, terminal=sys.stdout.isatty(), approve=approve, files=files).loop()
 
 
 class ChatSession:
     """The session: the transcript so far and what it cost."""
 
-    def __init__(self, agent: Agent[None, Any], *, terminal: bool, approve: str | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent[None, Any],
+        *,
+        terminal: bool,
+        approve: str | None = None,
+        files: list[ContentPart] | None = None,
+    ) -> None:
         self.agent = agent
+        self.files = list(files or [])
+        """`--file`: parts sent with the first message of the conversation (again after /reset)."""
         self.terminal = terminal
         self.approve = approve
         """`--approve`: how calls of tools that require approval are decided (`None`: ask on a terminal)."""
@@ -138,7 +151,10 @@ class ChatSession:
 
     async def _turn(self, prompt: str, renderer: Renderer) -> None:
         approve = approver(self.approve, before_asking=renderer.pause)
-        stream = self.agent.run_stream(prompt, message_history=self.history, approve=approve)
+        content: str | list[ContentPart] = prompt
+        if self.files and not self.history:
+            content = [TextPart(text=prompt), *self.files]
+        stream = self.agent.run_stream(content, message_history=self.history, approve=approve)
         try:
             async with stream:
                 async for event in stream:

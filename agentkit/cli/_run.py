@@ -12,7 +12,7 @@ from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
-from ._images import MAX_IMAGE_BYTES, load_image
+from ._images import MAX_IMAGE_BYTES, add_file_argument, load_file, load_image
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
 from ._specs import load_object
 
@@ -52,6 +52,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help=f"an image to send with the task: a PNG/JPEG/GIF/WebP file up to "
         f"{MAX_IMAGE_BYTES // 1024 // 1024} MiB, or an http(s) URL (repeatable)",
     )
+    add_file_argument(run, "with the task")
     run.add_argument(
         "--output-type", metavar="MODULE:CLASS", help="a structured answer: a pydantic model, dataclass, ..."
     )
@@ -97,9 +98,10 @@ def _prompt(args: argparse.Namespace) -> str | list[ContentPart]:
     task: str = sys.stdin.read() if args.task == "-" else args.task
     if not task.strip():
         raise CliError("the task is empty")
-    if not args.image:
+    if not args.image and not args.file:
         return task
-    return [TextPart(text=task), *(load_image(source) for source in args.image)]
+    images = [load_image(source) for source in args.image]
+    return [TextPart(text=task), *images, *(load_file(source) for source in args.file)]
 
 
 def _renderer(as_json: bool, output_type: Any) -> Renderer:

@@ -13,7 +13,9 @@ from typing import Any
 
 from ..messages import (
     AssistantMessage,
-    ImagePart,
+    AudioPart,
+    ContentPart,
+    DocumentPart,
     Message,
     SystemMessage,
     TextPart,
@@ -28,7 +30,14 @@ from ._grammar import tool_call_grammar
 from ._prompted import parse_tool_calls, render_messages, results_reminder
 from .profiles import ModelProfile
 
-__all__ = ["build_request", "is_prompted", "parse_completion", "parse_usage", "wire_messages"]
+__all__ = [
+    "build_request",
+    "is_prompted",
+    "parse_completion",
+    "parse_usage",
+    "request_images",
+    "wire_messages",
+]
 
 MISSING_RESULT = "No result: this call was not executed."
 
@@ -91,9 +100,13 @@ def _plain(message: Message) -> dict[str, Any]:
     raise AssertionError(f"unexpected message {message!r}")  # pragma: no cover
 
 
-def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+def _part(part: ContentPart) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
+    if isinstance(part, DocumentPart):  # OpenRouter's file part: a data: URL or an https: URL it fetches
+        return {"type": "file", "file": {"filename": part.filename, "file_data": part.url}}
+    if isinstance(part, AudioPart):
+        return {"type": "input_audio", "input_audio": {"data": part.data, "format": part.format}}
     image: dict[str, Any] = {"url": part.url}
     if part.detail:
         image["detail"] = part.detail
@@ -215,22 +228,38 @@ def _tool_entry(definition: Any, profile: ModelProfile) -> dict[str, Any]:
     return entry
 
 
-def parse_usage(data: Any, profile: ModelProfile) -> Usage:
-    """Usage from a response's `usage` object; the cost is OpenRouter's `usage.cost` or from the prices."""
+def parse_usage(data: Any, profile: ModelProfile, *, images: int = 0) -> Usage:
+    """Usage from a response's `usage` object; the cost is OpenRouter's `usage.cost`, or else from the
+    profile's prices: input tokens (cached ones at the cache-read price), output tokens, and the `images`
+    the request carried (`request_images`)."""
     usage = data if isinstance(data, dict) else {}
     input_tokens = int(usage.get("prompt_tokens") or 0)
     output_tokens = int(usage.get("completion_tokens") or 0)
     details = usage.get("prompt_tokens_details")
-    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    raw_cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    cached = int(raw_cached) if isinstance(raw_cached, int) else 0
     cost = usage.get("cost")
-    cost_usd = float(cost) if isinstance(cost, (int, float)) else profile.cost(input_tokens, output_tokens)
+    if isinstance(cost, (int, float)):
+        cost_usd = float(cost)
+    else:
+        cost_usd = profile.cost(input_tokens, output_tokens, cached_input_tokens=cached, images=images)
     return Usage(
         requests=1,
         input_tokens=input_tokens,
-        cached_input_tokens=int(cached) if isinstance(cached, int) else 0,
+        cached_input_tokens=cached,
         output_tokens=output_tokens,
         cost_usd=cost_usd,
     )
+
+
+def request_images(body: dict[str, Any]) -> int:
+    """How many images a request body carries (`image_url` parts: the user's, and tools' results)."""
+    count = 0
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            count += sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+    return count
 
 
 def parse_completion(
@@ -239,6 +268,8 @@ def parse_completion(
     taken_ids: Iterable[str],
     parameters: ModelRequestParameters | None = None,
     settings: ModelSettings | None = None,
+    *,
+    images: int = 0,
 ) -> AssistantMessage:
     """A chat-completion body -> `AssistantMessage`; tool-call ids are made present and unique.
 
@@ -247,7 +278,8 @@ def parse_completion(
     choice). A native tool-calling model that wrote its reply as nothing but a call (or a list of calls) of
     offered tools, as JSON text, with no tool calls (Gemini does), gets them as tool calls: a repair, each
     call keeping the text in `original_arguments` (when streamed, that text was already sent as text deltas).
-    The caller has already checked the body for an `error` object.
+    The caller has already checked the body for an `error` object. `images` is how many the request
+    carried (priced when the body has no `usage.cost`); OpenRouter's top-level `provider` is kept.
     """
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
@@ -274,12 +306,14 @@ def parse_completion(
         and (written := _calls_in_text(content, parameters, settings, taken))
     ):
         content, calls = "", written
+    provider = data.get("provider")
     return AssistantMessage(
         content=content,
         tool_calls=calls,
         model_name=data.get("model"),
+        provider=provider if isinstance(provider, str) and provider else None,
         finish_reason=finish,
-        usage=parse_usage(data.get("usage"), profile),
+        usage=parse_usage(data.get("usage"), profile, images=images),
     )
 
 

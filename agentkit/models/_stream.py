@@ -106,8 +106,10 @@ class StreamAssembler:
         taken_ids: Iterable[str],
         parameters: ModelRequestParameters,
         settings: ModelSettings,
+        images: int = 0,
     ) -> None:
         self._profile = profile
+        self._images = images
         self._taken = list(taken_ids)
         self._parameters = parameters
         self._settings = settings
@@ -116,6 +118,7 @@ class StreamAssembler:
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
         self._by_id: dict[tuple[int, str], int] = {}  # (index, id) -> the call's key
         self._model: str | None = None
+        self._provider: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
         self._usage: Any = None
@@ -133,6 +136,8 @@ class StreamAssembler:
         """Take one chunk; return its deltas (text that may still be a prompted call is held back)."""
         if chunk.get("model"):
             self._model = str(chunk["model"])
+        if chunk.get("provider"):  # OpenRouter names the provider that serves the stream on every chunk
+            self._provider = str(chunk["provider"])
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         if chunk.get("object") == "chat.completion":  # a server that ignored `stream`: nothing follows
@@ -198,7 +203,7 @@ class StreamAssembler:
         choice = {"index": 0, "message": message, "finish_reason": self._finish}
         if self._native_finish:
             choice["native_finish_reason"] = self._native_finish
-        return {"model": self._model, "choices": [choice], "usage": self._usage}
+        return {"model": self._model, "provider": self._provider, "choices": [choice], "usage": self._usage}
 
     def finish(self) -> list[ModelStreamEvent]:
         """The last events: held-back text, prompted calls, then `ResponseFinished` with the whole message.
@@ -209,7 +214,12 @@ class StreamAssembler:
         commas), nothing more is shown and the message keeps the content as parsed.
         """
         message = parse_completion(
-            self.completion(), self._profile, self._taken, self._parameters, self._settings
+            self.completion(),
+            self._profile,
+            self._taken,
+            self._parameters,
+            self._settings,
+            images=self._images,
         )
         events: list[ModelStreamEvent] = []
         if self._held is not None:

@@ -22,7 +22,8 @@ from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
-from ._chat_format import build_request, parse_completion
+from ._caching import with_cache_breakpoints
+from ._chat_format import build_request, parse_completion, request_images
 from ._clients import client_for, close_client, in_use
 from ._errors import (
     MAX_SUCCESSOR_HOPS,
@@ -212,10 +213,16 @@ class OpenAIChatModel(Model):
         """The JSON body this model sends for a request (useful to inspect, record or replay).
 
         With `stream`, the body of `request_stream`: `stream: true` and `stream_options` asking for the usage.
+        To OpenRouter, also `usage: {"include": true}` and the settings' `provider` routing; with the
+        settings' `cache_control`, prompt-cache breakpoints (`_caching`). `extra_body` comes last and wins.
         """
         body = build_request(self._model_name, messages, parameters, settings, self.profile)
+        if settings.cache_control:
+            body["messages"] = with_cache_breakpoints(body["messages"])
         if self.is_openrouter:
             body.setdefault("usage", {"include": True})
+            if settings.provider is not None:
+                body["provider"] = settings.provider.to_json()
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -254,7 +261,14 @@ class OpenAIChatModel(Model):
                 data = await self._post(client, body, settings)
             error = data.get("error")
             if not error:
-                message = parse_completion(data, profile, transcript_call_ids(messages), parameters, settings)
+                message = parse_completion(
+                    data,
+                    profile,
+                    transcript_call_ids(messages),
+                    parameters,
+                    settings,
+                    images=request_images(body),
+                )
                 message.model_name = message.model_name or body["model"]
                 return message
             exc = self._body_error(error, data, body["model"])
@@ -341,7 +355,11 @@ class OpenAIChatModel(Model):
 
         def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
             assembler = StreamAssembler(
-                profile=profile, taken_ids=taken, parameters=parameters, settings=settings
+                profile=profile,
+                taken_ids=taken,
+                parameters=parameters,
+                settings=settings,
+                images=request_images(body),
             )
             return self._stream_attempt(client, body, settings, assembler)
 

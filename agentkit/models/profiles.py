@@ -97,13 +97,29 @@ class ModelProfile:
             return False
         return not with_tools or (self.tools_with_response_format and self.tool_calling == "native")
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """Dollar cost from the listed prices (0.0 when they are unknown)."""
+    def cost(
+        self, input_tokens: int, output_tokens: int, *, cached_input_tokens: int = 0, images: int = 0
+    ) -> float:
+        """Dollar cost from the listed prices (unknown prices count 0.0).
+
+        Args:
+            input_tokens: All input tokens, the cached ones included (as providers report `prompt_tokens`).
+            output_tokens: Output tokens.
+            cached_input_tokens: Of `input_tokens`, those read from the provider's prompt cache: priced at
+                `cache_read_price_per_mtok` when it is listed, else as input.
+            images: Input images in the request, priced at `image_price_per_k` per thousand.
+        """
         total = 0.0
+        cached = 0
+        if self.cache_read_price_per_mtok is not None:
+            cached = min(max(cached_input_tokens, 0), input_tokens)
+            total += cached * self.cache_read_price_per_mtok / 1_000_000
         if self.input_price_per_mtok is not None:
-            total += input_tokens * self.input_price_per_mtok / 1_000_000
+            total += (input_tokens - cached) * self.input_price_per_mtok / 1_000_000
         if self.output_price_per_mtok is not None:
             total += output_tokens * self.output_price_per_mtok / 1_000_000
+        if self.image_price_per_k is not None:
+            total += images * self.image_price_per_k / 1_000
         return total
 
 
