@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from ._mcp_serve import mcp_server, serve_stdio
+from ._mcp_serve import approval_note, mcp_server, serve_stdio
 from ._tool_calls import serialize_result
 from .exceptions import ModelRetry, UserError
 from .messages import ImagePart, TextPart
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from ._mcp_connection import Connection
     from .context import RunContext
 
-__all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio", "mcp_server", "serve_stdio"]
+__all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio", "approval_note", "mcp_server", "serve_stdio"]
 
 logger = logging.getLogger("agentkit")
 
