@@ -482,6 +482,30 @@ def test_structured_content_is_sent_once_as_compact_json() -> None:
     assert _result_value(result(text("[1, 2]"), structured={"result": [1, 2]})) == "[1,2]"
 
 
+def test_structured_content_that_only_wraps_the_text_is_not_sent_again() -> None:
+    import mcp_types as types
+
+    from agentkit.mcp import _result_value
+
+    def text(value: str) -> types.TextContent:
+        return types.TextContent(type="text", text=value)
+
+    file = "".join(f"line {n:05d} of a text file with ünïcode\n" for n in range(1000))[:20_480]
+    assert len(file) == 20_480
+    # the reference filesystem server's read_text_file: the file as text, and again as {"content": ...}
+    assert _result_value(result(text(file), structured={"content": file})) == file
+    assert _result_value(result(text("a"), text("b"), structured={"content": "a\nb"})) == "a\nb"
+    assert _result_value(result(text("a"), text("b"), structured={"text": "ab"})) == "a\nb"
+    # different things are both sent
+    assert (
+        _result_value(result(text("3 files"), structured={"content": "a b c"}))
+        == '3 files\n{"content":"a b c"}'
+    )
+    assert _result_value(result(text("x"), structured={"content": "x", "n": 1})) == 'x\n{"content":"x","n":1}'
+    assert _result_value(result(text("7"), structured={"count": 7})) == '7\n{"count":7}'
+    assert _result_value(result(structured={"content": "x"})) == '{"content":"x"}'
+
+
 def test_an_error_result_is_a_retry_with_the_servers_text() -> None:
     import mcp_types as types
 
