@@ -25,6 +25,7 @@ from agentkit import ModelRetry, UserError
 __all__ = ["MAX_PATH_CHARS", "Root", "check_text", "open_regular", "reported", "split"]
 
 MAX_PATH_CHARS = 1024
+_RESOLVE_TRIES = 3
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -77,7 +78,16 @@ class Root:
     def resolve(self, path: str) -> str:
         """`path` checked (text, then links resolved) -> its form relative to the root, `.` for the root."""
         check_text(path)
-        real = os.path.realpath(os.path.join(self.path, path))
+        for attempt in range(_RESOLVE_TRIES):
+            try:
+                real = os.path.realpath(os.path.join(self.path, path))
+                break
+            except OSError:  # a link or folder swapped while it was being resolved (a race)
+                if attempt == _RESOLVE_TRIES - 1:
+                    raise ModelRetry(
+                        f"{path!r} kept changing while it was being checked (a folder or link replaced); "
+                        "try again."
+                    ) from None
         if os.path.commonpath([real, self.path]) != self.path:
             raise ModelRetry(
                 f"{path!r} leads outside the folder (through a symbolic link); it cannot be used."
