@@ -302,3 +302,36 @@ def test_isolation_that_the_system_refuses_is_a_user_error(monkeypatch: pytest.M
     with pytest.raises(UserError, match="cannot run commands in their own namespaces"):
         shell(["ls"], isolate=True)
     assert "they can read other processes" in shell(["ls"], protect_process=False).description
+
+
+def test_the_description_says_what_keeps_a_command_from_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = importlib.import_module("agentkit_tools.shell")
+    monkeypatch.setattr(module, "namespace_prefix", lambda: None)
+    monkeypatch.setattr(module.os, "geteuid", lambda: 1000)
+    assert "cannot read this agent's memory" in shell(["ls"], protect_process=True).description
+    assert "they can read other processes" in shell(["ls"], protect_process=False).description
+    monkeypatch.setattr(module.os, "geteuid", lambda: 0)  # root reads a non-dumpable process
+    assert "this agent's environment included" in shell(["ls"], protect_process=True).description
+
+
+def test_a_program_file_that_cannot_be_executed(tmp_path: Path) -> None:
+    (tmp_path / "junk").write_bytes(b"\x7fELF-not-really")
+    (tmp_path / "junk").chmod(0o755)
+    assert "Exec format error" in refused(shell("any", cwd=tmp_path, isolate=False), "./junk")
+    assert "no program file by that name" in refused(shell("any", cwd=tmp_path), "./missing")
+    assert "no program file by that name" in refused(shell("any", cwd=tmp_path), "./")
+
+
+def test_where_unshare_is_missing_or_refused_there_is_no_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    confine = importlib.import_module("agentkit_tools._confine")
+    assert confine._mapping(0) == ("--map-user=65534", "--map-group=65534")
+    assert confine._mapping(1000) == ("--map-current-user",)
+    assert confine._working(("false",)) is None  # the kernel refused: unshare exits non-zero
+    assert confine._working(("/no/such/unshare",)) is None
+    monkeypatch.setattr(confine.os, "access", lambda *args: False)
+    monkeypatch.setattr(confine.shutil, "which", lambda *args, **kwargs: None)
+    confine.namespace_prefix.cache_clear()
+    try:
+        assert confine.namespace_prefix() is None
+    finally:
+        confine.namespace_prefix.cache_clear()

@@ -78,16 +78,7 @@ class Root:
     def resolve(self, path: str) -> str:
         """`path` checked (text, then links resolved) -> its form relative to the root, `.` for the root."""
         check_text(path)
-        for attempt in range(_RESOLVE_TRIES):
-            try:
-                real = os.path.realpath(os.path.join(self.path, path))
-                break
-            except OSError:  # a link or folder swapped while it was being resolved (a race)
-                if attempt == _RESOLVE_TRIES - 1:
-                    raise ModelRetry(
-                        f"{path!r} kept changing while it was being checked (a folder or link replaced); "
-                        "try again."
-                    ) from None
+        real = _realpath(os.path.join(self.path, path), path)
         if os.path.commonpath([real, self.path]) != self.path:
             raise ModelRetry(
                 f"{path!r} leads outside the folder (through a symbolic link); it cannot be used."
@@ -123,6 +114,20 @@ class Root:
             fd = open_regular(parent, name, relative)
             with os.fdopen(fd, "rb") as file:
                 yield file, os.fstat(file.fileno())
+
+
+def _realpath(full: str, shown: str) -> str:
+    """`os.path.realpath(full)`, tried again when a link or folder is swapped while it runs (a race raises
+    `OSError` naming the absolute path); the model is told only about `shown`."""
+    for _ in range(_RESOLVE_TRIES - 1):
+        with contextlib.suppress(OSError):
+            return os.path.realpath(full)
+    try:
+        return os.path.realpath(full)
+    except OSError:
+        raise ModelRetry(
+            f"{shown!r} kept changing while it was being checked (a folder or link replaced); try again."
+        ) from None
 
 
 def split(relative: str) -> tuple[str, str]:
