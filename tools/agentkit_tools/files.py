@@ -2,7 +2,12 @@
 
 Every path is relative to `root` and checked by `Root` (see `_paths`): no `..`, no absolute, home, drive or
 UNC paths, no NUL bytes, no symbolic link that leads outside, no fifo, device or socket, and reads are capped.
-A refused path raises `ModelRetry`, whose message tells the model what to write instead.
+A refused path raises `ModelRetry`, whose message tells the model what to write instead; so does every
+failure of the operating system, naming only the relative path. Writes replace the file through a temporary
+one: a read-only file is not replaced, and a replaced file keeps its permission bits without setuid, setgid or
+sticky. `edit_file` refuses to replace a file saved by someone else since it read it (a conflict the model is
+told to resolve by reading again). Odd names (line breaks, control characters, bytes that are not UTF-8) are
+shown escaped in listings. See docs/tool-safety.md.
 """
 
 from __future__ import annotations
