@@ -21,7 +21,8 @@ agent.run_sync("...")          # or: each run starts the servers and stops them 
   model's arguments are validated with `jsonschema` before the call: a bad call never reaches the server,
   the model is told what to fix.
 - Results: text as text; `structuredContent` as compact JSON (instead of a text block holding the same
-  JSON); images as images (`ToolMessage.images`); audio and binary resources as a note. An error result
+  JSON), and not at all when it only wraps the text (`{"content": "<the text>"}`, as the reference
+  filesystem server sends); both when they say different things; images as images (`ToolMessage.images`); audio and binary resources as a note. An error result
   (`isError`) goes to the model as a failed call (it counts against the tool's `retries`).
 - A server that crashes or disconnects: the call in flight fails with a message to the model and a warning
   on the `agentkit` logger, and the next call starts the server again (reconnects over HTTP).
@@ -44,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from ._mcp_serve import mcp_server, serve_stdio
+from ._mcp_serve import approval_note, mcp_server, serve_stdio
 from ._tool_calls import serialize_result
 from .exceptions import ModelRetry, UserError
 from .messages import ImagePart, TextPart
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from ._mcp_connection import Connection
     from .context import RunContext
 
-__all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio", "mcp_server", "serve_stdio"]
+__all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio", "approval_note", "mcp_server", "serve_stdio"]
 
 logger = logging.getLogger("agentkit")
 
@@ -382,7 +383,9 @@ def _result_value(result: mcp_types.CallToolResult) -> str | list[TextPart | Ima
         text = "\n".join(p.text for p in parts if isinstance(p, TextPart))
         raise ModelRetry(text or "The tool failed (the server gave no details).")
     structured = result.structured_content
-    if structured is not None:
+    if structured is not None and not _wraps_text(
+        structured, [p.text for p in parts if isinstance(p, TextPart)]
+    ):
         for index, part in enumerate(parts):
             if isinstance(part, TextPart) and (compact := _compact(part.text, structured)) is not None:
                 parts[index] = TextPart(text=compact)
@@ -394,12 +397,19 @@ def _result_value(result: mcp_types.CallToolResult) -> str | list[TextPart | Ima
     return "\n".join(p.text for p in parts if isinstance(p, TextPart))
 
 
+def _wraps_text(structured: dict[str, Any], texts: list[str]) -> bool:
+    """Whether the structured content only repeats the text blocks: one field (`{"content": text}`,
+    `{"result": text}`...) holding their text, whole or joined by newlines."""
+    if len(structured) != 1 or not texts:
+        return False
+    (value,) = structured.values()
+    return isinstance(value, str) and value in ("\n".join(texts), "".join(texts))
+
+
 def _compact(text: str, structured: dict[str, Any]) -> str | None:
     """The structured content as compact JSON when a text block holds the same data (for a value the SDK
     wrapped as `{"result": value}`, that value); `None` when the text says something else."""
     wrapped = list(structured) == ["result"]
-    if wrapped and text == structured["result"]:  # a string
-        return text
     try:
         value = json.loads(text)
     except ValueError:

@@ -400,3 +400,120 @@ def test_fuzz_no_hostile_path_escapes_the_root(root: Path, outside: Path) -> Non
     assert _snapshot(outside) == before  # nothing outside was written, edited or created
     assert refusals > answered > 0  # most are refused; literal names like '%2e%2e' are harmless files inside
     assert all(p.resolve().is_relative_to(root) for p in root.rglob("*") if not p.is_symlink())
+
+
+def test_a_long_name_in_a_multibyte_script_can_be_written_and_edited(root: Path) -> None:
+    name = (
+        "字" * 80 + ".txt"
+    )  # 244 bytes: legal (the limit is 255 bytes), though the temporary name is longer
+    assert len(name.encode()) == 244
+    tools = tools_by_name(root, write=True)
+    assert tools["write_file"](name, "one") == f"Wrote 3 bytes to {name}."
+    assert tools["edit_file"](name, "one", "two") == f"Replaced 1 occurrence(s) in {name}."
+    assert (root / name).read_text() == "two"
+    assert not [p for p in root.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_path_that_changes_while_it_is_resolved_is_a_tool_error_without_the_root(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.path.realpath
+    failures = iter([1, 2])  # fails twice (a folder swapped for a link mid-walk), then resolves
+
+    def racing(path: str, **kwargs: Any) -> str:
+        if next(failures, None) is not None:
+            raise OSError(22, "Invalid argument", os.path.join(str(root), "docs"))
+        return real(path, **kwargs)
+
+    tools = tools_by_name(root, write=True)
+    monkeypatch.setattr(os.path, "realpath", racing)
+    assert tools["read_file"]("notes.txt").startswith("alpha")
+    failures = itertools.repeat(1)
+    for tool, args in (
+        (tools["read_file"], ("docs/guide.md",)),
+        (tools["list_files"], ("docs",)),
+        (tools["write_file"], ("docs/new.txt", "x")),
+    ):
+        message = refused(tool, *args)
+        assert "kept changing while it was being checked" in message and str(root) not in message
+
+
+def test_edit_file_turns_a_failed_write_into_a_tool_error_without_the_root(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(36, "File name too long", os.path.join(str(root), "x" * 300))
+
+    edit = tools_by_name(root, write=True)["edit_file"]
+    monkeypatch.setattr(os, "replace", fail)
+    message = refused(edit, "notes.txt", "alpha", "omega")
+    assert "name in this path is too long" in message and str(root) not in message
+    assert (root / "notes.txt").read_text().startswith("alpha")
+
+
+def test_write_file_refuses_a_read_only_file_and_never_keeps_setuid_or_setgid(root: Path) -> None:
+    tools = tools_by_name(root, write=True)
+    (root / "notes.txt").chmod(0o444)
+    assert "is read-only" in refused(tools["write_file"], "notes.txt", "x")
+    assert "is read-only" in refused(tools["edit_file"], "notes.txt", "alpha", "x")
+    assert (root / "notes.txt").read_text().startswith("alpha")
+    (root / "tool.sh").write_text("echo hi\n")
+    (root / "tool.sh").chmod(0o6755)
+    assert (root / "tool.sh").stat().st_mode & 0o7777 == 0o6755
+    tools["write_file"]("tool.sh", "echo bye\n")
+    assert (root / "tool.sh").stat().st_mode & 0o7777 == 0o755
+    (root / "tool.sh").chmod(0o4750)
+    tools["edit_file"]("tool.sh", "bye", "ciao")
+    assert (root / "tool.sh").stat().st_mode & 0o7777 == 0o750
+
+
+@pytest.mark.parametrize("save", ["longer", "same-size-same-time", "replaced", "removed"])
+def test_edit_file_reports_a_save_made_between_its_read_and_its_write(
+    root: Path, monkeypatch: pytest.MonkeyPatch, save: str
+) -> None:
+    module = importlib.import_module("agentkit_tools.files")
+    store = module._Writer._store
+    target = root / "notes.txt"
+
+    theirs: list[bytes | None] = []
+
+    def someone_saves(self: Any, relative: str, data: bytes, **kwargs: Any) -> None:
+        before = target.stat()
+        if save == "longer":
+            target.write_text("alpha\nbeta\ngamma\ndelta\nepsilon\n")
+        elif save == "same-size-same-time":  # within the clock's tick: only the content tells
+            target.write_text("alpha\nBETA\ngamma\ndelta\n")
+            os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        elif save == "replaced":  # an editor that saves by renaming a new file over the old one
+            (root / "saved.tmp").write_text("alpha\nbeta\ngamma\ndelta\n")
+            os.replace(root / "saved.tmp", target)
+        else:
+            target.unlink()
+        theirs.append(target.read_bytes() if target.exists() else None)
+        store(self, relative, data, **kwargs)
+
+    monkeypatch.setattr(module._Writer, "_store", someone_saves)
+    message = refused(tools_by_name(root, write=True)["edit_file"], "notes.txt", "alpha", "omega")
+    assert "'notes.txt' changed after edit_file read it" in message and "Read the file again" in message
+    assert theirs == [target.read_bytes() if target.exists() else None]  # the other save is kept as it was
+
+
+def test_odd_file_names_cannot_forge_listing_entries(root: Path) -> None:
+    (root / "docs" / "evil\nnotes.txt (5 bytes)\nx").write_text("beta here\n")
+    (root / "docs" / "line\u2028break").write_text("")
+    os.close(os.open(os.path.join(os.fsencode(root), b"docs", b"bad\xffname"), os.O_CREAT | os.O_WRONLY))
+    tools = tools_by_name(root)
+    listing = tools["list_files"]("docs").splitlines()
+    assert listing == [
+        "bad\\xffname (0 bytes) [odd name, shown escaped]",
+        "deep/",
+        "evil\\x0anotes.txt (5 bytes)\\x0ax (10 bytes) [odd name, shown escaped]",
+        f"guide.md ({(root / 'docs' / 'guide.md').stat().st_size} bytes)",
+        "line\\u2028break (0 bytes) [odd name, shown escaped]",
+        "up (symbolic link)",
+    ]
+    everything = tools["list_files"](".", recursive=True)
+    assert "docs/evil\\x0anotes.txt (5 bytes)\\x0ax (10 bytes) [odd name, shown escaped]" in everything
+    everything.encode("utf-8")  # nothing unsendable (no lone surrogate)
+    found = tools["search_files"]("beta here", "docs").splitlines()
+    assert found == ["docs/evil\\x0anotes.txt (5 bytes)\\x0ax:1: beta here"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from agentkit_tools import shell
+from agentkit_tools._confine import namespace_prefix
 from agentkit_tools.shell import safe_environment
 
 from agentkit import ModelRetry, UserError
@@ -144,7 +147,7 @@ def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     (tmp_path / "spawn.py").write_text(script)
-    result = shell("any", cwd=tmp_path, timeout=1.5)(f"{PYTHON} spawn.py")
+    result = shell("any", cwd=tmp_path, timeout=1.5, isolate=False)(f"{PYTHON} spawn.py")
     assert result.startswith("Stopped after 1.5 seconds (timeout)")
     child = int(result.splitlines()[1])
     assert _gone(child)
@@ -157,7 +160,7 @@ def test_a_background_child_that_keeps_the_output_open_is_stopped(tmp_path: Path
         "print(child.pid, flush=True)\n"  # the parent exits; the child still holds the output pipe
     )
     (tmp_path / "leave.py").write_text(script)
-    result = shell("any", cwd=tmp_path, timeout=1.5)(f"{PYTHON} leave.py")
+    result = shell("any", cwd=tmp_path, timeout=1.5, isolate=False)(f"{PYTHON} leave.py")
     assert result.startswith("Stopped after 1.5 seconds (timeout)")
     assert _gone(int(result.splitlines()[1]))
 
@@ -214,3 +217,121 @@ def test_the_docs_say_the_allow_list_is_no_sandbox_and_what_the_timeout_kills() 
         ):
             assert option in flat
         assert "setsid" in flat and "killed whole" not in flat
+
+
+ISOLATION = namespace_prefix() is not None
+needs_namespaces = pytest.mark.skipif(
+    not ISOLATION,
+    reason="this kernel or container refuses user namespaces (or util-linux unshare is missing)",
+)
+AGENT = """
+import os, sys
+from agentkit_tools import shell
+isolate, protect = {"None": None, "True": True, "False": False}[sys.argv[1]], sys.argv[2] == "True"
+run = shell(["cat"], cwd="/", require_approval=False, isolate=isolate, protect_process=protect)
+print(run.description)
+for path in (f"/proc/{os.getpid()}/environ", f"/proc/{os.getpid()}/maps", "/proc/self/status"):
+    print(run("cat " + path))
+"""
+AGENT_KEY = "fake-agent-key-0123456789"
+
+
+def _agent_output(isolate: bool | None, protect: bool, *, as_nobody: bool) -> str:
+    """Run an agent process (with a key in its environment) whose `cat` tool reads the agent's `/proc` files."""
+    prefix: list[str] = []
+    if as_nobody:
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            pytest.skip("switching to an unprivileged user needs root and util-linux setpriv")
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    root = Path(__file__).parent.parent
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "PYTHONPATH": f"{root}{os.pathsep}{root / 'tools'}",
+        "OPENROUTER_API_KEY": AGENT_KEY,
+    }
+    argv = [*prefix, PYTHON, "-c", AGENT, str(isolate), str(protect)]
+    done = subprocess.run(argv, env=env, cwd="/", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@needs_namespaces
+@pytest.mark.parametrize("as_nobody", [False, True], ids=["this-user", "unprivileged"])
+@pytest.mark.parametrize(("isolate", "protect"), [(None, True), (True, False)])
+def test_a_command_cannot_read_the_agent_process(
+    isolate: bool | None, protect: bool, as_nobody: bool
+) -> None:
+    output = _agent_output(isolate, protect, as_nobody=as_nobody)
+    assert AGENT_KEY not in output
+    assert "own process namespace" in output
+    assert output.count("No such file or directory") == 2  # environ and maps: the agent is not in its /proc
+    status = output.split("/proc/self/status", 1)[-1]
+    assert "\nPid:\t1\n" in output and "\nPPid:\t0\n" in output, status
+
+
+@pytest.mark.parametrize("as_nobody", [False, True], ids=["this-user", "unprivileged"])
+def test_without_namespaces_a_non_dumpable_agent_is_unreadable_to_a_user(as_nobody: bool) -> None:
+    if not as_nobody and os.geteuid() == 0:
+        pytest.skip("as root nothing but the namespace hides the agent: root reads non-dumpable processes")
+    output = _agent_output(False, True, as_nobody=as_nobody)
+    assert AGENT_KEY not in output
+    assert "cannot read this agent's memory" in output
+    assert output.count("Permission denied") == 2
+
+
+@needs_namespaces
+def test_processes_left_behind_in_the_namespace_are_killed(tmp_path: Path) -> None:
+    script = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"  # leaves the process group: only the namespace ending reaches it
+        "    time.sleep(1.5)\n"
+        "    open(sys.argv[1], 'w').close()\n"
+        "    os._exit(0)\n"
+        "print('parent done')\n"
+    )
+    (tmp_path / "detach.py").write_text(script)
+    result = shell("any", cwd=tmp_path, isolate=True)(f"{PYTHON} detach.py marker")
+    assert result == "Exit code 0\nparent done\n"
+    time.sleep(3)
+    assert not (tmp_path / "marker").exists()
+
+
+def test_isolation_that_the_system_refuses_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.import_module("agentkit_tools.shell"), "namespace_prefix", lambda: None)
+    with pytest.raises(UserError, match="cannot run commands in their own namespaces"):
+        shell(["ls"], isolate=True)
+    assert "they can read other processes" in shell(["ls"], protect_process=False).description
+
+
+def test_the_description_says_what_keeps_a_command_from_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = importlib.import_module("agentkit_tools.shell")
+    monkeypatch.setattr(module, "namespace_prefix", lambda: None)
+    monkeypatch.setattr(module.os, "geteuid", lambda: 1000)
+    assert "cannot read this agent's memory" in shell(["ls"], protect_process=True).description
+    assert "they can read other processes" in shell(["ls"], protect_process=False).description
+    monkeypatch.setattr(module.os, "geteuid", lambda: 0)  # root reads a non-dumpable process
+    assert "this agent's environment included" in shell(["ls"], protect_process=True).description
+
+
+def test_a_program_file_that_cannot_be_executed(tmp_path: Path) -> None:
+    (tmp_path / "junk").write_bytes(b"\x7fELF-not-really")
+    (tmp_path / "junk").chmod(0o755)
+    assert "Exec format error" in refused(shell("any", cwd=tmp_path, isolate=False), "./junk")
+    assert "no program file by that name" in refused(shell("any", cwd=tmp_path), "./missing")
+    assert "no program file by that name" in refused(shell("any", cwd=tmp_path), "./")
+
+
+def test_where_unshare_is_missing_or_refused_there_is_no_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    confine = importlib.import_module("agentkit_tools._confine")
+    assert confine._mapping(0) == ("--map-user=65534", "--map-group=65534")
+    assert confine._mapping(1000) == ("--map-current-user",)
+    assert confine._working(("false",)) is None  # the kernel refused: unshare exits non-zero
+    assert confine._working(("/no/such/unshare",)) is None
+    monkeypatch.setattr(confine.os, "access", lambda *args: False)
+    monkeypatch.setattr(confine.shutil, "which", lambda *args, **kwargs: None)
+    confine.namespace_prefix.cache_clear()
+    try:
+        assert confine.namespace_prefix() is None
+    finally:
+        confine.namespace_prefix.cache_clear()

@@ -210,10 +210,12 @@ def test_every_redirect_is_checked(server: Server, dns: dict[str, list[str]]) ->
     server.routes["/to-intranet"] = reply(301, Location="http://intranet.example.com/")
     server.routes["/to-metadata"] = reply(307, Location="http://169.254.169.254/latest/meta-data/")
     server.routes["/to-file"] = reply(302, Location="file:///etc/passwd")
+    server.routes["/to-nonsense"] = reply(302, Location="http://[::1/")
     assert fetch(f"{start}/ok").startswith(f"URL: {start}/final\nStatus: 200 OK")
     for path in ("/to-loopback", "/to-intranet", "/to-metadata"):
         assert "private or local address" in refused(start + path)
     assert "Only http and https" in refused(f"{start}/to-file")
+    assert "redirected to an invalid URL 'http://[::1/'" in refused(f"{start}/to-nonsense")
     assert {address for address, _ in dns["__connected__"]} == {PUBLIC}
 
 
@@ -254,6 +256,8 @@ def test_a_failed_tls_handshake_is_reported(server: Server) -> None:
         ("http://example.com:99999/", "invalid port"),
         ("http:///path", "no host name"),
         ("http://no-such-host.invalid/", "Cannot resolve"),
+        ("http://[::1/", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http://[not-an-ip]/", "is not a valid URL"),
     ],
 )
 def test_bad_urls_are_refused(url: str, message: str, dns: dict[str, list[str]]) -> None:

@@ -482,6 +482,30 @@ def test_structured_content_is_sent_once_as_compact_json() -> None:
     assert _result_value(result(text("[1, 2]"), structured={"result": [1, 2]})) == "[1,2]"
 
 
+def test_structured_content_that_only_wraps_the_text_is_not_sent_again() -> None:
+    import mcp_types as types
+
+    from agentkit.mcp import _result_value
+
+    def text(value: str) -> types.TextContent:
+        return types.TextContent(type="text", text=value)
+
+    file = "".join(f"line {n:05d} of a text file with ünïcode\n" for n in range(1000))[:20_480]
+    assert len(file) == 20_480
+    # the reference filesystem server's read_text_file: the file as text, and again as {"content": ...}
+    assert _result_value(result(text(file), structured={"content": file})) == file
+    assert _result_value(result(text("a"), text("b"), structured={"content": "a\nb"})) == "a\nb"
+    assert _result_value(result(text("a"), text("b"), structured={"text": "ab"})) == "a\nb"
+    # different things are both sent
+    assert (
+        _result_value(result(text("3 files"), structured={"content": "a b c"}))
+        == '3 files\n{"content":"a b c"}'
+    )
+    assert _result_value(result(text("x"), structured={"content": "x", "n": 1})) == 'x\n{"content":"x","n":1}'
+    assert _result_value(result(text("7"), structured={"count": 7})) == '7\n{"count":7}'
+    assert _result_value(result(structured={"content": "x"})) == '{"content":"x"}'
+
+
 def test_an_error_result_is_a_retry_with_the_servers_text() -> None:
     import mcp_types as types
 
@@ -596,10 +620,165 @@ def test_mcp_serve_command_serves_the_loaded_tools(
 
     served: list[Any] = []
 
-    async def fake_serve(tools: Any, *, name: str) -> None:
-        served.append(([t.name for t in tools], name))
+    async def fake_serve(tools: Any, *, name: str, allow_unapproved: bool) -> None:
+        served.append(([t.name for t in tools], name, allow_unapproved))
 
     monkeypatch.setattr(agentkit.mcp, "serve_stdio", fake_serve)
     assert main(["mcp", "serve", str(SERVERS / "served_tools.py") + ":add,check", "--name", "kit"]) == 0
-    assert served == [(["add", "check"], "kit")]
-    assert "serving 2 tool(s) over stdio: add, check" in capsys.readouterr().err
+    assert served == [(["add", "check"], "kit", False)]
+    err = capsys.readouterr().err
+    assert "serving 2 tool(s) over stdio: add, check" in err and "approval" not in err
+    assert main(["mcp", "serve", str(SERVERS / "served_tools.py") + ":add,erase"]) == 0
+    err = capsys.readouterr().err
+    assert "tools that need approval (erase): asked through the client (MCP elicitation)" in err
+    assert "clients that cannot ask do not see them" in err
+    assert main(["mcp", "serve", str(SERVERS / "served_tools.py") + ":erase", "--allow-unapproved"]) == 0
+    assert "clients that cannot ask run them WITHOUT approval" in capsys.readouterr().err
+    assert served[1:] == [(["add", "erase"], "agentkit", False), (["erase"], "agentkit", True)]
+
+
+def _served_tools() -> Any:
+    sys.path.insert(0, str(SERVERS))
+    try:
+        import served_tools
+    finally:
+        sys.path.remove(str(SERVERS))
+    served_tools.ERASED.clear()
+    return served_tools
+
+
+class Asker:
+    """An elicitation callback: records each question and answers with the next scripted answer."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers, self.questions = list(answers), []  # type: list[Any], list[Any]
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        self.questions.append(params)
+        return self.answers.pop(0)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 asks in the result; older, by a request
+async def test_a_tool_that_needs_approval_is_asked_about_through_elicitation(mode: str) -> None:
+    import mcp_types as types
+    from mcp import Client
+
+    from agentkit.mcp import mcp_server
+
+    served = _served_tools()
+    asker = Asker(
+        types.ElicitResult(action="accept", content={"approve": True}),
+        types.ElicitResult(action="decline"),
+        types.ElicitResult(action="accept", content={"approve": False}),
+        types.ElicitResult(action="cancel"),
+    )
+    server = mcp_server([served.add, served.erase])
+    async with Client(server, elicitation_callback=asker, mode=mode) as client:  # type: ignore[arg-type]
+        assert (client.session.protocol_version == "2026-07-28") == (mode == "auto")
+        assert [t.name for t in (await client.list_tools()).tools] == ["add", "erase"]
+        ran = await client.call_tool("erase", {"name": "a.txt"})
+        assert not ran.is_error and ran.content[0].text.startswith("erased a.txt in call mcp-")
+        for _ in range(3):
+            denied = await client.call_tool("erase", {"name": "b.txt"})
+            assert denied.is_error and denied.content[0].text == "Not executed: the user denied this call."
+        assert not (await client.call_tool("add", {"a": 1, "b": 2})).is_error  # no question for add
+    assert served.ERASED == ["a.txt"]
+    assert len(asker.questions) == 4
+    question = asker.questions[0]
+    assert "Run the tool 'erase'" in question.message and '"name": "a.txt"' in question.message
+    assert question.requested_schema["properties"]["approve"]["type"] == "boolean"
+
+
+async def test_an_approval_is_for_one_call_and_a_failed_question_runs_nothing() -> None:
+    import mcp_types as types
+    from mcp import Client
+
+    from agentkit.mcp import mcp_server
+
+    served = _served_tools()
+    yes = types.ElicitResult(action="accept", content={"approve": True})
+    async with Client(mcp_server([served.erase]), elicitation_callback=Asker(yes)) as client:
+        asked = await client.session.call_tool("erase", {"name": "a.txt"}, allow_input_required=True)
+        assert isinstance(asked, types.InputRequiredResult) and asked.request_state
+        (key,) = asked.input_requests or {}
+        other = await client.session.call_tool(  # the answer replayed for other arguments: asked again
+            "erase",
+            {"name": "b.txt"},
+            input_responses={key: yes},
+            request_state=asked.request_state,
+            allow_input_required=True,
+        )
+        assert isinstance(other, types.InputRequiredResult)
+        odd = await client.session.call_tool(
+            "erase",
+            {"name": "a.txt"},
+            input_responses={key: types.ListRootsResult(roots=[])},
+            request_state=asked.request_state,
+        )
+        assert odd.is_error and "was not a form's answer" in odd.content[0].text
+    no_user = Asker(types.ErrorData(code=-32600, message="no user here"))
+    async with Client(mcp_server([served.erase]), elicitation_callback=no_user, mode="legacy") as client:
+        failed = await client.call_tool("erase", {"name": "c.txt"})
+        assert failed.is_error and "asking for approval of 'erase' failed" in failed.content[0].text
+    assert served.ERASED == []
+
+
+async def test_a_client_that_cannot_ask_does_not_get_tools_that_need_approval() -> None:
+    from mcp import Client
+
+    from agentkit.mcp import mcp_server
+
+    served = _served_tools()
+    async with Client(mcp_server([served.add, served.erase])) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["add"]
+        refused = await client.call_tool("erase", {"name": "a.txt"})
+        assert refused.is_error and "cannot ask for it (MCP elicitation)" in refused.content[0].text
+        assert "--allow-unapproved" in refused.content[0].text
+    assert served.ERASED == []
+    async with Client(mcp_server([served.add, served.erase], allow_unapproved=True)) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["add", "erase"]
+        assert not (await client.call_tool("erase", {"name": "a.txt"})).is_error
+    assert served.ERASED == ["a.txt"]
+
+
+async def test_each_served_call_gets_its_own_tool_call_id() -> None:
+    from mcp import Client
+
+    from agentkit import tool
+    from agentkit.mcp import mcp_server
+
+    @tool
+    def call_id(ctx: RunContext[None]) -> str:
+        """This call's id."""
+        return ctx.tool_call_id
+
+    async with Client(mcp_server([call_id])) as client:
+        ids = [(await client.call_tool("call_id", {})).content[0].text for _ in range(3)]
+    assert len(set(ids)) == 3 and all(i.startswith("mcp-") for i in ids), ids
+
+
+async def test_mcp_serve_over_stdio_asks_a_real_client_before_a_call_that_needs_approval() -> None:
+    import mcp_types as types
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "agentkit", "mcp", "serve", "tests/mcp_servers/served_tools.py"],
+        env={
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")]),
+            "PATH": os.environ.get("PATH", os.defpath),
+        },
+        cwd=str(ROOT),
+    )
+    asker = Asker(
+        types.ElicitResult(action="accept", content={"approve": True}), types.ElicitResult(action="decline")
+    )
+    async with Client(params, elicitation_callback=asker) as client:
+        assert "erase" in [t.name for t in (await client.list_tools()).tools]
+        first = (await client.call_tool("erase", {"name": "x"})).content[0].text
+        assert first.startswith("erased x in call mcp-")
+        denied = await client.call_tool("erase", {"name": "y"})
+        assert denied.is_error and "denied" in denied.content[0].text
+    assert [q.message.splitlines()[0] for q in asker.questions] == [
+        "Run the tool 'erase' with these arguments?"
+    ] * 2

@@ -24,6 +24,8 @@ Serve tools to MCP clients (Claude Desktop, IDEs, other agents) over stdio.
 
 Point a client at the command, for example {"command": "agentkit", "args": ["mcp", "serve", "tools.py"]}.
 Calls are validated against the tools' schemas before they run; failures are MCP error results.
+Tools that need approval (write_file, run_command, @tool(requires_approval=True)) ask the client's user
+for each call (MCP elicitation); clients that cannot ask do not see them, unless --allow-unapproved.
 """
 
 
@@ -48,6 +50,12 @@ def add_mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "specs", nargs="+", metavar="SPEC", help="tools.py, module, module:name, calculator..."
     )
     serve.add_argument("--name", default="agentkit", help="the server's name, told to clients")
+    serve.add_argument(
+        "--allow-unapproved",
+        action="store_true",
+        help="offer tools that need approval to clients that cannot ask their user (no MCP elicitation), "
+        "and run those calls WITHOUT approval",
+    )
 
 
 def mcp_command(args: argparse.Namespace) -> int:
@@ -56,10 +64,13 @@ def mcp_command(args: argparse.Namespace) -> int:
     try:
         import mcp  # noqa: F401
 
-        from ..mcp import serve_stdio
+        from ..mcp import approval_note, serve_stdio
     except ImportError as exc:
         raise CliError("agentkit mcp needs the mcp extra: pip install 'agentkit[mcp]'") from exc
     names = ", ".join(t.name for t in tools)
     print(f"agentkit mcp: serving {len(tools)} tool(s) over stdio: {names}", file=sys.stderr, flush=True)
-    asyncio.run(serve_stdio(tools, name=args.name))
+    note = approval_note(tools, allow_unapproved=args.allow_unapproved)
+    if note is not None:
+        print(f"agentkit mcp: {note}", file=sys.stderr, flush=True)
+    asyncio.run(serve_stdio(tools, name=args.name, allow_unapproved=args.allow_unapproved))
     return ExitCode.OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agentkit import ImagePart, ModelRetry, RunContext, TextPart, tool
 
-__all__ = ["add", "check", "picture", "whoami"]
+__all__ = ["add", "check", "erase", "picture", "whoami"]
 
 
 @tool
@@ -40,3 +40,18 @@ def picture(caption: str) -> list[TextPart | ImagePart]:
 def whoami(ctx: RunContext[None]) -> str:
     """The name the call came in under."""
     return f"{ctx.tool_name} deps={ctx.deps}"
+
+
+ERASED: list[str] = []
+"""What `erase` did, for tests that serve it in-process."""
+
+
+@tool(requires_approval=True)
+def erase(ctx: RunContext[None], name: str) -> str:
+    """Erase a (pretend) file: needs a person's approval.
+
+    Args:
+        name: The file.
+    """
+    ERASED.append(name)
+    return f"erased {name} in call {ctx.tool_call_id}"

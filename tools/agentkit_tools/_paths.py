@@ -25,6 +25,7 @@ from agentkit import ModelRetry, UserError
 __all__ = ["MAX_PATH_CHARS", "Root", "check_text", "open_regular", "reported", "split"]
 
 MAX_PATH_CHARS = 1024
+_RESOLVE_TRIES = 3
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -77,7 +78,7 @@ class Root:
     def resolve(self, path: str) -> str:
         """`path` checked (text, then links resolved) -> its form relative to the root, `.` for the root."""
         check_text(path)
-        real = os.path.realpath(os.path.join(self.path, path))
+        real = _realpath(os.path.join(self.path, path), path)
         if os.path.commonpath([real, self.path]) != self.path:
             raise ModelRetry(
                 f"{path!r} leads outside the folder (through a symbolic link); it cannot be used."
@@ -113,6 +114,20 @@ class Root:
             fd = open_regular(parent, name, relative)
             with os.fdopen(fd, "rb") as file:
                 yield file, os.fstat(file.fileno())
+
+
+def _realpath(full: str, shown: str) -> str:
+    """`os.path.realpath(full)`, tried again when a link or folder is swapped while it runs (a race raises
+    `OSError` naming the absolute path); the model is told only about `shown`."""
+    for _ in range(_RESOLVE_TRIES - 1):
+        with contextlib.suppress(OSError):
+            return os.path.realpath(full)
+    try:
+        return os.path.realpath(full)
+    except OSError:
+        raise ModelRetry(
+            f"{shown!r} kept changing while it was being checked (a folder or link replaced); try again."
+        ) from None
 
 
 def split(relative: str) -> tuple[str, str]:

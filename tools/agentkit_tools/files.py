@@ -2,12 +2,20 @@
 
 Every path is relative to `root` and checked by `Root` (see `_paths`): no `..`, no absolute, home, drive or
 UNC paths, no NUL bytes, no symbolic link that leads outside, no fifo, device or socket, and reads are capped.
-A refused path raises `ModelRetry`, whose message tells the model what to write instead.
+A refused path raises `ModelRetry`, whose message tells the model what to write instead; so does every
+failure of the operating system, naming only the relative path. Writes replace the file through a temporary
+one: a read-only file is not replaced, and a replaced file keeps its permission bits without setuid, setgid or
+sticky. `edit_file` refuses to replace a file saved by someone else since it read it (a conflict the model is
+told to resolve by reading again). Odd names (line breaks, control characters, bytes that are not UTF-8) are
+shown escaped in listings. See docs/tool-safety.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import re
 import secrets
 import stat
 from typing import Any, BinaryIO
@@ -25,6 +33,7 @@ MAX_MATCHES = 100
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 """Bytes `read_file` reads through at most to reach a line range."""
 _BINARY_PROBE = 8192
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def files(
@@ -193,7 +202,7 @@ class _Reader:
             for number, raw in enumerate(file, 1):
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 if needle in (line.lower() if ignore_case else line):
-                    matches.append(f"{shown}:{number}: {line[:300]}")
+                    matches.append(f"{_escaped(shown)}:{number}: {_escaped(line[:300])}")
                     if len(matches) >= MAX_MATCHES:
                         return
 
@@ -236,10 +245,12 @@ class _Writer:
                 raise ModelRetry(
                     f"{relative!r} has {info.st_size} bytes; files above {self.max_bytes} are not edited."
                 )
+            raw = file.read()
             try:
-                text = file.read().decode("utf-8")
+                text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise ModelRetry(f"{relative!r} is not UTF-8 text; it cannot be edited.") from None
+        read = _Version(info, hashlib.sha256(raw).digest())
         count = text.count(old_text)
         if count == 0:
             raise ModelRetry(f"old_text is not in {relative!r}; read the file and copy the text exactly.")
@@ -255,43 +266,107 @@ class _Writer:
         if size > self.max_bytes:  # known before the new text is built
             raise ModelRetry(f"The edited file would have {size} bytes; at most {self.max_bytes} are stored.")
         data = text.replace(old_text, new_text, replaced).encode("utf-8")
-        self._store(relative, data)
+        with reported(relative):
+            self._store(relative, data, expected=read)
         return f"Replaced {replaced} occurrence(s) in {relative}."
 
-    def _store(self, relative: str, data: bytes) -> None:
-        """Write `data` to a new file beside the target, then rename it over the target (never through a link)."""
+    def _store(self, relative: str, data: bytes, *, expected: _Version | None = None) -> None:
+        """Write `data` to a new file beside the target, then rename it over the target (never through a link).
+
+        An existing target keeps its permissions, without setuid, setgid or sticky bits; a read-only one is
+        refused. With `expected` (what `edit_file` read), a target that changed since is a conflict."""
         head, name = split(relative)
         with self.root.directory(head, create=True) as parent:
-            mode = 0o666
+            mode: int | None = None
             try:
                 info = os.stat(name, dir_fd=parent, follow_symlinks=False)
             except FileNotFoundError:
-                pass
-            else:
+                info = None
+            if info is not None:
                 if not stat.S_ISREG(info.st_mode):
                     raise ModelRetry(f"{relative!r} exists and is not a regular file; it cannot be written.")
-                mode = stat.S_IMODE(info.st_mode)
-            temporary = f".{name[:100]}.{secrets.token_hex(6)}.tmp"
+                if not info.st_mode & 0o222:
+                    raise ModelRetry(
+                        f"{relative!r} is read-only (it has no write permission); it was not changed."
+                    )
+                mode = stat.S_IMODE(info.st_mode) & 0o777
+            if expected is not None:
+                _check_unchanged(parent, name, relative, info, expected)
+            temporary = f".{_cut(name, 100)}.{secrets.token_hex(6)}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(temporary, flags, mode, dir_fd=parent)
+            fd = os.open(temporary, flags, 0o600 if mode is not None else 0o666, dir_fd=parent)
             try:
                 with os.fdopen(fd, "wb") as file:
                     file.write(data)
+                    if mode is not None:
+                        os.fchmod(file.fileno(), mode)
                 os.replace(temporary, name, src_dir_fd=parent, dst_dir_fd=parent)
             except BaseException:
                 os.unlink(temporary, dir_fd=parent)
                 raise
 
 
-def _entry(shown: str, folder_fd: int, name: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class _Version:
+    """What `edit_file` read: the file's identity, size and times, and a hash of its bytes."""
+
+    info: os.stat_result
+    digest: bytes
+
+
+def _check_unchanged(
+    parent: int, name: str, relative: str, info: os.stat_result | None, read: _Version
+) -> None:
+    """Refuse to replace a file that was saved (or replaced, or removed) after `edit_file` read it."""
+    conflict = ModelRetry(
+        f"{relative!r} changed after edit_file read it (someone else saved it meanwhile); the edit was not "
+        "applied. Read the file again and redo the edit on its new content."
+    )
+    if info is None:
+        raise conflict
+    before = read.info
+    if (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns) != (
+        before.st_dev,
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    ):
+        raise conflict
+    with os.fdopen(open_regular(parent, name, relative), "rb") as file:  # a save within the clock's tick
+        if hashlib.sha256(file.read(before.st_size + 1)).digest() != read.digest:
+            raise conflict
+
+
+def _cut(name: str, limit: int) -> str:
+    """The start of `name` in at most `limit` bytes (a file name is limited in bytes, not characters), cut at a
+    character's edge."""
+    return os.fsencode(name)[:limit].decode("utf-8", "ignore")
+
+
+def _escaped(text: str) -> str:
+    """`text` with line breaks, other control characters and undecodable bytes written as escapes (`\\x0a`,
+    `\\u2028`), so a file name or a line cannot forge entries in a listing or make the text unsendable."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _entry(path: str, folder_fd: int, name: str) -> str:
     info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    shown = _escaped(path)
+    odd = " [odd name, shown escaped]" if shown != path else ""
     if stat.S_ISDIR(info.st_mode):
-        return shown + "/"
+        return f"{shown}/{odd}"
     if stat.S_ISREG(info.st_mode):
-        return f"{shown} ({info.st_size} bytes)"
+        return f"{shown} ({info.st_size} bytes){odd}"
     if stat.S_ISLNK(info.st_mode):
-        return f"{shown} (symbolic link)"
-    return f"{shown} (special file)"
+        return f"{shown} (symbolic link){odd}"
+    return f"{shown} (special file){odd}"
 
 
 def _refuse_binary(file: BinaryIO, relative: str) -> None:

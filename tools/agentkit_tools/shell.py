@@ -1,11 +1,15 @@
 """`shell(allow=...)`: run one program with arguments, without a shell, confined in time, output and folder.
 
 The command line is split with `shlex` and run with `subprocess` (never `shell=True`), in a new session
-(process group) that is killed at the timeout: the program and every process still in that group. A process
-that leaves the group (`setsid`, a daemon that double-forks, `nohup ... &` run by an allowed interpreter) is
-not killed: nothing short of a cgroup or container tracks it, and marking this process a child subreaper
-(`prctl(PR_SET_CHILD_SUBREAPER)`) would change how the whole agent process reaps orphans. Allow only programs
-that do not detach. Shell syntax (pipes, redirection, `;`, `&&`, `$VAR`, `$(...)`,
+(process group) that is killed at the timeout: the program and every process still in that group. Where the
+system allows it (`isolate`), the command also runs in its own user, PID and mount namespace with its own
+`/proc` (`_confine`): it cannot see this process or any other outside, and when it ends every process it
+left behind is killed. Without the namespace, a process that leaves the group (`setsid`, a daemon that
+double-forks, `nohup ... &` run by an allowed interpreter) is not killed: nothing short of a cgroup or
+container tracks it, and marking this process a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`) would
+change how the whole agent process reaps orphans. Allow only programs that do not detach. This process is
+made non-dumpable (`protect_process`), so a command of the same unprivileged user cannot read its environment
+or memory; a command run as root can, unless the namespace hides this process. Shell syntax (pipes, redirection, `;`, `&&`, `$VAR`, `$(...)`,
 backticks, wildcards) is refused with a message saying so, rather than passed on as literal arguments. The
 environment is rebuilt from a short list of harmless variables (`PATH`, `HOME`, `LANG`, ...): API keys,
 tokens and passwords are never passed on.
@@ -33,6 +37,8 @@ from typing import Literal
 
 from agentkit import ModelRetry, Tool, UserError
 
+from . import _confine
+from ._confine import namespace_prefix
 from ._paths import Root
 
 __all__ = ["INHERITED_ENV", "SECRET_NAME", "safe_environment", "shell"]
@@ -65,6 +71,8 @@ def shell(
     max_output_bytes: int = 50_000,
     env: Mapping[str, str] | None = None,
     require_approval: bool = True,
+    isolate: bool | None = None,
+    protect_process: bool = True,
 ) -> Tool[..., str]:
     """A `run_command` tool that runs one allowed program with its arguments (no shell).
 
@@ -84,6 +92,16 @@ def shell(
         env: Variables to set for every command, as given (on top of the scrubbed inherited ones).
         require_approval: A person approves each command before it runs (`requires_approval` on the tool).
             `False` runs the commands the model chooses unattended.
+        isolate: Run each command in a fresh user, PID and mount namespace with its own `/proc` (util-linux
+            `unshare`), so it sees no process outside it (not this one, not the shell that started it) and
+            holds no capability; root's commands run as an unprivileged user inside the namespace (they still
+            own root's files). `None` (the default) isolates where the system allows it and says in the
+            tool's description when it does not; `True` raises `UserError` where it cannot; `False` never
+            isolates.
+        protect_process: Mark this process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`, Linux) so that a
+            command of the same unprivileged user cannot read its environment (your API keys) or memory
+            through `/proc` or `ptrace`. It also turns off this process's core dumps and attaching a
+            debugger or profiler without root; `False` leaves the process as it is.
     """
     if isinstance(allow, str):
         if allow != "any":
@@ -95,12 +113,20 @@ def shell(
             raise UserError("shell(allow=[...]) needs program names such as 'ls' (no paths, at least one).")
     if timeout <= 0 or max_output_bytes < 1:
         raise UserError("shell(): timeout must be positive and max_output_bytes at least 1.")
+    prefix = namespace_prefix() if isolate is not False else None
+    if isolate and prefix is None:
+        raise UserError(
+            "shell(isolate=True): this system cannot run commands in their own namespaces (util-linux "
+            "`unshare` is missing or the kernel refuses user namespaces); pass isolate=None or False."
+        )
+    protected = protect_process and _confine.protect_process()
     runner = _Runner(
         allowed=allowed,
         timeout=timeout,
         root=Root(cwd),
         max_output=max_output_bytes,
         env={**safe_environment(os.environ), **(env or {})},
+        prefix=prefix or (),
     )
 
     def run_command(command: str, cwd: str = ".") -> str:
@@ -111,12 +137,22 @@ def shell(
 
     There is no shell: pipes, redirection, ';', '&&', variables, $(...) and wildcards are not available.
     Allowed: {programs}. A command is stopped after {timeout:g} seconds.
+    {_confinement(isolated=prefix is not None, protected=protected)}
 
     Args:
         command: The program and its arguments, quoted as in a shell, e.g. "grep -n 'def main' app.py".
         cwd: The folder to run it in, relative to the working folder.
     """
     return Tool(run_command, name="run_command", requires_approval=require_approval)
+
+
+def _confinement(*, isolated: bool, protected: bool) -> str:
+    """One sentence for the description: what keeps a command from reading the agent process."""
+    if isolated:
+        return "Commands run in their own process namespace: they see no other process."
+    if protected and os.geteuid() != 0:
+        return "Commands are not isolated: they see other processes, but cannot read this agent's memory."
+    return "Commands are not isolated: they can read other processes, this agent's environment included."
 
 
 class _Runner:
@@ -128,12 +164,14 @@ class _Runner:
         root: Root,
         max_output: int,
         env: dict[str, str],
+        prefix: tuple[str, ...],
     ) -> None:
         self.allowed = allowed
         self.timeout = timeout
         self.root = root
         self.max_output = max_output
         self.env = env
+        self.prefix = prefix
 
     def run(self, command: str, cwd: str) -> str:
         argv = self.parse(command)
@@ -146,9 +184,13 @@ class _Runner:
             if found is None:
                 raise ModelRetry(f"Program {program!r} is not installed (not on PATH).")
             argv[0] = found
+        elif not os.access(os.path.join(folder, program), os.X_OK) or os.path.isdir(
+            os.path.join(folder, program)
+        ):
+            raise ModelRetry(f"Cannot run {program!r}: there is no program file by that name.")
         try:
             process = subprocess.Popen(
-                argv,
+                [*self.prefix, *argv],
                 cwd=folder,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

@@ -216,7 +216,12 @@ class _Fetcher:
             response, body, cut = self._get(url, deadline)
             location = response.getheader("Location")
             if response.status in _REDIRECTS and location:
-                url = urljoin(url, location)
+                try:
+                    url = urljoin(url, location)
+                except ValueError as exc:
+                    raise ModelRetry(
+                        f"The server redirected to an invalid URL {location!r} ({exc})."
+                    ) from None
                 continue
             return _describe(url, response, body, cut, self.max_bytes)
         raise ModelRetry(f"More than {self.max_redirects} redirects; stopped at {url}.")
@@ -239,7 +244,10 @@ class _Fetcher:
         return list(dict.fromkeys(str(a) for a in found))
 
     def _get(self, url: str, deadline: float) -> tuple[http.client.HTTPResponse, bytes, bool]:
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as exc:  # an unclosed '[' or a bracketed host that is no IP address
+            raise ModelRetry(f"{url!r} is not a valid URL ({exc}).") from None
         if parts.scheme not in ("http", "https"):
             raise ModelRetry(f"Only http and https URLs can be fetched, not {url!r}.")
         if parts.username is not None or parts.password is not None:
