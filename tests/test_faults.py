@@ -44,6 +44,7 @@ async def test_fault(case: FaultCase, mode: Mode, capfd: pytest.CaptureFixture[s
         assert error.usage is not None, "the error carries the usage so far"
         assert str(error), "the error says what happened"
     assert outcome.requests == case.requests
+    assert outcome.refused == [], "every request passes Gemini's history check"
     assert outcome.usage is not None
     assert outcome.usage.requests <= outcome.requests  # only answered requests count
     if case.tool_calls is not None:
