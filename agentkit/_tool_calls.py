@@ -224,7 +224,9 @@ def _kept_as_written(call: ToolCall) -> ToolCall:
     """A call whose arguments are not a JSON object and could not be repaired: `{}` goes back to the model
     in its place (providers refuse a history holding anything else), and `original_arguments` keeps what
     the model wrote. `{}` because it claims nothing: no value the model did not write whole."""
-    return dataclasses.replace(call, arguments="{}", original_arguments=call.original_arguments or call.arguments)
+    return dataclasses.replace(
+        call, arguments="{}", original_arguments=call.original_arguments or call.arguments
+    )
 
 
 def _validated(

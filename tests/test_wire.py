@@ -228,7 +228,11 @@ CHECKS = [
         [USER, _asks(_call("1")), USER, _answer("1")],
         ["messages[2]: a user turn before", "messages[3]: a tool message (for '1') that answers no call"],
     ),
-    ("out of order", [USER, _asks(_call("1"), _call("2")), _answer("2"), _answer("1")], ["in order", "in order"]),
+    (
+        "out of order",
+        [USER, _asks(_call("1"), _call("2")), _answer("2"), _answer("1")],
+        ["in order", "in order"],
+    ),
     ("answered twice", [USER, _asks(_call("1")), _answer("1"), _answer("1")], ["answers no call"]),
     ("wrong name", [USER, _asks(_call("1")), _answer("1", "sub")], ["named 'sub' answering a call of 'add'"]),
     (

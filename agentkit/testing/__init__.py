@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from ..models._guard import allow_model_requests, block_model_requests
 from ._cassette import Cassette, CassetteMismatchError, Interaction, cassette
-from ._gemini import check_gemini_history
 from ._doubles import (
     FunctionModel,
     RecordedRequest,
@@ -25,6 +24,7 @@ from ._doubles import (
     tool_call_response,
     tool_calls_response,
 )
+from ._gemini import check_gemini_history
 from ._loopback import BodyError, HTTPError, LoopbackServer, RawStream, RecordedHTTPRequest, StreamError
 
 __all__ = [
