@@ -52,6 +52,8 @@ __all__ = [
 
 TRUNCATED = "\n\n[Truncated: the result was {length:,} characters long; only the first {shown:,} are shown.]"
 
+KEPT_AS_WRITTEN = "(This call is shown with arguments {} here, since what you wrote is not a JSON object.)"
+
 logger = logging.getLogger("agentkit")
 
 CallKey = tuple[str, str]
@@ -214,7 +216,7 @@ def validate_call(
             decoded=decoded,
             arguments={},
             final=final,
-            problem=f"{exc}\n{fix}",
+            problem=f"{exc}\n{fix}" if decoded is not None else f"{exc}\n{KEPT_AS_WRITTEN}\n{fix}",
             budget=budget,
             key=raw_key,
         )

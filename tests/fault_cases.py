@@ -7,7 +7,7 @@ do (a connection reset, an HTML page, a body that is not JSON, a server that nev
 
 Every server plays Gemini's history check (`check_gemini_history`): a request whose history Gemini would
 refuse is refused (HTTP 400), so a wire fault shows up as a failed run, and `Outcome.refused` lists the
-problems of every request the check refused (the fault matrix reports them; it must be none).
+requests the check refused, with their problems (the fault matrix counts them; there must be none).
 
 A case expects either `recovered` (the run's output equals `expect`) or a typed error (`expect` is an
 `AgentRunError` subclass) carrying the transcript and the usage so far; `requests` is the number of HTTP
@@ -354,8 +354,8 @@ class Outcome:
     """The `RunResult` (or the `RunStream`), for repr checks."""
     model: OpenAIChatModel | None = None
     agent: Agent[None, str] | None = None
-    refused: list[str] = field(default_factory=list)
-    """The problems of every request Gemini's history check refuses (`check_gemini_history`): none."""
+    refused: list[list[str]] = field(default_factory=list)
+    """Per request Gemini's history check refuses (`check_gemini_history`), its problems: none."""
 
     @property
     def label(self) -> str:
@@ -970,7 +970,7 @@ async def run_case(case: FaultCase, mode: Mode, *, api_key: str = "sk-fault-test
             outcome = await _run(case, mode, server.base_url, api_key)
             outcome.requests = len(server.requests)
             bodies = server.bodies
-    outcome.refused = [p for body in bodies for p in check_gemini_history(body)]
+    outcome.refused = [p for p in map(check_gemini_history, bodies) if p]
     outcome.tool_calls = list(calls)
     return outcome
 

@@ -22,6 +22,7 @@ from agentkit import (
     tool,
 )
 from agentkit._repair import coerce_to_schema, repair_text, split_objects
+from agentkit._tool_calls import KEPT_AS_WRITTEN
 from agentkit.events import ResponseFinished, TextDelta
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response
@@ -203,7 +204,8 @@ async def test_ambiguous_repairs_get_the_validation_error_as_before(raw: str, er
     try:
         tool_.validate_arguments(raw)
     except Exception as exc:
-        expected = f"{exc}\nFix the arguments and call the tool again."
+        kept = "" if error.startswith("$") else f"{KEPT_AS_WRITTEN}\n"
+        expected = f"{exc}\n{kept}Fix the arguments and call the tool again."
     assert message.is_error and message.content == expected and error in message.content
     assert received == [] and result.usage.repairs == 0 and len(model.requests) == 2
     call = first_calls(result.messages)[0]

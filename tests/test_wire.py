@@ -43,6 +43,7 @@ async def test_a_call_cut_inside_a_key_goes_back_as_an_empty_object_with_the_err
     told = tool_messages(result.messages)[0]
     assert told.is_error and "not valid JSON" in told.content
     assert CUT_IN_KEY in told.content  # the model sees what it wrote, although the history shows {}
+    assert "shown with arguments {}" in told.content
     assert "Fix the arguments and call the tool again." in told.content
     assert result.usage.repairs == 0  # kept as written, not repaired
     sent = model.requests[1].messages
