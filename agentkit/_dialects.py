@@ -363,7 +363,9 @@ def _inline_properties(
         if inlined is _CUT or isinstance(inlined, _Limit):
             if name not in required:
                 note = f"left out past {GEMINI_RECURSION_DEPTH} levels of recursive nesting"
-                record_change(note, kept=False, at=f".{name}")
+                record_change(
+                    "left out: it takes no value" if sub is False else note, kept=False, at=f".{name}"
+                )
                 continue  # an optional branch of a recursive definition: cut here
             note = f"cut past {GEMINI_RECURSION_DEPTH} levels of recursive nesting (empty or null there)"
             record_change(note, kept=False, at=f".{name}")
