@@ -239,12 +239,9 @@ def _validated(
     budget: int,
     *,
     final: bool,
-    decoded: Any = None,
+    decoded: Any,
 ) -> ValidatedCall:
-    """The call validated (its arguments decoded from `call.arguments` unless given); raises
-    `ToolArgumentsError`."""
-    if decoded is None:
-        decoded = parse_arguments(call.name, call.arguments)
+    """The call validated, its arguments `decoded` (the one decoding of them); raises `ToolArgumentsError`."""
     if final:
         value = output.validate(decoded, dialect)
         return ValidatedCall(

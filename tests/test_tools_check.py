@@ -252,3 +252,13 @@ def test_nothing_is_recorded_outside_a_block_and_the_cached_entry_is_unchanged()
     assert json.dumps(tool.openai_tool("openai-strict")) == entry
     assert tool.definition.schema_changes("standard") == []
     to_dialect(tool.parameters, "gemini")  # no block open: no recorder, nothing kept anywhere
+
+
+def test_a_change_is_listed_once_per_place() -> None:
+    from agentkit._schema_changes import record_change
+
+    with dialect_changes() as changes:
+        record_change("x")
+        record_change("x")
+        record_change("x", at=".a")
+    assert [(c.path, c.change) for c in changes] == [("(arguments)", "x"), ("a", "x")]
