@@ -119,7 +119,7 @@ def _wire_arguments(call: ToolCall) -> str:
     in `original_arguments`); this guards histories that never went through a run's validation (handed
     in by the user, or cut off before the calls ran), since Gemini refuses the whole request otherwise."""
     try:
-        value = json.loads(call.arguments, parse_constant=_not_json)
+        value = _STRICT_JSON.decode(call.arguments)
     except (ValueError, RecursionError):
         return "{}"
     return call.arguments if isinstance(value, dict) else "{}"
@@ -127,6 +127,9 @@ def _wire_arguments(call: ToolCall) -> str:
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_not_json)
 
 
 def build_request(
