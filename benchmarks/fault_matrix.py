@@ -5,8 +5,9 @@ through the real `AsyncOpenAI` client against a loopback server.
 
 Columns: case | mode | outcome (`recovered` or the error class) | ok (as the table expects) | requests made
 (seen by the server) | usage.requests (what the run counted) | usage.repairs | refused (requests whose history
-Gemini would refuse, by `agentkit.testing.check_gemini_history`; the servers refuse them as Gemini does).
-Exits 1 when a row is not as expected or any request is refused.
+Gemini would refuse, by `agentkit.testing.check_gemini_history`; the servers refuse them as Gemini does). Each
+case's transcript is then continued with a new prompt (one more request, as a session would), checked the same
+way. Exits 1 when a row is not as expected or any request is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fault_cases import CASES, FaultCase, Outcome, run_case
+from fault_cases import CASES, FaultCase, Outcome, continue_transcript, run_case
 
 from agentkit.testing import allow_model_requests
 
@@ -50,6 +51,11 @@ async def main(markdown: bool) -> int:
                 rows.append((case.name, mode, "skipped", reason, "-", "-", "-", "-"))
                 continue
             outcome = await run_case(case, mode)
+            try:
+                outcome.refused += await continue_transcript(outcome.messages, mode)
+            except Exception as exc:  # the continued run failed: a row not as expected, not a crash
+                outcome.refused.append([f"continuing the transcript failed: {exc!r}"])
+            requests += 1
             ok = verdict(outcome)
             failures += ok != "ok"
             usage = str(outcome.usage.requests) if outcome.usage is not None else "-"

@@ -60,6 +60,7 @@ __all__ = [
     "Outcome",
     "RawSocketServer",
     "case_named",
+    "continue_transcript",
     "run_case",
 ]
 
@@ -973,6 +974,27 @@ async def run_case(case: FaultCase, mode: Mode, *, api_key: str = "sk-fault-test
     outcome.refused = [p for p in map(check_gemini_history, bodies) if p]
     outcome.tool_calls = list(calls)
     return outcome
+
+
+async def continue_transcript(messages: Sequence[Message], mode: Mode) -> list[list[str]]:
+    """Continue a case's transcript (of a run that recovered or failed) with a new prompt, against a server
+    that refuses like Gemini: the run must succeed; returns the refused requests' problems (none)."""
+    with LoopbackServer(model=MODEL, check=check_gemini_history) as server:
+        server.add("Glad to help.")
+        model = OpenAIChatModel(MODEL, base_url=server.base_url, api_key="sk-fault-test", max_retries=0)
+        agent: Agent[None, str] = Agent(model, tools=list(TOOLS))
+        try:
+            if mode == "run":
+                result = await agent.run("Thanks. Anything else?", message_history=messages)
+            else:
+                async with agent.run_stream("Thanks. Anything else?", message_history=messages) as stream:
+                    async for _ in stream:
+                        pass
+                result = stream.result
+        finally:
+            await model.aclose()
+        assert result.output == "Glad to help.", result.output
+        return [p for p in map(check_gemini_history, server.bodies) if p]
 
 
 async def _run(case: FaultCase, mode: Mode, base_url: str, api_key: str) -> Outcome:
