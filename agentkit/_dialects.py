@@ -11,6 +11,10 @@ Each dialect is a pure function schema -> schema. What a dialect changes in the 
 sent as a list of key/value pairs, an integer enum sent as strings, an optional value sent as `null`, any
 JSON value sent as a string) is undone by `restore_arguments`, which walks the canonical schema, so the
 function receives its declared types.
+
+Inside `dialect_changes()` (`_schema_changes`), the same functions record what they change (`SchemaChange`:
+where, what, and whether the meaning is kept), for `agentkit tools --check`; outside it, recording costs
+one context variable read per change.
 """
 
 from __future__ import annotations
@@ -18,10 +22,21 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from ._schema_changes import SchemaChange, dialect_changes, left_out, record_change, under
 from ._type_schema import JsonSchema
 from .exceptions import UserError
 
-__all__ = ["DIALECTS", "Dialect", "NotStrictCompatible", "resolve_ref", "restore_arguments", "to_dialect"]
+__all__ = [
+    "DIALECTS",
+    "Dialect",
+    "NotStrictCompatible",
+    "SchemaChange",
+    "dialect_changes",
+    "record_change",
+    "resolve_ref",
+    "restore_arguments",
+    "to_dialect",
+]
 
 Dialect = Literal["standard", "openai-strict", "gemini"]
 DIALECTS: tuple[Dialect, ...] = ("standard", "openai-strict", "gemini")
@@ -72,6 +87,8 @@ def to_dialect(schema: JsonSchema, dialect: Dialect) -> JsonSchema:
     if dialect == "gemini":
         inlined = _settle(_inline(schema, schema, ()))
         if not isinstance(inlined, dict) or not inlined.get("properties"):
+            if isinstance(schema, dict) and schema.get("properties"):
+                record_change("no parameters left: sent without parameters", kept=False)
             return {}
         return _gemini(inlined)
     raise UserError(f"Unknown schema dialect {dialect!r}; use one of {', '.join(DIALECTS)}.")
@@ -157,10 +174,13 @@ def _strict(node: Any, *, root: bool = False) -> JsonSchema:
         raise NotStrictCompatible("a boolean schema")
     if root and node.get("type", "object") != "object":
         raise NotStrictCompatible("arguments that are not an object")
+    if "allOf" in node:
+        record_change("allOf merged")
     node = _merge_all_of(node)
     if "oneOf" in node:
         if "anyOf" in node:
             raise NotStrictCompatible("anyOf and oneOf together")
+        record_change("oneOf sent as anyOf")
         node = {("anyOf" if k == "oneOf" else k): v for k, v in node.items()}
     impossible = [key for key in _STRICT_IMPOSSIBLE if key in node]
     if impossible:
@@ -170,10 +190,12 @@ def _strict(node: Any, *, root: bool = False) -> JsonSchema:
     out: JsonSchema = {}
     notes: list[str] = []
     for key, value in node.items():
-        if key in ("properties", "$defs", "definitions"):
-            out[key] = {name: _strict(sub) for name, sub in value.items()}
+        if key == "properties":
+            out[key] = {name: under(f".{name}", _strict, sub) for name, sub in value.items()}
+        elif key in ("$defs", "definitions"):
+            out[key] = {name: under(f"#{name}", _strict, sub) for name, sub in value.items()}
         elif key == "items":
-            out[key] = _strict(value)
+            out[key] = under("[]", _strict, value)
         elif key == "anyOf":
             out[key] = [_strict(sub) for sub in value]
         elif key == "uniqueItems":
@@ -183,6 +205,10 @@ def _strict(node: Any, *, root: bool = False) -> JsonSchema:
             notes.append(_note(key, value))
         elif key in _STRICT_KEYS and key != "additionalProperties":
             out[key] = value
+        elif key != "additionalProperties":
+            left_out([key])
+    if notes:
+        record_change(f"said in the description: {'; '.join(notes)}")
     _describe(out, notes)
     if out.get("type") == "array" and "items" not in out:
         raise NotStrictCompatible("an array of any items")
@@ -218,14 +244,16 @@ def _strict_object(node: JsonSchema, out: JsonSchema, root: bool) -> JsonSchema:
     if "properties" not in node and not root:
         if not isinstance(additional, dict):
             raise NotStrictCompatible("an object with any keys and values")
-        return _key_value_list(_strict(additional), out.get("description"), closed=True)
+        record_change("a dict sent as a list of key/value pairs")
+        return _key_value_list(under("[]", _strict, additional), out.get("description"), closed=True)
     if additional not in (None, False):
         raise NotStrictCompatible("an object with both declared and arbitrary keys")
     properties: dict[str, JsonSchema] = out.get("properties", {})
     required = set(node.get("required", ()))
     out["type"] = "object"
     out["properties"] = {
-        name: sub if name in required else _strict_nullable(sub) for name, sub in properties.items()
+        name: sub if name in required else under(f".{name}", _strict_nullable, sub)
+        for name, sub in properties.items()
     }
     out["required"] = list(properties)
     out["additionalProperties"] = False
@@ -234,6 +262,7 @@ def _strict_object(node: JsonSchema, out: JsonSchema, root: bool) -> JsonSchema:
 
 def _strict_nullable(node: JsonSchema) -> JsonSchema:
     """An optional property, which strict mode makes required: `null` stands for "not given"."""
+    record_change("optional: sent as required, null meaning not given")
     if _accepts_null(node):
         return node
     t = node.get("type")
@@ -281,6 +310,7 @@ def _inline(node: Any, root: JsonSchema, stack: tuple[str, ...]) -> Any:
         ref = node["$ref"]
         if stack.count(ref) >= GEMINI_RECURSION_DEPTH:
             return _CUT
+        record_change(f"{ref} written out in place")
         siblings = {k: v for k, v in node.items() if k != "$ref"}
         return _inline({**resolve_ref(root, ref), **siblings}, root, (*stack, ref))
     out: dict[str, Any] = {}
@@ -293,7 +323,7 @@ def _inline(node: Any, root: JsonSchema, stack: tuple[str, ...]) -> Any:
         elif key == "additionalProperties" and not isinstance(value, dict):
             out[key] = value
         elif key in ("items", "additionalProperties", "not"):
-            sub = _inline(value, root, stack)
+            sub = under("[]", _inline, value, root, stack) if key == "items" else _inline(value, root, stack)
             if sub is _CUT and key == "items":
                 items_cut = True
             elif sub is _CUT and key == "additionalProperties":
@@ -329,10 +359,16 @@ def _inline_properties(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, sub in properties.items():
-        inlined = _inline(sub, root, stack)
+        inlined = under(f".{name}", _inline, sub, root, stack)
         if inlined is _CUT or isinstance(inlined, _Limit):
             if name not in required:
+                note = f"left out past {GEMINI_RECURSION_DEPTH} levels of recursive nesting"
+                record_change(
+                    "left out: it takes no value" if sub is False else note, kept=False, at=f".{name}"
+                )
                 continue  # an optional branch of a recursive definition: cut here
+            note = f"cut past {GEMINI_RECURSION_DEPTH} levels of recursive nesting (empty or null there)"
+            record_change(note, kept=False, at=f".{name}")
             if inlined is _CUT:
                 raise UserError(
                     f"Recursive schema: the required property {name!r} nests deeper than "
@@ -357,6 +393,8 @@ _GEMINI_FORMATS = {
     "number": {"float", "double"},
 }
 _SCALAR_DEFAULT = (str, int, float, bool)
+_GEMINI_TOLD = frozenset({"exclusiveMinimum", "exclusiveMaximum", "multipleOf", "uniqueItems", "prefixItems"})
+"""Keywords Gemini does not take whose meaning goes into the description (or into `items`)."""
 
 
 def _gemini(node: JsonSchema) -> JsonSchema:
@@ -369,11 +407,12 @@ def _gemini(node: JsonSchema) -> JsonSchema:
         properties = node.get("properties") or {}
         if not properties:
             additional = node.get("additionalProperties")
-            value = _gemini(additional if isinstance(additional, dict) else {})
+            record_change("a dict sent as a list of key/value pairs")
+            value = under("[]", _gemini, additional if isinstance(additional, dict) else {})
             pairs = _key_value_list(value, node.get("description"), closed=False)
             return {**pairs, "nullable": True} if node.get("nullable") else pairs
         node["type"] = "object"
-        node["properties"] = {name: _gemini(sub) for name, sub in properties.items()}
+        node["properties"] = {name: under(f".{name}", _gemini, sub) for name, sub in properties.items()}
         required = [r for r in node.get("required", ()) if r in properties]
         if required:
             node["required"] = required
@@ -381,12 +420,13 @@ def _gemini(node: JsonSchema) -> JsonSchema:
             node.pop("required", None)
     elif t == "array":
         if "prefixItems" in node:
-            branches = [_gemini(sub) for sub in node["prefixItems"]]
+            record_change("a tuple sent as a list: which item goes where is not told", kept=False)
+            branches = [under("[]", _gemini, sub) for sub in node["prefixItems"]]
             unique = [b for i, b in enumerate(branches) if b not in branches[:i]]
             node["items"] = unique[0] if len(unique) == 1 else {"anyOf": unique}
         else:
             items = node.get("items")
-            node["items"] = _gemini(items if isinstance(items, dict) else {})
+            node["items"] = under("[]", _gemini, items if isinstance(items, dict) else {})
         if node.get("uniqueItems"):
             notes.append("items must be unique")
     elif t == "null":
@@ -397,6 +437,7 @@ def _gemini(node: JsonSchema) -> JsonSchema:
         node["type"] = "string"
         node["nullable"] = True
         notes.append("any JSON value, written as a string")
+        record_change("any JSON value sent as a string")
     fmt = node.get("format")
     if fmt is not None and fmt not in _GEMINI_FORMATS.get(str(node["type"]), ()):
         notes.append(_note("format", fmt))
@@ -405,20 +446,29 @@ def _gemini(node: JsonSchema) -> JsonSchema:
         _note(key, node[key]) for key in ("exclusiveMinimum", "exclusiveMaximum", "multipleOf") if key in node
     )
     if "default" in node and not isinstance(node["default"], _SCALAR_DEFAULT):
+        record_change("default left out (not a scalar)")
         del node["default"]
+    left_out(k for k in node if k not in _GEMINI_KEYS and k not in _GEMINI_TOLD)
+    if notes:
+        record_change(f"said in the description: {'; '.join(notes)}")
     out = {k: v for k, v in node.items() if k in _GEMINI_KEYS}
     return _describe(out, notes)
 
 
 def _gemini_normalise(node: JsonSchema) -> JsonSchema:
     """Rewrite combinators, `const`, type lists and non-string enums into forms Gemini has."""
+    if "allOf" in node:
+        record_change("allOf merged")
     node = _gemini_merge_all_of(node)
     if "oneOf" in node:
+        record_change("oneOf sent as anyOf")
         node["anyOf"] = [*node.get("anyOf", ()), *node.pop("oneOf")]
     if "const" in node:
+        record_change("const sent as a one-value enum")
         node["enum"] = [node.pop("const")]
     t = node.get("type")
     if isinstance(t, list):
+        record_change("a list of types sent as anyOf / nullable")
         kinds = [k for k in t if k != "null"]
         if "null" in t:
             node["nullable"] = True
@@ -449,6 +499,8 @@ def _gemini_normalise(node: JsonSchema) -> JsonSchema:
             return node
         if node.get("default") is not None:
             node["default"] = _enum_text(node["default"])
+        if not all(isinstance(v, str) for v in values):
+            record_change("enum values sent as strings")
         node["type"] = "string"
         node["enum"] = [_enum_text(v) for v in values]
     return node

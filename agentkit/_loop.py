@@ -353,7 +353,7 @@ async def _run_tools(
     if waiting is None:
         # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
         response.tool_calls = [c.call for c in calls]
-        state.charge(Usage(repairs=sum(c.call.original_arguments is not None for c in calls)))
+        state.charge(Usage(repairs=sum(c.repaired for c in calls)))
     if state.checker is not None:
         state.checker.start_turn(state.messages)
     state.answer_now = False

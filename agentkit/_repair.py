@@ -6,7 +6,10 @@ whose result still fails validation is dropped and the model gets the original e
 
 - `repair_text`: the JSON text itself. Trailing commas, single quotes, Python literals (`True`, `None`),
   markdown fences, comments and JSON cut at the output-token limit are repaired by the `json-repair`
-  library; the whole arguments sent as one JSON-encoded string are unwrapped.
+  library; the whole arguments sent as one JSON-encoded string are unwrapped; a whole object followed by
+  text that begins no other value (`{...} // sum`, `{...} done`, `{...}</tool_call>`) is that object. Like
+  every repair, the last is kept only when the object validates for the tool: trailing text after an
+  object that does not validate is not accepted.
 - `coerce_to_schema`: schema-guided: a string where the tool's schema wants an object or an array and that
   parses to one (a nested object sent as JSON text), a numeric string where it wants a number (pydantic's
   lax mode already accepts `"3"` for an `int` or `float` parameter; `Tool.from_schema` tools validated by
@@ -15,7 +18,8 @@ whose result still fails validation is dropped and the model gets the original e
 
 What counts as ambiguous (no repair): JSON cut inside a string, a key or a literal (`{"city": "Par`: the
 value is wrong, not short), cut text that is not otherwise JSON (cut *and* single-quoted), text with no
-object in it, concatenated objects that do not all validate (json-repair would keep only the last one).
+object in it, concatenated objects that do not all validate (json-repair would keep only the last one),
+an object followed by text holding `{` or `[` (a second value begun: two calls, or one cut short).
 A cut between two values (`{"city": "Paris", "days": 3`) is closed: a number cut short cannot be told from
 a whole one.
 
@@ -90,12 +94,24 @@ def repair_text(text: str) -> dict[str, Any] | None:
         return value if isinstance(value, dict) and body != text.strip() else None
     if "{" not in body or split_objects(body) is not None:
         return None
+    try:
+        head, end = json.JSONDecoder().raw_decode(body)
+    except ValueError:
+        pass
+    else:  # a whole object, then text
+        return head if isinstance(head, dict) and _begins_no_value(body[end:]) else None
     from json_repair import repair_json  # imported on the first repair only
 
     value = repair_json(body, return_objects=True)
     if not isinstance(value, dict) or not _complete(body, value):
         return None
     return value
+
+
+def _begins_no_value(rest: str) -> bool:
+    """Whether text after a whole object is only noise (a comment, a stray word, `</tool_call>`, a closing
+    brace too many), not a second value begun (`{`, `[`: two calls, or one cut short)."""
+    return "{" not in rest and "[" not in rest
 
 
 def _unfenced(text: str) -> str:

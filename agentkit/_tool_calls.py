@@ -9,7 +9,9 @@ with a message saying what to fix (for an unknown tool, the closest real name).
 
 Arguments that fail to decode or validate are first repaired locally when the intent is unambiguous
 (`_repair`): the `ValidatedCall` then holds the repaired call (`ToolCall.original_arguments` keeps what the
-model wrote), and `validate_calls` splits two objects written as one call's arguments into two calls. A
+model wrote), and `validate_calls` splits two objects written as one call's arguments into two calls.
+Arguments that are not a JSON object and cannot be repaired are kept in `original_arguments` too, the call
+holding `{}` in their place: a request never carries invalid JSON back (Gemini refuses the whole request). A
 result longer than the tool's `max_result_chars` is cut, and the model told its length. A tool may return
 images (an `ImagePart`, or a list of `TextPart`/`ImagePart`): the message keeps its text, noting the images,
 and the images beside it (`ToolMessage.images`).
@@ -49,6 +51,8 @@ __all__ = [
 ]
 
 TRUNCATED = "\n\n[Truncated: the result was {length:,} characters long; only the first {shown:,} are shown.]"
+
+KEPT_AS_WRITTEN = "(This call is shown with arguments {} here, since what you wrote is not a JSON object.)"
 
 logger = logging.getLogger("agentkit")
 
@@ -96,7 +100,8 @@ class ValidatedCall:
     """The tool called (`None` for an unknown name and for the final-result tool)."""
     decoded: Any
     """The arguments as the model wrote them, decoded from JSON (`{}` for empty or `null`); for a repaired
-    call, as repaired."""
+    call, as repaired; `None` when they are not a JSON object (then `call.arguments` is `{}`, and
+    `call.original_arguments` what the model wrote)."""
     arguments: dict[str, Any]
     """The validated keyword arguments for the function (empty when `problem` is set)."""
     final: bool = False
@@ -110,6 +115,11 @@ class ValidatedCall:
     key: CallKey
     """What makes two calls the same call: the tool's name and the validated arguments (`5000` and `"5000"`
     for an `int` are the same), or the validated answer for the final-result tool."""
+
+    @property
+    def repaired(self) -> bool:
+        """agentkit repaired the call locally (`call.original_arguments` keeps what the model wrote)."""
+        return self.problem is None and self.call.original_arguments is not None
 
 
 def validate_calls(
@@ -187,10 +197,12 @@ def validate_call(
             budget=budget,
             key=raw_key,
         )
+    decoded: dict[str, Any] | None = None
     try:
-        return _validated(call, tool, output, dialect, budget, final=final)
+        decoded = parse_arguments(call.name, call.arguments)
+        return _validated(call, tool, output, dialect, budget, final=final, decoded=decoded)
     except ToolArgumentsError as exc:
-        repaired = _repaired(call, tool, output, dialect, budget, final=final)
+        repaired = _repaired(call, tool, output, dialect, budget, final=final, decoded=decoded)
         if repaired is not None:
             return repaired
         fix = (
@@ -199,15 +211,24 @@ def validate_call(
             else "Fix the arguments and call the tool again."
         )
         return ValidatedCall(
-            call=call,
+            call=call if decoded is not None else _kept_as_written(call),
             tool=tool,
-            decoded=None,
+            decoded=decoded,
             arguments={},
             final=final,
-            problem=f"{exc}\n{fix}",
+            problem=f"{exc}\n{fix}" if decoded is not None else f"{exc}\n{KEPT_AS_WRITTEN}\n{fix}",
             budget=budget,
             key=raw_key,
         )
+
+
+def _kept_as_written(call: ToolCall) -> ToolCall:
+    """A call whose arguments are not a JSON object and could not be repaired: `{}` goes back to the model
+    in its place (providers refuse a history holding anything else), and `original_arguments` keeps what
+    the model wrote. `{}` because it claims nothing: no value the model did not write whole."""
+    return dataclasses.replace(
+        call, arguments="{}", original_arguments=call.original_arguments or call.arguments
+    )
 
 
 def _validated(
@@ -218,12 +239,9 @@ def _validated(
     budget: int,
     *,
     final: bool,
-    decoded: Any = None,
+    decoded: Any,
 ) -> ValidatedCall:
-    """The call validated (its arguments decoded from `call.arguments` unless given); raises
-    `ToolArgumentsError`."""
-    if decoded is None:
-        decoded = parse_arguments(call.name, call.arguments)
+    """The call validated, its arguments `decoded` (the one decoding of them); raises `ToolArgumentsError`."""
     if final:
         value = output.validate(decoded, dialect)
         return ValidatedCall(
@@ -250,15 +268,15 @@ def _repaired(
     budget: int,
     *,
     final: bool,
+    decoded: dict[str, Any] | None,
 ) -> ValidatedCall | None:
-    """The call with its arguments repaired (`_repair`), if that gives arguments that validate."""
+    """The call with its arguments repaired (`_repair`), if that gives arguments that validate (`decoded`:
+    the arguments as decoded, `None` when they are not a JSON object)."""
     text = repair_text(call.arguments)
-    decoded: Any = text
+    if text is not None:
+        decoded = text
     if decoded is None:
-        try:
-            decoded = parse_arguments(call.name, call.arguments)
-        except ToolArgumentsError:
-            return None
+        return None
     schema = tool.parameters if tool is not None else output.schema
     coerced = coerce_to_schema(decoded, schema) if schema else decoded
     if text is None and coerced is decoded:

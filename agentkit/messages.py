@@ -235,12 +235,15 @@ class ToolCall:
     name: str
     """The tool's name, as the model wrote it."""
     arguments: str
-    """The arguments as JSON text: as the model sent them (possibly empty or invalid), or as agentkit
-    repaired them (then `original_arguments` keeps what the model wrote)."""
+    """The arguments as JSON text: as the model sent them (possibly empty or invalid), as agentkit
+    repaired them, or `{}` in place of what the run could neither decode as a JSON object nor repair
+    (then `original_arguments` keeps what the model wrote)."""
     original_arguments: str | None = None
     """What the model wrote, when agentkit repaired the call locally instead of asking again: the invalid
     arguments text (for two calls written as one, `{...}{...}`, each keeps the whole text), or the message
-    text the model wrote the call in (a JSON call in `content` instead of a tool call). `None`: as sent."""
+    text the model wrote the call in (a JSON call in `content` instead of a tool call); or, for arguments
+    that are not a JSON object and could not be repaired, that text (the call holds `{}`, and the model is
+    told what was wrong). `None`: as sent."""
 
 
 @dataclass(kw_only=True)

@@ -14,6 +14,7 @@ from typing_extensions import ParamSpec, TypeVar
 
 from ._dialects import DIALECTS, Dialect, NotStrictCompatible, resolve_ref, restore_arguments, to_dialect
 from ._function_schema import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
+from ._schema_changes import SchemaChange, dialect_changes, record_change, tentative
 from ._threads import run_in_thread
 from ._type_schema import JsonSchema, valid_tool_name
 from .exceptions import ToolArgumentsError, UserError
@@ -55,6 +56,14 @@ class ToolDefinition:
             entry = self._entries[dialect] = self._entry(dialect)
         return entry
 
+    def schema_changes(self, dialect: Dialect) -> list[SchemaChange]:
+        """What `dialect` changes in this tool's schema, as `openai_tool(dialect)` builds it (built again,
+        by the same code, recording). Raises `UserError` when the schema cannot be sent in `dialect`."""
+        _check_dialect(dialect)
+        with dialect_changes() as changes:
+            self._entry(dialect)
+        return changes
+
     def _entry(self, dialect: Dialect) -> dict[str, Any]:
         function: dict[str, Any] = {"name": self.name}
         if self.description:
@@ -63,8 +72,10 @@ class ToolDefinition:
         strict = dialect == "openai-strict" and self.strict is not False
         if strict:
             try:
-                parameters = to_dialect(parameters, "openai-strict")
-            except NotStrictCompatible:
+                with tentative():
+                    parameters = to_dialect(parameters, "openai-strict")
+            except NotStrictCompatible as exc:
+                record_change(f"sent non-strict (as standard JSON Schema): strict mode cannot express {exc}")
                 strict = False
         elif dialect == "gemini":
             parameters = to_dialect(parameters, "gemini")

@@ -5,6 +5,10 @@ key) and benchmarks/fault_matrix.py (prints the matrix). Every case goes through
 client: the OpenRouter-like `LoopbackServer`, or `RawSocketServer` below for what an HTTP handler cannot
 do (a connection reset, an HTML page, a body that is not JSON, a server that never answers).
 
+Every server plays Gemini's history check (`check_gemini_history`): a request whose history Gemini would
+refuse is refused (HTTP 400), so a wire fault shows up as a failed run, and `Outcome.refused` lists the
+requests the check refused, with their problems (the fault matrix counts them; there must be none).
+
 A case expects either `recovered` (the run's output equals `expect`) or a typed error (`expect` is an
 `AgentRunError` subclass) carrying the transcript and the usage so far; `requests` is the number of HTTP
 requests the server must have seen. Cases that need work not landed yet name it in `requires`: they are
@@ -44,6 +48,7 @@ from agentkit.testing import (
     LoopbackServer,
     RawStream,
     StreamError,
+    check_gemini_history,
     tool_call_response,
     tool_calls_response,
 )
@@ -55,6 +60,7 @@ __all__ = [
     "Outcome",
     "RawSocketServer",
     "case_named",
+    "continue_transcript",
     "run_case",
 ]
 
@@ -172,12 +178,14 @@ HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad
 class RawSocketServer:
     """A TCP server on 127.0.0.1 answering each connection from `plan` (one item per request).
 
-    Past the plan it answers like the last item. `requests` counts the requests read.
+    Past the plan it answers like the last item. `requests` counts the requests read; `bodies` keeps their
+    JSON bodies.
     """
 
     def __init__(self, plan: Sequence[RawAnswer]) -> None:
         self.plan = list(plan)
         self.requests = 0
+        self.bodies: list[dict[str, Any]] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -216,10 +224,12 @@ class RawSocketServer:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
-        if not _read_request(conn):
+        body = _read_request(conn)
+        if body is None:
             conn.close()
             return
         with self._lock:
+            self.bodies.append(json.loads(body or b"{}"))
             index = self.requests
             self.requests += 1
             answer = self.plan[min(index, len(self.plan) - 1)]
@@ -236,12 +246,12 @@ class RawSocketServer:
         conn.close()
 
 
-def _read_request(conn: socket.socket) -> bool:
+def _read_request(conn: socket.socket) -> bytes | None:
     data = b""
     while b"\r\n\r\n" not in data:
         piece = conn.recv(65536)
         if not piece:
-            return False
+            return None
         data += piece
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0
@@ -252,9 +262,9 @@ def _read_request(conn: socket.socket) -> bool:
     while len(body) < length:
         piece = conn.recv(65536)
         if not piece:
-            return False
+            return None
         body += piece
-    return True
+    return body
 
 
 # --- the table ----------------------------------------------------------------------------------------
@@ -345,6 +355,8 @@ class Outcome:
     """The `RunResult` (or the `RunStream`), for repr checks."""
     model: OpenAIChatModel | None = None
     agent: Agent[None, str] | None = None
+    refused: list[list[str]] = field(default_factory=list)
+    """Per request Gemini's history check refuses (`check_gemini_history`), its problems: none."""
 
     @property
     def label(self) -> str:
@@ -435,6 +447,14 @@ def _json_in_content(server: LoopbackServer, mode: Mode) -> list[Answer | Respon
 def _malformed_arguments(server: LoopbackServer, mode: Mode) -> list[Answer | Responder]:
     call = ToolCall(id="call_a", name="get_weather", arguments="{'city': 'Oslo',}")
     return [AssistantMessage(tool_calls=[call]), ANSWER]
+
+
+def _bad_arguments(arguments: str, *then: Answer) -> Script:
+    def script(server: LoopbackServer, mode: Mode) -> list[Answer | Responder]:
+        call = ToolCall(id="call_a", name="get_weather", arguments=arguments)
+        return [AssistantMessage(tool_calls=[call]), *then, ANSWER]
+
+    return script
 
 
 def _successor(server: LoopbackServer, mode: Mode) -> list[Answer | Responder]:
@@ -756,6 +776,25 @@ def _output_cases() -> list[FaultCase]:
             check=_check_repairs,
         ),
         FaultCase(
+            name="arguments_cut_in_key",
+            does='arguments cut inside a key (`{"city": "Oslo", "da`): told, calls again',
+            script=_bad_arguments(
+                '{"city": "Oslo", "da', tool_call_response("get_weather", {"city": "Oslo"})
+            ),
+            requests=3,
+            tool_calls=("get_weather(Oslo)",),
+            check=_check_error_told("not valid JSON"),
+        ),
+        FaultCase(
+            name="arguments_then_comment",
+            does='a whole object, then a comment (`{"city": "Oslo"} // weather`)',
+            script=_bad_arguments('{"city": "Oslo"} // weather'),
+            requests=2,
+            tool_calls=("get_weather(Oslo)",),
+            requires=_has_repairs,
+            check=_check_repairs,
+        ),
+        FaultCase(
             name="missing_call_ids",
             does="two calls without ids",
             script=_calls_with_ids([None, None], ["Oslo", "Rome"]),
@@ -924,14 +963,38 @@ async def run_case(case: FaultCase, mode: Mode, *, api_key: str = "sk-fault-test
         with RawSocketServer(case.raw) as raw:
             outcome = await _run(case, mode, raw.base_url, api_key)
             outcome.requests = raw.requests
+            bodies = raw.bodies
     else:
         assert case.script is not None
-        with LoopbackServer(model=MODEL) as server:
+        with LoopbackServer(model=MODEL, check=check_gemini_history) as server:
             server.add(*case.script(server, mode))
             outcome = await _run(case, mode, server.base_url, api_key)
             outcome.requests = len(server.requests)
+            bodies = server.bodies
+    outcome.refused = [p for p in map(check_gemini_history, bodies) if p]
     outcome.tool_calls = list(calls)
     return outcome
+
+
+async def continue_transcript(messages: Sequence[Message], mode: Mode) -> list[list[str]]:
+    """Continue a case's transcript (of a run that recovered or failed) with a new prompt, against a server
+    that refuses like Gemini: the run must succeed; returns the refused requests' problems (none)."""
+    with LoopbackServer(model=MODEL, check=check_gemini_history) as server:
+        server.add("Glad to help.")
+        model = OpenAIChatModel(MODEL, base_url=server.base_url, api_key="sk-fault-test", max_retries=0)
+        agent: Agent[None, str] = Agent(model, tools=list(TOOLS))
+        try:
+            if mode == "run":
+                result = await agent.run("Thanks. Anything else?", message_history=messages)
+            else:
+                async with agent.run_stream("Thanks. Anything else?", message_history=messages) as stream:
+                    async for _ in stream:
+                        pass
+                result = stream.result
+        finally:
+            await model.aclose()
+        assert result.output == "Glad to help.", result.output
+        return [p for p in map(check_gemini_history, server.bodies) if p]
 
 
 async def _run(case: FaultCase, mode: Mode, base_url: str, api_key: str) -> Outcome:

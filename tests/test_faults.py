@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_cases import CASES, FaultCase, Mode, case_named, run_case
+from fault_cases import CASES, FaultCase, Mode, case_named, continue_transcript, run_case
 
 from agentkit import Agent, AgentRunError, ModelAPIError, ToolExecutionError, UserError, tool
 from agentkit.local import LocalServer, LocalServerError, _server
@@ -44,6 +44,9 @@ async def test_fault(case: FaultCase, mode: Mode, capfd: pytest.CaptureFixture[s
         assert error.usage is not None, "the error carries the usage so far"
         assert str(error), "the error says what happened"
     assert outcome.requests == case.requests
+    assert outcome.refused == [], "every request passes Gemini's history check"
+    # and the transcript, continued (as a session would), makes a request Gemini accepts
+    assert await continue_transcript(outcome.messages, mode) == []
     assert outcome.usage is not None
     assert outcome.usage.requests <= outcome.requests  # only answered requests count
     if case.tool_calls is not None:

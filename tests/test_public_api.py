@@ -19,7 +19,7 @@ PUBLIC = [
 TESTING = [
     "BodyError", "Cassette", "CassetteMismatchError", "Interaction", "cassette", "FunctionModel", "HTTPError", "LoopbackServer", "RawStream", "RecordedHTTPRequest", "RecordedRequest",
     "RequestInfo", "ScriptedModel", "StreamError", "allow_model_requests", "block_model_requests", "last_user_text",
-    "text_response", "tool_call_response", "tool_calls_response",
+    "text_response", "tool_call_response", "tool_calls_response", "check_gemini_history",
 ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from agentkit import (
     tool,
 )
 from agentkit._repair import coerce_to_schema, repair_text, split_objects
+from agentkit._tool_calls import KEPT_AS_WRITTEN
 from agentkit.events import ResponseFinished, TextDelta
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response
@@ -177,7 +178,8 @@ async def test_concatenated_objects_that_do_not_all_validate_get_the_error() -> 
     error = next(m for m in result.messages if isinstance(m, ToolMessage))
     assert error.is_error and "not valid JSON" in error.content  # as before: nothing guessed
     assert received == [] and result.usage.repairs == 0
-    assert first_calls(result.messages)[0].arguments == raw
+    call = first_calls(result.messages)[0]  # not JSON: `{}` goes back, what the model wrote is kept
+    assert call.arguments == "{}" and call.original_arguments == raw
 
 
 AMBIGUOUS = [
@@ -202,11 +204,15 @@ async def test_ambiguous_repairs_get_the_validation_error_as_before(raw: str, er
     try:
         tool_.validate_arguments(raw)
     except Exception as exc:
-        expected = f"{exc}\nFix the arguments and call the tool again."
+        kept = "" if error.startswith("$") else f"{KEPT_AS_WRITTEN}\n"
+        expected = f"{exc}\n{kept}Fix the arguments and call the tool again."
     assert message.is_error and message.content == expected and error in message.content
     assert received == [] and result.usage.repairs == 0 and len(model.requests) == 2
     call = first_calls(result.messages)[0]
-    assert call.arguments == raw and call.original_arguments is None
+    if error == "not valid JSON":  # `{}` goes back in its place; the transcript keeps what the model wrote
+        assert call.arguments == "{}" and call.original_arguments == raw
+    else:  # valid JSON that does not validate goes back as written
+        assert call.arguments == raw and call.original_arguments is None
 
 
 async def test_unknown_tool_names_get_the_closest_real_name() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,7 +46,8 @@ MISSING_RESULT = "No result: this call was not executed."
 def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Messages as chat-completions dicts, repaired so that strict providers (Gemini) accept them.
 
-    Assistant turns with tool calls carry `content: ""`, never null; every tool call gets exactly one tool
+    Assistant turns with tool calls carry `content: ""`, never null, and each call's arguments as a JSON
+    object (`{}` in place of anything else: `_wire_arguments`); every tool call gets exactly one tool
     message with its id and the tool's name, all the results of a turn sent together right after it;
     results that answer no call are dropped. Tool messages take text only on most servers, so the images
     tools returned follow the turn's results in one user message (`image_url` parts, each tool's introduced
@@ -118,10 +120,29 @@ def _assistant(message: AssistantMessage) -> dict[str, Any]:
         "role": "assistant",
         "content": message.content or "",
         "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _wire_arguments(c)}}
             for c in message.tool_calls
         ],
     }
+
+
+def _wire_arguments(call: ToolCall) -> str:
+    """A call's arguments as sent back: as written when they are a JSON object (strict JSON: no `NaN`),
+    else `{}`. A run already puts `{}` in the transcript for arguments it could not repair (keeping them
+    in `original_arguments`); this guards histories that never went through a run's validation (handed
+    in by the user, or cut off before the calls ran), since Gemini refuses the whole request otherwise."""
+    try:
+        value = _STRICT_JSON.decode(call.arguments)
+    except (ValueError, RecursionError):
+        return "{}"
+    return call.arguments if isinstance(value, dict) else "{}"
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_not_json)
 
 
 def build_request(
@@ -347,8 +368,6 @@ def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> lis
         taken.add(call_id)
         arguments = function.get("arguments")
         if isinstance(arguments, (dict, list)):
-            import json
-
             arguments = json.dumps(arguments)
         calls.append(ToolCall(id=call_id, name=str(function.get("name") or ""), arguments=arguments or ""))
     return calls

@@ -13,7 +13,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -109,6 +109,10 @@ class LoopbackServer:
     OpenRouter completion, or streamed when the request asks for a stream), a raw completion dict, an
     `HTTPError`, a `BodyError`, a `StreamError`, a `RawStream`, or a callable that receives the request body
     and returns one of those. Use as a context manager; `base_url` ends in `/v1`.
+
+    With `check` (a function of the request body returning problems, such as `check_gemini_history`), a
+    request it finds problems in is refused as the provider would: HTTP 400 naming them, without using
+    a scripted answer (the request is still recorded).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class LoopbackServer:
         usage: dict[str, Any] | None = None,
         processing_comments: int = 2,
         port: int = 0,
+        check: Callable[[dict[str, Any]], Sequence[str]] | None = None,
     ) -> None:
         self.script: list[Answer | Responder] = list(script)
         self.requests: list[RecordedHTTPRequest] = []
@@ -127,6 +132,8 @@ class LoopbackServer:
         self.processing_comments = processing_comments
         self.requested_port = port
         """The port to listen on; 0 picks a free one."""
+        self.check = check
+        """Refuses (HTTP 400) the requests it finds problems in."""
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -333,6 +340,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
+            return
+        problems = list(owner.check(body)) if owner.check is not None else []
+        if problems:
+            message = "Request refused: " + "; ".join(problems)
+            self._json(400, {"error": {"code": 400, "message": message, "metadata": {"problems": problems}}})
             return
         answer = owner._next(body)
         if isinstance(answer, RawStream):
