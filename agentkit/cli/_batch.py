@@ -31,7 +31,7 @@ from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
 from ..usage import Usage
 from ._approve import add_approve_argument, approver
-from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
+from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, read_tasks, result_line
 from ._exit import CliError, ExitCode, one_line
 from ._images import load_image
 from ._options import (
@@ -135,12 +135,12 @@ def batch_command(args: argparse.Namespace) -> int:
     if args.ray_address is not None and args.engine != "ray":
         raise CliError("--ray-address goes with --engine ray")
     tasks = read_tasks(args.tasks)
-    answered = answered_ids(args.out)
-    todo = [task for task in tasks if task.key not in answered]
     engine = _engine(args, build_agent(args))
-    counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
-    results = ResultsFile(args.out)
+    results = ResultsFile(args.out, tasks=args.tasks)  # locked until closed: one batch per results file
     try:
+        answered = results.answered()
+        todo = [task for task in tasks if task.key not in answered]
+        counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
         batch = Batch(
             engine,
             todo,
