@@ -212,3 +212,39 @@ def test_any_store_that_cannot_write_ends_the_run_with_its_transcript() -> None:
     )
     assert [m.role for m in info.value.messages] == ["user"]
     assert isinstance(info.value.__cause__, ConnectionError)
+
+
+def test_the_recovery_example_of_the_docs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/batch-and-sessions.md: the answer a locked database could not take is appended once it can."""
+    import re
+    import threading
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "batch-and-sessions.md"
+    (block,) = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
+    monkeypatch.chdir(tmp_path)
+    SQLiteSession("chats.db", "user-42").append_sync(
+        [UserMessage(content="Hi"), AssistantMessage(content="Hello")]
+    )
+
+    def answer(messages: list[Message], info: RequestInfo) -> str:
+        other = sqlite3.connect("chats.db", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN EXCLUSIVE")  # held past the example's 2 s timeout, then let go
+
+        def release() -> None:
+            other.execute("ROLLBACK")
+            other.close()
+
+        threading.Timer(2.4, release).start()
+        return "The report, in short."
+
+    exec(block, {"agent": Agent(FunctionModel(answer), instructions="Be brief.")})
+    assert capsys.readouterr().out == ""  # the run failed: the answer was stored by the except branch
+    stored = SQLiteSession("chats.db", "user-42").load_sync()
+    assert [m.content for m in stored] == [  # type: ignore[union-attr]
+        "Hi",
+        "Hello",
+        "Summarise the report.",
+        "The report, in short.",
+    ]
