@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import answer, cli_env, run_cli, write_tasks
@@ -77,17 +80,16 @@ def test_a_second_batch_on_the_same_results_file_is_refused(tmp_path: Path) -> N
     assert sorted(str(r["id"]) for r in _lines(out)) == ["t0", "t1", "t2"]
 
 
-def test_two_batches_started_together_answer_each_task_once(tmp_path: Path) -> None:
+def test_a_batch_started_while_another_runs_answers_nothing(tmp_path: Path) -> None:
     tasks, out = tmp_path / "tasks.jsonl", tmp_path / "out.jsonl"
-    write_tasks(tasks, 6)
+    write_tasks(tasks, 4)
+    go = threading.Event()
 
-    def slow(body: dict[str, object]) -> str:
-        import time
+    def held(body: dict[str, Any]) -> str:
+        go.wait(60)  # the first batch stays in its second task until the second batch has ended
+        return answer(body)
 
-        time.sleep(0.2)
-        return answer(body)  # type: ignore[arg-type]
-
-    with LoopbackServer([slow] * 12) as server:
+    with LoopbackServer([answer] + [held] * 3) as server:
         args = [
             sys.executable,
             "-m",
@@ -100,17 +102,18 @@ def test_two_batches_started_together_answer_each_task_once(tmp_path: Path) -> N
             "1",
         ]
         env = cli_env(server.base_url)
-        both = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
-        codes = sorted(process.wait(timeout=60) for process in both)
-        errors = b"".join(process.stderr.read() for process in both if process.stderr)
-        for process in both:
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
-    assert codes == [ExitCode.OK, ExitCode.USAGE], errors
-    assert b"another batch is writing to it" in errors
-    assert sorted(str(r["id"]) for r in _lines(out)) == [f"t{i}" for i in range(6)]
-    assert len(server.requests) == 6
+        first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.read_bytes().endswith(b"\n")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=False)
+        go.set()
+        _, first_err = first.communicate(timeout=60)
+    assert second.returncode == ExitCode.USAGE, second.stderr
+    assert "another batch is writing to it (the file is locked)" in second.stderr
+    assert first.returncode == ExitCode.OK, first_err
+    assert [r["id"] for r in _lines(out)] == ["t0", "t1", "t2", "t3"]  # each once
+    assert len(server.requests) == 4
 
 
 def test_the_results_file_is_checked_on_the_open_file(
