@@ -125,8 +125,18 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                         else:
                             yield item
                 await _save(spec, state, step)
+        except _NotStored as failure:
+            raise AgentRunError(
+                f"{failure}. The whole transcript is on this error (.messages): append the unsaved ones to the "
+                "session once it can be written.",
+                messages=state.messages,
+                usage=state.usage,
+            ) from failure.__cause__
         except AgentRunError as exc:
-            await _save(spec, state, step)
+            try:
+                await _save(spec, state, step)
+            except _NotStored as failure:  # the run's own error says more: it stays, with this added
+                exc.message = f"{exc.message} (also, {str(failure)[0].lower()}{str(failure)[1:]})"
             if not exc.messages:
                 exc.messages = list(state.messages)
             if exc.usage is None:
@@ -177,8 +187,22 @@ async def _save(spec: RunSpec[Any], state: RunState, step: Step) -> None:
     if unanswered_calls(state.messages) is not None and not (isinstance(step, End) and step.pending):
         return
     new = [m for m in state.messages[state.saved :] if not isinstance(m, SystemMessage)]
-    await spec.session.append(new)
+    try:
+        await spec.session.append(new)
+    except Exception as exc:
+        raise _NotStored(spec.session, exc) from exc
     state.saved = len(state.messages)
+
+
+class _NotStored(Exception):
+    """The session could not store the run's messages (raised by `_save`; the run ends with an
+    `AgentRunError` carrying the transcript, this exception's cause as its cause)."""
+
+    def __init__(self, session: Session, cause: Exception) -> None:
+        reason = str(cause).strip().rstrip(".") or type(cause).__name__
+        super().__init__(
+            f"The run's messages could not be stored in session {session.session_id!r}: {reason}"
+        )
 
 
 async def _resolve_toolsets(

@@ -3,6 +3,7 @@
 ```
 AgentkitError
 ├── UserError                      misuse of the library: bad configuration, a tool that cannot be described
+│   └── SessionError               a session's store cannot be used (names the file, and what to do)
 ├── ToolArgumentsError             a model's arguments for a tool failed validation (text written for the model)
 └── AgentRunError                  a run failed; `.messages` keeps the transcript up to the failure, `.usage` its cost
     ├── ModelAPIError              the model endpoint answered with an error; keeps `status_code` and `body`
@@ -29,6 +30,7 @@ __all__ = [
     "ModelAPIError",
     "ModelRetry",
     "ModelUnavailableError",
+    "SessionError",
     "ToolArgumentsError",
     "ToolExecutionError",
     "UnexpectedModelBehavior",
@@ -64,6 +66,15 @@ def _restore(cls: type[AgentkitError], args: tuple[object, ...], state: dict[str
 
 class UserError(AgentkitError):
     """The library was used in a way it cannot support; the message says what to change."""
+
+
+class SessionError(UserError):
+    """A session's store cannot be used: not a database, a table agentkit did not make, a corrupt stored
+    message, a lock held too long, an id that cannot be stored. The message names the file and what to do.
+
+    In a run, a store that cannot be written ends the run with an `AgentRunError` carrying the transcript
+    (the answers paid for included); this error is its `__cause__`.
+    """
 
 
 class ToolArgumentsError(AgentkitError):

@@ -8,6 +8,8 @@ import datetime
 import importlib
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -28,9 +30,31 @@ def test_the_package_surface() -> None:
     assert agentkit_tools.__all__ == [
         "calculator", "current_time", "data", "datetime_tools", "files", "http_fetch", "shell",
     ]  # fmt: skip
-    assert importlib.util.find_spec("tools") is None or "agentkit" not in str(
-        importlib.util.find_spec("tools")
+
+
+def test_no_top_level_tools_package_is_installed(tmp_path: Path) -> None:
+    """The ready-made tools install as `agentkit_tools` only. The checkout's own `tools/` folder is a
+    namespace package `tools` while the checkout is on `sys.path` (pytest run from it puts it there), so
+    look from elsewhere: a folder outside the checkout, the checkout off `PYTHONPATH`."""
+    root = Path(__file__).resolve().parents[1]
+    path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != root]
+    code = (
+        "import importlib.util, agentkit_tools\n"
+        "spec = importlib.util.find_spec('tools')\n"
+        "print(agentkit_tools.__name__, *([] if spec is None else spec.submodule_search_locations or [spec.origin]), sep='\\n')"
     )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    name, *found = run.stdout.splitlines()
+    assert name == "agentkit_tools"
+    assert [place for place in found if Path(place).resolve().is_relative_to(root)] == []
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def test_a_line_cut_short_by_a_crash_is_ignored_and_its_task_redone(tmp_path: Pa
     assert lines[1] == '{"id": "t1", "output": "answer to qu'  # left as it was, ended
     assert json.loads(lines[2])["output"] == "answer to question 1"
     assert len(lines) == 3
-    assert answered_ids(out) == {"t0", "t1"}
+    assert answered_ids(out.read_bytes().split(b"\n")) == {"t0", "t1"}
 
 
 def test_failed_tasks_exit_1_and_are_retried(tmp_path: Path) -> None:
@@ -286,8 +286,6 @@ def _parse(argv: list[str]) -> Any:
 
 
 def test_results_that_cannot_be_read_or_written(tmp_path: Path) -> None:
-    with pytest.raises(CliError, match="cannot read it"):
-        answered_ids(tmp_path)  # a folder
     lines = [
         "",
         "[1, 2]",
@@ -297,7 +295,7 @@ def test_results_that_cannot_be_read_or_written(tmp_path: Path) -> None:
     ]
     results = tmp_path / "r.jsonl"
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert answered_ids(results) == {"4"}
+    assert answered_ids(results.read_bytes().split(b"\n")) == {"4"}
     tasks = tmp_path / "t.txt"
     tasks.write_text("a\n", encoding="utf-8")
     with pytest.raises(SystemExit):

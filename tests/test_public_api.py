@@ -11,7 +11,7 @@ import agentkit.testing
 PUBLIC = [
     "Agent", "AgentRunError", "AgentkitError", "AssistantMessage", "AudioPart", "DocumentPart", "ImagePart", "Message", "Model", "ModelAPIError",
     "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "ProviderRouting", "RunContext",
-    "RunPolicy", "RunResult", "RunStream", "UsageView", "events", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
+    "RunPolicy", "RunResult", "RunStream", "SessionError", "UsageView", "events", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
     "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",
     "UserError", "UserMessage", "__version__", "messages_from_json", "messages_to_json", "tool",
 ]  # fmt: skip
@@ -67,6 +67,7 @@ def test_every_error_pickles_whole() -> None:
     from agentkit import (
         ModelAPIError,
         ModelUnavailableError,
+        SessionError,
         ToolArgumentsError,
         ToolExecutionError,
         UnexpectedModelBehavior,
@@ -78,6 +79,7 @@ def test_every_error_pickles_whole() -> None:
     history = [UserMessage(content="hi")]
     errors = [
         UserError("misuse"),
+        SessionError("chats.db is locked"),
         ToolArgumentsError("add", ["a: required"]),
         ToolExecutionError("boom", tool_name="add", tool_call_id="c1", messages=history),
         ModelAPIError("HTTP 400", status_code=400, code="bad", body={"x": 1}, messages=history),

@@ -32,7 +32,7 @@ from ..exceptions import AgentRunError, UserError
 from ..messages import ContentPart, TextPart
 from ..usage import Usage
 from ._approve import add_approve_argument, approver
-from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, answered_ids, read_tasks, result_line
+from ._batch_files import JSONL_SUFFIXES, ResultsFile, Task, read_tasks, result_line
 from ._exit import CliError, ExitCode, one_line
 from ._images import add_file_argument, load_file, load_image
 from ._options import (
@@ -137,6 +137,7 @@ def batch_command(args: argparse.Namespace) -> int:
     if args.ray_address is not None and args.engine != "ray":
         raise CliError("--ray-address goes with --engine ray")
     tasks = read_tasks(args.tasks)
+<<<<<<< HEAD
     if args.file:
         for source in args.file:
             load_file(source)  # a file that cannot be sent stops the command before anything runs
@@ -144,10 +145,14 @@ def batch_command(args: argparse.Namespace) -> int:
         tasks = [dataclasses.replace(task, files=files) for task in tasks]
     answered = answered_ids(args.out)
     todo = [task for task in tasks if task.key not in answered]
+=======
+>>>>>>> clifiles
     engine = _engine(args, build_agent(args))
-    counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
-    results = ResultsFile(args.out)
+    results = ResultsFile(args.out, tasks=args.tasks)  # locked until closed: one batch per results file
     try:
+        answered = results.answered()
+        todo = [task for task in tasks if task.key not in answered]
+        counts = BatchCounts(tasks=len(tasks), skipped=len(tasks) - len(todo))
         batch = Batch(
             engine,
             todo,

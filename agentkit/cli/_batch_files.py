@@ -1,18 +1,24 @@
 """The files of `agentkit batch`: the tasks it reads and the results file it appends to.
 
 Tasks are JSON lines, `{"id": ..., "prompt": ..., "images": [...]}` (a `.jsonl` or `.ndjson` file), or any
-other file read as plain text, one prompt per line, its id the line number. Every line is checked before
+other file read as plain text, one prompt per line, its id the line number. Only a newline (`\n`, or
+`\r\n`) ends a line: U+2028, form feeds and the like stay inside their task. Every line is checked before
 anything runs: a bad one stops the command with `CliError` naming the file and the line.
 
-The results file gets one JSON object per finished task (`result_line`). Reading it back
-(`answered_ids`) takes the ids with an error-free line; a line a crash cut short is not JSON and is skipped,
-so that task runs again. `ResultsFile` only ever appends, ending a cut-short line first.
+The results file gets one JSON object per finished task (`result_line`). It must be a regular file, not the
+tasks file, and not in use by another batch: `ResultsFile` opens it once, takes an exclusive lock on it
+(`flock`, held until it is closed; not on Windows), and refuses the rest with `CliError`. Reading it back
+(`ResultsFile.answered`) takes the ids with an error-free line; a line a crash cut short is not JSON and is
+skipped, so that task runs again. `ResultsFile` only ever appends, ending a cut-short line first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
+import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,11 +54,11 @@ class Task:
 def read_tasks(path: Path) -> list[Task]:
     """The tasks in `path`, in order; raises `CliError` for a file that cannot be read or a bad line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # no newline translation: only `\n` ends a line
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise CliError(f"{path}: cannot read the tasks ({reason})") from None
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    lines = [(n, line) for n, line in enumerate(_lines(text), 1) if line.strip()]
     if path.suffix.lower() in JSONL_SUFFIXES:
         tasks, errors = _json_tasks(lines, path.parent)
     else:
@@ -66,6 +72,15 @@ def read_tasks(path: Path) -> list[Task]:
     if not tasks:
         raise CliError(f"{path}: no tasks in it")
     return tasks
+
+
+def _lines(text: str) -> list[str]:
+    """`text`'s lines, ended by `\n` (or `\r\n`) only: `str.splitlines` would also split on U+2028, `\f`,
+    `\x85` and others, which a JSON string may hold raw and a prompt may contain."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline ending the last line
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _json_tasks(lines: list[tuple[int, str]], folder: Path) -> tuple[list[Task], list[tuple[int, str]]]:
@@ -118,23 +133,16 @@ def _duplicates(tasks: list[Task]) -> list[tuple[int, str]]:
     return errors
 
 
-def answered_ids(path: Path) -> set[str]:
-    """The ids (as `Task.key`) that have an error-free line in the results file at `path`."""
+def answered_ids(lines: Iterable[bytes]) -> set[str]:
+    """The ids (as `Task.key`) that have an error-free line among a results file's `lines`."""
     answered: set[str] = set()
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return answered
-    except OSError as exc:
-        raise CliError(f"--out {path}: cannot read it ({exc.strerror or exc})") from None
-    with handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue  # cut short by a crash, or not ours: that task runs again
-            if isinstance(record, dict) and "id" in record and record.get("error") is None:
-                answered.add(str(record["id"]))
+    for raw in lines:
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue  # cut short by a crash, or not ours: that task runs again
+        if isinstance(record, dict) and "id" in record and record.get("error") is None:
+            answered.add(str(record["id"]))
     return answered
 
 
@@ -155,32 +163,96 @@ def result_line(
 
 
 class ResultsFile:
-    """The results file, opened for appending; each line is written and flushed at once (a crash loses
-    at most the line being written, which the next run skips)."""
+    """The results file, open for reading back and appending, and locked against other batches until
+    `close`. Each line is written and flushed at once (a crash loses at most the line being written, which
+    the next run skips).
 
-    def __init__(self, path: Path) -> None:
+    Args:
+        path: The file (created if missing).
+        tasks: The tasks file, which `path` must not be.
+
+    Raises:
+        CliError: `path` cannot be opened, is not a regular file (a pipe such as `/dev/stdout` would be read
+            from forever), is the tasks file, or another batch holds its lock.
+    """
+
+    def __init__(self, path: Path, *, tasks: Path | None = None) -> None:
         self.path = path
+        fd = _open_results(path)
         try:
-            self._handle: IO[str] = path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"--out {path}: cannot write to it ({exc.strerror or exc})") from None
-        if _ends_mid_line(path):
+            _check(path, os.fstat(fd), tasks)
+            _lock(path, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._handle: IO[bytes] = open(fd, "a+b")  # noqa: SIM115 (open as long as the ResultsFile)
+        if _ends_mid_line(self._handle):
             self.write("\n")  # end the line a crash cut short: it stays unreadable, the next ones whole
+
+    def answered(self) -> set[str]:
+        """The ids (as `Task.key`) with an error-free line in the file."""
+        self._handle.seek(0)
+        return answered_ids(self._handle)
 
     def write(self, line: str) -> None:
         """Append `line` and hand it to the operating system now."""
-        self._handle.write(line)
+        self._handle.write(line.encode("utf-8"))
         self._handle.flush()
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file, which ends the lock."""
         self._handle.close()
 
 
-def _ends_mid_line(path: Path) -> bool:
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        if handle.tell() == 0:
-            return False
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) != b"\n"
+def _open_results(path: Path) -> int:
+    # non-blocking: opening a FIFO must not wait for a writer before it can be refused
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o666)
+    except OSError as exc:
+        raise CliError(f"--out {path}: cannot write to it ({exc.strerror or exc})") from None
+
+
+_KINDS = {
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _check(path: Path, opened: os.stat_result, tasks: Path | None) -> None:
+    if not stat.S_ISREG(opened.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(opened.st_mode), "not a file")
+        raise CliError(
+            f"--out {path}: not a regular file ({kind}); the results file must be a file, read back to resume "
+            "and appended to"
+        )
+    task_file = os.stat(tasks) if tasks is not None else None  # read already: it is there
+    if task_file is not None and (task_file.st_dev, task_file.st_ino) == (opened.st_dev, opened.st_ino):
+        raise CliError(f"--out {path}: that is the tasks file; give another file for the results")
+
+
+def _lock(path: Path, fd: int) -> None:
+    """Take the exclusive lock that marks the file as a running batch's (none on Windows)."""
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CliError(
+            f"--out {path}: another batch is writing to it (the file is locked); wait for it to end, or give "
+            "another results file"
+        ) from None
+    except OSError as exc:  # a file system without locks, say
+        raise CliError(f"--out {path}: cannot lock it ({exc.strerror or exc})") from None
+
+
+def _ends_mid_line(handle: IO[bytes]) -> bool:
+    handle.seek(0, os.SEEK_END)
+    if handle.tell() == 0:
+        return False
+    handle.seek(-1, os.SEEK_END)
+    return handle.read(1) != b"\n"

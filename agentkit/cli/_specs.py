@@ -5,8 +5,14 @@ A spec is one of:
 - a file path, `tools.py` (or `path/to/tools.py`): the file is imported as a module;
 - a module, `mytools` or `package.tools`, imported from the current directory or the environment;
 - either of those followed by `:name` (or `:name1,name2`): only the named objects;
-- a bare name of a ready-made tool, `calculator`: `agentkit_tools.calculator`, when no file or module of
-  that name exists.
+- a bare name of a ready-made tool, `calculator`: `agentkit_tools.calculator`, unless a file of that name
+  (without `.py`) or an installed module of that name exists (a `calculator.py` here is loaded as
+  `calculator.py`, by its file name).
+
+Only the named file or module is taken from the current directory (or the file's folder): that folder is
+on `sys.path` while it is imported, after everything installed (so that its imports of its neighbours work,
+and a file there named like an installed module, an `openai.py`, shadows nothing), and off `sys.path` again
+once it is imported. A neighbour imported later, from inside a tool call, is not found: import it at the top.
 
 From a whole module the tools are its `Tool` objects (what `@tool` makes): those listed in `__all__` when it
 has one, otherwise every public name holding a `Tool` (tools it imports included). A named object may also
@@ -17,9 +23,12 @@ one line naming the spec and the reason.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -69,7 +78,7 @@ def portable_spec(spec: str) -> str:
 def _tools_of(spec: str) -> list[Tool[..., Any]]:
     target, names = _split(spec)
     if not names and _is_ready_made(target):
-        return [_as_tool(_attribute(_import(READY_MADE, spec), target, spec), spec)]
+        return [_as_tool(_attribute(_import(READY_MADE, spec, ready_made=True), target, spec), spec)]
     module = _import(target, spec)
     if names:
         return [_as_tool(_attribute(module, name, spec), f"{target}:{name}") for name in names]
@@ -105,13 +114,13 @@ def _is_ready_made(target: str) -> bool:
     return ready_made and target in _ready_made_names()
 
 
-def _import(target: str, spec: str) -> ModuleType:
+def _import(target: str, spec: str, *, ready_made: bool = False) -> ModuleType:
     try:
         if _is_file(target):
             return _import_file(Path(target), spec)
-        if "" not in sys.path and os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())  # as `python -m` does: modules of the current directory
-        return importlib.import_module(target)
+        if ready_made:
+            return importlib.import_module(target)  # installed: nothing from the current directory
+        return _import_module(target)
     except CliError:
         raise
     except ModuleNotFoundError as exc:
@@ -138,17 +147,49 @@ def _import_file(path: Path, spec: str) -> ModuleType:
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
         raise CliError(f"{spec}: cannot be imported as a Python module")
+    return _execute(module_spec, name, str(path.parent))
+
+
+def _import_module(target: str) -> ModuleType:
+    """The module `target` names: its top-level package from the current directory when it is there (as
+    `python -m` would take it), else from the environment."""
+    top = target.partition(".")[0]
+    folder = os.getcwd()
+    if top not in sys.modules:
+        found = importlib.machinery.PathFinder.find_spec(top, [folder])
+        if found is not None and found.loader is not None:  # (a namespace package has none: see below)
+            _execute(found, top, folder)
+    with _importable(folder):  # a namespace package of the current directory
+        return importlib.import_module(target)
+
+
+def _execute(module_spec: importlib.machinery.ModuleSpec, name: str, folder: str) -> ModuleType:
+    """Run the module as `name`, its folder importable meanwhile (its imports of its neighbours work)."""
+    assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # dataclasses and pydantic look their module up here
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # as `python tools.py` does: the file's own imports work
     try:
-        module_spec.loader.exec_module(module)
+        with _importable(folder):
+            module_spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
     return module
+
+
+@contextmanager
+def _importable(folder: str) -> Iterator[None]:
+    """`folder`'s modules importable meanwhile: at the end of `sys.path`, after everything installed (a file
+    there named like an installed module shadows nothing), and off it again afterwards."""
+    if folder in sys.path:
+        yield  # put there by whoever started Python: left as it is
+        return
+    sys.path.append(folder)
+    try:
+        yield
+    finally:
+        with suppress(ValueError):
+            sys.path.remove(folder)
 
 
 def _attribute(module: ModuleType, name: str, spec: str) -> object:
