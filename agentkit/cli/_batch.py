@@ -137,16 +137,11 @@ def batch_command(args: argparse.Namespace) -> int:
     if args.ray_address is not None and args.engine != "ray":
         raise CliError("--ray-address goes with --engine ray")
     tasks = read_tasks(args.tasks)
-<<<<<<< HEAD
     if args.file:
         for source in args.file:
             load_file(source)  # a file that cannot be sent stops the command before anything runs
         files = tuple(_absolute(source) for source in args.file)
         tasks = [dataclasses.replace(task, files=files) for task in tasks]
-    answered = answered_ids(args.out)
-    todo = [task for task in tasks if task.key not in answered]
-=======
->>>>>>> clifiles
     engine = _engine(args, build_agent(args))
     results = ResultsFile(args.out, tasks=args.tasks)  # locked until closed: one batch per results file
     try:
