@@ -256,7 +256,7 @@ async def test_a_worker_rebuilds_the_agent_from_its_spec(
             monkeypatch.setenv(name, "")  # restored after the test: the worker sets them in its process
         spec = AgentSpec(tools=("worker_tools",), import_path=(str(tmp_path),), instructions="Be brief.")
         worker = _Worker(spec, env)
-        assert worker.error is None and sys.path[0] == str(tmp_path)
+        assert worker.error is None and sys.path[-1] == str(tmp_path)  # after the installed modules
         outcome = await worker.run(Task(id="w", prompt="question w"), "question w")
         await worker.agent.model.aclose()
     assert not outcome.failed and json.loads(outcome.line)["output"] == "answer to question w"

@@ -184,9 +184,9 @@ class _Worker:
 
     def __init__(self, spec: AgentSpec, env: dict[str, str]) -> None:
         os.environ.update(env)
-        for folder in reversed(spec.import_path):
+        for folder in spec.import_path:  # after everything installed: a file there shadows no module
             if folder not in sys.path:
-                sys.path.insert(0, folder)
+                sys.path.append(folder)
         self.error: str | None = None
         self.approve = spec.approve
         try:
