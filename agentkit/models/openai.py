@@ -22,7 +22,7 @@ from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
-from ._chat_format import build_request, parse_completion
+from ._chat_format import build_request, parse_completion, reasoning_options
 from ._clients import client_for, close_client, in_use
 from ._errors import (
     MAX_SUCCESSOR_HOPS,
@@ -36,6 +36,7 @@ from ._errors import (
 from ._errors import (
     successors as suggested_successors,
 )
+from ._reasoning import stamp_family
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -216,6 +217,7 @@ class OpenAIChatModel(Model):
         body = build_request(self._model_name, messages, parameters, settings, self.profile)
         if self.is_openrouter:
             body.setdefault("usage", {"include": True})
+        body.update(reasoning_options(settings, openrouter=self.is_openrouter))
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -256,6 +258,7 @@ class OpenAIChatModel(Model):
             if not error:
                 message = parse_completion(data, profile, transcript_call_ids(messages), parameters, settings)
                 message.model_name = message.model_name or body["model"]
+                stamp_family(message, profile, body["model"])
                 return message
             exc = self._body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
@@ -350,6 +353,7 @@ class OpenAIChatModel(Model):
                 async for event in events:
                     if isinstance(event, ResponseFinished):
                         event.message.model_name = event.message.model_name or body["model"]
+                        stamp_family(event.message, profile, body["model"])
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
