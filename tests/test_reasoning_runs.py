@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from shared_tools import add
 
 from agentkit import Agent, AssistantMessage, ModelAPIError
+from agentkit.cli import main
 from agentkit.events import ResponseFinished, TextDelta, ThinkingDelta, ToolCallFinished
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import HTTPError, LoopbackServer, tool_call_response
 
 GEMINI_3 = "google/gemini-3-flash-preview"
+SHARED_TOOLS = Path(__file__).parent / "shared_tools.py"
 Form = Literal["openrouter", "google"]
 
 
-def tool_run_script(turns: int) -> list[Any]:
-    """A run of `turns` requests: `turns - 1` calls of `add`, then the answer."""
-    calls: list[Any] = [tool_call_response("add", {"a": n, "b": 1}, id=f"gem_{n}") for n in range(turns - 1)]
+def tool_run_script(turns: int, prefix: str = "gem") -> list[Any]:
+    """A run of `turns` requests: `turns - 1` calls of `add` (ids `<prefix>_<n>`), then the answer."""
+    calls: list[Any] = [
+        tool_call_response("add", {"a": n, "b": 1}, id=f"{prefix}_{n}") for n in range(turns - 1)
+    ]
     return [*calls, f"Done after {turns - 1} calls."]
 
 
@@ -145,3 +150,26 @@ def _signature_values(issued: Any) -> list[str]:
     if isinstance(issued, dict):
         return [issued["google"]["thought_signature"]]
     return [d["data"] for d in issued if d["type"] == "reasoning.encrypted"]
+
+
+@pytest.mark.parametrize("turns", [2, 10])
+@pytest.mark.parametrize("hide", [False, True])
+def test_the_cli_run_carries_signatures_and_shows_thinking_unless_hidden(
+    gemini: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    turns: int,
+    hide: bool,
+) -> None:
+    monkeypatch.setenv("AGENTKIT_BASE_URL", gemini.base_url)
+    monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
+    gemini.add(*tool_run_script(turns))
+    argv = ["run", "Add some numbers.", "--model", GEMINI_3, "--tools", f"{SHARED_TOOLS}:add"]
+    assert main([*argv, "--no-thinking"] if hide else argv) == 0
+    out, err = capsys.readouterr()
+    assert out == f"Done after {turns - 1} calls.\n"
+    assert_signatures_carried(gemini, turns)
+    thinking = [line for line in err.splitlines() if line.startswith("thinking: ")]
+    shows = not hide and gemini.signatures is not None and gemini.signatures.form == "openrouter"
+    assert len(thinking) == (turns if shows else 0)
+    assert "Thought" not in out

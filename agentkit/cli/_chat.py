@@ -21,7 +21,7 @@ from ..usage import Usage
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
-from ._render import PlainRenderer, Renderer, answered_by, usage_line
+from ._render import PlainRenderer, Renderer, add_thinking_argument, answered_by, usage_line
 
 __all__ = ["ChatSession", "add_chat_parser", "chat_command"]
 
@@ -51,6 +51,7 @@ def add_chat_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     add_agent_arguments(chat)
     add_approve_argument(chat, interactive=True)
+    add_thinking_argument(chat)
 
 
 def chat_command(args: argparse.Namespace) -> int:
@@ -58,14 +59,28 @@ def chat_command(args: argparse.Namespace) -> int:
     agent = build_agent(args)
     with suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    return ChatSession(agent, terminal=sys.stdout.isatty(), approve=getattr(args, "approve", None)).loop()
+    return ChatSession(
+        agent,
+        terminal=sys.stdout.isatty(),
+        approve=getattr(args, "approve", None),
+        show_thinking=not getattr(args, "no_thinking", False),
+    ).loop()
 
 
 class ChatSession:
     """The session: the transcript so far and what it cost."""
 
-    def __init__(self, agent: Agent[None, Any], *, terminal: bool, approve: str | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent[None, Any],
+        *,
+        terminal: bool,
+        approve: str | None = None,
+        show_thinking: bool = True,
+    ) -> None:
         self.agent = agent
+        self.show_thinking = show_thinking
+        """Show a thinking model's reasoning (`--no-thinking` hides it)."""
         self.terminal = terminal
         self.approve = approve
         """`--approve`: how calls of tools that require approval are decided (`None`: ask on a terminal)."""
@@ -157,8 +172,8 @@ class ChatSession:
         if self.terminal:
             from ._terminal import TerminalRenderer
 
-            return TerminalRenderer(command="chat", show_usage=False)
-        return PlainRenderer(command="chat", show_usage=False)
+            return TerminalRenderer(command="chat", show_usage=False, show_thinking=self.show_thinking)
+        return PlainRenderer(command="chat", show_usage=False, show_thinking=self.show_thinking)
 
     def _say(self, text: str) -> None:
         print(text, flush=True)
