@@ -284,6 +284,13 @@ def test_a_foreign_call_extra_holding_only_the_signature_is_left_out() -> None:
     }
 
 
+def test_a_foreign_call_extra_without_a_signature_goes_as_it_is() -> None:
+    call = ToolCall(id="c1", name="add", arguments="{}", extra_content={"vendor": {"k": 1}})
+    message = AssistantMessage(tool_calls=[call], model_family="gemini")
+    [turn, _] = wire_messages([message], "openai")
+    assert turn["tool_calls"][0]["extra_content"] == {"vendor": {"k": 1}}
+
+
 def test_unknown_models_are_each_their_own_family_and_unstamped_messages_go_as_they_are() -> None:
     assert family_key(DEFAULT, "acme/thinker") == "model:acme/thinker" != family_key(DEFAULT, "acme/other")
     assert family_key(OPENAI, "gpt-5") == "openai"
@@ -493,7 +500,8 @@ def test_the_google_form_refuses_a_changed_signature_and_leaves_text_answers_alo
         "role": "assistant",
         "tool_calls": [{"id": "c1", "extra_content": extra, "function": {"name": "add"}}],
     }
-    assert signer.check({"messages": ["not a message", {"role": "user"}, good]}) is None
+    answer = {"role": "assistant", "content": "3"}
+    assert signer.check({"messages": ["not a message", {"role": "user"}, good, answer]}) is None
     bad = copy.deepcopy(good)
     bad["tool_calls"][0]["extra_content"]["google"]["thought_signature"] = "forged"
     refusal = signer.check({"messages": [{"role": "user"}, bad]})

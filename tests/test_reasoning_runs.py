@@ -15,12 +15,12 @@ from typing import Any, Literal
 import pytest
 from shared_tools import add
 
-from agentkit import Agent, AssistantMessage, ModelAPIError
+from agentkit import Agent, AssistantMessage, Message, ModelAPIError, messages_to_json
 from agentkit.cli import main
 from agentkit.events import ResponseFinished, TextDelta, ThinkingDelta, ToolCallFinished
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.testing import HTTPError, LoopbackServer, tool_call_response
+from agentkit.testing import HTTPError, LoopbackServer, cassette, tool_call_response
 
 GEMINI_3 = "google/gemini-3-flash-preview"
 SHARED_TOOLS = Path(__file__).parent / "shared_tools.py"
@@ -173,3 +173,26 @@ def test_the_cli_run_carries_signatures_and_shows_thinking_unless_hidden(
     shows = not hide and gemini.signatures is not None and gemini.signatures.form == "openrouter"
     assert len(thinking) == (turns if shows else 0)
     assert "Thought" not in out
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_cassette_keeps_the_signatures_and_its_replay_sends_them_back(
+    gemini: LoopbackServer, tmp_path: Path, streamed: bool
+) -> None:
+    path = tmp_path / "gemini.json"
+    gemini.add(*tool_run_script(3))
+    agent = agent_for(gemini)
+
+    def run() -> list[Message]:
+        if streamed:
+            events = list(agent.run_stream_sync("Add some numbers."))
+            return events[-1].result.messages  # type: ignore[union-attr]
+        return agent.run_sync("Add some numbers.").messages
+
+    with cassette(path, mode="record"):
+        recorded = run()
+    assert_signatures_carried(gemini, 3)
+    with cassette(path, mode="replay"):  # a request that dropped or changed a signature would not match
+        replayed = run()
+    assert messages_to_json(replayed) == messages_to_json(recorded)
+    assert any(isinstance(m, AssistantMessage) and m.tool_calls and m.model_family for m in replayed)
