@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_reasoning_runs import GEMINI_3, tool_run_script
 
+from agentkit.models.profiles import profile_for
 from agentkit.testing import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,7 @@ def test_a_session_continued_in_a_new_process_carries_the_signatures(
     # the second process sent the first's signed turns, read back from the session
     assert len(signed_turns(server.bodies[-1])) == 2 * (turns - 1)
     stored = [m for m in second["messages"] if m["role"] == "assistant" and m["tool_calls"]]
-    assert all(m["reasoning_details"] and m["model_family"] == "gemini" for m in stored)
+    assert all(m["reasoning_details"] and m["model_family"] == profile_for(GEMINI_3).family for m in stored)
 
 
 @pytest.mark.parametrize("turns", [2, 10])

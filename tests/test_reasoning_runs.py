@@ -20,6 +20,7 @@ from agentkit.cli import main
 from agentkit.events import ResponseFinished, TextDelta, ThinkingDelta, ToolCallFinished
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel
+from agentkit.models.profiles import profile_for
 from agentkit.testing import HTTPError, LoopbackServer, cassette, tool_call_response
 
 GEMINI_3 = "google/gemini-3-flash-preview"
@@ -70,7 +71,7 @@ def test_run_sync_carries_signatures(gemini: LoopbackServer, turns: int) -> None
     assert result.output == f"Done after {turns - 1} calls."
     assert_signatures_carried(gemini, turns)
     answers = [m for m in result.messages if isinstance(m, AssistantMessage)]
-    assert all(m.model_family == "gemini" for m in answers if m.tool_calls)
+    assert all(m.model_family == profile_for(GEMINI_3).family for m in answers if m.tool_calls)
     per_request = gemini.usage["completion_tokens_details"]["reasoning_tokens"]
     assert result.usage.reasoning_tokens == per_request * turns
 

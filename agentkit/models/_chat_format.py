@@ -297,7 +297,8 @@ def parse_completion(
     choice). A native tool-calling model that wrote its reply as nothing but a call (or a list of calls) of
     offered tools, as JSON text, with no tool calls (Gemini does), gets them as tool calls: a repair, each
     call keeping the text in `original_arguments` (when streamed, that text was already sent as text deltas).
-    The caller has already checked the body for an `error` object.
+    A thinking model's `reasoning` and `reasoning_details`, and each call's `extra_content`, are kept as sent
+    (`_reasoning`). The caller has already checked the body for an `error` object.
     """
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
