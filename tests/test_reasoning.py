@@ -483,8 +483,17 @@ def test_chat_takes_no_thinking(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     assert main(["chat", "--model", "openai/gpt-4o-mini", "--no-thinking"]) == 0
     assert main(["chat", "--model", "openai/gpt-4o-mini"]) == 0
     assert shown == [False, True]
-    session = ChatSession(Agent(ScriptedModel(["x"])), terminal=False, show_thinking=False)
-    assert session._renderer().show_thinking is False
+    for terminal in (False, True):
+        session = ChatSession(Agent(ScriptedModel(["x"])), terminal=terminal, show_thinking=False)
+        assert session._renderer().show_thinking is False
+
+
+def test_run_passes_no_thinking_to_the_terminal_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit.cli import _run
+
+    monkeypatch.setattr(_run.sys.stdout, "isatty", lambda: True)
+    renderer = _run._renderer(False, str, show_thinking=False)
+    assert isinstance(renderer, TerminalRenderer) and renderer.show_thinking is False
 
 
 # --- the loopback server's Gemini 3 --------------------------------------------------------------------------
