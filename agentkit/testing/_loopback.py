@@ -113,7 +113,8 @@ class LoopbackServer:
     `script` items are used in order, one per request: an `AssistantMessage` or text (sent as an
     OpenRouter completion, or streamed when the request asks for a stream), a raw completion dict, an
     `HTTPError`, a `BodyError`, a `StreamError`, a `RawStream`, or a callable that receives the request body
-    and returns one of those. Use as a context manager; `base_url` ends in `/v1`.
+    and returns one of those. Use as a context manager; `base_url` ends in `/v1`. With `thought_signatures`,
+    it plays a Gemini 3 thinking model that signs its tool calls and enforces the signatures (`signatures`).
     """
 
     def __init__(
