@@ -54,11 +54,13 @@ from .events import (
     Event,
     FeedbackReason,
     FeedbackSent,
+    ModelStreamEvent,
     OutputDelta,
     RequestStarted,
     ResponseFinished,
     RunFinished,
     TextDelta,
+    ThinkingDelta,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -289,7 +291,7 @@ async def _ask_model(
 
 async def _streamed(
     spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
-) -> AsyncGenerator[TextDelta | ToolCallDelta | OutputDelta[Any] | ResponseFinished, None]:
+) -> AsyncGenerator[ModelStreamEvent | OutputDelta[Any], None]:
     """The model's stream, with answers marked provisional while the checker may question them, and the
     structured output validated as far as it has arrived."""
     provisional = state.checker is not None and state.checker.may_question_answer
@@ -300,7 +302,9 @@ async def _streamed(
             if isinstance(event, TextDelta) and provisional:
                 event = dataclasses.replace(event, provisional=True)
             yield event
-            if not isinstance(event, ResponseFinished) and (output := partial.feed(event)) is not None:
+            if isinstance(event, (ResponseFinished, ThinkingDelta)):
+                continue
+            if (output := partial.feed(event)) is not None:
                 yield output
 
 
@@ -343,6 +347,7 @@ def _request_usage(response: AssistantMessage) -> Usage:
         input_tokens=step.input_tokens,
         cached_input_tokens=step.cached_input_tokens,
         output_tokens=step.output_tokens,
+        reasoning_tokens=step.reasoning_tokens,
         cost_usd=step.cost_usd,
     )
 

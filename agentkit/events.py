@@ -2,6 +2,7 @@
 
 ```
 RequestStarted          a model request begins (turn 1, 2, ...)
+├── ThinkingDelta       a piece of a thinking model's reasoning text, as it writes it
 ├── TextDelta           a piece of the answer's text, as the model writes it
 ├── ToolCallDelta       a piece of a tool call: its name once known, then argument fragments
 ├── OutputDelta         the structured answer validated so far (while its arguments arrive)
@@ -16,7 +17,8 @@ RunFinished             the `RunResult`, the same one `run()` returns
 
 Within a turn the deltas keep the model's order; `ToolCallFinished` events come as calls finish (the
 transcript keeps the model's order). Concatenated `TextDelta`s of the final turn equal the text output.
-`Model.request_stream` yields the first three kinds (`TextDelta`, `ToolCallDelta`, `ResponseFinished`).
+`Model.request_stream` yields the first four kinds (`ThinkingDelta`, `TextDelta`, `ToolCallDelta`,
+`ResponseFinished`). Concatenated `ThinkingDelta`s equal the message's `reasoning`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "RunFinished",
     "SubAgentEvent",
     "TextDelta",
+    "ThinkingDelta",
     "ToolCallDelta",
     "ToolCallFinished",
     "ToolCallStarted",
@@ -71,6 +74,15 @@ class TextDelta:
     """True while agentkit may still question the answer (the local profile's grounding check): show it as
     tentative, and drop it if `FeedbackSent(reason="answer_questioned")` follows."""
     kind: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ThinkingDelta:
+    """A piece of a thinking model's reasoning text (not part of the answer; `AssistantMessage.reasoning`
+    keeps the whole of it)."""
+
+    text: str
+    kind: Literal["thinking_delta"] = "thinking_delta"
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -180,11 +192,12 @@ class SubAgentEvent:
     kind: Literal["sub_agent_event"] = "sub_agent_event"
 
 
-ModelStreamEvent = Union[TextDelta, ToolCallDelta, ResponseFinished]
+ModelStreamEvent = Union[ThinkingDelta, TextDelta, ToolCallDelta, ResponseFinished]
 """What `Model.request_stream` yields: deltas, then exactly one `ResponseFinished`, last."""
 
 Event = Union[
     RequestStarted,
+    ThinkingDelta,
     TextDelta,
     ToolCallDelta,
     OutputDelta[Any],

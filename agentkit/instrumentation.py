@@ -365,6 +365,8 @@ def _usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
     }
     if usage.cached_input_tokens:
         attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
+    if usage.reasoning_tokens:  # of the output tokens (OpenTelemetry's name, in development)
+        attributes["gen_ai.usage.reasoning.output_tokens"] = usage.reasoning_tokens
     return attributes
 
 

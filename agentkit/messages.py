@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from .exceptions import UserError
 from .usage import Usage
@@ -244,6 +244,10 @@ class ToolCall:
     text the model wrote the call in (a JSON call in `content` instead of a tool call); or, for arguments
     that are not a JSON object and could not be repaired, that text (the call holds `{}`, and the model is
     told what was wrong). `None`: as sent."""
+    extra_content: dict[str, Any] | None = field(default=None, hash=False)
+    """Provider data attached to the call, kept as sent and sent back with it: Gemini's own
+    OpenAI-compatible endpoint puts the call's signed thought here (`{"google": {"thought_signature": ...}}`).
+    Sent back only to the same model family (see `AssistantMessage.model_family`)."""
 
 
 @dataclass(kw_only=True)
@@ -286,6 +290,17 @@ class AssistantMessage:
     """The provider's finish reason (informational: tool calls are decided by their presence)."""
     usage: Usage | None = None
     """What the request that produced this message consumed."""
+    reasoning: str | None = None
+    """The model's thinking as text (the wire's `reasoning`), when it shows it."""
+    reasoning_details: list[dict[str, Any]] | None = None
+    """The model's reasoning as the provider sent it (OpenRouter's `reasoning_details`: `reasoning.text`,
+    `reasoning.summary` and `reasoning.encrypted` entries, some signed). Opaque and kept byte for byte:
+    sent back unchanged on this message to the same model family (Gemini 3 refuses a tool-call turn
+    without them); to another family the signed parts are left out."""
+    model_family: str | None = None
+    """The family of the model that wrote the reasoning and signatures (its profile's `family`, or
+    `model:<id>` for a model without a known profile); set when the message carries any. A later request
+    to another family gets this message without them. `None`: sent as is."""
     role: Literal["assistant"] = "assistant"
 
 

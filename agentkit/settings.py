@@ -71,6 +71,15 @@ class ModelSettings:
     stop: Sequence[str] | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    reasoning_effort: Literal["none", "low", "medium", "high"] | None = None
+    """How hard a thinking model thinks (`"none"` turns thinking off where the model allows it). Sent as
+    OpenRouter's `reasoning.effort`, or as `reasoning_effort` to other OpenAI-compatible servers."""
+    reasoning_max_tokens: int | None = None
+    """Tokens a thinking model may spend thinking (OpenRouter's `reasoning.max_tokens`; OpenRouter only).
+    Give this or `reasoning_effort`, not both."""
+    reasoning_exclude: bool | None = None
+    """True: the model still thinks, but its reasoning is left out of the reply (OpenRouter's
+    `reasoning.exclude`; OpenRouter only). Signed details a model needs back may then be missing."""
     parallel_tool_calls: bool | None = None
     """Let the model ask for several tool calls in one turn (`None`: the provider's default)."""
     tool_choice: str | None = None

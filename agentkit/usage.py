@@ -24,6 +24,8 @@ class Usage:
     (`prompt_tokens_details.cached_tokens`: OpenAI, OpenRouter, llama.cpp)."""
     output_tokens: int = 0
     """Completion tokens, as the provider counted them."""
+    reasoning_tokens: int = 0
+    """Of `output_tokens`, those a thinking model spent reasoning (`completion_tokens_details.reasoning_tokens`)."""
     cost_usd: float = 0.0
     """Dollar cost: the provider's figure (OpenRouter's `usage.cost`) when sent, else from the model's prices."""
     tool_calls: int = 0
@@ -42,6 +44,7 @@ class Usage:
         self.input_tokens += other.input_tokens
         self.cached_input_tokens += other.cached_input_tokens
         self.output_tokens += other.output_tokens
+        self.reasoning_tokens += other.reasoning_tokens
         self.cost_usd += other.cost_usd
         self.tool_calls += other.tool_calls
         self.repairs += other.repairs
@@ -52,6 +55,7 @@ class Usage:
             input_tokens=self.input_tokens + other.input_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             tool_calls=self.tool_calls + other.tool_calls,
             repairs=self.repairs + other.repairs,
@@ -81,6 +85,10 @@ class UsageView:
     @property
     def output_tokens(self) -> int:
         return self._usage.output_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self._usage.reasoning_tokens
 
     @property
     def total_tokens(self) -> int:

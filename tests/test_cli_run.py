@@ -61,6 +61,7 @@ def test_json_is_one_object(server: LoopbackServer, capsys: pytest.CaptureFixtur
         "input_tokens": 22,
         "cached_input_tokens": 0,
         "output_tokens": 14,
+        "reasoning_tokens": 0,
         "total_tokens": 36,
         "cost_usd": pytest.approx(0.0000084),
         "tool_calls": 1,

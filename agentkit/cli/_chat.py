@@ -22,7 +22,7 @@ from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
 from ._images import add_file_argument, load_file
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
-from ._render import PlainRenderer, Renderer, answered_by, usage_line
+from ._render import PlainRenderer, Renderer, add_thinking_argument, answered_by, usage_line
 
 __all__ = ["ChatSession", "add_chat_parser", "chat_command"]
 
@@ -53,6 +53,7 @@ def add_chat_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     add_agent_arguments(chat)
     add_approve_argument(chat, interactive=True)
     add_file_argument(chat, "with the first message (and the first after /reset)")
+    add_thinking_argument(chat)
 
 
 def chat_command(args: argparse.Namespace) -> int:
@@ -61,8 +62,13 @@ def chat_command(args: argparse.Namespace) -> int:
     agent = build_agent(args)
     with suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    approve = getattr(args, "approve", None)
-    return ChatSession(agent, terminal=sys.stdout.isatty(), approve=approve, files=files).loop()
+    return ChatSession(
+        agent,
+        terminal=sys.stdout.isatty(),
+        approve=getattr(args, "approve", None),
+        files=files,
+        show_thinking=not getattr(args, "no_thinking", False),
+    ).loop()
 
 
 class ChatSession:
@@ -75,10 +81,13 @@ class ChatSession:
         terminal: bool,
         approve: str | None = None,
         files: list[ContentPart] | None = None,
+        show_thinking: bool = True,
     ) -> None:
         self.agent = agent
         self.files = list(files or [])
         """`--file`: parts sent with the first message of the conversation (again after /reset)."""
+        self.show_thinking = show_thinking
+        """Show a thinking model's reasoning (`--no-thinking` hides it)."""
         self.terminal = terminal
         self.approve = approve
         """`--approve`: how calls of tools that require approval are decided (`None`: ask on a terminal)."""
@@ -173,8 +182,8 @@ class ChatSession:
         if self.terminal:
             from ._terminal import TerminalRenderer
 
-            return TerminalRenderer(command="chat", show_usage=False)
-        return PlainRenderer(command="chat", show_usage=False)
+            return TerminalRenderer(command="chat", show_usage=False, show_thinking=self.show_thinking)
+        return PlainRenderer(command="chat", show_usage=False, show_thinking=self.show_thinking)
 
     def _say(self, text: str) -> None:
         print(text, flush=True)

@@ -7,6 +7,7 @@ happens on the way (tool calls, interim text, the usage line, errors) to stderr,
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from abc import ABC, abstractmethod
@@ -20,6 +21,7 @@ from ..events import (
     ResponseFinished,
     SubAgentEvent,
     TextDelta,
+    ThinkingDelta,
     ToolCallFinished,
     ToolCallStarted,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "JsonRenderer",
     "PlainRenderer",
     "Renderer",
+    "add_thinking_argument",
     "answered_by",
     "call_line",
     "dollars",
@@ -57,13 +60,22 @@ FEEDBACK_NOTES = {
 class Renderer(ABC):
     """Shows one run."""
 
-    def __init__(self, output_type: Any = str, *, command: str = "run", show_usage: bool = True) -> None:
+    def __init__(
+        self,
+        output_type: Any = str,
+        *,
+        command: str = "run",
+        show_usage: bool = True,
+        show_thinking: bool = True,
+    ) -> None:
         self.output_type = output_type
         """The agent's output type, to write a structured answer as JSON."""
         self.command = command
         """The command whose name starts error lines (`agentkit run: ...`)."""
         self.show_usage = show_usage
         """End an answer with the usage line (`agentkit chat` keeps it for `/usage`)."""
+        self.show_thinking = show_thinking
+        """Show a thinking model's reasoning text (`ThinkingDelta`s); `--no-thinking` hides it."""
 
     @abstractmethod
     def event(self, event: Event) -> None:
@@ -97,11 +109,13 @@ class PlainRenderer(Renderer):
         err: IO[str] | None = None,
         command: str = "run",
         show_usage: bool = True,
+        show_thinking: bool = True,
     ):
-        super().__init__(output_type, command=command, show_usage=show_usage)
+        super().__init__(output_type, command=command, show_usage=show_usage, show_thinking=show_thinking)
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._text: list[str] = []
+        self._thinking: list[str] = []
 
     def _note(self, line: str) -> None:
         print(line, file=self.err, flush=True)
@@ -109,7 +123,13 @@ class PlainRenderer(Renderer):
     def event(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._text.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self._thinking.append(event.text)
         elif isinstance(event, ResponseFinished):
+            thinking = "".join(self._thinking).strip()
+            if thinking and self.show_thinking:
+                self._note(f"thinking: {one_line(thinking)}")
+            self._thinking.clear()
             text = "".join(self._text).strip()
             if event.message.tool_calls and text:  # text on the way, not the answer
                 self._note(f"model: {one_line(text)}")
@@ -180,6 +200,15 @@ class JsonRenderer(Renderer):
             "error": error,
         }
         print(json.dumps(document, ensure_ascii=False), file=self.out, flush=True)
+
+
+def add_thinking_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--no-thinking` to `parser`."""
+    parser.add_argument(
+        "--no-thinking",
+        action="store_true",
+        help="hide the model's thinking (thinking models show it dimmed, or on stderr as 'thinking:' lines)",
+    )
 
 
 def answered_by(messages: list[Message], default: str) -> str:

@@ -14,6 +14,7 @@ from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from ._images import MAX_IMAGE_BYTES, add_file_argument, load_file, load_image
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
+from ._render import add_thinking_argument
 from ._specs import load_object
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--json", action="store_true", help="print one JSON object: output, usage, messages, model"
     )
     add_approve_argument(run, interactive=True)
+    add_thinking_argument(run)
     run.add_argument(
         "--raise-tool-errors",
         action="store_true",
@@ -77,7 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Run `agentkit run`; returns the exit code."""
     agent = _agent(args)
     prompt = _prompt(args)
-    renderer = _renderer(args.json, agent.output_type)
+    renderer = _renderer(args.json, agent.output_type, show_thinking=not getattr(args, "no_thinking", False))
     approve = approver(args.approve, before_asking=renderer.pause)
     return asyncio.run(_run(agent, prompt, renderer, approve))
 
@@ -104,7 +106,7 @@ def _prompt(args: argparse.Namespace) -> str | list[ContentPart]:
     return [TextPart(text=task), *images, *(load_file(source) for source in args.file)]
 
 
-def _renderer(as_json: bool, output_type: Any) -> Renderer:
+def _renderer(as_json: bool, output_type: Any, *, show_thinking: bool = True) -> Renderer:
     from ._render import JsonRenderer, PlainRenderer
 
     if as_json:
@@ -112,8 +114,8 @@ def _renderer(as_json: bool, output_type: Any) -> Renderer:
     if sys.stdout.isatty():
         from ._terminal import TerminalRenderer
 
-        return TerminalRenderer(output_type)
-    return PlainRenderer(output_type)
+        return TerminalRenderer(output_type, show_thinking=show_thinking)
+    return PlainRenderer(output_type, show_thinking=show_thinking)
 
 
 async def _run(

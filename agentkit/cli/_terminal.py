@@ -1,6 +1,7 @@
 """`agentkit run` live in a terminal, with rich (imported here only, when stdout is a terminal).
 
-The answer streams as the model writes it (dimmed while agentkit may still question it), a spinner says
+The answer streams as the model writes it (dimmed while agentkit may still question it; a thinking model's
+reasoning before it, dimmed and in italics, unless hidden), a spinner says
 what the run waits for, each tool call shows its arguments and the start of its result, and a last line
 gives requests, tokens, cost and the model that answered.
 """
@@ -19,6 +20,7 @@ from ..events import (
     RequestStarted,
     ResponseFinished,
     TextDelta,
+    ThinkingDelta,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -55,8 +57,9 @@ class TerminalRenderer(Renderer):
         err_console: Console | None = None,
         command: str = "run",
         show_usage: bool = True,
+        show_thinking: bool = True,
     ) -> None:
-        super().__init__(output_type, command=command, show_usage=show_usage)
+        super().__init__(output_type, command=command, show_usage=show_usage, show_thinking=show_thinking)
         self.console = console or Console(highlight=False)
         self.err_console = err_console or Console(stderr=True, highlight=False)
         self._status: Status | None = None
@@ -64,6 +67,8 @@ class TerminalRenderer(Renderer):
         """Answer text was printed without its line ended yet."""
         self._streamed = False
         """Some text of the final answer was shown as it streamed."""
+        self._thinking = False
+        """The open line is the model's thinking (the answer's text starts on a line of its own)."""
 
     # -- the spinner, shown only between whole lines -------------------------------------------------
 
@@ -84,6 +89,7 @@ class TerminalRenderer(Renderer):
         if self._line_open:
             self.console.print()
             self._line_open = False
+        self._thinking = False
 
     def _line(self, text: Text) -> None:
         self._stop_waiting()
@@ -96,8 +102,15 @@ class TerminalRenderer(Renderer):
         if isinstance(event, RequestStarted):
             self._streamed = False
             self._wait(f"[dim]turn {event.turn}: waiting for {event.model_name}[/]")
+        elif isinstance(event, ThinkingDelta):
+            if self.show_thinking:
+                self._stop_waiting()
+                self.console.print(Text(event.text, style="dim italic"), end="", soft_wrap=True)
+                self._line_open = self._thinking = True
         elif isinstance(event, TextDelta):
             self._stop_waiting()
+            if self._thinking:
+                self._end_line()
             self.console.print(
                 Text(event.text, style="dim" if event.provisional else ""), end="", soft_wrap=True
             )

@@ -88,16 +88,19 @@ class Model(ABC):
     async def request_stream(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
     ) -> AsyncGenerator[ModelStreamEvent, None]:
-        """Send one request and yield its answer as it arrives: `TextDelta`s and `ToolCallDelta`s in the
-        model's order, then one `ResponseFinished` with the whole message (the same one `request` returns).
+        """Send one request and yield its answer as it arrives: `ThinkingDelta`s, `TextDelta`s and
+        `ToolCallDelta`s in the model's order, then one `ResponseFinished` with the whole message (the same
+        one `request` returns).
 
         The default calls `request` and yields its answer in one piece, so a model that cannot stream works
         unchanged. Closing the iterator early (`aclose()`) must cancel the request. Errors raise the same
         `ModelAPIError`s as `request`, also when they arrive mid-stream.
         """
-        from ..events import ResponseFinished, TextDelta, ToolCallDelta
+        from ..events import ResponseFinished, TextDelta, ThinkingDelta, ToolCallDelta
 
         message = await self.request(messages, parameters, settings)
+        if message.reasoning:
+            yield ThinkingDelta(text=message.reasoning)
         if message.content:
             yield TextDelta(text=message.content)
         for index, call in enumerate(message.tool_calls):

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..exceptions import UserError
 from ..messages import (
     AssistantMessage,
     AudioPart,
@@ -29,6 +30,7 @@ from ..usage import Usage
 from . import ModelRequestParameters
 from ._grammar import tool_call_grammar
 from ._prompted import parse_tool_calls, render_messages, results_reminder
+from ._reasoning import family_key, outgoing_call_extra, outgoing_reasoning, reasoning_details, reasoning_text
 from .profiles import ModelProfile
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "is_prompted",
     "parse_completion",
     "parse_usage",
+    "reasoning_options",
     "request_images",
     "wire_messages",
 ]
@@ -43,8 +46,11 @@ __all__ = [
 MISSING_RESULT = "No result: this call was not executed."
 
 
-def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def wire_messages(messages: Sequence[Message], family: str | None = None) -> list[dict[str, Any]]:
     """Messages as chat-completions dicts, repaired so that strict providers (Gemini) accept them.
+
+    Assistant messages carry their reasoning back (`_reasoning`): unchanged when they came from `family`
+    (the model family the request goes to; `None`: any), without the signed parts when not.
 
     Assistant turns with tool calls carry `content: ""`, never null, and each call's arguments as a JSON
     object (`{}` in place of anything else: `_wire_arguments`); every tool call gets exactly one tool
@@ -63,7 +69,7 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         if isinstance(message, ToolMessage):
             continue  # consumed by the assistant turn it answers; an orphan answers nothing
         if isinstance(message, AssistantMessage) and message.tool_calls:
-            out.append(_assistant(message))
+            out.append(_assistant(message, family))
             pending = {}
             while index < len(items) and isinstance(follower := items[index], ToolMessage):
                 pending.setdefault(follower.tool_call_id, follower)
@@ -75,7 +81,7 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
             if images := _result_images(message.tool_calls, pending):
                 out.append({"role": "user", "content": images})
             continue
-        out.append(_plain(message))
+        out.append(_plain(message, family))
     return out
 
 
@@ -90,7 +96,7 @@ def _result_images(calls: Sequence[ToolCall], results: dict[str, ToolMessage]) -
     return parts
 
 
-def _plain(message: Message) -> dict[str, Any]:
+def _plain(message: Message, family: str | None = None) -> dict[str, Any]:
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.content}
     if isinstance(message, UserMessage):
@@ -98,7 +104,7 @@ def _plain(message: Message) -> dict[str, Any]:
             return {"role": "user", "content": message.content}
         return {"role": "user", "content": [_part(p) for p in message.content]}
     if isinstance(message, AssistantMessage):
-        return {"role": "assistant", "content": message.content}
+        return {"role": "assistant", "content": message.content, **outgoing_reasoning(message, family)}
     raise AssertionError(f"unexpected message {message!r}")  # pragma: no cover
 
 
@@ -115,14 +121,20 @@ def _part(part: ContentPart) -> dict[str, Any]:
     return {"type": "image_url", "image_url": image}
 
 
-def _assistant(message: AssistantMessage) -> dict[str, Any]:
+def _assistant(message: AssistantMessage, family: str | None = None) -> dict[str, Any]:
     return {
         "role": "assistant",
         "content": message.content or "",
         "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _wire_arguments(c)}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": _wire_arguments(c)},
+                **outgoing_call_extra(message, c, family),
+            }
             for c in message.tool_calls
         ],
+        **outgoing_reasoning(message, family),
     }
 
 
@@ -160,10 +172,11 @@ def build_request(
     """
     prompted = is_prompted(profile, parameters)
     choice = tool_choice(parameters, settings)
+    family = family_key(profile, model_name)
     if prompted:
-        wire = wire_messages(render_messages(messages, parameters.tools, profile, choice))
+        wire = wire_messages(render_messages(messages, parameters.tools, profile, choice), family)
     else:
-        wire = wire_messages(messages)
+        wire = wire_messages(messages, family)
         if profile.results_reminder and wire and _ends_with_results(messages, wire):
             names = [t.name for t in parameters.tools]
             reminder = results_reminder(messages, names, choice)
@@ -197,6 +210,39 @@ def build_request(
     if settings.stop:
         body["stop"] = list(settings.stop)
     return body
+
+
+REASONING_EFFORTS = ("none", "low", "medium", "high")
+
+
+def reasoning_options(settings: ModelSettings, *, openrouter: bool) -> dict[str, Any]:
+    """The body fields of the reasoning settings: OpenRouter's `reasoning` object (`effort`, `max_tokens`,
+    `exclude`), or `reasoning_effort` for other servers (which have no standard field for the other two)."""
+    effort, budget, exclude = (
+        settings.reasoning_effort,
+        settings.reasoning_max_tokens,
+        settings.reasoning_exclude,
+    )
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise UserError(
+            f"ModelSettings(reasoning_effort={effort!r}): use one of {', '.join(REASONING_EFFORTS)}."
+        )
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
+        raise UserError(f"ModelSettings(reasoning_max_tokens={budget!r}): use a whole number of tokens >= 0.")
+    if effort is not None and budget is not None:
+        raise UserError(
+            "ModelSettings: give reasoning_effort or reasoning_max_tokens, not both (OpenRouter takes one)."
+        )
+    if not openrouter:
+        return {"reasoning_effort": effort} if effort is not None else {}
+    reasoning: dict[str, Any] = {}
+    if effort is not None:
+        reasoning["effort"] = effort
+    if budget is not None:
+        reasoning["max_tokens"] = budget
+    if exclude is not None:
+        reasoning["exclude"] = exclude
+    return {"reasoning": reasoning} if reasoning else {}
 
 
 def _ends_with_results(messages: Sequence[Message], wire: list[dict[str, Any]]) -> bool:
@@ -264,11 +310,14 @@ def parse_usage(data: Any, profile: ModelProfile, *, images: int = 0) -> Usage:
         cost_usd = float(cost)
     else:
         cost_usd = profile.cost(input_tokens, output_tokens, cached_input_tokens=cached, images=images)
+    output_details = usage.get("completion_tokens_details")
+    reasoning = output_details.get("reasoning_tokens") if isinstance(output_details, dict) else None
     return Usage(
         requests=1,
         input_tokens=input_tokens,
         cached_input_tokens=cached,
         output_tokens=output_tokens,
+        reasoning_tokens=reasoning if isinstance(reasoning, int) else 0,
         cost_usd=cost_usd,
     )
 
@@ -299,8 +348,9 @@ def parse_completion(
     choice). A native tool-calling model that wrote its reply as nothing but a call (or a list of calls) of
     offered tools, as JSON text, with no tool calls (Gemini does), gets them as tool calls: a repair, each
     call keeping the text in `original_arguments` (when streamed, that text was already sent as text deltas).
-    The caller has already checked the body for an `error` object. `images` is how many the request
-    carried (priced when the body has no `usage.cost`); OpenRouter's top-level `provider` is kept.
+    A thinking model's `reasoning` and `reasoning_details`, and each call's `extra_content`, are kept as sent
+    (`_reasoning`). The caller has already checked the body for an `error` object. `images` is how many the
+    request carried (priced when the body has no `usage.cost`); OpenRouter's top-level `provider` is kept.
     """
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
@@ -335,6 +385,8 @@ def parse_completion(
         provider=provider if isinstance(provider, str) and provider else None,
         finish_reason=finish,
         usage=parse_usage(data.get("usage"), profile, images=images),
+        reasoning=reasoning_text(message),
+        reasoning_details=reasoning_details(message),
     )
 
 
@@ -369,5 +421,13 @@ def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> lis
         arguments = function.get("arguments")
         if isinstance(arguments, (dict, list)):
             arguments = json.dumps(arguments)
-        calls.append(ToolCall(id=call_id, name=str(function.get("name") or ""), arguments=arguments or ""))
+        extra = raw.get("extra_content")
+        calls.append(
+            ToolCall(
+                id=call_id,
+                name=str(function.get("name") or ""),
+                arguments=arguments or "",
+                extra_content=extra if isinstance(extra, dict) and extra else None,
+            )
+        )
     return calls

@@ -1,9 +1,13 @@
 """Streamed chat completions -> events and the final message (plain dicts; no SDK types).
 
 ```
-SSE lines ──SSEDecoder──> data strings ──json──> chunks ──StreamAssembler──> TextDelta / ToolCallDelta
+SSE lines ──SSEDecoder──> data strings ──json──> chunks ──StreamAssembler──> ThinkingDelta / TextDelta /
+                                                                               ToolCallDelta
                                                                   └─finish()─> ResponseFinished
 ```
+
+Reasoning text (`delta.reasoning`) streams as `ThinkingDelta`s; `delta.reasoning_details` fragments are merged
+by their `index` (`_reasoning.DetailsMerger`) and a call's `extra_content` is kept from its first piece.
 
 `StreamAssembler` yields the deltas as they come and, at the end, rebuilds the completion body the chunks
 add up to and reads it with `parse_completion`, the same code `request` uses: the final `AssistantMessage`
@@ -21,11 +25,12 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ToolCallDelta
+from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ThinkingDelta, ToolCallDelta
 from ..exceptions import ModelAPIError
 from ..settings import ModelSettings
 from . import ModelRequestParameters
 from ._chat_format import is_prompted, parse_completion
+from ._reasoning import DetailsMerger
 from .profiles import ModelProfile
 
 __all__ = ["DONE", "SSEDecoder", "StreamAssembler", "chunk_error", "retry_before_first"]
@@ -86,6 +91,7 @@ class _Call:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    extra_content: dict[str, Any] | None = None
 
 
 class StreamAssembler:
@@ -114,6 +120,8 @@ class StreamAssembler:
         self._parameters = parameters
         self._settings = settings
         self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._details = DetailsMerger()
         self._calls: dict[int, _Call] = {}
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
         self._by_id: dict[tuple[int, str], int] = {}  # (index, id) -> the call's key
@@ -147,6 +155,11 @@ class StreamAssembler:
             if choice.get("index", 0) not in (0, None):
                 continue  # only the first choice is asked for
             delta = choice.get("delta") or choice.get("message") or {}
+            thinking = delta.get("reasoning")
+            if isinstance(thinking, str) and thinking:
+                self._reasoning.append(thinking)
+                events.append(ThinkingDelta(text=thinking))
+            self._details.add(delta.get("reasoning_details"))
             text = delta.get("content")
             if isinstance(text, str) and text:
                 events.extend(self._add_text(text))
@@ -186,17 +199,25 @@ class StreamAssembler:
         if not isinstance(arguments, str):  # a whole call sent as an object
             arguments = json.dumps(arguments)
         call.arguments.append(arguments)
+        extra = piece.get("extra_content")
+        if call.extra_content is None and isinstance(extra, dict) and extra:
+            call.extra_content = extra
         return ToolCallDelta(index=key, id=new_id, name=new_name or None, arguments=arguments)
 
     def completion(self) -> dict[str, Any]:
         """The chat-completion body the chunks so far add up to."""
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
+        if self._reasoning:
+            message["reasoning"] = "".join(self._reasoning)
+        if self._details.details:
+            message["reasoning_details"] = self._details.details
         if self._calls:
             message["tool_calls"] = [
                 {
                     "id": c.id,
                     "type": "function",
                     "function": {"name": c.name, "arguments": "".join(c.arguments)},
+                    **({"extra_content": c.extra_content} if c.extra_content else {}),
                 }
                 for _, c in sorted(self._calls.items())
             ]

@@ -23,7 +23,7 @@ from ..messages import transcript_call_ids
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._caching import with_cache_breakpoints
-from ._chat_format import build_request, parse_completion, request_images
+from ._chat_format import build_request, parse_completion, reasoning_options, request_images
 from ._clients import client_for, close_client, in_use
 from ._errors import (
     MAX_SUCCESSOR_HOPS,
@@ -37,6 +37,7 @@ from ._errors import (
 from ._errors import (
     successors as suggested_successors,
 )
+from ._reasoning import stamp_family
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ class OpenAIChatModel(Model):
             body.setdefault("usage", {"include": True})
             if settings.provider is not None:
                 body["provider"] = settings.provider.to_json()
+        body.update(reasoning_options(settings, openrouter=self.is_openrouter))
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -270,6 +272,7 @@ class OpenAIChatModel(Model):
                     images=request_images(body),
                 )
                 message.model_name = message.model_name or body["model"]
+                stamp_family(message, profile, body["model"])
                 return message
             exc = self._body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
@@ -368,6 +371,7 @@ class OpenAIChatModel(Model):
                 async for event in events:
                     if isinstance(event, ResponseFinished):
                         event.message.model_name = event.message.model_name or body["model"]
+                        stamp_family(event.message, profile, body["model"])
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:

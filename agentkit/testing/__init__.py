@@ -2,7 +2,8 @@
 
 - `ScriptedModel`: answers from a list (texts, `AssistantMessage`s, exceptions) and records each request.
 - `FunctionModel`: a function of the messages decides each answer.
-- `LoopbackServer`: an OpenRouter-compatible HTTP server on 127.0.0.1, to test the real `AsyncOpenAI` path.
+- `LoopbackServer`: an OpenRouter-compatible HTTP server on 127.0.0.1, to test the real `AsyncOpenAI` path;
+  with `thought_signatures=`, a Gemini 3 thinking model that refuses a tool-call turn sent back unsigned.
 - `check_gemini_history(body)`: what Gemini would refuse in a request's history (`LoopbackServer(check=...)`
   refuses such requests with HTTP 400, as Gemini does).
 - `cassette(path)`: record a run's HTTP exchanges to a JSON file, replay them offline (`CassetteMismatchError`

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Seque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ToolCallDelta
+from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ThinkingDelta, ToolCallDelta
 from ..exceptions import UserError
 from ..messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from ..models import Model, ModelRequestParameters
@@ -119,9 +119,12 @@ class _DoubleModel(Model):
     async def request_stream(
         self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
     ) -> AsyncGenerator[ModelStreamEvent, None]:
-        """The answer in pieces of `chunk_size` characters: text first, then each call's arguments."""
+        """The answer in pieces of `chunk_size` characters: its reasoning, its text, then each call's arguments."""
         answer = await self.request(messages, parameters, settings)
         size = self.chunk_size
+        reasoning = answer.reasoning or ""
+        for start in range(0, len(reasoning), size):
+            yield ThinkingDelta(text=reasoning[start : start + size])
         for start in range(0, len(answer.content), size):
             yield TextDelta(text=answer.content[start : start + size])
         for index, call in enumerate(answer.tool_calls):

@@ -4,6 +4,10 @@ It answers from a script, records every request (path, headers, JSON body), and 
 shapes: `usage.cost`, errors as HTTP statuses and inside 200 bodies, and SSE streams with
 `: OPENROUTER PROCESSING` comment lines, a final usage chunk and errors mid-stream. `RawStream` sends any
 list of SSE events (chunks built with `chunk()` and `usage_chunk()`), slowly or cut short if asked.
+
+With `thought_signatures`, it plays a Gemini 3 thinking model (`_signatures`): each tool-call answer
+carries reasoning and a signature the server issued, and a request whose tool-call turn does not carry
+back exactly what was issued for it is refused with HTTP 400, as Gemini refuses it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ..messages import AssistantMessage
+from ._signatures import SignedReasoning, stream_reasoning
 
 __all__ = ["BodyError", "HTTPError", "LoopbackServer", "RawStream", "RecordedHTTPRequest", "StreamError"]
 
@@ -112,7 +117,8 @@ class LoopbackServer:
 
     With `check` (a function of the request body returning problems, such as `check_gemini_history`), a
     request it finds problems in is refused as the provider would: HTTP 400 naming them, without using
-    a scripted answer (the request is still recorded).
+    a scripted answer (the request is still recorded). With `thought_signatures`, it plays a Gemini 3
+    thinking model that signs its tool calls and enforces the signatures (`signatures`).
     """
 
     def __init__(
@@ -124,16 +130,23 @@ class LoopbackServer:
         processing_comments: int = 2,
         port: int = 0,
         check: Callable[[dict[str, Any]], Sequence[str]] | None = None,
+        thought_signatures: Literal["openrouter", "google"] | None = None,
     ) -> None:
         self.script: list[Answer | Responder] = list(script)
         self.requests: list[RecordedHTTPRequest] = []
         self.model = model
         self.usage = {**_Usage().__dict__, **(usage or {})}
+        if thought_signatures:  # a thinking model spends some of its output thinking
+            self.usage.setdefault("completion_tokens_details", {"reasoning_tokens": 5})
         self.processing_comments = processing_comments
         self.requested_port = port
         """The port to listen on; 0 picks a free one."""
         self.check = check
         """Refuses (HTTP 400) the requests it finds problems in."""
+        self.signatures = SignedReasoning(thought_signatures) if thought_signatures else None
+        """Plays a Gemini 3 model that signs its tool calls and refuses a turn sent back without the
+        signature (`"openrouter"`: OpenRouter's `reasoning_details`; `"google"`: Gemini's own endpoint,
+        `extra_content.google.thought_signature` on the first call). `None`: no reasoning."""
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -188,6 +201,14 @@ class LoopbackServer:
     # --- answers -----------------------------------------------------------------------------------------
 
     def _next(self, body: dict[str, Any]) -> Answer:
+        if self.signatures is not None and (refusal := self.signatures.check(body)) is not None:
+            return refusal  # a refused request uses no scripted answer
+        answer = self._scripted(body)
+        if self.signatures is not None and isinstance(answer, (AssistantMessage, str)):
+            return self.signatures.sign(answer)
+        return answer
+
+    def _scripted(self, body: dict[str, Any]) -> Answer:
         with self._lock:
             if not self.script:
                 return HTTPError(
@@ -204,9 +225,18 @@ class LoopbackServer:
         """An OpenRouter chat completion for `answer`."""
         message = AssistantMessage(content=answer) if isinstance(answer, str) else answer
         wire: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+        if message.reasoning:
+            wire["reasoning"] = message.reasoning
+        if message.reasoning_details:
+            wire["reasoning_details"] = message.reasoning_details
         if message.tool_calls:
             wire["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                    **({"extra_content": c.extra_content} if c.extra_content else {}),
+                }
                 for c in message.tool_calls
             ]
         finish = message.finish_reason or ("tool_calls" if message.tool_calls else "stop")
@@ -282,6 +312,7 @@ class LoopbackServer:
             events.append("data: " + json.dumps(error))
             return events
         message = AssistantMessage(content=answer) if isinstance(answer, str) else answer
+        events.extend(chunk(delta) for delta in stream_reasoning(message))
         text = message.content
         for start in range(0, len(text), 8):
             events.append(chunk({"role": "assistant", "content": text[start : start + 8]}))
@@ -292,6 +323,7 @@ class LoopbackServer:
                 "id": call.id,
                 "type": "function",
                 "function": {"name": call.name, "arguments": call.arguments[:half]},
+                **({"extra_content": call.extra_content} if call.extra_content else {}),
             }
             events.append(chunk({"role": "assistant", "tool_calls": [first]}))
             events.append(
