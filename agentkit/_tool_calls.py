@@ -31,8 +31,15 @@ from ._dialects import Dialect
 from ._function_schema import parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
+from ._unicode import REPLACEMENT, replace_surrogates
 from .context import RunContext
-from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UsageLimitExceeded
+from .exceptions import (
+    AgentkitError,
+    ModelRetry,
+    ToolArgumentsError,
+    ToolExecutionError,
+    UsageLimitExceeded,
+)
 from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
@@ -57,15 +64,52 @@ T = TypeVar("T")
 
 
 def serialize_result(value: object) -> str:
-    """A tool's return value as message text: `str` as is, anything else as compact JSON."""
+    """A tool's return value as message text: `str` as is, anything else as compact JSON, else its `str()`
+    (raises `UnwritableResult` when that raises too)."""
     if isinstance(value, str):
         return value
-    from pydantic_core import PydanticSerializationError, to_json
+    from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
     try:
         return to_json(value).decode()
     except PydanticSerializationError:
+        pass
+    try:  # JSON that UTF-8 cannot encode (lone surrogates): kept as text, for `valid_text` to replace
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=to_jsonable_python)
+    except (ValueError, TypeError, RecursionError):  # PydanticSerializationError is a ValueError
+        pass
+    try:
         return str(value)
+    except Exception as exc:
+        raise UnwritableResult(f"str() raised {describe(exc)}") from exc
+
+
+class UnwritableResult(Exception):
+    """A tool's return value that cannot be turned into text (neither JSON nor its `str()`)."""
+
+
+def describe(exc: BaseException) -> str:
+    """`TypeName: message`, even for an exception whose `str()` raises (`TypeName (its message could not be
+    read)`)."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return f"{type(exc).__name__} (its message could not be read)"
+
+
+def valid_text(content: str) -> str:
+    """`content` with lone surrogates (not UTF-8: a file name that is not, a `\\udcff` escape) replaced by
+    U+FFFD, saying so at the end for the model."""
+    content, count = replace_surrogates(content)
+    if not count:
+        return content
+    what = (
+        "1 character that is not valid Unicode (a lone surrogate, as in a file name that is not UTF-8) was"
+        if count == 1
+        else f"{count:,} characters that are not valid Unicode (lone surrogates, as in a file name that is not "
+        "UTF-8) were"
+    )
+    return f"{content}\n[{what} replaced with {REPLACEMENT}.]"
 
 
 def result_parts(value: object) -> tuple[str, list[ImagePart]]:
@@ -131,7 +175,7 @@ def validate_calls(
         # objects back to back (which a repair would have cut down to the last one)
         pieces = None
         if (single.problem is not None or single.call is not call) and call.name in tools:
-            pieces = split_objects(call.arguments)
+            pieces = _split(call.arguments)
         if pieces is not None:
             split = [
                 validate_call(
@@ -153,6 +197,14 @@ def validate_calls(
                 continue
         validated.append(single)
     return validated
+
+
+def _split(text: str) -> list[dict[str, Any]] | None:
+    """`split_objects(text)`, or `None` when the text is past what the decoder takes (nested too deeply)."""
+    try:
+        return split_objects(text)
+    except RecursionError:
+        return None
 
 
 def _fresh_id(base: str, taken: set[str]) -> str:
@@ -190,7 +242,7 @@ def validate_call(
     try:
         return _validated(call, tool, output, dialect, budget, final=final)
     except ToolArgumentsError as exc:
-        repaired = _repaired(call, tool, output, dialect, budget, final=final)
+        repaired = _try_repair(call, tool, output, dialect, budget, final=final)
         if repaired is not None:
             return repaired
         fix = (
@@ -221,7 +273,46 @@ def _validated(
     decoded: Any = None,
 ) -> ValidatedCall:
     """The call validated (its arguments decoded from `call.arguments` unless given); raises
-    `ToolArgumentsError`."""
+    `ToolArgumentsError`, also for arguments a validator failed on with another exception (a bad reply
+    ends no more than the call: the model is told)."""
+    try:
+        return _validate(call, tool, output, dialect, budget, final=final, decoded=decoded)
+    except AgentkitError:
+        raise  # ToolArgumentsError; a UserError is misuse, not a bad reply
+    except Exception as exc:
+        logger.warning("validating the arguments of a call to %r raised %s", call.name, describe(exc))
+        problem = f"$: the arguments could not be validated ({describe(exc)})"
+        raise ToolArgumentsError(call.name, [problem]) from exc
+
+
+def _try_repair(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+) -> ValidatedCall | None:
+    """`_repaired`, or `None` when the repair itself fails on text past what it can take (a number of too
+    many digits, nesting too deep): the model gets the original problem."""
+    try:
+        return _repaired(call, tool, output, dialect, budget, final=final)
+    except (RecursionError, ValueError) as exc:
+        logger.debug("no repair of a call to %r: %s", call.name, describe(exc))
+        return None
+
+
+def _validate(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+    decoded: Any = None,
+) -> ValidatedCall:
     if decoded is None:
         decoded = parse_arguments(call.name, call.arguments)
     if final:
@@ -315,7 +406,7 @@ def answer(
 ) -> CallOutcome:
     """An outcome for a call that did not run."""
     error = failed if is_error is None else is_error
-    message = ToolMessage(tool_call_id=call.id, name=call.name, content=content, is_error=error)
+    message = ToolMessage(tool_call_id=call.id, name=call.name, content=valid_text(content), is_error=error)
     return CallOutcome(message=message, failed=failed)
 
 
@@ -348,9 +439,22 @@ async def execute(
         error = exc
         failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
-    content, images = (failure, []) if failure is not None else _result_content(value, tool)
+    content, images = "", list[ImagePart]()
+    if failure is None:
+        try:
+            content, images = _result_content(value, tool)
+        except Exception as exc:  # a result that cannot be written: the model is told, as for a raise
+            error = exc
+            failure = f"The tool's result (a {type(value).__name__}) could not be turned into text: "
+            failure += str(exc) if isinstance(exc, UnwritableResult) else describe(exc)
+    if failure is not None:
+        content = failure
     message = ToolMessage(
-        tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None, images=images
+        tool_call_id=call.call.id,
+        name=name,
+        content=valid_text(content),
+        is_error=failure is not None,
+        images=images,
     )
     return CallOutcome(
         message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
@@ -383,16 +487,17 @@ def _raised(
 ) -> str:
     """What to tell the model about an exception the function raised (or raise `ToolExecutionError`)."""
     name = call.call.name
+    text = describe(exc)
     if raise_tool_errors:
         raise ToolExecutionError(
-            f"Tool {name!r} raised {type(exc).__name__}: {exc}",
+            f"Tool {name!r} raised {text}",
             tool_name=name,
             tool_call_id=call.call.id,
             messages=transcript,
         ) from exc
     agent = f"agent {ctx.agent_name!r}: " if ctx.agent_name else ""
-    logger.warning("%stool %r raised %s: %s", agent, name, type(exc).__name__, exc)
-    return f"The tool raised {type(exc).__name__}: {exc}"
+    logger.warning("%stool %r raised %s", agent, name, text)
+    return f"The tool raised {text}"
 
 
 class Inbox(Generic[T]):

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._unicode import valid_unicode
 from ..messages import (
     AssistantMessage,
     ImagePart,
@@ -157,7 +158,9 @@ def build_request(
             body[key] = value
     if settings.stop:
         body["stop"] = list(settings.stop)
-    return body
+    # a lone surrogate anywhere (a prompt from a non-UTF-8 command line, a streamed "\\udcff") would make
+    # the request impossible to encode: it is sent as U+FFFD
+    return valid_unicode(body)  # type: ignore[no-any-return]
 
 
 def _ends_with_results(messages: Sequence[Message], wire: list[dict[str, Any]]) -> bool:
