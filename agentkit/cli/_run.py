@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 from typing import TYPE_CHECKING, Any
 
 from ..agent import Agent
-from ..exceptions import AgentRunError, UserError
+from ..exceptions import AgentRunError
 from ..messages import ContentPart, TextPart
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
@@ -74,11 +75,20 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_command(args: argparse.Namespace) -> int:
     """Run `agentkit run`; returns the exit code."""
+    _tolerant_output()
     agent = _agent(args)
     prompt = _prompt(args)
     renderer = _renderer(args.json, agent.output_type)
     approve = approver(args.approve, before_asking=renderer.pause)
     return asyncio.run(_run(agent, prompt, renderer, approve))
+
+
+def _tolerant_output() -> None:
+    """Text the output's encoding cannot write (a lone surrogate in a reply, `\\udcff`) is shown as `?`
+    instead of failing the run after its answer came."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def _agent(args: argparse.Namespace) -> Agent[None, Any]:
@@ -126,7 +136,7 @@ async def _run(
         result = stream.result
         renderer.finished(result, answered_by(result.messages, agent.model.model_name))
         return ExitCode.OK
-    except (AgentRunError, UserError) as exc:
+    except Exception as exc:
         code = exit_code_for(exc)
         messages = exc.messages if isinstance(exc, AgentRunError) else []
         renderer.failed(exc, code, answered_by(messages, agent.model.model_name))
