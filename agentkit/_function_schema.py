@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ARGUMENT_DEPTH",
+    "ArgumentsPastLimits",
     "FunctionSchema",
     "cap_problems",
     "format_validation_error",
@@ -342,7 +343,7 @@ def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[st
             tool_name, [f"$: the arguments are not valid JSON ({exc.msg} at position {exc.pos}): {snippet}"]
         ) from None
     except _TooManyDigits as exc:
-        raise ToolArgumentsError(
+        raise ArgumentsPastLimits(
             tool_name,
             [
                 f"$: a number of {exc.digits:,} digits; at most {sys.get_int_max_str_digits():,} are read "
@@ -350,7 +351,7 @@ def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[st
             ],
         ) from None
     except RecursionError:
-        raise ToolArgumentsError(tool_name, [_too_deep()]) from None
+        raise ArgumentsPastLimits(tool_name, [_too_deep()]) from None
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -359,6 +360,11 @@ def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[st
         )
     _check_value(tool_name, value)
     return value
+
+
+class ArgumentsPastLimits(ToolArgumentsError):
+    """Arguments that are JSON but hold what no tool takes (a number of too many digits or not finite,
+    nesting too deep): the model is told, and no repair is tried (they are not malformed)."""
 
 
 class _TooManyDigits(Exception):
@@ -392,11 +398,11 @@ def _check_value(tool_name: str, arguments: dict[str, Any]) -> None:
         elif isinstance(value, (dict, list)) and id(value) not in seen:
             seen.add(id(value))
             if len(path) >= MAX_ARGUMENT_DEPTH:
-                raise ToolArgumentsError(tool_name, [_too_deep()])
+                raise ArgumentsPastLimits(tool_name, [_too_deep()])
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack.extend((item, (*path, key)) for key, item in reversed(list(items)))
     if problems:
-        raise ToolArgumentsError(tool_name, cap_problems(problems))
+        raise ArgumentsPastLimits(tool_name, cap_problems(problems))
 
 
 def _json_kind(value: object) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._dialects import Dialect
-from ._function_schema import parse_arguments
+from ._function_schema import ArgumentsPastLimits, parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
 from ._unicode import REPLACEMENT, replace_surrogates
@@ -242,7 +242,7 @@ def validate_call(
     try:
         return _validated(call, tool, output, dialect, budget, final=final)
     except ToolArgumentsError as exc:
-        repaired = _try_repair(call, tool, output, dialect, budget, final=final)
+        repaired = _try_repair(call, tool, output, dialect, budget, final=final, problem=exc)
         if repaired is not None:
             return repaired
         fix = (
@@ -293,9 +293,12 @@ def _try_repair(
     budget: int,
     *,
     final: bool,
+    problem: ToolArgumentsError,
 ) -> ValidatedCall | None:
-    """`_repaired`, or `None` when the repair itself fails on text past what it can take (a number of too
-    many digits, nesting too deep): the model gets the original problem."""
+    """`_repaired`, or `None` for arguments past the limits (JSON, not malformed: nothing to repair) and when
+    the repair itself fails on text past what it can take: the model gets the original problem."""
+    if isinstance(problem, ArgumentsPastLimits):
+        return None
     try:
         return _repaired(call, tool, output, dialect, budget, final=final)
     except (RecursionError, ValueError) as exc:

@@ -118,6 +118,11 @@ BAD_ARGUMENTS = [
         "nested",
         id="nested-past-the-limit",
     ),
+    pytest.param(anything, "{'x': " + "[" * 5000 + "]" * 5000 + "}", "not valid JSON", id="nested-unquoted"),
+    pytest.param(anything, '{"x": 1}' + "[" * 5000 + "]" * 5000, "not valid JSON", id="nested-second"),
+    pytest.param(
+        anything, '{"x": 1} {"x": ' + "[" * 5000 + "]" * 5000 + "}", "not valid JSON", id="nested-split"
+    ),
     pytest.param(number, '{"x": 1e400}', "$.x: not a finite number", id="1e400"),
     pytest.param(number, '{"x": NaN}', "$.x: not a finite number", id="NaN"),
     pytest.param(number, '{"x": -Infinity}', "$.x: not a finite number", id="-Infinity"),
