@@ -13,9 +13,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import AfterValidator
 
 from agentkit import (
     Agent,
@@ -123,6 +124,12 @@ BAD_ARGUMENTS = [
     pytest.param(
         anything, '{"x": 1} {"x": ' + "[" * 5000 + "]" * 5000 + "}", "not valid JSON", id="nested-split"
     ),
+    pytest.param(
+        anything,
+        json.dumps('{"x": ' + "[" * 5000 + "]" * 5000 + "}"),
+        "got a string",
+        id="nested-in-a-string",
+    ),
     pytest.param(number, '{"x": 1e400}', "$.x: not a finite number", id="1e400"),
     pytest.param(number, '{"x": NaN}', "$.x: not a finite number", id="NaN"),
     pytest.param(number, '{"x": -Infinity}', "$.x: not a finite number", id="-Infinity"),
@@ -142,6 +149,23 @@ async def test_unreadable_arguments_are_a_tool_error_the_model_reads(
     assert message.is_error and said in message.content, message.content
     assert "call the tool again" in message.content
     assert model.requests[-1].last_tool_messages[0].content == message.content  # the model read it
+
+
+def _refuse(value: int) -> int:
+    raise LookupError(f"no entry {value}")
+
+
+def picky(x: Annotated[int, AfterValidator(_refuse)]) -> str:
+    """A tool whose argument validator has a bug: it raises something pydantic does not catch."""
+    return "never"
+
+
+async def test_a_validator_that_raises_anything_is_a_tool_error() -> None:
+    model = ScriptedModel([call("picky", '{"x": 3}'), "ok"])
+    result = await Agent(model, tools=[picky]).run("go")
+    (message,) = tool_messages(result)
+    assert message.is_error
+    assert "$: the arguments could not be validated (LookupError: no entry 3)" in message.content
 
 
 async def test_arguments_just_inside_the_limits_run() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ from agentkit.cli._batch_files import ResultsFile, Task, answered_ids, read_task
 from agentkit.cli._progress import BatchCounts, PlainProgress
 from agentkit.cli._render import JsonRenderer, PlainRenderer, error_line
 from agentkit.cli._run import _run
-from agentkit.testing import FunctionModel, LoopbackServer, ScriptedModel, last_user_text
+from agentkit.testing import (
+    FunctionModel,
+    LoopbackServer,
+    ScriptedModel,
+    last_user_text,
+    tool_call_response,
+)
 
 LONE = "\udcff"
 
@@ -108,6 +115,23 @@ async def test_any_exception_of_a_task_is_its_error_line() -> None:
         "type": "UnreadableError",
         "message": "(the message of this UnreadableError could not be read)",
     }
+
+
+@dataclass
+class Point:
+    x: int
+
+
+async def test_an_answer_that_cannot_be_written_as_json_is_the_tasks_error() -> None:
+    model = ScriptedModel([tool_call_response("final_result", {"x": 1})])
+    outcome = await run_task(Agent(model, output_type=Point), Task(id="p", prompt="where?"))
+    record = json.loads(outcome.line)
+    assert outcome.failed and record["output"] is None
+    assert (
+        record["error"]["type"] == "TypeError"
+        and "Point is not JSON serializable" in record["error"]["message"]
+    )
+    assert record["usage"]["requests"] == 1  # what the run cost is kept
 
 
 class FlakyEngine(Engine):
