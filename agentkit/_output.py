@@ -109,7 +109,7 @@ class OutputSpec(Generic[OutputT]):
         fenced = _FENCE_START.match(text)
         try:
             value: Any = from_json(text[fenced.end() :] if fenced else text, allow_partial="trailing-strings")
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: text UTF-8 cannot encode (a lone surrogate)
             return None
         if not isinstance(value, dict):
             return None

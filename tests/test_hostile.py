@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 
 from agentkit import (
     Agent,
@@ -308,3 +308,20 @@ async def test_list_files_with_a_file_name_that_is_not_utf8(tmp_path: Path) -> N
     assert result.output == "ok"
     listed = server.bodies[1]["messages"][-1]["content"]
     assert listed.startswith("caf\ufffd.txt") and "not valid Unicode" in listed
+
+
+class Labelled(BaseModel):
+    label: str
+
+
+async def test_a_streamed_final_result_holding_a_surrogate() -> None:
+    """The partial output is not validated while the text cannot be encoded; the final result is."""
+    final = ToolCall(id="c", name="final_result", arguments=f'{{"label": "caf{LONE}"}}')
+    agent = Agent(ScriptedModel([AssistantMessage(tool_calls=[final])]), output_type=Labelled)
+    async with agent.run_stream("go") as events:
+        async for _ in events:
+            pass
+    assert events.result.output == Labelled(label=f"caf{LONE}")
+    assert (
+        json.loads(events.result.messages_json())[1]["tool_calls"][0]["arguments"] == '{"label": "caf\ufffd"}'
+    )
