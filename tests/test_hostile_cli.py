@@ -19,8 +19,9 @@ from agentkit.cli import ExitCode
 from agentkit.cli._approve import approver
 from agentkit.cli._batch import Batch, Engine, LocalEngine, Outcome, run_task
 from agentkit.cli._batch_files import ResultsFile, Task, answered_ids, read_tasks
+from agentkit.cli._chat import ChatSession
 from agentkit.cli._progress import BatchCounts, PlainProgress
-from agentkit.cli._render import JsonRenderer, PlainRenderer, error_line
+from agentkit.cli._render import JsonRenderer, PlainRenderer, error_line, tolerant_output
 from agentkit.cli._run import _run
 from agentkit.testing import (
     FunctionModel,
@@ -205,3 +206,16 @@ async def test_plain_run_shows_any_exception_as_one_line() -> None:
     assert code == ExitCode.RUN_FAILED
     assert err.getvalue() == "agentkit run: RuntimeError: down\n"
     assert error_line(ValueError("x\ny"), "batch") == "agentkit batch: ValueError: x y"
+
+
+def test_a_chat_turn_that_raises_anything_is_one_line_and_the_session_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = iter(["first", "second", "/exit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    tolerant_output()  # what `agentkit chat` does first
+    session = ChatSession(Agent(ScriptedModel([RuntimeError("down"), f"fine {LONE}"])), terminal=False)
+    assert session.loop() == ExitCode.OK
+    out, err = capsys.readouterr()
+    assert "agentkit chat: RuntimeError: down" in err
+    assert "fine ?\n" in out

@@ -7,6 +7,7 @@ happens on the way (tool calls, interim text, the usage line, errors) to stderr,
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from abc import ABC, abstractmethod
@@ -43,6 +44,7 @@ __all__ = [
     "error_line",
     "output_text",
     "short_result",
+    "tolerant_output",
     "usage_line",
 ]
 
@@ -183,6 +185,14 @@ class JsonRenderer(Renderer):
         }
         # one object in every case: lone surrogates (a reply's "\\udcff") are written as U+FFFD
         print(json.dumps(valid_unicode(document), ensure_ascii=False), file=self.out, flush=True)
+
+
+def tolerant_output() -> None:
+    """Text stdout's or stderr's encoding cannot write (a lone surrogate in a reply, `\\udcff`) is shown as
+    `?` instead of failing the command after the answer came."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def answered_by(messages: list[Message], default: str) -> str:

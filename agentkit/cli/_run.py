@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from ._images import MAX_IMAGE_BYTES, load_image
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
+from ._render import tolerant_output
 from ._specs import load_object
 
 if TYPE_CHECKING:
@@ -75,20 +75,12 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_command(args: argparse.Namespace) -> int:
     """Run `agentkit run`; returns the exit code."""
-    _tolerant_output()
+    tolerant_output()
     agent = _agent(args)
     prompt = _prompt(args)
     renderer = _renderer(args.json, agent.output_type)
     approve = approver(args.approve, before_asking=renderer.pause)
     return asyncio.run(_run(agent, prompt, renderer, approve))
-
-
-def _tolerant_output() -> None:
-    """Text the output's encoding cannot write (a lone surrogate in a reply, `\\udcff`) is shown as `?`
-    instead of failing the run after its answer came."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="replace")
 
 
 def _agent(args: argparse.Namespace) -> Agent[None, Any]:
