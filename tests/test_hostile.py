@@ -325,3 +325,14 @@ async def test_a_streamed_final_result_holding_a_surrogate() -> None:
     assert (
         json.loads(events.result.messages_json())[1]["tool_calls"][0]["arguments"] == '{"label": "caf\ufffd"}'
     )
+
+
+def test_valid_unicode_copies_only_what_holds_a_surrogate() -> None:
+    from agentkit._unicode import replace_surrogates, valid_unicode
+
+    clean = {"a": ["é", 1, None, ("x",)], "b": {"c": 2.5}}
+    assert valid_unicode(clean) is clean
+    dirty = {"a": [("x" + LONE, 1, None)], "k" + LONE: True}
+    assert valid_unicode(dirty) == {"a": [["x\ufffd", 1, None]], "k\ufffd": True}
+    assert replace_surrogates("plain") == ("plain", 0)
+    assert replace_surrogates("é\ud800\udfff") == ("é\ufffd\ufffd", 2)

@@ -158,9 +158,10 @@ def build_request(
             body[key] = value
     if settings.stop:
         body["stop"] = list(settings.stop)
-    # a lone surrogate anywhere (a prompt from a non-UTF-8 command line, a streamed "\\udcff") would make
-    # the request impossible to encode: it is sent as U+FFFD
-    return valid_unicode(body)  # type: ignore[no-any-return]
+    # a lone surrogate in a message (a prompt from a non-UTF-8 command line, a streamed "\\udcff") would make
+    # the request impossible to encode: it is sent as U+FFFD (the tools come from code: not checked)
+    body["messages"] = valid_unicode(body["messages"])
+    return body
 
 
 def _ends_with_results(messages: Sequence[Message], wire: list[dict[str, Any]]) -> bool:
