@@ -31,7 +31,7 @@ from ._dialects import Dialect
 from ._function_schema import ArgumentsPastLimits, parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
-from ._unicode import REPLACEMENT, replace_surrogates
+from ._unicode import valid_text
 from .context import RunContext
 from .exceptions import (
     AgentkitError,
@@ -95,21 +95,6 @@ def describe(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}"
     except Exception:
         return f"{type(exc).__name__} (its message could not be read)"
-
-
-def valid_text(content: str) -> str:
-    """`content` with lone surrogates (not UTF-8: a file name that is not, a `\\udcff` escape) replaced by
-    U+FFFD, saying so at the end for the model."""
-    content, count = replace_surrogates(content)
-    if not count:
-        return content
-    what = (
-        "1 character that is not valid Unicode (a lone surrogate, as in a file name that is not UTF-8) was"
-        if count == 1
-        else f"{count:,} characters that are not valid Unicode (lone surrogates, as in a file name that is not "
-        "UTF-8) were"
-    )
-    return f"{content}\n[{what} replaced with {REPLACEMENT}.]"
 
 
 def result_parts(value: object) -> tuple[str, list[ImagePart]]:

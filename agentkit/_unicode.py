@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["REPLACEMENT", "has_surrogates", "replace_surrogates", "valid_unicode"]
+__all__ = ["REPLACEMENT", "has_surrogates", "replace_surrogates", "valid_text", "valid_unicode"]
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -23,6 +23,21 @@ def replace_surrogates(text: str) -> tuple[str, int]:
         return text, 0
     replaced, count = _SURROGATE.subn(REPLACEMENT, text)
     return (replaced, count) if count else (text, 0)
+
+
+def valid_text(content: str) -> str:
+    """`content` (a tool's result or error, for the model) with lone surrogates replaced by U+FFFD, and a last
+    line saying so."""
+    content, count = replace_surrogates(content)
+    if not count:
+        return content
+    what = (
+        "1 character that is not valid Unicode (a lone surrogate, as in a file name that is not UTF-8) was"
+        if count == 1
+        else f"{count:,} characters that are not valid Unicode (lone surrogates, as in a file name that is not "
+        "UTF-8) were"
+    )
+    return f"{content}\n[{what} replaced with {REPLACEMENT}.]"
 
 
 def valid_unicode(value: Any) -> Any:
