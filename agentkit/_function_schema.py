@@ -10,6 +10,8 @@ import builtins
 import functools
 import inspect
 import json
+import math
+import sys
 import typing
 import weakref
 from collections.abc import Callable, Sequence
@@ -25,13 +27,24 @@ from .exceptions import ToolArgumentsError, UserError
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-__all__ = ["FunctionSchema", "cap_problems", "format_validation_error", "function_schema", "parse_arguments"]
+__all__ = [
+    "MAX_ARGUMENT_DEPTH",
+    "ArgumentsPastLimits",
+    "FunctionSchema",
+    "cap_problems",
+    "format_validation_error",
+    "function_schema",
+    "parse_arguments",
+]
 
 _MISSING = inspect.Parameter.empty
 MAX_PROBLEMS = 10
 """At most this many problems are reported to the model for one call; the rest are counted."""
 _SHOWN_INPUT = 60
 """Characters of the offending input quoted in a problem."""
+MAX_ARGUMENT_DEPTH = 100
+"""Tool arguments nested deeper than this (objects and arrays, the arguments object itself included) are
+refused as invalid: no tool takes them, and decoding or serialising them further could exhaust the stack."""
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str | None], FunctionSchema]]
 _CACHE = weakref.WeakKeyDictionary()
@@ -71,7 +84,10 @@ class FunctionSchema:
         # `json`, `schema`, `model_config` or `_x` neither shadow BaseModel members nor become private.
         from pydantic import ConfigDict, Field, create_model
 
-        config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, loc_by_alias=True)
+        # allow_inf_nan=False: JSON has no NaN or Infinity, and "1e400" or "NaN" in a string is no number either
+        config = ConfigDict(
+            extra="forbid", arbitrary_types_allowed=True, loc_by_alias=True, allow_inf_nan=False
+        )
         fields: dict[str, Any] = {}
         for i, (name, (annotation, default)) in enumerate(self._fields.items()):
             alias = Field(alias=name)
@@ -305,28 +321,88 @@ def _ordered(value: Any) -> Any:
 
 
 def parse_arguments(tool_name: str, raw: str | dict[str, Any] | None) -> dict[str, Any]:
-    """Decode a model's raw arguments: JSON text (empty or `null` meaning no arguments) or a dict."""
+    """Decode a model's raw arguments: JSON text (empty or `null` meaning no arguments) or a dict.
+
+    Raises `ToolArgumentsError` for text that is not JSON, a value that is not an object, and what no tool
+    can take: a number of more digits than Python reads (`sys.get_int_max_str_digits()`, 4,300 by default),
+    nesting deeper than `MAX_ARGUMENT_DEPTH`, and numbers that are not finite (`NaN`, `Infinity`, `1e400`).
+    """
     if raw is None:
         return {}
     if isinstance(raw, dict):
+        _check_value(tool_name, raw)
         return raw
     text = raw.strip()
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         snippet = text if len(text) <= 80 else text[:77] + "..."
         raise ToolArgumentsError(
             tool_name, [f"$: the arguments are not valid JSON ({exc.msg} at position {exc.pos}): {snippet}"]
         ) from None
+    except _TooManyDigits as exc:
+        raise ArgumentsPastLimits(
+            tool_name,
+            [
+                f"$: a number of {exc.digits:,} digits; at most {sys.get_int_max_str_digits():,} are read "
+                "(send a shorter number, or the digits as a string)"
+            ],
+        ) from None
+    except RecursionError:
+        raise ArgumentsPastLimits(tool_name, [_too_deep()]) from None
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ToolArgumentsError(
             tool_name, [f"$: expected a JSON object of named arguments, got {_json_kind(value)}"]
         )
+    _check_value(tool_name, value)
     return value
+
+
+class ArgumentsPastLimits(ToolArgumentsError):
+    """Arguments that are JSON but hold what no tool takes (a number of too many digits or not finite,
+    nesting too deep): the model is told, and no repair is tried (they are not malformed)."""
+
+
+class _TooManyDigits(Exception):
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # more digits than `sys.get_int_max_str_digits()`
+        raise _TooManyDigits(len(text.lstrip("-"))) from None
+
+
+def _too_deep() -> str:
+    return (
+        f"$: the arguments are nested too deeply (at most {MAX_ARGUMENT_DEPTH} levels of objects and arrays)"
+    )
+
+
+def _check_value(tool_name: str, arguments: dict[str, Any]) -> None:
+    """Raise `ToolArgumentsError` for decoded arguments nested deeper than `MAX_ARGUMENT_DEPTH` or holding a
+    number that is not finite (each such number's path named); walked without recursion."""
+    problems: list[str] = []
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(arguments, ())]
+    seen: set[int] = set()  # a dict given in code may hold itself: a cycle is left to the validator
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{json_path(path)}: not a finite number ({value}); send a finite number")
+        elif isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            if len(path) >= MAX_ARGUMENT_DEPTH:
+                raise ArgumentsPastLimits(tool_name, [_too_deep()])
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((item, (*path, key)) for key, item in reversed(list(items)))
+    if problems:
+        raise ArgumentsPastLimits(tool_name, cap_problems(problems))
 
 
 def _json_kind(value: object) -> str:

@@ -365,7 +365,10 @@ def _decoded(arguments: str) -> Any:
     """A call's arguments decoded (empty text is `{}`), or `_INVALID` when they are not JSON."""
     try:
         return json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (
+        ValueError,
+        RecursionError,
+    ):  # not JSON, or past what the decoder takes (too many digits, too deep)
         return _INVALID
 
 

@@ -121,7 +121,7 @@ class OutputSpec(Generic[OutputT]):
 
         try:
             value: Any = from_json(_unfenced(text, partial=True), allow_partial="trailing-strings")
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: text UTF-8 cannot encode (a lone surrogate)
             return None
         if not isinstance(value, dict):
             return None

@@ -30,11 +30,18 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._dialects import Dialect
-from ._function_schema import parse_arguments
+from ._function_schema import ArgumentsPastLimits, parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
+from ._unicode import valid_text
 from .context import RunContext
-from .exceptions import ModelRetry, ToolArgumentsError, ToolExecutionError, UsageLimitExceeded
+from .exceptions import (
+    AgentkitError,
+    ModelRetry,
+    ToolArgumentsError,
+    ToolExecutionError,
+    UsageLimitExceeded,
+)
 from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
@@ -61,15 +68,37 @@ T = TypeVar("T")
 
 
 def serialize_result(value: object) -> str:
-    """A tool's return value as message text: `str` as is, anything else as compact JSON."""
+    """A tool's return value as message text: `str` as is, anything else as compact JSON, else its `str()`
+    (raises `UnwritableResult` when that raises too)."""
     if isinstance(value, str):
         return value
-    from pydantic_core import PydanticSerializationError, to_json
+    from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
     try:
         return to_json(value).decode()
     except PydanticSerializationError:
+        pass
+    try:  # JSON that UTF-8 cannot encode (lone surrogates): kept as text, for `valid_text` to replace
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=to_jsonable_python)
+    except (ValueError, TypeError, RecursionError):  # PydanticSerializationError is a ValueError
+        pass
+    try:
         return str(value)
+    except Exception as exc:
+        raise UnwritableResult(f"str() raised {describe(exc)}") from exc
+
+
+class UnwritableResult(Exception):
+    """A tool's return value that cannot be turned into text (neither JSON nor its `str()`)."""
+
+
+def describe(exc: BaseException) -> str:
+    """`TypeName: message`, even for an exception whose `str()` raises (`TypeName (its message could not be
+    read)`)."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return f"{type(exc).__name__} (its message could not be read)"
 
 
 def result_parts(value: object) -> tuple[str, list[ImagePart]]:
@@ -141,7 +170,7 @@ def validate_calls(
         # objects back to back (which a repair would have cut down to the last one)
         pieces = None
         if (single.problem is not None or single.call is not call) and call.name in tools:
-            pieces = split_objects(call.arguments)
+            pieces = _split(call.arguments)
         if pieces is not None:
             split = [
                 validate_call(
@@ -163,6 +192,14 @@ def validate_calls(
                 continue
         validated.append(single)
     return validated
+
+
+def _split(text: str) -> list[dict[str, Any]] | None:
+    """`split_objects(text)`, or `None` when the text is past what the decoder takes (nested too deeply)."""
+    try:
+        return split_objects(text)
+    except RecursionError:
+        return None
 
 
 def _fresh_id(base: str, taken: set[str]) -> str:
@@ -202,7 +239,7 @@ def validate_call(
         decoded = parse_arguments(call.name, call.arguments)
         return _validated(call, tool, output, dialect, budget, final=final, decoded=decoded)
     except ToolArgumentsError as exc:
-        repaired = _repaired(call, tool, output, dialect, budget, final=final, decoded=decoded)
+        repaired = _try_repair(call, tool, output, dialect, budget, final=final, decoded=decoded, problem=exc)
         if repaired is not None:
             return repaired
         fix = (
@@ -241,7 +278,51 @@ def _validated(
     final: bool,
     decoded: Any,
 ) -> ValidatedCall:
-    """The call validated, its arguments `decoded` (the one decoding of them); raises `ToolArgumentsError`."""
+    """The call validated, its arguments `decoded` (the one decoding of them); raises `ToolArgumentsError`,
+    also for arguments a validator failed on with another exception (a bad reply ends no more than the
+    call: the model is told)."""
+    try:
+        return _validate(call, tool, output, dialect, budget, final=final, decoded=decoded)
+    except AgentkitError:
+        raise  # ToolArgumentsError; a UserError is misuse, not a bad reply
+    except Exception as exc:
+        logger.warning("validating the arguments of a call to %r raised %s", call.name, describe(exc))
+        problem = f"$: the arguments could not be validated ({describe(exc)})"
+        raise ToolArgumentsError(call.name, [problem]) from exc
+
+
+def _try_repair(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+    decoded: dict[str, Any] | None,
+    problem: ToolArgumentsError,
+) -> ValidatedCall | None:
+    """`_repaired`, or `None` for arguments past the limits (JSON, not malformed: nothing to repair) and when
+    the repair itself fails on text past what it can take: the model gets the original problem."""
+    if isinstance(problem, ArgumentsPastLimits):
+        return None
+    try:
+        return _repaired(call, tool, output, dialect, budget, final=final, decoded=decoded)
+    except (RecursionError, ValueError) as exc:
+        logger.debug("no repair of a call to %r: %s", call.name, describe(exc))
+        return None
+
+
+def _validate(
+    call: ToolCall,
+    tool: Tool[..., Any] | None,
+    output: OutputSpec[Any],
+    dialect: Dialect,
+    budget: int,
+    *,
+    final: bool,
+    decoded: Any,
+) -> ValidatedCall:
     if final:
         value = output.validate(decoded, dialect)
         return ValidatedCall(
@@ -333,7 +414,7 @@ def answer(
 ) -> CallOutcome:
     """An outcome for a call that did not run."""
     error = failed if is_error is None else is_error
-    message = ToolMessage(tool_call_id=call.id, name=call.name, content=content, is_error=error)
+    message = ToolMessage(tool_call_id=call.id, name=call.name, content=valid_text(content), is_error=error)
     return CallOutcome(message=message, failed=failed)
 
 
@@ -366,9 +447,22 @@ async def execute(
         error = exc
         failure = _raised(call, ctx, exc, raise_tool_errors, transcript)
     duration = time.perf_counter() - started
-    content, images = (failure, []) if failure is not None else _result_content(value, tool)
+    content, images = "", list[ImagePart]()
+    if failure is None:
+        try:
+            content, images = _result_content(value, tool)
+        except Exception as exc:  # a result that cannot be written: the model is told, as for a raise
+            error = exc
+            failure = f"The tool's result (a {type(value).__name__}) could not be turned into text: "
+            failure += str(exc) if isinstance(exc, UnwritableResult) else describe(exc)
+    if failure is not None:
+        content = failure
     message = ToolMessage(
-        tool_call_id=call.call.id, name=name, content=content, is_error=failure is not None, images=images
+        tool_call_id=call.call.id,
+        name=name,
+        content=valid_text(content),
+        is_error=failure is not None,
+        images=images,
     )
     return CallOutcome(
         message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
@@ -401,16 +495,17 @@ def _raised(
 ) -> str:
     """What to tell the model about an exception the function raised (or raise `ToolExecutionError`)."""
     name = call.call.name
+    text = describe(exc)
     if raise_tool_errors:
         raise ToolExecutionError(
-            f"Tool {name!r} raised {type(exc).__name__}: {exc}",
+            f"Tool {name!r} raised {text}",
             tool_name=name,
             tool_call_id=call.call.id,
             messages=transcript,
         ) from exc
     agent = f"agent {ctx.agent_name!r}: " if ctx.agent_name else ""
-    logger.warning("%stool %r raised %s: %s", agent, name, type(exc).__name__, exc)
-    return f"The tool raised {type(exc).__name__}: {exc}"
+    logger.warning("%stool %r raised %s", agent, name, text)
+    return f"The tool raised {text}"
 
 
 class Inbox(Generic[T]):

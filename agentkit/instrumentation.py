@@ -382,12 +382,20 @@ def _record_error(span: Span, exc: BaseException, *, capture: bool) -> None:
         return
     kind = type(exc).__qualname__
     span.set_attribute("error.type", kind)
-    if capture:
+    text = _readable(exc) if capture else None
+    if text is not None:
         span.record_exception(exc)
-        _set_error_status(span, str(exc) or kind)
-    else:
+        _set_error_status(span, text or kind)
+    else:  # not captured, or an error whose `str()` raises (a tool's): its type alone
         span.add_event("exception", {"exception.type": kind})
         _set_error_status(span, kind)
+
+
+def _readable(exc: BaseException) -> str | None:
+    try:
+        return str(exc)
+    except Exception:
+        return None
 
 
 def _set_error_status(span: Span, description: str | None = None) -> None:
@@ -449,7 +457,7 @@ def _media(url: str, modality: str) -> dict[str, Any]:
 def _arguments(text: str) -> Any:
     try:
         return json.loads(text) if text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or past what the decoder takes (a model's hostile reply)
         return text
 
 

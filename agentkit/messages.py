@@ -339,8 +339,17 @@ def _adapter() -> TypeAdapter[list[Message]]:
 
 
 def messages_to_json(messages: Sequence[Message], *, indent: int | None = None) -> bytes:
-    """Serialise a transcript to JSON (UTF-8 bytes)."""
-    return _adapter().dump_json(list(messages), indent=indent)
+    """Serialise a transcript to JSON (UTF-8 bytes); a lone surrogate, which UTF-8 cannot encode (a file
+    name that is not UTF-8 gives them), is written as U+FFFD."""
+    from pydantic_core import PydanticSerializationError, to_json
+
+    try:
+        return _adapter().dump_json(list(messages), indent=indent)
+    except PydanticSerializationError:
+        from ._unicode import valid_unicode
+
+        data = valid_unicode(_adapter().dump_python(list(messages), mode="json"))
+        return to_json(data, indent=indent)
 
 
 def messages_from_json(data: str | bytes) -> list[Message]:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._unicode import replace_surrogates
 from ..agent import Agent
-from ..exceptions import AgentRunError, UserError
+from ..exceptions import AgentRunError
 from ..messages import ContentPart, TextPart
 from ..usage import Usage
 from ._approve import add_approve_argument, approver
@@ -44,7 +45,7 @@ from ._options import (
     positive_int,
 )
 from ._progress import BatchCounts, PlainProgress, Progress, summary_lines
-from ._render import answered_by
+from ._render import answered_by, error_text
 
 __all__ = [
     "Batch",
@@ -55,6 +56,7 @@ __all__ = [
     "batch_command",
     "failed_outcome",
     "run_task",
+    "task_error",
     "task_prompt",
 ]
 
@@ -315,10 +317,13 @@ class Batch:
         while (task := self._next()) is not None:
             self.counts.running += 1
             self.progress.update(self.counts)
+            start = time.perf_counter()
             try:
                 outcome = await self.engine.run(task)
             except asyncio.CancelledError:
                 return  # interrupted: nothing is written for this task
+            except Exception as exc:  # an engine's own failure is the task's error line too
+                outcome = failed_outcome(task, task_error(exc), model=None, start=start)
             finally:
                 self.counts.running -= 1
             self.results.write(outcome.line)  # no await since the run ended: lines never interleave
@@ -350,17 +355,26 @@ async def run_task(
         result = await agent.run(
             task_prompt(task) if prompt is None else prompt, approve=approver("yes" if approve else "no")
         )
-    except (AgentRunError, UserError, CliError) as exc:
+    except Exception as exc:  # any exception of a task is its error line: the batch goes on
         usage = (exc.usage if isinstance(exc, AgentRunError) else None) or Usage()
         messages = exc.messages if isinstance(exc, AgentRunError) else []
-        error = {"type": type(exc).__name__, "message": one_line(str(exc))}
-        return failed_outcome(task, error, usage=usage, model=answered_by(messages, model_name), start=start)
+        return failed_outcome(
+            task, task_error(exc), usage=usage, model=answered_by(messages, model_name), start=start
+        )
     model = answered_by(result.messages, model_name)
     duration = time.perf_counter() - start
-    line = result_line(
-        task, output=result.output, usage=result.usage, model=model, error=None, duration_s=duration
-    )
-    return Outcome(line=line, usage=result.usage, failed=False)
+    try:
+        line = result_line(
+            task, output=result.output, usage=result.usage, model=model, error=None, duration_s=duration
+        )
+    except Exception as exc:  # an answer that cannot be written as JSON
+        return failed_outcome(task, task_error(exc), usage=result.usage, model=model, start=start)
+    return Outcome(line=replace_surrogates(line)[0], usage=result.usage, failed=False)
+
+
+def task_error(exc: BaseException) -> dict[str, str]:
+    """The `error` of a task's results line: `{"type", "message"}`, the message on one line."""
+    return {"type": type(exc).__name__, "message": one_line(error_text(exc))}
 
 
 def failed_outcome(
@@ -371,7 +385,7 @@ def failed_outcome(
     usage = usage or Usage()
     duration = time.perf_counter() - start
     line = result_line(task, output=None, usage=usage, model=model, error=error, duration_s=duration)
-    return Outcome(line=line, usage=usage, failed=True)
+    return Outcome(line=replace_surrogates(line)[0], usage=usage, failed=True)
 
 
 def task_prompt(task: Task) -> str | list[ContentPart]:

@@ -15,14 +15,21 @@ from contextlib import suppress
 from typing import Any
 
 from ..agent import Agent
-from ..exceptions import AgentRunError, UserError
+from ..exceptions import AgentRunError
 from ..messages import ContentPart, Message, TextPart
 from ..usage import Usage
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
 from ._images import add_file_argument, load_file
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
-from ._render import PlainRenderer, Renderer, add_thinking_argument, answered_by, usage_line
+from ._render import (
+    PlainRenderer,
+    Renderer,
+    add_thinking_argument,
+    answered_by,
+    tolerant_output,
+    usage_line,
+)
 
 __all__ = ["ChatSession", "add_chat_parser", "chat_command"]
 
@@ -58,6 +65,7 @@ def add_chat_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 def chat_command(args: argparse.Namespace) -> int:
     """Run `agentkit chat`; returns the exit code (0 after /exit or Ctrl-D, 130 after Ctrl-C)."""
+    tolerant_output()
     files: list[ContentPart] = [load_file(source) for source in getattr(args, "file", ())]
     agent = build_agent(args)
     with suppress(ImportError):
@@ -168,7 +176,7 @@ class ChatSession:
             async with stream:
                 async for event in stream:
                     renderer.event(event)
-        except (AgentRunError, UserError) as exc:
+        except Exception as exc:  # any failure ends the turn, not the session
             messages = exc.messages if isinstance(exc, AgentRunError) else []
             renderer.failed(exc, exit_code_for(exc), answered_by(messages, self.agent.model.model_name))
             return

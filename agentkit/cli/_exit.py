@@ -48,8 +48,9 @@ class CliError(Exception):
         self.code = code
 
 
-def exit_code_for(error: AgentkitError | CliError) -> ExitCode:
-    """The exit code for an error raised by a run, or while setting one up."""
+def exit_code_for(error: Exception) -> ExitCode:
+    """The exit code for an error raised by a run, or while setting one up (an exception agentkit did not
+    expect, a bug in a tool's validator or a model's, counts as a failed run)."""
     if isinstance(error, CliError):
         return error.code
     if isinstance(error, ToolExecutionError):
@@ -58,8 +59,8 @@ def exit_code_for(error: AgentkitError | CliError) -> ExitCode:
         return ExitCode.USAGE_LIMIT
     if isinstance(error, ModelAPIError):
         return ExitCode.MODEL_API
-    if isinstance(error, AgentRunError):  # before UserError: LocalServerError is both
-        return ExitCode.RUN_FAILED
+    if isinstance(error, AgentRunError) or not isinstance(error, AgentkitError):  # before UserError:
+        return ExitCode.RUN_FAILED  # LocalServerError is both
     return ExitCode.USAGE  # UserError: a missing key, a bad setting
 
 

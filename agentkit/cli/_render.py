@@ -8,12 +8,14 @@ happens on the way (tool calls, interim text, the usage line, errors) to stderr,
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
+from .._unicode import valid_unicode
 from ..events import (
     ApprovalRequired,
     Event,
@@ -45,6 +47,7 @@ __all__ = [
     "error_line",
     "output_text",
     "short_result",
+    "tolerant_output",
     "usage_line",
 ]
 
@@ -86,8 +89,9 @@ class Renderer(ABC):
         """Show the answer and what the run cost; `model` answered last."""
 
     @abstractmethod
-    def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
-        """Show why the run failed (one line) and what it cost up to there."""
+    def failed(self, error: Exception, code: ExitCode, model: str) -> None:
+        """Show why the run failed (one line) and what it cost up to there: an `AgentRunError`, a
+        `UserError`, or any exception the run raised."""
 
     def stopped(self) -> None:
         """The run was cancelled (Ctrl-C in `agentkit chat`): leave the display tidy."""
@@ -150,7 +154,7 @@ class PlainRenderer(Renderer):
         if self.show_usage:
             self._note(usage_line(result.usage, model))
 
-    def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
+    def failed(self, error: Exception, code: ExitCode, model: str) -> None:
         usage = error.usage if isinstance(error, AgentRunError) else None
         if usage is not None and usage.requests:
             self._note(usage_line(usage, model, prefix="spent"))
@@ -177,7 +181,7 @@ class JsonRenderer(Renderer):
             error=None,
         )
 
-    def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
+    def failed(self, error: Exception, code: ExitCode, model: str) -> None:
         messages = error.messages if isinstance(error, AgentRunError) else []
         usage = error.usage if isinstance(error, AgentRunError) else None
         self._write(
@@ -185,7 +189,7 @@ class JsonRenderer(Renderer):
             model=model,
             usage=usage,
             messages=messages,
-            error={"type": type(error).__name__, "message": str(error), "exit_code": int(code)},
+            error={"type": type(error).__name__, "message": error_text(error), "exit_code": int(code)},
         )
         print(error_line(error), file=self.err, flush=True)
 
@@ -199,7 +203,16 @@ class JsonRenderer(Renderer):
             "messages": json.loads(messages_to_json(messages)),
             "error": error,
         }
-        print(json.dumps(document, ensure_ascii=False), file=self.out, flush=True)
+        # one object in every case: lone surrogates (a reply's "\\udcff") are written as U+FFFD
+        print(json.dumps(valid_unicode(document), ensure_ascii=False), file=self.out, flush=True)
+
+
+def tolerant_output() -> None:
+    """Text stdout's or stderr's encoding cannot write (a lone surrogate in a reply, `\\udcff`) is shown as
+    `?` instead of failing the command after the answer came."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def add_thinking_argument(parser: argparse.ArgumentParser) -> None:
@@ -269,10 +282,18 @@ def usage_line(usage: Usage, model: str, *, prefix: str = "done") -> str:
     )
 
 
-def error_line(error: AgentRunError | UserError, command: str = "run") -> str:
+def error_line(error: Exception, command: str = "run") -> str:
     """`agentkit run: ModelAPIError: ...` (`error:` for misuse found during the run), on one line."""
-    kind = type(error).__name__ if isinstance(error, AgentRunError) else "error"
-    return f"agentkit {command}: {kind}: {one_line(str(error))}"
+    kind = "error" if isinstance(error, UserError) and not isinstance(error, AgentRunError) else None
+    return f"agentkit {command}: {kind or type(error).__name__}: {one_line(error_text(error))}"
+
+
+def error_text(error: BaseException) -> str:
+    """`str(error)`, or a note that it could not be read (an exception whose `__str__` raises)."""
+    try:
+        return str(error)
+    except Exception:
+        return f"(the message of this {type(error).__name__} could not be read)"
 
 
 def output_text(output: Any, output_type: Any) -> str:

@@ -8,13 +8,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..agent import Agent
-from ..exceptions import AgentRunError, UserError
+from ..exceptions import AgentRunError
 from ..messages import ContentPart, TextPart
 from ._approve import add_approve_argument, approver
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from ._images import MAX_IMAGE_BYTES, add_file_argument, load_file, load_image
 from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_float
-from ._render import add_thinking_argument
+from ._render import add_thinking_argument, tolerant_output
 from ._specs import load_object
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_command(args: argparse.Namespace) -> int:
     """Run `agentkit run`; returns the exit code."""
+    tolerant_output()
     agent = _agent(args)
     prompt = _prompt(args)
     renderer = _renderer(args.json, agent.output_type, show_thinking=not getattr(args, "no_thinking", False))
@@ -130,7 +131,7 @@ async def _run(
         result = stream.result
         renderer.finished(result, answered_by(result.messages, agent.model.model_name))
         return ExitCode.OK
-    except (AgentRunError, UserError) as exc:
+    except Exception as exc:
         code = exit_code_for(exc)
         messages = exc.messages if isinstance(exc, AgentRunError) else []
         renderer.failed(exc, code, answered_by(messages, agent.model.model_name))

@@ -40,7 +40,6 @@ from ._render import (
 if TYPE_CHECKING:
     from rich.status import Status
 
-    from ..exceptions import AgentRunError, UserError
     from ..result import RunResult
 
 __all__ = ["TerminalRenderer"]
@@ -148,7 +147,7 @@ class TerminalRenderer(Renderer):
         if self.show_usage:
             self.console.print(Text(usage_line(result.usage, model), style="dim"))
 
-    def failed(self, error: AgentRunError | UserError, code: ExitCode, model: str) -> None:
+    def failed(self, error: Exception, code: ExitCode, model: str) -> None:
         from ..exceptions import AgentRunError
 
         self._stop_waiting()

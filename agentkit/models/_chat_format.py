@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._unicode import valid_unicode
 from ..exceptions import UserError
 from ..messages import (
     AssistantMessage,
@@ -209,6 +210,9 @@ def build_request(
             body[key] = value
     if settings.stop:
         body["stop"] = list(settings.stop)
+    # a lone surrogate in a message (a prompt from a non-UTF-8 command line, a streamed "\\udcff") would make
+    # the request impossible to encode: it is sent as U+FFFD (the tools come from code: not checked)
+    body["messages"] = valid_unicode(body["messages"])
     return body
 
 
