@@ -9,6 +9,7 @@ from .context import RunContext
 from .exceptions import (
     AgentkitError,
     AgentRunError,
+    GuardrailTripped,
     ModelAPIError,
     ModelRetry,
     ModelUnavailableError,
@@ -18,6 +19,7 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
+from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail
 from .messages import (
     AssistantMessage,
     ImagePart,
@@ -44,15 +46,21 @@ __all__ = [
     "AgentRunError",
     "AgentkitError",
     "AssistantMessage",
+    "Deny",
+    "GuardrailTripped",
+    "Hooks",
     "ImagePart",
+    "InputGuardrail",
     "Message",
     "Model",
     "ModelAPIError",
     "ModelProfile",
+    "ModelRequest",
     "ModelRequestParameters",
     "ModelRetry",
     "ModelSettings",
     "ModelUnavailableError",
+    "OutputGuardrail",
     "RunContext",
     "RunPolicy",
     "RunResult",

@@ -21,6 +21,12 @@ from ._steps import StepModel, StepToolset, step_tool
 
 __all__ = ["DBOSAgent"]
 
+HOOKS_REFUSED = (
+    "A durable run takes no hooks or guardrails (Agent(hooks=...), run(hooks=...)): they run outside DBOS's "
+    "steps, so a recovered run would call them again, and an input guardrail would cancel a model request "
+    "DBOS is recording. Check the input before starting the workflow, and the output after it returns."
+)
+
 _Workflow = Callable[..., Coroutine[Any, Any, RunResult[Any]]]
 
 
@@ -38,7 +44,8 @@ class DBOSAgent(Generic[DepsT, OutputT]):
             the agent's `name`.
 
     Raises:
-        UserError: The agent has no name (and none is given), or another `DBOSAgent` has this name.
+        UserError: The agent has no name (and none is given), or another `DBOSAgent` has this name, or the
+            agent has hooks (see `HOOKS_REFUSED`).
     """
 
     def __init__(self, agent: Agent[DepsT, OutputT], *, name: str | None = None) -> None:
@@ -48,6 +55,8 @@ class DBOSAgent(Generic[DepsT, OutputT]):
                 "DBOSAgent needs a name, unique in the process, to register its workflow with DBOS: "
                 'give the agent one (Agent(..., name="support")) or pass DBOSAgent(agent, name=...).'
             )
+        if agent.hooks:
+            raise UserError(HOOKS_REFUSED)
         workflow_name = f"{name}.run"
         if _is_registered(workflow_name):
             raise UserError(
@@ -147,6 +156,8 @@ class DBOSAgent(Generic[DepsT, OutputT]):
 
 def _check_options(options: RunOptions[Any]) -> None:
     """The options a durable run cannot take, refused with what to do instead."""
+    if options.get("hooks"):
+        raise UserError(HOOKS_REFUSED)
     if options.get("approve") is not None:
         raise UserError(
             "A durable run takes no approve= callback (a callback cannot be recorded, so a recovered run could "
