@@ -27,7 +27,7 @@ from .messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMe
 from .models import ModelRequestParameters
 from .settings import ModelSettings
 from .tool import Tool
-from .usage import UsageView
+from .usage import Usage, UsageView
 
 if TYPE_CHECKING:
     from ._run_state import RunSpec, RunState
@@ -346,7 +346,9 @@ async def guarded(
                 except StopAsyncIteration:
                     return
                 if isinstance(event, ResponseFinished) and (tripped := await checks) is not None:
-                    yield tripped.event  # the guardrails outlasted the request: its answer is dropped
+                    # the guardrails outlasted the request: its answer is dropped, its cost counted
+                    state.charge(event.message.usage or Usage(requests=1))
+                    yield tripped.event
                     raise tripped.error(state)
                 yield event
         finally:

@@ -43,19 +43,6 @@ class ToolDefinition:
     _entries: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
     """The entries built so far, per dialect (shared by the definitions of one function's tools)."""
 
-    def replace(self, *, name: str | None = None, description: str | None = None) -> Tool[P, R]:
-        """A copy offered under another `name` or `description` (the same function, schema and options): for
-        `Agent(prepare_tools=...)`, where a call of the copy runs this tool's function."""
-        copy_: Tool[P, R] = Tool.__new__(Tool)
-        copy_.__dict__.update(self.__dict__)
-        if name is not None:
-            if not valid_tool_name(name):
-                raise UserError(f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-'.")
-            copy_.name = name
-        if description is not None:
-            copy_.description = description
-        return copy_
-
     def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
         """The chat-completions `tools[]` entry for this tool, its schema in `dialect`.
 
@@ -293,6 +280,19 @@ class Tool(Generic[P, R]):
                 name=self.name, description=self.description, parameters=self.parameters, strict=self.strict
             )
         return current
+
+    def replace(self, *, name: str | None = None, description: str | None = None) -> Tool[P, R]:
+        """A copy offered under another `name` or `description` (the same function, schema and options): for
+        `Agent(prepare_tools=...)`, where a call of the copy runs this tool's function."""
+        copy_: Tool[P, R] = type(self).__new__(type(self))  # a subclass's copy works as the subclass does
+        copy_.__dict__.update(self.__dict__)
+        if name is not None:
+            if not valid_tool_name(name):
+                raise UserError(f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-'.")
+            copy_.name = name
+        if description is not None:
+            copy_.description = description
+        return copy_
 
     def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
         """The chat-completions `tools[]` entry in `dialect`, built once and cached: treat it as read-only."""

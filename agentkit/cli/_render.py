@@ -17,9 +17,11 @@ from ..events import (
     ApprovalRequired,
     Event,
     FeedbackSent,
+    GuardrailTriggered,
     ResponseFinished,
     SubAgentEvent,
     TextDelta,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "call_line",
     "dollars",
     "error_line",
+    "hook_line",
     "output_text",
     "short_result",
     "usage_line",
@@ -122,7 +125,7 @@ class PlainRenderer(Renderer):
             self._note(f"agentkit: {FEEDBACK_NOTES[event.reason]}")
         elif isinstance(event, ApprovalRequired):
             self._note(f"waiting for approval: {call_line(event.call.name, event.arguments)}")
-        elif (line := nested_line(event)) is not None:
+        elif (line := hook_line(event)) is not None or (line := nested_line(event)) is not None:
             self._note(line)
 
     def finished(self, result: RunResult[Any], model: str) -> None:
@@ -203,6 +206,20 @@ def nested_line(event: Event) -> str | None:
         return f"  {where}: -> {call_line(event.call.name, event.arguments)}"
     if isinstance(event, ToolCallFinished):
         return f"  {where}: <- {event.message.name}: {short_result(event)}"
+    return None
+
+
+def hook_line(event: Event) -> str | None:
+    """A hook's decision on one line (a denied call, a tripped guardrail), or `None`."""
+    if isinstance(event, ToolCallDenied):
+        try:
+            arguments = json.loads(event.call.arguments or "{}")
+        except ValueError:
+            arguments = {"arguments": event.call.arguments}
+        shown = call_line(event.call.name, arguments if isinstance(arguments, dict) else {})
+        return f"denied: {shown}: {one_line(event.reason)}"
+    if isinstance(event, GuardrailTriggered):
+        return f"{event.guardrail_kind} guardrail {event.guardrail} tripped: {one_line(event.reason)}"
     return None
 
 
