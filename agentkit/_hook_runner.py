@@ -331,14 +331,12 @@ async def guarded(
     (the stream closed), `GuardrailTriggered` yielded and `GuardrailTripped` raised; the response is
     passed on only once every guardrail has passed."""
     async with aclosing(events) as stream:
-        step: asyncio.Future[E] | None = None
+        step: asyncio.Future[E] = asyncio.ensure_future(anext(stream))
         try:
             while True:
-                step = asyncio.ensure_future(anext(stream))
                 if not checks.done():
                     await asyncio.wait({step, checks}, return_when=asyncio.FIRST_COMPLETED)
                 if checks.done() and (tripped := checks.result()) is not None:
-                    await _cancel(step)
                     yield tripped.event
                     raise tripped.error(state)
                 try:
@@ -351,9 +349,9 @@ async def guarded(
                     yield tripped.event
                     raise tripped.error(state)
                 yield event
+                step = asyncio.ensure_future(anext(stream))
         finally:
-            if step is not None:
-                await _cancel(step)  # before the stream is closed (it cannot be while it runs)
+            await _cancel(step)  # before the stream is closed (it cannot be while it runs)
             await _cancel(checks)
 
 

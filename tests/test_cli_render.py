@@ -146,3 +146,32 @@ def test_helpers() -> None:
 )
 def test_exit_codes(error: UserError, code: ExitCode) -> None:
     assert exit_code_for(error) == code
+
+
+def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> None:
+    from agentkit import Deny, GuardrailTripped, Hooks, InputGuardrail, RunContext, ToolCall
+    from agentkit.cli._exit import exit_code_for
+
+    class NoLookups(Hooks[None]):
+        def before_tool_call(self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, object]) -> Deny:
+            return Deny("lookups are off today")
+
+    console, out, err_console, _ = _consoles()
+    renderer = TerminalRenderer(console=console, err_console=err_console)
+    model = ScriptedModel([tool_call_response("lookup", {"city": "Oslo"}), "I cannot look it up."])
+    _run(renderer, Agent(model, tools=[lookup], hooks=[NoLookups()]), "Oslo?")
+    assert '\x1b[31m✗ denied: lookup(city="Oslo"): lookups are off today\x1b[0m' in out.getvalue()
+
+    err = io.StringIO()
+    plain = PlainRenderer(out=io.StringIO(), err=err)
+    agent = Agent(ScriptedModel(["x"]), hooks=[InputGuardrail(lambda ctx, text: Deny("no"), name="nope")])
+    try:
+        for event in agent.run_stream_sync("hi"):
+            plain.event(event)
+    except GuardrailTripped as error:
+        assert exit_code_for(error) == 1  # the run failed
+        plain.failed(error, exit_code_for(error), "scripted")
+    assert err.getvalue().splitlines()[-2:] == [
+        "input guardrail nope tripped: no",
+        "agentkit run: GuardrailTripped: The input guardrail 'nope' tripped: no",
+    ]

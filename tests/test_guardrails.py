@@ -22,7 +22,7 @@ from agentkit import (
 )
 from agentkit.cli._render import PlainRenderer
 from agentkit.events import Event, GuardrailTriggered, RunFinished, ToolCallDenied
-from agentkit.messages import Message, ToolCall
+from agentkit.messages import Message, SystemMessage, ToolCall, UserMessage
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import (
     FunctionModel,
@@ -256,3 +256,15 @@ def test_guardrails_are_named_by_their_function_or_their_name() -> None:
     assert InputGuardrail(no_secrets).label == "no_secrets"
     assert OutputGuardrail(plausible, name="sane").label == "sane"
     assert InputGuardrail(lambda ctx, text: None).label == "<lambda>"
+
+
+async def test_a_run_continuing_without_a_user_message_checks_empty_text() -> None:
+    seen: list[str] = []
+
+    def check(ctx: RunContext[Any], text: str) -> None:
+        seen.append(text)
+
+    history: list[Message] = [SystemMessage(content="Greet."), UserMessage(content="hi", feedback=True)]
+    agent = Agent(ScriptedModel(["hello"]), hooks=[InputGuardrail(check)])
+    assert (await agent.run(None, message_history=history)).output == "hello"
+    assert seen == [""]

@@ -383,3 +383,23 @@ def test_a_sub_agents_hooks_run_inside_the_tool() -> None:
     assert main.run_sync("go").output == "done"
     assert recorder.seen[0] == "before_run deps=None step=0"
     assert recorder.seen[-1] == "after_run from the helper NoneType"
+
+
+def test_a_subclass_may_call_the_base_methods() -> None:
+    class Polite(Hooks[None]):
+        async def before_request(self, ctx: RunContext[None], request: ModelRequest) -> ModelRequest | None:
+            return await super().before_request(ctx, request)
+
+        async def before_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, Any]
+        ) -> dict[str, Any] | Deny | None:
+            return await super().before_tool_call(ctx, call, arguments)
+
+        async def after_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, result: ToolMessage
+        ) -> ToolMessage | None:
+            return await super().after_tool_call(ctx, call, result)
+
+    model = ScriptedModel([tool_call_response("weather", {"city": "Oslo"}), "ok"])
+    result = Agent(model, tools=[weather], hooks=[Polite()]).run_sync("weather")
+    assert result.output == "ok" and calls == [("weather", ("Oslo", 1))]
