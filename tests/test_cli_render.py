@@ -165,12 +165,11 @@ def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> 
     err = io.StringIO()
     plain = PlainRenderer(out=io.StringIO(), err=err)
     agent = Agent(ScriptedModel(["x"]), hooks=[InputGuardrail(lambda ctx, text: Deny("no"), name="nope")])
-    try:
+    with pytest.raises(GuardrailTripped) as info:
         for event in agent.run_stream_sync("hi"):
             plain.event(event)
-    except GuardrailTripped as error:
-        assert exit_code_for(error) == 1  # the run failed
-        plain.failed(error, exit_code_for(error), "scripted")
+    assert exit_code_for(info.value) == 1  # the run failed
+    plain.failed(info.value, exit_code_for(info.value), "scripted")
     assert err.getvalue().splitlines()[-2:] == [
         "input guardrail nope tripped: no",
         "agentkit run: GuardrailTripped: The input guardrail 'nope' tripped: no",
