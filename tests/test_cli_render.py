@@ -153,7 +153,9 @@ def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> 
     from agentkit.cli._exit import exit_code_for
 
     class NoLookups(Hooks[None]):
-        def before_tool_call(self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, object]) -> Deny:
+        def before_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, object]
+        ) -> Deny:
             return Deny("lookups are off today")
 
     console, out, err_console, _ = _consoles()
@@ -165,9 +167,9 @@ def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> 
     err = io.StringIO()
     plain = PlainRenderer(out=io.StringIO(), err=err)
     agent = Agent(ScriptedModel(["x"]), hooks=[InputGuardrail(lambda ctx, text: Deny("no"), name="nope")])
+    events = agent.run_stream_sync("hi")
     with pytest.raises(GuardrailTripped) as info:
-        for event in agent.run_stream_sync("hi"):
-            plain.event(event)
+        list(map(plain.event, events))
     assert exit_code_for(info.value) == 1  # the run failed
     plain.failed(info.value, exit_code_for(info.value), "scripted")
     assert err.getvalue().splitlines()[-2:] == [
