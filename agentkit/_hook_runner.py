@@ -335,7 +335,8 @@ async def guarded(
         try:
             while True:
                 if not checks.done():
-                    await asyncio.wait({step, checks}, return_when=asyncio.FIRST_COMPLETED)
+                    both: set[asyncio.Future[Any]] = {step, checks}
+                    await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
                 if checks.done() and (tripped := checks.result()) is not None:
                     yield tripped.event
                     raise tripped.error(state)
