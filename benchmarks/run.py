@@ -66,6 +66,8 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_procs": 5,
         "coldstart_warmup": True,
         "rounds": 3,
+        "hooks_runs": 200,
+        "hooks_rounds": 9,
     },
     "quick": {
         "overhead_reps": 25,
@@ -80,9 +82,11 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_procs": 2,
         "coldstart_warmup": False,
         "rounds": 1,
+        "hooks_runs": 20,
+        "hooks_rounds": 2,
     },
 }
-BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency", "streaming", "default_path")
+BENCHES = ("overhead", "coldstart", "parallel", "schema", "concurrency", "streaming", "default_path", "hooks")
 
 
 def log(message: str) -> None:
@@ -328,7 +332,34 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"coldstart: {exc}")
             log(f"FAILED: {exc}")
+    if "hooks" in benches and any(fw.name == "agentkit" and fw.name not in skipped for fw in frameworks):
+        log("hooks: agentkit")
+        try:
+            results["hooks"] = run_hooks(pythons["agentkit"], base_url, mode, timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"hooks: {exc}")
+            log(f"FAILED: {exc}")
     return info, skipped, failures, results
+
+
+def run_hooks(python: str, base_url: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """bench_hooks.py (agentkit alone: a run with no hooks, 3 no-op hooks, 3 hooks with every method)."""
+    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [python, str(HERE / "bench_hooks.py"), "--base-url", base_url, "--json", out.name]
+        command += ["--runs", str(mode["hooks_runs"]), "--rounds", str(mode["hooks_rounds"])]
+        done = subprocess.run(
+            command,
+            env={**os.environ, **env_for(agentkit)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"hooks: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
 
 
 def main() -> int:
@@ -394,6 +425,13 @@ def main() -> int:
     return 0
 
 
+def _render_hooks(results: dict[str, Any]) -> str:
+    return "\n".join(
+        f"  {name:<22} {figures['run_us']:>9.0f} µs/run  x{figures['ratio']:.3f} of no hooks"
+        for name, figures in results.items()
+    )
+
+
 def render(document: dict[str, Any], names: list[str]) -> str:
     m = document["machine"]
     lines = [
@@ -452,6 +490,11 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "default_path",
             "7. Default path: the README's agent, no client passed, sequential 2-turn runs",
             lambda d: report.render_default_path(d, names),
+        ),
+        (
+            "hooks",
+            "8. Hooks (agentkit): sequential 2-turn runs with no hooks, 3 no-op hooks, 3 hooks with every method",
+            _render_hooks,
         ),
     )
     for key, title, render_section in sections:
