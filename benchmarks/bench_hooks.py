@@ -11,8 +11,10 @@ nothing. "3 hooks, all methods" is three objects each with `before_run`, `before
 `after_response`, `before_tool_call`, `after_tool_call` and `after_run`, async, returning `None`: every one
 is awaited at its point (18 awaits over the run's 2 requests and 1 tool call), the worst case of a hook that
 does nothing. The variants take turns round after round (so load on the machine touches them alike); each
-round times `--runs` sequential runs per variant. Prints the median µs per run of each variant over the
-rounds and its ratio to no hooks (the target: 3 no-op hooks cost at most 3% more).
+round times `--runs` sequential runs per variant, each variant going first in turn. Prints the median over
+the rounds of each variant's median µs per run, its ratio to no hooks, and the median of the per-round
+ratios (`paired`: each round's variant over the same round's no-hooks run, which cancels slow drift in the
+machine's load). The target: 3 no-op hooks cost at most 3% more than none.
 """
 
 from __future__ import annotations
@@ -81,20 +83,23 @@ async def measure(base_url: str, runs: int, rounds: int) -> dict[str, Any]:
         for _ in range(max(3, runs // 10)):
             await _run(agent)
     medians: dict[str, list[float]] = {name: [] for name in agents}
-    for _ in range(rounds):
-        for name, agent in agents.items():
+    names = list(agents)
+    for index in range(rounds):
+        shift = index % len(names)  # each variant goes first in turn: no variant pays for going first
+        for name in names[shift:] + names[:shift]:
             samples = []
             for _ in range(runs):
                 start = time.perf_counter_ns()
-                await _run(agent)
+                await _run(agents[name])
                 samples.append((time.perf_counter_ns() - start) / 1000)
             medians[name].append(statistics.median(samples))
-    base = statistics.median(medians["none"])
+    base = medians["none"]
     return {
         name: {
             "run_us": statistics.median(values),
             "rounds_us": values,
-            "ratio": statistics.median(values) / base,
+            "ratio": statistics.median(values) / statistics.median(base),
+            "paired_ratio": statistics.median(v / b for v, b in zip(values, base, strict=True)),
         }
         for name, values in medians.items()
     }
@@ -107,9 +112,11 @@ async def _run(agent: Agent[Any, Any]) -> None:
 
 
 def render(results: dict[str, Any]) -> str:
-    lines = [f"{'variant':<22} {'µs/run':>9} {'ratio':>7}"]
+    lines = [f"{'variant':<22} {'µs/run':>9} {'ratio':>7} {'paired':>7}"]
     for name, figures in results.items():
-        lines.append(f"{name:<22} {figures['run_us']:>9.0f} {figures['ratio']:>7.3f}")
+        lines.append(
+            f"{name:<22} {figures['run_us']:>9.0f} {figures['ratio']:>7.3f} {figures['paired_ratio']:>7.3f}"
+        )
     return "\n".join(lines)
 
 

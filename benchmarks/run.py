@@ -427,7 +427,8 @@ def main() -> int:
 
 def _render_hooks(results: dict[str, Any]) -> str:
     return "\n".join(
-        f"  {name:<22} {figures['run_us']:>9.0f} µs/run  x{figures['ratio']:.3f} of no hooks"
+        f"  {name:<22} {figures['run_us']:>9.0f} µs/run  x{figures['ratio']:.3f} of no hooks "
+        f"(per round: x{figures['paired_ratio']:.3f})"
         for name, figures in results.items()
     )
 
