@@ -327,9 +327,10 @@ def _input_text(messages: Sequence[Message]) -> str:
 async def guarded(
     events: AsyncGenerator[E, None], checks: asyncio.Task[_Tripped | None], state: RunState
 ) -> AsyncGenerator[E | GuardrailTriggered, None]:
-    """The first request's events while the input guardrails run: if one trips, the request is cancelled
-    (the stream closed), `GuardrailTriggered` yielded and `GuardrailTripped` raised; the response is
-    passed on only once every guardrail has passed."""
+    """The first request's events while the input guardrails run: held back until every guardrail has
+    passed (then passed on as they come). If one trips, the request is cancelled (the stream closed), what
+    was held back dropped, `GuardrailTriggered` yielded and `GuardrailTripped` raised."""
+    held: list[E] = []
     async with aclosing(events) as stream:
         step: asyncio.Future[E] = asyncio.ensure_future(anext(stream))
         try:
@@ -337,11 +338,14 @@ async def guarded(
                 if not checks.done():
                     both: set[asyncio.Future[Any]] = {step, checks}
                     await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
-                if checks.done() and (tripped := checks.result()) is not None:
-                    yield tripped.event
-                    raise tripped.error(state)
+                if checks.done():
+                    if (tripped := checks.result()) is not None:
+                        yield tripped.event
+                        raise tripped.error(state)
+                    while held:
+                        yield held.pop(0)
                 try:
-                    event = await step
+                    event = await step  # done, or (the guardrails passed) the stream's next event
                 except StopAsyncIteration:
                     return
                 if isinstance(event, ResponseFinished) and (tripped := await checks) is not None:
@@ -349,7 +353,12 @@ async def guarded(
                     state.charge(event.message.usage or Usage(requests=1))
                     yield tripped.event
                     raise tripped.error(state)
-                yield event
+                if checks.done():
+                    while held:
+                        yield held.pop(0)
+                    yield event
+                else:
+                    held.append(event)
                 step = asyncio.ensure_future(anext(stream))
         finally:
             await _cancel(step)  # before the stream is closed (it cannot be while it runs)

@@ -11,6 +11,14 @@ A run continuing a transcript that ends with calls waiting for approval starts w
 calls (each approved or denied by the run's decisions). Before the first step the run loads its session and
 enters its toolsets; after each step it appends the step's messages to its session.
 
+The run's hooks (`spec.hooks`, a `_hook_runner.HookRunner`; `None` when no hook does anything) are called at
+these points: `before_run` once the run has started (then the input guardrails that do not run beside the
+first request), `before_request` / `after_response` around each request in `AskModel` (the first request
+raced against the other input guardrails), `before_tool_call` on each call about to run and
+`after_tool_call` in each call's task in `RunTools`, the output guardrails on `End`'s output, and
+`after_run` with the result or the error. Instructions with functions are evaluated as the run starts, and
+`prepare_tools` before each request (the calls of that response are matched against the tools it offered).
+
 Each step is an async generator that yields events and, last, the step that comes next. Everything a step
 knows of the run is in `RunState` (`_run_state`); the policy of the model's profile (`RunPolicy`) decides
 the checker and the repeated-call steering. Every failure raises an `AgentRunError` carrying the transcript.

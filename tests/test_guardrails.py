@@ -21,7 +21,7 @@ from agentkit import (
     tool,
 )
 from agentkit.cli._render import PlainRenderer
-from agentkit.events import Event, GuardrailTriggered, RunFinished, ToolCallDenied
+from agentkit.events import Event, GuardrailTriggered, RunFinished, TextDelta, ToolCallDenied
 from agentkit.messages import Message, SystemMessage, ToolCall, UserMessage
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import (
@@ -114,18 +114,32 @@ async def test_an_answer_waits_for_the_input_guardrails_to_pass(stream: bool) ->
     assert not any(isinstance(e, GuardrailTriggered) for e in events)
 
 
-async def test_an_answer_that_came_before_the_guardrail_tripped_is_dropped_but_paid_for() -> None:
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_answer_that_came_before_the_guardrail_tripped_is_dropped_but_paid_for(stream: bool) -> None:
     async def slow_refusal(ctx: RunContext[Any], text: str) -> Deny:
         await asyncio.sleep(0.05)
         return Deny("off topic")
 
-    model = ScriptedModel(["an answer"])
+    model = ScriptedModel(["an answer that streams in several pieces"], chunk_size=4)
     agent = Agent(model, hooks=[InputGuardrail(slow_refusal, name="topic")])
-    with pytest.raises(GuardrailTripped, match="'topic' tripped: off topic") as info:
-        await agent.run("tell me a joke")
-    assert [m.role for m in info.value.messages] == ["user"]  # the answer is not in the transcript
-    assert info.value.usage is not None and info.value.usage.requests == 1
+    error, events = await tripped(agent, "tell me a joke", stream=stream)
+    assert str(error) == "The input guardrail 'topic' tripped: off topic"
+    assert [m.role for m in error.messages] == ["user"]  # the answer is not in the transcript
+    assert error.usage is not None and error.usage.requests == 1
     assert len(model.requests) == 1
+    if stream:  # the deltas were held back, and dropped
+        assert [e.kind for e in events] == ["request_started", "guardrail_triggered"]
+
+
+async def test_deltas_held_back_while_the_guardrails_run_come_out_whole_and_in_order() -> None:
+    async def slow_check(ctx: RunContext[Any], text: str) -> None:
+        await asyncio.sleep(0.05)
+
+    model = ScriptedModel(["an answer that streams in several pieces"], chunk_size=4)
+    result, events = await collect(Agent(model, hooks=[InputGuardrail(slow_check)]), "hi", stream=True)
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) > 3 and "".join(deltas) == result.output == "an answer that streams in several pieces"
+    assert [e.kind for e in events][-2:] == ["response_finished", "run_finished"]
 
 
 async def test_a_guardrail_that_passes_late_lets_later_turns_go_unchecked() -> None:
@@ -268,3 +282,24 @@ async def test_a_run_continuing_without_a_user_message_checks_empty_text() -> No
     agent = Agent(ScriptedModel(["hello"]), hooks=[InputGuardrail(check)])
     assert (await agent.run(None, message_history=history)).output == "hello"
     assert seen == [""]
+
+
+def test_over_the_wire_a_guardrail_passing_mid_stream_lets_the_held_deltas_out_in_order() -> None:
+    from agentkit.testing import RawStream
+
+    async def slow_check(ctx: RunContext[Any], text: str) -> None:
+        await asyncio.sleep(0.21)  # between the first delta (the 3rd event, 0.18 s) and the next (0.24 s)
+
+    answer = "one two three four five six seven eight"
+    with LoopbackServer() as server:
+        server.add(
+            lambda body: RawStream(events=server.stream_events(AssistantMessage(content=answer)), delay=0.06)
+        )
+        model = OpenAIChatModel(
+            "google/gemini-2.0-flash-001", base_url=server.base_url, api_key=KEY, max_retries=0
+        )
+        events = list(Agent(model, hooks=[InputGuardrail(slow_check)]).run_stream_sync("count"))
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert "".join(deltas) == answer and len(deltas) > 1
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.result.output == answer
