@@ -182,9 +182,9 @@ class HookRunner:
         `before_request` hooks change them (each sees the one before's request)."""
         if not self._before_request:
             return state.messages, parameters, spec.settings
-        request = ModelRequest(
+        original = request = ModelRequest(
             messages=list(state.messages),
-            tools=list(parameters.tools),
+            tools=tuple(parameters.tools),
             tool_choice=parameters.tool_choice,
             settings=spec.settings,
         )
@@ -198,6 +198,8 @@ class HookRunner:
                         "ModelRequest (request.replace(...)) or None."
                     )
                 request = changed
+        if request is original:  # nothing changed: the run's own objects go out
+            return state.messages, parameters, spec.settings
         asked = replace(parameters, tools=list(request.tools), tool_choice=request.tool_choice)
         return list(request.messages), asked, request.settings
 

@@ -231,7 +231,8 @@ class Agent(Generic[DepsT, OutputT]):
                 function of a `ToolCall` deciding the same way as calls come; without it, calls of tools
                 with `requires_approval` stop the run: see `RunResult.pending_approvals`), `session` (an
                 `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
-                appended to it step by step).
+                appended to it step by step), `hooks` (hook objects and guardrails for this run, called after
+                the agent's: see `agentkit.hooks`).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).

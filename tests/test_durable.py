@@ -435,6 +435,9 @@ def test_hooks_and_guardrails_are_refused_in_a_durable_run(dbos: None) -> None:
     durable = DBOSAgent(Agent(ScriptedModel([]), name="unhooked"))
     with pytest.raises(UserError, match="A durable run takes no hooks or guardrails"):
         durable.run_sync("hi", hooks=[Hooks()])
+    durable.agent.hooks.append(Hooks())  # added after the DBOSAgent was made
+    with pytest.raises(UserError, match="A durable run takes no hooks or guardrails"):
+        durable.run_sync("hi")
 
 
 def test_dynamic_instructions_and_prepare_tools_work_in_a_durable_run(dbos: None) -> None:

@@ -104,7 +104,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         The prompt and options are the workflow's inputs, recorded by DBOS: they must pickle (`deps` too).
         Run it inside `with SetWorkflowID(...)` to choose the workflow's id (DBOS runs a workflow once per id).
         """
-        _check_options(options)
+        _check_options(options, self.agent)
         result: RunResult[OutputT] = await self._workflow(prompt, **options)
         return result
 
@@ -125,7 +125,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
             raise UserError(
                 "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
             )
-        _check_options(options)
+        _check_options(options, self.agent)
         handle = DBOS.start_workflow(self._workflow, prompt, **options)
         # typed by DBOS as the coroutine function's return value; the handle gives what it awaits to
         return cast("RunResult[OutputT]", handle.get_result())
@@ -143,7 +143,9 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT]
     ) -> RunResult[OutputT]:
         """The workflow's body: the agent's own run, with its model and tools replaced by steps."""
-        _check_options(options)  # also when started through `workflow` (DBOS.start_workflow, a queue)
+        _check_options(
+            options, self.agent
+        )  # also when started through `workflow` (DBOS.start_workflow, a queue)
         prefix = self.name
         durable = copy.copy(self.agent)
         durable.tools = {name: step_tool(tool, prefix) for name, tool in self.agent.tools.items()}
@@ -154,9 +156,10 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         return await durable.run(prompt, **options)
 
 
-def _check_options(options: RunOptions[Any]) -> None:
-    """The options a durable run cannot take, refused with what to do instead."""
-    if options.get("hooks"):
+def _check_options(options: RunOptions[Any], agent: Agent[Any, Any]) -> None:
+    """The options a durable run cannot take, refused with what to do instead (and hooks added to the agent
+    since the `DBOSAgent` was made)."""
+    if options.get("hooks") or agent.hooks:
         raise UserError(HOOKS_REFUSED)
     if options.get("approve") is not None:
         raise UserError(
