@@ -231,7 +231,7 @@ class HookRunner:
             if isinstance(verdict, Deny):
                 outcome = answer(call.call, DENIED_BY_HOOK.format(reason=verdict.reason), is_error=True)
                 return original, outcome, ToolCallDenied(call=original.call, reason=verdict.reason)
-            if verdict is None:
+            if verdict is None or verdict == call.arguments:  # the same arguments: nothing changes
                 continue
             if not isinstance(verdict, dict):
                 raise UserError(

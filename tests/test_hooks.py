@@ -236,6 +236,19 @@ def test_changed_arguments_are_validated_again_and_the_transcript_keeps_the_mode
         assert started.arguments == {"city": "Oslo", "days": 3}
 
 
+def test_returning_the_same_arguments_changes_nothing() -> None:
+    class Same:
+        def before_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, Any]
+        ) -> dict[str, Any]:
+            return dict(arguments)
+
+    model = ScriptedModel([tool_call_response("weather", {"city": "Oslo"}), "ok"])
+    events = list(Agent(model, tools=[weather], hooks=[Same()]).run_stream_sync("weather"))
+    assert not any(isinstance(e, ToolArgumentsChanged) for e in events)
+    assert calls == [("weather", ("Oslo", 1))]
+
+
 def test_arguments_that_do_not_validate_are_a_user_error() -> None:
     class Broken:
         def before_tool_call(
