@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -176,3 +177,21 @@ def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> 
         "input guardrail nope tripped: no",
         "agentkit run: GuardrailTripped: The input guardrail 'nope' tripped: no",
     ]
+
+
+def test_a_sub_agents_denied_call_is_shown_under_its_name() -> None:
+    from agentkit import Deny
+    from agentkit.cli._render import nested_line
+    from agentkit.events import SubAgentEvent, ToolCallDenied
+    from agentkit.messages import ToolCall
+
+    call = ToolCall(id="c1", name="lookup", arguments='{"city": "Oslo"}')
+    event = SubAgentEvent(
+        agent_name="helper", tool_call_id="c0", event=ToolCallDenied(call=call, reason="no")
+    )
+    assert nested_line(event) == '  helper: denied: lookup(city="Oslo"): no'
+    for odd in ("null", "{not json"):
+        denied = ToolCallDenied(call=dataclasses.replace(call, arguments=odd), reason=Deny("no").reason)
+        assert nested_line(SubAgentEvent(agent_name="helper", tool_call_id=None, event=denied)) == (
+            "  helper: denied: lookup(): no"
+        )

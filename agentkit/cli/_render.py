@@ -206,6 +206,8 @@ def nested_line(event: Event) -> str | None:
         return f"  {where}: -> {call_line(event.call.name, event.arguments)}"
     if isinstance(event, ToolCallFinished):
         return f"  {where}: <- {event.message.name}: {short_result(event)}"
+    if (line := hook_line(event)) is not None:
+        return f"  {where}: {line}"
     return None
 
 
@@ -214,8 +216,8 @@ def hook_line(event: Event) -> str | None:
     if isinstance(event, ToolCallDenied):
         try:
             arguments = json.loads(event.call.arguments or "{}")
-        except ValueError:
-            arguments = {"arguments": event.call.arguments}
+        except ValueError:  # what the model wrote, not JSON
+            arguments = None
         shown = call_line(event.call.name, arguments if isinstance(arguments, dict) else {})
         return f"denied: {shown}: {one_line(event.reason)}"
     if isinstance(event, GuardrailTriggered):
