@@ -124,6 +124,9 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                 spec.tools = await _resolve_toolsets(spec, state, toolsets)
             if spec.instructions is not None:
                 await insert_instructions(spec, state, spec.instructions)
+            if spec.prepare_tools is not None and unanswered_calls(state.messages) is not None:
+                # calls waiting for approval are matched against the tools offered as the run resumes
+                state.step_tools = await step_tools(spec, state, spec.prepare_tools)
             step = _first_step(spec, state)
             await _save(spec, state, step)  # the prompt, once the run is known to be well formed
             if state.checker is not None:
@@ -179,10 +182,11 @@ def _first_step(spec: RunSpec[Any], state: RunState) -> Step:
     opening = state.opening
     assert opening is not None
     history = state.messages if opening.prompt is None else state.messages[:-1]
+    tools = spec.tools if state.step_tools is None else state.step_tools
     state.decisions = check_approvals(
-        history, opening.prompt, opening.approvals, tools=spec.tools, has_callback=opening.has_callback
+        history, opening.prompt, opening.approvals, tools=tools, has_callback=opening.has_callback
     )
-    waiting = waiting_calls(history, spec.tools) if opening.prompt is None else None
+    waiting = waiting_calls(history, tools) if opening.prompt is None else None
     return AskModel() if waiting is None else RunTools(waiting[0], waiting=tuple(waiting[1]))
 
 
@@ -391,7 +395,7 @@ async def _run_tools(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage, waiting: tuple[ToolCall, ...] | None
 ) -> AsyncGenerator[Event | Step, None]:
     dialect = spec.model.profile.schema_dialect
-    tools = spec.tools if state.step_tools is None or waiting is not None else state.step_tools
+    tools = spec.tools if state.step_tools is None else state.step_tools
     calls = validate_calls(
         response.tool_calls if waiting is None else waiting,
         tools=tools,

@@ -219,3 +219,22 @@ def test_prepare_tools_must_be_a_function_and_names_must_be_valid() -> None:
     renamed = weather.replace(name="forecast")
     assert (renamed.name, renamed.definition.name, weather.name) == ("forecast", "forecast", "weather")
     assert json.loads(renamed.openai_tool_json())["function"]["name"] == "forecast"
+
+
+def test_a_renamed_tool_waiting_for_approval_runs_when_the_run_continues() -> None:
+    @tool(requires_approval=True)
+    def send_mail(to: str) -> str:
+        """Send an email."""
+        ran.append(f"mail {to}")
+        return f"sent to {to}"
+
+    def rename(ctx: RunContext[None], tools: list[Tool[..., Any]]) -> list[Tool[..., Any]]:
+        return [t.replace(name="mail") for t in tools]
+
+    model = ScriptedModel([tool_call_response("mail", {"to": "ann@x.org"}), "Sent."])
+    agent = Agent(model, tools=[send_mail], prepare_tools=rename)
+    first = agent.run_sync("mail Ann")
+    [waiting] = first.pending_approvals
+    assert waiting.name == "mail" and ran == []
+    second = agent.run_sync(None, message_history=first.messages, approvals={waiting.id: True})
+    assert second.output == "Sent." and ran == ["mail ann@x.org"]
