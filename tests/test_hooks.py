@@ -416,3 +416,30 @@ def test_a_subclass_may_call_the_base_methods() -> None:
     model = ScriptedModel([tool_call_response("weather", {"city": "Oslo"}), "ok"])
     result = Agent(model, tools=[weather], hooks=[Polite()]).run_sync("weather")
     assert result.output == "ok" and calls == [("weather", ("Oslo", 1))]
+
+
+def test_before_tool_call_runs_after_approval_and_not_on_calls_left_waiting() -> None:
+    seen: list[str] = []
+
+    @tool(requires_approval=True)
+    def pay(amount: int) -> str:
+        """Pay an amount."""
+        calls.append(("pay", amount))
+        return "paid"
+
+    class Limit:
+        def before_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, Any]
+        ) -> Deny | None:
+            seen.append(call.id)
+            return Deny("over the limit") if arguments["amount"] > 100 else None
+
+    script = [tool_calls_response([("pay", {"amount": 500}), ("pay", {"amount": 5})]), "ok"]
+    approved = Agent(ScriptedModel(script), tools=[pay], hooks=[Limit()]).run_sync(
+        "pay", approve=lambda c: True
+    )
+    assert calls == [("pay", 5)] and len(seen) == 2
+    assert approved.messages[2].content == "Not executed: the call was denied: over the limit"
+    seen.clear()
+    waiting = Agent(ScriptedModel(script[:1]), tools=[pay], hooks=[Limit()]).run_sync("pay")
+    assert len(waiting.pending_approvals) == 2 and seen == []  # nothing runs yet: nothing to check
