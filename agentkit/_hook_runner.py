@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from ._output import FINAL_RESULT_TOOL
+from ._threads import run_in_thread
 from ._tool_calls import CallOutcome, ValidatedCall, answer, serialize_result, validate_call
 from .context import RunContext
 from .events import Event, GuardrailTriggered, ResponseFinished, ToolArgumentsChanged, ToolCallDenied
@@ -45,7 +46,6 @@ __all__ = [
     "step_tools",
 ]
 
-T = TypeVar("T")
 E = TypeVar("E")
 
 DENIED_BY_HOOK = "Not executed: the call was denied: {reason}"
@@ -84,11 +84,11 @@ def run_context(spec: RunSpec[Any], state: RunState, **call: Any) -> RunContext[
 @dataclass(frozen=True)
 class _Method:
     owner: str
-    """The hook object, for error messages."""
+    """The hook's class name, for error messages."""
     function: Callable[..., Any]
 
 
-def _methods(hook: object, name: str) -> _Method | None:
+def _method(hook: object, name: str) -> _Method | None:
     """The hook's method `name`, unless it is missing or `Hooks`'s own no-op."""
     function = getattr(hook, name, None)
     if function is None or getattr(type(hook), name, None) is getattr(Hooks, name):
@@ -115,7 +115,7 @@ class HookRunner:
                 continue
             if isinstance(hook, type):
                 raise UserError(f"hooks=[...] takes hook objects, not the class {hook.__name__}: add ().")
-            methods = {name: _methods(hook, name) for name in HOOK_METHODS}
+            methods = {name: _method(hook, name) for name in HOOK_METHODS}
             if not isinstance(hook, Hooks) and not any(methods.values()):
                 raise UserError(
                     f"{hook!r} is not a hook: give hooks=[...] objects with any of the methods "
@@ -159,7 +159,7 @@ class HookRunner:
         """The output guardrails, in order: the first to trip stops the run."""
         ctx = run_context(spec, state)
         for guardrail in self.output_guardrails:
-            verdict = await _call(guardrail.check, ctx, output)
+            verdict = await _guardrail_call(guardrail.check, ctx, output)
             if isinstance(verdict, Deny):
                 tripped = _Tripped(guardrail.label, "output", verdict.reason)
                 yield tripped.event
@@ -308,11 +308,26 @@ async def _check_inputs(
     """The input guardrails, together: the first (in order) that trips, or `None`."""
     ctx = run_context(spec, state)
     text = _input_text(state.messages)
-    verdicts = await asyncio.gather(*(_call(g.check, ctx, text) for g in guardrails))
+    checks = [asyncio.ensure_future(_guardrail_call(g.check, ctx, text)) for g in guardrails]
+    try:
+        verdicts = await asyncio.gather(*checks)
+    finally:  # one failed, or the run stopped waiting: the others are not needed
+        for check in checks:
+            check.cancel()
+        await asyncio.gather(*checks, return_exceptions=True)
     for guardrail, verdict in zip(guardrails, verdicts, strict=True):
         if isinstance(verdict, Deny):
             return _Tripped(guardrail.label, "input", verdict.reason)
     return None
+
+
+async def _guardrail_call(check: Callable[..., Any], *args: Any) -> Any:
+    """A guardrail's check: an async one awaited, a sync one run in a worker thread (as sync tools are), so
+    that a slow check does not hold up the request it runs beside."""
+    if inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(type(check).__call__):
+        return await check(*args)
+    value = await run_in_thread(check, *args)
+    return await value if inspect.isawaitable(value) else value
 
 
 def _input_text(messages: Sequence[Message]) -> str:

@@ -303,3 +303,23 @@ def test_over_the_wire_a_guardrail_passing_mid_stream_lets_the_held_deltas_out_i
     assert "".join(deltas) == answer and len(deltas) > 1
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.result.output == answer
+
+
+async def test_sync_checks_run_in_a_worker_thread_and_async_callables_are_awaited() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def sync_check(ctx: RunContext[Any], text: str) -> None:
+        threads.append(threading.current_thread().name)
+
+    class AsyncCheck:
+        async def __call__(self, ctx: RunContext[Any], output: str) -> Deny | None:
+            threads.append(threading.current_thread().name)
+            return Deny("no") if output == "bad" else None
+
+    hooks = [InputGuardrail(sync_check), OutputGuardrail(AsyncCheck(), name="async")]
+    assert (await Agent(ScriptedModel(["good"]), hooks=hooks).run("hi")).output == "good"
+    assert threads[0].startswith("agentkit-tool") and threads[1] == threading.current_thread().name
+    error, _ = await tripped(Agent(ScriptedModel(["bad"]), hooks=hooks), "hi", stream=False)
+    assert error.guardrail == "async"
