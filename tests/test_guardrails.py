@@ -323,3 +323,20 @@ async def test_sync_checks_run_in_a_worker_thread_and_async_callables_are_awaite
     assert threads[0].startswith("agentkit-tool") and threads[1] == threading.current_thread().name
     error, _ = await tripped(Agent(ScriptedModel(["bad"]), hooks=hooks), "hi", stream=False)
     assert error.guardrail == "async"
+
+
+async def test_leaving_the_stream_early_cancels_the_request_and_the_guardrails() -> None:
+    stuck, checking = Stuck(), Stuck()
+
+    async def check(ctx: RunContext[Any], text: str) -> None:
+        await checking([], None)  # type: ignore[arg-type]
+
+    agent = Agent(FunctionModel(stuck), hooks=[InputGuardrail(check)])
+    async with agent.run_stream("hi") as run:
+        assert (await anext(run)).kind == "request_started"
+        waiting = asyncio.ensure_future(anext(run))
+        await asyncio.sleep(0.05)  # the request and the guardrail are under way
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert stuck.cancelled and checking.cancelled
