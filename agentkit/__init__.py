@@ -9,6 +9,7 @@ from .context import RunContext
 from .exceptions import (
     AgentkitError,
     AgentRunError,
+    GuardrailTripped,
     ModelAPIError,
     ModelRetry,
     ModelUnavailableError,
@@ -19,6 +20,7 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
+from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail
 from .messages import (
     AssistantMessage,
     AudioPart,
@@ -48,16 +50,22 @@ __all__ = [
     "AgentkitError",
     "AssistantMessage",
     "AudioPart",
+    "Deny",
     "DocumentPart",
+    "GuardrailTripped",
+    "Hooks",
     "ImagePart",
+    "InputGuardrail",
     "Message",
     "Model",
     "ModelAPIError",
     "ModelProfile",
+    "ModelRequest",
     "ModelRequestParameters",
     "ModelRetry",
     "ModelSettings",
     "ModelUnavailableError",
+    "OutputGuardrail",
     "ProviderRouting",
     "RunContext",
     "RunPolicy",

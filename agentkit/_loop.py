@@ -11,6 +11,14 @@ A run continuing a transcript that ends with calls waiting for approval starts w
 calls (each approved or denied by the run's decisions). Before the first step the run loads its session and
 enters its toolsets; after each step it appends the step's messages to its session.
 
+The run's hooks (`spec.hooks`, a `_hook_runner.HookRunner`; `None` when no hook does anything) are called at
+these points: `before_run` once the run has started (then the input guardrails that do not run beside the
+first request), `before_request` / `after_response` around each request in `AskModel` (the first request
+raced against the other input guardrails), `before_tool_call` on each call about to run and
+`after_tool_call` in each call's task in `RunTools`, the output guardrails on `End`'s output, and
+`after_run` with the result or the error. Instructions with functions are evaluated as the run starts, and
+`prepare_tools` before each request (the calls of that response are matched against the tools it offered).
+
 Each step is an async generator that yields events and, last, the step that comes next. Everything a step
 knows of the run is in `RunState` (`_run_state`); the policy of the model's profile (`RunPolicy`) decides
 the checker and the repeated-call steering. Every failure raises an `AgentRunError` carrying the transcript.
@@ -19,11 +27,12 @@ the checker and the repeated-call steering. Every failure raises an `AgentRunErr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
 from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
+from ._hook_runner import guarded, insert_instructions, requested, step_tools
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
     STEPS,
@@ -74,6 +83,7 @@ from .exceptions import (
 )
 from .messages import (
     AssistantMessage,
+    Message,
     SystemMessage,
     ToolCall,
     UserMessage,
@@ -81,6 +91,7 @@ from .messages import (
 )
 from .models import ModelRequestParameters
 from .result import RunResult
+from .settings import ModelSettings
 from .tool import Tool
 from .usage import Usage, UsageView
 
@@ -106,12 +117,18 @@ REPEATED_CALL = (
 async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[Event, None]:
     """The run's events, from the first request to `RunFinished` (the toolsets entered meanwhile)."""
     step: Step = AskModel()
+    hooks = spec.hooks
     async with AsyncExitStack() as toolsets:  # left when the run ends, however it ends
         try:
             if spec.session is not None:
                 await _open_session(spec.session, state)
             if spec.toolsets:
                 spec.tools = await _resolve_toolsets(spec, state, toolsets)
+            if spec.instructions is not None:
+                await insert_instructions(spec, state, spec.instructions)
+            if spec.prepare_tools is not None and unanswered_calls(state.messages) is not None:
+                # calls waiting for approval are matched against the tools offered as the run resumes
+                state.step_tools = await step_tools(spec, state, spec.prepare_tools)
             step = _first_step(spec, state)
             await _save(spec, state, step)  # the prompt, once the run is known to be well formed
             if state.checker is not None:
@@ -119,6 +136,10 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                     state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
                 )
             parameters = request_parameters(spec)
+            if hooks is not None:
+                async with aclosing(hooks.start(spec, state)) as started:
+                    async for event in started:
+                        yield event
             while not isinstance(step, End):
                 async with aclosing(_step(spec, state, parameters, step)) as items:
                     async for item in items:
@@ -127,13 +148,20 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                         else:
                             yield item
                 await _save(spec, state, step)
+            if hooks is not None and hooks.output_guardrails and not step.pending:
+                async with aclosing(hooks.check_output(spec, state, step.output)) as checked:
+                    async for event in checked:
+                        yield event
         except _NotStored as failure:
-            raise AgentRunError(
+            error = AgentRunError(
                 f"{failure}. The whole transcript is on this error (.messages): append the unsaved ones to the "
                 "session once it can be written.",
                 messages=state.messages,
                 usage=state.usage,
-            ) from failure.__cause__
+            )
+            if hooks is not None:
+                await hooks.after_run(spec, state, None, error)
+            raise error from failure.__cause__
         except AgentRunError as exc:
             try:
                 await _save(spec, state, step)
@@ -143,6 +171,12 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                 exc.messages = list(state.messages)
             if exc.usage is None:
                 exc.usage = state.usage
+            if hooks is not None:
+                await hooks.after_run(spec, state, None, exc)
+            raise
+        except Exception as exc:
+            if hooks is not None:
+                await hooks.after_run(spec, state, None, exc)
             raise
         result: RunResult[OutputT] = RunResult(
             output=step.output,
@@ -152,6 +186,8 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             new_message_index=state.new_index,
             instructions_added=state.instructions_added,
         )
+        if hooks is not None:
+            await hooks.after_run(spec, state, result, None)
         yield RunFinished(result=result)
 
 
@@ -161,10 +197,11 @@ def _first_step(spec: RunSpec[Any], state: RunState) -> Step:
     opening = state.opening
     assert opening is not None
     history = state.messages if opening.prompt is None else state.messages[:-1]
+    tools = spec.tools if state.step_tools is None else state.step_tools
     state.decisions = check_approvals(
-        history, opening.prompt, opening.approvals, tools=spec.tools, has_callback=opening.has_callback
+        history, opening.prompt, opening.approvals, tools=tools, has_callback=opening.has_callback
     )
-    waiting = waiting_calls(history, spec.tools) if opening.prompt is None else None
+    waiting = waiting_calls(history, tools) if opening.prompt is None else None
     return AskModel() if waiting is None else RunTools(waiting[0], waiting=tuple(waiting[1]))
 
 
@@ -255,11 +292,24 @@ async def _ask_model(
     state.turn += 1
     yield RequestStarted(turn=state.turn, model_name=spec.model.model_name, agent_name=spec.name)
     asked = parameters
+    if spec.prepare_tools is not None:
+        state.step_tools = await step_tools(spec, state, spec.prepare_tools)
+        asked = request_parameters(spec, state.step_tools)
     if state.answer_now and spec.output.is_text:
-        asked = dataclasses.replace(parameters, tool_choice="none")
-    if spec.stream:
+        asked = dataclasses.replace(asked, tool_choice="none")
+    messages: Sequence[Message] = state.messages
+    settings, guard = spec.settings, None
+    if spec.hooks is not None:
+        messages, asked, settings = await spec.hooks.request(spec, state, asked)
+        guard = spec.hooks.guard_first_request(spec, state)
+    if spec.stream or guard is not None:
         response = None
-        async with aclosing(_streamed(spec, state, asked)) as events:
+        stream = (
+            _streamed(spec, state, asked, messages, settings)
+            if spec.stream
+            else requested(lambda: spec.model.request(messages, asked, settings))
+        )
+        async with aclosing(stream if guard is None else guarded(stream, guard, state)) as events:
             async for event in events:
                 if isinstance(event, ResponseFinished):
                     response = event.message
@@ -268,9 +318,11 @@ async def _ask_model(
         if response is None:
             raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
     else:
-        response = await spec.model.request(state.messages, asked, spec.settings)
+        response = await spec.model.request(messages, asked, settings)
     state.charge(_request_usage(response))
     yield ResponseFinished(message=response)
+    if spec.hooks is not None:
+        await spec.hooks.after_response(spec, state, response)
     limit = state.exceeded(spec.limits)
     if limit:
         state.messages.append(response)
@@ -290,13 +342,17 @@ async def _ask_model(
 
 
 async def _streamed(
-    spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
+    spec: RunSpec[Any],
+    state: RunState,
+    parameters: ModelRequestParameters,
+    messages: Sequence[Message],
+    settings: ModelSettings,
 ) -> AsyncGenerator[ModelStreamEvent | OutputDelta[Any], None]:
     """The model's stream, with answers marked provisional while the checker may question them, and the
     structured output validated as far as it has arrived."""
     provisional = state.checker is not None and state.checker.may_question_answer
     partial = _PartialOutput(spec, parameters)
-    stream = spec.model.request_stream(state.messages, parameters, spec.settings)
+    stream = spec.model.request_stream(messages, parameters, settings)
     async with aclosing(stream) as events:
         async for event in events:
             if isinstance(event, TextDelta) and provisional:
@@ -371,9 +427,10 @@ async def _run_tools(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage, waiting: tuple[ToolCall, ...] | None
 ) -> AsyncGenerator[Event | Step, None]:
     dialect = spec.model.profile.schema_dialect
+    tools = spec.tools if state.step_tools is None else state.step_tools
     calls = validate_calls(
         response.tool_calls if waiting is None else waiting,
-        tools=spec.tools,
+        tools=tools,
         output=spec.output,
         dialect=dialect,
         retries=spec.retries,
@@ -404,6 +461,11 @@ async def _run_tools(
             if decision is not True:
                 outcomes[index] = answer(call.call, denial(decision), is_error=True)
         outcome = outcomes[index]
+        if outcome is None and spec.hooks is not None and spec.hooks.checks_calls:
+            calls[index], outcome, change = await spec.hooks.check_call(spec, state, call, tools)
+            outcomes[index] = outcome
+            if change is not None:
+                yield change
         if outcome is None:
             runnable.append(index)
         else:
@@ -491,6 +553,8 @@ async def _execute(
         )
         work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
         outcome = await (work if spec.tool_hook is None else spec.tool_hook(call, work))
+        if spec.hooks is not None and spec.hooks.checks_results:
+            outcome = await spec.hooks.after_tool_call(ctx, call, outcome)
         if ctx._transcript is not None:
             outcome.message.transcript = ctx._transcript
         return outcome

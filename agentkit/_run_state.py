@@ -19,6 +19,7 @@ from .toolsets import Toolset
 from .usage import Usage, UsageLimits
 
 if TYPE_CHECKING:
+    from ._hook_runner import HookRunner, InstructionPart, PrepareTools
     from .events import Event
     from .sessions import Session
 
@@ -69,6 +70,12 @@ class RunSpec(Generic[OutputT]):
     """Loaded as the history when the run starts; each step's new messages are appended to it."""
     tool_hook: ToolHook | None = None
     """Awaits each call's execution in its task (`agentkit.instrumentation`: the call's span is current)."""
+    hooks: HookRunner | None = None
+    """The run's hooks and guardrails (`agentkit.hooks`); `None` when none of them does anything."""
+    instructions: Sequence[InstructionPart] | None = None
+    """Instructions with functions in them, evaluated as the run starts (fixed text is in the messages)."""
+    prepare_tools: PrepareTools | None = None
+    """Chooses the tools each request offers (`Agent(prepare_tools=...)`)."""
 
 
 @dataclass(kw_only=True)
@@ -101,6 +108,9 @@ class RunState:
     """What the run was started with, for its first moments (`_loop`)."""
     saved: int = 0
     """Messages of `messages` already in the session (loaded from it, or appended to it)."""
+    step_tools: Mapping[str, Tool[..., Any]] | None = None
+    """The tools the last request offered, by the names it offered them under (`prepare_tools`); `None`:
+    the run's tools."""
     parents: tuple[Budget, ...] = ()
     """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
@@ -195,9 +205,12 @@ def start_messages(
     return messages, new_index, added and bool(history)
 
 
-def request_parameters(spec: RunSpec[Any]) -> ModelRequestParameters:
-    """Tools and output format offered on every request of this run (the output mode chosen here)."""
-    tools = [t.definition for t in spec.tools.values()]
+def request_parameters(
+    spec: RunSpec[Any], offered: Mapping[str, Tool[..., Any]] | None = None
+) -> ModelRequestParameters:
+    """Tools and output format offered on every request of this run (the output mode chosen here); `offered`
+    replaces the run's tools (`prepare_tools`)."""
+    tools = [t.definition for t in (spec.tools if offered is None else offered).values()]
     if spec.output.is_text:
         return ModelRequestParameters(tools=tools)
     profile = spec.model.profile

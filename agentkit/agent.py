@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision
+from ._hook_runner import HookRunner, PrepareTools, build_runner, hook_list, split_instructions
 from ._output import OutputSpec, OutputT
 from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
 from ._stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished
 from .exceptions import UserError
+from .hooks import Instructions
 from .instrumentation import traced_run
 from .messages import ContentPart, Message
 from .models import Model, OutputMode, infer_model
@@ -45,6 +47,7 @@ class RunOptions(TypedDict, Generic[DepsT], total=False):
     approvals: Mapping[str, Decision] | None
     approve: Approver | None
     session: Session | None
+    hooks: Sequence[object] | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -58,7 +61,10 @@ class Agent(Generic[DepsT, OutputT]):
             (unavailable, 5xx, 429, timeouts, errors in 200 bodies; not 400/401/402/403): the agent's model
             is then a `FallbackModel` (`agentkit.models.fallback`), whose circuit breakers skip a model
             that keeps failing. A per-run `model=` option replaces the whole chain.
-        instructions: The system prompt.
+        instructions: The system prompt: text, a function of the `RunContext` (sync or async) returning
+            text, or a list mixing both (joined by blank lines). Functions are called once per run, as it
+            starts (after its session is loaded), and the text goes in front of the transcript like fixed
+            instructions do (not when the history already starts with a system message).
         tools: `Tool`s or plain functions (made into tools with `@tool`'s defaults).
         toolsets: `Toolset`s (`agentkit.toolsets`), such as MCP servers (`agentkit.mcp`): entered when a run
             starts and asked for their tools, which join `tools` for that run. `async with agent:` keeps
@@ -78,6 +84,12 @@ class Agent(Generic[DepsT, OutputT]):
             `retries`.
         raise_tool_errors: Raise `ToolExecutionError` when a tool raises, instead of telling the model.
         name: A name for logs, events (`RequestStarted.agent_name`) and tools (`ctx.agent_name`).
+        hooks: Objects stepping into every run (`agentkit.hooks`: `Hooks` subclasses, objects with some of
+            its methods, `InputGuardrail`s and `OutputGuardrail`s), called in order; a run's own `hooks=`
+            come after these.
+        prepare_tools: `(ctx, tools) -> tools`, sync or async, called before each model request with the
+            run's tools: the `Tool`s it returns are the ones offered (filter them, or offer changed copies:
+            `tool.replace(name=..., description=...)`; a call of a renamed tool runs its function).
     """
 
     def __init__(
@@ -85,7 +97,7 @@ class Agent(Generic[DepsT, OutputT]):
         model: Model | str | None = None,
         *,
         fallback_models: Sequence[Model | str] = (),
-        instructions: str | None = None,
+        instructions: Instructions | None = None,
         tools: Sequence[Tool[..., Any] | Callable[..., Any]] = (),
         toolsets: Sequence[Toolset] = (),
         output_type: type[OutputT] = str,  # type: ignore[assignment]
@@ -98,6 +110,8 @@ class Agent(Generic[DepsT, OutputT]):
         output_retries: int | None = None,
         raise_tool_errors: bool = False,
         name: str | None = None,
+        hooks: Sequence[object] = (),
+        prepare_tools: PrepareTools | None = None,
     ) -> None:
         _check_max_turns(max_turns)
         if retries < 0 or (output_retries is not None and output_retries < 0):
@@ -112,6 +126,13 @@ class Agent(Generic[DepsT, OutputT]):
             raise UserError("fallback_models must be Models or model id strings.")
         self._model: Model | None = model if isinstance(model, Model) and not self._fallback_models else None
         self.instructions = instructions
+        split_instructions(instructions)  # checked now
+        self.hooks: list[object] = hook_list(hooks)
+        self._hooks_key = tuple(self.hooks)
+        self._hooks: HookRunner | None = build_runner(self._hooks_key)
+        if prepare_tools is not None and not callable(prepare_tools):
+            raise UserError("prepare_tools must be a function (ctx, tools) -> tools.")
+        self.prepare_tools = prepare_tools
         self.tools: dict[str, Tool[..., Any]] = _index_tools(tools)
         if not all(isinstance(t, Toolset) for t in toolsets):
             raise UserError("toolsets must be Toolset instances (tools go in tools=[...]).")
@@ -210,7 +231,8 @@ class Agent(Generic[DepsT, OutputT]):
                 function of a `ToolCall` deciding the same way as calls come; without it, calls of tools
                 with `requires_approval` stop the run: see `RunResult.pending_approvals`), `session` (an
                 `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
-                appended to it step by step).
+                appended to it step by step), `hooks` (hook objects and guardrails for this run, called after
+                the agent's: see `agentkit.hooks`).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -277,7 +299,8 @@ class Agent(Generic[DepsT, OutputT]):
         if prompt is None and not history and session is None:
             raise UserError("Give a prompt, or a message_history (or a session) to continue.")
         content = prompt if prompt is None or isinstance(prompt, str) else list(prompt)
-        messages, new_index, added = start_messages(self.instructions, history, content)
+        instructions, dynamic = split_instructions(self.instructions)
+        messages, new_index, added = start_messages(instructions, history, content)
         chosen = options.get("model")
         max_turns = options.get("max_turns")
         max_turns = self.max_turns if max_turns is None else max_turns
@@ -298,16 +321,28 @@ class Agent(Generic[DepsT, OutputT]):
             toolsets=self.toolsets,
             approve=options.get("approve"),
             session=session,
+            hooks=self._run_hooks(options.get("hooks")),
+            instructions=dynamic,
+            prepare_tools=self.prepare_tools,
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
         # the session's messages are loaded, and the approvals checked, when the run starts
         state.opening = Opening(
-            instructions=self.instructions,
+            instructions=instructions,
             prompt=content,
             approvals=options.get("approvals"),
             has_callback=options.get("approve") is not None,
         )
         return spec, state
+
+    def _run_hooks(self, hooks: Sequence[object] | None) -> HookRunner | None:
+        """The agent's hooks (their methods found once, again if `agent.hooks` changes), then the run's."""
+        key = tuple(self.hooks)
+        if key != self._hooks_key:
+            self._hooks_key, self._hooks = key, build_runner(key)
+        if not hooks:
+            return self._hooks
+        return build_runner([*key, *hooks])
 
 
 def _check_max_turns(max_turns: int) -> None:

@@ -1,4 +1,4 @@
-"""`RunContext`: what a tool (or an instructions function) can see of the run that called it."""
+"""`RunContext`: what a tool (or a hook, an instructions function, `prepare_tools`) can see of the run."""
 
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ ToolCallFinished        its `ToolMessage` (result or error) and how long it took
 ApprovalRequired        a call waits for a person's approval (it does not run; the run ends after the turn)
 SubAgentEvent           an event of an agent run by a tool (`Agent.as_tool`), as that tool runs
 FeedbackSent            agentkit answered the model itself (empty answer, invalid output, questioned answer)
+ToolCallDenied          a hook denied a call (`agentkit.hooks`): it does not run; the model reads the reason
+ToolArgumentsChanged    a hook changed a call's arguments before it ran
+GuardrailTriggered      an input or output guardrail tripped: the run raises `GuardrailTripped` next
 RunFinished             the `RunResult`, the same one `run()` returns
 ```
 
@@ -38,6 +41,7 @@ __all__ = [
     "Event",
     "FeedbackReason",
     "FeedbackSent",
+    "GuardrailTriggered",
     "ModelStreamEvent",
     "OutputDelta",
     "RequestStarted",
@@ -46,7 +50,9 @@ __all__ = [
     "SubAgentEvent",
     "TextDelta",
     "ThinkingDelta",
+    "ToolArgumentsChanged",
     "ToolCallDelta",
+    "ToolCallDenied",
     "ToolCallFinished",
     "ToolCallStarted",
 ]
@@ -171,6 +177,45 @@ class FeedbackSent:
 
 
 @dataclass(kw_only=True, frozen=True)
+class ToolCallDenied:
+    """A hook's `before_tool_call` denied a call (`agentkit.hooks.Deny`): it does not run, and its
+    `ToolCallFinished` (with the reason, as an error) follows."""
+
+    call: ToolCall
+    """The call as the model made it."""
+    reason: str
+    """The reason the hook gave; the model reads it."""
+    kind: Literal["tool_call_denied"] = "tool_call_denied"
+
+
+@dataclass(kw_only=True, frozen=True)
+class ToolArgumentsChanged:
+    """A hook's `before_tool_call` changed a call's arguments: the call runs with `arguments` (validated
+    again); the transcript keeps the call as the model made it."""
+
+    call: ToolCall
+    """The call as the model made it."""
+    arguments: Mapping[str, Any]
+    """The validated keyword arguments the function now receives."""
+    previous: Mapping[str, Any]
+    """The validated arguments before the hook changed them."""
+    kind: Literal["tool_arguments_changed"] = "tool_arguments_changed"
+
+
+@dataclass(kw_only=True, frozen=True)
+class GuardrailTriggered:
+    """An input or output guardrail tripped: the run raises `GuardrailTripped` right after this event."""
+
+    guardrail: str
+    """The guardrail's name."""
+    guardrail_kind: Literal["input", "output"]
+    """Which input it read: the run's input, or its final output."""
+    reason: str
+    """The reason its check gave."""
+    kind: Literal["guardrail_triggered"] = "guardrail_triggered"
+
+
+@dataclass(kw_only=True, frozen=True)
 class RunFinished(Generic[OutputT]):
     """The run ended with an answer."""
 
@@ -207,6 +252,9 @@ Event = Union[
     ApprovalRequired,
     SubAgentEvent,
     FeedbackSent,
+    ToolCallDenied,
+    ToolArgumentsChanged,
+    GuardrailTriggered,
     RunFinished[Any],
 ]
 """Any event of a run (`kind` tells which)."""

@@ -10,7 +10,8 @@ AgentkitError
     │   └── ModelUnavailableError  the model id is unknown, retired or deprecated (404, `model_deprecated`)
     ├── UnexpectedModelBehavior    the model's output could not be used, even after retries
     ├── ToolExecutionError         a tool raised, and the agent was told to raise (`raise_tool_errors=True`)
-    └── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
+    ├── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
+    └── GuardrailTripped           an input or output guardrail (`agentkit.hooks`) stopped the run
 ModelRetry                         raised by a tool: "tell the model this, and let it try again"
 ```
 """
@@ -18,7 +19,7 @@ ModelRetry                         raised by a tool: "tell the model this, and l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .messages import Message
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentRunError",
     "AgentkitError",
+    "GuardrailTripped",
     "ModelAPIError",
     "ModelRetry",
     "ModelUnavailableError",
@@ -172,6 +174,28 @@ class ToolExecutionError(AgentRunError):
 
 class UsageLimitExceeded(AgentRunError):
     """`max_turns` or a `UsageLimits` value was reached before the run ended."""
+
+
+class GuardrailTripped(AgentRunError):
+    """An input or output guardrail (`agentkit.hooks.InputGuardrail`, `OutputGuardrail`) stopped the run."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        guardrail: str,
+        kind: Literal["input", "output"],
+        reason: str,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.guardrail = guardrail
+        """The guardrail's name."""
+        self.kind = kind
+        """`"input"` or `"output"`."""
+        self.reason = reason
+        """The reason its check gave (`Deny.reason`)."""
 
 
 class ModelRetry(Exception):

@@ -292,6 +292,19 @@ class Tool(Generic[P, R]):
             )
         return current
 
+    def replace(self, *, name: str | None = None, description: str | None = None) -> Tool[P, R]:
+        """A copy offered under another `name` or `description` (the same function, schema and options): for
+        `Agent(prepare_tools=...)`, where a call of the copy runs this tool's function."""
+        copy_: Tool[P, R] = type(self).__new__(type(self))  # a subclass's copy works as the subclass does
+        copy_.__dict__.update(self.__dict__)
+        if name is not None:
+            if not valid_tool_name(name):
+                raise UserError(f"Tool name {name!r} is not allowed: use letters, digits, '_' or '-'.")
+            copy_.name = name
+        if description is not None:
+            copy_.description = description
+        return copy_
+
     def openai_tool(self, dialect: Dialect = "standard") -> dict[str, Any]:
         """The chat-completions `tools[]` entry in `dialect`, built once and cached: treat it as read-only."""
         return self.definition.openai_tool(dialect)

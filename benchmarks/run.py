@@ -67,6 +67,8 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_warmup": True,
         "rounds": 3,
         "caching_reps": 20,
+        "hooks_runs": 200,
+        "hooks_rounds": 9,
     },
     "quick": {
         "overhead_reps": 25,
@@ -82,6 +84,8 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_warmup": False,
         "rounds": 1,
         "caching_reps": 3,
+        "hooks_runs": 20,
+        "hooks_rounds": 2,
     },
 }
 BENCHES = (
@@ -93,6 +97,7 @@ BENCHES = (
     "streaming",
     "default_path",
     "caching",
+    "hooks",
 )
 
 
@@ -346,7 +351,34 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"caching: {exc}")
             log(f"FAILED: {exc}")
+    if "hooks" in benches and any(fw.name == "agentkit" and fw.name not in skipped for fw in frameworks):
+        log("hooks: agentkit")
+        try:
+            results["hooks"] = run_hooks(pythons["agentkit"], base_url, mode, timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"hooks: {exc}")
+            log(f"FAILED: {exc}")
     return info, skipped, failures, results
+
+
+def run_hooks(python: str, base_url: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """bench_hooks.py (agentkit alone: a run with no hooks, 3 no-op hooks, 3 hooks with every method)."""
+    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [python, str(HERE / "bench_hooks.py"), "--base-url", base_url, "--json", out.name]
+        command += ["--runs", str(mode["hooks_runs"]), "--rounds", str(mode["hooks_rounds"])]
+        done = subprocess.run(
+            command,
+            env={**os.environ, **env_for(agentkit)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"hooks: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
 
 
 def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
@@ -431,6 +463,14 @@ def main() -> int:
     return 0
 
 
+def _render_hooks(results: dict[str, Any]) -> str:
+    return "\n".join(
+        f"  {name:<22} {figures['run_us']:>9.0f} µs/run  x{figures['ratio']:.3f} of no hooks "
+        f"(per round: x{figures['paired_ratio']:.3f})"
+        for name, figures in results.items()
+    )
+
+
 def render(document: dict[str, Any], names: list[str]) -> str:
     m = document["machine"]
     lines = [
@@ -494,6 +534,11 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "caching",
             "8. Prompt caching: a 20-turn agentkit run's cost without and with cache_control breakpoints",
             _render_caching,
+        ),
+        (
+            "hooks",
+            "9. Hooks (agentkit): sequential 2-turn runs with no hooks, 3 no-op hooks, 3 hooks with every method",
+            _render_hooks,
         ),
     )
     for key, title, render_section in sections:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -146,3 +147,50 @@ def test_helpers() -> None:
 )
 def test_exit_codes(error: UserError, code: ExitCode) -> None:
     assert exit_code_for(error) == code
+
+
+def test_terminal_and_plain_lines_show_denied_calls_and_tripped_guardrails() -> None:
+    from agentkit import Deny, GuardrailTripped, Hooks, InputGuardrail, RunContext, ToolCall
+    from agentkit.cli._exit import exit_code_for
+
+    class NoLookups(Hooks[None]):
+        def before_tool_call(
+            self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, object]
+        ) -> Deny:
+            return Deny("lookups are off today")
+
+    console, out, err_console, _ = _consoles()
+    renderer = TerminalRenderer(console=console, err_console=err_console)
+    model = ScriptedModel([tool_call_response("lookup", {"city": "Oslo"}), "I cannot look it up."])
+    _run(renderer, Agent(model, tools=[lookup], hooks=[NoLookups()]), "Oslo?")
+    assert '\x1b[31m✗ denied: lookup(city="Oslo"): lookups are off today\x1b[0m' in out.getvalue()
+
+    err = io.StringIO()
+    plain = PlainRenderer(out=io.StringIO(), err=err)
+    agent = Agent(ScriptedModel(["x"]), hooks=[InputGuardrail(lambda ctx, text: Deny("no"), name="nope")])
+    events = agent.run_stream_sync("hi")
+    with pytest.raises(GuardrailTripped) as info:
+        list(map(plain.event, events))
+    assert exit_code_for(info.value) == 1  # the run failed
+    plain.failed(info.value, exit_code_for(info.value), "scripted")
+    lines = err.getvalue().splitlines()
+    assert "input guardrail nope tripped: no" in lines
+    assert lines[-1] == "agentkit run: GuardrailTripped: The input guardrail 'nope' tripped: no"
+
+
+def test_a_sub_agents_denied_call_is_shown_under_its_name() -> None:
+    from agentkit import Deny
+    from agentkit.cli._render import nested_line
+    from agentkit.events import SubAgentEvent, ToolCallDenied
+    from agentkit.messages import ToolCall
+
+    call = ToolCall(id="c1", name="lookup", arguments='{"city": "Oslo"}')
+    event = SubAgentEvent(
+        agent_name="helper", tool_call_id="c0", event=ToolCallDenied(call=call, reason="no")
+    )
+    assert nested_line(event) == '  helper: denied: lookup(city="Oslo"): no'
+    for odd in ("null", "{not json"):
+        denied = ToolCallDenied(call=dataclasses.replace(call, arguments=odd), reason=Deny("no").reason)
+        assert nested_line(SubAgentEvent(agent_name="helper", tool_call_id=None, event=denied)) == (
+            "  helper: denied: lookup(): no"
+        )

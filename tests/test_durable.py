@@ -427,6 +427,41 @@ def test_options_a_durable_run_cannot_take_are_refused(dbos: None, tmp_path: Pat
         durable.run_sync("hi", session=SQLiteSession(tmp_path / "s.db", "x"))
 
 
+def test_hooks_and_guardrails_are_refused_in_a_durable_run(dbos: None) -> None:
+    from agentkit import Hooks, OutputGuardrail
+
+    with pytest.raises(UserError, match="A durable run takes no hooks or guardrails"):
+        DBOSAgent(Agent(ScriptedModel([]), name="hooked", hooks=[OutputGuardrail(lambda ctx, out: None)]))
+    durable = DBOSAgent(Agent(ScriptedModel([]), name="unhooked"))
+    with pytest.raises(UserError, match="A durable run takes no hooks or guardrails"):
+        durable.run_sync("hi", hooks=[Hooks()])
+    durable.agent.hooks.append(Hooks())  # added after the DBOSAgent was made
+    with pytest.raises(UserError, match="A durable run takes no hooks or guardrails"):
+        durable.run_sync("hi")
+
+
+def test_dynamic_instructions_and_prepare_tools_work_in_a_durable_run(dbos: None) -> None:
+    model = ScriptedModel([tool_call_response("plus", {"a": 1, "b": 2}), "3"])
+    agent = Agent(
+        model,
+        name="dynamic",
+        deps_type=str,
+        tools=[add],
+        instructions=["Be brief.", lambda ctx: f"The user is {ctx.deps}."],
+        prepare_tools=lambda ctx, tools: [t.replace(name="plus") for t in tools],
+    )
+    with SetWorkflowID("dynamic-1"):
+        result = DBOSAgent(agent).run_sync("1 + 2?", deps="Ann")
+    assert result.output == "3"
+    assert model.requests[0].messages[0].content == "Be brief.\n\nThe user is Ann."
+    assert [t.name for t in model.requests[0].parameters.tools] == ["plus"]
+    assert [name for name, _ in steps("dynamic-1")] == [  # the renamed tool's call is a step too
+        "dynamic.model.request",
+        "dynamic.tool.plus:call_1",
+        "dynamic.model.request",
+    ]
+
+
 @tool
 def snapshot() -> list[Any]:
     """A picture of the dashboard."""

@@ -307,7 +307,8 @@ async def test_list_files_with_a_file_name_that_is_not_utf8(tmp_path: Path) -> N
         await model.aclose()
     assert result.output == "ok"
     listed = server.bodies[1]["messages"][-1]["content"]
-    assert listed.startswith("caf\ufffd.txt") and "not valid Unicode" in listed
+    # the name reaches the model escaped (the files() tools mark odd names), and the request is valid UTF-8
+    assert listed.startswith("caf\\xe9.txt") and "odd name, shown escaped" in listed
 
 
 class Labelled(BaseModel):

@@ -18,7 +18,7 @@ from agentkit import Agent, AssistantMessage, ToolCall
 from agentkit.cli import ExitCode
 from agentkit.cli._approve import approver
 from agentkit.cli._batch import Batch, Engine, LocalEngine, Outcome, run_task
-from agentkit.cli._batch_files import ResultsFile, Task, answered_ids, read_tasks
+from agentkit.cli._batch_files import ResultsFile, Task, read_tasks
 from agentkit.cli._chat import ChatSession
 from agentkit.cli._progress import BatchCounts, PlainProgress
 from agentkit.cli._render import JsonRenderer, PlainRenderer, error_line, tolerant_output
@@ -154,10 +154,11 @@ class FlakyEngine(Engine):
 
 def batch(tmp_path: Path, engine: Engine) -> BatchCounts:
     tasks, out = tmp_path / "tasks.jsonl", tmp_path / "out.jsonl"
-    todo = [t for t in read_tasks(tasks) if t.key not in answered_ids(out)]
-    counts = BatchCounts(tasks=len(read_tasks(tasks)), skipped=len(read_tasks(tasks)) - len(todo))
-    results = ResultsFile(out)
+    results = ResultsFile(out, tasks=tasks)
     try:
+        answered = results.answered()
+        todo = [t for t in read_tasks(tasks) if t.key not in answered]
+        counts = BatchCounts(tasks=len(read_tasks(tasks)), skipped=len(read_tasks(tasks)) - len(todo))
         run = Batch(engine, todo, results, PlainProgress(err=io.StringIO()), counts=counts, concurrency=3)
         asyncio.run(run.run())
     finally:

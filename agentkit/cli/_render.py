@@ -20,10 +20,12 @@ from ..events import (
     ApprovalRequired,
     Event,
     FeedbackSent,
+    GuardrailTriggered,
     ResponseFinished,
     SubAgentEvent,
     TextDelta,
     ThinkingDelta,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "call_line",
     "dollars",
     "error_line",
+    "hook_line",
     "output_text",
     "short_result",
     "tolerant_output",
@@ -146,7 +149,7 @@ class PlainRenderer(Renderer):
             self._note(f"agentkit: {FEEDBACK_NOTES[event.reason]}")
         elif isinstance(event, ApprovalRequired):
             self._note(f"waiting for approval: {call_line(event.call.name, event.arguments)}")
-        elif (line := nested_line(event)) is not None:
+        elif (line := hook_line(event)) is not None or (line := nested_line(event)) is not None:
             self._note(line)
 
     def finished(self, result: RunResult[Any], model: str) -> None:
@@ -245,6 +248,22 @@ def nested_line(event: Event) -> str | None:
         return f"  {where}: -> {call_line(event.call.name, event.arguments)}"
     if isinstance(event, ToolCallFinished):
         return f"  {where}: <- {event.message.name}: {short_result(event)}"
+    if (line := hook_line(event)) is not None:
+        return f"  {where}: {line}"
+    return None
+
+
+def hook_line(event: Event) -> str | None:
+    """A hook's decision on one line (a denied call, a tripped guardrail), or `None`."""
+    if isinstance(event, ToolCallDenied):
+        try:
+            arguments = json.loads(event.call.arguments or "{}")
+        except ValueError:  # what the model wrote, not JSON
+            arguments = None
+        shown = call_line(event.call.name, arguments if isinstance(arguments, dict) else {})
+        return f"denied: {shown}: {one_line(event.reason)}"
+    if isinstance(event, GuardrailTriggered):
+        return f"{event.guardrail_kind} guardrail {event.guardrail} tripped: {one_line(event.reason)}"
     return None
 
 

@@ -31,6 +31,7 @@ from ._render import (
     Renderer,
     call_line,
     error_line,
+    hook_line,
     nested_line,
     output_text,
     short_result,
@@ -132,6 +133,8 @@ class TerminalRenderer(Renderer):
             self._line(
                 Text(f"⏸ waiting for approval: {call_line(event.call.name, event.arguments)}", style="yellow")
             )
+        elif (line := hook_line(event)) is not None:
+            self._line(Text(f"✗ {line}", style="red"))
         elif (line := nested_line(event)) is not None:
             self._line(Text(line, style="dim"))
 

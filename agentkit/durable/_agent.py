@@ -21,6 +21,12 @@ from ._steps import StepModel, StepToolset, step_tool
 
 __all__ = ["DBOSAgent"]
 
+HOOKS_REFUSED = (
+    "A durable run takes no hooks or guardrails (Agent(hooks=...), run(hooks=...)): they run outside DBOS's "
+    "steps, so a recovered run would call them again, and an input guardrail would cancel a model request "
+    "DBOS is recording. Check the input before starting the workflow, and the output after it returns."
+)
+
 _Workflow = Callable[..., Coroutine[Any, Any, RunResult[Any]]]
 
 
@@ -38,7 +44,8 @@ class DBOSAgent(Generic[DepsT, OutputT]):
             the agent's `name`.
 
     Raises:
-        UserError: The agent has no name (and none is given), or another `DBOSAgent` has this name.
+        UserError: The agent has no name (and none is given), or another `DBOSAgent` has this name, or the
+            agent has hooks (see `HOOKS_REFUSED`).
     """
 
     def __init__(self, agent: Agent[DepsT, OutputT], *, name: str | None = None) -> None:
@@ -48,6 +55,8 @@ class DBOSAgent(Generic[DepsT, OutputT]):
                 "DBOSAgent needs a name, unique in the process, to register its workflow with DBOS: "
                 'give the agent one (Agent(..., name="support")) or pass DBOSAgent(agent, name=...).'
             )
+        if agent.hooks:
+            raise UserError(HOOKS_REFUSED)
         workflow_name = f"{name}.run"
         if _is_registered(workflow_name):
             raise UserError(
@@ -95,7 +104,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         The prompt and options are the workflow's inputs, recorded by DBOS: they must pickle (`deps` too).
         Run it inside `with SetWorkflowID(...)` to choose the workflow's id (DBOS runs a workflow once per id).
         """
-        _check_options(options)
+        _check_options(options, self.agent)
         result: RunResult[OutputT] = await self._workflow(prompt, **options)
         return result
 
@@ -116,7 +125,7 @@ class DBOSAgent(Generic[DepsT, OutputT]):
             raise UserError(
                 "run_sync() was called inside a running event loop; use `await agent.run(...)` there."
             )
-        _check_options(options)
+        _check_options(options, self.agent)
         handle = DBOS.start_workflow(self._workflow, prompt, **options)
         # typed by DBOS as the coroutine function's return value; the handle gives what it awaits to
         return cast("RunResult[OutputT]", handle.get_result())
@@ -134,7 +143,9 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         self, prompt: str | Sequence[ContentPart] | None, options: RunOptions[DepsT]
     ) -> RunResult[OutputT]:
         """The workflow's body: the agent's own run, with its model and tools replaced by steps."""
-        _check_options(options)  # also when started through `workflow` (DBOS.start_workflow, a queue)
+        _check_options(
+            options, self.agent
+        )  # also when started through `workflow` (DBOS.start_workflow, a queue)
         prefix = self.name
         durable = copy.copy(self.agent)
         durable.tools = {name: step_tool(tool, prefix) for name, tool in self.agent.tools.items()}
@@ -145,8 +156,11 @@ class DBOSAgent(Generic[DepsT, OutputT]):
         return await durable.run(prompt, **options)
 
 
-def _check_options(options: RunOptions[Any]) -> None:
-    """The options a durable run cannot take, refused with what to do instead."""
+def _check_options(options: RunOptions[Any], agent: Agent[Any, Any]) -> None:
+    """The options a durable run cannot take, refused with what to do instead (and hooks added to the agent
+    since the `DBOSAgent` was made)."""
+    if options.get("hooks") or agent.hooks:
+        raise UserError(HOOKS_REFUSED)
     if options.get("approve") is not None:
         raise UserError(
             "A durable run takes no approve= callback (a callback cannot be recorded, so a recovered run could "
