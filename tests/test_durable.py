@@ -24,9 +24,26 @@ from dbos import DBOS, SetWorkflowID
 from pydantic import BaseModel
 from shared_tools import add
 
-from agentkit import Agent, ModelRetry, RunContext, UsageLimitExceeded, UserError, tool
+from agentkit import (
+    Agent,
+    Message,
+    ModelRetry,
+    RetryPolicy,
+    RunContext,
+    ToolMessage,
+    UsageLimitExceeded,
+    UserError,
+    tool,
+)
 from agentkit.durable import DBOSAgent
-from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
+from agentkit.testing import (
+    FunctionModel,
+    LoopbackServer,
+    RequestInfo,
+    ScriptedModel,
+    tool_call_response,
+    tool_calls_response,
+)
 from agentkit.toolsets import FunctionToolset, Toolset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -498,3 +515,84 @@ def test_a_tool_result_with_images_is_checkpointed_whole(dbos: None) -> None:
     assert message.images and message.images[0].url.startswith("data:image/png")  # type: ignore[union-attr]
     recorded = dict(steps("viewer-1"))["viewer.tool.snapshot:call_1"]
     assert recorded[1].url == message.images[0].url  # type: ignore[union-attr]
+
+
+# --- retries, idempotency keys and calls a crash cut short ----------------------------------------------
+
+
+def step_ids(workflow_id: str) -> dict[str, int]:
+    return {s["function_name"]: s["function_id"] for s in DBOS.list_workflow_steps(workflow_id)}
+
+
+def test_a_durable_call_is_retried_inside_its_step_with_one_key_from_the_workflow(dbos: None) -> None:
+    seen: list[tuple[int, str]] = []
+
+    @tool(retry=RetryPolicy(exceptions=(ConnectionError,), initial_delay=0, max_delay=0))
+    def pay(ctx: RunContext[None], amount: int) -> str:
+        """Pay an amount."""
+        seen.append((ctx.attempt, ctx.idempotency_key))
+        if len(seen) < 3:
+            raise ConnectionError("reset")
+        return "paid"
+
+    model = ScriptedModel([tool_call_response("pay", {"amount": 3}), "Paid."])
+    durable = DBOSAgent(Agent(model, tools=[pay], name="payer"))
+    with SetWorkflowID("payer-1"):
+        result = durable.run_sync("pay 3")
+    ids = step_ids("payer-1")
+    assert seen == [(attempt, f"payer-1:{ids['payer.tool.pay:call_1']}") for attempt in (1, 2, 3)]
+    assert ids["payer.tool.pay:call_1"] == ids["payer.tool.pay:call_1.started"] + 1
+    assert dict(steps("payer-1"))["payer.tool.pay:call_1"] == "paid"  # one step for the three attempts
+    assert result.usage.tool_retries == 2 and result.messages[2].content == "paid"
+
+
+def pay_and_book(messages: list[Message], info: RequestInfo) -> Any:
+    """Asks for both tools, then says what they answered."""
+    if messages[-1].role == "user":
+        return tool_calls_response([("pay", {"amount": 3}), ("book", {"seat": "1A"})])
+    return " | ".join(m.content for m in messages if isinstance(m, ToolMessage))
+
+
+def test_a_call_cut_short_runs_again_only_if_its_tool_is_idempotent(dbos: None) -> None:
+    """A fork from a call's step has the call's `started` step but not its own: the state a crash inside
+    the call leaves behind (the process-killing test is `test_a_run_killed_inside_...` above)."""
+    from agentkit.durable._steps import IN_DOUBT
+
+    effects: list[tuple[str, str]] = []
+
+    @tool
+    def pay(ctx: RunContext[None], amount: int) -> str:
+        """Pay an amount."""
+        effects.append(("pay", ctx.idempotency_key))
+        return "paid"
+
+    @tool(idempotent=True)
+    def book(ctx: RunContext[None], seat: str) -> str:
+        """Book a seat."""
+        effects.append(("book", ctx.idempotency_key))
+        return "booked"
+
+    durable = DBOSAgent(Agent(FunctionModel(pay_and_book), tools=[pay, book], name="trip"))
+    with SetWorkflowID("trip-1"):
+        assert durable.run_sync("go").output == "paid | booked"
+    ids = step_ids("trip-1")
+    assert sorted(effects) == [
+        ("book", f"trip-1:{ids['trip.tool.book:call_2']}"),
+        ("pay", f"trip-1:{ids['trip.tool.pay:call_1']}"),
+    ]
+
+    # cut short inside `pay`, which is not idempotent: not run again, the model told
+    effects.clear()
+    forked = DBOS.fork_workflow("trip-1", ids["trip.tool.pay:call_1"])
+    result = forked.get_result()
+    [told, booked] = [m for m in result.messages if isinstance(m, ToolMessage)]
+    assert (told.content, told.is_error) == (IN_DOUBT, True)
+    assert not booked.is_error and [name for name, _ in effects] == ["book"]  # run afresh: not in doubt
+    assert result.output == f"{IN_DOUBT} | booked"
+
+    # cut short inside `book`, which is idempotent: run again, with the key its step gives
+    effects.clear()
+    forked = DBOS.fork_workflow("trip-1", ids["trip.tool.book:call_2"])
+    result = forked.get_result()
+    assert result.output == "paid | booked"
+    assert effects == [("book", f"{forked.workflow_id}:{ids['trip.tool.book:call_2']}")]
