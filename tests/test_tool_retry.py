@@ -246,3 +246,21 @@ async def test_a_call_over_mcp_serve_uses_its_unique_call_id_as_its_key() -> Non
     pairs = [a.split() for a in answers]
     assert all(key == call_id and key.startswith("mcp-") for key, call_id in pairs)
     assert pairs[0] != pairs[1]
+
+
+async def test_a_tool_sees_the_retries_so_far_in_its_live_usage() -> None:
+    flaky = Flaky(failures=1)
+
+    @tool(retry=RetryPolicy(exceptions=(ConnectionError,), **QUICK))
+    def connect(ctx: RunContext[None]) -> str:
+        """Connect."""
+        return flaky(ctx)
+
+    @tool
+    def report(ctx: RunContext[None]) -> str:
+        """Report."""
+        return f"{ctx.usage.tool_retries} retried, {ctx.usage.snapshot().tool_retries} in the snapshot"
+
+    model = ScriptedModel([tool_call_response("connect", {}), tool_call_response("report", {}), "ok"])
+    result = await Agent(model, tools=[connect, report]).run("go")
+    assert result.messages[-2].content == "1 retried, 1 in the snapshot"
