@@ -123,7 +123,8 @@ def test_a_run_killed_inside_an_idempotent_tool_resumes_and_runs_it_again_with_t
     plain_dir.mkdir()
     durable_dir.mkdir()
     with LoopbackServer(weather_script(), model=MODEL) as reference:
-        expected = finish(start_app("plain", plain_dir / "dbos.sqlite", reference, plain_dir))
+        plain = start_app("plain", plain_dir / "dbos.sqlite", reference, plain_dir, idempotent=True)
+        expected = finish(plain)
     with LoopbackServer(weather_script(), model=MODEL) as server:
         database = durable_dir / "dbos.sqlite"
         kill_inside_second("crash", database, server, durable_dir, idempotent=True)
@@ -576,6 +577,7 @@ def test_a_call_cut_short_runs_again_only_if_its_tool_is_idempotent(dbos: None) 
     with SetWorkflowID("trip-1"):
         assert durable.run_sync("go").output == "paid | booked"
     ids = step_ids("trip-1")
+    assert "trip.tool.pay:call_1.started" in ids and "trip.tool.book:call_2.started" not in ids
     assert sorted(effects) == [
         ("book", f"trip-1:{ids['trip.tool.book:call_2']}"),
         ("pay", f"trip-1:{ids['trip.tool.pay:call_1']}"),

@@ -7,12 +7,13 @@ its first `await`), so the concurrent calls of one turn, whose tasks start in th
 ids from one execution to the next; each tool step's name carries the call's id, so a mismatch raises
 DBOS's `DBOSUnexpectedStepError` instead of handing one call another's result.
 
-A tool call is two steps, both ids drawn when the call starts (`DBOS.reserve_step`): `...:<call id>.started`,
-recorded before the function runs, then the call itself. On recovery, a call whose first step is recorded but
-not its second was cut short: it may or may not have taken effect. It runs again only if its tool is
-`idempotent`; otherwise the model is told the call's effect is unknown (`IN_DOUBT`, recorded as the call's
-outcome). The call's `RunContext.idempotency_key` is `<workflow id>:<step id>`, the same in every execution of
-the workflow. Attempts (`@tool(retry=...)`) and the tool's timeout run inside the call's step.
+A call of a tool that is not `idempotent` is two steps, both ids drawn when the call starts
+(`DBOS.reserve_step`): `...:<call id>.started`, recorded before the function runs, then the call itself. On
+recovery, a call whose first step is recorded but not its second was cut short: it may or may not have taken
+effect, and the model is told so (`IN_DOUBT`, recorded as the call's outcome) instead of it running again.
+A call of an `idempotent` tool is one step, which simply runs again if it was cut short. The call's
+`RunContext.idempotency_key` is `<workflow id>:<step id>`, the same in every execution of the workflow.
+Attempts (`@tool(retry=...)`) and the tool's timeout run inside the call's step.
 """
 
 from __future__ import annotations
@@ -93,25 +94,23 @@ class _StepTool(Tool[..., Any]):
         assert ctx is not None  # a run always passes its context
         call_id = ctx.tool_call_id
         name = f"{self.step_prefix}.tool.{self.name}" + (f":{call_id}" if call_id else "")
-        # both ids drawn now, before the first await: concurrent calls keep their ids from one execution to
-        # the next whatever order their steps finish in
-        started, finished = DBOS.reserve_step(), DBOS.reserve_step()
+        # the ids are drawn now, before the first await: concurrent calls keep their ids from one execution
+        # to the next whatever order their steps finish in. An idempotent call runs again anyway: no `started`
+        started = None if self.inner.idempotent else DBOS.reserve_step()
+        finished = DBOS.reserve_step()
         ctx.idempotency_key = f"{DBOS.workflow_id}:{finished.step_id}"
-        start = _Start()
-        await started.run_async({"name": f"{name}.started"}, start.record)
+        start = _Start(marked=started is not None)
+        if started is not None:
+            await started.run_async({"name": f"{name}.started"}, start.record)
         return await finished.run_async({"name": name}, self._checkpointed, arguments, ctx, start)
 
     async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any], start: _Start) -> Any:
         inner = self.inner
-        if not start.now:  # started in an earlier execution, which never recorded its end
-            if not inner.idempotent:
-                logger.warning(
-                    "not running again the call %s of %r cut short by a crash", ctx.tool_call_id, self.name
-                )
-                raise ModelRetry(IN_DOUBT)
-            logger.info(
-                "running again the call %s of idempotent %r cut short by a crash", ctx.tool_call_id, self.name
+        if start.earlier:
+            logger.warning(
+                "not running again the call %s of %r cut short by a crash", ctx.tool_call_id, self.name
             )
+            raise ModelRetry(IN_DOUBT)
         try:
             # attempts and the timeout run inside the step, so that its outcome is the call's, as recorded
             value = await call_with_retry(inner, arguments, ctx)
@@ -129,13 +128,20 @@ class _StepTool(Tool[..., Any]):
 
 
 class _Start:
-    """Whether a call's `started` step ran in this execution of the workflow (not read back from the record)."""
+    """Whether a call's `started` step was read back from an earlier execution of the workflow, not run in
+    this one: that execution started the call and never recorded its end."""
 
-    def __init__(self) -> None:
-        self.now = False
+    def __init__(self, *, marked: bool) -> None:
+        self.marked = marked
+        """The call has a `started` step (its tool is not idempotent)."""
+        self.ran = False
 
     async def record(self) -> None:
-        self.now = True
+        self.ran = True
+
+    @property
+    def earlier(self) -> bool:
+        return self.marked and not self.ran
 
 
 def step_tool(tool: Tool[..., Any], step_prefix: str) -> Tool[..., Any]:
