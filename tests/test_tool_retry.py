@@ -264,3 +264,18 @@ async def test_a_tool_sees_the_retries_so_far_in_its_live_usage() -> None:
     model = ScriptedModel([tool_call_response("connect", {}), tool_call_response("report", {}), "ok"])
     result = await Agent(model, tools=[connect, report]).run("go")
     assert result.messages[-2].content == "1 retried, 1 in the snapshot"
+
+
+async def test_a_run_cancelled_during_a_wait_stops_at_once() -> None:
+    flaky = Flaky(failures=10)
+
+    @tool(retry=RetryPolicy(exceptions=(ConnectionError,), initial_delay=60, max_delay=60))
+    async def connect(ctx: RunContext[None]) -> str:
+        """Connect."""
+        return flaky(ctx)
+
+    model = ScriptedModel([tool_call_response("connect", {}), "never"])
+    started = time.perf_counter()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(Agent(model, tools=[connect]).run("go"), 0.2)
+    assert time.perf_counter() - started < 5 and len(flaky.seen) == 1
