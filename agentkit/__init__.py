@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import events
+from ._retry import RetryPolicy
 from ._stream import RunStream
 from .agent import Agent
 from .context import RunContext
@@ -67,6 +68,7 @@ __all__ = [
     "ModelUnavailableError",
     "OutputGuardrail",
     "ProviderRouting",
+    "RetryPolicy",
     "RunContext",
     "RunPolicy",
     "RunResult",

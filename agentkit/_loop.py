@@ -575,7 +575,11 @@ async def _execute(
             outcomes[runnable[position]] = outcome
             if outcome.ran and not outcome.failed:
                 state.results[call.key] = outcome.message.content
-            yield ToolCallFinished(message=outcome.message, duration_s=outcome.duration_s)
+            if outcome.attempts > 1:
+                state.charge(Usage(tool_retries=outcome.attempts - 1))
+            yield ToolCallFinished(
+                message=outcome.message, duration_s=outcome.duration_s, attempts=outcome.attempts
+            )
 
 
 def _charge(state: RunState, answered: list[tuple[ValidatedCall, CallOutcome]]) -> None:

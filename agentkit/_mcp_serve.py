@@ -9,7 +9,8 @@ A tool marked `requires_approval` never runs unattended: each call is put to the
 elicitation (a form asking to run it, with the arguments) and runs only when they accept. A client that cannot
 elicit does not see such tools, and a call of one is refused, unless the server was made with
 `allow_unapproved=True` (`agentkit mcp serve --allow-unapproved`): then they run for such clients without
-asking. Each call gets its own `RunContext.tool_call_id` (`mcp-<request id>-<random>`).
+asking. Each call gets its own `RunContext.tool_call_id` (`mcp-<request id>-<random>`), which is also its
+`RunContext.idempotency_key`.
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ async def _call(
     validated = ValidatedCall(
         call=call, tool=found, decoded=raw, arguments=arguments, budget=0, key=(name, "")
     )
-    run_ctx: RunContext[Any] = RunContext(deps=None, tool_name=name, tool_call_id=call.id)
+    run_ctx: RunContext[Any] = RunContext(
+        deps=None, tool_name=name, tool_call_id=call.id, idempotency_key=call.id
+    )
     outcome = await execute(validated, run_ctx, raise_tool_errors=False, transcript=[])
     message = outcome.message
     return _result(message.content, [i.url for i in message.images], is_error=message.is_error)

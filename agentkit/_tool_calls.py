@@ -33,6 +33,7 @@ from ._dialects import Dialect
 from ._function_schema import ArgumentsPastLimits, parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
+from ._retry import call_with_retry
 from ._unicode import valid_text
 from .context import RunContext
 from .exceptions import (
@@ -407,6 +408,8 @@ class CallOutcome:
     duration_s: float = 0.0
     error: Exception | None = None
     """The exception the function raised (`ModelRetry` and timeouts included), for tracing."""
+    attempts: int = 1
+    """Times the function was called (more than 1 when `@tool(retry=...)` ran it again)."""
 
 
 def answer(
@@ -421,7 +424,8 @@ def answer(
 async def execute(
     call: ValidatedCall, ctx: RunContext[Any], *, raise_tool_errors: bool, transcript: Sequence[Message]
 ) -> CallOutcome:
-    """Run a valid call's function (bounded by the tool's timeout); failures become messages for the model."""
+    """Run a valid call's function (each attempt bounded by the tool's timeout, retried as its `retry` policy
+    says); failures become messages for the model."""
     tool = call.tool
     assert tool is not None and call.problem is None
     name = call.call.name
@@ -429,10 +433,7 @@ async def execute(
     failure: str | None = None
     error: Exception | None = None
     try:
-        if tool.timeout is None:
-            value = await tool.call(call.arguments, ctx)
-        else:
-            value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
+        value = await call_with_retry(tool, call.arguments, ctx)
     except ModelRetry as exc:
         failure, error = exc.message, exc
     except UsageLimitExceeded:
@@ -465,7 +466,12 @@ async def execute(
         images=images,
     )
     return CallOutcome(
-        message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
+        message=message,
+        failed=failure is not None,
+        ran=True,
+        duration_s=duration,
+        error=error,
+        attempts=ctx.attempt,
     )
 
 

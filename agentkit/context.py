@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -36,6 +37,12 @@ class RunContext(Generic[DepsT]):
     """The id of the tool call being answered."""
     retry: int = 0
     """How many times this tool has failed in this run so far (0 on the first try)."""
+    attempt: int = 1
+    """Which attempt at this call is running: 1, then 2 when `@tool(retry=...)` runs it again, and so on."""
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """A key for this call's side effect, for an API that takes one (payments, mail): the same over the
+    call's `@tool(retry=...)` attempts and when a durable run recovers (`<workflow id>:<step id>`), and new
+    for every other call (a random hex string; over `agentkit mcp serve`, the call's unique id)."""
     run_step: int = 0
     """The number of model requests made so far in this run."""
     agent_name: str | None = None

@@ -142,6 +142,8 @@ class ToolCallFinished:
     """What goes back to the model."""
     duration_s: float
     """Seconds from `ToolCallStarted` (0.0 for a call that did not run)."""
+    attempts: int = 1
+    """Times the function was called: more than 1 when `@tool(retry=...)` ran it again after an exception."""
     kind: Literal["tool_call_finished"] = "tool_call_finished"
 
     @property

@@ -220,6 +220,7 @@ class _RunTrace:
             run.set_attributes(_usage_attributes(event.result.usage))
             run.set_attribute("agentkit.usage.requests", event.result.usage.requests)
             run.set_attribute("agentkit.usage.tool_calls", event.result.usage.tool_calls)
+            run.set_attribute("agentkit.usage.tool_retries", event.result.usage.tool_retries)
             pending = event.result.pending_approvals
             if pending:  # the run stopped for a person's approval: no answer
                 run.set_attribute("agentkit.pending_approvals", [c.name for c in pending])
@@ -281,6 +282,8 @@ class _RunTrace:
             _record_error(span, exc, capture=self.capture)
             raise
         else:
+            if outcome.attempts > 1:
+                span.set_attribute("agentkit.tool.attempts", outcome.attempts)
             self._end_tool(span, outcome.message, outcome.error)
             return outcome
         finally:

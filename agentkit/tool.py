@@ -14,6 +14,7 @@ from typing_extensions import ParamSpec, TypeVar
 
 from ._dialects import DIALECTS, Dialect, NotStrictCompatible, resolve_ref, restore_arguments, to_dialect
 from ._function_schema import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
+from ._retry import RetryPolicy, RetrySpec, retry_policy
 from ._schema_changes import SchemaChange, dialect_changes, record_change, tentative
 from ._threads import run_in_thread
 from ._type_schema import JsonSchema, valid_tool_name
@@ -170,6 +171,11 @@ class Tool(Generic[P, R]):
     requires_approval: bool = False
     """A person must approve each call before it runs: the run stops with the call in
     `RunResult.pending_approvals` (or asks the run's `approve=` callback)."""
+    retry: RetryPolicy | None = None
+    """When a call that raised is run again before the model sees the error (`None`: never)."""
+    idempotent: bool = False
+    """Running a call twice has the effect of running it once: a durable run recovering from a crash runs
+    again a call that was cut short (a tool that is not idempotent is not run again; the model is told)."""
     _validator: FunctionSchema | _SchemaValidator
     _is_async: bool
     _definition: ToolDefinition
@@ -186,6 +192,8 @@ class Tool(Generic[P, R]):
         strict: bool | None = None,
         max_result_chars: int | None = None,
         requires_approval: bool = False,
+        retry: RetrySpec | None = None,
+        idempotent: bool = False,
     ) -> None:
         if isinstance(function, Tool):
             function = function.function
@@ -194,6 +202,7 @@ class Tool(Generic[P, R]):
         self._setup(function, schema, schema.parameters, retries, sequential, timeout, strict)
         self.max_result_chars = _checked_max(self.name, max_result_chars)
         self.requires_approval = requires_approval
+        self.retry, self.idempotent = retry_policy(self.name, retry), idempotent
         self.takes_ctx = schema.takes_ctx
         self._is_async = schema.is_async
         # Tools of one function (same name, description, strict option) share the entries built.
@@ -246,6 +255,8 @@ class Tool(Generic[P, R]):
         strict: bool | None = None,
         max_result_chars: int | None = None,
         requires_approval: bool = False,
+        retry: RetrySpec | None = None,
+        idempotent: bool = False,
     ) -> Tool[..., Any]:
         """A tool from a hand-written JSON Schema (an MCP tool, say), calling `function` with keywords.
 
@@ -257,6 +268,7 @@ class Tool(Generic[P, R]):
         self._setup(function, validator, copy.deepcopy(parameters), retries, sequential, timeout, strict)
         self.max_result_chars = _checked_max(name, max_result_chars)
         self.requires_approval = requires_approval
+        self.retry, self.idempotent = retry_policy(name, retry), idempotent
         self.description = description
         self._definition = ToolDefinition(
             name=name, description=description, parameters=self.parameters, strict=strict
@@ -327,7 +339,8 @@ class Tool(Generic[P, R]):
         return self._validator.validate(arguments)
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
-        """Run the function with validated `arguments` (sync functions in a worker thread)."""
+        """Run the function once with validated `arguments` (sync functions in a worker thread); a run
+        calls it through `retry` and `timeout`."""
         function: Callable[..., Any] = self.function
         args: tuple[Any, ...] = (ctx,) if self.takes_ctx else ()
         if self._is_async:
@@ -365,6 +378,8 @@ def tool(
     strict: bool | None = None,
     max_result_chars: int | None = None,
     requires_approval: bool = False,
+    retry: RetrySpec | None = None,
+    idempotent: bool = False,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
     function: Callable[P, R] | None = None,
@@ -378,6 +393,8 @@ def tool(
     strict: bool | None = None,
     max_result_chars: int | None = None,
     requires_approval: bool = False,
+    retry: RetrySpec | None = None,
+    idempotent: bool = False,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a function callable by the model: bare (`@tool`) or with options (`@tool(timeout=5)`).
 
@@ -397,6 +414,12 @@ def tool(
         requires_approval: A person must approve each call before it runs (sending mail, deleting files,
             spending money): the run stops with the call pending (`RunResult.pending_approvals`), or asks
             the run's `approve=` callback.
+        retry: Run a call again when it raises one of these exception types (one, or a tuple), or as a
+            `RetryPolicy` says (attempts, waits), before the model sees the error; each call carries
+            `ctx.idempotency_key`, the same over its attempts. `None` (the default): never.
+        idempotent: Running a call twice does what running it once does: a durable run that recovers
+            from a crash runs a call cut short again (otherwise it tells the model the call's effect is
+            unknown).
     """
 
     def decorate(func: Callable[P, R]) -> Tool[P, R]:
@@ -410,6 +433,8 @@ def tool(
             strict=strict,
             max_result_chars=max_result_chars,
             requires_approval=requires_approval,
+            retry=retry,
+            idempotent=idempotent,
         )
 
     return decorate if function is None else decorate(function)

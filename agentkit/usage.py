@@ -32,6 +32,8 @@ class Usage:
     """Tool calls executed."""
     repairs: int = 0
     """Tool calls agentkit repaired locally instead of asking the model again (see `ToolCall.original_arguments`)."""
+    tool_retries: int = 0
+    """Tool functions called again by `@tool(retry=...)` after an exception (not counted in `tool_calls`)."""
 
     @property
     def total_tokens(self) -> int:
@@ -48,6 +50,7 @@ class Usage:
         self.cost_usd += other.cost_usd
         self.tool_calls += other.tool_calls
         self.repairs += other.repairs
+        self.tool_retries += other.tool_retries
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -59,6 +62,7 @@ class Usage:
             cost_usd=self.cost_usd + other.cost_usd,
             tool_calls=self.tool_calls + other.tool_calls,
             repairs=self.repairs + other.repairs,
+            tool_retries=self.tool_retries + other.tool_retries,
         )
 
 
@@ -105,6 +109,10 @@ class UsageView:
     @property
     def repairs(self) -> int:
         return self._usage.repairs
+
+    @property
+    def tool_retries(self) -> int:
+        return self._usage.tool_retries
 
     def snapshot(self) -> Usage:
         """A copy of the figures as they are now."""

@@ -1,12 +1,13 @@
 """The child process of `tests/test_durable.py`: one durable run of two tool turns, through the real OpenAI
 path to the test's `LoopbackServer`.
 
-    python durable_app.py MODE DATABASE BASE_URL WORK_DIR
+    python durable_app.py MODE DATABASE BASE_URL WORK_DIR [idempotent]
 
 MODE is `plain` (run to the end), `crash` (the second tool writes `second.ready` in WORK_DIR, before its side
-effect, and waits to be killed) or `resume` (launch DBOS, which recovers the run, and wait for its result).
-Each tool's side effect appends a line to `<tool>.count` in WORK_DIR. The result is printed as one JSON line
-after `RESULT `.
+effect, and waits to be killed), `crash-after` (the same, after its side effect) or `resume` (launch DBOS,
+which recovers the run, and wait for its result). `idempotent` marks the second tool `idempotent=True`.
+Each tool's side effect appends a line to `<tool>.count` in WORK_DIR; each start of the second tool appends
+its `ctx.idempotency_key` to `second.keys`. The result is printed as one JSON line after `RESULT `.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from dbos import DBOS, SetWorkflowID
 
-from agentkit import Agent, tool
+from agentkit import Agent, RunContext, tool
 from agentkit.durable import DBOSAgent
 from agentkit.models.openai import OpenAIChatModel
 
@@ -27,6 +28,7 @@ MODEL = "google/gemini-2.0-flash-001"
 WORKFLOW_ID = "durable-app-run"
 
 mode, database, base_url, work_dir = sys.argv[1:5]
+idempotent = sys.argv[5:] == ["idempotent"]
 work = Path(work_dir)
 
 
@@ -46,17 +48,25 @@ def first(city: str) -> str:
     return f"{city}: 21 C"
 
 
-@tool
-def second(city: str) -> str:
+def wait_to_be_killed() -> None:
+    (work / "second.ready").write_text("", encoding="utf-8")
+    time.sleep(120)
+
+
+@tool(idempotent=idempotent)
+def second(ctx: RunContext, city: str) -> str:
     """Whether it rains in a city.
 
     Args:
         city: The city.
     """
+    with open(work / "second.keys", "a", encoding="utf-8") as file:
+        file.write(ctx.idempotency_key + "\n")
     if mode == "crash":
-        (work / "second.ready").write_text("", encoding="utf-8")
-        time.sleep(120)  # killed here: after the first tool's checkpoint, before this one's side effect
+        wait_to_be_killed()  # after the first tool's checkpoint, before this one's side effect
     count("second")
+    if mode == "crash-after":
+        wait_to_be_killed()  # after this tool's side effect, before its checkpoint
     return f"{city}: no rain"
 
 

@@ -136,6 +136,10 @@ def test_helpers() -> None:
         message=ToolMessage(tool_call_id="c", name="t", content="y\n" * 100), duration_s=1.5
     )
     assert short_result(long) == "y " * 48 + "y... (1.50 s)"
+    retried = ToolCallFinished(
+        message=ToolMessage(tool_call_id="c", name="t", content="ok"), duration_s=0.5, attempts=3
+    )
+    assert short_result(retried) == "ok (0.50 s, 3 attempts)"
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ def test_json_is_one_object(server: LoopbackServer, capsys: pytest.CaptureFixtur
         "cost_usd": pytest.approx(0.0000084),
         "tool_calls": 1,
         "repairs": 0,
+        "tool_retries": 0,
     }
     assert [m["role"] for m in document["messages"]] == ["user", "assistant", "tool", "assistant"]
     assert document["messages"][2]["content"] == "42"

@@ -24,9 +24,26 @@ from dbos import DBOS, SetWorkflowID
 from pydantic import BaseModel
 from shared_tools import add
 
-from agentkit import Agent, ModelRetry, RunContext, UsageLimitExceeded, UserError, tool
+from agentkit import (
+    Agent,
+    Message,
+    ModelRetry,
+    RetryPolicy,
+    RunContext,
+    ToolMessage,
+    UsageLimitExceeded,
+    UserError,
+    tool,
+)
 from agentkit.durable import DBOSAgent
-from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
+from agentkit.testing import (
+    FunctionModel,
+    LoopbackServer,
+    RequestInfo,
+    ScriptedModel,
+    tool_call_response,
+    tool_calls_response,
+)
 from agentkit.toolsets import FunctionToolset, Toolset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +62,13 @@ def weather_script() -> list[Any]:
     ]
 
 
-def start_app(mode: str, database: Path, server: LoopbackServer, work: Path) -> subprocess.Popen[str]:
+def start_app(
+    mode: str, database: Path, server: LoopbackServer, work: Path, *, idempotent: bool = False
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTKIT_", "OPENROUTER_", "DBOS"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     command = [sys.executable, str(APP), mode, str(database), server.base_url, str(work)]
+    command += ["idempotent"] if idempotent else []
     return subprocess.Popen(
         command, env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -71,6 +91,23 @@ def counts(work: Path) -> dict[str, int]:
     }
 
 
+def keys(work: Path) -> list[str]:
+    """The `ctx.idempotency_key` of each start of the second tool."""
+    path = work / "second.keys"
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def kill_inside_second(mode: str, database: Path, server: LoopbackServer, work: Path, **options: Any) -> None:
+    """Start the app and SIGKILL it once the second tool is running."""
+    crashing = start_app(mode, database, server, work, **options)
+    try:
+        wait_for(work / "second.ready", crashing)
+    finally:
+        crashing.send_signal(signal.SIGKILL)
+        crashing.communicate(timeout=60)
+    assert crashing.returncode == -signal.SIGKILL
+
+
 def wait_for(path: Path, app: subprocess.Popen[str], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -79,31 +116,56 @@ def wait_for(path: Path, app: subprocess.Popen[str], timeout: float = 120) -> No
         time.sleep(0.05)
 
 
-def test_a_run_killed_between_two_tool_calls_resumes_in_a_new_process(tmp_path: Path) -> None:
+def test_a_run_killed_inside_an_idempotent_tool_resumes_and_runs_it_again_with_the_same_key(
+    tmp_path: Path,
+) -> None:
     plain_dir, durable_dir = tmp_path / "plain", tmp_path / "durable"
     plain_dir.mkdir()
     durable_dir.mkdir()
     with LoopbackServer(weather_script(), model=MODEL) as reference:
-        expected = finish(start_app("plain", plain_dir / "dbos.sqlite", reference, plain_dir))
+        plain = start_app("plain", plain_dir / "dbos.sqlite", reference, plain_dir, idempotent=True)
+        expected = finish(plain)
     with LoopbackServer(weather_script(), model=MODEL) as server:
         database = durable_dir / "dbos.sqlite"
-        crashing = start_app("crash", database, server, durable_dir)
-        try:
-            wait_for(durable_dir / "second.ready", crashing)
-        finally:
-            crashing.send_signal(signal.SIGKILL)
-            crashing.communicate(timeout=60)
-        assert crashing.returncode == -signal.SIGKILL
+        kill_inside_second("crash", database, server, durable_dir, idempotent=True)
         assert counts(durable_dir) == {"first": 1, "second": 0}
         assert len(server.requests) == 2  # the answers asking for the first and the second tool
 
-        resumed = finish(start_app("resume", database, server, durable_dir))
+        resumed = finish(start_app("resume", database, server, durable_dir, idempotent=True))
 
     assert counts(durable_dir) == {"first": 1, "second": 1} == counts(plain_dir)
+    # started twice, with one key: the workflow's id and the call's step
+    started = keys(durable_dir)
+    assert len(started) == 2 and started[0] == started[1]
+    assert started[0].startswith("durable-app-run:")
+    assert keys(plain_dir) == started[:1]  # derived from the workflow id and step: the same in any process
     assert len(server.requests) == len(reference.requests) == 3
     assert server.bodies == reference.bodies  # the resumed run sent what the uninterrupted one sent
     assert resumed == expected
     assert resumed["output"] == "Paris: 21 C and no rain."
+
+
+def test_a_run_killed_inside_a_tool_that_is_not_idempotent_tells_the_model_instead_of_running_it_again(
+    tmp_path: Path,
+) -> None:
+    from agentkit.durable._steps import IN_DOUBT
+
+    with LoopbackServer(weather_script(), model=MODEL) as server:
+        database = tmp_path / "dbos.sqlite"
+        kill_inside_second("crash-after", database, server, tmp_path)  # after its side effect
+        assert counts(tmp_path) == {"first": 1, "second": 1}
+
+        resumed = finish(start_app("resume", database, server, tmp_path))
+
+    assert counts(tmp_path) == {"first": 1, "second": 1}  # not run again
+    assert len(keys(tmp_path)) == 1
+    told = [m for m in resumed["messages"] if m["role"] == "tool" and m["tool_call_id"] == "call_second"]
+    assert [(m["content"], m["is_error"]) for m in told] == [(IN_DOUBT, True)]
+    assert "effect of this call is unknown" in IN_DOUBT and "not run again" in IN_DOUBT
+    assert "Check whether it did" in IN_DOUBT
+    sent = server.bodies[-1]["messages"][-1]  # the request after recovery tells the model so
+    assert sent == {"role": "tool", "tool_call_id": "call_second", "name": "second", "content": IN_DOUBT}
+    assert len(server.requests) == 3
 
 
 # --- in-process: DBOS launched on a SQLite file in tmp_path ---------------------------------------------
@@ -155,12 +217,14 @@ def test_a_durable_run_gives_what_a_plain_run_gives(dbos: None) -> None:
     recorded = steps("adder-1")
     assert [name for name, _ in recorded] == [
         "adder.model.request",
+        "adder.tool.add:call_1.started",  # recorded before the call runs
         "adder.tool.add:call_1",
+        "adder.tool.add:call_2.started",
         "adder.tool.add:call_2",
         "adder.model.request",
     ]
-    assert [output for _, output in recorded[1:3]] == ["3", "7"]
-    assert recorded[3][1] == result.messages[-1]
+    assert [output for _, output in recorded[1:5]] == [None, "3", None, "7"]
+    assert recorded[5][1] == result.messages[-1]
     assert DBOS.retrieve_workflow("adder-1").get_status().name == durable.workflow_name == "adder.run"
 
 
@@ -190,7 +254,9 @@ async def test_async_run_with_structured_output_and_options(dbos: None) -> None:
     assert seen == ["d"]
     assert await step_names("summer-1") == [
         "summer.model.request",
+        "summer.tool.add:call_1.started",
         "summer.tool.add:call_1",
+        "summer.tool.deps_of:call_2.started",
         "summer.tool.deps_of:call_2",
         "summer.model.request",
     ]
@@ -294,7 +360,7 @@ def test_tool_failures_are_recorded_as_a_plain_run_words_them(dbos: None) -> Non
     plain_contents = [m.content for m in plain.messages if m.role == "tool"]
     assert contents[2:] == plain_contents[2:] and contents[0] == plain_contents[0]
     assert plain_contents[1] == "The tool raised Unpicklable: bad"
-    errors = [s["error"] for s in DBOS.list_workflow_steps("failer-1")[1:-1]]
+    errors = [s["error"] for s in DBOS.list_workflow_steps("failer-1")[2:-1:2]]
     assert [type(e).__name__ for e in errors] == [
         "ModelRetry",
         "RuntimeError",
@@ -328,7 +394,12 @@ async def test_toolset_tools_are_steps_and_async_with_keeps_them_started(dbos: N
             await durable.run("add")
     assert not toolset.is_running and toolset.starts == 1
     assert first.output == "10"
-    assert await step_names("kit-1") == ["kit.model.request", "kit.tool.add:call_1", "kit.model.request"]
+    assert await step_names("kit-1") == [
+        "kit.model.request",
+        "kit.tool.add:call_1.started",
+        "kit.tool.add:call_1",
+        "kit.model.request",
+    ]
 
 
 async def test_a_toolset_tool_named_like_an_agent_tool_is_refused_naming_the_toolset(dbos: None) -> None:
@@ -412,6 +483,7 @@ def test_approval_in_a_durable_run_stops_and_continues_as_two_workflows(dbos: No
         )
     assert second.output == "Refunded 5."
     assert [name for name, _ in steps("refund-decided")] == [
+        "refunds.tool.refund:call_1.started",
         "refunds.tool.refund:call_1",
         "refunds.model.request",
     ]
@@ -479,3 +551,85 @@ def test_a_tool_result_with_images_is_checkpointed_whole(dbos: None) -> None:
     assert message.images and message.images[0].url.startswith("data:image/png")  # type: ignore[union-attr]
     recorded = dict(steps("viewer-1"))["viewer.tool.snapshot:call_1"]
     assert recorded[1].url == message.images[0].url  # type: ignore[union-attr]
+
+
+# --- retries, idempotency keys and calls a crash cut short ----------------------------------------------
+
+
+def step_ids(workflow_id: str) -> dict[str, int]:
+    return {s["function_name"]: s["function_id"] for s in DBOS.list_workflow_steps(workflow_id)}
+
+
+def test_a_durable_call_is_retried_inside_its_step_with_one_key_from_the_workflow(dbos: None) -> None:
+    seen: list[tuple[int, str]] = []
+
+    @tool(retry=RetryPolicy(exceptions=(ConnectionError,), initial_delay=0, max_delay=0))
+    def pay(ctx: RunContext[None], amount: int) -> str:
+        """Pay an amount."""
+        seen.append((ctx.attempt, ctx.idempotency_key))
+        if len(seen) < 3:
+            raise ConnectionError("reset")
+        return "paid"
+
+    model = ScriptedModel([tool_call_response("pay", {"amount": 3}), "Paid."])
+    durable = DBOSAgent(Agent(model, tools=[pay], name="payer"))
+    with SetWorkflowID("payer-1"):
+        result = durable.run_sync("pay 3")
+    ids = step_ids("payer-1")
+    assert seen == [(attempt, f"payer-1:{ids['payer.tool.pay:call_1']}") for attempt in (1, 2, 3)]
+    assert ids["payer.tool.pay:call_1"] == ids["payer.tool.pay:call_1.started"] + 1
+    assert dict(steps("payer-1"))["payer.tool.pay:call_1"] == "paid"  # one step for the three attempts
+    assert result.usage.tool_retries == 2 and result.messages[2].content == "paid"
+
+
+def pay_and_book(messages: list[Message], info: RequestInfo) -> Any:
+    """Asks for both tools, then says what they answered."""
+    if messages[-1].role == "user":
+        return tool_calls_response([("pay", {"amount": 3}), ("book", {"seat": "1A"})])
+    return " | ".join(m.content for m in messages if isinstance(m, ToolMessage))
+
+
+def test_a_call_cut_short_runs_again_only_if_its_tool_is_idempotent(dbos: None) -> None:
+    """A fork from a call's step has the call's `started` step but not its own: the state a crash inside
+    the call leaves behind (the process-killing test is `test_a_run_killed_inside_...` above)."""
+    from agentkit.durable._steps import IN_DOUBT
+
+    effects: list[tuple[str, str]] = []
+
+    @tool
+    def pay(ctx: RunContext[None], amount: int) -> str:
+        """Pay an amount."""
+        effects.append(("pay", ctx.idempotency_key))
+        return "paid"
+
+    @tool(idempotent=True)
+    def book(ctx: RunContext[None], seat: str) -> str:
+        """Book a seat."""
+        effects.append(("book", ctx.idempotency_key))
+        return "booked"
+
+    durable = DBOSAgent(Agent(FunctionModel(pay_and_book), tools=[pay, book], name="trip"))
+    with SetWorkflowID("trip-1"):
+        assert durable.run_sync("go").output == "paid | booked"
+    ids = step_ids("trip-1")
+    assert "trip.tool.pay:call_1.started" in ids and "trip.tool.book:call_2.started" not in ids
+    assert sorted(effects) == [
+        ("book", f"trip-1:{ids['trip.tool.book:call_2']}"),
+        ("pay", f"trip-1:{ids['trip.tool.pay:call_1']}"),
+    ]
+
+    # cut short inside `pay`, which is not idempotent: not run again, the model told
+    effects.clear()
+    forked = DBOS.fork_workflow("trip-1", ids["trip.tool.pay:call_1"])
+    result = forked.get_result()
+    [told, booked] = [m for m in result.messages if isinstance(m, ToolMessage)]
+    assert (told.content, told.is_error) == (IN_DOUBT, True)
+    assert not booked.is_error and [name for name, _ in effects] == ["book"]  # run afresh: not in doubt
+    assert result.output == f"{IN_DOUBT} | booked"
+
+    # cut short inside `book`, which is idempotent: run again, with the key its step gives
+    effects.clear()
+    forked = DBOS.fork_workflow("trip-1", ids["trip.tool.book:call_2"])
+    result = forked.get_result()
+    assert result.output == "paid | booked"
+    assert effects == [("book", f"{forked.workflow_id}:{ids['trip.tool.book:call_2']}")]

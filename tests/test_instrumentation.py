@@ -702,3 +702,24 @@ async def test_a_sub_agents_run_nests_under_the_tool_span_that_runs_it(traced: T
     # the run span's totals include the sub-run's (two requests of each agent: 11 + 20 input tokens each)
     assert attributes(outer)["gen_ai.usage.input_tokens"] == 62
     assert attributes(inner)["gen_ai.usage.input_tokens"] == 31
+
+
+async def test_a_retried_tool_call_shows_its_attempts_on_its_span_and_the_runs(traced: Traced) -> None:
+    from agentkit import RetryPolicy
+
+    attempts: list[int] = []
+
+    @tool(retry=RetryPolicy(exceptions=(ConnectionError,), initial_delay=0, max_delay=0))
+    def flaky() -> str:
+        """Fails once."""
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("reset")
+        return "ok"
+
+    model = ScriptedModel([calls(("flaky", {}), ("add", {"a": 1, "b": 2})), answer("done")])
+    await Agent(model, tools=[flaky, add], name="retrier").run("go")
+    assert attributes(traced.one("execute_tool flaky"))["agentkit.tool.attempts"] == 2
+    assert "agentkit.tool.attempts" not in attributes(traced.one("execute_tool add"))  # ran once
+    assert traced.one("execute_tool flaky").status.status_code is StatusCode.UNSET
+    assert attributes(traced.one("invoke_agent retrier"))["agentkit.usage.tool_retries"] == 1

@@ -279,12 +279,13 @@ def call_line(name: str, arguments: Mapping[str, Any]) -> str:
 
 
 def short_result(event: ToolCallFinished) -> str:
-    """The start of a tool's result on one line, with how long it took (or `error:`)."""
+    """The start of a tool's result on one line, with how long it took and its attempts (or `error:`)."""
     text = one_line(event.message.content)
     if len(text) > _RESULT_CHARS:
         text = text[: _RESULT_CHARS - 3] + "..."
     prefix = "error: " if event.is_error else ""
-    return f"{prefix}{text} ({event.duration_s:.2f} s)"
+    attempts = f", {event.attempts} attempts" if event.attempts > 1 else ""
+    return f"{prefix}{text} ({event.duration_s:.2f} s{attempts})"
 
 
 def dollars(cost: float) -> str:

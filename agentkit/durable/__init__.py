@@ -22,8 +22,11 @@ What this asks of your code:
   `RunResult` its output: DBOS records them with pickle.
 - A tool's result is recorded as the text the model reads; an exception it raises is recorded too (one that
   does not pickle is recorded as a `RuntimeError` naming it).
-- A step killed after its side effect but before its checkpoint runs again on recovery: make tools with
-  side effects idempotent (an idempotency key, such as `ctx.tool_call_id`, which stays the same).
+- A tool call cut short (the process killed while it ran) may or may not have taken effect: on recovery it
+  runs again only if its tool is marked `@tool(idempotent=True)`; otherwise the model is told that the
+  call's effect is unknown and to check before calling again. Give the APIs your tools call
+  `ctx.idempotency_key` (`<workflow id>:<step id>`, the same in every execution of the run) to make a side
+  effect happen once.
 - Everything outside the steps must do the same thing each time: a toolset's `get_tools` is asked again on
   recovery and must supply the same tools. `run_stream` is not durable (it raises `UserError`).
 """

@@ -6,11 +6,20 @@ same order instead of running the steps. Step ids are taken in call order, when 
 its first `await`), so the concurrent calls of one turn, whose tasks start in the calls' order, keep their
 ids from one execution to the next; each tool step's name carries the call's id, so a mismatch raises
 DBOS's `DBOSUnexpectedStepError` instead of handing one call another's result.
+
+A call of a tool that is not `idempotent` is two steps, both ids drawn when the call starts
+(`DBOS.reserve_step`): `...:<call id>.started`, recorded before the function runs, then the call itself. On
+recovery, a call whose first step is recorded but not its second was cut short: it may or may not have taken
+effect, and the model is told so (`IN_DOUBT`, recorded as the call's outcome) instead of it running again.
+A call of an `idempotent` tool is one step, which simply runs again if it was cut short. The call's
+`RunContext.idempotency_key` is `<workflow id>:<step id>`, the same in every execution of the workflow.
+Attempts (`@tool(retry=...)`) and the tool's timeout run inside the call's step.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 from collections.abc import Sequence
 from types import TracebackType
@@ -18,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from dbos import DBOS
 
+from .._retry import call_with_retry
 from .._tool_calls import result_parts
 from ..exceptions import ModelRetry
 from ..models import Model, ModelProfile, ModelRequestParameters
@@ -33,6 +43,15 @@ __all__ = ["StepModel", "StepToolset", "step_tool"]
 
 TIMED_OUT = "The tool timed out after {timeout:g} seconds."
 """What the model is told of a call past its tool's `timeout` (the words of a plain run)."""
+
+IN_DOUBT = (
+    "The effect of this call is unknown: the run was interrupted while the tool was running, and it was not "
+    "run again because it is not marked idempotent, so it may or may not have taken effect. Check whether "
+    "it did (for example, look up the current state) before calling it again."
+)
+"""What the model is told of a non-idempotent call that a crash cut short, when the run recovers."""
+
+logger = logging.getLogger("agentkit")
 
 
 class StepModel(Model):
@@ -72,18 +91,29 @@ class _StepTool(Tool[..., Any]):
     step_prefix: str
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
-        call_id = ctx.tool_call_id if ctx is not None else None
+        assert ctx is not None  # a run always passes its context
+        call_id = ctx.tool_call_id
         name = f"{self.step_prefix}.tool.{self.name}" + (f":{call_id}" if call_id else "")
-        return await DBOS.run_step_async({"name": name}, self._checkpointed, arguments, ctx)
+        # the ids are drawn now, before the first await: concurrent calls keep their ids from one execution
+        # to the next whatever order their steps finish in. An idempotent call runs again anyway: no `started`
+        started = None if self.inner.idempotent else DBOS.reserve_step()
+        finished = DBOS.reserve_step()
+        ctx.idempotency_key = f"{DBOS.workflow_id}:{finished.step_id}"
+        start = _Start(marked=started is not None)
+        if started is not None:
+            await started.run_async({"name": f"{name}.started"}, start.record)
+        return await finished.run_async({"name": name}, self._checkpointed, arguments, ctx, start)
 
-    async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any] | None) -> Any:
+    async def _checkpointed(self, arguments: dict[str, Any], ctx: RunContext[Any], start: _Start) -> Any:
         inner = self.inner
+        if start.earlier:
+            logger.warning(
+                "not running again the call %s of %r cut short by a crash", ctx.tool_call_id, self.name
+            )
+            raise ModelRetry(IN_DOUBT)
         try:
-            if inner.timeout is None:
-                value = await inner.call(arguments, ctx)
-            else:
-                # the timeout is applied inside the step, so that a call that timed out is recorded as such
-                value = await asyncio.wait_for(inner.call(arguments, ctx), inner.timeout)
+            # attempts and the timeout run inside the step, so that its outcome is the call's, as recorded
+            value = await call_with_retry(inner, arguments, ctx)
         except ModelRetry:
             raise
         except asyncio.TimeoutError as exc:
@@ -97,13 +127,30 @@ class _StepTool(Tool[..., Any]):
         return value if images else text
 
 
+class _Start:
+    """Whether a call's `started` step was read back from an earlier execution of the workflow, not run in
+    this one: that execution started the call and never recorded its end."""
+
+    def __init__(self, *, marked: bool) -> None:
+        self.marked = marked
+        """The call has a `started` step (its tool is not idempotent)."""
+        self.ran = False
+
+    async def record(self) -> None:
+        self.ran = True
+
+    @property
+    def earlier(self) -> bool:
+        return self.marked and not self.ran
+
+
 def step_tool(tool: Tool[..., Any], step_prefix: str) -> Tool[..., Any]:
-    """`tool` with each call run as a DBOS step named `<step_prefix>.tool.<name>:<call id>`."""
+    """`tool` with each call run as DBOS steps named `<step_prefix>.tool.<name>:<call id>` (and `.started`)."""
     durable: _StepTool = _StepTool.__new__(_StepTool)
     durable.__dict__.update(tool.__dict__)
     durable.inner = tool
     durable.step_prefix = step_prefix
-    durable.timeout = None  # applied inside the step
+    durable.timeout = durable.retry = None  # applied inside the step
     return durable
 
 
