@@ -529,6 +529,7 @@ def test_dynamic_instructions_and_prepare_tools_work_in_a_durable_run(dbos: None
     assert [t.name for t in model.requests[0].parameters.tools] == ["plus"]
     assert [name for name, _ in steps("dynamic-1")] == [  # the renamed tool's call is a step too
         "dynamic.model.request",
+        "dynamic.tool.plus:call_1.started",
         "dynamic.tool.plus:call_1",
         "dynamic.model.request",
     ]
