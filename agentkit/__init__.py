@@ -18,6 +18,7 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
+from .history import HistoryProcessor, KeepRecentToolResults, SummarizeOlder, TokenWindow
 from .messages import (
     AssistantMessage,
     AudioPart,
@@ -48,7 +49,9 @@ __all__ = [
     "AssistantMessage",
     "AudioPart",
     "DocumentPart",
+    "HistoryProcessor",
     "ImagePart",
+    "KeepRecentToolResults",
     "Message",
     "Model",
     "ModelAPIError",
@@ -62,8 +65,10 @@ __all__ = [
     "RunPolicy",
     "RunResult",
     "RunStream",
+    "SummarizeOlder",
     "SystemMessage",
     "TextPart",
+    "TokenWindow",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",

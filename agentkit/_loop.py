@@ -1,7 +1,8 @@
 """The run as steps over one `RunState`; the steps yield the run's events, and `run()` consumes them.
 
 ```
-AskModel    check the limits, send the transcript, stream the answer  -> RunTools | TakeAnswer | AskModel
+AskModel    check the limits, send the transcript (`_history`: as processors and the window leave it),
+            stream the answer  -> RunTools | TakeAnswer | AskModel
 RunTools    validate each call once, question / steer / approve / run them, record the results
             -> End (an answer, or calls waiting for approval) | AskModel
 TakeAnswer  question the answer (the profile's checker), validate the output  -> End | AskModel
@@ -24,6 +25,7 @@ from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
 from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
+from ._history import request_fitted, stream_fitted
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
     STEPS,
@@ -54,6 +56,7 @@ from .events import (
     Event,
     FeedbackReason,
     FeedbackSent,
+    HistoryCompacted,
     OutputDelta,
     RequestStarted,
     ResponseFinished,
@@ -242,7 +245,9 @@ async def _ask_model(
         if response is None:
             raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
     else:
-        response = await spec.model.request(state.messages, asked, spec.settings)
+        response, compacted = await request_fitted(spec, state, asked)  # what is sent: `_history`
+        for event in compacted:
+            yield event
     state.charge(_request_usage(response))
     yield ResponseFinished(message=response)
     limit = state.exceeded(spec.limits)
@@ -265,18 +270,18 @@ async def _ask_model(
 
 async def _streamed(
     spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
-) -> AsyncGenerator[TextDelta | ToolCallDelta | OutputDelta[Any] | ResponseFinished, None]:
+) -> AsyncGenerator[TextDelta | ToolCallDelta | OutputDelta[Any] | ResponseFinished | HistoryCompacted, None]:
     """The model's stream, with answers marked provisional while the checker may question them, and the
     structured output validated as far as it has arrived."""
     provisional = state.checker is not None and state.checker.may_question_answer
     partial = _PartialOutput(spec, parameters)
-    stream = spec.model.request_stream(state.messages, parameters, spec.settings)
+    stream = stream_fitted(spec, state, parameters)  # what is sent: `_history`
     async with aclosing(stream) as events:
         async for event in events:
             if isinstance(event, TextDelta) and provisional:
                 event = dataclasses.replace(event, provisional=True)
             yield event
-            if not isinstance(event, ResponseFinished) and (output := partial.feed(event)) is not None:
+            if isinstance(event, (TextDelta, ToolCallDelta)) and (output := partial.feed(event)) is not None:
                 yield output
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
 from ._checks import RunChecker
+from ._history import Processor
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
 from ._tool_calls import CallKey, CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
@@ -69,6 +70,8 @@ class RunSpec(Generic[OutputT]):
     """Loaded as the history when the run starts; each step's new messages are appended to it."""
     tool_hook: ToolHook | None = None
     """Awaits each call's execution in its task (`agentkit.instrumentation`: the call's span is current)."""
+    history_processors: tuple[Processor, ...] = ()
+    """Choose what each request sends from the transcript (`_history`), before the fit to the window."""
 
 
 @dataclass(kw_only=True)
@@ -104,6 +107,8 @@ class RunState:
     parents: tuple[Budget, ...] = ()
     """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
+    context_limit: int | None = None
+    """A context window learned from the provider refusing a request as too long (`_history`)."""
 
     def charge(self, usage: Usage) -> None:
         """Add `usage` to this run's usage and to its parents'."""

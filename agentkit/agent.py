@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision
+from ._history import prepare_processors
 from ._output import OutputSpec, OutputT
 from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
 from ._stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished
 from .exceptions import UserError
+from .history import HistoryProcessor
 from .instrumentation import traced_run
 from .messages import ContentPart, Message
 from .models import Model, OutputMode, infer_model
@@ -45,6 +47,7 @@ class RunOptions(TypedDict, Generic[DepsT], total=False):
     approvals: Mapping[str, Decision] | None
     approve: Approver | None
     session: Session | None
+    history_processors: Sequence[HistoryProcessor] | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -78,6 +81,10 @@ class Agent(Generic[DepsT, OutputT]):
             `retries`.
         raise_tool_errors: Raise `ToolExecutionError` when a tool raises, instead of telling the model.
         name: A name for logs, events (`RequestStarted.agent_name`) and tools (`ctx.agent_name`).
+        history_processors: Functions (sync or async) of the messages about to be sent, or of the
+            `RunContext` and those messages, returning the messages to send (`agentkit.history` has
+            built-ins; see docs/context.md). They run in order before each request; only what is sent
+            changes, never the transcript. Then every request is fitted to the model's context window.
     """
 
     def __init__(
@@ -98,6 +105,7 @@ class Agent(Generic[DepsT, OutputT]):
         output_retries: int | None = None,
         raise_tool_errors: bool = False,
         name: str | None = None,
+        history_processors: Sequence[HistoryProcessor] = (),
     ) -> None:
         _check_max_turns(max_turns)
         if retries < 0 or (output_retries is not None and output_retries < 0):
@@ -128,6 +136,8 @@ class Agent(Generic[DepsT, OutputT]):
         self.output_retries = retries if output_retries is None else output_retries
         self.raise_tool_errors = raise_tool_errors
         self.name = name
+        self._processors = prepare_processors(history_processors, "Agent(history_processors=...)")
+        self.history_processors = [p.function for p in self._processors]
 
     @property
     def model(self) -> Model:
@@ -210,7 +220,7 @@ class Agent(Generic[DepsT, OutputT]):
                 function of a `ToolCall` deciding the same way as calls come; without it, calls of tools
                 with `requires_approval` stop the run: see `RunResult.pending_approvals`), `session` (an
                 `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
-                appended to it step by step).
+                appended to it step by step), `history_processors` (instead of the agent's, for this run).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -298,6 +308,9 @@ class Agent(Generic[DepsT, OutputT]):
             toolsets=self.toolsets,
             approve=options.get("approve"),
             session=session,
+            history_processors=self._processors
+            if options.get("history_processors") is None
+            else prepare_processors(options.get("history_processors"), "run(history_processors=...)"),
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
         # the session's messages are loaded, and the approvals checked, when the run starts

@@ -11,6 +11,7 @@ ToolCallFinished        its `ToolMessage` (result or error) and how long it took
 ApprovalRequired        a call waits for a person's approval (it does not run; the run ends after the turn)
 SubAgentEvent           an event of an agent run by a tool (`Agent.as_tool`), as that tool runs
 FeedbackSent            agentkit answered the model itself (empty answer, invalid output, questioned answer)
+HistoryCompacted        what a request sends was cut down (a history processor, or the fit to the window)
 RunFinished             the `RunResult`, the same one `run()` returns
 ```
 
@@ -36,6 +37,7 @@ __all__ = [
     "Event",
     "FeedbackReason",
     "FeedbackSent",
+    "HistoryCompacted",
     "ModelStreamEvent",
     "OutputDelta",
     "RequestStarted",
@@ -159,6 +161,25 @@ class FeedbackSent:
 
 
 @dataclass(kw_only=True, frozen=True)
+class HistoryCompacted:
+    """What the next request sends was cut down from the transcript (which keeps every message): by a
+    history processor, or by the fit to the model's context window. Comes after `RequestStarted`, before
+    the request's deltas; token counts are agentkit's estimates (`agentkit.history.estimate_tokens`)."""
+
+    processor: str
+    """The processor's name (a function's `__name__`, a class's name), or `"context_window"` for the fit
+    to the model's context window."""
+    messages_before: int
+    messages_after: int
+    tokens_before: int
+    """Estimated tokens of the request before this step (tools' schemas included)."""
+    tokens_after: int
+    retry: bool = False
+    """The provider refused the request as too long, and it is sent again, cut down harder."""
+    kind: Literal["history_compacted"] = "history_compacted"
+
+
+@dataclass(kw_only=True, frozen=True)
 class RunFinished(Generic[OutputT]):
     """The run ended with an answer."""
 
@@ -194,6 +215,7 @@ Event = Union[
     ApprovalRequired,
     SubAgentEvent,
     FeedbackSent,
+    HistoryCompacted,
     RunFinished[Any],
 ]
 """Any event of a run (`kind` tells which)."""

@@ -17,6 +17,7 @@ from ..events import (
     ApprovalRequired,
     Event,
     FeedbackSent,
+    HistoryCompacted,
     ResponseFinished,
     SubAgentEvent,
     TextDelta,
@@ -38,6 +39,7 @@ __all__ = [
     "Renderer",
     "answered_by",
     "call_line",
+    "compacted_line",
     "dollars",
     "error_line",
     "output_text",
@@ -122,6 +124,8 @@ class PlainRenderer(Renderer):
             self._note(f"agentkit: {FEEDBACK_NOTES[event.reason]}")
         elif isinstance(event, ApprovalRequired):
             self._note(f"waiting for approval: {call_line(event.call.name, event.arguments)}")
+        elif isinstance(event, HistoryCompacted):
+            self._note(compacted_line(event))
         elif (line := nested_line(event)) is not None:
             self._note(line)
 
@@ -204,6 +208,15 @@ def nested_line(event: Event) -> str | None:
     if isinstance(event, ToolCallFinished):
         return f"  {where}: <- {event.message.name}: {short_result(event)}"
     return None
+
+
+def compacted_line(event: HistoryCompacted) -> str:
+    """`context: 412 -> 37 messages, ~61,240 -> ~27,100 tokens (context_window)`."""
+    why = f"{event.processor}, after the provider refused it as too long" if event.retry else event.processor
+    return (
+        f"context: {event.messages_before} -> {event.messages_after} messages, ~{event.tokens_before:,} -> "
+        f"~{event.tokens_after:,} tokens ({why})"
+    )
 
 
 def call_line(name: str, arguments: Mapping[str, Any]) -> str:

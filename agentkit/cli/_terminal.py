@@ -16,6 +16,7 @@ from ..events import (
     ApprovalRequired,
     Event,
     FeedbackSent,
+    HistoryCompacted,
     RequestStarted,
     ResponseFinished,
     TextDelta,
@@ -28,6 +29,7 @@ from ._render import (
     FEEDBACK_NOTES,
     Renderer,
     call_line,
+    compacted_line,
     error_line,
     nested_line,
     output_text,
@@ -120,6 +122,8 @@ class TerminalRenderer(Renderer):
             self._line(
                 Text(f"⏸ waiting for approval: {call_line(event.call.name, event.arguments)}", style="yellow")
             )
+        elif isinstance(event, HistoryCompacted):
+            self._line(Text(compacted_line(event), style="dim"))
         elif (line := nested_line(event)) is not None:
             self._line(Text(line, style="dim"))
 
