@@ -38,7 +38,7 @@ from .usage import UsageView
 
 if TYPE_CHECKING:
     from ._run_state import RunSpec, RunState
-    from .models import ModelRequestParameters
+    from .models import ModelProfile, ModelRequestParameters
 
 __all__ = [
     "DEFAULT_OUTPUT_RESERVE",
@@ -47,6 +47,7 @@ __all__ = [
     "prepare_processors",
     "request_fitted",
     "stream_fitted",
+    "window_budget",
 ]
 
 DEFAULT_OUTPUT_RESERVE = 4_096
@@ -96,16 +97,15 @@ def _processor(function: Any, where: str) -> Processor:
     )
 
 
-def budget(spec: RunSpec[Any], state: RunState) -> int | None:
-    """The tokens a request may take: the context window (the profile's, or a smaller one learned from a
-    refusal) less the answer's reserve, at `SAFETY`; `None` when the window is unknown."""
-    known = [w for w in (spec.model.profile.context_window, state.context_limit) if w]
+def window_budget(profile: ModelProfile, *, max_tokens: int | None, learned: int | None = None) -> int | None:
+    """The tokens a request may take: the context window (the profile's, or a smaller one `learned` from a
+    refusal) less the answer's reserve (`max_tokens`, else the profile's `max_output_tokens` or
+    `DEFAULT_OUTPUT_RESERVE`, at most a quarter of the window), at `SAFETY`; `None` when it is unknown."""
+    known = [w for w in (profile.context_window, learned) if w]
     if not known:
         return None
     window = min(known)
-    reserve = spec.settings.max_tokens or min(
-        spec.model.profile.max_output_tokens or DEFAULT_OUTPUT_RESERVE, window // 4
-    )
+    reserve = max_tokens or min(profile.max_output_tokens or DEFAULT_OUTPUT_RESERVE, window // 4)
     return max(int((window - reserve) * SAFETY), 1)
 
 
@@ -156,7 +156,7 @@ async def prepare(
     messages = state.messages
     if spec.history_processors:
         messages = await _apply(spec, state, parameters, events)
-    limit = budget(spec, state)
+    limit = window_budget(spec.model.profile, max_tokens=spec.settings.max_tokens, learned=state.context_limit)
     if limit is not None:
         fitted, event = fit_window(messages, parameters, limit, processor=FIT)
         if event is not None:
@@ -241,7 +241,7 @@ def fit_window(
     event is `None` when nothing had to change."""
     fixed = estimate_tokens((), tools=parameters.tools, response_format=parameters.response_format)
     sizes = [message_tokens(m) for m in messages]
-    total = fixed + sum(sizes)
+    total = before = fixed + sum(sizes)
     if total <= limit:
         return messages, None
     out = list(messages)
@@ -260,7 +260,7 @@ def fit_window(
         processor=processor,
         messages_before=len(messages),
         messages_after=len(out),
-        tokens_before=fixed + sum(message_tokens(m) for m in messages),
+        tokens_before=before,
         tokens_after=total,
         retry=retry,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ CHARS_PER_TOKEN = 4
 """Characters of text per estimated token."""
 MESSAGE_TOKENS = 4
 """Tokens each message costs beyond its text (role and separators)."""
+CALL_CHARS = 40
+"""Characters each tool call (and each tool result's reference to its call) costs beyond its name and
+arguments: its id and the wire's wrapping."""
 IMAGE_TOKENS = 1_024
 """Tokens an image is counted as, whatever its size (OpenAI bills a 1024x1024 image at high detail 765
 tokens, a 2048x2048 one 1,105; Gemini 258 per image): high, so an estimate errs on the safe side."""
@@ -98,10 +102,10 @@ def estimate_tokens(
 def message_tokens(message: Message) -> int:
     """The estimated tokens of one message (see `estimate_tokens`)."""
     if isinstance(message, ToolMessage):
-        chars = len(message.content) + len(message.name)
+        chars = len(message.content) + len(message.name) + CALL_CHARS
         return MESSAGE_TOKENS + chars // CHARS_PER_TOKEN + IMAGE_TOKENS * len(message.images)
     if isinstance(message, AssistantMessage):
-        chars = len(message.content) + sum(len(c.name) + len(c.arguments) + 16 for c in message.tool_calls)
+        chars = len(message.content) + sum(len(c.name) + len(c.arguments) + CALL_CHARS for c in message.tool_calls)
         return MESSAGE_TOKENS + chars // CHARS_PER_TOKEN
     if isinstance(message, UserMessage) and not isinstance(message.content, str):
         return MESSAGE_TOKENS + sum(_part_tokens(p) for p in message.content)
@@ -230,13 +234,30 @@ def drop_to_budget(
 
 
 ELIDED = '[The {name} result was left out to save context: {size:,} characters{images}. It began: "{start}"]'
-ELIDED_START_CHARS = 120
+ELIDED_START_CHARS = 100
+
+
+_ELIDED: dict[int, tuple[weakref.ref[ToolMessage], ToolMessage]] = {}
+"""Notes made so far, by the identity of the message they replace (a run makes the same ones each request)."""
+_ELIDED_CACHE_SIZE = 8_192
 
 
 def elided(message: ToolMessage) -> ToolMessage:
     """`message` with its content replaced by a short note of what was there (tool, size, first words)."""
-    start = " ".join(message.content[: ELIDED_START_CHARS * 2].split())[:ELIDED_START_CHARS]
-    if len(start) < len(" ".join(message.content.split())):
+    cached = _ELIDED.get(id(message))
+    if cached is not None and cached[0]() is message:
+        return cached[1]
+    note = _elided(message)
+    if len(_ELIDED) >= _ELIDED_CACHE_SIZE:
+        _ELIDED.clear()
+    _ELIDED[id(message)] = (weakref.ref(message), note)
+    return note
+
+
+def _elided(message: ToolMessage) -> ToolMessage:
+    head = message.content[: ELIDED_START_CHARS * 2]
+    start = " ".join(head.split())[:ELIDED_START_CHARS]
+    if len(message.content) > len(head) or len(start) < len(" ".join(head.split())):
         start += "..."
     count = len(message.images)
     images = f" and {count} image{'s' if count != 1 else ''}" if count else ""
