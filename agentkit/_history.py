@@ -156,7 +156,9 @@ async def prepare(
     messages = state.messages
     if spec.history_processors:
         messages = await _apply(spec, state, parameters, events)
-    limit = window_budget(spec.model.profile, max_tokens=spec.settings.max_tokens, learned=state.context_limit)
+    limit = window_budget(
+        spec.model.profile, max_tokens=spec.settings.max_tokens, learned=state.context_limit
+    )
     if limit is not None:
         fitted, event = fit_window(messages, parameters, limit, processor=FIT)
         if event is not None:

@@ -105,7 +105,9 @@ def message_tokens(message: Message) -> int:
         chars = len(message.content) + len(message.name) + CALL_CHARS
         return MESSAGE_TOKENS + chars // CHARS_PER_TOKEN + IMAGE_TOKENS * len(message.images)
     if isinstance(message, AssistantMessage):
-        chars = len(message.content) + sum(len(c.name) + len(c.arguments) + CALL_CHARS for c in message.tool_calls)
+        chars = len(message.content) + sum(
+            len(c.name) + len(c.arguments) + CALL_CHARS for c in message.tool_calls
+        )
         return MESSAGE_TOKENS + chars // CHARS_PER_TOKEN
     if isinstance(message, UserMessage) and not isinstance(message.content, str):
         return MESSAGE_TOKENS + sum(_part_tokens(p) for p in message.content)
