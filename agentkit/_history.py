@@ -70,10 +70,8 @@ class Processor:
     name: str
 
 
-def prepare_processors(items: Sequence[HistoryProcessor] | None, where: str) -> tuple[Processor, ...]:
+def prepare_processors(items: Sequence[HistoryProcessor], where: str) -> tuple[Processor, ...]:
     """The processors given to `Agent(...)` or a run (`where` names which), their signatures read."""
-    if items is None:
-        return ()
     if callable(items) or isinstance(items, (str, bytes)):
         raise UserError(f"{where} takes a list of history processors, not one: history_processors=[f].")
     return tuple(_processor(item, where) for item in items)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision
-from ._history import prepare_processors
+from ._history import Processor, prepare_processors
 from ._output import OutputSpec, OutputT
 from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
 from ._stream import RunStream
@@ -308,9 +308,7 @@ class Agent(Generic[DepsT, OutputT]):
             toolsets=self.toolsets,
             approve=options.get("approve"),
             session=session,
-            history_processors=self._processors
-            if options.get("history_processors") is None
-            else prepare_processors(options.get("history_processors"), "run(history_processors=...)"),
+            history_processors=self._run_processors(options.get("history_processors")),
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
         # the session's messages are loaded, and the approvals checked, when the run starts
@@ -321,6 +319,11 @@ class Agent(Generic[DepsT, OutputT]):
             has_callback=options.get("approve") is not None,
         )
         return spec, state
+
+    def _run_processors(self, given: Sequence[HistoryProcessor] | None) -> tuple[Processor, ...]:
+        if given is None:
+            return self._processors
+        return prepare_processors(given, "run(history_processors=...)")
 
 
 def _check_max_turns(max_turns: int) -> None:

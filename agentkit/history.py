@@ -462,10 +462,8 @@ def _as_text(message: Message) -> str:
     elif isinstance(message, AssistantMessage):
         calls = "; ".join(f"{c.name}({c.arguments})" for c in message.tool_calls)
         body = "assistant: " + " ".join(filter(None, [message.content, f"[called {calls}]" if calls else ""]))
-    elif isinstance(message, UserMessage):
-        body = f"user: {message.text}"
-    else:
-        body = f"instructions: {message.content}"
+    else:  # a user's message (the instructions are never summarised)
+        body = f"{message.role}: {message.text if isinstance(message, UserMessage) else message.content}"
     return body if len(body) <= SUMMARY_MESSAGE_CHARS else body[:SUMMARY_MESSAGE_CHARS] + " [...]"
 
 

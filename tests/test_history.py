@@ -297,8 +297,23 @@ def test_misused_history_processors() -> None:
         Agent(ScriptedModel([]), history_processors=[3])  # type: ignore[list-item]
     with pytest.raises(UserError, match="takes 3 arguments"):
         Agent(ScriptedModel([]), history_processors=[lambda a, b, c: a])
-    agent = Agent(ScriptedModel(["ok"]), history_processors=[print])  # a builtin: no signature to read
-    assert agent._processors[0].takes_ctx is False
+    agent = Agent(ScriptedModel(["ok"]), history_processors=[print, dict])  # *args; no signature to read
+    assert [p.takes_ctx for p in agent._processors] == [False, False]
+    assert agent.history_processors == [print, dict]
+
+
+def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit import history
+
+    monkeypatch.setattr(history, "_TOOL_CACHE_SIZE", 1)
+    monkeypatch.setattr(history, "_ELIDED_CACHE_SIZE", 1)
+    first, second = fetch.definition, dataclasses.replace(fetch.definition, name="other")
+    assert estimate_tokens([], tools=[first, second, first]) > 0
+    assert len(history._TOOL_TOKENS) == 1
+    results = [m for m in _transcript(2) if isinstance(m, ToolMessage)]
+    notes = [history.elided(m) for m in [*results, results[0]]]
+    assert len(history._ELIDED) == 1 and notes[0].content == notes[-1].content
+    assert history.newest_prompt([AssistantMessage(content="hi")]) is None
 
 
 def test_units_pin_what_must_stay() -> None:

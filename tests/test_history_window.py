@@ -17,7 +17,7 @@ from agentkit.events import HistoryCompacted
 from agentkit.models import ModelRequestParameters, profile_for
 from agentkit.models._errors import context_limit, is_context_overflow
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.testing import HTTPError, LoopbackServer, tool_call_response
+from agentkit.testing import HTTPError, LoopbackServer, StreamError, tool_call_response
 
 MODEL = "google/gemini-2.0-flash-001"
 PAGE = "Page {n}: " + "the quick brown fox jumps over the lazy dog; " * 100  # ~4,500 characters
@@ -159,6 +159,15 @@ def test_a_refusal_is_tried_once_more_only(server: LoopbackServer) -> None:
         _agent(server, None).run_sync("x" * 7_900, message_history=history)  # refused, then the retry too
     assert window.refused == 2 and len(server.requests) == 2
     assert server.bodies[1]["messages"][1:] == [{"role": "user", "content": "x" * 7_900}]
+
+
+def test_a_refusal_in_the_middle_of_a_stream_is_not_retried(server: LoopbackServer) -> None:
+    server.add(
+        StreamError(content="Partly", code=400, message="This model's maximum context length is 10 tokens.")
+    )
+    with pytest.raises(ModelAPIError, match="maximum context length"):
+        list(_agent(server, None).run_stream_sync("Read."))
+    assert len(server.requests) == 1
 
 
 def test_overflow_errors_are_recognised() -> None:
