@@ -345,3 +345,22 @@ def test_json_of_the_wire_keeps_pairs_after_the_window(server: LoopbackServer) -
                 assert message["tool_call_id"] in ids
         assert body["messages"][0] == {"role": "user", "content": "Read five pages."}
     assert len(json.dumps(server.bodies[-1])) < 3 * len(PAGE) + 4_000
+
+
+async def test_the_fit_and_the_summary_keep_the_invariants_too() -> None:
+    from agentkit._history import fit_window
+    from agentkit.models import ModelRequestParameters
+
+    messages = _transcript(6, waiting=True)
+    fitted, event = fit_window(messages, ModelRequestParameters(), 1, processor="context_window", harder=True)
+    assert fitted == [messages[0], messages[3], messages[-1]]  # instructions, the prompt, the waiting call
+    assert event is not None and event.messages_after == 3
+    summarised = await SummarizeOlder(max_tokens=1, keep_turns=0, model=ScriptedModel(["gist"]))(messages)
+    _check_shape(summarised)
+    assert summarised[0] is messages[0] and messages[3] in summarised and summarised[-1] is messages[-1]
+    assert [m.role for m in summarised] == [
+        "system",
+        "user",
+        "user",
+        "assistant",
+    ]  # the summary after the prompt
