@@ -137,7 +137,11 @@ class Agent(Generic[DepsT, OutputT]):
         self.raise_tool_errors = raise_tool_errors
         self.name = name
         self._processors = prepare_processors(history_processors, "Agent(history_processors=...)")
-        self.history_processors = [p.function for p in self._processors]
+
+    @property
+    def history_processors(self) -> list[HistoryProcessor]:
+        """The agent's history processors, in order (a copy: give others to a run with `history_processors=`)."""
+        return [p.function for p in self._processors]
 
     @property
     def model(self) -> Model:
