@@ -444,3 +444,19 @@ def test_a_tool_result_with_images_is_checkpointed_whole(dbos: None) -> None:
     assert message.images and message.images[0].url.startswith("data:image/png")  # type: ignore[union-attr]
     recorded = dict(steps("viewer-1"))["viewer.tool.snapshot:call_1"]
     assert recorded[1].url == message.images[0].url  # type: ignore[union-attr]
+
+
+def test_history_processors_change_what_is_sent_not_what_is_recorded(dbos: None) -> None:
+    from agentkit import ToolMessage
+
+    model = ScriptedModel(
+        [tool_call_response("add", {"a": 1, "b": 2}), tool_call_response("add", {"a": 3, "b": 4}), "ok"]
+    )
+    agent = Agent(model, tools=[add], name="trimmed", history_processors=[lambda m: m[:1] + m[-2:]])
+    with SetWorkflowID("trimmed-1"):
+        result = DBOSAgent(agent).run_sync("add twice")
+    assert len(model.requests[-1].messages) == 3 and len(result.messages) == 6  # sent: cut; kept: all
+    recorded = steps("trimmed-1")
+    assert [output for name, output in recorded if name.startswith("trimmed.tool")] == ["3", "7"]
+    assert recorded[-1][1] == result.messages[-1]
+    assert [m.content for m in result.messages if isinstance(m, ToolMessage)] == ["3", "7"]
