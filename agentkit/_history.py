@@ -6,12 +6,15 @@ request_fitted / stream_fitted     the loop's one call site, in place of Model.r
                                    HistoryCompacted per step that changed what is sent
   send                             the request; refused as too long ("context length exceeded"): fit again
                                    to half the estimate (the newest results elided too) and retry once
+  calibrate                        the provider's count of the request over the estimate scales the
+                                   next estimates
 ```
 The transcript (`RunState.messages`) is never changed: processors get a copy of the list and return another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .context import RunContext
-from .events import HistoryCompacted, ModelStreamEvent
+from .events import HistoryCompacted, ModelStreamEvent, ResponseFinished
 from .exceptions import ModelAPIError, UserError
 from .history import (
     CurrentRun,
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OUTPUT_RESERVE",
     "Processor",
+    "Request",
+    "calibrate",
     "fit_window",
     "prepare_processors",
     "request_fitted",
@@ -59,6 +64,8 @@ FIT = "context_window"
 """The name the fit to the context window has in `HistoryCompacted.processor`."""
 ELIDE_MIN_CHARS = 200
 """When fitting, tool results this short stay whole."""
+CALIBRATE_MIN_TOKENS = 1_000
+RATIO_RANGE = (0.25, 4.0)
 
 
 @dataclass(frozen=True)
@@ -107,48 +114,63 @@ def window_budget(profile: ModelProfile, *, max_tokens: int | None, learned: int
     return max(int((window - reserve) * SAFETY), 1)
 
 
+@dataclass(kw_only=True)
+class Request:
+    """What one request sends."""
+
+    messages: list[Message]
+    tokens: int | None = None
+    """agentkit's estimate of the request (tools included), when it was fitted to a window."""
+    events: list[HistoryCompacted]
+
+
 async def request_fitted(
     spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
 ) -> tuple[AssistantMessage, list[HistoryCompacted]]:
     """`Model.request` with what the history processors and the window leave of the transcript."""
-    sent, events = await prepare(spec, state, parameters)
+    sent = await prepare(spec, state, parameters)
     try:
-        return await spec.model.request(sent, parameters, spec.settings), events
+        response = await spec.model.request(sent.messages, parameters, spec.settings)
     except ModelAPIError as exc:
-        smaller = _after_refusal(spec, state, parameters, sent, exc)
+        smaller = _after_refusal(spec, state, parameters, sent.messages, exc)
         if smaller is None:
             raise
-        events.append(smaller[1])
-        return await spec.model.request(smaller[0], parameters, spec.settings), events
+        sent.events.append(smaller.events[0])
+        sent = dataclasses.replace(smaller, events=sent.events)
+        response = await spec.model.request(sent.messages, parameters, spec.settings)
+    calibrate(state, sent.tokens, response)
+    return response, sent.events
 
 
 async def stream_fitted(
     spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
 ) -> AsyncGenerator[ModelStreamEvent | HistoryCompacted, None]:
     """`Model.request_stream`, likewise (retried only when the refusal comes before the first event)."""
-    sent, events = await prepare(spec, state, parameters)
-    for event in events:
+    sent = await prepare(spec, state, parameters)
+    for event in sent.events:
         yield event
     started = False
     try:
-        async with aclosing(spec.model.request_stream(sent, parameters, spec.settings)) as stream:
+        async with aclosing(spec.model.request_stream(sent.messages, parameters, spec.settings)) as stream:
             async for item in stream:
                 started = True
+                if isinstance(item, ResponseFinished):
+                    calibrate(state, sent.tokens, item.message)
                 yield item
         return
     except ModelAPIError as exc:
-        smaller = None if started else _after_refusal(spec, state, parameters, sent, exc)
+        smaller = None if started else _after_refusal(spec, state, parameters, sent.messages, exc)
         if smaller is None:
             raise
-    yield smaller[1]
-    async with aclosing(spec.model.request_stream(smaller[0], parameters, spec.settings)) as stream:
+    yield smaller.events[0]
+    async with aclosing(spec.model.request_stream(smaller.messages, parameters, spec.settings)) as stream:
         async for item in stream:
+            if isinstance(item, ResponseFinished):
+                calibrate(state, smaller.tokens, item.message)
             yield item
 
 
-async def prepare(
-    spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters
-) -> tuple[list[Message], list[HistoryCompacted]]:
+async def prepare(spec: RunSpec[Any], state: RunState, parameters: ModelRequestParameters) -> Request:
     """The messages to send, and an event for each step that changed them."""
     events: list[HistoryCompacted] = []
     messages = state.messages
@@ -157,12 +179,24 @@ async def prepare(
     limit = window_budget(
         spec.model.profile, max_tokens=spec.settings.max_tokens, learned=state.context_limit
     )
-    if limit is not None:
-        fitted, event = fit_window(messages, parameters, limit, processor=FIT)
-        if event is not None:
-            messages = fitted
-            events.append(event)
-    return messages, events
+    if limit is None:
+        return Request(messages=messages, events=events)
+    fitted = fit_window(messages, parameters, max(int(limit / state.token_ratio), 1), processor=FIT)
+    events.extend(fitted.events)
+    return dataclasses.replace(fitted, events=events)
+
+
+def calibrate(state: RunState, tokens: int | None, response: AssistantMessage) -> None:
+    """Learn how the provider counts: its count of a request (`prompt_tokens`) over agentkit's estimate
+    scales the estimates of the run's next requests (`RunState.token_ratio`). Taken only from requests
+    of `CALIBRATE_MIN_TOKENS` or more, and only a ratio within `RATIO_RANGE` (a server that reports no
+    real count is not believed)."""
+    usage = response.usage
+    if tokens is None or tokens < CALIBRATE_MIN_TOKENS or usage is None:
+        return
+    ratio = usage.input_tokens / tokens
+    if RATIO_RANGE[0] <= ratio <= RATIO_RANGE[1]:
+        state.token_ratio = ratio
 
 
 async def _apply(
@@ -235,15 +269,15 @@ def fit_window(
     processor: str,
     harder: bool = False,
     retry: bool = False,
-) -> tuple[list[Message], HistoryCompacted | None]:
+) -> Request:
     """`messages` fitted within `limit` tokens (tools and response format counted): old tool results
-    elided first, oldest first (the newest turn's too when `harder`), then the oldest turns dropped. The
-    event is `None` when nothing had to change."""
+    elided first, oldest first (the newest turn's too when `harder`), then the oldest turns dropped; with
+    one event when something had to change."""
     fixed = estimate_tokens((), tools=parameters.tools, response_format=parameters.response_format)
     sizes = [message_tokens(m) for m in messages]
     total = before = fixed + sum(sizes)
     if total <= limit:
-        return messages, None
+        return Request(messages=messages, tokens=total, events=[])
     out = list(messages)
     newest = units(out)[-1].start if out else 0
     for index, message in enumerate(out):
@@ -256,7 +290,7 @@ def fit_window(
             total += size - sizes[index]
             sizes[index] = size
     out, sizes, total = drop_to_budget(out, sizes, total, limit)
-    return out, HistoryCompacted(
+    event = HistoryCompacted(
         processor=processor,
         messages_before=len(messages),
         messages_after=len(out),
@@ -264,6 +298,7 @@ def fit_window(
         tokens_after=total,
         retry=retry,
     )
+    return Request(messages=out, tokens=total, events=[event])
 
 
 def _after_refusal(
@@ -272,7 +307,7 @@ def _after_refusal(
     parameters: ModelRequestParameters,
     sent: list[Message],
     exc: ModelAPIError,
-) -> tuple[list[Message], HistoryCompacted] | None:
+) -> Request | None:
     """After a "context length exceeded" refusal: the messages fitted to half of what was sent (the window
     the error states, or what was sent, is remembered for the run's later requests); `None` for any other
     error, or when nothing is left to take out."""
@@ -282,10 +317,10 @@ def _after_refusal(
     stated = context_limit(exc.message, exc.body)
     learned = stated if stated is not None and stated < estimated else estimated
     state.context_limit = min(state.context_limit or learned, learned)
-    fitted, event = fit_window(sent, parameters, estimated // 2, processor=FIT, harder=True, retry=True)
-    if event is None or event.tokens_after >= estimated:
+    fitted = fit_window(sent, parameters, estimated // 2, processor=FIT, harder=True, retry=True)
+    if not fitted.events or fitted.events[0].tokens_after >= estimated:
         return None
-    return fitted, event
+    return fitted
 
 
 def _event(

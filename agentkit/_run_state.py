@@ -109,6 +109,8 @@ class RunState:
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
     context_limit: int | None = None
     """A context window learned from the provider refusing a request as too long (`_history`)."""
+    token_ratio: float = 1.0
+    """The provider's count of the last request's tokens over agentkit's estimate (`_history.calibrate`)."""
 
     def charge(self, usage: Usage) -> None:
         """Add `usage` to this run's usage and to its parents'."""

@@ -352,9 +352,9 @@ async def test_the_fit_and_the_summary_keep_the_invariants_too() -> None:
     from agentkit.models import ModelRequestParameters
 
     messages = _transcript(6, waiting=True)
-    fitted, event = fit_window(messages, ModelRequestParameters(), 1, processor="context_window", harder=True)
-    assert fitted == [messages[0], messages[3], messages[-1]]  # instructions, the prompt, the waiting call
-    assert event is not None and event.messages_after == 3
+    fitted = fit_window(messages, ModelRequestParameters(), 1, processor="context_window", harder=True)
+    assert fitted.messages == [messages[0], messages[3], messages[-1]]  # instructions, prompt, waiting call
+    assert [e.messages_after for e in fitted.events] == [3]
     summarised = await SummarizeOlder(max_tokens=1, keep_turns=0, model=ScriptedModel(["gist"]))(messages)
     _check_shape(summarised)
     assert summarised[0] is messages[0] and messages[3] in summarised and summarised[-1] is messages[-1]
