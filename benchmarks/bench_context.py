@@ -104,11 +104,13 @@ def one_run(server: LoopbackServer, *, turns: int, size: int, window: int, known
     model = OpenAIChatModel(MODEL, base_url=server.base_url, api_key="x", openrouter=True, profile=profile)
     agent = Agent(model, tools=[fetch], instructions="Read the log files one by one.", max_turns=turns + 5)
     compactions = 0
+    estimated = 0
     start = time.perf_counter()
     result = None
     for event in agent.run_stream_sync(f"Read log files 0 to {turns - 1}, one per turn, then say how many."):
         if event.kind == "history_compacted":
             compactions += 1
+            estimated = event.tokens_after
         elif event.kind == "run_finished":
             result = event.result
     elapsed = time.perf_counter() - start
@@ -130,6 +132,7 @@ def one_run(server: LoopbackServer, *, turns: int, size: int, window: int, known
             "p10_from_request_10": statistics.quantiles(tokens[9:], n=10)[0],
             "p90_from_request_10": statistics.quantiles(tokens[9:], n=10)[-1],
         },
+        "server_count_over_estimate_at_last_request": tokens[-1] / estimated if estimated else None,
         "whole_transcript_tokens_at_last_request": estimate_tokens(result.messages, tools=parameters.tools),
         "ms_per_request": elapsed / len(tokens) * 1000,
         "transcript_messages": len(result.messages),
@@ -184,7 +187,9 @@ def render(f: dict[str, Any]) -> str:
             f"  {how}: {r['requests']} requests, {r['refused']} refused; input tokens per request first "
             f"{t['first']:,} / median {t['median']:,.0f} / last {t['last']:,} / max {t['max']:,}, from the 10th "
             f"request p10 {t['p10_from_request_10']:,.0f} and p90 {t['p90_from_request_10']:,.0f} (the whole "
-            f"transcript: ~{r['whole_transcript_tokens_at_last_request']:,}); {r['ms_per_request']:.2f} ms per request"
+            f"transcript: ~{r['whole_transcript_tokens_at_last_request']:,}; the server's count of the last request "
+            f"{r['server_count_over_estimate_at_last_request']:.2f}x agentkit's estimate); "
+            f"{r['ms_per_request']:.2f} ms per request"
         )
         lines.append(
             f"    per request: estimate {r['estimate_us_per_request']['median']:.1f} us (max "
