@@ -14,7 +14,6 @@ The transcript (`RunState.messages`) is never changed: processors get a copy of 
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -135,8 +134,8 @@ async def request_fitted(
         smaller = _after_refusal(spec, state, parameters, sent.messages, exc)
         if smaller is None:
             raise
-        sent.events.append(smaller.events[0])
-        sent = dataclasses.replace(smaller, events=sent.events)
+        smaller.events[:0] = sent.events
+        sent = smaller
         response = await spec.model.request(sent.messages, parameters, spec.settings)
     calibrate(state, sent.tokens, response)
     return response, sent.events
@@ -182,8 +181,8 @@ async def prepare(spec: RunSpec[Any], state: RunState, parameters: ModelRequestP
     if limit is None:
         return Request(messages=messages, events=events)
     fitted = fit_window(messages, parameters, max(int(limit / state.token_ratio), 1), processor=FIT)
-    events.extend(fitted.events)
-    return dataclasses.replace(fitted, events=events)
+    fitted.events[:0] = events
+    return fitted
 
 
 def calibrate(state: RunState, tokens: int | None, response: AssistantMessage) -> None:
@@ -273,7 +272,7 @@ def fit_window(
     """`messages` fitted within `limit` tokens (tools and response format counted): old tool results
     elided first, oldest first (the newest turn's too when `harder`), then the oldest turns dropped; with
     one event when something had to change."""
-    fixed = estimate_tokens((), tools=parameters.tools, response_format=parameters.response_format)
+    fixed = _fixed_tokens(parameters)
     sizes = [message_tokens(m) for m in messages]
     total = before = fixed + sum(sizes)
     if total <= limit:
@@ -301,6 +300,23 @@ def fit_window(
     return Request(messages=out, tokens=total, events=[event])
 
 
+_FIXED: dict[int, tuple[object, object, int]] = {}
+"""The tokens of a request's tools and response format, by the identity of its tools (the same each
+request of a run), kept with the objects counted so an id is never mistaken for another's."""
+
+
+def _fixed_tokens(parameters: ModelRequestParameters) -> int:
+    tools, fmt = parameters.tools, parameters.response_format
+    cached = _FIXED.get(id(tools))
+    if cached is not None and cached[0] is tools and cached[1] is fmt:
+        return cached[2]
+    tokens = estimate_tokens((), tools=tools, response_format=fmt)
+    if len(_FIXED) >= 1_024:
+        _FIXED.clear()
+    _FIXED[id(tools)] = (tools, fmt, tokens)
+    return tokens
+
+
 def _after_refusal(
     spec: RunSpec[Any],
     state: RunState,
@@ -326,7 +342,7 @@ def _after_refusal(
 def _event(
     name: str, before: list[Message], after: list[Message], parameters: ModelRequestParameters
 ) -> HistoryCompacted:
-    fixed = estimate_tokens((), tools=parameters.tools, response_format=parameters.response_format)
+    fixed = _fixed_tokens(parameters)
     return HistoryCompacted(
         processor=name,
         messages_before=len(before),
