@@ -300,6 +300,7 @@ def fit_window(
     return Request(messages=out, tokens=total, events=[event])
 
 
+_FIXED_CACHE_SIZE = 1_024
 _FIXED: dict[int, tuple[object, object, int]] = {}
 """The tokens of a request's tools and response format, by the identity of its tools (the same each
 request of a run), kept with the objects counted so an id is never mistaken for another's."""
@@ -311,7 +312,7 @@ def _fixed_tokens(parameters: ModelRequestParameters) -> int:
     if cached is not None and cached[0] is tools and cached[1] is fmt:
         return cached[2]
     tokens = estimate_tokens((), tools=tools, response_format=fmt)
-    if len(_FIXED) >= 1_024:
+    if len(_FIXED) >= _FIXED_CACHE_SIZE:
         _FIXED.clear()
     _FIXED[id(tools)] = (tools, fmt, tokens)
     return tokens

@@ -314,6 +314,14 @@ def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     notes = [history.elided(m) for m in [*results, results[0]]]
     assert len(history._ELIDED) == 1 and notes[0].content == notes[-1].content
     assert history.newest_prompt([AssistantMessage(content="hi")]) is None
+    from agentkit import _history
+    from agentkit.models import ModelRequestParameters
+
+    monkeypatch.setattr(_history, "_FIXED_CACHE_SIZE", 1)
+    one, other = ModelRequestParameters(tools=[first]), ModelRequestParameters(tools=[second])
+    counts = [_history._fixed_tokens(p) for p in (one, other, one)]
+    assert counts == [estimate_tokens([], tools=p.tools) for p in (one, other, one)]
+    assert len(_history._FIXED) == 1
 
 
 def test_units_pin_what_must_stay() -> None:
