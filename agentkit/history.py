@@ -370,8 +370,10 @@ class SummarizeOlder:
     model: Model | str | None = None
     """The model that writes the summary; `None`: the run's model."""
     summary_words: int = 300
-    _cache: list[tuple[tuple[Message, ...], str]] = field(default_factory=list, init=False, repr=False)
-    """Recent summaries with the messages each covers (compared by identity)."""
+    _cache: list[tuple[tuple[weakref.ref[Message], ...], str]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    """Recent summaries with (weak references to) the messages each covers, compared by identity."""
     _model: Model | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -394,23 +396,23 @@ class SummarizeOlder:
         if cached is not None:
             count, summary = cached
             candidate = _summarised(messages, covered[:count], summary)
-            if estimate_tokens(candidate) <= self.max_tokens:
-                return candidate
+            if count == len(span) or estimate_tokens(candidate) <= self.max_tokens:
+                return candidate  # within budget, or nothing new to summarise (the newest turns are large)
         elif estimate_tokens(messages) <= self.max_tokens:
             return messages
         previous = cached[1] if cached is not None else None
         fresh = span[cached[0] :] if cached is not None else span
         summary = await self._summarise(previous, fresh)
-        self._cache.insert(0, (span, summary))
+        self._cache.insert(0, (tuple(weakref.ref(m) for m in span), summary))
         del self._cache[8:]
         return _summarised(messages, covered, summary)
 
     def _cached(self, span: tuple[Message, ...]) -> tuple[int, str] | None:
         """The longest cached summary whose messages start `span`: how many it covers, and the summary."""
         best: tuple[int, str] | None = None
-        for messages, summary in self._cache:
-            n = len(messages)
-            fits = n <= len(span) and all(a is b for a, b in zip(messages, span[:n], strict=True))
+        for refs, summary in self._cache:
+            n = len(refs)
+            fits = n <= len(span) and all(r() is m for r, m in zip(refs, span[:n], strict=True))
             if fits and (best is None or n > best[0]):
                 best = (n, summary)
         return best

@@ -259,6 +259,8 @@ async def test_summarize_older_with_its_own_model_and_outside_a_run() -> None:
     out = await processor(messages)
     assert next(m for m in out if isinstance(m, UserMessage) and m.feedback).text.endswith("the gist")
     assert out[-3:] == messages[-3:]
+    assert await processor(messages) == out  # still over budget, nothing new to summarise: no second request
+    assert len(own.requests) == 1
     assert await SummarizeOlder(max_tokens=10**6)(messages) == messages  # under budget
     assert await SummarizeOlder(max_tokens=1, keep_turns=99)(messages) == messages  # nothing older
     with pytest.raises(UserError, match="needs model="):
