@@ -227,7 +227,8 @@ async def _apply(
 
 
 def _checked(out: object, given: list[Message], name: str) -> list[Message]:
-    """`out` if it is a transcript the wire can take, else a `UserError` saying what `name` got wrong."""
+    """`out` if it is a transcript the wire can take, else a `UserError` saying what `name` got wrong
+    (what was already wrong in `given`, a history passed in, is not its fault)."""
     from .messages import SystemMessage, UserMessage
 
     kinds = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
@@ -237,27 +238,39 @@ def _checked(out: object, given: list[Message], name: str) -> list[Message]:
         )
     if not out:
         raise UserError(f"The history processor {name} returned no messages; keep at least the prompt.")
-    results = {m.tool_call_id for m in given if isinstance(m, ToolMessage)}
-    calls: set[str] = set()
-    kept: set[str] = set()
-    for message in out:
-        if isinstance(message, AssistantMessage):
-            calls.update(c.id for c in message.tool_calls)
-        elif isinstance(message, ToolMessage):
-            if message.tool_call_id not in calls:
-                raise UserError(
-                    f"The history processor {name} kept the result of call {message.tool_call_id!r} "
-                    f"({message.name}) without the assistant message that made the call; keep or drop "
-                    "a turn whole."
-                )
-            kept.add(message.tool_call_id)
-    split = (calls & results) - kept
+    was_stray, was_paired = _pairing(given)
+    stray, paired = _pairing(out)
+    if stray - was_stray:
+        raise UserError(
+            f"The history processor {name} sent the result of call {sorted(stray - was_stray)[0]!r} without "
+            "the assistant message that made the call right before it; keep or drop a turn whole."
+        )
+    calls = {i for m in out if isinstance(m, AssistantMessage) for i in _ids(m)}
+    split = (was_paired - paired) & calls
     if split:
         raise UserError(
             f"The history processor {name} dropped the result of call {sorted(split)[0]!r} but kept the call; "
             "keep or drop a turn whole."
         )
     return out
+
+
+def _pairing(messages: list[Message]) -> tuple[set[str], set[str]]:
+    """The ids of the results that do not follow their call (after the call's message and its turn's other
+    results), and of those that do."""
+    strays: set[str] = set()
+    paired: set[str] = set()
+    turn: set[str] = set()
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            (paired if message.tool_call_id in turn else strays).add(message.tool_call_id)
+        else:
+            turn = _ids(message) if isinstance(message, AssistantMessage) else set()
+    return strays, paired
+
+
+def _ids(message: AssistantMessage) -> set[str]:
+    return {c.id for c in message.tool_calls}
 
 
 def fit_window(

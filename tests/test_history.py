@@ -279,6 +279,7 @@ async def test_summarize_older_with_its_own_model_and_outside_a_run() -> None:
             lambda messages: [m for m in messages if not isinstance(m, AssistantMessage)],
             "without the assistant",
         ),
+        (lambda messages: messages[:-2] + messages[-1:] + messages[-2:-1], "without the assistant"),
         (lambda messages: [m for m in messages if not isinstance(m, ToolMessage)], "dropped the result"),
     ],
 )
@@ -291,6 +292,13 @@ def test_a_processor_that_breaks_the_transcript_is_named(processor: Any, error: 
 
 def _second_request(agent: Agent[None, str]) -> None:
     agent.run_sync("go")
+
+
+def test_a_history_that_was_malformed_is_not_the_processors_fault() -> None:
+    model = ScriptedModel(["ok"])
+    stray = ToolMessage(tool_call_id="gone", name="fetch", content="a result whose call was lost")
+    Agent(model, history_processors=[lambda m: m]).run_sync("go on", message_history=[stray])
+    assert model.requests[0].messages[0] is stray
 
 
 def test_misused_history_processors() -> None:
