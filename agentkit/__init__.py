@@ -21,6 +21,7 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
+from .history import HistoryProcessor, KeepRecentToolResults, SummarizeOlder, TokenWindow
 from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail
 from .messages import (
     AssistantMessage,
@@ -54,9 +55,11 @@ __all__ = [
     "Deny",
     "DocumentPart",
     "GuardrailTripped",
+    "HistoryProcessor",
     "Hooks",
     "ImagePart",
     "InputGuardrail",
+    "KeepRecentToolResults",
     "Message",
     "Model",
     "ModelAPIError",
@@ -74,8 +77,10 @@ __all__ = [
     "RunResult",
     "RunStream",
     "SessionError",
+    "SummarizeOlder",
     "SystemMessage",
     "TextPart",
+    "TokenWindow",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",

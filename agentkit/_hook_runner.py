@@ -388,13 +388,6 @@ async def _cancel(future: asyncio.Future[Any]) -> None:
     await asyncio.gather(future, return_exceptions=True)
 
 
-async def requested(
-    request: Callable[[], Awaitable[AssistantMessage]],
-) -> AsyncGenerator[ResponseFinished, None]:
-    """A request that does not stream, as a stream of its one `ResponseFinished`."""
-    yield ResponseFinished(message=await request())
-
-
 # --- dynamic instructions, per-step tools --------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The run as steps over one `RunState`; the steps yield the run's events, and `run()` consumes them.
 
 ```
-AskModel    check the limits, send the transcript, stream the answer  -> RunTools | TakeAnswer | AskModel
+AskModel    check the limits, send the transcript (`_history`: as processors and the window leave it),
+            stream the answer  -> RunTools | TakeAnswer | AskModel
 RunTools    validate each call once, question / steer / approve / run them, record the results
             -> End (an answer, or calls waiting for approval) | AskModel
 TakeAnswer  question the answer (the profile's checker), validate the output  -> End | AskModel
@@ -32,7 +33,8 @@ from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
 from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
-from ._hook_runner import guarded, insert_instructions, requested, step_tools
+from ._history import request_fitted, stream_fitted
+from ._hook_runner import guarded, insert_instructions, step_tools
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
     STEPS,
@@ -63,13 +65,13 @@ from .events import (
     Event,
     FeedbackReason,
     FeedbackSent,
+    HistoryCompacted,
     ModelStreamEvent,
     OutputDelta,
     RequestStarted,
     ResponseFinished,
     RunFinished,
     TextDelta,
-    ThinkingDelta,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -302,23 +304,20 @@ async def _ask_model(
     if spec.hooks is not None:
         messages, asked, settings = await spec.hooks.request(spec, state, asked)
         guard = spec.hooks.guard_first_request(spec, state)
-    if spec.stream or guard is not None:
-        response = None
-        stream = (
-            _streamed(spec, state, asked, messages, settings)
-            if spec.stream
-            else requested(lambda: spec.model.request(messages, asked, settings))
-        )
-        async with aclosing(stream if guard is None else guarded(stream, guard, state)) as events:
-            async for event in events:
-                if isinstance(event, ResponseFinished):
-                    response = event.message
-                else:
-                    yield event
-        if response is None:
-            raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
-    else:
-        response = await spec.model.request(messages, asked, settings)
+    response = None
+    stream = (
+        _streamed(spec, state, asked, messages, settings)
+        if spec.stream
+        else _requested(spec, state, asked, messages, settings)
+    )
+    async with aclosing(stream if guard is None else guarded(stream, guard, state)) as events:
+        async for event in events:
+            if isinstance(event, ResponseFinished):
+                response = event.message
+            else:
+                yield event
+    if response is None:
+        raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
     state.charge(_request_usage(response))
     yield ResponseFinished(message=response)
     if spec.hooks is not None:
@@ -341,26 +340,39 @@ async def _ask_model(
         yield TakeAnswer(response)
 
 
+async def _requested(
+    spec: RunSpec[Any],
+    state: RunState,
+    parameters: ModelRequestParameters,
+    messages: Sequence[Message],
+    settings: ModelSettings,
+) -> AsyncGenerator[HistoryCompacted | ResponseFinished, None]:
+    """A request that does not stream, as the events of a stream: what the fit to the window did, then the
+    response."""
+    response, compacted = await request_fitted(spec, state, parameters, messages, settings)
+    for event in compacted:
+        yield event
+    yield ResponseFinished(message=response)
+
+
 async def _streamed(
     spec: RunSpec[Any],
     state: RunState,
     parameters: ModelRequestParameters,
     messages: Sequence[Message],
     settings: ModelSettings,
-) -> AsyncGenerator[ModelStreamEvent | OutputDelta[Any], None]:
+) -> AsyncGenerator[ModelStreamEvent | OutputDelta[Any] | HistoryCompacted, None]:
     """The model's stream, with answers marked provisional while the checker may question them, and the
     structured output validated as far as it has arrived."""
     provisional = state.checker is not None and state.checker.may_question_answer
     partial = _PartialOutput(spec, parameters)
-    stream = spec.model.request_stream(messages, parameters, settings)
+    stream = stream_fitted(spec, state, parameters, messages, settings)  # what is sent: `_history`
     async with aclosing(stream) as events:
         async for event in events:
             if isinstance(event, TextDelta) and provisional:
                 event = dataclasses.replace(event, provisional=True)
             yield event
-            if isinstance(event, (ResponseFinished, ThinkingDelta)):
-                continue
-            if (output := partial.feed(event)) is not None:
+            if isinstance(event, (TextDelta, ToolCallDelta)) and (output := partial.feed(event)) is not None:
                 yield output
 
 

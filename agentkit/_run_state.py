@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
 from ._checks import RunChecker
+from ._history import Processor
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
 from ._tool_calls import CallKey, CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
@@ -76,6 +77,8 @@ class RunSpec(Generic[OutputT]):
     """Instructions with functions in them, evaluated as the run starts (fixed text is in the messages)."""
     prepare_tools: PrepareTools | None = None
     """Chooses the tools each request offers (`Agent(prepare_tools=...)`)."""
+    history_processors: tuple[Processor, ...] = ()
+    """Choose what each request sends from the transcript (`_history`), before the fit to the window."""
 
 
 @dataclass(kw_only=True)
@@ -114,6 +117,10 @@ class RunState:
     parents: tuple[Budget, ...] = ()
     """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
+    context_limit: int | None = None
+    """A context window learned from the provider refusing a request as too long (`_history`)."""
+    token_ratio: float = 1.0
+    """The provider's count of the last request's tokens over agentkit's estimate (`_history.calibrate`)."""
 
     def charge(self, usage: Usage) -> None:
         """Add `usage` to this run's usage and to its parents'."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypedDict, Unpack
 
 from ._approval import Approver, Decision
+from ._history import Processor, prepare_processors
 from ._hook_runner import HookRunner, PrepareTools, build_runner, hook_list, split_instructions
 from ._output import OutputSpec, OutputT
 from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
@@ -17,6 +18,7 @@ from ._stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished
 from .exceptions import UserError
+from .history import HistoryProcessor
 from .hooks import Instructions
 from .instrumentation import traced_run
 from .messages import ContentPart, Message
@@ -48,6 +50,7 @@ class RunOptions(TypedDict, Generic[DepsT], total=False):
     approve: Approver | None
     session: Session | None
     hooks: Sequence[object] | None
+    history_processors: Sequence[HistoryProcessor] | None
 
 
 class Agent(Generic[DepsT, OutputT]):
@@ -90,6 +93,10 @@ class Agent(Generic[DepsT, OutputT]):
         prepare_tools: `(ctx, tools) -> tools`, sync or async, called before each model request with the
             run's tools: the `Tool`s it returns are the ones offered (filter them, or offer changed copies:
             `tool.replace(name=..., description=...)`; a call of a renamed tool runs its function).
+        history_processors: Functions (sync or async) of the messages about to be sent, or of the
+            `RunContext` and those messages, returning the messages to send (`agentkit.history` has
+            built-ins; see docs/context.md). They run in order before each request; only what is sent
+            changes, never the transcript. Then every request is fitted to the model's context window.
     """
 
     def __init__(
@@ -112,6 +119,7 @@ class Agent(Generic[DepsT, OutputT]):
         name: str | None = None,
         hooks: Sequence[object] = (),
         prepare_tools: PrepareTools | None = None,
+        history_processors: Sequence[HistoryProcessor] = (),
     ) -> None:
         _check_max_turns(max_turns)
         if retries < 0 or (output_retries is not None and output_retries < 0):
@@ -149,6 +157,12 @@ class Agent(Generic[DepsT, OutputT]):
         self.output_retries = retries if output_retries is None else output_retries
         self.raise_tool_errors = raise_tool_errors
         self.name = name
+        self._processors = prepare_processors(history_processors, "Agent(history_processors=...)")
+
+    @property
+    def history_processors(self) -> list[HistoryProcessor]:
+        """The agent's history processors, in order (a copy: give others to a run with `history_processors=`)."""
+        return [p.function for p in self._processors]
 
     @property
     def model(self) -> Model:
@@ -233,6 +247,7 @@ class Agent(Generic[DepsT, OutputT]):
                 `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
                 appended to it step by step), `hooks` (hook objects and guardrails for this run, called after
                 the agent's: see `agentkit.hooks`).
+                appended to it step by step), `history_processors` (instead of the agent's, for this run).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -324,6 +339,7 @@ class Agent(Generic[DepsT, OutputT]):
             hooks=self._run_hooks(options.get("hooks")),
             instructions=dynamic,
             prepare_tools=self.prepare_tools,
+            history_processors=self._run_processors(options.get("history_processors")),
         )
         state = new_state(spec, messages, new_index, instructions_added=added)
         # the session's messages are loaded, and the approvals checked, when the run starts
@@ -343,6 +359,11 @@ class Agent(Generic[DepsT, OutputT]):
         if not hooks:
             return self._hooks
         return build_runner([*key, *hooks])
+
+    def _run_processors(self, given: Sequence[HistoryProcessor] | None) -> tuple[Processor, ...]:
+        if given is None:
+            return self._processors
+        return prepare_processors(given, "run(history_processors=...)")
 
 
 def _check_max_turns(max_turns: int) -> None:

@@ -15,6 +15,7 @@ FeedbackSent            agentkit answered the model itself (empty answer, invali
 ToolCallDenied          a hook denied a call (`agentkit.hooks`): it does not run; the model reads the reason
 ToolArgumentsChanged    a hook changed a call's arguments before it ran
 GuardrailTriggered      an input or output guardrail tripped: the run raises `GuardrailTripped` next
+HistoryCompacted        what a request sends was cut down (a history processor, or the fit to the window)
 RunFinished             the `RunResult`, the same one `run()` returns
 ```
 
@@ -42,6 +43,7 @@ __all__ = [
     "FeedbackReason",
     "FeedbackSent",
     "GuardrailTriggered",
+    "HistoryCompacted",
     "ModelStreamEvent",
     "OutputDelta",
     "RequestStarted",
@@ -218,6 +220,25 @@ class GuardrailTriggered:
 
 
 @dataclass(kw_only=True, frozen=True)
+class HistoryCompacted:
+    """What the next request sends was cut down from the transcript (which keeps every message): by a
+    history processor, or by the fit to the model's context window. Comes after `RequestStarted`, before
+    the request's deltas; token counts are agentkit's estimates (`agentkit.history.estimate_tokens`)."""
+
+    processor: str
+    """The processor's name (a function's `__name__`, a class's name), or `"context_window"` for the fit
+    to the model's context window."""
+    messages_before: int
+    messages_after: int
+    tokens_before: int
+    """Estimated tokens of the request before this step (tools' schemas included)."""
+    tokens_after: int
+    retry: bool = False
+    """The provider refused the request as too long, and it is sent again, cut down harder."""
+    kind: Literal["history_compacted"] = "history_compacted"
+
+
+@dataclass(kw_only=True, frozen=True)
 class RunFinished(Generic[OutputT]):
     """The run ended with an answer."""
 
@@ -257,6 +278,7 @@ Event = Union[
     ToolCallDenied,
     ToolArgumentsChanged,
     GuardrailTriggered,
+    HistoryCompacted,
     RunFinished[Any],
 ]
 """Any event of a run (`kind` tells which)."""

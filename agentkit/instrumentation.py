@@ -34,6 +34,7 @@ from ._run_state import RunSpec, RunState
 from .events import (
     Event,
     FeedbackSent,
+    HistoryCompacted,
     RequestStarted,
     ResponseFinished,
     RunFinished,
@@ -215,6 +216,8 @@ class _RunTrace:
             self._unrun_call(event.message)
         elif isinstance(event, FeedbackSent):
             run.add_event("agentkit.feedback", {"agentkit.feedback.reason": event.reason})
+        elif isinstance(event, HistoryCompacted):
+            run.add_event("agentkit.history_compacted", _compaction_attributes(event))
         elif isinstance(event, RunFinished):
             self.finished = True
             run.set_attributes(_usage_attributes(event.result.usage))
@@ -358,6 +361,17 @@ def _provider_name(model: Model) -> str:
     if isinstance(is_openrouter, bool):
         return "openrouter" if is_openrouter else "openai"
     return "_OTHER"
+
+
+def _compaction_attributes(event: HistoryCompacted) -> dict[str, AttributeValue]:
+    return {
+        "agentkit.history.processor": event.processor,
+        "agentkit.history.messages_before": event.messages_before,
+        "agentkit.history.messages_after": event.messages_after,
+        "agentkit.history.tokens_before": event.tokens_before,
+        "agentkit.history.tokens_after": event.tokens_after,
+        "agentkit.history.retry": event.retry,
+    }
 
 
 def _usage_attributes(usage: Usage) -> dict[str, AttributeValue]:

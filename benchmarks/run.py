@@ -69,6 +69,7 @@ MODES: dict[str, dict[str, Any]] = {
         "caching_reps": 20,
         "hooks_runs": 200,
         "hooks_rounds": 9,
+        "context_turns": 200,
     },
     "quick": {
         "overhead_reps": 25,
@@ -86,6 +87,7 @@ MODES: dict[str, dict[str, Any]] = {
         "caching_reps": 3,
         "hooks_runs": 20,
         "hooks_rounds": 2,
+        "context_turns": 40,
     },
 }
 BENCHES = (
@@ -98,6 +100,7 @@ BENCHES = (
     "default_path",
     "caching",
     "hooks",
+    "context",
 )
 
 
@@ -358,7 +361,33 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"hooks: {exc}")
             log(f"FAILED: {exc}")
+    if "context" in benches and any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped:
+        log("context: agentkit")
+        try:
+            results["context"] = run_context(pythons["agentkit"], mode["context_turns"], timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"context: {exc}")
+            log(f"FAILED: {exc}")
     return info, skipped, failures, results
+
+
+def run_context(python: str, turns: int, timeout: float) -> dict[str, Any]:
+    """bench_context.py (agentkit only, against its own loopback server): a long run with 20 KB tool results
+    against a model with a 32k-token window."""
+    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        done = subprocess.run(
+            [python, str(HERE / "bench_context.py"), "--turns", str(turns), "--json", out.name],
+            env={**os.environ, **env_for(agentkit)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench_context.py: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
 
 
 def run_hooks(python: str, base_url: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -540,6 +569,11 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "9. Hooks (agentkit): sequential 2-turn runs with no hooks, 3 no-op hooks, 3 hooks with every method",
             _render_hooks,
         ),
+        (
+            "context",
+            "10. Context window: a long agentkit run with 20 KB tool results against a 32k-token model",
+            _render_context,
+        ),
     )
     for key, title, render_section in sections:
         if results.get(key):
@@ -558,6 +592,23 @@ def _render_caching(f: dict[str, Any]) -> str:
             f"cached)  {r['ms_per_run_median']:.1f} ms per run"
         )
     lines.append(f"  with/without: {f['cost_ratio_with_over_without']:.3f} of the cost")
+    return "\n".join(lines)
+
+
+def _render_context(f: dict[str, Any]) -> str:
+    lines = [
+        f"  {f['turns']} turns, {f['result_bytes'] // 1024} KB results, {f['window_tokens']:,}-token window"
+    ]
+    for r in f["runs"]:
+        t = r["input_tokens_per_request"]
+        how = "window in the profile" if r["profile_knows_window"] else "window learned from a refusal"
+        lines.append(
+            f"  {how}: {r['requests']} requests ({r['refused']} refused); input tokens per request first "
+            f"{t['first']:,} / median {t['median']:,.0f} / last {t['last']:,} / max {t['max']:,} (whole transcript "
+            f"~{r['whole_transcript_tokens_at_last_request']:,}); estimator "
+            f"{r['estimate_us_per_request']['median']:.1f} us, fit {r['fit_us_per_request']['median']:.1f} us per "
+            f"request; {r['ms_per_request']:.1f} ms per request"
+        )
     return "\n".join(lines)
 
 

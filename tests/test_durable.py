@@ -634,3 +634,24 @@ def test_a_call_cut_short_runs_again_only_if_its_tool_is_idempotent(dbos: None) 
     result = forked.get_result()
     assert result.output == "paid | booked"
     assert effects == [("book", f"{forked.workflow_id}:{ids['trip.tool.book:call_2']}")]
+
+
+def test_history_processors_change_what_is_sent_not_what_is_recorded(dbos: None) -> None:
+    from agentkit import ToolMessage
+
+    model = ScriptedModel(
+        [tool_call_response("add", {"a": 1, "b": 2}), tool_call_response("add", {"a": 3, "b": 4}), "ok"]
+    )
+    agent = Agent(model, tools=[add], name="trimmed", history_processors=[lambda m: m[:1] + m[-2:]])
+    with SetWorkflowID("trimmed-1"):
+        result = DBOSAgent(agent).run_sync("add twice")
+    assert len(model.requests[-1].messages) == 3 and len(result.messages) == 6  # sent: cut; kept: all
+    recorded = steps("trimmed-1")
+    calls = [
+        output
+        for name, output in recorded
+        if name.startswith("trimmed.tool") and not name.endswith(".started")
+    ]
+    assert calls == ["3", "7"]
+    assert recorded[-1][1] == result.messages[-1]
+    assert [m.content for m in result.messages if isinstance(m, ToolMessage)] == ["3", "7"]

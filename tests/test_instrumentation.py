@@ -41,6 +41,7 @@ from agentkit import (
     Usage,
     UsageLimitExceeded,
     UsageLimits,
+    UserMessage,
     tool,
 )
 from agentkit import instrumentation as instr
@@ -303,6 +304,26 @@ async def test_feedback_is_an_event_of_the_run_span_and_structured_output_is_jso
     final = traced.one("execute_tool final_result")  # answered by agentkit, not run
     assert attributes(final)["agentkit.tool.executed"] is False
     assert final.status.status_code is StatusCode.UNSET
+
+
+async def test_a_compaction_is_an_event_of_the_run_span(traced: Traced) -> None:
+    model = ScriptedModel([answer("ok")])
+    history = [UserMessage(content="old"), AssistantMessage(content="older answer")]
+    await Agent(model).run("new", message_history=history, history_processors=[lambda m: m[-1:]])
+    run = traced.one("invoke_agent")
+    assert [(e.name, dict(e.attributes or {})) for e in run.events] == [
+        (
+            "agentkit.history_compacted",
+            {
+                "agentkit.history.processor": "<lambda>",
+                "agentkit.history.messages_before": 3,
+                "agentkit.history.messages_after": 1,
+                "agentkit.history.tokens_before": 15,
+                "agentkit.history.tokens_after": 4,
+                "agentkit.history.retry": False,
+            },
+        )
+    ]
 
 
 # --- errors -------------------------------------------------------------------------------------------------

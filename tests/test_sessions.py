@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -204,3 +205,19 @@ def test_concurrent_appends_from_separate_objects_keep_every_message(tmp_path: P
     assert sorted(stored) == sorted(f"{w}:{n}" for w in range(4) for n in range(25))
     for writer in range(4):  # each writer's messages in its own order
         assert [c for c in stored if c.startswith(f"{writer}:")] == [f"{writer}:{n}" for n in range(25)]
+
+
+def test_history_processors_change_what_is_sent_not_what_the_session_keeps(tmp_path: Path) -> None:
+    from agentkit import TokenWindow
+
+    session = SQLiteSession(tmp_path / "chats.db", "ann")
+    model = ScriptedModel(["first answer " * 50, "second answer"])
+    agent = Agent(model, history_processors=[TokenWindow(max_tokens=40)])
+    agent.run_sync("first question " * 20, session=session)
+    agent.run_sync("second question", session=session)
+    assert [m.content for m in model.requests[-1].messages] == [
+        "second question"
+    ]  # the old exchange: dropped
+    stored = asyncio.run(session.load())
+    assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]
+    assert stored[0].content == "first question " * 20

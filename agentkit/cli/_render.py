@@ -21,6 +21,7 @@ from ..events import (
     Event,
     FeedbackSent,
     GuardrailTriggered,
+    HistoryCompacted,
     ResponseFinished,
     SubAgentEvent,
     TextDelta,
@@ -45,6 +46,7 @@ __all__ = [
     "add_thinking_argument",
     "answered_by",
     "call_line",
+    "compacted_line",
     "dollars",
     "error_line",
     "hook_line",
@@ -149,6 +151,8 @@ class PlainRenderer(Renderer):
             self._note(f"agentkit: {FEEDBACK_NOTES[event.reason]}")
         elif isinstance(event, ApprovalRequired):
             self._note(f"waiting for approval: {call_line(event.call.name, event.arguments)}")
+        elif isinstance(event, HistoryCompacted):
+            self._note(compacted_line(event))
         elif (line := hook_line(event)) is not None or (line := nested_line(event)) is not None:
             self._note(line)
 
@@ -265,6 +269,15 @@ def hook_line(event: Event) -> str | None:
     if isinstance(event, GuardrailTriggered):
         return f"{event.guardrail_kind} guardrail {event.guardrail} tripped: {one_line(event.reason)}"
     return None
+
+
+def compacted_line(event: HistoryCompacted) -> str:
+    """`context: 412 -> 37 messages, ~61,240 -> ~27,100 tokens (context_window)`."""
+    why = f"{event.processor}, after the provider refused it as too long" if event.retry else event.processor
+    return (
+        f"context: {event.messages_before} -> {event.messages_after} messages, ~{event.tokens_before:,} -> "
+        f"~{event.tokens_after:,} tokens ({why})"
+    )
 
 
 def call_line(name: str, arguments: Mapping[str, Any]) -> str:

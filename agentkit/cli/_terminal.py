@@ -17,6 +17,7 @@ from ..events import (
     ApprovalRequired,
     Event,
     FeedbackSent,
+    HistoryCompacted,
     RequestStarted,
     ResponseFinished,
     TextDelta,
@@ -30,6 +31,7 @@ from ._render import (
     FEEDBACK_NOTES,
     Renderer,
     call_line,
+    compacted_line,
     error_line,
     hook_line,
     nested_line,
@@ -135,6 +137,8 @@ class TerminalRenderer(Renderer):
             )
         elif (line := hook_line(event)) is not None:
             self._line(Text(f"✗ {line}", style="red"))
+        elif isinstance(event, HistoryCompacted):
+            self._line(Text(compacted_line(event), style="dim"))
         elif (line := nested_line(event)) is not None:
             self._line(Text(line, style="dim"))
 

@@ -3,12 +3,15 @@ successors, the errors that are the user's to fix, and completions nested under 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
     "MAX_SUCCESSOR_HOPS",
     "RETRYABLE_BODY_CODES",
     "code_and_message",
+    "context_limit",
+    "is_context_overflow",
     "is_unavailable",
     "snippet",
     "successors",
@@ -58,6 +61,38 @@ def is_unavailable(status: int | None, code: str | None, message: str) -> bool:
         return True
     lowered = message.lower()
     return status in (400, 404, 410) and any(t in lowered for t in UNAVAILABLE_TEXT)
+
+
+CONTEXT_OVERFLOW_CODES = ("context_length_exceeded", "exceed_context_size_error", "string_above_max_length")
+"""Error codes (or types) for a request longer than the model's context: OpenAI's and OpenRouter's
+`context_length_exceeded`, llama.cpp's `exceed_context_size_error`."""
+CONTEXT_OVERFLOW_TEXT = re.compile(
+    r"maximum context length|context[ _]length[ _]exceeded|exceeds? the (?:available )?context size"
+    r"|input token count .{0,40}exceeds the maximum|prompt is too long|context window",
+    re.IGNORECASE,
+)
+"""How providers word it: OpenAI and OpenRouter ("This model's maximum context length is 128000 tokens"),
+llama.cpp ("the request exceeds the available context size"), Gemini ("The input token count (N) exceeds
+the maximum number of tokens allowed"), Anthropic ("prompt is too long")."""
+_LIMIT = re.compile(r"maximum context length is (\d+)|maximum number of tokens allowed \((\d+)\)")
+
+
+def is_context_overflow(status: int | None, code: str | None, message: str) -> bool:
+    """Whether an error says the request was longer than the model's context window."""
+    if code in CONTEXT_OVERFLOW_CODES:
+        return True
+    return status in (None, 400, 413) and CONTEXT_OVERFLOW_TEXT.search(message) is not None
+
+
+def context_limit(message: str, body: object = None) -> int | None:
+    """The context window an overflow error states, in tokens ("maximum context length is 32768",
+    llama.cpp's `n_ctx`), or `None`."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    n_ctx = error.get("n_ctx") if isinstance(error, dict) else None
+    if isinstance(n_ctx, int) and n_ctx > 0:
+        return n_ctx
+    found = _LIMIT.search(message)
+    return int(found.group(1) or found.group(2)) if found else None
 
 
 def with_hint(text: str, status: int | None) -> str:
