@@ -10,18 +10,25 @@ page's links and its row in the README's map are checked here.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
+import shlex
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from docs_support import BOOKED, DOCS, README, ROOT, blocks, links, prelude, run_block
 
+import agentkit
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserMessage
-from agentkit.testing import LoopbackServer, tool_call_response
+from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
 
 MOVED_PAGES = [
     "tools.md",
@@ -318,3 +325,343 @@ def test_ready_made_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert list(namespace["agent"].tools) == named
     assert namespace["agent"].tools["write_file"].requires_approval
     assert namespace["agent"].tools["run_command"].requires_approval
+
+
+# -- tracing.md --------------------------------------------------------------------------------------------
+
+TRACING_RUN = '''
+import json
+import os
+import sys
+import types
+
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+EXPORTED = []
+
+
+class OTLPSpanExporter(InMemorySpanExporter):
+    """Stands in for the OTLP exporter (not a dependency; it would send to a collector)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        EXPORTED.append(self)
+
+
+package = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+parts = package.split(".")
+for i in range(2, len(parts) + 1):
+    module = sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    module.__path__ = []
+sys.modules[package].OTLPSpanExporter = OTLPSpanExporter
+
+page = {"__name__": "docs_tracing"}
+exec(compile(sys.argv[1], "docs/tracing.md", "exec"), page)
+
+from docs_support import get_weather
+from agentkit import Agent
+from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
+
+with LoopbackServer() as server:
+    server.add(tool_call_response("get_weather", {"city": "Oslo"}), "3°C in Oslo.")
+    os.environ["AGENTKIT_BASE_URL"] = server.base_url
+    agent = Agent("google/gemini-2.0-flash-001", name="weather", tools=[get_weather])
+    agent.run_sync("Weather in Oslo?")
+page["provider"].force_flush()
+spans = [
+    {"name": s.name, "kind": s.kind.name, "attributes": dict(s.attributes)}
+    for s in EXPORTED[0].get_finished_spans()
+]
+print(json.dumps(spans))
+'''
+
+
+def test_tracing(tmp_path: Path) -> None:
+    """The block, run in a fresh process (it sets the global tracer provider), with a stand-in for the OTLP
+    exporter that keeps the spans: every run from there on is traced, with the spans and the attributes of
+    the page's table, and no content."""
+    (code,) = blocks("tracing.md")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTKIT_", "OPENROUTER_", "OTEL_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tools"), str(ROOT / "tests")])
+    env["AGENTKIT_API_KEY"] = "test-key"
+    done = subprocess.run(
+        [sys.executable, "-c", TRACING_RUN, code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    spans = {span["name"]: span for span in json.loads(done.stdout)}
+    assert sorted(spans) == [
+        "chat google/gemini-2.0-flash-001",
+        "execute_tool get_weather",
+        "invoke_agent weather",
+    ]
+    run = spans["invoke_agent weather"]
+    chat = spans["chat google/gemini-2.0-flash-001"]
+    call = spans["execute_tool get_weather"]
+    assert (run["kind"], chat["kind"], call["kind"]) == ("INTERNAL", "CLIENT", "INTERNAL")
+    assert run["attributes"]["gen_ai.agent.name"] == "weather"
+    assert run["attributes"]["agentkit.usage.tool_calls"] == 1
+    assert chat["attributes"]["gen_ai.request.model"] == "google/gemini-2.0-flash-001"
+    assert call["attributes"]["gen_ai.tool.call.id"]
+    recorded = json.dumps(list(spans.values()))
+    assert "gen_ai.input.messages" not in recorded and "light snow" not in recorded
+
+
+# -- mcp.md ------------------------------------------------------------------------------------------------
+
+DEMO_SERVER = ROOT / "tests" / "mcp_servers" / "demo_server.py"
+
+
+@pytest.fixture
+def demo_http_url() -> Iterator[str]:
+    """The tests' demo MCP server over streamable HTTP on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(DEMO_SERVER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "the demo server did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_mcp_servers_as_toolsets(
+    server: LoopbackServer, demo_http_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The block's two servers are the tests' demo MCP server: over stdio in place of `npx ...
+    server-filesystem` (it would download a package), and over HTTP at a free port in place of
+    127.0.0.1:8000; `add` is a function tool. The run offers the agent's tool, every `fs_` tool and only
+    `web_search`, and calls both servers' tools; the two async runs reuse the servers."""
+    mcp = pytest.importorskip("agentkit.mcp")
+    pytest.importorskip("mcp")
+    from shared_tools import add
+
+    real_stdio, real_http = mcp.MCPServerStdio, mcp.MCPServerHTTP
+
+    def stdio(command: str, args: list[str], **options: Any) -> Any:
+        assert (command, args) == ("npx", ["-y", "@modelcontextprotocol/server-filesystem", "."])
+        return real_stdio(sys.executable, [str(DEMO_SERVER)], **options)
+
+    def http(url: str, **options: Any) -> Any:
+        assert url == "http://127.0.0.1:8000/mcp"
+        return real_http(demo_http_url, **options)
+
+    monkeypatch.setattr(mcp, "MCPServerStdio", stdio)
+    monkeypatch.setattr(mcp, "MCPServerHTTP", http)
+    server.add(
+        tool_calls_response([("fs_search", {"query": "MCP"}), ("web_search", {"query": "MCP", "limit": 3})]),
+        "Two hits.",
+        "first answer",
+        "second answer",
+    )
+    namespace = prelude()
+    namespace["add"] = add
+    (code,) = blocks("mcp.md")
+    run_block("mcp.md", code, namespace)
+    offered = [t["function"]["name"] for t in server.bodies[0]["tools"]]
+    assert offered[0] == "add" and offered[-1] == "web_search"
+    assert {"fs_search", "fs_add", "fs_describe"} <= set(offered[1:-1])
+    assert not {"search", "web_add"} & set(offered)
+    results = [m for m in namespace["result"].messages if isinstance(m, ToolMessage)]
+    assert [m.content for m in results] == ["results for 'MCP' (limit None)", "results for 'MCP' (limit 3)"]
+    assert namespace["result"].output == "Two hits."
+    assert [body["messages"][-1]["content"] for body in server.bodies[2:]] == [
+        "first question",
+        "second question",
+    ]
+
+
+# -- reliability.md ----------------------------------------------------------------------------------------
+
+
+def test_reliability_error_tree_is_the_code() -> None:
+    """The page's tree names every public error, each under its direct base class."""
+    (tree,) = (code for code in blocks("reliability.md", "") if code.startswith("AgentkitError"))
+    drawn: dict[str, str | None] = {}
+    parents: list[tuple[int, str]] = []
+    for line in tree.splitlines():
+        match = re.match(r"^([│├└─\s]*)(\w+)", line)
+        assert match, line
+        depth, name = len(match.group(1)), match.group(2)
+        while parents and parents[-1][0] >= depth:
+            parents.pop()
+        drawn[name] = parents[-1][1] if parents else None
+        parents.append((depth, name))
+    public = {
+        name
+        for name in agentkit.__all__
+        if isinstance(getattr(agentkit, name), type)
+        and issubclass(getattr(agentkit, name), agentkit.AgentkitError)
+    }
+    assert set(drawn) == public
+    for name, parent in drawn.items():
+        bases = [base.__name__ for base in getattr(agentkit, name).__bases__]
+        assert bases == [parent or "Exception"], name
+
+
+# -- cli.md ------------------------------------------------------------------------------------------------
+
+
+def cli_command(prefix: str) -> list[str]:
+    """The arguments of the page's one `agentkit` command line starting with `prefix` (after `agentkit`),
+    without its comment and output redirection."""
+    found = [
+        line.split("|")[-1].strip()
+        for code in blocks("cli.md", "bash")
+        for line in code.splitlines()
+        if line.split("|")[-1].strip().startswith(f"agentkit {prefix}")
+    ]
+    assert len(found) == 1, (prefix, found)
+    words = shlex.split(found[0], comments=True)[1:]
+    return words[: words.index(">")] if ">" in words else words
+
+
+def shown(prefix: str) -> list[str]:
+    """The lines of the page's output block that starts with `$ agentkit ` + `prefix`, without that line."""
+    (output,) = (code for code in blocks("cli.md", "") if code.startswith(f"$ agentkit {prefix}"))
+    return output.splitlines()[1:]
+
+
+def normalized(text: str) -> list[str]:
+    return [re.sub(r"\(\d+\.\d\d s\)", "(0.00 s)", line) for line in text.splitlines()]
+
+
+def test_cli_run_piped(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Piped: the answer alone on stdout; the way there on stderr, as the page shows it."""
+    from agentkit.cli import main
+
+    server.add(tool_call_response("calculator", {"expression": "1234*5678"}), "1234 × 5678 = 7,006,652.")
+    assert main(cli_command('run "What is 1234 * 5678?" --tools calculator  ')) == 0
+    out, err = capsys.readouterr()
+    assert out == "1234 × 5678 = 7,006,652.\n"
+    assert normalized(err) == shown('run "What is 1234 * 5678?" --tools calculator >')
+
+
+def test_cli_run_json_with_image_and_output_type(
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--image` and `--output-type module:Class` with `--json`: one object with the page's keys."""
+    from agentkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    (tmp_path / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 32)
+    (tmp_path / "invoices.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Invoice(BaseModel):\n    number: str\n    total: float\n",
+        encoding="utf-8",
+    )
+    server.add(tool_call_response("final_result", {"number": "INV-7", "total": 99.5}))
+    assert main(cli_command('run "Extract the invoice."')) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"output", "model", "usage", "messages", "error"}
+    assert document["output"] == {"number": "INV-7", "total": 99.5} and document["error"] is None
+    assert (
+        document["usage"]["total_tokens"]
+        == document["usage"]["input_tokens"] + document["usage"]["output_tokens"]
+    )
+    parts = server.bodies[0]["messages"][-1]["content"]
+    assert parts[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+def test_cli_run_limits_exit_4(
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`ops.py:read_log` takes only that function (a plain one becomes a tool); a model that keeps calling
+    it reaches `--max-turns 5`: exit code 4, the error as one line on stderr."""
+    from agentkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    (tmp_path / "ops.py").write_text(
+        'def read_log(name: str) -> str:\n    """Read a log."""\n    return "all quiet"\n\n\n'
+        'def other() -> str:\n    """Not taken."""\n    return ""\n',
+        encoding="utf-8",
+    )
+    server.add(*[tool_call_response("read_log", {"name": f"app{i}.log"}) for i in range(6)])
+    assert main(cli_command('run "Summarise the logs."')) == 4
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "agentkit run: UsageLimitExceeded: The run reached max_turns=5 without a final answer."
+    assert err[-2].startswith("spent: 5 requests,")  # one line of errors, after the way there
+    assert [t["function"]["name"] for t in server.bodies[0]["tools"]] == ["read_log"]
+    assert len(server.bodies) == 5
+
+
+def test_cli_run_task_from_stdin(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentkit.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("What time is it in Tokyo?\n"))
+    server.add(tool_call_response("current_time", {"timezone": "Asia/Tokyo"}), "It is evening in Tokyo.")
+    assert main(cli_command("run - --tools agentkit_tools:current_time")) == 0
+    assert capsys.readouterr().out == "It is evening in Tokyo.\n"
+    assert server.bodies[0]["messages"][-1]["content"].strip() == "What time is it in Tokyo?"
+    assert "+09:00 (" in server.bodies[1]["messages"][-1]["content"]  # the tool's answer: Tokyo's time
+
+
+def test_cli_tools_in_the_gemini_dialect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The schemas the model is sent: a tools file and the ready-made module, in the named dialect."""
+    from agentkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    (tmp_path / "tools.py").write_text(
+        "from agentkit import tool\n\n\n@tool\ndef get_weather(city: str) -> str:\n"
+        '    """Current weather in a city.\n\n    Args:\n        city: City name.\n    """\n'
+        '    return f"{city}: 3°C"\n',
+        encoding="utf-8",
+    )
+    assert main(cli_command("tools tools.py agentkit_tools")) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("3 tools, in the gemini dialect")
+    assert "\nget_weather\n  Current weather in a city." in out and "\ncalculator\n" in out
+
+
+def test_cli_batch_of_questions(
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A plain-text tasks file: one line per answer with the page's fields, the summary in the shape the page
+    shows, and `--json-summary`'s object on stdout."""
+    from agentkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "questions.txt").write_text("What is 2+2?\n\nWhat is 3*3?\n", encoding="utf-8")
+    server.add(lambda body: f"answer to {body['messages'][-1]['content']}")
+    server.add(lambda body: f"answer to {body['messages'][-1]['content']}")
+    assert main(cli_command("batch questions.txt")) == 0
+    out, err = capsys.readouterr()
+    results = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    assert {r["id"]: r["output"] for r in results} == {
+        1: "answer to What is 2+2?",
+        3: "answer to What is 3*3?",
+    }
+    for record in results:
+        assert set(record) == {"id", "output", "model", "usage", "cost_usd", "error", "duration_s"}
+    (summary_shape,) = (line for line in blocks("cli.md", "")[-1].splitlines() if "answered" in line)
+    parts = re.split(r"(\d[\d,.]*(?:m\d+s|s)?)", summary_shape.replace("results.jsonl", "answers.jsonl"))
+    pattern = "".join(r"[\d,.ms]+" if i % 2 else re.escape(part) for i, part in enumerate(parts))
+    assert any(re.fullmatch(pattern, line) for line in err.splitlines()), err
+    assert json.loads(out.splitlines()[-1])["answered"] == 2
