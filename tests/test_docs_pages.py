@@ -665,3 +665,19 @@ def test_cli_batch_of_questions(
     pattern = "".join(r"[\d,.ms]+" if i % 2 else re.escape(part) for i, part in enumerate(parts))
     assert any(re.fullmatch(pattern, line) for line in err.splitlines()), err
     assert json.loads(out.splitlines()[-1])["answered"] == 2
+
+
+def test_cli_run_in_a_terminal(server: LoopbackServer) -> None:
+    """In a terminal (a pseudo-terminal, in a subprocess), the lines the page says stay on screen are there,
+    once the escape codes are taken out."""
+    from cli_support import Terminal, cli_env
+
+    server.add(tool_call_response("calculator", {"expression": "1234*5678"}), "1234 × 5678 = 7,006,652.")
+    terminal = Terminal(
+        *cli_command('run "What is 1234 * 5678?" --tools calculator  '), env=cli_env(server.base_url)
+    )
+    assert terminal.finish() == 0
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", terminal.screen)
+    screen = re.sub(r"\(\d+\.\d\d s\)", "(0.00 s)", screen)
+    for line in shown('run "What is 1234 * 5678?" --tools calculator\n'):
+        assert f"\n{line}\n" in screen, (line, screen)  # a whole line of the screen
