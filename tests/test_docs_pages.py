@@ -18,6 +18,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,23 @@ import pytest
 from docs_support import BOOKED, DOCS, README, ROOT, blocks, links, prelude, run_block
 
 import agentkit
-from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserMessage
-from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
+from agentkit import (
+    Agent,
+    AssistantMessage,
+    ModelRetry,
+    RunContext,
+    SystemMessage,
+    ToolExecutionError,
+    ToolMessage,
+    UsageLimitExceeded,
+    UsageLimits,
+    UserError,
+    UserMessage,
+    messages_from_json,
+    messages_to_json,
+    tool,
+)
+from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
 
 MOVED_PAGES = [
     "tools.md",
@@ -360,7 +376,7 @@ exec(compile(sys.argv[1], "docs/tracing.md", "exec"), page)
 
 from docs_support import get_weather
 from agentkit import Agent
-from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
+from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
 
 with LoopbackServer() as server:
     server.add(tool_call_response("get_weather", {"city": "Oslo"}), "3°C in Oslo.")
@@ -681,3 +697,99 @@ def test_cli_run_in_a_terminal(server: LoopbackServer) -> None:
     screen = re.sub(r"\(\d+\.\d\d s\)", "(0.00 s)", screen)
     for line in shown('run "What is 1234 * 5678?" --tools calculator\n'):
         assert f"\n{line}\n" in screen, (line, screen)  # a whole line of the screen
+
+
+# -- tools.md: no code block; its claims, run ---------------------------------------------------------------
+
+
+def test_tools_page_claims() -> None:
+    """What tools.md's bullets say, with a scripted model: a context parameter is not in the schema and gets
+    the deps, the call id and the usage; a turn's calls run concurrently (both pass a barrier of two) and
+    their results keep the model's order; `ModelRetry`'s text reaches the model; a timeout is reported to the
+    model; `max_turns` per run and `UsageLimits` raise `UsageLimitExceeded` with the transcript and usage;
+    `raise_tool_errors=True` raises; a conversation continues from `message_history` and its transcript
+    round-trips through JSON; `run_sync` refuses a running loop."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    @tool
+    def whoami(ctx: RunContext[str], greeting: str) -> str:
+        """Greet the user.
+
+        Args:
+            greeting: The greeting.
+        """
+        return f"{greeting} {ctx.deps} ({ctx.tool_call_id}, after {ctx.usage.requests} request)"
+
+    @tool
+    def meet(name: str) -> str:
+        """Wait for the other call.
+
+        Args:
+            name: Who.
+        """
+        barrier.wait()
+        return f"met {name}"
+
+    @tool
+    def pick(n: int) -> str:
+        """Pick a number.
+
+        Args:
+            n: The number.
+        """
+        if n != 2:
+            raise ModelRetry("Pick 2 instead.")
+        return "picked 2"
+
+    @tool(timeout=0.05)
+    async def slow() -> str:
+        """Take long."""
+        await asyncio.sleep(5)
+        return "never"
+
+    model = ScriptedModel(
+        [
+            tool_call_response("whoami", {"greeting": "Hello"}, id="call_1"),
+            tool_calls_response([("meet", {"name": "A"}), ("meet", {"name": "B"})]),
+            tool_call_response("pick", {"n": 3}),
+            tool_call_response("slow", {}),
+            "Done.",
+            "Still here.",
+        ]
+    )
+    agent = Agent(model, tools=[whoami, meet, pick, slow], deps_type=str)
+    result = agent.run_sync("Go", deps="Ann")
+    assert list(model.requests[0].parameters.tools[0].parameters["properties"]) == ["greeting"]
+    results = [m.content for m in result.messages if isinstance(m, ToolMessage)]
+    assert results[:3] == ["Hello Ann (call_1, after 1 request)", "met A", "met B"]
+    assert "Pick 2 instead." in results[3] and "timed out" in results[4]
+    again = agent.run_sync(
+        "Still?", deps="Ann", message_history=messages_from_json(messages_to_json(result.messages))
+    )
+    assert (
+        again.output == "Still here."
+        and model.requests[-1].messages[: len(result.messages)] == result.messages
+    )
+
+    looping = ScriptedModel([tool_call_response("pick", {"n": 2})] * 3)
+    with pytest.raises(UsageLimitExceeded) as stopped:
+        Agent(looping, tools=[pick]).run_sync("Go", max_turns=1)
+    assert stopped.value.usage.requests == 1 and isinstance(stopped.value.messages[-1], ToolMessage)
+    with pytest.raises(UsageLimitExceeded):
+        Agent(ScriptedModel(["Hi"]), usage_limits=UsageLimits(total_tokens_limit=1)).run_sync("Hello")
+
+    @tool
+    def broken() -> str:
+        """Fail."""
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(ToolExecutionError, match="disk on fire"):
+        Agent(
+            ScriptedModel([tool_call_response("broken", {})]), tools=[broken], raise_tool_errors=True
+        ).run_sync("Go")
+
+    async def inside_a_loop() -> None:
+        Agent(ScriptedModel(["Hi"])).run_sync("Hello")
+
+    with pytest.raises(UserError):
+        asyncio.run(inside_a_loop())
