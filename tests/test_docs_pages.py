@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docs_support import BOOKED, DOCS, README, ROOT, blocks, links, prelude, run_block
+from docs_support import BOOKED, DOCS, README, ROOT, blocks, links, page, prelude, run_block
 
 import agentkit
 from agentkit import (
@@ -194,6 +194,10 @@ def test_runs_human_approval(server: LoopbackServer) -> None:
     result = namespace["result"]
     assert result.output == "Booked: Casa Calma." and not result.pending_approvals
     assert server.bodies[1]["messages"][-1]["content"] == "Booked Casa Calma for 2 nights."
+    server.add(tool_call_response("book_hotel", {"hotel": "Hotel Central", "nights": 1}))
+    waiting = namespace["agent"].run_sync("And one night at the Central")
+    with pytest.raises(UserError, match=waiting.pending_approvals[0].id):  # says which decision is missing
+        namespace["agent"].run_sync(None, message_history=waiting.messages, approvals={})
 
 
 # -- sessions-and-durable.md -------------------------------------------------------------------------------
@@ -304,6 +308,28 @@ def test_configuration_any_server_by_environment(server: LoopbackServer) -> None
     assert out[0] == f"Model: qwen2.5-7b-instruct at {server.base_url}"
     assert out[2] == "Answer: 17 * 23 + 4 is 395; today is a Monday."
     assert server.bodies[0]["model"] == "qwen2.5-7b-instruct"
+
+
+def test_configuration_table_and_prices() -> None:
+    """Every variable of the page's table is one agentkit reads; the prices the page gives are the
+    profiles'; OpenAI ids get strict schemas, others standard JSON Schema."""
+    from agentkit.models import profile_for
+
+    text = page("configuration.md").read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    variables = [name for line in table for name in re.findall(r"`([A-Z_]+)`", line.split("|")[1])]
+    assert len(variables) == 9
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "agentkit").rglob("*.py"))
+    assert [name for name in variables if f'"{name}"' not in source] == []
+    flat = " ".join(text.split())
+    for model in ("google/gemini-2.0-flash-001", "google/gemini-2.5-flash"):
+        profile = profile_for(model)
+        quoted = (
+            f"(${profile.input_price_per_mtok:.2f}/M input, ${profile.output_price_per_mtok:.2f}/M output"
+        )
+        assert quoted in flat, model
+    assert profile_for("openai/gpt-4o-mini").schema_dialect == "openai-strict"
+    assert profile_for("qwen2.5-7b-instruct").schema_dialect == "standard"
 
 
 # -- local-model.md ----------------------------------------------------------------------------------------
