@@ -115,6 +115,13 @@ def test_the_moved_pages_have_the_blocks_these_tests_run() -> None:
     }
 
 
+def test_every_page_with_python_blocks_has_a_test() -> None:
+    """A page's Python blocks are run by a test that names the page (here, or in a test module of its own)."""
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    untested = [p.name for p in sorted(DOCS.glob("*.md")) if blocks(p.name) and f'"{p.name}"' not in tests]
+    assert untested == [], "run these pages' blocks in a test"
+
+
 # -- README.md ---------------------------------------------------------------------------------------------
 
 
