@@ -211,7 +211,8 @@ def test_runs_human_approval(server: LoopbackServer) -> None:
 
 
 def test_sessions(server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second run's request carries the first exchange, loaded from chats.db."""
+    """The second run's request carries the first exchange, loaded from chats.db; the agent's instructions
+    are not stored (each run puts its own in front)."""
     monkeypatch.chdir(tmp_path)
     server.add("Nice to meet you, Ann.", "Your name is Ann.")
     sessions, _ = blocks("sessions-and-durable.md")
@@ -587,6 +588,19 @@ def normalized(text: str) -> list[str]:
     return [re.sub(r"\(\d+\.\d\d s\)", "(0.00 s)", line) for line in text.splitlines()]
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`tmp_path` as the current directory and first on `sys.path`, for the page's `--tools` and
+    `--output-type` files; the modules imported from it are forgotten afterwards."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
 def test_cli_run_piped(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     """Piped: the answer alone on stdout; the way there on stderr, as the page shows it."""
     from agentkit.cli import main
@@ -600,17 +614,14 @@ def test_cli_run_piped(server: LoopbackServer, capsys: pytest.CaptureFixture[str
 
 def test_cli_run_json_with_image_and_output_type(
     server: LoopbackServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`--image` and `--output-type module:Class` with `--json`: one object with the page's keys."""
     from agentkit.cli import main
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
-    (tmp_path / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 32)
-    (tmp_path / "invoices.py").write_text(
+    (workdir / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 32)
+    (workdir / "invoices.py").write_text(
         "from pydantic import BaseModel\n\n\nclass Invoice(BaseModel):\n    number: str\n    total: float\n",
         encoding="utf-8",
     )
@@ -629,17 +640,14 @@ def test_cli_run_json_with_image_and_output_type(
 
 def test_cli_run_limits_exit_4(
     server: LoopbackServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`ops.py:read_log` takes only that function (a plain one becomes a tool); a model that keeps calling
     it reaches `--max-turns 5`: exit code 4, the error as one line on stderr."""
     from agentkit.cli import main
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
-    (tmp_path / "ops.py").write_text(
+    (workdir / "ops.py").write_text(
         'def read_log(name: str) -> str:\n    """Read a log."""\n    return "all quiet"\n\n\n'
         'def other() -> str:\n    """Not taken."""\n    return ""\n',
         encoding="utf-8",
@@ -666,15 +674,11 @@ def test_cli_run_task_from_stdin(
     assert "+09:00 (" in server.bodies[1]["messages"][-1]["content"]  # the tool's answer: Tokyo's time
 
 
-def test_cli_tools_in_the_gemini_dialect(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_tools_in_the_gemini_dialect(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The schemas the model is sent: a tools file and the ready-made module, in the named dialect."""
     from agentkit.cli import main
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
-    (tmp_path / "tools.py").write_text(
+    (workdir / "tools.py").write_text(
         "from agentkit import tool\n\n\n@tool\ndef get_weather(city: str) -> str:\n"
         '    """Current weather in a city.\n\n    Args:\n        city: City name.\n    """\n'
         '    return f"{city}: 3°C"\n',
