@@ -71,17 +71,25 @@ def lines(text: str) -> list[str]:
 # -- links and the README's map ---------------------------------------------------------------------------
 
 
+def heading_slugs(page: Path) -> set[str]:
+    """The anchors GitHub makes of a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    titles = re.findall(r"^#+ (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-") for title in titles}
+
+
 def test_every_relative_link_points_at_an_existing_file() -> None:
     broken = []
     for path in [README, *sorted(DOCS.glob("*.md"))]:
         for target in links(path):
             if re.match(r"[a-z]+:", target):  # https:, mailto:
                 continue
-            file = target.split("#", 1)[0]
-            if not file or not (path.parent / file).exists():
+            file, _, anchor = target.partition("#")
+            page = path.parent / file if file else path
+            if not page.exists():
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
-            elif "#" in target:
-                broken.append(f"{path.relative_to(ROOT)}: {target} (an anchor: link the page)")
+            elif anchor and anchor not in heading_slugs(page):
+                broken.append(f"{path.relative_to(ROOT)}: {target} (no heading of that page has this anchor)")
     assert broken == []
 
 
