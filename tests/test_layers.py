@@ -56,3 +56,12 @@ def test_only_the_small_model_policy_edges_are_ignored() -> None:
         "agentkit._grounding",
         "agentkit._tool_calls",
     }
+
+
+def test_version_is_the_projects() -> None:
+    import agentkit
+    from agentkit._version import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert agentkit.__version__ is __version__
+    assert __version__ == project["version"]

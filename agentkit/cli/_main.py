@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode
 
 __all__ = ["main"]
