@@ -294,7 +294,7 @@ def test_the_library_side_of_local_does_not_import_the_command_line() -> None:
         "from agentkit.local import serve_forever; print(serve_forever.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[:2] == ["False False", "agentkit.cli._local"]
+    assert out.split("\n")[:2] == ["False False", "agentkit.local._serve"]
 
 
 def test_an_unknown_name_of_local_is_an_attribute_error() -> None:

@@ -89,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _local(port: int | None) -> int:
-    from ..local import LocalModelError
-    from ._local import serve_forever
+    from ..local import LocalModelError, serve_forever
 
     try:
         return serve_forever(port)

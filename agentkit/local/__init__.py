@@ -30,8 +30,7 @@ mid-run (and cannot be started again) fails the run with its transcript and usag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ._serve import serve_forever
 from ._server import (
     ENGINES,
     TEMPLATE_PATH,
@@ -78,16 +77,3 @@ __all__ = (
     "serve_forever",
     "verify_model_file",
 )
-
-if TYPE_CHECKING:
-    from ..cli._local import serve_forever
-
-
-def __getattr__(name: str) -> object:
-    # `agentkit local` lives in the command line's package; its function stays importable from here, loaded
-    # on first use so that the library's own use of `agentkit.local` never imports the command line.
-    if name == "serve_forever":
-        from ..cli._local import serve_forever
-
-        return serve_forever
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
