@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
+    CALLING_RUN,
     STEPS,
     AskModel,
     Budget,
@@ -487,13 +488,13 @@ async def _execute(
             retry=state.failures.get(call.call.name, 0),
             run_step=state.turn,
             agent_name=spec.name,
-            _parent=parent,
         )
-        work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
-        outcome = await (work if spec.tool_hook is None else spec.tool_hook(call, work))
-        if ctx._transcript is not None:
-            outcome.message.transcript = ctx._transcript
-        return outcome
+        calling = CALLING_RUN.set(parent)
+        try:
+            work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+            return await (work if spec.tool_hook is None else spec.tool_hook(call, work))
+        finally:
+            CALLING_RUN.reset(calling)
 
     batch = [calls[i] for i in runnable]
     progress = run_concurrently(batch, run, inbox)

@@ -48,6 +48,8 @@ from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 __all__ = [
     "CallOutcome",
     "Inbox",
+    "SubRunFailed",
+    "SubRunOutput",
     "ValidatedCall",
     "execute",
     "result_parts",
@@ -409,6 +411,24 @@ class CallOutcome:
     """The exception the function raised (`ModelRetry` and timeouts included), for tracing."""
 
 
+@dataclass(kw_only=True, frozen=True)
+class SubRunOutput:
+    """What a tool that runs an agent (`Agent.as_tool`) returns: the output for the model, and the sub-run's
+    transcript, which `execute` keeps on the call's `ToolMessage` (`transcript`)."""
+
+    output: object
+    transcript: list[Message]
+
+
+class SubRunFailed(ModelRetry):
+    """Raised by such a tool when its run failed: a tool error for the model, the transcript kept as well.
+    (It pickles, as a durable run's step errors must: `transcript` has a default for that.)"""
+
+    def __init__(self, message: str, *, transcript: list[Message] | None = None) -> None:
+        super().__init__(message)
+        self.transcript = transcript
+
+
 def answer(
     call: ToolCall, content: str, *, failed: bool = False, is_error: bool | None = None
 ) -> CallOutcome:
@@ -428,6 +448,7 @@ async def execute(
     started = time.perf_counter()
     failure: str | None = None
     error: Exception | None = None
+    sub_run: list[Message] | None = None
     try:
         if tool.timeout is None:
             value = await tool.call(call.arguments, ctx)
@@ -435,6 +456,7 @@ async def execute(
             value = await asyncio.wait_for(tool.call(call.arguments, ctx), tool.timeout)
     except ModelRetry as exc:
         failure, error = exc.message, exc
+        sub_run = exc.transcript if isinstance(exc, SubRunFailed) else None
     except UsageLimitExceeded:
         raise  # the run's limits are spent (by a sub-agent's run): the run ends, it is not the tool's error
     except asyncio.TimeoutError as exc:
@@ -449,6 +471,8 @@ async def execute(
     duration = time.perf_counter() - started
     content, images = "", list[ImagePart]()
     if failure is None:
+        if isinstance(value, SubRunOutput):
+            sub_run, value = value.transcript, value.output
         try:
             content, images = _result_content(value, tool)
         except Exception as exc:  # a result that cannot be written: the model is told, as for a raise
@@ -463,6 +487,7 @@ async def execute(
         content=valid_text(content),
         is_error=failure is not None,
         images=images,
+        transcript=sub_run,
     )
     return CallOutcome(
         message=message, failed=failure is not None, ran=True, duration_s=duration, error=error
