@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from agentkit import UserError
 from agentkit.local import (
     LOCAL_MODEL_ID,
     TEMPLATE_PATH,
     LlamaServerNotFoundError,
+    LocalModelError,
     LocalServer,
     LocalServerError,
     PortInUseError,
@@ -310,14 +312,14 @@ def test_stop_kills_server_ignoring_sigterm(
 
 
 def test_missing_model_file(fake_binary: Path, tmp_path: Path) -> None:
-    with pytest.raises(LocalServerError, match="Model file not found"):
+    with pytest.raises(LocalModelError, match="Model file not found"):
         _server_for(fake_binary, tmp_path / "absent.gguf").start()
 
 
 def test_port_before_start() -> None:
-    with pytest.raises(LocalServerError, match="not started"):
+    with pytest.raises(UserError, match="not started"):
         _ = LocalServer().base_url
-    with pytest.raises(LocalServerError, match="not started"):
+    with pytest.raises(UserError, match="not started"):
         LocalServer().wait()
 
 

@@ -89,10 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _local(port: int | None) -> int:
-    from ..local import LocalModelError, serve_forever
+    from ..local import LocalModelError, LocalServerError, serve_forever
 
     try:
         return serve_forever(port)
-    except LocalModelError as exc:
+    except (LocalModelError, LocalServerError) as exc:
         print(f"agentkit local: {exc}", file=sys.stderr)
         return 1

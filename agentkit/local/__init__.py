@@ -12,19 +12,21 @@ server = get_local_server()  # joins the weights on first use, starts llama-serv
 # point an OpenAI-compatible client at server.base_url and ask for model LOCAL_MODEL_ID
 ```
 
-Errors:
+Errors (their places in agentkit's tree: `agentkit.exceptions`):
 
 ```
-LocalModelError
-├── ModelChunkMissingError     a weight package is not installed
-├── ModelChecksumError         the joined weights have the wrong size or SHA-256
-├── EngineNotFoundError        neither engine is installed
-│   └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
-└── LocalServerError           the server failed to start, was not ready in time, or died (quotes its log)
-    └── PortInUseError         the requested port is taken
+UserError
+└── LocalModelError                the local model is not installed (a weight package, an engine, the file)
+    ├── ModelChunkMissingError     a weight package is not installed
+    ├── ModelChecksumError         the joined weights have the wrong size or SHA-256
+    └── EngineNotFoundError        neither engine is installed
+        └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
+AgentRunError
+└── LocalServerError               the server failed to start, was not ready in time, or died (quotes its log)
+    └── PortInUseError             the requested port is taken
 ```
 
-`LocalModelError` is a `UserError`; `LocalServerError` is an `AgentRunError` as well, so a server that dies
+Installing fixes a `LocalModelError`; a `LocalServerError` is a failure of the server, and a server that dies
 mid-run (and cannot be started again) fails the run with its transcript and usage.
 """
 

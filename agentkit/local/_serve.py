@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from ._server import LocalServer
+from ._server import LocalServer, LocalServerError
 from ._weights import LOCAL_MODEL_ID, LocalModelError
 
 __all__ = ["serve_forever"]
@@ -42,7 +42,7 @@ def serve_forever(port: int | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopping.", file=sys.stderr)
         return 0
-    except LocalModelError as exc:
+    except (LocalModelError, LocalServerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

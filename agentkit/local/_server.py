@@ -83,12 +83,12 @@ class LlamaServerNotFoundError(EngineNotFoundError):
     """No `llama-server` binary was found (the `llama-server` engine was asked for)."""
 
 
-class LocalServerError(LocalModelError, AgentRunError):
-    """The llama.cpp server failed to start, did not become ready in time, or died.
+class LocalServerError(AgentRunError):
+    """The llama.cpp server failed to start, did not become ready in time, or died (quotes its log).
 
-    Also an `AgentRunError`: when it happens during a run (the server died and could not be started
-    again), the run fills in `messages` (the transcript so far) and `usage`, as for any failed run. It stays
-    a `UserError` (through `LocalModelError`) for code that catches that.
+    An `AgentRunError`, not a `UserError`: the model is installed (`LocalModelError` says when it is not),
+    its server failed. During a run (the server died and could not be started again) the run fills in
+    `messages` (the transcript so far) and `usage`, as for any failed run.
     """
 
     def __init__(self, message: str, *, log_path: Path | None = None, log_tail: str = "") -> None:
@@ -243,7 +243,7 @@ class LocalServer:
     def port(self) -> int:
         """The port the running server listens on."""
         if self._port is None:
-            raise LocalServerError("The local server is not started; call start() first.")
+            raise UserError("The local server is not started; call start() first.")
         return self._port
 
     @property
@@ -292,6 +292,7 @@ class LocalServer:
                 `llama-server` engine was asked for and no binary is found).
             ModelChunkMissingError: When the model's weight packages are missing.
             ModelChecksumError: When the joined model file is corrupt.
+            LocalModelError: When `model_path` is not a file.
             PortInUseError: When the requested port is taken.
             LocalServerError: When the server exits during start-up or is not ready in time.
         """
@@ -308,7 +309,7 @@ class LocalServer:
             self._engine = engine
             model = self.model_path or ensure_model_file()
             if not model.is_file():
-                raise LocalServerError(f"Model file not found: {model}")
+                raise LocalModelError(f"Model file not found: {model}")
             attempts = 1 if self.requested_port is not None else 3
             for attempt in range(1, attempts + 1):
                 try:
@@ -427,11 +428,11 @@ class LocalServer:
         """Block until the server process exits and return its exit code.
 
         Raises:
-            LocalServerError: When the server was never started.
+            UserError: When the server was never started.
             subprocess.TimeoutExpired: When `timeout` passes first.
         """
         if self._process is None:
-            raise LocalServerError("The local server is not started; call start() first.")
+            raise UserError("The local server is not started; call start() first.")
         return self._process.wait(timeout)
 
     def stop(self) -> None:
@@ -477,7 +478,8 @@ def get_local_server() -> LocalServer:
     From async code call it as `await asyncio.to_thread(get_local_server)`.
 
     Raises:
-        LocalModelError: Any error of [`LocalServer.start()`][agentkit.local.LocalServer.start].
+        LocalModelError: The model or its engine is not installed (a `UserError`).
+        LocalServerError: The server failed to start or was not ready in time (an `AgentRunError`).
     """
     global _shared
     with _shared_lock:
