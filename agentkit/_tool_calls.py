@@ -42,7 +42,7 @@ from .exceptions import (
     ToolExecutionError,
     UsageLimitExceeded,
 )
-from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
+from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage, unique_call_id
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
 __all__ = [
@@ -178,7 +178,7 @@ def validate_calls(
                 validate_call(
                     dataclasses.replace(
                         call,
-                        id=call.id if index == 0 else _fresh_id(call.id, taken),
+                        id=call.id if index == 0 else unique_call_id("", taken),
                         arguments=json.dumps(piece, ensure_ascii=False),
                         original_arguments=call.original_arguments or call.arguments,
                     ),
@@ -202,14 +202,6 @@ def _split(text: str) -> list[dict[str, Any]] | None:
         return split_objects(text)
     except RecursionError:
         return None
-
-
-def _fresh_id(base: str, taken: set[str]) -> str:
-    number = 2
-    while f"{base}_{number}" in taken:
-        number += 1
-    taken.add(fresh := f"{base}_{number}")
-    return fresh
 
 
 def validate_call(
