@@ -40,6 +40,11 @@ def test_every_module_is_a_value_a_leaf_helper_or_machinery() -> None:
     assert set(values["source_modules"]).isdisjoint(values["forbidden_modules"])
 
 
+def test_every_module_but_the_model_layer_is_kept_off_openai() -> None:
+    sources = set(_contracts()["openai"]["source_modules"])
+    assert sources == _top_level_modules() - {"agentkit", "agentkit.models"}
+
+
 def test_leaf_helpers_import_no_machinery() -> None:
     for name in LEAF_HELPERS:
         source = (ROOT / "agentkit" / f"{name.removeprefix('agentkit.')}.py").read_text(encoding="utf-8")
@@ -51,6 +56,7 @@ def test_only_the_small_model_policy_edges_are_ignored() -> None:
     contracts = _contracts()
     assert contracts["cli"]["ignore_imports"] == ["agentkit.__main__ -> agentkit.cli"]
     assert "ignore_imports" not in contracts["values"]
+    assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
     assert {edge.split(" -> ")[1] for edge in contracts["models"]["ignore_imports"]} <= {
         "agentkit._checks",
         "agentkit._grounding",
