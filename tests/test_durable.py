@@ -266,6 +266,9 @@ def test_an_agent_tools_step_keeps_the_sub_runs_transcript(dbos: None) -> None:
     assert answered.transcript is not None and [m.role for m in answered.transcript][-1] == "assistant"
     assert failed.is_error and failed.content.startswith("The failing agent failed:")
     assert failed.transcript is not None and len(failed.transcript) >= 2
+    # inside the steps, the sub-runs still count in the caller's usage: 2 requests each for the editor and
+    # the writer, and the failing agent's 3 tries
+    assert result.usage.requests == 2 + 2 + 3
     recorded = DBOS.list_workflow_steps("editor-1")[1:3]
     # the checkpoints are the output as the model reads it with the transcript, and the error with it
     assert recorded[0]["output"] == SubRunOutput(output="3", transcript=answered.transcript)
