@@ -35,14 +35,18 @@ def _top_level_modules() -> set[str]:
 def test_every_module_is_a_value_a_leaf_helper_or_machinery() -> None:
     values = _contracts()["values"]
     named = set(values["source_modules"]) | set(values["forbidden_modules"]) | LEAF_HELPERS | DOORS
-    assert _top_level_modules() - named == set(), "add the new module to the `values` contract"
+    new = _top_level_modules() - named
+    assert new == set(), (
+        "pyproject.toml: add each new module to the `values` contract (as a value or as machinery)"
+    )
     assert named - _top_level_modules() == set(), "a contract names a module that is gone"
     assert set(values["source_modules"]).isdisjoint(values["forbidden_modules"])
 
 
 def test_every_module_but_the_model_layer_is_kept_off_openai() -> None:
     sources = set(_contracts()["openai"]["source_modules"])
-    assert sources == _top_level_modules() - {"agentkit", "agentkit.models"}
+    expected = _top_level_modules() - {"agentkit", "agentkit.models"}
+    assert sources == expected, f"pyproject.toml: the `openai` contract's sources, add {expected - sources}"
 
 
 def test_leaf_helpers_import_no_machinery() -> None:
