@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import events
 from ._retry import RetryPolicy
 from ._stream import RunStream
+from ._version import __version__
 from .agent import Agent
 from .context import RunContext
 from .exceptions import (
@@ -43,8 +44,6 @@ from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
 from .tool import Tool, ToolDefinition, tool
 from .usage import Usage, UsageLimits, UsageView
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Agent",

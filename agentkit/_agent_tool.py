@@ -1,10 +1,11 @@
 """`Agent.as_tool`: an agent another agent calls as a tool.
 
-The sub-run is an ordinary run (`_loop.run_events`, traced like any) linked to the calling run through the tool's
-`RunContext`: its usage is added, live, to the caller's (and to the caller's callers'), the callers' limits
+The sub-run is an ordinary run (`_loop.run_events`, traced like any) linked to the calling run, which the
+loop names for the task running the call (`CALLING_RUN`): its usage is added, live, to the caller's (and to the caller's callers'), the callers' limits
 are checked as it goes, its events go into the caller's stream as `SubAgentEvent`s, and its transcript is
-kept on the caller's `ToolMessage` (`transcript`). A failed sub-run is a tool error for the calling model
-(`ModelRetry`), never a crash of the calling run.
+kept on the caller's `ToolMessage` (`transcript`): the tool returns it with the output (`SubRunOutput`), or
+raises it with the error (`SubRunFailed`). A failed sub-run is a tool error for the calling model (a
+`ModelRetry`), never a crash of the calling run.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._run_state import ParentRun, RunSpec, RunState
+from ._run_state import CALLING_RUN, ParentRun, RunSpec, RunState
+from ._tool_calls import SubRunFailed, SubRunOutput
 from .context import RunContext
 from .events import RunFinished, SubAgentEvent
-from .exceptions import AgentRunError, ModelRetry, UsageLimitExceeded, UserError
+from .exceptions import AgentRunError, UsageLimitExceeded, UserError
 from .instrumentation import traced_run
 from .tool import Tool
 
@@ -72,7 +74,7 @@ def agent_tool(
 
 
 async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
-    parent: ParentRun | None = ctx._parent
+    parent = CALLING_RUN.get()
     options: dict[str, Any] = {"deps": ctx.deps, "stream": parent is not None and parent.stream}
     if parent is not None and parent.approve is not None:
         options["approve"] = parent.approve
@@ -88,20 +90,19 @@ async def _run(start: Start, name: str, ctx: RunContext[Any], task: str) -> Any:
                 if isinstance(event, RunFinished):
                     result = event.result
     except AgentRunError as exc:
-        ctx._transcript = list(exc.messages)
         if isinstance(exc, UsageLimitExceeded) and parent is not None and _spent(parent):
             # the calling run's own budget is spent: that run ends too (with its own transcript)
             raise UsageLimitExceeded(str(exc)) from exc
-        raise ModelRetry(f"The {name} agent failed: {exc}") from exc
+        raise SubRunFailed(f"The {name} agent failed: {exc}", transcript=list(exc.messages)) from exc
     assert result is not None, "the run ended without RunFinished"
-    ctx._transcript = result.messages
     if result.pending_approvals:
         calls = ", ".join(c.name for c in result.pending_approvals)
-        raise ModelRetry(
+        raise SubRunFailed(
             f"The {name} agent stopped: its calls of {calls} need a person's approval, which cannot be given "
-            "inside a tool call. Do the task another way, or tell the user."
+            "inside a tool call. Do the task another way, or tell the user.",
+            transcript=result.messages,
         )
-    return result.output
+    return SubRunOutput(output=result.output, transcript=result.messages)
 
 
 def _spent(parent: ParentRun) -> bool:

@@ -37,6 +37,7 @@ from ._history import request_fitted, stream_fitted
 from ._hook_runner import guarded, insert_instructions, step_tools
 from ._output import FINAL_RESULT_TOOL, OutputT
 from ._run_state import (
+    CALLING_RUN,
     STEPS,
     AskModel,
     Budget,
@@ -561,14 +562,15 @@ async def _execute(
             retry=state.failures.get(call.call.name, 0),
             run_step=state.turn,
             agent_name=spec.name,
-            _parent=parent,
         )
-        work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
-        outcome = await (work if spec.tool_hook is None else spec.tool_hook(call, work))
+        calling = CALLING_RUN.set(parent)
+        try:
+            work = execute(call, ctx, raise_tool_errors=spec.raise_tool_errors, transcript=transcript)
+            outcome = await (work if spec.tool_hook is None else spec.tool_hook(call, work))
+        finally:
+            CALLING_RUN.reset(calling)
         if spec.hooks is not None and spec.hooks.checks_results:
             outcome = await spec.hooks.after_tool_call(ctx, call, outcome)
-        if ctx._transcript is not None:
-            outcome.message.transcript = ctx._transcript
         return outcome
 
     batch = [calls[i] for i in runnable]

@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
-from typing_extensions import TypeVar
-
 from ._dialects import Dialect, restore_arguments
 from ._function_schema import format_validation_error, parse_arguments
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
 from .exceptions import ToolArgumentsError, UserError
+from .result import OutputT
 from .tool import ToolDefinition
 
 if TYPE_CHECKING:
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from .models.profiles import ModelProfile, OutputMode
 
 __all__ = ["FINAL_RESULT_TOOL", "OUTPUT_MODES", "OutputSpec", "OutputT", "choose_mode"]
-
-OutputT = TypeVar("OutputT", default=str)
 
 FINAL_RESULT_TOOL = "final_result"
 OUTPUT_MODES = ("tool", "native", "prompted")

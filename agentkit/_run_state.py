@@ -4,6 +4,7 @@ steps it moves through, and how a run is linked to the run whose tool started it
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
 
@@ -157,7 +158,7 @@ class Budget:
 
 @dataclass(kw_only=True, frozen=True)
 class ParentRun:
-    """What a tool that runs an agent (`Agent.as_tool`) needs of the run calling it (`RunContext`)."""
+    """What a tool that runs an agent (`Agent.as_tool`) needs of the run calling it (`CALLING_RUN`)."""
 
     budgets: tuple[Budget, ...]
     """The calling run's usage and limits, then its parents'."""
@@ -165,6 +166,11 @@ class ParentRun:
     approve: Approver | None
     emit: Callable[[Event], None]
     """Puts an event into the calling run's stream (as the tool runs)."""
+
+
+CALLING_RUN: ContextVar[ParentRun | None] = ContextVar("agentkit_calling_run", default=None)
+"""The run whose tool call is running in this task: set by the loop around each call (each runs in a task of
+its own), read by a tool that runs an agent (`Agent.as_tool`), so that its sub-run counts in this run."""
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
 
-from ._output import OutputT
 from .events import Event, OutputDelta, RunFinished
 from .exceptions import UserError
+from .result import OutputT
 
 if TYPE_CHECKING:
     from ._run_state import RunState

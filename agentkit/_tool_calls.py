@@ -43,12 +43,14 @@ from .exceptions import (
     ToolExecutionError,
     UsageLimitExceeded,
 )
-from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage
+from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage, unique_call_id
 from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
 
 __all__ = [
     "CallOutcome",
     "Inbox",
+    "SubRunFailed",
+    "SubRunOutput",
     "ValidatedCall",
     "execute",
     "result_parts",
@@ -177,7 +179,7 @@ def validate_calls(
                 validate_call(
                     dataclasses.replace(
                         call,
-                        id=call.id if index == 0 else _fresh_id(call.id, taken),
+                        id=call.id if index == 0 else unique_call_id("", taken),
                         arguments=json.dumps(piece, ensure_ascii=False),
                         original_arguments=call.original_arguments or call.arguments,
                     ),
@@ -201,14 +203,6 @@ def _split(text: str) -> list[dict[str, Any]] | None:
         return split_objects(text)
     except RecursionError:
         return None
-
-
-def _fresh_id(base: str, taken: set[str]) -> str:
-    number = 2
-    while f"{base}_{number}" in taken:
-        number += 1
-    taken.add(fresh := f"{base}_{number}")
-    return fresh
 
 
 def validate_call(
@@ -412,6 +406,24 @@ class CallOutcome:
     """Times the function was called (more than 1 when `@tool(retry=...)` ran it again)."""
 
 
+@dataclass(kw_only=True, frozen=True)
+class SubRunOutput:
+    """What a tool that runs an agent (`Agent.as_tool`) returns: the output for the model, and the sub-run's
+    transcript, which `execute` keeps on the call's `ToolMessage` (`transcript`)."""
+
+    output: object
+    transcript: list[Message]
+
+
+class SubRunFailed(ModelRetry):
+    """Raised by such a tool when its run failed: a tool error for the model, the transcript kept as well.
+    (It pickles, as a durable run's step errors must: `transcript` has a default for that.)"""
+
+    def __init__(self, message: str, *, transcript: list[Message] | None = None) -> None:
+        super().__init__(message)
+        self.transcript = transcript
+
+
 def answer(
     call: ToolCall, content: str, *, failed: bool = False, is_error: bool | None = None
 ) -> CallOutcome:
@@ -432,10 +444,12 @@ async def execute(
     started = time.perf_counter()
     failure: str | None = None
     error: Exception | None = None
+    sub_run: list[Message] | None = None
     try:
         value = await call_with_retry(tool, call.arguments, ctx)
     except ModelRetry as exc:
         failure, error = exc.message, exc
+        sub_run = exc.transcript if isinstance(exc, SubRunFailed) else None
     except UsageLimitExceeded:
         raise  # the run's limits are spent (by a sub-agent's run): the run ends, it is not the tool's error
     except asyncio.TimeoutError as exc:
@@ -450,6 +464,8 @@ async def execute(
     duration = time.perf_counter() - started
     content, images = "", list[ImagePart]()
     if failure is None:
+        if isinstance(value, SubRunOutput):
+            sub_run, value = value.transcript, value.output
         try:
             content, images = _result_content(value, tool)
         except Exception as exc:  # a result that cannot be written: the model is told, as for a raise
@@ -464,6 +480,7 @@ async def execute(
         content=valid_text(content),
         is_error=failure is not None,
         images=images,
+        transcript=sub_run,
     )
     return CallOutcome(
         message=message,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Generic
 
 from typing_extensions import TypeVar
 
@@ -47,7 +47,3 @@ class RunContext(Generic[DepsT]):
     """The number of model requests made so far in this run."""
     agent_name: str | None = None
     """The running agent's `name`."""
-    _parent: Any = field(default=None, repr=False, compare=False)
-    """The calling run, for a tool that runs an agent (`Agent.as_tool`)."""
-    _transcript: list[Message] | None = field(default=None, repr=False, compare=False)
-    """Set by such a tool: the sub-run's transcript, kept on the tool's `ToolMessage`."""

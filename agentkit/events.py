@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Union
 
-from ._output import OutputT
+from .result import OutputT
 
 if TYPE_CHECKING:
     from .messages import AssistantMessage, ToolCall, ToolMessage, UserMessage

@@ -3,7 +3,12 @@
 ```
 AgentkitError
 ├── UserError                      misuse of the library: bad configuration, a tool that cannot be described
-│   └── SessionError               a session's store cannot be used (names the file, and what to do)
+│   ├── SessionError               a session's store cannot be used (names the file, and what to do)
+│   └── LocalModelError            the local model is not installed (`agentkit.local`; installing fixes it)
+│       ├── ModelChunkMissingError     a weight package is not installed
+│       ├── ModelChecksumError         the joined weights have the wrong size or SHA-256
+│       └── EngineNotFoundError        neither llama.cpp engine is installed
+│           └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
 ├── ToolArgumentsError             a model's arguments for a tool failed validation (text written for the model)
 └── AgentRunError                  a run failed; `.messages` keeps the transcript up to the failure, `.usage` its cost
     ├── ModelAPIError              the model endpoint answered with an error; keeps `status_code` and `body`
@@ -11,9 +16,15 @@ AgentkitError
     ├── UnexpectedModelBehavior    the model's output could not be used, even after retries
     ├── ToolExecutionError         a tool raised, and the agent was told to raise (`raise_tool_errors=True`)
     ├── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
-    └── GuardrailTripped           an input or output guardrail (`agentkit.hooks`) stopped the run
+    ├── GuardrailTripped           an input or output guardrail (`agentkit.hooks`) stopped the run
+    └── LocalServerError           the local model's server failed to start or died (`agentkit.local`; quotes its log)
+        └── PortInUseError         the port asked for is taken
 ModelRetry                         raised by a tool: "tell the model this, and let it try again"
+CassetteMismatchError              `agentkit.testing`: a replayed run differs from its recording (an `AssertionError`)
 ```
+
+Each error has one parent: installing fixes a `UserError`, a failed run is an `AgentRunError`, never both.
+tests/test_error_tree.py checks this tree, and the one in docs/reliability.md, against the classes.
 """
 
 from __future__ import annotations

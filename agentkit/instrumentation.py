@@ -132,7 +132,7 @@ def _tracer() -> Tracer | None:
 
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return None
-    from . import __version__
+    from ._version import __version__
 
     tracer = provider.get_tracer(TRACER_NAME, __version__)
     _settings.tracer = (provider, tracer)

@@ -340,7 +340,7 @@ class MCPServerHTTP(MCPServer):
 def _client_info() -> mcp_types.Implementation:
     from mcp_types import Implementation
 
-    from . import __version__
+    from ._version import __version__
 
     return Implementation(name="agentkit", version=__version__)
 

@@ -331,6 +331,33 @@ def transcript_call_ids(messages: Sequence[Message]) -> list[str]:
     return [c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
 
 
+def unique_call_id(call_id: str, taken: set[str]) -> str:
+    """`call_id` when it is not empty and not in `taken`, else a new `call_N` (N counting on from the number
+    of ids taken); either way added to `taken`. The one place agentkit makes a tool-call id: for a call whose
+    id is missing or repeated (Gemini sends both), a call read from a prompted model's text, and the second
+    of two calls a model wrote as one."""
+    number = len(taken)
+    while not call_id or call_id in taken:
+        number += 1
+        call_id = f"call_{number}"
+    taken.add(call_id)
+    return call_id
+
+
+def turns(messages: Sequence[Message]) -> list[tuple[Message, dict[str, ToolMessage]]]:
+    """The transcript's messages other than tool results, each assistant turn that made tool calls with its
+    results: the tool messages right after it, by call id (a call's first answer wins). A tool message that
+    follows no such turn answers nothing and is left out; other messages come with no results. The one
+    grouping of a turn's results: the wire format and the prompted format both read it."""
+    out: list[tuple[Message, dict[str, ToolMessage]]] = []
+    for message in messages:
+        if not isinstance(message, ToolMessage):
+            out.append((message, {}))
+        elif out and isinstance(turn := out[-1][0], AssistantMessage) and turn.tool_calls:
+            out[-1][1].setdefault(message.tool_call_id, message)
+    return out
+
+
 @cache
 def _adapter() -> TypeAdapter[list[Message]]:
     from pydantic import Field, TypeAdapter

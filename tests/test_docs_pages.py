@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 from docs_support import BOOKED, DOCS, README, ROOT, blocks, links, page, prelude, run_block
 
-import agentkit
 from agentkit import (
     Agent,
     AssistantMessage,
@@ -567,31 +566,6 @@ def test_mcp_servers_as_toolsets(
 
 
 # -- reliability.md ----------------------------------------------------------------------------------------
-
-
-def test_reliability_error_tree_is_the_code() -> None:
-    """The page's tree names every public error, each under its direct base class."""
-    (tree,) = (code for code in blocks("reliability.md", "") if code.startswith("AgentkitError"))
-    drawn: dict[str, str | None] = {}
-    parents: list[tuple[int, str]] = []
-    for line in tree.splitlines():
-        match = re.match(r"^([│├└─\s]*)(\w+)", line)
-        assert match, line
-        depth, name = len(match.group(1)), match.group(2)
-        while parents and parents[-1][0] >= depth:
-            parents.pop()
-        drawn[name] = parents[-1][1] if parents else None
-        parents.append((depth, name))
-    public = {
-        name
-        for name in agentkit.__all__
-        if isinstance(getattr(agentkit, name), type)
-        and issubclass(getattr(agentkit, name), agentkit.AgentkitError)
-    }
-    assert set(drawn) == public
-    for name, parent in drawn.items():
-        bases = [base.__name__ for base in getattr(agentkit, name).__bases__]
-        assert bases == [parent or "Exception"], name
 
 
 # -- cli.md ------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from shared_tools import add
 
 from agentkit import (
     Agent,
+    AssistantMessage,
     Message,
     ModelRetry,
     RetryPolicy,
@@ -35,6 +36,7 @@ from agentkit import (
     UserError,
     tool,
 )
+from agentkit._tool_calls import SubRunFailed, SubRunOutput
 from agentkit.durable import DBOSAgent
 from agentkit.testing import (
     FunctionModel,
@@ -305,6 +307,32 @@ def test_a_failed_run_carries_its_transcript(dbos: None) -> None:
     with pytest.raises(UsageLimitExceeded) as recorded:
         DBOS.retrieve_workflow("looper-1").get_result()
     assert recorded.value.messages == raised.value.messages
+
+
+def test_an_agent_tools_step_keeps_the_sub_runs_transcript(dbos: None) -> None:
+    writer = Agent(
+        ScriptedModel([tool_call_response("add", {"a": 1, "b": 2}), "3"]), name="writer", tools=[add]
+    )
+    failing = Agent(ScriptedModel([AssistantMessage(content="")] * 3), name="failing")
+    calls = tool_calls_response([("writer", {"task": "add"}), ("failing", {"task": "t"})])
+    agent = Agent(ScriptedModel([calls, "done"]), name="editor", tools=[writer.as_tool(), failing.as_tool()])
+    with SetWorkflowID("editor-1"):
+        result = DBOSAgent(agent).run_sync("go")
+
+    answered, failed = (m for m in result.messages if isinstance(m, ToolMessage))
+    assert answered.content == "3" and not answered.is_error
+    assert answered.transcript is not None and [m.role for m in answered.transcript][-1] == "assistant"
+    assert failed.is_error and failed.content.startswith("The failing agent failed:")
+    assert failed.transcript is not None and len(failed.transcript) >= 2
+    # inside the steps, the sub-runs still count in the caller's usage: 2 requests each for the editor and
+    # the writer, and the failing agent's 3 tries
+    assert result.usage.requests == 2 + 2 + 3
+    calls = [s for s in DBOS.list_workflow_steps("editor-1") if ".tool." in s["function_name"]]
+    recorded = [s for s in calls if not s["function_name"].endswith(".started")]
+    # the checkpoints are the output as the model reads it with the transcript, and the error with it
+    assert recorded[0]["output"] == SubRunOutput(output="3", transcript=answered.transcript)
+    assert isinstance(recorded[1]["error"], SubRunFailed)
+    assert recorded[1]["error"].transcript == failed.transcript
 
 
 class Unpicklable(Exception):

@@ -19,12 +19,13 @@ from agentkit.local import (
     LlamaServerNotFoundError,
     LocalServer,
     LocalServerError,
+    _engines,
     _server,
     _xllamacpp_main,
     find_engine,
 )
 
-LAUNCHER = [sys.executable, str(_server.XLLAMACPP_LAUNCHER)]
+LAUNCHER = [sys.executable, str(_engines.XLLAMACPP_LAUNCHER)]
 
 # A stand-in for the xllamacpp wheel: `Server(params)` serves GET /health on params.hostnames/port from a
 # thread, as the real one does; FAKE_XLLAMACPP_MODE makes it fail the way the real one reports failures.
@@ -102,9 +103,9 @@ def model(tmp_path: Path) -> Path:
 
 
 def _no_xllamacpp(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = _server.importlib.util.find_spec
+    real = _engines.importlib.util.find_spec
     monkeypatch.setattr(
-        _server.importlib.util, "find_spec", lambda name: None if name == "xllamacpp" else real(name)
+        _engines.importlib.util, "find_spec", lambda name: None if name == "xllamacpp" else real(name)
     )
 
 
@@ -136,14 +137,14 @@ def test_without_xllamacpp_a_llama_server_binary_is_used(
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\n")
     binary.chmod(0o755)
-    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setattr(_engines, "_packaged_llama_server", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert find_engine() == ("llama-server", [str(binary)])
 
 
 def test_no_engine_at_all_says_how_to_install_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _no_xllamacpp(monkeypatch)
-    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setattr(_engines, "_packaged_llama_server", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(EngineNotFoundError, match=r"agentkit\[local\]'.*agentkit\[local-build\]'") as info:
         find_engine()
@@ -244,7 +245,7 @@ def test_xllamacpp_engine_failing_to_start_quotes_its_log(
 def test_llama_server_engine_named_without_a_binary(
     model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setattr(_engines, "_packaged_llama_server", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LlamaServerNotFoundError):
         LocalServer(model_path=model, engine="llama-server").start()
@@ -294,7 +295,7 @@ def test_the_library_side_of_local_does_not_import_the_command_line() -> None:
         "from agentkit.local import serve_forever; print(serve_forever.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[:2] == ["False False", "agentkit.cli._local"]
+    assert out.split("\n")[:2] == ["False False", "agentkit.local._serve"]
 
 
 def test_an_unknown_name_of_local_is_an_attribute_error() -> None:

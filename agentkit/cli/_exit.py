@@ -59,8 +59,8 @@ def exit_code_for(error: Exception) -> ExitCode:
         return ExitCode.USAGE_LIMIT
     if isinstance(error, ModelAPIError):
         return ExitCode.MODEL_API
-    if isinstance(error, AgentRunError) or not isinstance(error, AgentkitError):  # before UserError:
-        return ExitCode.RUN_FAILED  # LocalServerError is both
+    if isinstance(error, AgentRunError) or not isinstance(error, AgentkitError):
+        return ExitCode.RUN_FAILED
     return ExitCode.USAGE  # UserError: a missing key, a bad setting
 
 

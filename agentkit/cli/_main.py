@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode
 
 __all__ = ["main"]
@@ -89,11 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _local(port: int | None) -> int:
-    from ..local import LocalModelError
-    from ._local import serve_forever
+    from ..local import LocalModelError, LocalServerError, serve_forever
 
     try:
         return serve_forever(port)
-    except LocalModelError as exc:
+    except (LocalModelError, LocalServerError) as exc:
         print(f"agentkit local: {exc}", file=sys.stderr)
         return 1

@@ -10,13 +10,12 @@ from typing import Any, Generic, NoReturn, cast
 from dbos import DBOS
 from typing_extensions import Unpack
 
-from .._output import OutputT
 from ..agent import Agent, RunOptions
 from ..context import DepsT
 from ..exceptions import UserError
 from ..messages import ContentPart
 from ..models import infer_model
-from ..result import RunResult
+from ..result import OutputT, RunResult
 from ._steps import StepModel, StepToolset, step_tool
 
 __all__ = ["DBOSAgent"]

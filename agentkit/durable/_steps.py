@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from dbos import DBOS
 
 from .._retry import call_with_retry
-from .._tool_calls import result_parts
+from .._tool_calls import SubRunOutput, result_parts
 from ..exceptions import ModelRetry
 from ..models import Model, ModelProfile, ModelRequestParameters
 from ..tool import Tool
@@ -122,9 +122,13 @@ class _StepTool(Tool[..., Any]):
             raise ModelRetry(TIMED_OUT.format(timeout=inner.timeout)) from None
         except Exception as exc:
             _raise_portable(exc)
+        transcript = None
+        if isinstance(value, SubRunOutput):  # an agent's run (`Agent.as_tool`): its transcript is kept too
+            transcript, value = value.transcript, value.output
         text, images = result_parts(value)
         # images are kept as the parts they came in (dataclasses, which pickle); anything else as its text
-        return value if images else text
+        kept = value if images else text
+        return kept if transcript is None else SubRunOutput(output=kept, transcript=transcript)
 
 
 class _Start:

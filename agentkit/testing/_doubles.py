@@ -10,7 +10,7 @@ from typing import Any
 
 from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ThinkingDelta, ToolCallDelta
 from ..exceptions import UserError
-from ..messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
+from ..messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage, unique_call_id
 from ..models import Model, ModelRequestParameters
 from ..models.profiles import ModelProfile, profile_for
 from ..settings import ModelSettings
@@ -50,9 +50,10 @@ def tool_calls_response(
 ) -> AssistantMessage:
     """An answer with several tool calls, in order; ids default to `call_1`, `call_2`... per response."""
     tool_calls = []
+    taken: set[str] = set()
     for index, (name, arguments) in enumerate(calls):
         raw = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
-        call_id = ids[index] if ids else f"call_{index + 1}"
+        call_id = ids[index] if ids else unique_call_id("", taken)
         tool_calls.append(ToolCall(id=call_id, name=name, arguments=raw))
     return AssistantMessage(content=text, tool_calls=tool_calls)
 

@@ -1,4 +1,4 @@
-"""`agentkit local`: the embedded local model's server in the foreground, for other programs to use."""
+"""The embedded local model's server in the foreground, for other programs to use (`agentkit local`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from ..local._server import LocalServer
-from ..local._weights import LOCAL_MODEL_ID, LocalModelError
+from ._server import LocalServer, LocalServerError
+from ._weights import LOCAL_MODEL_ID, LocalModelError
 
 __all__ = ["serve_forever"]
 
 
 def serve_forever(port: int | None = None) -> int:
-    """Run the local server in the foreground until Ctrl-C (or SIGTERM); for `agentkit local`.
+    """Run the local server in the foreground until Ctrl-C (or SIGTERM); what `agentkit local` does.
 
     Prints the base URL once the server is ready.
 
@@ -42,7 +42,7 @@ def serve_forever(port: int | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopping.", file=sys.stderr)
         return 0
-    except LocalModelError as exc:
+    except (LocalModelError, LocalServerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -1,0 +1,77 @@
+"""The layer rules in pyproject.toml (checked by `lint-imports` in CI) name every module of the package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the CI Python is newer
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+LEAF_HELPERS = {"agentkit._files", "agentkit._unicode"}
+"""Modules a value may import: they import nothing of agentkit but exceptions."""
+DOORS = {"agentkit", "agentkit.__main__"}
+"""The package itself (its re-exports) and `python -m agentkit`."""
+
+
+def _contracts() -> dict[str, dict[str, Any]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return {contract["id"]: contract for contract in config["tool"]["importlinter"]["contracts"]}
+
+
+def _top_level_modules() -> set[str]:
+    package = ROOT / "agentkit"
+    names = {f"agentkit.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"}
+    names |= {f"agentkit.{path.parent.name}" for path in package.glob("*/__init__.py")}
+    return names | {"agentkit"}
+
+
+def test_every_module_is_a_value_a_leaf_helper_or_machinery() -> None:
+    values = _contracts()["values"]
+    named = set(values["source_modules"]) | set(values["forbidden_modules"]) | LEAF_HELPERS | DOORS
+    new = _top_level_modules() - named
+    assert new == set(), (
+        "pyproject.toml: add each new module to the `values` contract (as a value or as machinery)"
+    )
+    assert named - _top_level_modules() == set(), "a contract names a module that is gone"
+    assert set(values["source_modules"]).isdisjoint(values["forbidden_modules"])
+
+
+def test_every_module_but_the_model_layer_is_kept_off_openai() -> None:
+    sources = set(_contracts()["openai"]["source_modules"])
+    expected = _top_level_modules() - {"agentkit", "agentkit.models"}
+    assert sources == expected, f"pyproject.toml: the `openai` contract's sources, add {expected - sources}"
+
+
+def test_leaf_helpers_import_no_machinery() -> None:
+    for name in LEAF_HELPERS:
+        source = (ROOT / "agentkit" / f"{name.removeprefix('agentkit.')}.py").read_text(encoding="utf-8")
+        imports = {line.split()[1] for line in source.splitlines() if line.strip().startswith("from .")}
+        assert imports <= {".exceptions"}, name
+
+
+def test_only_the_small_model_policy_edges_are_ignored() -> None:
+    contracts = _contracts()
+    assert contracts["cli"]["ignore_imports"] == ["agentkit.__main__ -> agentkit.cli"]
+    assert "ignore_imports" not in contracts["values"]
+    assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
+    assert {edge.split(" -> ")[1] for edge in contracts["models"]["ignore_imports"]} <= {
+        "agentkit._checks",
+        "agentkit._grounding",
+        "agentkit._tool_calls",
+    }
+
+
+def test_version_is_the_projects() -> None:
+    import agentkit
+    from agentkit._version import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert agentkit.__version__ is __version__
+    assert __version__ == project["version"]
