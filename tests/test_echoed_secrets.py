@@ -243,6 +243,8 @@ def _model(server: EchoServer, **options: Any) -> OpenAIChatModel:
 async def test_a_key_echoed_in_an_error_body_reaches_no_sink(
     echo: str, status: int, stream: bool, caplog: pytest.LogCaptureFixture, spans: InMemorySpanExporter
 ) -> None:
+    for name in ("agentkit", "openai", "httpx", "httpx2", "httpcore", "httpcore2"):
+        caplog.set_level(logging.DEBUG, logger=name)
     with EchoServer(Plan(status=status, echo=ECHOES[echo])) as server:
         model = _model(server)
         agent = Agent(model)
@@ -257,6 +259,8 @@ async def test_a_key_echoed_in_an_error_body_reaches_no_sink(
         "the cause keeps the status and the request id"
     )
     assert error.__context__ is None
+    assert not leaks(caplog.text), "in a DEBUG log record of the SDK or the HTTP client"
+    assert str(pickle.loads(pickle.dumps(cause))) == str(cause), "the stand-in pickles"
     recorded = [e for s in spans.get_finished_spans() for e in s.events if e.name == "exception"]
     assert recorded and all("exception.stacktrace" in e.attributes for e in recorded)  # type: ignore[operator]
     for event in recorded:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import time
@@ -136,7 +137,9 @@ async def same_as_request(
     server.add(answer, answer)
     events = await collect(model, parameters, settings)
     plain = await model.request(QUESTION, parameters, settings)
-    assert final(events) == plain
+    streamed = final(events)
+    assert streamed.response_id and plain.response_id, "each carries its completion's id"
+    assert dataclasses.replace(streamed, response_id=None) == dataclasses.replace(plain, response_id=None)
     return events
 
 

@@ -465,6 +465,7 @@ def test_prompted_parallel_calls_and_argument_repair(server: LoopbackServer) -> 
         model_name="local-test",
         finish_reason="STOP",
         usage=result.messages[1].usage,  # type: ignore[union-attr]
+        response_id="gen-1",
     )
 
 

@@ -274,6 +274,7 @@ def parse_completion(
         tool_calls=calls,
         model_name=data.get("model"),
         finish_reason=finish,
+        response_id=data["id"] if isinstance(data.get("id"), str) else None,
         usage=parse_usage(data.get("usage"), profile),
     )
 

@@ -116,6 +116,7 @@ class StreamAssembler:
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
         self._by_id: dict[tuple[int, str], int] = {}  # (index, id) -> the call's key
         self._model: str | None = None
+        self._id: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
         self._usage: Any = None
@@ -133,6 +134,8 @@ class StreamAssembler:
         """Take one chunk; return its deltas (text that may still be a prompted call is held back)."""
         if chunk.get("model"):
             self._model = str(chunk["model"])
+        if isinstance(chunk.get("id"), str) and chunk["id"]:
+            self._id = chunk["id"]
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         if chunk.get("object") == "chat.completion":  # a server that ignored `stream`: nothing follows
@@ -198,7 +201,7 @@ class StreamAssembler:
         choice = {"index": 0, "message": message, "finish_reason": self._finish}
         if self._native_finish:
             choice["native_finish_reason"] = self._native_finish
-        return {"model": self._model, "choices": [choice], "usage": self._usage}
+        return {"id": self._id, "model": self._model, "choices": [choice], "usage": self._usage}
 
     def finish(self) -> list[ModelStreamEvent]:
         """The last events: held-back text, prompted calls, then `ResponseFinished` with the whole message.
