@@ -597,7 +597,9 @@ def test_the_local_model_replays_without_starting_its_server(
     path = tmp_path / "local.json"
     with LoopbackServer(script()) as server:
         # recorded from a running server (a loopback one standing in for llama.cpp here)
-        running = SimpleNamespace(is_running=True, base_url=server.base_url, engine_in_use="xllamacpp")
+        running = SimpleNamespace(
+            is_running=True, base_url=server.base_url, engine_in_use="xllamacpp", api_key="local-key-1234"
+        )
         with cassette(path, mode="record"):
             recorded = Agent(LocalModel(server=running), tools=[add]).run_sync("2+3?")  # type: ignore[arg-type]
 
@@ -610,6 +612,7 @@ def test_the_local_model_replays_without_starting_its_server(
         replayed = Agent(model, tools=[add]).run_sync("2+3?")
     assert transcript(replayed) == transcript(recorded)
     assert not model._started  # a later real request starts the server then
+    assert "local-key-1234" not in path.read_text(), "the local server's key is not recorded"
 
 
 def test_fixture_files_are_named_by_the_tests_id_after_its_module() -> None:
