@@ -352,3 +352,11 @@ def test_redact_value_walks_json_keys_and_values() -> None:
     assert cleaned["error"]["[API key]"][1:3] == [3, None]
     assert isinstance(cleaned["error"]["t"], tuple)
     assert redact_value(value, [None]) is value
+
+
+def test_the_security_pages_code_runs() -> None:
+    page = Path(__file__).resolve().parents[1] / "docs" / "security.md"
+    blocks = page.read_text(encoding="utf-8").split("```python\n")[1:]
+    assert blocks, "the page shows code"
+    for block in blocks:
+        exec(compile(block.split("```", 1)[0], str(page), "exec"), {})

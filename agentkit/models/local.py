@@ -48,7 +48,7 @@ class LocalModel(OpenAIChatModel):
         super().__init__(
             LOCAL_MODEL_ID,
             base_url="http://127.0.0.1/v1",
-            api_key="local",
+            api_key=None,  # the server's own, once it runs (`start`)
             profile=profile or LOCAL,
             max_retries=0,
             follow_successors=False,
