@@ -291,7 +291,7 @@ class _RunTrace:
             chat.set_attribute("gen_ai.response.id", message.response_id)
         if message.model_name:
             chat.set_attribute("gen_ai.response.model", message.model_name)
-        self.last_finish = finish_reason(message)
+        self.last_finish = _finish_reason(message)
         if self.last_finish is not None:
             chat.set_attribute("gen_ai.response.finish_reasons", [self.last_finish])
         if message.usage is not None:
@@ -399,7 +399,7 @@ def _provider_name(model: Model) -> str:
     return (name.removesuffix("Model") or name).lower()
 
 
-def finish_reason(message: AssistantMessage) -> str | None:
+def _finish_reason(message: AssistantMessage) -> str | None:
     """The response's finish reason as the conventions name it (`stop`, `tool_call`, `length`,
     `content_filter`, `error`; another provider's reason lower-cased); a response with tool calls that
     says `stop` (Gemini's `STOP`), or nothing, finished with `tool_call`."""
@@ -457,7 +457,7 @@ def _messages_json(messages: Sequence[Message]) -> str:
 
 def _output_json(message: AssistantMessage) -> str:
     entry = _message(message)
-    entry["finish_reason"] = finish_reason(message) or "stop"
+    entry["finish_reason"] = _finish_reason(message) or "stop"
     return _json([entry])
 
 

@@ -377,7 +377,7 @@ def subtract(a: int, b: int) -> int:
 def test_finish_reasons_take_the_conventions_values(raw: str | None, with_calls: bool, expected: str) -> None:
     message = calls(("add", {"a": 1, "b": 2})) if with_calls else AssistantMessage(content="x")
     message.finish_reason = raw
-    assert instr.finish_reason(message) == expected
+    assert instr._finish_reason(message) == expected
 
 
 async def test_a_failed_request_marks_the_chat_and_run_spans(traced: Traced) -> None:
