@@ -334,6 +334,9 @@ def test_redact_leaves_other_text_alone() -> None:
     assert redact("not needed here", ["not-needed"]) == "not needed here", "a space breaks a run"
     assert redact("use not_needed", ["not-needed"]) == "use [API key]", "a separator does not"
     assert redact(f"short {KEY[:11]}", [KEY]) == f"short {KEY[:11]}", "11 characters are not the key"
+    spaced = "Bearer abcdefgh12345678"  # a whole header value: its space breaks runs, its base64 has none
+    assert redact(spaced, [spaced]) == spaced
+    assert redact(base64.b64encode(spaced.encode()).decode(), [spaced]).startswith("[API key]")
 
 
 def test_redact_bytes_keeps_the_length_and_the_encoding() -> None:

@@ -28,7 +28,6 @@ from ._clients import client_for, close_client, in_use
 from ._errors import (
     MAX_SUCCESSOR_HOPS,
     RETRYABLE_BODY_CODES,
-    RedactedError,
     code_and_message,
     is_unavailable,
     redacted_cause,
@@ -561,9 +560,8 @@ class OpenAIChatModel(Model):
         redacted stand-in (`RedactedError`: type, status, request id, message) and its context goes. The
         SDK's error quotes the raw body (where a server may echo the key) and holds the request's headers;
         a traceback, a log record or a span's `exception.stacktrace` would print it."""
-        cause = error.__cause__
-        if cause is not None and not isinstance(cause, (RedactedError, ModelAPIError)):
-            error.__cause__ = redacted_cause(cause, self._secrets)
+        if error.__cause__ is not None:
+            error.__cause__ = redacted_cause(error.__cause__, self._secrets)
         error.__context__ = None
         error.__suppress_context__ = True
 
