@@ -271,10 +271,10 @@ def parse_completion(
         content, calls = "", written
     return AssistantMessage(
         content=content,
+        response_id=data["id"] if isinstance(data.get("id"), str) else None,
         tool_calls=calls,
         model_name=data.get("model"),
         finish_reason=finish,
-        response_id=data["id"] if isinstance(data.get("id"), str) else None,
         usage=parse_usage(data.get("usage"), profile),
     )
 

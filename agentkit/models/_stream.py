@@ -116,9 +116,9 @@ class StreamAssembler:
         self._slots: dict[int, int] = {}  # the provider's index -> the call's key in `_calls`
         self._by_id: dict[tuple[int, str], int] = {}  # (index, id) -> the call's key
         self._model: str | None = None
-        self._id: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
+        self._id: str | None = None
         self._usage: Any = None
         self._held = _HeldText() if is_prompted(profile, parameters) else None
         self.done = False
@@ -132,10 +132,10 @@ class StreamAssembler:
 
     def add(self, chunk: dict[str, Any]) -> list[ModelStreamEvent]:
         """Take one chunk; return its deltas (text that may still be a prompted call is held back)."""
-        if chunk.get("model"):
-            self._model = str(chunk["model"])
         if isinstance(chunk.get("id"), str) and chunk["id"]:
             self._id = chunk["id"]
+        if chunk.get("model"):
+            self._model = str(chunk["model"])
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         if chunk.get("object") == "chat.completion":  # a server that ignored `stream`: nothing follows
@@ -201,7 +201,7 @@ class StreamAssembler:
         choice = {"index": 0, "message": message, "finish_reason": self._finish}
         if self._native_finish:
             choice["native_finish_reason"] = self._native_finish
-        return {"id": self._id, "model": self._model, "choices": [choice], "usage": self._usage}
+        return {"model": self._model, "choices": [choice], "usage": self._usage}
 
     def finish(self) -> list[ModelStreamEvent]:
         """The last events: held-back text, prompted calls, then `ResponseFinished` with the whole message.
@@ -227,6 +227,7 @@ class StreamAssembler:
                     index=first + offset, id=call.id, name=call.name, arguments=call.arguments
                 )
                 events.append(delta)
+        message.response_id = self._id  # the completion's id, sent on every chunk
         events.append(ResponseFinished(message=message))
         return events
 
