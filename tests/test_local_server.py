@@ -558,11 +558,20 @@ def test_serve_forever_says_where_the_key_is_and_never_prints_it(
     seen: dict[str, object] = {}
 
     def check(pid: int) -> None:
-        server = next(iter(_server._running))
-        [path] = (Path(os.environ["AGENTKIT_CACHE_DIR"])).glob("local-api-key-*")
-        seen.update(key=server.api_key, text=path.read_text(), mode=path.stat().st_mode & 0o777, path=path)
-        seen["status"] = _get(server.port, "/v1/models", path.read_text())
-        os.kill(os.getpid(), signal.SIGTERM)
+        try:  # the file is written just after the server is ready: wait for it
+            server = next(iter(_server._running))
+            deadline = time.monotonic() + 10
+            while not (found := list(Path(os.environ["AGENTKIT_CACHE_DIR"]).glob("local-api-key-*"))):
+                assert time.monotonic() < deadline, "no key file"
+                time.sleep(0.02)
+            [path] = found
+            deadline = time.monotonic() + 10
+            while not (text := path.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            seen.update(key=server.api_key, text=text, mode=path.stat().st_mode & 0o777, path=path)
+            seen["status"] = _get(server.port, "/v1/models", text)
+        finally:  # stop serve_forever whatever happened here
+            os.kill(os.getpid(), signal.SIGTERM)
 
     _on_ready(monkeypatch, check)
     assert serve_forever(None) == 0
