@@ -3,7 +3,6 @@ successors, the errors that are the user's to fix, and completions nested under 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from .._redact import redact
@@ -138,7 +137,7 @@ def _restore_redacted(message: str, state: dict[str, Any]) -> RedactedError:
     return error
 
 
-def redacted_cause(exc: BaseException, secrets: Sequence[str | None], *, depth: int = 3) -> RedactedError:
+def redacted_cause(exc: BaseException, secrets: list[str], *, depth: int = 3) -> RedactedError:
     """A `RedactedError` standing for `exc`, and for what caused it in turn (up to `depth` levels)."""
     kind = f"{type(exc).__module__.split('.')[0]}.{type(exc).__qualname__}"
     status = getattr(exc, "status_code", None)
