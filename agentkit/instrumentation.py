@@ -1,8 +1,8 @@
 """OpenTelemetry spans for agent runs, following the GenAI semantic conventions (the `otel` extra).
 
 ```
-invoke_agent {agent name}   the run (INTERNAL): agent, model, totals of tokens and cost
-├── chat {model}            each model request (CLIENT): settings, response model, tokens, cost, finish reason
+invoke_agent {agent name}   the run (INTERNAL): agent, model, totals of tokens and cost, last finish reason
+├── chat {model}            each model request (CLIENT): settings, response id and model, tokens, cost, finish reason
 └── execute_tool {tool}     each tool call (INTERNAL), the current span while the tool runs
 ```
 Tracing is on, with nothing to call, once the application has configured a tracer provider
@@ -67,6 +67,40 @@ CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 TRACER_NAME = "agentkit"
 COST_ATTRIBUTE = "agentkit.usage.cost_usd"
 
+_FINISH_REASONS = {
+    **dict.fromkeys(("stop", "end_turn", "stop_sequence", "eos", "finish_reason_stop"), "stop"),
+    **dict.fromkeys(("tool_calls", "tool_call", "function_call", "tool_use"), "tool_call"),
+    **dict.fromkeys(("length", "max_tokens", "model_length"), "length"),
+    **dict.fromkeys(
+        (
+            "content_filter",
+            "safety",
+            "recitation",
+            "blocklist",
+            "prohibited_content",
+            "spii",
+            "image_safety",
+            "refusal",
+        ),
+        "content_filter",
+    ),
+    **dict.fromkeys(("error", "malformed_function_call", "unexpected_tool_call"), "error"),
+}
+"""Finish reasons as providers send them (OpenAI's, Gemini's native ones, Anthropic's), lower-cased -> the
+GenAI conventions' values: `stop`, `tool_call`, `length`, `content_filter`, `error`."""
+
+_PROVIDER_HOSTS = {
+    "api.openai.com": "openai",
+    "generativelanguage.googleapis.com": "gcp.gemini",
+    "api.anthropic.com": "anthropic",
+    "api.groq.com": "groq",
+    "api.deepseek.com": "deepseek",
+    "api.mistral.ai": "mistral_ai",
+    "api.x.ai": "x_ai",
+    "api.perplexity.ai": "perplexity",
+}
+"""OpenAI-compatible endpoints of providers the conventions name (`gen_ai.provider.name`)."""
+
 _REQUEST_SETTINGS = {
     "temperature": "gen_ai.request.temperature",
     "top_p": "gen_ai.request.top_p",
@@ -113,7 +147,7 @@ def traced_run(spec: RunSpec[Any], state: RunState) -> AsyncGenerator[Event, Non
     if tracer is None:
         return run_events(spec, state)
     trace = _RunTrace(tracer, spec, state, capture=_capture_content())
-    spec = dataclasses.replace(spec, tool_hook=trace.run_tool)
+    spec = trace.spec = dataclasses.replace(spec, tool_hook=trace.run_tool)  # the loop adds toolsets' tools
     return trace.events(run_events(spec, state))
 
 
@@ -163,6 +197,8 @@ class _RunTrace:
         self.chat_context: Context | None = None
         self.finished = False
         """`RunFinished` went by."""
+        self.last_finish: str | None = None
+        """The finish reason of the run's last response (the convention's value)."""
         self.ran: set[str] = set()
         """Ids of the calls that ran inside `run_tool` (the others get their span from `ToolCallFinished`)."""
 
@@ -220,6 +256,8 @@ class _RunTrace:
             run.add_event("agentkit.history_compacted", _compaction_attributes(event))
         elif isinstance(event, RunFinished):
             self.finished = True
+            if self.last_finish is not None:
+                run.set_attribute("gen_ai.response.finish_reasons", [self.last_finish])
             run.set_attributes(_usage_attributes(event.result.usage))
             run.set_attribute("agentkit.usage.requests", event.result.usage.requests)
             run.set_attribute("agentkit.usage.tool_calls", event.result.usage.tool_calls)
@@ -261,10 +299,13 @@ class _RunTrace:
         chat, self.chat, self.chat_context = self.chat, None, None
         if chat is None:  # pragma: no cover - every response follows its RequestStarted
             return
+        if message.response_id:
+            chat.set_attribute("gen_ai.response.id", message.response_id)
         if message.model_name:
             chat.set_attribute("gen_ai.response.model", message.model_name)
-        if message.finish_reason:
-            chat.set_attribute("gen_ai.response.finish_reasons", [message.finish_reason])
+        self.last_finish = _finish_reason(message)
+        if self.last_finish is not None:
+            chat.set_attribute("gen_ai.response.finish_reasons", [self.last_finish])
         if message.usage is not None:
             chat.set_attributes(_usage_attributes(message.usage))
         if self.capture:
@@ -295,7 +336,8 @@ class _RunTrace:
 
     def _unrun_call(self, message: ToolMessage) -> None:
         """A call agentkit answered without running it (invalid arguments, unknown tool, questioned...)."""
-        span = self._start_tool(message.name, message.tool_call_id, None, "")
+        tool = self.spec.tools.get(message.name)
+        span = self._start_tool(message.name, message.tool_call_id, None, tool.description if tool else "")
         span.set_attribute("agentkit.tool.executed", False)
         if message.is_error:
             span.set_attribute("error.type", "rejected")
@@ -350,17 +392,36 @@ def _model_attributes(model: Model) -> dict[str, AttributeValue]:
 
 
 def _provider_name(model: Model) -> str:
-    """`gen_ai.provider.name` for a model: `openrouter`, `openai` (any other OpenAI-compatible endpoint),
-    `llama.cpp` (the local model), a `FallbackModel`'s first model's, else `_OTHER` (test doubles...)."""
+    """`gen_ai.provider.name` for a model: `openrouter`; a provider the conventions name, by its endpoint's
+    host (`openai` for api.openai.com, `gcp.gemini`, `groq`...); `llama.cpp` (the local model); else the
+    endpoint's host (a server of your own: `localhost`, `vllm.internal`). A `FallbackModel` gives its first
+    model's; a model with no endpoint its class's name without `Model` (`scripted`, `function`)."""
     members = getattr(model, "models", None)
     if isinstance(members, list) and members:
         return _provider_name(members[0])
     if type(model).__name__ == "LocalModel":
         return "llama.cpp"
-    is_openrouter = getattr(model, "is_openrouter", None)
-    if isinstance(is_openrouter, bool):
-        return "openrouter" if is_openrouter else "openai"
-    return "_OTHER"
+    if getattr(model, "is_openrouter", None) is True:
+        return "openrouter"
+    base_url = getattr(model, "base_url", None)
+    host = urlsplit(base_url).hostname if isinstance(base_url, str) else None
+    if host:
+        if host.endswith(".openai.azure.com"):
+            return "azure.ai.openai"
+        return _PROVIDER_HOSTS.get(host, host)
+    name = type(model).__name__
+    return (name.removesuffix("Model") or name).lower()
+
+
+def _finish_reason(message: AssistantMessage) -> str | None:
+    """The response's finish reason as the conventions name it (`stop`, `tool_call`, `length`,
+    `content_filter`, `error`; another provider's reason lower-cased); a response with tool calls that
+    says `stop` (Gemini's `STOP`), or nothing, finished with `tool_call`."""
+    raw = (message.finish_reason or "").strip().lower()
+    reason = _FINISH_REASONS.get(raw, raw) or None
+    if message.tool_calls and reason in (None, "stop"):
+        return "tool_call"
+    return reason
 
 
 def _compaction_attributes(event: HistoryCompacted) -> dict[str, AttributeValue]:
@@ -431,7 +492,7 @@ def _messages_json(messages: Sequence[Message]) -> str:
 
 def _output_json(message: AssistantMessage) -> str:
     entry = _message(message)
-    entry["finish_reason"] = message.finish_reason or ("tool_call" if message.tool_calls else "stop")
+    entry["finish_reason"] = _finish_reason(message) or "stop"
     return _json([entry])
 
 

@@ -288,6 +288,8 @@ class AssistantMessage:
     `None` when the endpoint does not say."""
     finish_reason: str | None = None
     """The provider's finish reason (informational: tool calls are decided by their presence)."""
+    response_id: str | None = None
+    """The provider's id of the completion (its `id`, e.g. OpenRouter's `gen-...`), when it sends one."""
     usage: Usage | None = None
     """What the request that produced this message consumed."""
     reasoning: str | None = None

@@ -97,8 +97,11 @@ CODE_PROMPTS = [
 class Client:
     """Minimal chat-completions client on http.client (no proxies, no dependencies)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, api_key: str | None = None) -> None:
         parts = urlsplit(base_url)
+        self.headers = {"Content-Type": "application/json"}
+        if api_key:  # a LocalServer answers only requests with its key
+            self.headers["Authorization"] = f"Bearer {api_key}"
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.path = parts.path.rstrip("/") + "/chat/completions"
@@ -107,7 +110,7 @@ class Client:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=300)
         try:
             payload = {"model": LOCAL_MODEL_ID, "temperature": 0, "max_tokens": 512, **body}
-            connection.request("POST", self.path, json.dumps(payload), {"Content-Type": "application/json"})
+            connection.request("POST", self.path, json.dumps(payload), self.headers)
             response = connection.getresponse()
             raw = response.read()
             if not body.get("stream"):
@@ -364,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         with LocalServer(template_path=template) as server:
             print(f"server ready in {time.monotonic() - started:.1f} s at {server.base_url}", flush=True)
             print(f"template: {template or 'stock (from the GGUF)'}", flush=True)
-            passed = run_cases(Client(server.base_url), args.runs, not args.quiet, only)
+            passed = run_cases(Client(server.base_url, server.api_key), args.runs, not args.quiet, only)
     core = ["auto", "required", "stream", "result", "choose"]
     return 0 if all(passed.get(name, args.runs) == args.runs for name in core) else 1
 

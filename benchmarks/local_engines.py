@@ -37,12 +37,11 @@ PROMPT = (
 )  # fmt: skip
 
 
-def _post(port: int, body: dict[str, Any]) -> dict[str, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+def _post(server: LocalServer, body: dict[str, Any]) -> dict[str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
     try:
-        connection.request(
-            "POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server.api_key}"}
+        connection.request("POST", "/v1/chat/completions", json.dumps(body), headers)
         response = connection.getresponse()
         data: dict[str, Any] = json.loads(response.read())
     finally:
@@ -74,7 +73,7 @@ def measure(engine: str) -> dict[str, Any]:
             "temperature": 0,
             "ignore_eos": True,
         }
-        timings = _post(server.port, body)["timings"]
+        timings = _post(server, body)["timings"]
         assert server.pid is not None
         return {
             "engine": engine,

@@ -13,7 +13,15 @@ import httpx2
 import pytest
 from openai import AsyncOpenAI
 
-from agentkit import Agent, ModelAPIError, ModelSettings, RunResult, UserError, messages_to_json
+from agentkit import (
+    Agent,
+    AssistantMessage,
+    ModelAPIError,
+    ModelSettings,
+    RunResult,
+    UserError,
+    messages_to_json,
+)
 from agentkit.events import Event, TextDelta, ToolCallStarted
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import (
@@ -152,7 +160,12 @@ def test_clients_made_before_the_cassette_are_caught(tmp_path: Path) -> None:
             agent.run_sync("2+3?")
         assert len(recording.interactions) == 2 and len(server.requests) == 4
     with cassette(tmp_path / "late.json"):
-        assert transcript(agent.run_sync("2+3?")) == transcript(before)
+        replayed = agent.run_sync("2+3?")
+    # the same answers; the completions' ids are the recorded ones (the server counts its requests)
+    assert [m.response_id for m in replayed.messages if isinstance(m, AssistantMessage)] == ["gen-3", "gen-4"]
+    assert transcript(replayed).replace(b'"gen-3"', b'"gen-1"').replace(b'"gen-4"', b'"gen-2"') == transcript(
+        before
+    )
 
 
 def test_http_errors_and_retry_hints_are_recorded_and_replayed(tmp_path: Path) -> None:
@@ -584,7 +597,9 @@ def test_the_local_model_replays_without_starting_its_server(
     path = tmp_path / "local.json"
     with LoopbackServer(script()) as server:
         # recorded from a running server (a loopback one standing in for llama.cpp here)
-        running = SimpleNamespace(is_running=True, base_url=server.base_url, engine_in_use="xllamacpp")
+        running = SimpleNamespace(
+            is_running=True, base_url=server.base_url, engine_in_use="xllamacpp", api_key="local-key-1234"
+        )
         with cassette(path, mode="record"):
             recorded = Agent(LocalModel(server=running), tools=[add]).run_sync("2+3?")  # type: ignore[arg-type]
 
@@ -597,6 +612,7 @@ def test_the_local_model_replays_without_starting_its_server(
         replayed = Agent(model, tools=[add]).run_sync("2+3?")
     assert transcript(replayed) == transcript(recorded)
     assert not model._started  # a later real request starts the server then
+    assert "local-key-1234" not in path.read_text(), "the local server's key is not recorded"
 
 
 def test_fixture_files_are_named_by_the_tests_id_after_its_module() -> None:

@@ -335,6 +335,28 @@ def test_an_agent_tools_step_keeps_the_sub_runs_transcript(dbos: None) -> None:
     assert recorded[1]["error"].transcript == failed.transcript
 
 
+def test_a_key_the_server_echoes_is_not_recorded(dbos: None, tmp_path: Path) -> None:
+    """A 401 body quoting the key: the error DBOS records (pickled) holds it nowhere, in no encoding."""
+    from agentkit import ModelAPIError
+    from agentkit._redact import redact_bytes
+    from agentkit.models.openai import OpenAIChatModel
+    from agentkit.testing import HTTPError
+
+    key = "sk-durable-v1-" + "9f8e7d6c5b4a3f2e1d0c" * 3
+    with LoopbackServer([HTTPError(status=401, message=f"Invalid API key: {key}")]) as server:
+        model = OpenAIChatModel(MODEL, base_url=server.base_url, api_key=key)
+        durable = DBOSAgent(Agent(model, name="echoed"))
+        with SetWorkflowID("echoed-1"), pytest.raises(ModelAPIError):
+            durable.run_sync("hi")
+    with pytest.raises(ModelAPIError) as recorded:
+        DBOS.retrieve_workflow("echoed-1").get_result()
+    assert key not in str(recorded.value) and key not in repr(recorded.value.body)
+    assert recorded.value.status_code == 401
+    for path in tmp_path.glob("dbos.sqlite*"):
+        data = path.read_bytes()
+        assert redact_bytes(data, [key]) == data, f"a form of the key is in {path.name}"
+
+
 class Unpicklable(Exception):
     def __init__(self, message: str, *, extra: str) -> None:
         super().__init__(message)

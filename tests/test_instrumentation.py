@@ -58,6 +58,7 @@ from agentkit.testing import (
     tool_call_response,
     tool_calls_response,
 )
+from agentkit.toolsets import FunctionToolset
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = (
@@ -172,8 +173,9 @@ async def test_a_run_makes_a_run_span_with_chat_and_tool_spans_under_it(traced: 
     run_attrs = attributes(run)
     assert run_attrs["gen_ai.operation.name"] == "invoke_agent"
     assert run_attrs["gen_ai.agent.name"] == "calculator"
-    assert run_attrs["gen_ai.provider.name"] == "_OTHER"
+    assert run_attrs["gen_ai.provider.name"] == "scripted"
     assert run_attrs["gen_ai.request.model"] == "scripted"
+    assert run_attrs["gen_ai.response.finish_reasons"] == ("stop",), "the last response's"
     assert run_attrs["gen_ai.usage.input_tokens"] == result.usage.input_tokens
     assert run_attrs["gen_ai.usage.output_tokens"] == result.usage.output_tokens
     assert run_attrs["agentkit.usage.cost_usd"] == pytest.approx(result.usage.cost_usd)
@@ -183,7 +185,7 @@ async def test_a_run_makes_a_run_span_with_chat_and_tool_spans_under_it(traced: 
     first, last = sorted(chats, key=lambda s: s.start_time or 0)
     assert attributes(first) == {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "_OTHER",
+        "gen_ai.provider.name": "scripted",
         "gen_ai.request.model": "scripted",
         "gen_ai.request.temperature": 0.2,
         "gen_ai.request.top_p": 0.9,
@@ -191,7 +193,7 @@ async def test_a_run_makes_a_run_span_with_chat_and_tool_spans_under_it(traced: 
         "gen_ai.request.seed": 7,
         "gen_ai.request.stop_sequences": ("END",),
         "gen_ai.response.model": "scripted-v2",
-        "gen_ai.response.finish_reasons": ("tool_calls",),
+        "gen_ai.response.finish_reasons": ("tool_call",),
         "gen_ai.usage.input_tokens": 11,
         "gen_ai.usage.output_tokens": 3,
         "agentkit.usage.cost_usd": 0.0005,
@@ -352,13 +354,53 @@ async def test_model_retry_and_an_unknown_tool_are_errors_of_their_tool_spans(tr
         """
         raise ModelRetry("Use 2.")
 
-    model = ScriptedModel([calls(("picky", {"n": 1}), ("missing", {})), answer("ok")])
-    await Agent(model, tools=[picky]).run("Try")
+    model = ScriptedModel([calls(("picky", {"n": 1}), ("missing", {}), ("sub", {"a": []})), answer("ok")])
+    await Agent(model, tools=[picky], toolsets=[FunctionToolset([subtract])]).run("Try")
     picky_span, missing = traced.one("execute_tool picky"), traced.one("execute_tool missing")
     assert attributes(picky_span)["error.type"] == "ModelRetry"
     assert attributes(missing)["error.type"] == "rejected"
     assert attributes(missing)["agentkit.tool.executed"] is False
+    assert "gen_ai.tool.description" not in attributes(missing)
     assert {picky_span.status.status_code, missing.status.status_code} == {StatusCode.ERROR}
+    rejected = attributes(traced.one("execute_tool sub"))  # a toolset's tool, its arguments invalid
+    assert rejected["agentkit.tool.executed"] is False and rejected["error.type"] == "rejected"
+    assert rejected["gen_ai.tool.description"] == "Subtract b from a."
+
+
+@tool(name="sub")
+def subtract(a: int, b: int) -> int:
+    """Subtract b from a.
+
+    Args:
+        a: A number.
+        b: Another.
+    """
+    return a - b
+
+
+@pytest.mark.parametrize(
+    ("raw", "with_calls", "expected"),
+    [
+        ("stop", False, "stop"),
+        ("STOP", True, "tool_call"),
+        (None, True, "tool_call"),
+        (None, False, None),
+        ("tool_calls", True, "tool_call"),
+        ("TOOL_CALLS", True, "tool_call"),
+        ("MAX_TOKENS", False, "length"),
+        ("length", True, "length"),
+        ("SAFETY", False, "content_filter"),
+        ("content_filter", False, "content_filter"),
+        ("MALFORMED_FUNCTION_CALL", False, "error"),
+        ("error", False, "error"),
+        ("end_turn", False, "stop"),
+        ("FINISH_REASON_UNSPECIFIED", False, "finish_reason_unspecified"),
+    ],
+)
+def test_finish_reasons_take_the_conventions_values(raw: str | None, with_calls: bool, expected: str) -> None:
+    message = calls(("add", {"a": 1, "b": 2})) if with_calls else AssistantMessage(content="x")
+    message.finish_reason = raw
+    assert instr._finish_reason(message) == expected
 
 
 async def test_a_failed_request_marks_the_chat_and_run_spans(traced: Traced) -> None:
@@ -506,7 +548,7 @@ async def test_content_is_recorded_when_turned_on(
             "finish_reason": "stop",
         }
     ]
-    assert json.loads(str(attributes(first)["gen_ai.output.messages"]))[0]["finish_reason"] == "tool_calls"
+    assert json.loads(str(attributes(first)["gen_ai.output.messages"]))[0]["finish_reason"] == "tool_call"
     tool_attrs = attributes(traced.one("execute_tool add"))
     assert json.loads(str(tool_attrs["gen_ai.tool.call.arguments"])) == {"a": 40, "b": 2}
     assert tool_attrs["gen_ai.tool.call.result"] == "42"
@@ -573,12 +615,18 @@ async def test_the_api_key_is_in_no_span_over_the_real_client(traced: Traced) ->
     for span in traced.spans:
         for event in span.events:
             assert "FAKE-KEY" not in json.dumps(dict(event.attributes or {}), default=str)
-    chat = attributes(traced.named("chat google/gemini-2.0-flash-001")[0])
-    assert chat["gen_ai.provider.name"] == "openai"
+    chats = sorted(traced.named("chat google/gemini-2.0-flash-001"), key=lambda s: s.start_time or 0)
+    chat = attributes(chats[0])
+    assert chat["gen_ai.provider.name"] == "127.0.0.1", "a server of one's own is named by its host"
     assert chat["server.address"] == "127.0.0.1" and chat["server.port"] == port
     assert chat["gen_ai.response.model"] == "google/gemini-2.0-flash-001"
     first_answer = next(m for m in agent_messages if isinstance(m, AssistantMessage))
-    assert chat["gen_ai.response.finish_reasons"] == (first_answer.finish_reason,)
+    assert first_answer.finish_reason == "TOOL_CALLS", "Gemini's native reason, as OpenRouter sends it"
+    assert chat["gen_ai.response.finish_reasons"] == ("tool_call",)
+    assert [attributes(c)["gen_ai.response.id"] for c in chats] == ["gen-1", "gen-2", "gen-3"]
+    assert first_answer.response_id == "gen-1"
+    run = attributes(traced.named("invoke_agent")[0])
+    assert run["gen_ai.response.finish_reasons"] == ("stop",)
     assert chat["agentkit.usage.cost_usd"] == pytest.approx(server.usage["cost"])
 
 
@@ -602,7 +650,7 @@ async def test_what_a_model_does_not_report_is_left_out(traced: Traced) -> None:
     chat = attributes(traced.one("chat bare"))
     assert chat == {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "_OTHER",
+        "gen_ai.provider.name": "bare",
         "gen_ai.request.model": "bare",
     }
 
@@ -620,11 +668,16 @@ def test_provider_names() -> None:
     assert (
         provider(OpenAIChatModel("m", base_url="https://openrouter.ai/api/v1", api_key="k")) == "openrouter"
     )
-    assert provider(OpenAIChatModel("m", base_url="http://localhost:8080/v1")) == "openai"
+    assert provider(OpenAIChatModel("m", base_url="http://localhost:8080/v1")) == "localhost"
+    assert provider(OpenAIChatModel("m", base_url="https://api.openai.com/v1", api_key="k")) == "openai"
+    assert provider(OpenAIChatModel("m", base_url="https://api.groq.com/openai/v1", api_key="k")) == "groq"
+    azure = OpenAIChatModel("m", base_url="https://mine.openai.azure.com/openai/v1", api_key="k")
+    assert provider(azure) == "azure.ai.openai"
     assert provider(LocalModel()) == "llama.cpp"
     chain = FallbackModel(OpenAIChatModel("m", base_url="https://openrouter.ai/api/v1", api_key="k"), "x/y")
     assert provider(chain) == "openrouter"
-    assert provider(ScriptedModel([])) == "_OTHER"
+    assert provider(ScriptedModel([])) == "scripted"
+    assert provider(FunctionModel(lambda messages, info: "ok")) == "function"
     attrs = instr._model_attributes(
         OpenAIChatModel("m", base_url="https://openrouter.ai/api/v1", api_key="k")
     )

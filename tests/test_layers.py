@@ -14,7 +14,7 @@ else:  # pragma: no cover - the CI Python is newer
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAF_HELPERS = {"agentkit._files", "agentkit._unicode"}
+LEAF_HELPERS = {"agentkit._files", "agentkit._redact", "agentkit._unicode"}
 """Modules a value may import: they import nothing of agentkit but exceptions."""
 DOORS = {"agentkit", "agentkit.__main__"}
 """The package itself (its re-exports) and `python -m agentkit`."""

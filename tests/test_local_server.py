@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -40,7 +41,7 @@ parser.add_argument("--host")
 parser.add_argument("--port", type=int)
 args, _ = parser.parse_known_args()
 mode = os.environ.get("FAKE_LLAMA_MODE", "ok")
-print("fake llama-server: loading model", flush=True)
+print("fake llama-server: loading model; slots", os.environ.get("LLAMA_ARG_ENDPOINT_SLOTS", "on"), flush=True)
 if mode == "die":
     print("error: failed to load model 'model.gguf'", flush=True)
     sys.exit(3)
@@ -61,7 +62,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         ready = mode != "hang" and time.monotonic() - started > 0.2
-        self.send_response(200 if self.path == "/health" and ready else 503)
+        if self.path == "/health" or not ready:
+            status = 200 if self.path == "/health" and ready else 503
+        else:  # like llama-server given --api-key (from LLAMA_API_KEY): every other route needs the key
+            key = os.environ.get("LLAMA_API_KEY")
+            status = 200 if not key or self.headers.get("Authorization") == "Bearer " + key else 401
+        self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -508,3 +514,79 @@ def test_without_pdeathsig_the_server_is_started_directly(
     with _server_for(fake_binary, model) as server:
         assert server.is_running
     assert not server.is_running
+
+
+def _get(port: int, path: str, key: str | None = None) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {key}"} if key else {})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_the_server_answers_only_requests_with_its_key(fake_binary: Path, model: Path) -> None:
+    server = _server_for(fake_binary, model)
+    key = server.api_key
+    assert len(key) >= 40 and key != _server_for(fake_binary, model).api_key, "random, per server"
+    with server:
+        pid, port = server.pid, server.port
+        assert _get(port, "/v1/models") == 401
+        assert _get(port, "/v1/models", "local") == 401
+        assert _get(port, "/v1/models", key) == 200
+        assert _get(port, "/health") == 200, "the health check needs no key"
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert key.encode() not in f.read(), "the key is not on the command line (ps shows it to all)"
+        assert key not in repr(server)
+        server.stop()
+        server.start()  # a restart keeps the key: clients made before still get in
+        assert _get(server.port, "/v1/models", key) == 200
+    log = server.current_log_path
+    assert log is not None and key not in log.read_text()
+    assert "slots 0" in log.read_text(), "the slots endpoint is turned off"
+
+
+def test_a_key_of_your_own(fake_binary: Path, model: Path) -> None:
+    with _server_for(fake_binary, model, api_key="chosen-key-for-tests") as server:
+        assert server.api_key == "chosen-key-for-tests"
+        assert _get(server.port, "/v1/models", "chosen-key-for-tests") == 200
+
+
+def test_serve_forever_says_where_the_key_is_and_never_prints_it(
+    fake_binary: Path, model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AGENTKIT_LLAMA_SERVER", str(fake_binary))
+    monkeypatch.setattr(_server, "ensure_model_file", lambda: model)
+    monkeypatch.delenv("AGENTKIT_LOCAL_API_KEY", raising=False)
+    seen: dict[str, object] = {}
+
+    def check(pid: int) -> None:
+        try:  # the file is written just after the server is ready: wait for it
+            server = next(iter(_server._running))
+            deadline = time.monotonic() + 10
+            while not (found := list(Path(os.environ["AGENTKIT_CACHE_DIR"]).glob("local-api-key-*"))):
+                assert time.monotonic() < deadline, "no key file"
+                time.sleep(0.02)
+            [path] = found
+            deadline = time.monotonic() + 10
+            while not (text := path.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            seen.update(key=server.api_key, text=text, mode=path.stat().st_mode & 0o777, path=path)
+            seen["status"] = _get(server.port, "/v1/models", text)
+        finally:  # stop serve_forever whatever happened here
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    _on_ready(monkeypatch, check)
+    assert serve_forever(None) == 0
+    out, err = capsys.readouterr()
+    assert seen["text"] == seen["key"] and seen["mode"] == 0o600 and seen["status"] == 200
+    assert f"Clients send the API key written to {seen['path']}" in out
+    assert str(seen["key"]) not in out + err
+    assert not Path(str(seen["path"])).exists(), "the key file goes with the server"
+
+    monkeypatch.setenv("AGENTKIT_LOCAL_API_KEY", "key-from-the-environment")
+    _on_ready(monkeypatch, lambda pid: os.kill(os.getpid(), signal.SIGTERM))
+    assert serve_forever(None) == 0
+    out, _ = capsys.readouterr()
+    assert "Clients send the API key from $AGENTKIT_LOCAL_API_KEY." in out
+    assert "key-from-the-environment" not in out

@@ -95,6 +95,7 @@ class _FakeServer:
     is_running: bool = False
     starts: int = 0
     engine_in_use: str = "xllamacpp"
+    api_key: str = "fake-server-key"
 
     def start(self) -> _FakeServer:
         self.starts += 1
@@ -115,6 +116,7 @@ def test_local_model_starts_its_server_once_and_speaks_openai() -> None:
         assert model.profile == LOCAL
         assert srv.bodies[0]["model"] == "qwen2.5-coder-1.5b"
         assert "usage" not in srv.bodies[0]
+        assert {r.headers["authorization"] for r in srv.requests} == {"Bearer fake-server-key"}
 
 
 def test_local_model_drops_the_call_grammar_on_a_llama_server_binary() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import time
@@ -136,7 +137,9 @@ async def same_as_request(
     server.add(answer, answer)
     events = await collect(model, parameters, settings)
     plain = await model.request(QUESTION, parameters, settings)
-    assert final(events) == plain
+    streamed = final(events)
+    assert streamed.response_id and plain.response_id, "each carries its completion's id"
+    assert dataclasses.replace(streamed, response_id=None) == dataclasses.replace(plain, response_id=None)
     return events
 
 
@@ -589,6 +592,7 @@ class _FakeServer:
         self.is_running = is_running
         self.starts = 0
         self.engine_in_use = "xllamacpp"
+        self.api_key = "fake-local-server-key"
 
     def start(self) -> _FakeServer:
         self.starts += 1
@@ -602,6 +606,7 @@ async def test_local_model_streams_after_starting_its_server(server: LoopbackSer
     model = opened(LocalModel("local", server=fake))  # type: ignore[arg-type]
     assert text_of(await collect(model)) == "hello from llama.cpp"
     assert fake.starts == 1 and server.bodies[0]["stream"] is True
+    assert server.requests[0].headers["authorization"] == "Bearer fake-local-server-key", "the server's key"
 
 
 async def test_local_model_restarts_a_dead_shared_server_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -466,6 +466,7 @@ def test_prompted_parallel_calls_and_argument_repair(server: LoopbackServer) -> 
         provider="Google",  # the loopback server names it, as OpenRouter does
         finish_reason="STOP",
         usage=result.messages[1].usage,  # type: ignore[union-attr]
+        response_id="gen-1",
     )
 
 

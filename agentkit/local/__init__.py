@@ -9,7 +9,8 @@ Importing this package is cheap: nothing is joined, hashed or started until aske
 from agentkit.local import LOCAL_MODEL_ID, get_local_server
 
 server = get_local_server()  # joins the weights on first use, starts llama-server, waits until ready
-# point an OpenAI-compatible client at server.base_url and ask for model LOCAL_MODEL_ID
+# point an OpenAI-compatible client at server.base_url, with api_key=server.api_key (the server
+# answers no request without it), and ask for model LOCAL_MODEL_ID
 ```
 
 Errors (their places in agentkit's tree: `agentkit.exceptions`):

@@ -3,11 +3,18 @@
 It runs one of the two engines (`_engines`: the `xllamacpp` wheel, or a `llama-server` binary), which
 [`find_engine`][agentkit.local.find_engine] picks; both take the same command-line flags.
 
-[`LocalServer`][agentkit.local.LocalServer] starts the engine on a free loopback port, waits for
+[`LocalServer`][agentkit.local.LocalServer] starts the engine on a free loopback port, locked (see below), waits for
 `GET /health` to answer 200 and stops the whole process group again on `stop()`, on leaving a `with`
 block, or when the interpreter exits. [`get_local_server`][agentkit.local.get_local_server] hands out one
 shared, started instance per process. The server's output goes to a log file in the cache folder, whose
 tail is quoted in the error when the server fails to start or dies.
+
+Locked: the server binds 127.0.0.1 only, and answers only requests that send its API key (a random
+`secrets.token_urlsafe(32)` per `LocalServer`, kept across restarts; `LocalModel` sends it), so another
+local user or a web page probing ports can neither drive it nor read its answers (`GET /health` stays open).
+Its slots endpoint (other clients' prompts) is off, and so are CORS credentials; on xllamacpp no origin is
+allowed at all. The key reaches the engine in its environment (`LLAMA_API_KEY`, which `llama-server` reads
+as `--api-key`), never on its command line, which any local user can read (`ps`), nor in its log.
 
 `LocalServer` is a plain class rather than a dataclass: it owns a child process and a lock, not values.
 """
@@ -21,6 +28,7 @@ import errno
 import logging
 import os
 import queue
+import secrets
 import signal
 import socket
 import subprocess
@@ -48,6 +56,12 @@ _HOST = "127.0.0.1"
 _LOG_TAIL_LINES = 25
 _LOGS_KEPT = 20
 _STOP_GRACE_SECONDS = 5.0
+_LOCKED_ENV = {"LLAMA_ARG_ENDPOINT_SLOTS": "0", "LLAMA_ARG_CORS_CREDENTIALS": "0"}
+"""`llama-server`'s environment variables for `--no-slots` and `--no-cors-credentials` (a binary too old to
+know them ignores them; the key, which every version reads, locks the server anyway)."""
+API_KEY_ENV = "LLAMA_API_KEY"
+"""Where the engine finds the key clients must send: `llama-server` reads it as `--api-key`, and so does
+the xllamacpp launcher."""
 
 
 class LocalServerError(AgentRunError):
@@ -83,7 +97,7 @@ class LocalServer:
 
     ```python
     with LocalServer() as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="local")
+        client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
     ```
     """
 
@@ -100,6 +114,7 @@ class LocalServer:
         startup_timeout: float = 120.0,
         log_path: Path | None = None,
         extra_args: Sequence[str] = (),
+        api_key: str | None = None,
     ) -> None:
         """Configure the server; see the attributes for what each argument means."""
         self.requested_port = port
@@ -122,6 +137,7 @@ class LocalServer:
         """Where the server's output goes; `None` picks a file under `cache_dir() / "logs"`."""
         self.extra_args = tuple(extra_args)
         """More command-line arguments (`llama-server`'s flags; the xllamacpp engine takes a subset)."""
+        self._api_key = api_key or secrets.token_urlsafe(32)
         self._lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -142,6 +158,12 @@ class LocalServer:
     def base_url(self) -> str:
         """OpenAI-compatible base URL, e.g. `http://127.0.0.1:PORT/v1`."""
         return f"http://{_HOST}:{self.port}/v1"
+
+    @property
+    def api_key(self) -> str:
+        """The key clients send (`Authorization: Bearer <key>`): `api_key` as given, else a random one made
+        for this server (it stays the same across restarts). Never logged, nor part of `repr(server)`."""
+        return self._api_key
 
     @property
     def pid(self) -> int | None:
@@ -241,6 +263,7 @@ class LocalServer:
             try:
                 self._process = _spawn(
                     command,
+                    env={**os.environ, **_LOCKED_ENV, API_KEY_ENV: self._api_key},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -9,6 +9,10 @@ how the parent found agentkit) exactly as it starts a `llama-server` binary (its
 output in a log, `/health` polled, SIGTERM to stop, set to die with its parent), so both engines share one
 lifecycle. Only the flags agentkit passes are accepted; an unknown one exits with status 2.
 
+The server is locked as `llama-server` is by `LocalServer`: it answers only requests sending the key in
+`$LLAMA_API_KEY` (read from the environment, never the command line), its slots endpoint is off, and no
+CORS origin is allowed, nor credentials.
+
 Ends killed by SIGTERM or SIGINT (their default action), or with status 2 for a bad flag, 3 when
 `xllamacpp` cannot be imported (not installed, or a system library it needs, `libgomp.so.1`, is missing),
 1 when the server fails to start.
@@ -17,6 +21,7 @@ Ends killed by SIGTERM or SIGINT (their default action), or with status 2 for a 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 EXIT_IMPORT = 3
+API_KEY_ENV = "LLAMA_API_KEY"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -71,6 +77,17 @@ def configure(params: Any, args: argparse.Namespace) -> None:
         params.sampling.seed = args.seed
     if args.cache_reuse is not None:
         params.n_cache_reuse = args.cache_reuse
+    lock(params, os.environ.pop(API_KEY_ENV, ""))
+
+
+def lock(params: Any, api_key: str) -> None:
+    """Require `api_key` (when given) on every request but `/health`; no slots endpoint; no CORS origin
+    (an empty list: the server's `Access-Control-Allow-Origin` matches no page) and no credentials."""
+    if api_key:
+        params.api_keys = [api_key]
+    params.endpoint_slots = False
+    params.cors_origins = ""
+    params.cors_credentials = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -374,6 +374,7 @@ def parse_completion(
     provider = data.get("provider")
     return AssistantMessage(
         content=content,
+        response_id=data["id"] if isinstance(data.get("id"), str) else None,
         tool_calls=calls,
         model_name=data.get("model"),
         provider=provider if isinstance(provider, str) and provider else None,

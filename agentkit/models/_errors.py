@@ -6,13 +6,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .._redact import redact
+
 __all__ = [
     "MAX_SUCCESSOR_HOPS",
     "RETRYABLE_BODY_CODES",
+    "RedactedError",
     "code_and_message",
     "context_limit",
     "is_context_overflow",
     "is_unavailable",
+    "redacted_cause",
     "snippet",
     "successors",
     "unwrap",
@@ -133,3 +137,57 @@ def snippet(text: str, limit: int = 200) -> str:
     """The start of a body for an error message (an HTML error page is not worth more)."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+class RedactedError(Exception):
+    """What the HTTP client raised under a `ModelAPIError` (its `__cause__`), with the API key taken out.
+
+    The SDK's own error is not kept: its text is the raw error body (which a server may fill with the key
+    it refused), and it holds the request with its `Authorization` header. This stand-in keeps what helps
+    to debug: the error's type, the HTTP status, the provider's request id and the message, redacted.
+    """
+
+    def __init__(
+        self, message: str, *, kind: str, status_code: int | None = None, request_id: str | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        """The qualified name of the error's type, e.g. `openai.AuthenticationError`."""
+        self.status_code = status_code
+        self.request_id = request_id
+        """The provider's id of the request (`x-request-id`), when it sent one."""
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_restore_redacted, (self.message, self.__dict__))
+
+
+def _restore_redacted(message: str, state: dict[str, Any]) -> RedactedError:
+    error = RedactedError.__new__(RedactedError)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+def redacted_cause(exc: BaseException, secrets: list[str], *, depth: int = 3) -> RedactedError:
+    """A `RedactedError` standing for `exc`, and for what caused it in turn (up to `depth` levels)."""
+    kind = f"{type(exc).__module__.split('.')[0]}.{type(exc).__qualname__}"
+    status = getattr(exc, "status_code", None)
+    request_id = getattr(exc, "request_id", None)
+    facts = [f"HTTP {status}"] if isinstance(status, int) else []
+    if isinstance(request_id, str) and request_id:
+        facts.append(f"request id {request_id}")
+    label = f"{kind} ({', '.join(facts)})" if facts else kind
+    stand_in = RedactedError(
+        redact(f"{label}: {snippet(str(exc), 500)}", secrets),
+        kind=kind,
+        status_code=status if isinstance(status, int) else None,
+        request_id=redact(request_id, secrets) if isinstance(request_id, str) else None,
+    )
+    inner = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if inner is not None and depth > 1:
+        stand_in.__cause__ = redacted_cause(inner, secrets, depth=depth - 1)
+    return stand_in

@@ -129,6 +129,7 @@ class StreamAssembler:
         self._provider: str | None = None
         self._finish: str | None = None
         self._native_finish: str | None = None
+        self._id: str | None = None
         self._usage: Any = None
         self._held = _HeldText() if is_prompted(profile, parameters) else None
         self.done = False
@@ -142,6 +143,8 @@ class StreamAssembler:
 
     def add(self, chunk: dict[str, Any]) -> list[ModelStreamEvent]:
         """Take one chunk; return its deltas (text that may still be a prompted call is held back)."""
+        if isinstance(chunk.get("id"), str) and chunk["id"]:
+            self._id = chunk["id"]
         if chunk.get("model"):
             self._model = str(chunk["model"])
         if chunk.get("provider"):  # OpenRouter names the provider that serves the stream on every chunk
@@ -255,6 +258,7 @@ class StreamAssembler:
                     index=first + offset, id=call.id, name=call.name, arguments=call.arguments
                 )
                 events.append(delta)
+        message.response_id = self._id  # the completion's id, sent on every chunk
         events.append(ResponseFinished(message=message))
         return events
 

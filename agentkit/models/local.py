@@ -48,7 +48,7 @@ class LocalModel(OpenAIChatModel):
         super().__init__(
             LOCAL_MODEL_ID,
             base_url="http://127.0.0.1/v1",
-            api_key="local",
+            api_key=None,  # the server's own, once it runs (`start`)
             profile=profile or LOCAL,
             max_retries=0,
             follow_successors=False,
@@ -79,6 +79,7 @@ class LocalModel(OpenAIChatModel):
             elif not server.is_running:
                 await asyncio.to_thread(server.start)
             self.base_url = server.base_url
+            self._api_key = server.api_key  # the server answers no request without it
             if server.engine_in_use == "llama-server" and self._default_profile:
                 # A compiled llama-server has no LLGuidance unless built with it: no grammar then.
                 self._profile = dataclasses.replace(self.profile, constrain_calls=False)

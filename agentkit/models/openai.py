@@ -18,6 +18,7 @@ from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .._redact import header_secrets, redact, redact_value
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
@@ -30,6 +31,7 @@ from ._errors import (
     RETRYABLE_BODY_CODES,
     code_and_message,
     is_unavailable,
+    redacted_cause,
     snippet,
     unwrap,
     with_hint,
@@ -77,7 +79,8 @@ class OpenAIChatModel(Model):
     `ModelUnavailableError` is raised, its `successors` listing the suggestions. By default a model in a
     `FallbackModel` chain does not follow successors: the chain's next model is tried instead.
 
-    The API key is never part of `repr(model)`, an error message or a log record.
+    The API key is never part of `repr(model)`, an error message or a log record; nor of a raised
+    error's `body` or its chain of causes, should the server quote it back (see docs/security.md).
     """
 
     def __init__(
@@ -240,12 +243,16 @@ class OpenAIChatModel(Model):
         check_model_request(self.base_url)
         self._take_known_successor()
         followed: list[str] = []
-        while True:
-            try:
-                return await self._request_once(client, messages, parameters, settings)
-            except ModelUnavailableError as exc:
-                if not self._follow_successor(exc, followed):
-                    raise
+        try:
+            while True:
+                try:
+                    return await self._request_once(client, messages, parameters, settings)
+                except ModelUnavailableError as exc:
+                    if not self._follow_successor(exc, followed):
+                        raise
+        except ModelAPIError as exc:
+            self._detach(exc)
+            raise
 
     async def _request_once(
         self,
@@ -329,17 +336,21 @@ class OpenAIChatModel(Model):
         check_model_request(self.base_url)
         self._take_known_successor()
         followed: list[str] = []
-        while True:
-            started = False
-            try:
-                async with aclosing(self._stream_once(client, messages, parameters, settings)) as events:
-                    async for event in events:
-                        started = True
-                        yield event
-                return
-            except ModelUnavailableError as exc:
-                if started or not self._follow_successor(exc, followed):
-                    raise
+        try:
+            while True:
+                started = False
+                try:
+                    async with aclosing(self._stream_once(client, messages, parameters, settings)) as events:
+                        async for event in events:
+                            started = True
+                            yield event
+                    return
+                except ModelUnavailableError as exc:
+                    if started or not self._follow_successor(exc, followed):
+                        raise
+        except ModelAPIError as exc:
+            self._detach(exc)
+            raise
 
     async def _stream_once(
         self,
@@ -548,14 +559,33 @@ class OpenAIChatModel(Model):
         code: str | None = None,
         body: object = None,
     ) -> ModelAPIError:
-        """A `ModelAPIError`, with the API key (should a server echo it) taken out of the message."""
+        """A `ModelAPIError`, with the API key (should a server echo it) taken out of its message and body."""
         return ModelAPIError(
-            self._redact(text), status_code=status_code, code=code, body=body, model_name=model
+            self._redact(text),
+            status_code=status_code,
+            code=code,
+            body=redact_value(body, self._secrets),
+            model_name=model,
         )
 
+    @property
+    def _secrets(self) -> list[str]:
+        """The values never to show: the API key, and secret-named default headers (`X-Api-Key`...)."""
+        return [s for s in (self._api_key, *header_secrets(self._headers.items())) if s]
+
     def _redact(self, text: str) -> str:
-        key = self._api_key
-        return text.replace(key, "[API key]") if key and len(key) >= 4 else text
+        """`text` without the key, in any form a server may quote it (`agentkit._redact`)."""
+        return redact(text, self._secrets)
+
+    def _detach(self, error: ModelAPIError) -> None:
+        """Cut `error` loose from the HTTP client's errors before it leaves this model: its cause becomes a
+        redacted stand-in (`RedactedError`: type, status, request id, message) and its context goes. The
+        SDK's error quotes the raw body (where a server may echo the key) and holds the request's headers;
+        a traceback, a log record or a span's `exception.stacktrace` would print it."""
+        if error.__cause__ is not None:
+            error.__cause__ = redacted_cause(error.__cause__, self._secrets)
+        error.__context__ = None
+        error.__suppress_context__ = True
 
     def _status_error(self, exc: Any, model: str) -> ModelAPIError:
         body = exc.body
@@ -598,7 +628,7 @@ class OpenAIChatModel(Model):
             self._redact(text + hint),
             status_code=status,
             code=code,
-            body=body,
+            body=redact_value(body, self._secrets),
             model_name=model,
             successors=successors,
         )

@@ -20,6 +20,7 @@ key or token value the requests carried is scrubbed from the whole file.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import difflib
 import json
@@ -27,13 +28,14 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .._redact import is_secret_name, redact, redact_bytes
 from ..exceptions import UserError
 
 __all__ = ["RECORD_ENV", "Cassette", "CassetteMismatchError", "Interaction", "cassette"]
@@ -50,7 +52,6 @@ REDACTED = "REDACTED"
 MAX_DIFF_LINES = 60
 
 _TRUE = ("1", "true", "yes", "on")
-_SECRET_NAME = re.compile(r"auth|key|token|secret|password|passwd|credential|signature|sig$|cookie", re.I)
 _MISSING = "<absent>"
 
 
@@ -240,6 +241,10 @@ class Cassette:
             if interaction.kind == "json":
                 interaction.response, found = redact_body(interaction.response)
                 self.add_secrets(found)
+        for interaction in self.interactions:  # raw bytes (a body that is not UTF-8): masked where they are
+            if interaction.kind == "base64":
+                raw = base64.b64decode(interaction.response)
+                interaction.response = base64.b64encode(redact_bytes(raw, self._secrets)).decode("ascii")
         data = {"version": VERSION, "interactions": [i.to_json() for i in self.interactions]}
         text = scrub(json.dumps(data, indent=2, ensure_ascii=False), self._secrets) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -332,21 +337,6 @@ def _rerecord_hint() -> str:
 # --- secrets -----------------------------------------------------------------------------------------------
 
 
-def is_secret_name(name: str) -> bool:
-    """Whether a header or query parameter named `name` carries a key or token."""
-    return bool(_SECRET_NAME.search(name))
-
-
-def header_secrets(headers: Iterable[tuple[str, str]]) -> Iterator[str]:
-    """The secret values among request headers (`Authorization: Bearer <key>` gives the key, and the whole)."""
-    for name, value in headers:
-        if is_secret_name(name):
-            yield value
-            scheme, _, credential = value.partition(" ")
-            if credential and scheme.isalpha():
-                yield credential.strip()
-
-
 def redact_url(url: str) -> tuple[str, list[str]]:
     """`url` with its user info dropped and secret query values replaced; and the secrets taken out."""
     parts = urlsplit(url)
@@ -395,8 +385,10 @@ def redact_body(value: Any) -> tuple[Any, list[str]]:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret (also as it appears inside JSON strings) replaced with `REDACTED`."""
-    for secret in sorted(secrets, key=len, reverse=True):
+    """`text` with every secret replaced with `REDACTED`: as it is, inside JSON strings, and in the other
+    forms `agentkit._redact` finds (escaped, percent-encoded, base64, hex, a run of its characters)."""
+    ordered = sorted(secrets, key=len, reverse=True)
+    for secret in ordered:
         for form in {secret, json.dumps(secret, ensure_ascii=False)[1:-1]}:
             text = text.replace(form, REDACTED)
-    return text
+    return redact(text, ordered, marker=REDACTED)

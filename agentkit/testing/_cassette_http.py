@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import httpx2
 
+from .._redact import header_secrets
 from ..exceptions import UserError
-from ._cassette import Interaction, header_secrets, redact_body, redact_url
+from ._cassette import Interaction, redact_body, redact_url
 
 if TYPE_CHECKING:
     from ._cassette import Cassette
