@@ -19,9 +19,9 @@ from agentkit.evals import (
     Contains,
     Dataset,
     Equals,
+    EvalReport,
     Evaluated,
     EvaluatorResult,
-    EvalReport,
     JsonSchema,
     LLMJudge,
     MaxCostUsd,
@@ -118,7 +118,9 @@ class City(BaseModel):
 
 def test_structured_output_equals_json_and_validates_against_a_schema() -> None:
     agent: Agent[None, City] = Agent(
-        FunctionModel(lambda m, i: '{"name": "Oslo", "population": 709000}'), output_type=City, output_mode="prompted"
+        FunctionModel(lambda m, i: '{"name": "Oslo", "population": 709000}'),
+        output_type=City,
+        output_mode="prompted",
     )
     schema = {"type": "object", "required": ["name"], "properties": {"population": {"type": "integer"}}}
     strict = {"type": "object", "properties": {"population": {"type": "string"}}}
@@ -126,7 +128,12 @@ def test_structured_output_equals_json_and_validates_against_a_schema() -> None:
         name="oslo",
         prompt="Oslo?",
         expected_output={"name": "Oslo", "population": 709000},
-        evaluators=[Equals(), Equals(value={"name": "Bergen"}), JsonSchema(schema=schema), JsonSchema(schema=strict)],
+        evaluators=[
+            Equals(),
+            Equals(value={"name": "Bergen"}),
+            JsonSchema(schema=schema),
+            JsonSchema(schema=strict),
+        ],
     )
     report = Dataset(cases=[case]).evaluate_sync(agent)
     assert report.runs[0].output == {"name": "Oslo", "population": 709000}
@@ -205,7 +212,15 @@ def test_custom_checks_return_a_bool_a_score_a_reason_or_a_result() -> None:
     case = Case(
         name="hi",
         prompt="hi",
-        evaluators=[Check(function=slow_yes), Check(function=short, threshold=0.6), short, reason, nothing, result, wrong],
+        evaluators=[
+            Check(function=slow_yes),
+            Check(function=short, threshold=0.6),
+            short,
+            reason,
+            nothing,
+            result,
+            wrong,
+        ],
     )
     report = Dataset(cases=[case]).evaluate_sync(sum_agent())
     assert [(r.name, r.passed, r.score, r.reason) for r in report.runs[0].results] == [
@@ -241,7 +256,10 @@ def test_repeats_give_pass_rate_and_pass_k() -> None:
     assert report.case_passed("absent", "double") is None
     lines = _printed(report)
     assert lines[:3] == ["              double", "pass rate     75% (6/8)", "pass^4        50% (1/2)"]
-    assert lines[-2:] == ["FAIL flaky #2 [double]: right: returned False", "FAIL flaky #4 [double]: right: returned False"]
+    assert lines[-2:] == [
+        "FAIL flaky #2 [double]: right: returned False",
+        "FAIL flaky #4 [double]: right: returned False",
+    ]
 
 
 def _printed(report: EvalReport) -> list[str]:
@@ -270,7 +288,9 @@ async def test_models_side_by_side_and_concurrency_is_bounded() -> None:
         cases=[Case(name=f"c{i}", prompt=f"p{i}") for i in range(4)],
         evaluators=[Contains(text="big says")],
     )
-    report = await dataset.evaluate(agent, models=[by_model("big"), by_model("small")], repeat=2, concurrency=3)
+    report = await dataset.evaluate(
+        agent, models=[by_model("big"), by_model("small")], repeat=2, concurrency=3
+    )
     assert report.models == ["big", "small"]
     assert running["most"] == 3
     assert len(report.runs) == 16
@@ -347,7 +367,10 @@ def test_llm_judge_gives_a_verdict_its_cost_counted_apart() -> None:
         name="sum",
         prompt="What is 2 + 3?",
         expected_output="5",
-        evaluators=[LLMJudge(rubric="The answer gives the right sum.", model=judge), LLMJudge(rubric="Polite.", model=judge, threshold=0.5)],
+        evaluators=[
+            LLMJudge(rubric="The answer gives the right sum.", model=judge),
+            LLMJudge(rubric="Polite.", model=judge, threshold=0.5),
+        ],
     )
     report = Dataset(cases=[case]).evaluate_sync(sum_agent())
     (run,) = report.runs
@@ -456,7 +479,11 @@ def test_report_json_round_trip_and_comparison_with_a_baseline() -> None:
     two = EvalReport(runs=[run("a", True, "m"), run("a", True, "k")], models=["m", "k"], cases=["a"])
     both = two.compare(old)  # several models: matched by model too
     assert [(c.model, c.case, c.change) for c in both.changes] == [
-        ("m", "a", "still passing"), ("m", "b", "gone"), ("m", "c", "gone"), ("m", "gone", "gone"), ("k", "a", "new")
+        ("m", "a", "still passing"),
+        ("m", "b", "gone"),
+        ("m", "c", "gone"),
+        ("m", "gone", "gone"),
+        ("k", "a", "new"),
     ]
     assert both.pass_rates == {"m": (0.75, 1.0), "k": (None, 1.0)}
     with pytest.raises(UserError, match="not an evaluation report"):
@@ -465,7 +492,9 @@ def test_report_json_round_trip_and_comparison_with_a_baseline() -> None:
 
 def test_summary_figures_and_an_empty_report() -> None:
     runs = [
-        CaseRun(case="a", model="m", repeat=i, seconds=float(i + 1), usage=Usage(requests=i, cost_usd=0.00001))
+        CaseRun(
+            case="a", model="m", repeat=i, seconds=float(i + 1), usage=Usage(requests=i, cost_usd=0.00001)
+        )
         for i in range(10)
     ]
     summary = EvalReport(runs=runs, models=["m"], cases=["a"], repeat=10).summaries["m"]

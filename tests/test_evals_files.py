@@ -182,9 +182,18 @@ def test_json_lines_are_right_for_nested_values(tmp_path: Path) -> None:
 def test_unreadable_empty_and_yaml_without_pyyaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CaseFileError, match=r"missing\.yaml: cannot be read \(FileNotFoundError"):
         Dataset.from_file(tmp_path / "missing.yaml")
-    with pytest.raises(CaseFileError, match=r"line 1: the file must hold a mapping|empty\.yaml: the file must"):
+    with pytest.raises(
+        CaseFileError, match=r"line 1: the file must hold a mapping|empty\.yaml: the file must"
+    ):
         Dataset.from_file(write(tmp_path, "empty.yaml", "# nothing\n"))
     monkeypatch.setitem(sys.modules, "yaml", None)
     with pytest.raises(CaseFileError, match=r"YAML case files need PyYAML: pip install 'agentkit\[evals\]'"):
         Dataset.from_file(write(tmp_path, "cases.yml", YAML))
-    assert len(Dataset.from_file(write(tmp_path, "cases.json", '{"cases": [{"name": "a", "prompt": "x"}]}')).cases) == 1
+    assert (
+        len(
+            Dataset.from_file(
+                write(tmp_path, "cases.json", '{"cases": [{"name": "a", "prompt": "x"}]}')
+            ).cases
+        )
+        == 1
+    )
