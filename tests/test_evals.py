@@ -179,6 +179,22 @@ def test_a_run_that_raises_is_a_failed_run_with_its_error_and_the_eval_goes_on()
     assert report.pass_rate == 0.5
 
 
+async def test_misuse_is_raised_and_cancels_the_other_runs() -> None:
+    started: list[str] = []
+
+    async def answer(messages: list[Message], info: RequestInfo) -> str:
+        started.append(last_user_text(messages))
+        if last_user_text(messages) == "misuse":
+            raise UserError("No API key")
+        await asyncio.sleep(30)
+        return "late"
+
+    dataset = Dataset(cases=[Case(name="slow", prompt="slow"), Case(name="misuse", prompt="misuse")])
+    with pytest.raises(UserError, match="No API key"):
+        await asyncio.wait_for(dataset.evaluate(sum_agent(answer)), 10)
+    assert started == ["slow", "misuse"]
+
+
 def test_equals_without_an_expected_output_says_what_is_missing() -> None:
     report = Dataset(cases=[Case(name="x", prompt="hi", evaluators=[Equals(), Contains()])]).evaluate_sync(
         sum_agent()
@@ -336,9 +352,14 @@ async def test_cancelling_keeps_the_finished_runs_and_closes_the_models() -> Non
         return "done"
 
     dataset = Dataset(cases=[Case(name="quick", prompt="quick"), Case(name="slow", prompt="slow")])
-    task = asyncio.create_task(dataset.evaluate(sum_agent(answer), on_run=finished.append))
-    while not finished:
-        await asyncio.sleep(0.01)
+    first = asyncio.Event()
+
+    def on_run(run: CaseRun) -> None:
+        finished.append(run)
+        first.set()
+
+    task = asyncio.create_task(dataset.evaluate(sum_agent(answer), on_run=on_run))
+    await first.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -1,6 +1,7 @@
 """Running a dataset: every case × model × repeat as an ordinary `agent.run`, at most `concurrency` at once,
 each run scored by the dataset's and the case's evaluators. A run or an evaluator that raises gives a failed
-result carrying the error; it never ends the evaluation."""
+result carrying the error; it never ends the evaluation, except misuse (`UserError`: a missing API key, a bad
+setting), which every run would meet: it is raised, and the other runs are cancelled."""
 
 from __future__ import annotations
 
@@ -49,15 +50,19 @@ async def evaluate(
         if on_run is not None:
             on_run(run)
 
+    tasks = [
+        asyncio.ensure_future(one(case, label, model, index))
+        for label, model in targets
+        for case in dataset.cases
+        for index in range(repeat)
+    ]
     try:
-        await asyncio.gather(
-            *(
-                one(case, label, model, index)
-                for label, model in targets
-                for case in dataset.cases
-                for index in range(repeat)
-            )
-        )
+        await asyncio.gather(*tasks)
+    except BaseException:  # misuse (UserError), or cancelled: the other runs stop too
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         for model in owned:
             await model.aclose()
@@ -110,6 +115,8 @@ async def run_case(
     try:
         result = await agent.run(case.content(), model=model)
         output, messages, usage = result.output, result.messages, result.usage
+    except UserError:
+        raise  # misuse (a missing API key, a bad setting): not the case's failure, and every run would fail
     except Exception as exc:
         error = _error_text(exc)
         if isinstance(exc, AgentRunError):
