@@ -180,6 +180,9 @@ def test_a_bad_baseline_a_bad_rate_and_a_missing_key(
     with pytest.raises(SystemExit):
         main(["eval", str(cases), "--fail-under", "150%"])
     assert "must be a rate from 0 to 1 (or 0% to 100%), not '150%'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", str(cases), "--fail-under", "most"])
+    assert "not 'most'" in capsys.readouterr().err
     for name in ("AGENTKIT_API_KEY", "OPENROUTER_API_KEY", "AGENTKIT_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     assert main(["eval", str(cases), "--model", "vendor/model"]) == ExitCode.USAGE
@@ -258,3 +261,13 @@ def test_help_lists_the_command_and_its_exit_codes(capsys: pytest.CaptureFixture
         main(["eval", "--help"])
     out = capsys.readouterr().out
     assert "--baseline OLD.json" in out and "130  interrupted (Ctrl-C)" in out
+
+
+def test_plain_progress_is_a_line_now_and_then(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentkit.cli._eval import _PlainProgress
+    from agentkit.cli._progress import BatchCounts
+
+    counts = BatchCounts(tasks=4, skipped=0, done=2, failed=1)
+    _PlainProgress(interval=0).update(counts)
+    _PlainProgress(interval=60).update(counts)
+    assert capsys.readouterr().err == "eval: 3/4 runs, 2 passed, 1 failed\n"

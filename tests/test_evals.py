@@ -133,6 +133,7 @@ def test_structured_output_equals_json_and_validates_against_a_schema() -> None:
             Equals(value={"name": "Bergen"}),
             JsonSchema(schema=schema),
             JsonSchema(schema=strict),
+            Contains(text='"population": 709000'),
         ],
     )
     report = Dataset(cases=[case]).evaluate_sync(agent)
@@ -142,6 +143,7 @@ def test_structured_output_equals_json_and_validates_against_a_schema() -> None:
         (False, "expected {'name': 'Bergen'}, got City(name='Oslo', population=709000)"),
         (True, None),
         (False, "population: 709000 is not of type 'string'"),
+        (True, None),
     ]
 
 
@@ -193,6 +195,33 @@ async def test_misuse_is_raised_and_cancels_the_other_runs() -> None:
     with pytest.raises(UserError, match="No API key"):
         await asyncio.wait_for(dataset.evaluate(sum_agent(answer)), 10)
     assert started == ["slow", "misuse"]
+
+
+def test_a_failed_run_keeps_its_transcript_and_usage_for_the_evaluators() -> None:
+    agent = Agent(
+        FunctionModel(lambda m, i: tool_call_response("add", "not json"), model_name="m"),
+        tools=[add],
+        max_turns=1,
+    )
+    case = Case(
+        name="sum",
+        prompt="What is 2 + 3?",
+        evaluators=[ToolCalled(tool="add"), ToolCalled(tool="add", args={"a": 2}), MaxRequests(limit=1)],
+    )
+    report = Dataset(cases=[case]).evaluate_sync(agent)
+    (run,) = report.runs
+    assert run.error is not None and run.error.startswith("UsageLimitExceeded: ")
+    assert run.usage.requests == 1
+    assert [r.passed for r in run.results] == [True, False, True]
+
+
+def test_tool_calls_of_a_transcript_with_arguments_that_are_not_json() -> None:
+    from agentkit import ToolCall
+    from agentkit.evals._evaluators import tool_calls
+
+    broken = ToolCall(id="1", name="add", arguments="{oops")
+    fine = ToolCall(id="2", name="add", arguments="")
+    assert tool_calls([AssistantMessage(tool_calls=[broken, fine])]) == [(broken, None), (fine, {})]
 
 
 def test_equals_without_an_expected_output_says_what_is_missing() -> None:
@@ -412,6 +441,7 @@ def test_llm_judge_gives_a_verdict_its_cost_counted_apart() -> None:
     assert run.usage.requests == 2  # the run's own usage holds no judge request
     assert run.to_dict()["judge_cost_usd"] == judged.cost_usd
     assert report.summaries["double"].judge_cost_usd == judged.cost_usd
+    assert _printed(report)[8].split()[:4] == ["judge", "(total)", "2", "req,"]
 
 
 def test_a_judge_that_cannot_answer_fails_its_check_and_says_why() -> None:

@@ -54,6 +54,7 @@ cases:
       - llm_judge: {rubric: "Right sum.", model: judge/model, threshold: 0.5}
   - name: second
     prompt: Hello
+    evaluators: [llm_judge: Friendly.]
 """
 
 
@@ -100,7 +101,8 @@ def test_a_case_file_gives_its_cases_and_evaluators(tmp_path: Path, name: str) -
     judge = first.evaluators[-1]
     assert isinstance(judge, LLMJudge)
     assert (judge.rubric, judge.model, judge.threshold) == ("Right sum.", "judge/model", 0.5)
-    assert (second.prompt, second.evaluators, second.content()) == ("Hello", [], "Hello")
+    assert (second.prompt, second.content()) == ("Hello", "Hello")
+    assert second.evaluators == [LLMJudge(rubric="Friendly.")]
 
 
 MISTAKES = [
@@ -136,17 +138,20 @@ MISTAKES = [
     ("cases:\n  - name: a\n    prompt: x\n    images: chart.png\n", 4, "cases[0].images: must be a list of file paths or http(s) URLs"),
     ("cases:\n  - name: a\n    prompt: x\n    images:\n      - chart.png\n      - missing.png\n", 6, "cases[0].images[1]: "),
     ("cases:\n  - name: a\n    prompt: x\n    documents: [chart.png]\n", 4, "cases[0].documents[0]: "),
+    ("cases:\n  - name: a\n    prompt: x\x07\n", None, "not valid YAML: unacceptable character #x0007: special characters are not allowed"),
     ("cases:\n  - name: a\n    prompt: x\n    <<: [1]\n", 4, "not valid YAML: expected a mapping for merging, but found scalar"),
     ("cases:\n  - name: a\n    prompt: x\n    ? [1, 2]\n    : y\n", 4, "not valid YAML: a key must be plain text"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("text", "line", "message"), MISTAKES)
-def test_a_mistake_in_a_yaml_file_names_its_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+def test_a_mistake_in_a_yaml_file_names_its_line(
+    tmp_path: Path, text: str, line: int | None, message: str
+) -> None:
     path = write(tmp_path, "cases.yaml", text)
     with pytest.raises(CaseFileError) as caught:
         Dataset.from_file(path)
-    assert str(caught.value).startswith(f"{path}, line {line}: ")
+    assert str(caught.value).startswith(f"{path}, line {line}: " if line else f"{path}: ")
     assert message in str(caught.value)
     assert caught.value.line == line and caught.value.path == str(path)
 

@@ -268,7 +268,7 @@ def _matching(run: Evaluated, name: str, args: dict[str, Any] | None) -> int:
     return sum(
         1
         for call, arguments in tool_calls(run.messages)
-        if call.name == name and _subset(args or {}, arguments)
+        if call.name == name and (not args or _subset(args, arguments))
     )
 
 

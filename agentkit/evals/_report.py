@@ -102,6 +102,8 @@ class ModelSummary:
     """Per run, on average; likewise `tokens` and `cost_usd`."""
     tokens: float
     cost_usd: float
+    judge_requests: int
+    """Total requests of judges (`LLMJudge`), apart from the runs'."""
     judge_cost_usd: float
     """Total spent by judges, apart from the runs."""
     errors: int
@@ -134,6 +136,7 @@ class ModelSummary:
             requests=sum(run.usage.requests for run in runs) / count,
             tokens=sum(run.usage.total_tokens for run in runs) / count,
             cost_usd=sum(run.usage.cost_usd for run in runs) / count,
+            judge_requests=sum(run.judge_usage.requests for run in runs),
             judge_cost_usd=sum(run.judge_usage.cost_usd for run in runs),
             errors=sum(run.error is not None for run in runs),
         )

@@ -38,8 +38,8 @@ def summary_rows(report: EvalReport) -> list[list[str]]:
         row("$/run", lambda s: _money(s.cost_usd)),
         row("errors", lambda s: str(s.errors)),
     ]
-    if any(s.judge_cost_usd for s in summaries):
-        rows.append(row("judge $ (total)", lambda s: _money(s.judge_cost_usd)))
+    if any(s.judge_requests for s in summaries):
+        rows.append(row("judge (total)", lambda s: f"{s.judge_requests} req, {_money(s.judge_cost_usd)}"))
     return rows
 
 
