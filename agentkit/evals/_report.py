@@ -180,10 +180,13 @@ class EvalReport:
         runs = [r for r in self.runs if r.case == case and r.model == model]
         return all(r.passed for r in runs) if runs else None
 
-    def to_dict(self) -> dict[str, Any]:
-        ordered = sorted(
+    def ordered_runs(self) -> list[CaseRun]:
+        """The runs by model, then case (in the given orders), then repeat."""
+        return sorted(
             self.runs, key=lambda r: (self.models.index(r.model), self.cases.index(r.case), r.repeat)
         )
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "version": REPORT_VERSION,
             "models": self.models,
@@ -191,7 +194,7 @@ class EvalReport:
             "repeat": self.repeat,
             "interrupted": self.interrupted,
             "summary": {m: s.to_dict() for m, s in self.summaries.items()},
-            "runs": [r.to_dict() for r in ordered],
+            "runs": [r.to_dict() for r in self.ordered_runs()],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -46,7 +46,7 @@ def summary_rows(report: EvalReport) -> list[list[str]]:
 def failure_lines(report: EvalReport) -> list[str]:
     """One line per failed run: case, model, repeat, and why."""
     lines = []
-    for run in report.runs:
+    for run in report.ordered_runs():
         if run.passed:
             continue
         why = run.error or "; ".join(f"{r.name}: {r.reason}" for r in run.results if not r.passed)
