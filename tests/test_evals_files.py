@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,63 @@ def test_unreadable_empty_and_yaml_without_pyyaml(tmp_path: Path, monkeypatch: p
         )
         == 1
     )
+
+
+SUITE_ANSWERS = {
+    "calc-basic": (None, "17 * 23 + 4 = 395."),
+    "calc-big": (None, "1234 * 5678 = 7,006,652."),
+    "calc-sqrt": (None, "It is 57.5."),
+    "calc-percent": (None, "15% of 2,480 is 372."),
+    "calc-power": (None, "2^20 = 1048576."),
+    "weather-oslo": ("get_weather", "Oslo: -3°C and light snow."),
+    "weather-tokyo": ("get_weather", "Yes, light rain."),
+    "employee-dept": ("get_employee", "Logistics."),
+    "stock-price": ("get_stock_price", "142.35 USD."),
+    "shares-cost": ("get_stock_price", "12 shares cost 1,708.20 USD."),
+    "salary-eur": ("get_employee", "About 93,840 EUR."),
+    "salary-month": ("get_employee", "6,354.17 USD a month."),
+    "warmer": ("get_weather", "27 degrees warmer."),
+    "choose-currency": ("convert_currency", "250 USD = 37800 JPY."),
+    "choose-parcel": ("track_package", "It was last seen in Rotterdam."),
+    "choose-employee": ("get_employee", "In 2021."),
+    "choose-weather": ("get_weather", "24°C."),
+    "choose-words": ("word_count", "There are 9 words."),
+    "no-tool-capital": (None, "Paris"),
+    "no-tool-french": (None, "Merci."),
+    "no-tool-code": (None, "{'a': 1}"),
+}
+
+
+TOOL_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "get_weather": {"city": "Oslo"},
+    "get_employee": {"name": "Dana Whitfield"},
+    "get_stock_price": {"symbol": "ACME"},
+    "convert_currency": {"amount": 250, "from_currency": "USD", "to_currency": "JPY"},
+    "track_package": {"tracking_id": "PKG-1042"},
+    "word_count": {"text": "a b"},
+}
+
+
+def test_the_local_eval_suite_as_a_case_file_scores_right_and_wrong_answers() -> None:
+    """benchmarks/evals/local_main.yaml: a model giving the right answers (calling the tools the suite
+    requires) passes every case; one that guesses fails every case."""
+    from agentkit import Agent, Message
+    from agentkit.cli._specs import load_tools
+    from agentkit.testing import FunctionModel, RequestInfo, last_user_text, tool_call_response
+
+    root = Path(__file__).resolve().parents[1]
+    dataset = Dataset.from_file(root / "benchmarks" / "evals" / "local_main.yaml")
+    assert [case.name for case in dataset.cases] == list(SUITE_ANSWERS)
+    prompts = {case.prompt: case.name for case in dataset.cases}
+    tools = load_tools([str(root / "benchmarks" / "local_eval.py")])
+
+    def oracle(messages: list[Message], info: RequestInfo) -> Any:
+        tool_name, text = SUITE_ANSWERS[prompts[last_user_text(messages)]]
+        if tool_name is None or info.tool_results:
+            return text
+        return tool_call_response(tool_name, TOOL_ARGUMENTS[tool_name])
+
+    right = dataset.evaluate_sync(Agent(FunctionModel(oracle), tools=tools))
+    assert [(r.case, r.results) for r in right.runs if not r.passed] == []
+    wrong = dataset.evaluate_sync(Agent(FunctionModel(lambda m, i: "I don't know, about 12."), tools=tools))
+    assert [r.case for r in wrong.runs if r.passed] == []
