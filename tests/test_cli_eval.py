@@ -155,7 +155,7 @@ def test_an_agent_object_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     ("text", "error"),
     [
         ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - max_requests: lots\n", "cases.yaml, line 5: "
-         "cases[0].evaluators[0].max_requests: max_requests: the limit must be a whole number, not 'lots'"),
+         "cases[0].evaluators[0].max_requests: the limit must be a whole number, not 'lots'"),
         ("cases:\n  - name: a\n  prompt: x\n", "cases.yaml, line 3: not valid YAML: expected <block end>, but found '?'"),
     ],
 )  # fmt: skip

@@ -573,3 +573,37 @@ def test_attachments_go_with_the_prompt(tmp_path: Path) -> None:
     )
     assert report.runs[0].passed
     assert seen == [[TextPart(text="What is this?"), image]]
+
+
+def test_an_eval_recorded_in_a_cassette_replays_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/evals.md: runs are ordinary runs, so a cassette replays an eval (the judge's requests too)."""
+    from agentkit.testing import LoopbackServer, cassette
+
+    def responder(body: dict[str, Any]) -> Any:
+        if "You grade" in body["messages"][0]["content"]:
+            return tool_call_response("final_result", {"passed": True, "score": 1.0, "reason": "Fine."})
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return f"The sum is {last['content']}."
+        return tool_call_response("add", {"a": 2, "b": 3})
+
+    dataset = Dataset(
+        cases=[
+            Case(name=f"sum{i}", prompt="What is 2 + 3?", evaluators=[Contains(text="5")]) for i in range(2)
+        ],
+        evaluators=[LLMJudge(rubric="Gives the sum.")],
+    )
+    recording = tmp_path / "eval.json"
+    with LoopbackServer([responder] * 6) as server:
+        monkeypatch.setenv("AGENTKIT_BASE_URL", server.base_url)
+        monkeypatch.setenv("AGENTKIT_API_KEY", "test-key")
+        with cassette(recording):
+            recorded = dataset.evaluate_sync(Agent(tools=[add]), concurrency=1)
+    assert len(server.requests) == 6
+    with cassette(recording, mode="replay"):  # the server is gone
+        replayed = dataset.evaluate_sync(Agent(tools=[add]), concurrency=1)
+    assert [r.to_dict()["results"] for r in replayed.runs] == [r.to_dict()["results"] for r in recorded.runs]
+    assert [r.output for r in replayed.runs] == ["The sum is 5."] * 2
+    assert all(r.passed for r in replayed.runs) and replayed.runs[0].judge_usage.requests == 1

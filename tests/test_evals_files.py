@@ -120,7 +120,7 @@ MISTAKES = [
     ("cases:\n  - just text\n", 2, "cases[0]: a case must be a mapping with `name` and `prompt`"),
     ("cases:\n  - name: a\n    prompt: x\n  - name: a\n    prompt: y\n", 4, "cases[1].name: a second case named 'a'; case names must be unique"),
     ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - contain: '5'\n", 5, "cases[0].evaluators[0]: unknown evaluator 'contain' (known: equals, contains, regex, json_schema, tool_called, tool_not_called, max_requests, max_cost_usd, max_seconds, no_error, llm_judge)"),
-    ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - max_requests: many\n", 5, "cases[0].evaluators[0].max_requests: max_requests: the limit must be a whole number, not 'many'"),
+    ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - max_requests: many\n", 5, "cases[0].evaluators[0].max_requests: the limit must be a whole number, not 'many'"),
     ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - max_cost_usd: -1\n", 5, "max_cost_usd: the limit must be >= 0, not -1"),
     ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - max_seconds: true\n", 5, "max_seconds: the limit must be a number, not True"),
     ("cases:\n  - name: a\n    prompt: x\n    evaluators:\n      - tool_called: {args: {a: 1}}\n", 5, "tool_called: `name` is required"),
@@ -159,7 +159,7 @@ def test_a_mistake_in_a_yaml_file_names_its_line(
 
 JSON_MISTAKES = [
     ('{"cases": [\n  {"name": "a", "prompt": "x",}\n]}', 2, "not valid JSON: Expecting property name enclosed in double quotes (column 31)"),
-    ('{"cases": [\n  {"name": "a",\n   "prompt": "x",\n   "evaluators": [{"max_requests": "3"}]}\n]}', 4, "cases[0].evaluators[0].max_requests: max_requests: the limit must be a whole number, not '3'"),
+    ('{"cases": [\n  {"name": "a",\n   "prompt": "x",\n   "evaluators": [{"max_requests": "3"}]}\n]}', 4, "cases[0].evaluators[0].max_requests: the limit must be a whole number, not '3'"),
     ('{\n  "cases" : [ {"name": "a", "prompt": "x"},\n\n  {"name": "b", "prompt": ""} ] }', 4, "cases[1].prompt: `prompt` is required"),
     ('[]', 1, "the file must hold a mapping"),
 ]  # fmt: skip

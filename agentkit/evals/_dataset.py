@@ -239,7 +239,7 @@ def _file_evaluator(source: Source, item: Any, where: Where) -> Evaluator:
     try:
         return builder(argument)
     except (TypeError, ValueError, UserError) as exc:
-        raise source.error(f"{name}: {exc}", at) from None
+        raise source.error(str(exc) if at != where else f"{name}: {exc}", at) from None
 
 
 def _options(
