@@ -607,3 +607,38 @@ def test_an_eval_recorded_in_a_cassette_replays_offline(
     assert [r.to_dict()["results"] for r in replayed.runs] == [r.to_dict()["results"] for r in recorded.runs]
     assert [r.output for r in replayed.runs] == ["The sum is 5."] * 2
     assert all(r.passed for r in replayed.runs) and replayed.runs[0].judge_usage.requests == 1
+
+
+def test_each_run_of_a_case_is_a_span_holding_the_run_and_the_judge() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentkit import instrumentation
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    judge = judge_double([{"passed": True, "score": 1.0, "reason": "ok"}], [])
+    dataset = Dataset(
+        cases=[Case(name="sum", prompt="What is 2 + 3?"), Case(name="bad", prompt="boom")],
+        evaluators=[Contains(text="5")],
+    )
+    dataset.cases[0].evaluators.append(LLMJudge(rubric="r", model=judge))
+    instrumentation.configure(tracer_provider=provider)
+    try:
+        dataset.evaluate_sync(sum_agent(), concurrency=1)
+    finally:
+        instrumentation.configure()
+    spans = exporter.get_finished_spans()
+    cases = {s.name: s for s in spans if s.name.startswith("eval_case")}
+    assert set(cases) == {"eval_case sum", "eval_case bad"}
+    sum_span = cases["eval_case sum"]
+    assert dict(sum_span.attributes or {}) == {
+        "agentkit.eval.case": "sum", "agentkit.eval.model": "double", "agentkit.eval.repeat": 0, "agentkit.eval.passed": True,
+    }  # fmt: skip
+    assert (cases["eval_case bad"].attributes or {})["agentkit.eval.error"] == "RuntimeError: the model broke"
+    runs = [s for s in spans if s.name.startswith("invoke_agent")]
+    assert len(runs) == 3  # two runs and the judge's
+    in_sum = [s for s in runs if s.parent is not None and s.parent.span_id == sum_span.context.span_id]
+    assert len(in_sum) == 2

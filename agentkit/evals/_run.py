@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AgentRunError, UserError
+from ..instrumentation import _tracer
 from ..messages import AssistantMessage, Message
 from ..models import Model, infer_model
 from ..usage import Usage
@@ -104,7 +105,33 @@ async def run_case(
     label: str,
     repeat: int,
 ) -> CaseRun:
-    """One run of `case`, scored."""
+    """One run of `case`, scored: inside an `eval_case {name}` span when tracing is on (the run's and the
+    judge's spans nest under it)."""
+    tracer = _tracer()
+    if tracer is None:
+        return await _run_case(agent, case, shared, model=model, label=label, repeat=repeat)
+    attributes: dict[str, str | int] = {
+        "agentkit.eval.case": case.name,
+        "agentkit.eval.model": label,
+        "agentkit.eval.repeat": repeat,
+    }
+    with tracer.start_as_current_span(f"eval_case {case.name}", attributes=attributes) as span:
+        run = await _run_case(agent, case, shared, model=model, label=label, repeat=repeat)
+        span.set_attribute("agentkit.eval.passed", run.passed)
+        if run.error is not None:
+            span.set_attribute("agentkit.eval.error", run.error)
+        return run
+
+
+async def _run_case(
+    agent: Agent[Any, Any],
+    case: Case,
+    shared: Sequence[Evaluator],
+    *,
+    model: Model | None,
+    label: str,
+    repeat: int,
+) -> CaseRun:
     from pydantic_core import to_jsonable_python
 
     output: Any = None
