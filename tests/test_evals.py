@@ -642,3 +642,17 @@ def test_each_run_of_a_case_is_a_span_holding_the_run_and_the_judge() -> None:
     assert len(runs) == 3  # two runs and the judge's
     in_sum = [s for s in runs if s.parent is not None and s.parent.span_id == sum_span.context.span_id]
     assert len(in_sum) == 2
+
+
+EVALS_PUBLIC = [
+    "EVALUATOR_NAMES", "Case", "CaseChange", "CaseFileError", "CaseRun", "Check", "CheckResult", "Comparison", "Contains",
+    "Dataset", "Equals", "EvalReport", "Evaluated", "Evaluator", "EvaluatorResult", "JsonSchema", "LLMJudge", "MaxCostUsd",
+    "MaxRequests", "MaxSeconds", "ModelSummary", "NoError", "Regex", "RunListener", "ToolCalled", "ToolNotCalled", "Verdict",
+]  # fmt: skip
+
+
+def test_the_public_names_of_agentkit_evals_are_locked() -> None:
+    import agentkit.evals
+
+    assert sorted(agentkit.evals.__all__) == sorted(EVALS_PUBLIC)
+    assert all(hasattr(agentkit.evals, name) for name in EVALS_PUBLIC)
