@@ -145,9 +145,8 @@ def test_an_agent_object_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["eval", str(cases), "--agent", f"{tmp_path / 'my_agent.py'}:not_an_agent"]) == ExitCode.USAGE
     assert capsys.readouterr().err.endswith(":not_an_agent: not an Agent (type: int)\n")
     assert main(["eval", str(cases), "--agent", f"{tmp_path / 'my_agent.py'}:agent", "--tools", "x"]) == 2
-    assert (
-        capsys.readouterr().err
-        == "agentkit eval: error: give --agent, or --tools/--instructions to build one, not both\n"
+    assert capsys.readouterr().err == (
+        "agentkit eval: error: give --agent, or --tools/--instructions/--max-turns to build one, not both\n"
     )
 
 
@@ -271,3 +270,35 @@ def test_plain_progress_is_a_line_now_and_then(capsys: pytest.CaptureFixture[str
     _PlainProgress(interval=0).update(counts)
     _PlainProgress(interval=60).update(counts)
     assert capsys.readouterr().err == "eval: 3/4 runs, 2 passed, 1 failed\n"
+
+
+def test_sigint_in_a_subprocess_writes_the_finished_runs_and_exits_130(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from cli_support import cli_env, slow_answer
+
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps({"cases": [{"name": f"c{i}", "prompt": f"q{i}"} for i in range(20)]}))
+    out = tmp_path / "out.json"
+    with LoopbackServer([slow_answer] * 20) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", "eval", str(cases), "--concurrency", "1", "--json", str(out)],
+            env=cli_env(server.base_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while len(server.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["interrupted"] is True
+    finished = [r["case"] for r in report["runs"]]
+    assert 2 <= len(finished) < 20 and finished == [f"c{i}" for i in range(len(finished))]
+    assert all(r["output"] == f"answer to q{i}" for i, r in enumerate(report["runs"]))
+    assert f"interrupted: {len(finished)} runs finished" in stdout

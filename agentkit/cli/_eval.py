@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
@@ -56,7 +57,7 @@ def add_eval_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     parser.add_argument("--instructions", metavar="TEXT", help="without --agent: the system prompt")
     parser.add_argument(
-        "--max-turns", type=positive_int, default=20, metavar="N", help="without --agent: requests per run"
+        "--max-turns", type=positive_int, metavar="N", help="without --agent: requests per run (default 20)"
     )
     parser.add_argument(
         "--model",
@@ -133,11 +134,11 @@ def _agent(args: argparse.Namespace) -> Agent[Any, Any]:
             tools=args.tools,
             model=args.model[0] if args.model else None,
             instructions=args.instructions,
-            max_turns=args.max_turns,
+            max_turns=args.max_turns or 20,
         )
         return build_agent(flags)
-    if args.tools or args.instructions:
-        raise CliError("give --agent, or --tools/--instructions to build one, not both")
+    if args.tools or args.instructions or args.max_turns:
+        raise CliError("give --agent, or --tools/--instructions/--max-turns to build one, not both")
     from ._specs import load_object
 
     agent = load_object(args.agent, what="--agent")
@@ -218,8 +219,6 @@ def _finish(report: EvalReport, baseline: EvalReport | None, args: argparse.Name
         data = report.to_dict()
         if comparison is not None:
             data["comparison"] = comparison.to_dict()
-        import json
-
         Path(args.json).write_text(
             json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
         )
