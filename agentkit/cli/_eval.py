@@ -92,7 +92,7 @@ def _rate(text: str) -> float:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Run `agentkit eval`; returns the exit code."""
-    from ..evals import Dataset, EvalReport
+    from ..evals import Dataset
     from ._render import tolerant_output
 
     tolerant_output()
@@ -100,7 +100,7 @@ def eval_command(args: argparse.Namespace) -> int:
         dataset = Dataset.from_file(args.cases)
     except UserError as exc:
         raise CliError(one_line(str(exc))) from None
-    baseline = _baseline(args.baseline, EvalReport) if args.baseline else None
+    baseline = _baseline(args.baseline) if args.baseline else None
     agent = _agent(args)
     finished: list[CaseRun] = []
     progress = _progress()
@@ -108,22 +108,23 @@ def eval_command(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(_evaluate(dataset, agent, args, finished, progress, counts))
     except KeyboardInterrupt:
-        progress.close(counts)
         report = _partial(dataset, agent, args, finished)
-    except UserError as exc:  # a model id that does not resolve, a missing key
-        progress.close(counts)
+    except UserError as exc:  # misuse every run would meet: a missing key, a bad setting
         raise CliError(one_line(str(exc))) from None
-    progress.close(counts)
+    finally:
+        progress.close(counts)
     return _finish(report, baseline, args)
 
 
-def _baseline(path: str, report_type: type[EvalReport]) -> EvalReport:
+def _baseline(path: str) -> EvalReport:
+    from ..evals import EvalReport
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"--baseline {path}: cannot be read ({type(exc).__name__}: {exc})") from None
     try:
-        return report_type.from_json(text)
+        return EvalReport.from_json(text)
     except UserError as exc:
         raise CliError(f"--baseline {path}: {one_line(str(exc))}") from None
 
