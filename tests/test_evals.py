@@ -645,7 +645,7 @@ def test_each_run_of_a_case_is_a_span_holding_the_run_and_the_judge() -> None:
 
 
 EVALS_PUBLIC = [
-    "EVALUATOR_NAMES", "Case", "CaseChange", "CaseFileError", "CaseRun", "Check", "CheckResult", "Comparison", "Contains",
+    "EVALUATOR_NAMES", "Case", "CaseChange", "CaseFileError", "CaseRun", "Check", "CheckFunction", "CheckResult", "Comparison", "Contains",
     "Dataset", "Equals", "EvalReport", "Evaluated", "Evaluator", "EvaluatorResult", "JsonSchema", "LLMJudge", "MaxCostUsd",
     "MaxRequests", "MaxSeconds", "ModelSummary", "NoError", "Regex", "RunListener", "ToolCalled", "ToolNotCalled", "Verdict",
 ]  # fmt: skip

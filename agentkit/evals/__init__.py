@@ -22,6 +22,7 @@ from __future__ import annotations
 from ._dataset import EVALUATOR_NAMES, Case, Dataset
 from ._evaluators import (
     Check,
+    CheckFunction,
     CheckResult,
     Contains,
     Equals,
@@ -49,6 +50,7 @@ __all__ = [
     "CaseFileError",
     "CaseRun",
     "Check",
+    "CheckFunction",
     "CheckResult",
     "Comparison",
     "Contains",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import UserError
 from ..messages import ContentPart, DocumentPart, ImagePart, TextPart
 from ._evaluators import (
-    Check,
+    CheckFunction,
     Contains,
     Equals,
     Evaluator,
@@ -23,6 +23,7 @@ from ._evaluators import (
     Regex,
     ToolCalled,
     ToolNotCalled,
+    as_evaluator,
 )
 from ._judge import LLMJudge
 from ._source import Source, Where, read_source
@@ -47,15 +48,15 @@ class Case:
     """Images and documents sent with the prompt."""
     expected_output: Any = None
     """What `Equals()` and `Contains()` with no argument compare to; shown to an `LLMJudge`."""
-    evaluators: list[Evaluator] = field(default_factory=list)
-    """This case's evaluators, applied after the dataset's."""
+    evaluators: Sequence[Evaluator | CheckFunction] = field(default_factory=list)
+    """This case's evaluators, applied after the dataset's (functions are made `Check`s)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise UserError("A case needs a name (a non-empty string).")
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise UserError(f"Case {self.name!r} needs a prompt (non-empty text).")
-        self.evaluators = [_evaluator(e) for e in self.evaluators]
+        self.evaluators = [as_evaluator(e) for e in self.evaluators]
 
     def content(self) -> str | list[ContentPart]:
         """What the agent is given: the prompt, with the attachments when there are any."""
@@ -70,7 +71,8 @@ class Dataset:
     """
 
     cases: list[Case]
-    evaluators: list[Evaluator] = field(default_factory=list)
+    evaluators: Sequence[Evaluator | CheckFunction] = field(default_factory=list)
+    """Applied to every case (functions are made `Check`s)."""
 
     def __post_init__(self) -> None:
         self.cases = list(self.cases)
@@ -79,7 +81,7 @@ class Dataset:
         names = [case.name for case in self.cases]
         if duplicate := next((n for n in names if names.count(n) > 1), None):
             raise UserError(f"Two cases are named {duplicate!r}; case names must be unique.")
-        self.evaluators = [_evaluator(e) for e in self.evaluators]
+        self.evaluators = [as_evaluator(e) for e in self.evaluators]
 
     @classmethod
     def from_file(cls, path: str | Path) -> Dataset:
@@ -129,16 +131,6 @@ class Dataset:
         return run_sync(
             self.evaluate(agent, repeat=repeat, concurrency=concurrency, models=models, on_run=on_run)
         )
-
-
-def _evaluator(value: Evaluator | Callable[..., Any]) -> Evaluator:
-    if isinstance(value, Evaluator):
-        return value
-    if callable(value):
-        return Check(function=value)
-    raise UserError(
-        f"An evaluator must be an Evaluator or a function of the run, not {type(value).__name__}."
-    )
 
 
 # The case file ------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Check",
+    "CheckFunction",
     "CheckResult",
     "Contains",
     "Equals",
@@ -38,6 +39,7 @@ __all__ = [
     "Regex",
     "ToolCalled",
     "ToolNotCalled",
+    "as_evaluator",
     "output_text",
     "tool_calls",
 ]
@@ -86,6 +88,10 @@ CheckResult = Union[bool, float, int, str, None, EvaluatorResult]
 a string (a failure, and its reason); `None` (passed); or an `EvaluatorResult`."""
 
 
+CheckFunction = Callable[["Evaluated"], Union[CheckResult, Awaitable[CheckResult]]]
+"""A function of the run that `Check` (and `Dataset`/`Case` evaluator lists) take as an evaluator."""
+
+
 class Evaluator(ABC):
     """An evaluator: subclass it and write `evaluate`, or give a function to `Check`."""
 
@@ -106,7 +112,7 @@ class Evaluator(ABC):
 class Check(Evaluator):
     """A custom evaluator from a function of the `Evaluated` run (sync or async) returning a `CheckResult`."""
 
-    function: Callable[[Evaluated], CheckResult | Awaitable[CheckResult]]
+    function: CheckFunction
     name: str = ""
     """Defaults to the function's name."""
     threshold: float = 0.5
@@ -134,6 +140,17 @@ class Check(Evaluator):
             f"The check {self.name!r} returned a {type(value).__name__}; return a bool, a score, a reason "
             "(str), None or an EvaluatorResult."
         )
+
+
+def as_evaluator(value: Evaluator | CheckFunction) -> Evaluator:
+    """`value` itself, or a `Check` of a function."""
+    if isinstance(value, Evaluator):
+        return value
+    if callable(value):
+        return Check(function=value)
+    raise UserError(
+        f"An evaluator must be an Evaluator or a function of the run, not {type(value).__name__}."
+    )
 
 
 def output_text(output: Any) -> str:

@@ -15,7 +15,7 @@ from ..instrumentation import _tracer
 from ..messages import AssistantMessage, Message
 from ..models import Model, infer_model
 from ..usage import Usage
-from ._evaluators import Evaluated, Evaluator, EvaluatorResult
+from ._evaluators import CheckFunction, Evaluated, Evaluator, EvaluatorResult, as_evaluator
 from ._report import CaseRun, EvalReport
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def _targets(
 async def run_case(
     agent: Agent[Any, Any],
     case: Case,
-    shared: Sequence[Evaluator],
+    shared: Sequence[Evaluator | CheckFunction],
     *,
     model: Model | None,
     label: str,
@@ -126,7 +126,7 @@ async def run_case(
 async def _run_case(
     agent: Agent[Any, Any],
     case: Case,
-    shared: Sequence[Evaluator],
+    shared: Sequence[Evaluator | CheckFunction],
     *,
     model: Model | None,
     label: str,
@@ -152,7 +152,7 @@ async def _run_case(
     evaluated = Evaluated(
         case=case, output=output, messages=messages, usage=usage, seconds=seconds, error=error, model=label
     )
-    results = [await _score(evaluator, evaluated) for evaluator in [*shared, *case.evaluators]]
+    results = [await _score(as_evaluator(e), evaluated) for e in [*shared, *case.evaluators]]
     return CaseRun(
         case=case.name,
         model=label,
