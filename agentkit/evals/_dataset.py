@@ -109,6 +109,10 @@ class Dataset:
 
         `on_run` is called with each `CaseRun` as it finishes (a progress display, or keeping what finished
         when the evaluation is cancelled).
+
+        Raises:
+            UserError: Misuse every run would meet (no API key, a bad setting, `repeat` or `concurrency` under
+                1, a model given twice); the other runs are cancelled.
         """
         from ._run import evaluate
 
