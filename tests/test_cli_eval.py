@@ -171,6 +171,10 @@ def test_a_bad_case_file_exits_2_naming_the_line(
 def test_a_bad_baseline_a_bad_rate_and_a_missing_key(
     cases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["eval", str(cases), "--json", str(tmp_path / "no" / "out.json")]) == ExitCode.USAGE
+    assert (
+        f"--json {tmp_path / 'no' / 'out.json'}: no such folder: {tmp_path / 'no'}" in capsys.readouterr().err
+    )
     assert main(["eval", str(cases), "--baseline", str(tmp_path / "none.json")]) == ExitCode.USAGE
     assert "none.json: cannot be read (FileNotFoundError" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("[1]", encoding="utf-8")

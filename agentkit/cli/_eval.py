@@ -101,6 +101,8 @@ def eval_command(args: argparse.Namespace) -> int:
     except UserError as exc:
         raise CliError(one_line(str(exc))) from None
     baseline = _baseline(args.baseline) if args.baseline else None
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise CliError(f"--json {args.json}: no such folder: {Path(args.json).resolve().parent}")
     agent = _agent(args)
     finished: list[CaseRun] = []
     progress = _progress()
