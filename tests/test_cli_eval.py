@@ -306,3 +306,33 @@ def test_sigint_in_a_subprocess_writes_the_finished_runs_and_exits_130(tmp_path:
     assert 2 <= len(finished) < 20 and finished == [f"c{i}" for i in range(len(finished))]
     assert all(r["output"] == f"answer to q{i}" for i, r in enumerate(report["runs"]))
     assert f"interrupted: {len(finished)} runs finished" in stdout
+
+
+def test_judge_model_is_the_model_of_judges_that_name_none(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def answer(body: dict[str, Any]) -> Any:
+        if "You grade" in body["messages"][0]["content"]:
+            return tool_call_response("final_result", {"passed": True, "score": 0.8, "reason": "Fine."})
+        return "Hello!"
+
+    server.add(*[answer] * 3)
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "evaluators: [llm_judge: Friendly.]\ncases:\n  - name: hi\n    prompt: Say hello.\n    evaluators:\n"
+        "      - llm_judge: {rubric: Short., model: named/judge}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    assert main(["eval", str(cases), "--judge-model", "cli/judge", "--json", str(out)]) == ExitCode.OK
+    assert [body["model"] for body in server.bodies] == [
+        "google/gemini-2.0-flash-001",
+        "cli/judge",
+        "named/judge",
+    ]
+    (run,) = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert [(r["name"], r["passed"], r["score"]) for r in run["results"]] == [
+        ("llm_judge", True, 0.8),
+        ("llm_judge", True, 0.8),
+    ]
+    assert run["judge_cost_usd"] > 0

@@ -66,6 +66,11 @@ def add_eval_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="ID",
         help="run the cases on this model (repeatable: models side by side; default: the agent's model)",
     )
+    parser.add_argument(
+        "--judge-model",
+        metavar="ID",
+        help="the model of llm_judge evaluators that name none (default: AGENTKIT_MODEL)",
+    )
     parser.add_argument("--repeat", type=positive_int, default=1, metavar="K", help="runs per case and model")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N", help="runs at once")
     parser.add_argument("--json", metavar="OUT", help="write every run and the summary to this JSON file")
@@ -100,6 +105,8 @@ def eval_command(args: argparse.Namespace) -> int:
         dataset = Dataset.from_file(args.cases)
     except UserError as exc:
         raise CliError(one_line(str(exc))) from None
+    if args.judge_model:
+        _set_judge_model(dataset, args.judge_model)
     baseline = _baseline(args.baseline) if args.baseline else None
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise CliError(f"--json {args.json}: no such folder: {Path(args.json).resolve().parent}")
@@ -116,6 +123,14 @@ def eval_command(args: argparse.Namespace) -> int:
     finally:
         progress.close(counts)
     return _finish(report, baseline, args)
+
+
+def _set_judge_model(dataset: Dataset, model: str) -> None:
+    from ..evals import LLMJudge
+
+    for evaluator in [*dataset.evaluators, *(e for case in dataset.cases for e in case.evaluators)]:
+        if isinstance(evaluator, LLMJudge) and evaluator.model is None:
+            evaluator.model = model
 
 
 def _baseline(path: str) -> EvalReport:
