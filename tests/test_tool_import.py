@@ -1,4 +1,4 @@
-"""`import agentkit` stays cheap: no `openai`, and defining a tool needs neither `openai` nor `jsonschema`."""
+"""`import agentkit` stays cheap: no `openai`, no `agentkit.evals` nor `yaml`, and defining a tool needs neither `openai` nor `jsonschema`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def add(a: int, b: int = 1) -> int:
 for dialect in ("standard", "openai-strict", "gemini"):
     add.openai_tool(dialect)
 assert add.validate_arguments('{"a": 1}', dialect="gemini") == {"a": 1, "b": 1}
-loaded = sorted(name for name in ("openai", "jsonschema", "httpx") if name in sys.modules)
+loaded = sorted(name for name in ("openai", "jsonschema", "httpx", "agentkit.evals", "yaml") if name in sys.modules)
 print(",".join(loaded) or "none")
 """
 

@@ -19,6 +19,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     from ._batch import add_batch_parser
     from ._chat import add_chat_parser
+    from ._eval import add_eval_parser
     from ._mcp import add_mcp_parser
     from ._run import add_run_parser
     from ._tools import add_tools_parser
@@ -26,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentkit",
         description="agentkit command line: run an agent on a task, chat with it, run it over a file of tasks, "
-        "inspect tools, serve tools over MCP, serve the local model.",
+        "evaluate it on a case file, inspect tools, serve tools over MCP, serve the local model.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_chat_parser(commands)
     add_batch_parser(commands)
+    add_eval_parser(commands)
     add_tools_parser(commands)
     add_mcp_parser(commands)
     local = commands.add_parser(
@@ -65,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._batch import batch_command
 
             return batch_command(args)
+        if args.command == "eval":
+            from ._eval import eval_command
+
+            return eval_command(args)
         if args.command == "tools":
             from ._tools import tools_command
 
