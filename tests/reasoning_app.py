@@ -27,7 +27,7 @@ mode, base_url, database, work_dir, calls = sys.argv[1:6]
 work = Path(work_dir)
 
 
-@tool
+@tool(idempotent=True)  # a call cut short by the kill is run again on recovery (not reported as in doubt)
 def add(a: int, b: int) -> int:
     """Add two numbers.
 
