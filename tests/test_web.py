@@ -1,0 +1,243 @@
+"""`agent.to_web()`: the page's server over real sockets (uvicorn on 127.0.0.1) with an ordinary HTTP
+client: the token, a run streaming, tool cards, approvals, stop, sessions and uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from web_support import served, sse_items
+
+from agentkit import Agent, tool
+from agentkit.messages import AssistantMessage, DocumentPart, ImagePart, Message, UserMessage
+from agentkit.testing import FunctionModel, RequestInfo, last_user_text, tool_call_response, tool_calls_response
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+deleted: list[str] = []
+
+
+@tool
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"Sunny in {city}"
+
+
+@tool
+def broken(city: str) -> str:
+    """Always fails."""
+    raise RuntimeError(f"no data for {city}")
+
+
+@tool(requires_approval=True)
+def delete_file(path: str) -> str:
+    """Delete a file."""
+    deleted.append(path)
+    return f"deleted {path}"
+
+
+@tool
+async def slow() -> str:
+    """Takes a long time."""
+    await asyncio.sleep(60)
+    return "finally"
+
+
+def answer(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+    """The model: a tool call for some prompts, else the prompt echoed (with some thinking)."""
+    text = last_user_text(messages)
+    if info.tool_results:
+        return "Done: " + "; ".join(m.content for m in info.tool_results)
+    if "weather" in text:
+        return tool_call_response("weather", {"city": "Oslo"})
+    if "broken" in text:
+        return tool_call_response("broken", {"city": "Oslo"})
+    if "delete" in text:
+        return tool_calls_response([("delete_file", {"path": "a.txt"}), ("delete_file", {"path": "b.txt"})])
+    if "slow" in text:
+        return tool_call_response("slow", {})
+    last = messages[-1]
+    attached = len(last.content) - 1 if isinstance(last, UserMessage) and isinstance(last.content, list) else 0
+    kinds = [type(p).__name__ for p in last.content] if isinstance(last, UserMessage) and attached else []
+    prior = sum(1 for m in messages if isinstance(m, UserMessage))
+    return AssistantMessage(
+        content=f"You said: {text} (message {prior}; parts {kinds})", reasoning="Let me think about it."
+    )
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    agent = Agent(FunctionModel(answer), tools=[weather, broken, delete_file, slow], name="helper")
+    app = agent.to_web(session_db=tmp_path / "chats.db")
+    with served(app) as url:
+        yield url, app.state.token
+
+
+def _chat(client: httpx2.Client, url: str, token: str, **body: Any) -> list[dict[str, Any]]:
+    with client.stream("POST", f"{url}/api/chat", json=body, headers={"x-agentkit-token": token}) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return list(sse_items(response))
+
+
+def test_every_request_without_the_token_is_refused(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    with httpx2.Client() as client:
+        for path in ("/", "/static/web.js", "/api/sessions", "/ag-ui/"):
+            assert client.get(f"{url}{path}").status_code == 401
+            assert client.get(f"{url}{path}", params={"token": token[:-1] + "x"}).status_code == 401
+        refused = client.post(f"{url}/api/chat", json={"prompt": "hi"})
+        assert refused.status_code == 401
+        assert "token" in refused.json()["error"]
+        assert "access-control-allow-origin" not in refused.headers
+        page = client.get(f"{url}/", params={"token": token})
+        assert page.status_code == 200
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        for hook in ("prompt", "send", "stop", "usage", "new-chat"):
+            assert f'data-testid="{hook}"' in page.text
+        assert client.get(f"{url}/static/web.js", headers={"authorization": f"Bearer {token}"}).status_code == 200
+        assert client.get(f"{url}/static/other.js", params={"token": token}).status_code == 404
+
+
+def test_a_run_streams_its_answer_thinking_and_usage(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    with httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, token, prompt="hello there")
+    kinds = [i["type"] for i in items]
+    assert kinds[:4] == ["session", "user", "turn", "thinking"]
+    assert kinds[-1] == "done"
+    text = "".join(i["text"] for i in items if i["type"] == "text")
+    assert text == "You said: hello there (message 1; parts [])"
+    assert sum(1 for k in kinds if k == "text") > 1  # it streamed in pieces
+    assert "".join(i["text"] for i in items if i["type"] == "thinking") == "Let me think about it."
+    (usage,) = [i for i in items if i["type"] == "usage"]
+    assert usage["model"] == "function"
+    assert usage["usage"]["total_tokens"] == items[-1]["usage"]["total_tokens"] > 0
+
+
+def test_tool_cards_carry_arguments_results_durations_and_errors(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    with httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, token, prompt="weather please")
+        failed = _chat(client, url, token, prompt="broken please")
+    (start,) = [i for i in items if i["type"] == "tool_start"]
+    (end,) = [i for i in items if i["type"] == "tool_end"]
+    assert start["name"] == "weather"
+    assert json.loads(start["arguments"]) == {"city": "Oslo"}
+    assert start["parent"] is None and start["repaired"] is None
+    assert end == {
+        "type": "tool_end",
+        "id": start["id"],
+        "content": "Sunny in Oslo",
+        "is_error": False,
+        "images": [],
+        "duration_s": end["duration_s"],
+        "attempts": 1,
+    }
+    assert isinstance(end["duration_s"], float)
+    assert "".join(i["text"] for i in items if i["type"] == "text") == "Done: Sunny in Oslo"
+    (error,) = [i for i in failed if i["type"] == "tool_end"]
+    assert error["is_error"] and "no data for Oslo" in error["content"]
+
+
+def test_calls_wait_for_approve_and_deny_with_a_reason(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    deleted.clear()
+    seen: list[dict[str, Any]] = []
+    headers = {"x-agentkit-token": token}
+    with httpx2.Client(timeout=30) as client, httpx2.Client(timeout=30) as other:
+        body = {"prompt": "delete two files"}
+        with client.stream("POST", f"{url}/api/chat", json=body, headers=headers) as response:
+            for item in sse_items(response):
+                seen.append(item)
+                if item["type"] == "approval":
+                    approve = json.loads(item["arguments"])["path"] == "a.txt"
+                    decision = {"approve": approve, "reason": "" if approve else "keep b.txt"}
+                    session = seen[0]["id"]
+                    answer_ = other.post(
+                        f"{url}/api/approve", json={"session": session, "call_id": item["id"], **decision}, headers=headers
+                    )
+                    assert answer_.status_code == 200
+        again = other.post(
+            f"{url}/api/approve", json={"session": seen[0]["id"], "call_id": "call_1", "approve": True}, headers=headers
+        )
+    assert again.status_code == 404  # decided already, and the run is over
+    assert [i["name"] for i in seen if i["type"] == "approval"] == ["delete_file", "delete_file"]
+    assert deleted == ["a.txt"]
+    results = {i["id"]: i["content"] for i in seen if i["type"] == "tool_end"}
+    assert sorted(results.values()) == ["Not executed: the user denied this call: keep b.txt", "deleted a.txt"]
+
+
+def test_stop_cancels_the_run(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    headers = {"x-agentkit-token": token}
+    seen: list[dict[str, Any]] = []
+    with httpx2.Client(timeout=30) as client, httpx2.Client(timeout=30) as other:
+        with client.stream("POST", f"{url}/api/chat", json={"prompt": "slow"}, headers=headers) as response:
+            for item in sse_items(response):
+                seen.append(item)
+                if item["type"] == "tool_start":
+                    busy = other.post(f"{url}/api/chat", json={"prompt": "x", "session": seen[0]["id"]}, headers=headers)
+                    assert busy.status_code == 409
+                    stopped = other.post(f"{url}/api/stop", json={"session": seen[0]["id"]}, headers=headers)
+                    assert stopped.json() == {"stopped": True}
+        assert other.post(f"{url}/api/stop", json={"session": seen[0]["id"]}, headers=headers).json() == {
+            "stopped": False
+        }
+    assert seen[-1] == {"type": "stopped"}
+
+
+def test_sessions_are_listed_and_reopen_with_their_history(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    headers = {"x-agentkit-token": token}
+    with httpx2.Client(timeout=30) as client:
+        first = _chat(client, url, token, prompt="weather please")
+        session = first[0]["id"]
+        second = _chat(client, url, token, prompt="and again", session=session)
+        _chat(client, url, token, prompt="another chat")
+        chats = client.get(f"{url}/api/sessions", headers=headers).json()
+        page = client.get(f"{url}/", params={"token": token, "session": session})
+        stored = client.get(f"{url}/api/sessions/{session}", headers=headers).json()
+    assert second[0] == {"type": "session", "id": session}
+    assert "(message 2;" in "".join(i["text"] for i in second if i["type"] == "text")
+    assert [c["title"] for c in chats] == ["another chat", "weather please"]
+    assert page.text.count('data-testid="session"') == 2
+    assert 'aria-current="page">weather please' in page.text
+    kinds = [i["type"] for i in stored]
+    assert kinds.count("user") == 2 and "tool_start" in kinds and "tool_end" in kinds
+    config = page.text.split('id="agentkit-config">')[1].split("</script>")[0]
+    assert json.loads(config)["items"] == stored
+
+
+def test_images_and_documents_are_uploaded_checked_by_their_bytes(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    files = [
+        {"name": "dot.png", "type": "image/png", "data": base64.b64encode(PNG).decode()},
+        {"name": "paper.pdf", "type": "application/pdf", "data": base64.b64encode(pdf).decode()},
+    ]
+    headers = {"x-agentkit-token": token}
+    with httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, token, prompt="what is attached", files=files)
+        fake = [{"name": "fake.png", "type": "image/png", "data": base64.b64encode(b"not an image").decode()}]
+        refused = client.post(f"{url}/api/chat", json={"prompt": "x", "files": fake}, headers=headers)
+        empty = client.post(f"{url}/api/chat", json={"prompt": "  "}, headers=headers)
+        not_base64 = client.post(f"{url}/api/chat", json={"files": [{"name": "a", "data": "%%"}]}, headers=headers)
+        other_kind = [{"name": "a.txt", "type": "text/plain", "data": "aGk="}]
+        text_file = client.post(f"{url}/api/chat", json={"files": other_kind}, headers=headers)
+        not_json = client.post(f"{url}/api/chat", content=b"{", headers=headers)
+    text = "".join(i["text"] for i in items if i["type"] == "text")
+    assert f"parts {[ 'TextPart', ImagePart.__name__, DocumentPart.__name__]}" in text
+    assert items[1] == {"type": "user", "text": "what is attached", "attachments": 2}
+    assert refused.status_code == 400 and "PNG" in refused.json()["error"]
+    assert empty.status_code == 400 and "type a message" in empty.json()["error"]
+    assert not_base64.status_code == 400 and "base64" in not_base64.json()["error"]
+    assert text_file.status_code == 400 and "text/plain" in text_file.json()["error"]
+    assert not_json.status_code == 400
