@@ -16,7 +16,13 @@ from web_support import served, sse_items
 
 from agentkit import Agent, tool
 from agentkit.messages import AssistantMessage, DocumentPart, ImagePart, Message, UserMessage
-from agentkit.testing import FunctionModel, RequestInfo, last_user_text, tool_call_response, tool_calls_response
+from agentkit.testing import (
+    FunctionModel,
+    RequestInfo,
+    last_user_text,
+    tool_call_response,
+    tool_calls_response,
+)
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -64,7 +70,9 @@ def answer(messages: list[Message], info: RequestInfo) -> AssistantMessage | str
     if "slow" in text:
         return tool_call_response("slow", {})
     last = messages[-1]
-    attached = len(last.content) - 1 if isinstance(last, UserMessage) and isinstance(last.content, list) else 0
+    attached = (
+        len(last.content) - 1 if isinstance(last, UserMessage) and isinstance(last.content, list) else 0
+    )
     kinds = [type(p).__name__ for p in last.content] if isinstance(last, UserMessage) and attached else []
     prior = sum(1 for m in messages if isinstance(m, UserMessage))
     return AssistantMessage(
@@ -102,7 +110,10 @@ def test_every_request_without_the_token_is_refused(app_url: tuple[str, str]) ->
         assert "default-src 'none'" in page.headers["content-security-policy"]
         for hook in ("prompt", "send", "stop", "usage", "new-chat"):
             assert f'data-testid="{hook}"' in page.text
-        assert client.get(f"{url}/static/web.js", headers={"authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            client.get(f"{url}/static/web.js", headers={"authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
         assert client.get(f"{url}/static/other.js", params={"token": token}).status_code == 404
 
 
@@ -162,17 +173,24 @@ def test_calls_wait_for_approve_and_deny_with_a_reason(app_url: tuple[str, str])
                     decision = {"approve": approve, "reason": "" if approve else "keep b.txt"}
                     session = seen[0]["id"]
                     answer_ = other.post(
-                        f"{url}/api/approve", json={"session": session, "call_id": item["id"], **decision}, headers=headers
+                        f"{url}/api/approve",
+                        json={"session": session, "call_id": item["id"], **decision},
+                        headers=headers,
                     )
                     assert answer_.status_code == 200
         again = other.post(
-            f"{url}/api/approve", json={"session": seen[0]["id"], "call_id": "call_1", "approve": True}, headers=headers
+            f"{url}/api/approve",
+            json={"session": seen[0]["id"], "call_id": "call_1", "approve": True},
+            headers=headers,
         )
     assert again.status_code == 404  # decided already, and the run is over
     assert [i["name"] for i in seen if i["type"] == "approval"] == ["delete_file", "delete_file"]
     assert deleted == ["a.txt"]
     results = {i["id"]: i["content"] for i in seen if i["type"] == "tool_end"}
-    assert sorted(results.values()) == ["Not executed: the user denied this call: keep b.txt", "deleted a.txt"]
+    assert sorted(results.values()) == [
+        "Not executed: the user denied this call: keep b.txt",
+        "deleted a.txt",
+    ]
 
 
 def test_stop_cancels_the_run(app_url: tuple[str, str]) -> None:
@@ -184,7 +202,9 @@ def test_stop_cancels_the_run(app_url: tuple[str, str]) -> None:
             for item in sse_items(response):
                 seen.append(item)
                 if item["type"] == "tool_start":
-                    busy = other.post(f"{url}/api/chat", json={"prompt": "x", "session": seen[0]["id"]}, headers=headers)
+                    busy = other.post(
+                        f"{url}/api/chat", json={"prompt": "x", "session": seen[0]["id"]}, headers=headers
+                    )
                     assert busy.status_code == 409
                     stopped = other.post(f"{url}/api/stop", json={"session": seen[0]["id"]}, headers=headers)
                     assert stopped.json() == {"stopped": True}
@@ -229,12 +249,14 @@ def test_images_and_documents_are_uploaded_checked_by_their_bytes(app_url: tuple
         fake = [{"name": "fake.png", "type": "image/png", "data": base64.b64encode(b"not an image").decode()}]
         refused = client.post(f"{url}/api/chat", json={"prompt": "x", "files": fake}, headers=headers)
         empty = client.post(f"{url}/api/chat", json={"prompt": "  "}, headers=headers)
-        not_base64 = client.post(f"{url}/api/chat", json={"files": [{"name": "a", "data": "%%"}]}, headers=headers)
+        not_base64 = client.post(
+            f"{url}/api/chat", json={"files": [{"name": "a", "data": "%%"}]}, headers=headers
+        )
         other_kind = [{"name": "a.txt", "type": "text/plain", "data": "aGk="}]
         text_file = client.post(f"{url}/api/chat", json={"files": other_kind}, headers=headers)
         not_json = client.post(f"{url}/api/chat", content=b"{", headers=headers)
     text = "".join(i["text"] for i in items if i["type"] == "text")
-    assert f"parts {[ 'TextPart', ImagePart.__name__, DocumentPart.__name__]}" in text
+    assert f"parts {['TextPart', ImagePart.__name__, DocumentPart.__name__]}" in text
     assert items[1] == {"type": "user", "text": "what is attached", "attachments": 2}
     assert refused.status_code == 400 and "PNG" in refused.json()["error"]
     assert empty.status_code == 400 and "type a message" in empty.json()["error"]

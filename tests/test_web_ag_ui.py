@@ -104,7 +104,12 @@ def test_tool_calls_and_their_results(endpoint: str) -> None:
     events = _run(endpoint, [_user("weather in Oslo")])
     types = _types(events)
     start = types.index("TOOL_CALL_START")
-    assert types[start : start + 4] == ["TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT"]
+    assert types[start : start + 4] == [
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "TOOL_CALL_RESULT",
+    ]
     call, args, _, result = events[start : start + 4]
     assert (call.tool_call_id, call.tool_call_name) == ("call_w", "weather")
     assert json.loads(args.delta) == {"city": "Oslo"}
@@ -133,7 +138,9 @@ def test_front_end_tools_are_offered_and_their_calls_handed_back(endpoint: str) 
         {
             "id": "a1",
             "role": "assistant",
-            "toolCalls": [{"id": "call_c", "type": "function", "function": {"name": "pick_color", "arguments": "{}"}}],
+            "toolCalls": [
+                {"id": "call_c", "type": "function", "function": {"name": "pick_color", "arguments": "{}"}}
+            ],
         },
         {"id": "t1", "role": "tool", "toolCallId": "call_c", "content": "teal"},
     ]
@@ -154,16 +161,30 @@ def test_approvals_are_interrupts_resumed_by_the_next_input(endpoint: str) -> No
             "id": "a1",
             "role": "assistant",
             "toolCalls": [
-                {"id": "call_m", "type": "function", "function": {"name": "send_mail", "arguments": '{"to": "ann@example.com"}'}}
+                {
+                    "id": "call_m",
+                    "type": "function",
+                    "function": {"name": "send_mail", "arguments": '{"to": "ann@example.com"}'},
+                }
             ],
         },
     ]
-    approved = _run(endpoint, history, resume=[{"interruptId": "call_m", "status": "resolved", "payload": {"approved": True}}])
+    approved = _run(
+        endpoint,
+        history,
+        resume=[{"interruptId": "call_m", "status": "resolved", "payload": {"approved": True}}],
+    )
     assert approved[-1].result == "Done: sent to ann@example.com"
     denied = _run(
         endpoint,
         history,
-        resume=[{"interruptId": "call_m", "status": "resolved", "payload": {"approved": False, "reason": "not now"}}],
+        resume=[
+            {
+                "interruptId": "call_m",
+                "status": "resolved",
+                "payload": {"approved": False, "reason": "not now"},
+            }
+        ],
     )
     assert denied[-1].result == "Done: Not executed: the user denied this call: not now"
     cancelled = _run(endpoint, history, resume=[{"interruptId": "call_m", "status": "cancelled"}])
@@ -198,7 +219,9 @@ def test_deps_are_sent_as_state_snapshots() -> None:
     agent = Agent(FunctionModel(buy), tools=[add_item], deps_type=Cart)
     image = {"type": "image", "source": {"type": "data", "value": "aGk=", "mimeType": "image/png"}}
     with served(agent.to_ag_ui(deps=cart)) as url:
-        events = _run(f"{url}/", [{"id": "u", "role": "user", "content": [{"type": "text", "text": "buy"}, image]}])
+        events = _run(
+            f"{url}/", [{"id": "u", "role": "user", "content": [{"type": "text", "text": "buy"}, image]}]
+        )
     snapshots = [e.snapshot for e in events if isinstance(e, ag.StateSnapshotEvent)]
     assert snapshots == [{"items": ["pen"]}, {"items": ["pen", "ink"]}]
     assert _types(events)[-1] == "RUN_FINISHED"

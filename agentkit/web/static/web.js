@@ -14,6 +14,7 @@
   let cards = new Map();
   let turn = null;
   let total = { tokens: 0, cost: 0 };
+  let untitled = null;
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -65,12 +66,18 @@
       case "session":
         if (session !== item.id) {
           session = item.id;
+          const link = el("a", { "data-testid": "session", href: `?token=${encodeURIComponent(config.token)}&session=${encodeURIComponent(session)}`, "aria-current": "page" });
+          document.querySelectorAll("#sessions a[aria-current]").forEach((a) => a.removeAttribute("aria-current"));
+          document.getElementById("sessions").prepend(link);
+          untitled = link;
           history.replaceState(null, "", `?token=${encodeURIComponent(config.token)}&session=${encodeURIComponent(session)}`);
         }
         break;
       case "user": {
         const note = item.attachments ? el("span", { class: "note" }, ` (+${item.attachments} attached)`) : "";
         log.append(el("div", { class: "msg user", "data-testid": "message-user" }, item.text, note));
+        if (untitled) untitled.textContent = item.text.trim().slice(0, 80) || "(attachments)";
+        untitled = null;
         bubble = null; thinking = null; turn = { tokens: 0, cost: 0, model: null };
         break;
       }
