@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,9 +97,15 @@ def test_refusals_are_one_line_errors(
     monkeypatch.chdir(tmp_path)
     for key, value in cli_env("http://127.0.0.1:9").items():
         monkeypatch.setenv(key, value)
-    code = main(["web", "my_agent.py:lookup", "--host", "0.0.0.0", "--session-db", str(tmp_path / "c.db")])
+    code = main(
+        ["web", "my_agent.py:lookup,explode", "--host", "0.0.0.0", "--session-db", str(tmp_path / "c.db")]
+    )
     assert code == ExitCode.USAGE
     assert "--allow-remote" in capsys.readouterr().err
+    code = main(["web", "my_agent.py", "--host", "192.168.1.2", "--session-db", str(tmp_path / "c.db")])
+    assert (
+        code == ExitCode.USAGE and "192.168.1.2 is reachable from other machines" in capsys.readouterr().err
+    )
     code = main(["web", "my_agent.py:agent", "--model", "x/y", "--session-db", str(tmp_path / "c.db")])
     assert code == ExitCode.USAGE
     assert "is an Agent" in capsys.readouterr().err
@@ -108,3 +116,38 @@ def test_refusals_are_one_line_errors(
         )
     assert code == ExitCode.USAGE
     assert f"cannot listen on 127.0.0.1:{busy}" in capsys.readouterr().err
+
+
+def test_in_process_it_prints_the_url_opens_the_browser_and_stops_on_ctrl_c(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_agent.py").write_text(AGENT_FILE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    opened: list[str] = []
+    answers: list[int] = []
+
+    def visit(url: str) -> None:  # what --open calls (webbrowser.open) is a person's visit here
+        opened.append(url)
+
+        def person() -> None:
+            with httpx2.Client(timeout=30) as client:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    try:
+                        answers.append(client.get(url).status_code)
+                        break
+                    except httpx2.ConnectError:
+                        time.sleep(0.05)
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+
+        threading.Thread(target=person, daemon=True).start()
+
+    monkeypatch.setattr("webbrowser.open", visit)
+    with LoopbackServer([]) as server:
+        for key, value in cli_env(server.base_url).items():
+            monkeypatch.setenv(key, value)
+        code = main(["web", "my_agent.py:agent", "--open", "--session-db", str(tmp_path / "c.db")])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.INTERRUPTED and err == "agentkit web: interrupted\n"
+    assert out == f"{opened[0]}\n" and opened[0].startswith("http://127.0.0.1:")
+    assert answers == [200]

@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from pydantic import BaseModel
 from web_support import served, sse_items
 
 from agentkit import Agent, tool
-from agentkit.messages import AssistantMessage, DocumentPart, ImagePart, Message, UserMessage
+from agentkit.messages import AssistantMessage, DocumentPart, ImagePart, Message, TextPart, UserMessage
 from agentkit.testing import (
     FunctionModel,
     RequestInfo,
@@ -263,3 +265,219 @@ def test_images_and_documents_are_uploaded_checked_by_their_bytes(app_url: tuple
     assert not_base64.status_code == 400 and "base64" in not_base64.json()["error"]
     assert text_file.status_code == 400 and "text/plain" in text_file.json()["error"]
     assert not_json.status_code == 400
+
+
+def test_sub_agents_calls_nest_in_their_parents_card_live_and_reopened(tmp_path: Path) -> None:
+    def researcher_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return f"Found: {info.tool_results[0].content}"
+        return tool_call_response("weather", {"city": "Bergen"}, id="inner_1")
+
+    def boss_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return "Boss: " + info.tool_results[0].content
+        return tool_call_response("researcher", {"task": "weather in Bergen"}, id="outer_1")
+
+    researcher = Agent(FunctionModel(researcher_model), tools=[weather], name="researcher")
+    boss = Agent(FunctionModel(boss_model), tools=[researcher.as_tool(description="Researches.")])
+    app = boss.to_web(session_db=tmp_path / "chats.db")
+    with served(app) as url, httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, app.state.token, prompt="go")
+        stored = client.get(
+            f"{url}/api/sessions/{items[0]['id']}", headers={"x-agentkit-token": app.state.token}
+        )
+    starts = [(i["name"], i["parent"]) for i in items if i["type"] == "tool_start"]
+    assert starts == [("researcher", None), ("weather", "outer_1")]
+    assert "".join(i["text"] for i in items if i["type"] == "text") == "Boss: Found: Sunny in Bergen"
+    assert [i["model"] for i in items if i["type"] == "usage"] == [
+        "function",
+        "function",
+    ]  # the boss's turns only
+    reopened = [(i["name"], i["parent"]) for i in stored.json() if i["type"] == "tool_start"]
+    assert reopened == starts
+    ends = [i["id"] for i in stored.json() if i["type"] == "tool_end"]
+    assert ends == ["inner_1", "outer_1"]
+
+
+@tool
+def chart() -> list[Any]:
+    """A chart."""
+    return [TextPart(text="the chart"), ImagePart.from_bytes(PNG)]
+
+
+class Forecast(BaseModel):
+    city: str
+    degrees: int
+
+
+def test_tool_images_and_structured_answers_reach_the_page(tmp_path: Path) -> None:
+    def model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return tool_call_response("final_result", {"city": "Oslo", "degrees": 21})
+        return tool_call_response("chart", {})
+
+    agent: Agent[None, Forecast] = Agent(
+        FunctionModel(model), tools=[chart], output_type=Forecast, output_mode="tool"
+    )
+    app = agent.to_web(session_db=tmp_path / "chats.db")
+    with served(app) as url, httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, app.state.token, prompt="chart it")
+    (end,) = [i for i in items if i["type"] == "tool_end" and i["content"].startswith("the chart")]
+    assert end["images"] == [ImagePart.from_bytes(PNG).url]
+    (output,) = [i for i in items if i["type"] == "output"]
+    assert json.loads(output["text"]) == {"city": "Oslo", "degrees": 21}
+
+
+def test_items_of_questioned_and_repaired_answers() -> None:
+    from agentkit.events import FeedbackSent, RunFinished, ToolCallStarted
+    from agentkit.messages import ToolCall
+    from agentkit.result import RunResult
+    from agentkit.usage import Usage
+    from agentkit.web._items import event_items
+
+    questioned = FeedbackSent(message=UserMessage(content="check", feedback=True), reason="answer_questioned")
+    assert list(event_items(questioned)) == [{"type": "retract"}]
+    empty = FeedbackSent(message=UserMessage(content="say something", feedback=True), reason="empty_response")
+    assert list(event_items(empty)) == []
+    call = ToolCall(id="c1", name="weather", arguments='{"city": "Oslo"}', original_arguments="{city: Oslo")
+    (start,) = event_items(ToolCallStarted(call=call, arguments={"city": "Oslo"}))
+    assert start["repaired"] == "{city: Oslo"
+    nothing = RunFinished(result=RunResult(output=None, messages=[], usage=Usage()))
+    assert list(event_items(nothing)) == []
+
+
+def test_bad_requests_get_clear_errors(app_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, token = app_url
+    headers = {"x-agentkit-token": token}
+    monkeypatch.setattr("agentkit.web._app.MAX_REQUEST_BYTES", 1000)
+    with httpx2.Client(timeout=30) as client:
+
+        def post(path: str, **kwargs: Any) -> tuple[int, str]:
+            response = client.post(f"{url}{path}", headers=headers, **kwargs)
+            return response.status_code, response.json()["error"]
+
+        assert post("/api/chat", json={"prompt": "x" * 2000}) == (
+            413,
+            "the request is too large (over 0 MiB)",
+        )
+        assert post("/api/chat", json=["a list"]) == (400, "the request body must be a JSON object")
+        assert post("/api/chat", json={"prompt": 3}) == (400, "prompt must be a string")
+        assert post("/api/chat", json={"prompt": "x", "files": "a.png"})[0] == 400
+        assert post("/api/chat", json={"prompt": "x", "files": [{"name": "a"}]})[0] == 400
+        assert post("/api/chat", json={"prompt": "x", "session": " "})[0] == 400  # not a session id
+        assert post("/api/approve", content=b"{")[0] == 400
+        assert post("/api/approve", json={"session": "none", "call_id": "c"})[0] == 404
+        assert post("/api/stop", content=b"[")[0] == 400
+
+
+def test_failures_of_the_run_and_of_the_store_are_shown(tmp_path: Path) -> None:
+    import sqlite3
+
+    def failing(messages: list[Message], info: RequestInfo) -> str:
+        raise RuntimeError("the model broke")
+
+    db = tmp_path / "chats.db"
+    agent = Agent(FunctionModel(failing), deps_type=dict)
+    app = agent.to_web(session_db=db, deps={"user": "ann"})
+    with served(app) as url, httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, app.state.token, prompt="hi")
+        with sqlite3.connect(db) as connection:
+            connection.execute("UPDATE agentkit_messages SET message = 'not json'")
+        connection.close()
+        stored = client.get(
+            f"{url}/api/sessions/{items[0]['id']}", headers={"x-agentkit-token": app.state.token}
+        )
+    assert items[-1]["type"] == "error" and "the model broke" in items[-1]["message"]
+    assert stored.json() == [
+        {"type": "error", "message": f"no chat {items[0]['id']!r} can be loaded from {db}"}
+    ]
+
+
+def test_stop_while_a_call_waits_for_approval(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    deleted.clear()
+    headers = {"x-agentkit-token": token}
+    seen: list[dict[str, Any]] = []
+    with (
+        httpx2.Client(timeout=30) as client,
+        httpx2.Client(timeout=30) as other,
+        client.stream("POST", f"{url}/api/chat", json={"prompt": "delete"}, headers=headers) as response,
+    ):
+        for item in sse_items(response):
+            seen.append(item)
+            if item["type"] == "approval":
+                other.post(f"{url}/api/stop", json={"session": seen[0]["id"]}, headers=headers)
+    assert seen[-1] == {"type": "stopped"} and deleted == []
+
+
+def test_closing_the_page_stops_its_run(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    headers = {"x-agentkit-token": token}
+    with httpx2.Client(timeout=30) as client:
+        with client.stream("POST", f"{url}/api/chat", json={"prompt": "slow"}, headers=headers) as response:
+            items = sse_items(response)
+            session = next(items)["id"]
+            while next(items)["type"] != "tool_start":
+                pass
+        deadline = time.monotonic() + 30
+        while (
+            status := client.post(f"{url}/api/stop", json={"session": session}, headers=headers).json()
+        ) != {"stopped": False} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status == {"stopped": False}  # the run is over: nothing is left to stop
+        again = _chat(client, url, token, prompt="hello", session=session)
+    assert again[-1]["type"] == "done"
+
+
+def test_audio_is_uploaded(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    wav = b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt " + bytes(24) + b"data" + bytes(4)
+    files = [{"name": "note.wav", "type": "audio/wav", "data": base64.b64encode(wav).decode()}]
+    with httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, token, prompt="listen", files=files)
+    assert "AudioPart" in "".join(i["text"] for i in items if i["type"] == "text")
+
+
+def test_items_of_stored_odd_messages_and_the_default_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentkit.events import ApprovalRequired
+    from agentkit.messages import SystemMessage, ToolCall, ToolMessage
+    from agentkit.web import default_session_db
+    from agentkit.web._chats import ChatList
+    from agentkit.web._items import event_items, transcript_items, usage_json
+
+    call = ToolCall(id="c1", name="weather", arguments="{not json")
+    stored = [
+        SystemMessage(content="be brief"),
+        AssistantMessage(content="", tool_calls=[call]),
+        ToolMessage(tool_call_id="c1", name="weather", content="bad arguments", is_error=True),
+    ]
+    items = list(transcript_items(stored))
+    assert [i["type"] for i in items] == ["turn", "usage", "tool_start", "tool_end"]
+    assert items[1]["usage"] == usage_json(None) == {}
+    assert items[2]["arguments"] == "{not json"
+    (approval,) = event_items(ApprovalRequired(call=call, arguments={"city": "Oslo"}))
+    assert json.loads(approval["arguments"]) == {"city": "Oslo"}
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    assert default_session_db() == tmp_path / "cache" / "web-sessions.db"
+    chats = ChatList(":memory:")
+    chats.touch("a", "  first   prompt ")
+    chats.touch("a", "ignored: the title stays")
+    assert [(c.session_id, c.title) for c in chats.chats()] == [("a", "first prompt")]
+
+
+def test_a_file_that_is_no_database_is_refused_when_the_app_is_made(tmp_path: Path) -> None:
+    from agentkit.exceptions import SessionError
+
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SessionError, match=r"junk\.db"):
+        Agent(FunctionModel(answer)).to_web(session_db=junk)
+
+
+def test_loopback_hosts() -> None:
+    from agentkit.web._serve import is_loopback
+
+    assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("192.168.1.2")

@@ -225,3 +225,49 @@ def test_deps_are_sent_as_state_snapshots() -> None:
     snapshots = [e.snapshot for e in events if isinstance(e, ag.StateSnapshotEvent)]
     assert snapshots == [{"items": ["pen"]}, {"items": ["pen", "ink"]}]
     assert _types(events)[-1] == "RUN_FINISHED"
+
+
+def test_tool_messages_parts_and_refusals_of_the_input(endpoint: str) -> None:
+    history = [
+        _user("weather in Oslo"),
+        {
+            "id": "a1",
+            "role": "system",
+            "content": "ignored: the agent's instructions are the server's",
+        },
+        {
+            "id": "a2",
+            "role": "assistant",
+            "toolCalls": [
+                {"id": "call_x", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ],
+        },
+        {
+            "id": "t1",
+            "role": "tool",
+            "toolCallId": "call_x",
+            "content": [{"type": "text", "text": "partial"}],
+            "error": "timed out",
+        },
+    ]
+    events = _run(endpoint, history)
+    assert events[-1].result == "Done: partial\ntimed out"
+    sent = seen_requests[-1]
+    assert not any(m.role == "system" for m in sent)
+    tool_message = sent[-1]
+    assert isinstance(tool_message, ToolMessage) and tool_message.is_error
+    by_id = {"type": "image", "source": {"type": "file", "value": "f1"}}
+    events = _run(endpoint, [{"id": "u", "role": "user", "content": [by_id]}])
+    assert events[-1].type.value == "RUN_ERROR" and "file id" in events[-1].message
+    clash = [{"name": "weather", "description": "the client's weather"}]
+    events = _run(endpoint, [_user("hi")], tools=clash)
+    assert events[-1].type.value == "RUN_ERROR" and "weather" in events[-1].message
+
+
+def test_deps_that_are_no_json_send_no_state() -> None:
+    import threading
+
+    agent = Agent(FunctionModel(answer), deps_type=object)
+    with served(agent.to_ag_ui(deps=threading.Lock())) as url:
+        events = _run(f"{url}/", [_user("hi")])
+    assert "STATE_SNAPSHOT" not in _types(events) and _types(events)[-1] == "RUN_FINISHED"

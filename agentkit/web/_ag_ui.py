@@ -97,7 +97,7 @@ def to_messages(messages: Sequence[ag.Message]) -> list[Message]:
                 ToolMessage(
                     tool_call_id=message.tool_call_id,
                     name=names.get(message.tool_call_id, "tool"),
-                    content=message.error or content if message.error else content,
+                    content=f"{content}\n{message.error}".strip() if message.error else content,
                     is_error=message.error is not None,
                 )
             )
@@ -291,10 +291,8 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
-def _usage(messages: Sequence[Message], total: Usage) -> list[ag.TokenUsage] | None:
+def _usage(messages: Sequence[Message], total: Usage) -> list[ag.TokenUsage]:
     models = {m.model_name for m in messages if isinstance(m, AssistantMessage) and m.usage is not None}
-    if total.requests == 0:
-        return None
     model = next(iter(models)) if len(models) == 1 else None
     return [
         ag.TokenUsage(

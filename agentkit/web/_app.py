@@ -23,6 +23,7 @@ import base64
 import binascii
 import html
 import json
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -52,6 +53,7 @@ __all__ = ["MAX_REQUEST_BYTES", "TokenGuard", "default_session_db", "web_app"]
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 """The largest request body the page may send (its attachments, base64): larger ones are refused (413)."""
 STATIC_FILES = ("web.js", "web.css")
+_SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _CURRENT = ' aria-current="page"'
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; "
@@ -134,7 +136,7 @@ class _Page:
         try:
             body = await _json_body(request)
             prompt, first_text = _prompt(body)
-            session_id = _text_field(body, "session") or uuid.uuid4().hex
+            session_id = _session_id(body)
             session = SQLiteSession(self.session_db, session_id)
         except UserError as exc:
             return _error(str(exc), 413 if "too large" in str(exc) else 400)
@@ -180,7 +182,7 @@ class _Page:
         async def approve(call: ToolCall) -> Decision:
             waiting: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
             live.decisions[call.id] = waiting
-            put(approval_item(call, _arguments(call)))
+            put(approval_item(call, None))
             return await waiting
 
         put({"type": "session", "id": session.session_id})
@@ -270,6 +272,16 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _session_id(body: Mapping[str, Any]) -> str:
+    """The chat's session id (a new one when none is given): letters, digits, `_`, `-` and `.` only."""
+    given = _text_field(body, "session")
+    if given is None:
+        return uuid.uuid4().hex
+    if not _SESSION_ID.fullmatch(given):
+        raise UserError("session must be 1 to 128 letters, digits, '_', '-' or '.'")
+    return given
+
+
 def _text_field(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
@@ -310,14 +322,6 @@ def _attachment(entry: object) -> ContentPart:
     if kind.startswith("image/") or not kind:
         return ImagePart.from_bytes(data)
     raise UserError(f"{name}: attach images, PDF documents or audio (not {kind})")
-
-
-def _arguments(call: ToolCall) -> dict[str, Any]:
-    try:
-        value = json.loads(call.arguments)
-    except ValueError:
-        return {"arguments": call.arguments}
-    return value if isinstance(value, dict) else {"arguments": value}
 
 
 def _error(message: str, status: int) -> JSONResponse:

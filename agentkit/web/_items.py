@@ -81,9 +81,10 @@ def _top_level_items(event: Event) -> Iterator[Item]:
         yield {"type": "output", "text": _json_text(event.result.output)}
 
 
-def approval_item(call: ToolCall, arguments: Mapping[str, Any]) -> Item:
-    """The item of a call waiting for a person."""
-    return {"type": "approval", "id": call.id, "name": call.name, "arguments": _json_text(dict(arguments))}
+def approval_item(call: ToolCall, arguments: Mapping[str, Any] | None) -> Item:
+    """The item of a call waiting for a person (`arguments`: validated, else the call's own text)."""
+    shown = _json_text(dict(arguments)) if arguments is not None else _pretty(call.arguments)
+    return {"type": "approval", "id": call.id, "name": call.name, "arguments": shown}
 
 
 def transcript_items(messages: Sequence[Message], *, parent: str | None = None) -> Iterator[Item]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
-from collections.abc import Callable
 from typing import IO, Any
 
 from ..exceptions import UserError
@@ -49,7 +48,6 @@ def serve(
     allow_remote: bool = False,
     open_browser: bool = False,
     out: IO[str] | None = None,
-    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve `app` until Ctrl-C, printing the URL to open (with the app's token) once on `out` (stdout).
 
@@ -72,8 +70,6 @@ def serve(
         print(
             f"warning: serving on {host}: anyone who has the URL's token can use this agent", file=sys.stderr
         )
-    if on_ready is not None:
-        on_ready(url)
     if open_browser:
         import webbrowser
 
