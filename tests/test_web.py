@@ -481,3 +481,16 @@ def test_loopback_hosts() -> None:
 
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("192.168.1.2")
+
+
+def test_the_served_socket_sends_each_event_at_once() -> None:
+    import socket
+
+    from agentkit.web._serve import bind
+
+    listening = bind("127.0.0.1", 0)
+    with listening, socket.create_connection(listening.getsockname()) as client:
+        accepted, _ = listening.accept()
+        with accepted:  # inherited from the listening socket: no Nagle delay behind a delayed ACK
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert client.fileno() >= 0
