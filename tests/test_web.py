@@ -494,3 +494,22 @@ def test_the_served_socket_sends_each_event_at_once() -> None:
         with accepted:  # inherited from the listening socket: no Nagle delay behind a delayed ACK
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         assert client.fileno() >= 0
+
+
+async def test_websockets_without_the_token_are_refused_too(tmp_path: Path) -> None:
+    app = Agent(FunctionModel(answer)).to_web(session_db=tmp_path / "chats.db")
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/", "query_string": b"", "headers": [], "root_path": ""}
+    await app(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+    sent.clear()
+    scope["query_string"] = f"token={app.state.token}".encode()
+    await app(scope, receive, send)
+    assert sent[0]["type"] == "websocket.close"  # past the guard: no route takes websockets

@@ -33,16 +33,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from .._approval import Decision
 from ..exceptions import UserError
 from ..messages import AudioPart, ContentPart, DocumentPart, ImagePart, ToolCall, UserMessage
 from ..sessions import SQLiteSession
-from ._chats import ChatList
+from ._chats import Chat, ChatList
 from ._items import Item, approval_item, event_items, transcript_items, usage_json
 
 if TYPE_CHECKING:
@@ -82,9 +83,12 @@ class TokenGuard:
             )
             await response(scope, receive, send)
             return
+        if scope["type"] == "websocket" and not self._carries_token(WebSocket(scope, receive, send)):
+            await send({"type": "websocket.close", "code": 1008})  # refused before the handshake (403)
+            return
         await self.app(scope, receive, send)
 
-    def _carries_token(self, request: Request) -> bool:
+    def _carries_token(self, request: HTTPConnection) -> bool:
         given = request.query_params.get("token") or request.headers.get("x-agentkit-token") or ""
         bearer = request.headers.get("authorization", "")
         if not given and bearer.lower().startswith("bearer "):
@@ -115,7 +119,8 @@ class _Page:
     async def page(self, request: Request) -> Response:
         session = request.query_params.get("session")
         items = await self._items(session) if session else []
-        return HTMLResponse(self._html(session, items), headers={"content-security-policy": _CSP})
+        chats = await asyncio.to_thread(self.chats.chats)
+        return HTMLResponse(self._html(session, items, chats), headers={"content-security-policy": _CSP})
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -216,8 +221,7 @@ class _Page:
             ]
         return list(transcript_items(messages))
 
-    def _html(self, session: str | None, items: list[Item]) -> str:
-        chats = self.chats.chats()
+    def _html(self, session: str | None, items: list[Item], chats: list[Chat]) -> str:
         token = html.escape(self.token)
         links = "\n".join(
             f'<a data-testid="session" href="?token={token}&amp;session={html.escape(c.session_id)}"'

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ class ChatList:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self._memory = (
             sqlite3.connect(":memory:", check_same_thread=False) if self.path == ":memory:" else None
         )
@@ -47,13 +49,16 @@ class ChatList:
     def _db(self) -> Iterator[sqlite3.Connection]:
         """A connection, committed (or rolled back) and closed (unless in memory) at the end."""
         try:
-            db = self._memory or sqlite3.connect(self.path, timeout=30.0)
+            if self._memory is not None:
+                with self._lock, self._memory:  # one connection, shared by the worker threads
+                    yield self._memory
+                return
+            db = sqlite3.connect(self.path, timeout=30.0)
             try:
                 with db:
                     yield db
             finally:
-                if db is not self._memory:
-                    db.close()
+                db.close()
         except sqlite3.Error as exc:
             raise SessionError(f"{self.path}: the chat list cannot be used ({exc}).") from None
 
