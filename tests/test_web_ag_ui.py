@@ -219,9 +219,12 @@ def test_deps_are_sent_as_state_snapshots() -> None:
     agent = Agent(FunctionModel(buy), tools=[add_item], deps_type=Cart)
     image = {"type": "image", "source": {"type": "data", "value": "aGk=", "mimeType": "image/png"}}
     with served(agent.to_ag_ui(deps=cart)) as url:
-        events = _run(
-            f"{url}/", [{"id": "u", "role": "user", "content": [{"type": "text", "text": "buy"}, image]}]
-        )
+        remote = {"type": "document", "source": {"type": "url", "value": "https://example.com/list.pdf"}}
+        content = [{"type": "text", "text": "buy"}, image, remote]
+        events = _run(f"{url}/", [{"id": "u", "role": "user", "content": content}])
+    sent = agent.model.requests[0].messages[-1]  # type: ignore[attr-defined]
+    assert [type(p).__name__ for p in sent.content] == ["TextPart", "ImagePart", "DocumentPart"]
+    assert sent.content[1].url == "data:image/png;base64,aGk=" and sent.content[2].url.startswith("https://")
     snapshots = [e.snapshot for e in events if isinstance(e, ag.StateSnapshotEvent)]
     assert snapshots == [{"items": ["pen"]}, {"items": ["pen", "ink"]}]
     assert _types(events)[-1] == "RUN_FINISHED"

@@ -134,15 +134,19 @@ def test_a_person_chats_watches_tools_approves_denies_and_reopens(
         assert len(_all(browser, "tool-call")) == 3
         assert [s.text for s in _all(browser, "session")] == ["hello browser"]
 
+        _ask(browser, "slow")  # a tool that takes a minute: Stop ends the run
+        _until(browser, lambda d: len(_all(d, "tool-call")) == 4 and _all(d, "stop")[0].is_enabled())
+        _all(browser, "stop")[0].click()
+        _until(browser, lambda d: "stopped" in d.find_element(By.ID, "log").text)
+        _until(browser, lambda d: _all(d, "send")[0].is_enabled() and not _all(d, "stop")[0].is_enabled())
+
         _all(browser, "new-chat")[0].click()
         assert not _all(browser, "message-user")
         _ask(browser, "second chat")
         _until(browser, lambda d: any("second chat" in a for a in _answers(d)))
-        assert [s.text for s in _all(browser, "session")] == [
-            "second chat",
-            "hello browser",
-        ]  # listed at once
+        listed = [s.text for s in _all(browser, "session")]
+        assert listed == ["second chat", "hello browser"]  # listed at once
         browser.get(f"{url}/?token={app.state.token}")
         _all(browser, "session")[-1].click()  # the older chat, from the list
-        _until(browser, lambda d: len(_all(d, "message-user")) == 3)
+        _until(browser, lambda d: len(_all(d, "message-user")) == 4)
         assert _all(browser, "message-user")[0].text == "hello browser"
