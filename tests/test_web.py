@@ -513,3 +513,15 @@ async def test_websockets_without_the_token_are_refused_too(tmp_path: Path) -> N
     scope["query_string"] = f"token={app.state.token}".encode()
     await app(scope, receive, send)
     assert sent[0]["type"] == "websocket.close"  # past the guard: no route takes websockets
+
+
+def test_what_a_chat_holds_cannot_break_out_of_the_page(app_url: tuple[str, str]) -> None:
+    url, token = app_url
+    hostile = '</script><script>alert(1)</script><a href="x">'
+    with httpx2.Client(timeout=30) as client:
+        items = _chat(client, url, token, prompt=hostile)
+        page = client.get(f"{url}/", params={"token": token, "session": items[0]["id"]})
+    assert "<script>alert(1)" not in page.text and '<a href="x">' not in page.text
+    assert page.text.count("<script") == 2  # the config and web.js
+    config = page.text.split('id="agentkit-config">')[1].split("</script>")[0]
+    assert json.loads(config)["items"][0]["text"] == hostile
