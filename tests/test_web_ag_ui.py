@@ -274,3 +274,48 @@ def test_deps_that_are_no_json_send_no_state() -> None:
     with served(agent.to_ag_ui(deps=threading.Lock())) as url:
         events = _run(f"{url}/", [_user("hi")])
     assert "STATE_SNAPSHOT" not in _types(events) and _types(events)[-1] == "RUN_FINISHED"
+
+
+def test_sub_agents_events_are_attributed_to_their_invocation() -> None:
+    def researcher_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if "fail" in last_user_text(messages):
+            raise ModelAPIError("the researcher's provider is down", status_code=503)
+        if info.tool_results:
+            return f"Found: {info.tool_results[0].content}"
+        return tool_call_response("weather", {"city": "Bergen"}, id="inner_1")
+
+    def boss_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return "Boss: " + info.tool_results[0].content
+        return tool_call_response("researcher", {"task": last_user_text(messages)}, id="outer_1")
+
+    researcher = Agent(FunctionModel(researcher_model), tools=[weather], name="researcher", retries=0)
+    boss = Agent(FunctionModel(boss_model), tools=[researcher.as_tool(description="Researches.")])
+    with served(boss.to_ag_ui()) as url:
+        events = _run(f"{url}/", [_user("weather in Bergen")])
+        failed = _run(f"{url}/", [_user("fail")])
+    types = _types(events)
+    started = events[types.index("SUBAGENT_STARTED")]
+    assert (started.name, started.parent_tool_call_id) == ("researcher", "outer_1")
+    inner = [e for e in events if getattr(e, "subagent_run_id", None) == started.subagent_run_id]
+    assert [e.type.value for e in inner if e.type.value.startswith("TOOL_CALL")] == [
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "TOOL_CALL_RESULT",
+    ]
+    assert (
+        "".join(e.delta for e in inner if isinstance(e, ag.TextMessageContentEvent))
+        == "Found: Sunny in Bergen"
+    )
+    finished = events[types.index("SUBAGENT_FINISHED")]
+    assert finished.result == "Found: Sunny in Bergen" and finished.outcome.type == "success"
+    outer_results = [e for e in events if isinstance(e, ag.ToolCallResultEvent) and e.subagent_run_id is None]
+    assert [e.tool_call_id for e in outer_results] == ["outer_1"]
+    assert types.index("SUBAGENT_FINISHED") < types.index(
+        "TOOL_CALL_RESULT", types.index("SUBAGENT_FINISHED")
+    )
+    assert events[-1].result == "Boss: Found: Sunny in Bergen"
+    error = next(e for e in failed if isinstance(e, ag.SubagentErrorEvent))
+    assert "provider is down" in error.message
+    assert "SUBAGENT_FINISHED" not in _types(failed) and failed[-1].type.value == "RUN_FINISHED"

@@ -9,6 +9,8 @@ REASONING_START / REASONING_MESSAGE_START / _CONTENT... / _END / REASONING_END  
 TEXT_MESSAGE_START / _CONTENT... / _END                                            each turn's text
 TOOL_CALL_START / _ARGS / _END     each call of the turn, with the arguments as agentkit validated them
 TOOL_CALL_RESULT                   each call's result
+SUBAGENT_STARTED / _FINISHED / _ERROR   around a sub-agent's run (`Agent.as_tool`), its events carrying its
+                                   subagentRunId
 RUN_FINISHED                       success (front-end calls left to the client in pendingToolCallIds), or
                                    outcome interrupt: calls waiting for approval
 RUN_ERROR                          the run failed (its message, and the error type as code)
@@ -46,6 +48,7 @@ from ..events import (
     Event,
     ResponseFinished,
     RunFinished,
+    SubAgentEvent,
     TextDelta,
     ThinkingDelta,
     ToolCallFinished,
@@ -188,15 +191,60 @@ def _with_tools(agent: Agent[Any, Any], tools: Sequence[Tool[..., Any]]) -> Agen
 class _Translator:
     """A run's events as AG-UI events: opens and closes the reasoning and text messages around the deltas."""
 
-    def __init__(self, front_end: set[str]) -> None:
+    def __init__(self, front_end: set[str], *, subagent_run_id: str | None = None) -> None:
         self.front_end = front_end
+        self.subagent_run_id = subagent_run_id
+        """The sub-agent invocation whose events these are (`None`: the run's own)."""
         self.message_id = uuid.uuid4().hex
         self.text_open = False
         self.reasoning_id: str | None = None
         self.waiting: list[ToolCall] = []
         self.handed_back: list[str] = []
+        self.subagents: dict[str, tuple[str, _Translator]] = {}
+        """The sub-agents running or run (their run id, their translator), by the call that runs them."""
+        self.finished_subagents: set[str] = set()
 
     def events(self, event: Event) -> list[ag.BaseEvent]:
+        """The AG-UI events of one run event, attributed to this translator's sub-agent, if any."""
+        out = self._events(event)
+        if self.subagent_run_id is None:
+            return out
+        update = {"subagent_run_id": self.subagent_run_id}
+        return [e.model_copy(update=update) if "subagent_run_id" in type(e).model_fields else e for e in out]
+
+    def _subagent(self, event: SubAgentEvent) -> list[ag.BaseEvent]:
+        """A sub-agent's event: `SUBAGENT_STARTED` first, its own events attributed to it, then
+        `SUBAGENT_FINISHED` (or `SUBAGENT_ERROR`, when its call ends without it finishing)."""
+        key = event.tool_call_id or event.agent_name
+        out: list[ag.BaseEvent] = []
+        if key not in self.subagents:
+            run_id = uuid.uuid4().hex
+            self.subagents[key] = run_id, _Translator(set(), subagent_run_id=run_id)
+            out.append(
+                ag.SubagentStartedEvent(
+                    subagent_run_id=run_id,
+                    name=event.agent_name,
+                    parent_subagent_run_id=self.subagent_run_id,
+                    parent_tool_call_id=event.tool_call_id,
+                )
+            )
+        run_id, child = self.subagents[key]
+        out += child.events(event.event)
+        if isinstance(event.event, RunFinished):
+            self.finished_subagents.add(key)
+            result = event.event.result.output
+            out.append(
+                ag.SubagentFinishedEvent(
+                    subagent_run_id=run_id,
+                    result=None if result is None else to_jsonable_python(result, fallback=repr),
+                    outcome=ag.SubagentFinishedSuccessOutcome(),
+                )
+            )
+        return out
+
+    def _events(self, event: Event) -> list[ag.BaseEvent]:
+        if isinstance(event, SubAgentEvent):
+            return self._subagent(event)
         if isinstance(event, ThinkingDelta):
             out = self._close_text()
             if self.reasoning_id is None:
@@ -230,13 +278,18 @@ class _Translator:
             return out
         if isinstance(event, ToolCallFinished):
             message = event.message
+            out = []
+            running = self.subagents.get(message.tool_call_id)
+            if running is not None and message.tool_call_id not in self.finished_subagents:
+                out.append(ag.SubagentErrorEvent(subagent_run_id=running[0], message=message.content))
             return [
+                *out,
                 ag.ToolCallResultEvent(
                     message_id=uuid.uuid4().hex,
                     tool_call_id=message.tool_call_id,
                     content=message.content,
                     role="tool",
-                )
+                ),
             ]
         if isinstance(event, ApprovalRequired):
             if event.call.name in self.front_end:
