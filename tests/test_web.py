@@ -525,3 +525,20 @@ def test_what_a_chat_holds_cannot_break_out_of_the_page(app_url: tuple[str, str]
     assert page.text.count("<script") == 2  # the config and web.js
     config = page.text.split('id="agentkit-config">')[1].split("</script>")[0]
     assert json.loads(config)["items"][0]["text"] == hostile
+
+
+def test_a_chat_list_that_cannot_be_written_refuses_the_run_and_frees_the_chat(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "chats.db"
+    app = Agent(FunctionModel(answer)).to_web(session_db=db)
+    headers = {"x-agentkit-token": app.state.token}
+    with served(app) as url, httpx2.Client(timeout=30) as client:
+        with sqlite3.connect(db) as connection:
+            connection.execute("DROP TABLE agentkit_web_chats")
+        connection.close()
+        refused = client.post(f"{url}/api/chat", json={"prompt": "hi", "session": "s1"}, headers=headers)
+        assert refused.status_code == 503 and "chat list cannot be used" in refused.json()["error"]
+        assert client.post(f"{url}/api/stop", json={"session": "s1"}, headers=headers).json() == {
+            "stopped": False
+        }

@@ -144,12 +144,16 @@ class _Page:
             session_id = _session_id(body)
             session = SQLiteSession(self.session_db, session_id)
         except UserError as exc:
-            return _error(str(exc), 413 if "too large" in str(exc) else 400)
+            return _error(str(exc), 413 if isinstance(exc, _TooLarge) else 400)
         if session_id in self.live:
             return _error("this chat's run is still under way: stop it first", 409)
         live = _LiveRun()
         self.live[session_id] = live
-        await asyncio.to_thread(self.chats.touch, session_id, first_text)
+        try:
+            await asyncio.to_thread(self.chats.touch, session_id, first_text)
+        except UserError as exc:
+            del self.live[session_id]
+            return _error(str(exc), 503)
         live.task = asyncio.create_task(self._drive(live, prompt, session))
         return StreamingResponse(
             _sse(live), media_type="text/event-stream", headers={"cache-control": "no-store"}
@@ -202,7 +206,7 @@ class _Page:
                     for item in event_items(event):
                         put(item)
             put({"type": "done", "usage": usage_json(stream.result.usage), "session": session.session_id})
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # Stop, or the page went away: the task ends here, its items told
             put({"type": "stopped"})
         except Exception as exc:  # the page shows every failure of the run
             put({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
@@ -259,13 +263,17 @@ async def _sse(live: _LiveRun) -> AsyncIterator[str]:
             live.task.cancel()
 
 
+class _TooLarge(UserError):
+    """A request body over `MAX_REQUEST_BYTES` (413)."""
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     size = 0
     chunks: list[bytes] = []
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_REQUEST_BYTES:
-            raise UserError(f"the request is too large (over {MAX_REQUEST_BYTES // 2**20} MiB)")
+            raise _TooLarge(f"the request is too large (over {MAX_REQUEST_BYTES // 2**20} MiB)")
         chunks.append(chunk)
     try:
         body = json.loads(b"".join(chunks) or b"{}")
