@@ -150,3 +150,34 @@ def test_a_person_chats_watches_tools_approves_denies_and_reopens(
         _all(browser, "session")[-1].click()  # the older chat, from the list
         _until(browser, lambda d: len(_all(d, "message-user")) == 4)
         assert _all(browser, "message-user")[0].text == "hello browser"
+
+
+def test_a_sub_agents_calls_nest_in_their_parents_card(browser: webdriver.Chrome, tmp_path: Path) -> None:
+    from agentkit.messages import AssistantMessage, Message
+    from agentkit.testing import RequestInfo, tool_call_response
+
+    deleted.clear()
+
+    def cleaner_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return f"Cleaner: {info.tool_results[0].content}"
+        return tool_call_response("delete_file", {"path": "old.log"}, id="inner_1")
+
+    def boss_model(messages: list[Message], info: RequestInfo) -> AssistantMessage | str:
+        if info.tool_results:
+            return "Boss: " + info.tool_results[0].content
+        return tool_call_response("cleaner", {"task": "remove old.log"}, id="outer_1")
+
+    cleaner = Agent(FunctionModel(cleaner_model), tools=[delete_file], name="cleaner")
+    boss = Agent(FunctionModel(boss_model), tools=[cleaner.as_tool(description="Cleans up.")])
+    app = boss.to_web(session_db=tmp_path / "chats.db")
+    with served(app) as url:
+        browser.get(f"{url}/?token={app.state.token}")
+        _ask(browser, "clean up")
+        _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="approve"]'))
+        _all(browser, "approve")[0].click()
+        _until(browser, lambda d: any(a.startswith("Boss: Cleaner: deleted old.log") for a in _answers(d)))
+        outer = browser.find_element(By.CSS_SELECTOR, '[data-call-id="outer_1"]')
+        inner = outer.find_element(By.CSS_SELECTOR, '[data-call-id="inner_1"]')  # nested in its parent's card
+        assert inner.get_attribute("data-testid") == "tool-call"
+        assert deleted == ["old.log"]

@@ -105,6 +105,8 @@
         break;
       case "tool_start": {
         const c = card(item);
+        const parent = item.parent && cards.get(item.parent);
+        if (parent && c.node.parentNode !== parent.children) parent.children.append(c.node); // approved before it started
         if (!c.body.querySelector(":scope > .args")) {
           c.body.append(el("div", { class: "label" }, "arguments"), el("pre", { class: "args" }, item.arguments));
         }
