@@ -30,6 +30,10 @@ from .toolsets import Toolset
 from .usage import UsageLimits
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+
     from .sessions import Session
 
 __all__ = ["Agent", "RunOptions"]
@@ -225,6 +229,37 @@ class Agent(Generic[DepsT, OutputT]):
             timeout=timeout,
             requires_approval=requires_approval,
         )
+
+    def to_web(
+        self,
+        *,
+        session_db: str | Path | None = None,
+        token: str | None = None,
+        ag_ui: bool = False,
+        deps: DepsT | None = None,
+    ) -> Starlette:
+        """A web page to talk to this agent and watch it work, as an ASGI app (needs the `web` extra).
+
+        Args:
+            session_db: The SQLite file chats are kept in (default: `web-sessions.db` in agentkit's cache
+                folder).
+            token: The token every request must carry (default: a random one); `app.state.token` holds it.
+            ag_ui: Serve the AG-UI endpoint (`to_ag_ui()`) at `/ag-ui` too.
+            deps: The `deps` of every run.
+
+        Serve it with `agentkit.web.serve(app)` or any ASGI server; see docs/web.md.
+        """
+        from .web import web_app
+
+        return web_app(self, session_db=session_db, token=token, ag_ui=ag_ui, deps=deps)
+
+    def to_ag_ui(self, *, deps: DepsT | None = None) -> Starlette:
+        """An AG-UI endpoint for this agent, as an ASGI app (needs the `web` extra): POST a `RunAgentInput`
+        to `/`, read the protocol's events over SSE (docs/web.md). It checks no token: mount it behind
+        your own authentication, or use `to_web(ag_ui=True)`."""
+        from .web import ag_ui_app
+
+        return ag_ui_app(self, deps=deps)
 
     def __repr__(self) -> str:
         name = f"name={self.name!r}, " if self.name else ""

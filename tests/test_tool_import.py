@@ -28,7 +28,11 @@ def add(a: int, b: int = 1) -> int:
 for dialect in ("standard", "openai-strict", "gemini"):
     add.openai_tool(dialect)
 assert add.validate_arguments('{"a": 1}', dialect="gemini") == {"a": 1, "b": 1}
-loaded = sorted(name for name in ("openai", "jsonschema", "httpx", "agentkit.evals", "yaml") if name in sys.modules)
+loaded = sorted(
+    name
+    for name in ("openai", "jsonschema", "httpx", "agentkit.evals", "yaml", "starlette", "uvicorn", "ag_ui")
+    if name in sys.modules
+)
 print(",".join(loaded) or "none")
 """
 
@@ -43,3 +47,27 @@ def test_import_agentkit_does_not_import_openai() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "none"
+
+
+WEB_CHECK = """
+import sys
+from agentkit import Agent
+from agentkit.testing import ScriptedModel
+
+agent = Agent(ScriptedModel(["hi"]))
+assert not [m for m in ("starlette", "uvicorn", "ag_ui") if m in sys.modules], "Agent imported the web extra"
+app = agent.to_web(session_db=":memory:")
+print(type(app).__name__, "starlette" in sys.modules)
+"""
+
+
+def test_the_web_extra_is_imported_only_by_to_web() -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", WEB_CHECK], capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "Starlette True"

@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     from ._mcp import add_mcp_parser
     from ._run import add_run_parser
     from ._tools import add_tools_parser
+    from ._web import add_web_parser
 
     parser = argparse.ArgumentParser(
         prog="agentkit",
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_parser(commands)
     add_tools_parser(commands)
     add_mcp_parser(commands)
+    add_web_parser(commands)
     local = commands.add_parser(
         "local",
         help="serve the local model (OpenAI-compatible) on 127.0.0.1 until Ctrl-C",
@@ -79,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._mcp import mcp_command
 
             return mcp_command(args)
+        if args.command == "web":
+            from ._web import web_command
+
+            return web_command(args)
         if args.command == "local":
             return _local(args.port)
     except CliError as exc:
