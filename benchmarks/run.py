@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -347,26 +348,20 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"coldstart: {exc}")
             log(f"FAILED: {exc}")
-    if "caching" in benches and any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped:
-        log("caching: agentkit")
+    own: dict[str, Callable[[], dict[str, Any]]] = {  # agentkit's own benchmarks, no peer to compare
+        "caching": lambda: run_caching(pythons["agentkit"], mode["caching_reps"], timeout),
+        "hooks": lambda: run_hooks(pythons["agentkit"], base_url, mode, timeout),
+        "context": lambda: run_context(pythons["agentkit"], mode["context_turns"], timeout),
+    }
+    with_agentkit = any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped
+    for bench, run in own.items():
+        if bench not in benches or not with_agentkit:
+            continue
+        log(f"{bench}: agentkit")
         try:
-            results["caching"] = run_caching(pythons["agentkit"], mode["caching_reps"], timeout)
+            results[bench] = run()
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            failures.append(f"caching: {exc}")
-            log(f"FAILED: {exc}")
-    if "hooks" in benches and any(fw.name == "agentkit" and fw.name not in skipped for fw in frameworks):
-        log("hooks: agentkit")
-        try:
-            results["hooks"] = run_hooks(pythons["agentkit"], base_url, mode, timeout)
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            failures.append(f"hooks: {exc}")
-            log(f"FAILED: {exc}")
-    if "context" in benches and any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped:
-        log("context: agentkit")
-        try:
-            results["context"] = run_context(pythons["agentkit"], mode["context_turns"], timeout)
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            failures.append(f"context: {exc}")
+            failures.append(f"{bench}: {exc}")
             log(f"FAILED: {exc}")
     return info, skipped, failures, results
 
@@ -374,49 +369,27 @@ def run_all(
 def run_context(python: str, turns: int, timeout: float) -> dict[str, Any]:
     """bench_context.py (agentkit only, against its own loopback server): a long run with 20 KB tool results
     against a model with a 32k-token window."""
-    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        done = subprocess.run(
-            [python, str(HERE / "bench_context.py"), "--turns", str(turns), "--json", out.name],
-            env={**os.environ, **env_for(agentkit)},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"bench_context.py: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
-        result: dict[str, Any] = json.loads(Path(out.name).read_text())
-        return result
+    return run_agentkit_script(python, "bench_context.py", ["--turns", str(turns)], timeout)
 
 
 def run_hooks(python: str, base_url: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
     """bench_hooks.py (agentkit alone: a run with no hooks, 3 no-op hooks, 3 hooks with every method)."""
-    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [python, str(HERE / "bench_hooks.py"), "--base-url", base_url, "--json", out.name]
-        command += ["--runs", str(mode["hooks_runs"]), "--rounds", str(mode["hooks_rounds"])]
-        done = subprocess.run(
-            command,
-            env={**os.environ, **env_for(agentkit)},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"hooks: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
-        result: dict[str, Any] = json.loads(Path(out.name).read_text())
-        return result
+    args = ["--base-url", base_url, "--runs", str(mode["hooks_runs"]), "--rounds", str(mode["hooks_rounds"])]
+    return run_agentkit_script(python, "bench_hooks.py", args, timeout)
 
 
 def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
     """bench_caching.py (agentkit only, against its own loopback server): a 20-turn run's cost with and
     without prompt-cache breakpoints."""
+    return run_agentkit_script(python, "bench_caching.py", ["--reps", str(reps)], timeout)
+
+
+def run_agentkit_script(python: str, script: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """One of agentkit's own benchmark scripts in agentkit's venv: the JSON it writes (`--json FILE`)."""
     agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         done = subprocess.run(
-            [python, str(HERE / "bench_caching.py"), "--reps", str(reps), "--json", out.name],
+            [python, str(HERE / script), *args, "--json", out.name],
             env={**os.environ, **env_for(agentkit)},
             capture_output=True,
             text=True,
@@ -424,7 +397,7 @@ def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"bench_caching.py: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+            raise RuntimeError(f"{script}: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
         result: dict[str, Any] = json.loads(Path(out.name).read_text())
         return result
 
