@@ -18,6 +18,7 @@ from ._dialects import Dialect, restore_arguments
 from ._function_schema import format_validation_error, parse_arguments
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
 from .exceptions import ToolArgumentsError, UserError
+from .models import FINAL_RESULT_TOOL
 from .tool import ToolDefinition
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ __all__ = ["FINAL_RESULT_TOOL", "OUTPUT_MODES", "OutputSpec", "OutputT", "choose
 
 OutputT = TypeVar("OutputT", default=str)
 
-FINAL_RESULT_TOOL = "final_result"
 OUTPUT_MODES = ("tool", "native", "prompted")
 _FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```", re.S | re.I)
 _FENCE_OPEN = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?", re.I)

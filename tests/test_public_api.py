@@ -14,7 +14,7 @@ PUBLIC = [
     "RunPolicy", "RunResult", "RunStream", "SessionError", "UsageView", "events", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
     "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",
     "UserError", "UserMessage", "__version__", "messages_from_json", "messages_to_json", "tool",
-    "Deny", "GuardrailTripped", "Hooks", "InputGuardrail", "ModelRequest", "OutputGuardrail",
+    "Deny", "GuardrailTripped", "Hooks", "InputGuardrail", "ModelRequest", "OutputGuardrail", "Reply",
 ]  # fmt: skip
 
 TESTING = [

@@ -27,10 +27,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._grounding import known_numbers, last_question, unsupported_in_arguments
-from .._output import FINAL_RESULT_TOOL
+from .._given import known_numbers, last_question, unsupported_in_arguments
 from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
 from ..tool import ToolDefinition
+from . import FINAL_RESULT_TOOL
 from .profiles import ModelProfile
 
 __all__ = [
