@@ -78,10 +78,7 @@ class RunChecker(Hooks[Any], ABC):
         self._start = _run_start(ctx.messages)
 
     async def before_request(self, ctx: RunContext[Any], request: ModelRequest) -> None:
-        if not self._started:
-            tools = {t.name: t for t in request.tools if t.name != FINAL_RESULT_TOOL}
-            self._started = True
-            self.start_run(ctx.messages, self._start, tools)
+        self._begin(ctx.messages, {t.name: t for t in request.tools if t.name != FINAL_RESULT_TOOL})
 
     async def after_response(self, ctx: RunContext[Any], response: AssistantMessage) -> None:
         if response.tool_calls:
@@ -90,9 +87,7 @@ class RunChecker(Hooks[Any], ABC):
 
     async def check_tool_call(self, ctx: RunContext[Any], call: ValidatedCall) -> Reply | None:
         if not self._turned:  # a run taking up calls that waited for approval: no request made yet
-            if not self._started:
-                self._started = True
-                self.start_run(ctx.messages, self._start, {})
+            self._begin(ctx.messages, {})
             self._turned = True
             self.start_turn(ctx.messages)
         question = self.question_call(call)
@@ -106,6 +101,12 @@ class RunChecker(Hooks[Any], ABC):
     @property
     def may_check_answer(self) -> bool:
         return self.may_question_answer
+
+    def _begin(self, messages: Sequence[Message], tools: Mapping[str, ToolDefinition]) -> None:
+        """`start_run`, once: at the first request (with the tools it offers), or at the first call checked."""
+        if not self._started:
+            self._started = True
+            self.start_run(messages, self._start, tools)
 
 
 def _run_start(messages: Sequence[Message]) -> int:
