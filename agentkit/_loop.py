@@ -18,8 +18,9 @@ raced against the other input guardrails), `check_tool_call` on each valid call 
 turn in (before approval), `before_tool_call` on each call about to run and `after_tool_call` in each
 call's task in `RunTools`, `check_answer` in `TakeAnswer`, the output guardrails on `End`'s output, and
 `after_run` with the result or the error. The model profile's `policy` puts its hooks (made once per run)
-in front of the agent's: that is how the small local model's checks come in. Instructions with functions are evaluated as the run starts, and
-`prepare_tools` before each request (the calls of that response are matched against the tools it offered).
+in front of the agent's: that is how the small local model's checks come in. Instructions with functions
+are evaluated as the run starts, and `prepare_tools` before each request (the calls of that response are
+matched against the tools it offered).
 
 Each step is an async generator that yields events and, last, the step that comes next. Everything a step
 knows of the run is in `RunState` (`_run_state`). Every failure raises an `AgentRunError` carrying the

@@ -6,9 +6,9 @@ carries no `usage.cost`; where each came from, and when it was read, is noted at
 docs/models.md.
 
 Model adapters read the wire fields of `ModelProfile`; only the run reads `policy` (it makes each run's
-hooks), so an adapter has nothing of it to honour or to forget, and this layer imports no run policy. The
-local model's profile, whose policy is the small-model checks, lives with them in `agentkit.local.policy`
-(`LOCAL` here, and `profile_for("local")`, hand it over from there).
+hooks), so an adapter has nothing of it to honour or to forget. The local model's profile, whose policy is
+the small-model checks, lives with them in `agentkit.local.policy`: this module hands it over when asked
+(`profile_for("local")`, `LOCAL`), its one reference to that package, made when called, not on import.
 """
 
 from __future__ import annotations
