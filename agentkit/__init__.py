@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import events
 from ._retry import RetryPolicy
 from ._stream import RunStream
@@ -23,7 +25,7 @@ from .exceptions import (
     UserError,
 )
 from .history import HistoryProcessor, KeepRecentToolResults, SummarizeOlder, TokenWindow
-from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail
+from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
 from .messages import (
     AssistantMessage,
     AudioPart,
@@ -39,11 +41,13 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
-from .models.profiles import RunPolicy
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
 from .tool import Tool, ToolDefinition, tool
 from .usage import Usage, UsageLimits, UsageView
+
+if TYPE_CHECKING:
+    from .local.policy import RunPolicy
 
 __all__ = [
     "Agent",
@@ -70,6 +74,7 @@ __all__ = [
     "ModelUnavailableError",
     "OutputGuardrail",
     "ProviderRouting",
+    "Reply",
     "RetryPolicy",
     "RunContext",
     "RunPolicy",
@@ -99,3 +104,11 @@ __all__ = [
     "messages_to_json",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "RunPolicy":  # the small-model policy lives with the local model; loaded when asked for
+        from .local.policy import RunPolicy
+
+        return RunPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,8 @@ that does not do anything; and the run's other per-run functions (dynamic instru
 
 The loop (`_loop`) calls `spec.hooks` (a `HookRunner`, or `None` when no hook does anything) at its steps:
 `start` (before_run, guardrails that do not run concurrently), `request` (before_request; the first
-request raced against the concurrent input guardrails), `after_response`, `check_call` (before_tool_call),
-`after_tool_call`, `check_output` (output guardrails) and `after_run`.
+request raced against the concurrent input guardrails), `after_response`, `check_tool_call`, `check_call`
+(before_tool_call), `after_tool_call`, `check_answer`, `check_output` (output guardrails) and `after_run`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ._tool_calls import CallOutcome, ValidatedCall, answer, serialize_result, v
 from .context import RunContext
 from .events import Event, GuardrailTriggered, ResponseFinished, ToolArgumentsChanged, ToolCallDenied
 from .exceptions import GuardrailTripped, UserError
-from .hooks import HOOK_METHODS, Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail
+from .hooks import HOOK_METHODS, Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
 from .messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMessage, UserMessage
 from .models import ModelRequestParameters
 from .settings import ModelSettings
@@ -104,6 +104,7 @@ class HookRunner:
     def __init__(self, hooks: Sequence[object]) -> None:
         self.hooks = tuple(hooks)
         found: dict[str, list[_Method]] = {name: [] for name in HOOK_METHODS}
+        answer_checkers: list[object] = []
         self.input_guardrails: list[InputGuardrail] = []
         self.output_guardrails: list[OutputGuardrail] = []
         for hook in self.hooks:
@@ -124,9 +125,14 @@ class HookRunner:
             for name, method in methods.items():
                 if method is not None:
                     found[name].append(method)
+            if methods["check_answer"] is not None:
+                answer_checkers.append(hook)
         self._before_run = tuple(found["before_run"])
         self._before_request = tuple(found["before_request"])
         self._after_response = tuple(found["after_response"])
+        self._check_tool_call = tuple(found["check_tool_call"])
+        self._check_answer = tuple(found["check_answer"])
+        self._answer_checkers = tuple(answer_checkers)
         self._before_tool_call = tuple(found["before_tool_call"])
         self._after_tool_call = tuple(found["after_tool_call"])
         self._after_run = tuple(found["after_run"])
@@ -217,7 +223,47 @@ class HookRunner:
             for method in self._after_response:
                 await _call(method.function, ctx, response)
 
+    # --- answers --------------------------------------------------------------------------------------
+
+    def may_check_answer(self) -> bool:
+        """Whether a `check_answer` hook may still question an answer (a streamed answer is provisional)."""
+        return any(getattr(hook, "may_check_answer", True) for hook in self._answer_checkers)
+
+    async def check_answer(self, spec: RunSpec[Any], state: RunState, answer: AssistantMessage) -> str | None:
+        """`check_answer` on an answer (the transcript's last message): the first feedback a hook gives."""
+        if not self._check_answer:
+            return None
+        ctx = run_context(spec, state)
+        for method in self._check_answer:
+            feedback = await _call(method.function, ctx, answer)
+            if feedback is None:
+                continue
+            if not isinstance(feedback, str):
+                raise UserError(
+                    f"{method.owner}.check_answer returned {type(feedback).__name__}: return the feedback to "
+                    "send (a str) or None."
+                )
+            return feedback
+        return None
+
     # --- tool calls -----------------------------------------------------------------------------------
+
+    async def check_tool_call(self, spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> Reply | None:
+        """`check_tool_call` on a valid call as its turn is taken in: the first `Reply` a hook gives."""
+        if not self._check_tool_call:
+            return None
+        ctx = run_context(spec, state, tool_name=call.call.name, tool_call_id=call.call.id)
+        for method in self._check_tool_call:
+            verdict = await _call(method.function, ctx, call)
+            if verdict is None:
+                continue
+            if not isinstance(verdict, Reply):
+                raise UserError(
+                    f"{method.owner}.check_tool_call returned {type(verdict).__name__}: return "
+                    "Reply(content) or None."
+                )
+            return verdict
+        return None
 
     async def check_call(
         self, spec: RunSpec[Any], state: RunState, call: ValidatedCall, tools: Mapping[str, Tool[..., Any]]

@@ -3,9 +3,9 @@
 ```
 AskModel    check the limits, send the transcript (`_history`: as processors and the window leave it),
             stream the answer  -> RunTools | TakeAnswer | AskModel
-RunTools    validate each call once, question / steer / approve / run them, record the results
+RunTools    validate each call once, check / approve / run them, record the results
             -> End (an answer, or calls waiting for approval) | AskModel
-TakeAnswer  question the answer (the profile's checker), validate the output  -> End | AskModel
+TakeAnswer  check the answer (the hooks' `check_answer`), validate the output  -> End | AskModel
 End         the output; `run_events` yields `RunFinished`
 ```
 A run continuing a transcript that ends with calls waiting for approval starts with `RunTools` on those
@@ -15,14 +15,17 @@ enters its toolsets; after each step it appends the step's messages to its sessi
 The run's hooks (`spec.hooks`, a `_hook_runner.HookRunner`; `None` when no hook does anything) are called at
 these points: `before_run` once the run has started (then the input guardrails that do not run beside the
 first request), `before_request` / `after_response` around each request in `AskModel` (the first request
-raced against the other input guardrails), `before_tool_call` on each call about to run and
-`after_tool_call` in each call's task in `RunTools`, the output guardrails on `End`'s output, and
-`after_run` with the result or the error. Instructions with functions are evaluated as the run starts, and
-`prepare_tools` before each request (the calls of that response are matched against the tools it offered).
+raced against the other input guardrails), `check_tool_call` on each valid call as `RunTools` takes the
+turn in (before approval), `before_tool_call` on each call about to run and `after_tool_call` in each
+call's task in `RunTools`, `check_answer` in `TakeAnswer`, the output guardrails on `End`'s output, and
+`after_run` with the result or the error. The model profile's `policy` puts its hooks (made once per run)
+in front of the agent's: that is how the small local model's checks come in. Instructions with functions
+are evaluated as the run starts, and `prepare_tools` before each request (the calls of that response are
+matched against the tools it offered).
 
 Each step is an async generator that yields events and, last, the step that comes next. Everything a step
-knows of the run is in `RunState` (`_run_state`); the policy of the model's profile (`RunPolicy`) decides
-the checker and the repeated-call steering. Every failure raises an `AgentRunError` carrying the transcript.
+knows of the run is in `RunState` (`_run_state`). Every failure raises an `AgentRunError` carrying the
+transcript.
 """
 
 from __future__ import annotations
@@ -111,11 +114,6 @@ EMPTY_RESPONSE_NUDGE = (
 ANSWER_WITH_TOOL = f"Give your final answer by calling the {FINAL_RESULT_TOOL} tool."
 NOT_EXECUTED = "Not executed: the final result was already given in this turn."
 
-REPEATED_CALL = (
-    "{result}\n\n(You already called {name} with these arguments and this is its result. Do not call it again: "
-    "use the result to answer the user's question now.)"
-)
-
 
 async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[Event, None]:
     """The run's events, from the first request to `RunFinished` (the toolsets entered meanwhile)."""
@@ -134,10 +132,6 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                 state.step_tools = await step_tools(spec, state, spec.prepare_tools)
             step = _first_step(spec, state)
             await _save(spec, state, step)  # the prompt, once the run is known to be well formed
-            if state.checker is not None:
-                state.checker.start_run(
-                    state.messages, state.new_index, {n: t.definition for n, t in spec.tools.items()}
-                )
             parameters = request_parameters(spec)
             if hooks is not None:
                 async with aclosing(hooks.start(spec, state)) as started:
@@ -363,9 +357,9 @@ async def _streamed(
     messages: Sequence[Message],
     settings: ModelSettings,
 ) -> AsyncGenerator[ModelStreamEvent | OutputDelta[Any] | HistoryCompacted, None]:
-    """The model's stream, with answers marked provisional while the checker may question them, and the
-    structured output validated as far as it has arrived."""
-    provisional = state.checker is not None and state.checker.may_question_answer
+    """The model's stream, with answers marked provisional while a hook may question them (`check_answer`),
+    and the structured output validated as far as it has arrived."""
+    provisional = spec.hooks is not None and spec.hooks.may_check_answer()
     partial = _PartialOutput(spec, parameters)
     stream = stream_fitted(spec, state, parameters, messages, settings)  # what is sent: `_history`
     async with aclosing(stream) as events:
@@ -453,17 +447,17 @@ async def _run_tools(
         # the transcript shows the calls as run: repaired ones keep what the model wrote in `original_arguments`
         response.tool_calls = [c.call for c in calls]
         state.charge(Usage(repairs=sum(c.repaired for c in calls)))
-    if state.checker is not None:
-        state.checker.start_turn(state.messages)
     state.answer_now = False
     outcomes: list[CallOutcome | None] = [None] * len(calls)
-    final = _final_call(state, calls, outcomes)
+    final = await _final_call(spec, state, calls, outcomes)
     runnable: list[int] = []
     pending: list[int] = []
     for index, call in enumerate(calls):
         if outcomes[index] is None:
             outcomes[index] = (
-                answer(call.call, NOT_EXECUTED) if final is not None else _answer_unrun(spec, state, call)
+                answer(call.call, NOT_EXECUTED)
+                if final is not None
+                else await _answer_unrun(spec, state, call)
             )
         if outcomes[index] is None and call.tool is not None and call.tool.requires_approval:
             decision = await decide(call.call, state.decisions, spec.approve)
@@ -497,38 +491,30 @@ async def _run_tools(
         yield AskModel()
 
 
-def _final_call(
-    state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome | None]
+async def _final_call(
+    spec: RunSpec[Any], state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome | None]
 ) -> ValidatedCall | None:
     """The first accepted final-result call; every final-result call up to it is answered in `outcomes`."""
     for index, call in enumerate(calls):
         if not call.final:
             continue
-        if call.problem is not None:
-            outcomes[index] = answer(call.call, call.problem, failed=True)
-            continue
-        question = state.checker.question_call(call) if state.checker is not None else None
-        if question is not None:
-            state.answer_now = state.answer_now or question.answer_now
-            outcomes[index] = answer(call.call, question.text, is_error=True)
-            continue
-        outcomes[index] = answer(call.call, "Final result received.")
-        return call
+        outcomes[index] = await _answer_unrun(spec, state, call)
+        if outcomes[index] is None:
+            outcomes[index] = answer(call.call, "Final result received.")
+            return call
     return None
 
 
-def _answer_unrun(spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> CallOutcome | None:
-    """The answer to a call that is not run (invalid, repeated, questioned), or `None` to run it."""
+async def _answer_unrun(spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> CallOutcome | None:
+    """The answer to a call that is not taken (invalid, or answered by a hook's `check_tool_call`), or
+    `None` to take it."""
     if call.problem is not None:
         return answer(call.call, call.problem, failed=True)
-    if spec.model.profile.policy.steer_repeated_calls and call.key in state.results:
-        state.answer_now = True
-        return answer(call.call, REPEATED_CALL.format(result=state.results[call.key], name=call.call.name))
-    question = state.checker.question_call(call) if state.checker is not None else None
-    if question is None:
+    reply = await spec.hooks.check_tool_call(spec, state, call) if spec.hooks is not None else None
+    if reply is None:
         return None
-    state.answer_now = state.answer_now or question.answer_now
-    return answer(call.call, question.text, is_error=True)
+    state.answer_now = state.answer_now or reply.answer_next
+    return answer(call.call, reply.content, is_error=reply.is_error)
 
 
 async def _execute(
@@ -587,8 +573,6 @@ async def _execute(
                 yield ToolCallStarted(call=call.call, arguments=call.arguments)
                 continue
             outcomes[runnable[position]] = outcome
-            if outcome.ran and not outcome.failed:
-                state.results[call.key] = outcome.message.content
             if outcome.attempts > 1:
                 state.charge(Usage(tool_retries=outcome.attempts - 1))
             yield ToolCallFinished(
@@ -617,7 +601,7 @@ def _charge(state: RunState, answered: list[tuple[ValidatedCall, CallOutcome]]) 
 async def _take_answer(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage, parameters: ModelRequestParameters
 ) -> AsyncGenerator[Event | Step, None]:
-    doubt = state.checker.question_answer(state.messages) if state.checker is not None else None
+    doubt = await spec.hooks.check_answer(spec, state, response) if spec.hooks is not None else None
     if doubt is not None:
         message = UserMessage(content=doubt, feedback=True)
         state.messages.append(message)

@@ -16,6 +16,7 @@ from ._dialects import Dialect, restore_arguments
 from ._function_schema import format_validation_error, parse_arguments
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
 from .exceptions import ToolArgumentsError, UserError
+from .models import FINAL_RESULT_TOOL
 from .result import OutputT
 from .tool import ToolDefinition
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FINAL_RESULT_TOOL", "OUTPUT_MODES", "OutputSpec", "OutputT", "choose_mode"]
 
-FINAL_RESULT_TOOL = "final_result"
 OUTPUT_MODES = ("tool", "native", "prompted")
 _FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```", re.S | re.I)
 _FENCE_OPEN = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?", re.I)

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
-from ._checks import RunChecker
 from ._history import Processor
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
-from ._tool_calls import CallKey, CallOutcome, ValidatedCall
+from ._tool_calls import CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
 from .models import Model, ModelRequestParameters, ResponseFormat
 from .settings import ModelSettings
@@ -97,15 +96,11 @@ class RunState:
     turn: int = 0
     """Model requests made in this run."""
     answer_now: bool = False
-    """Ask the next request for an answer without tools (the model repeated a call, or insisted)."""
+    """Ask the next request for an answer without tools (a hook's `Reply(answer_next=True)` this turn)."""
     problems: int = 0
     """Unusable answers in a row (empty, or invalid structured output)."""
     failures: dict[str, int] = field(default_factory=dict)
     """Consecutive failed calls per tool."""
-    results: dict[CallKey, str] = field(default_factory=dict)
-    """Successful results by call, for the repeated-call steering."""
-    checker: RunChecker | None = None
-    """The profile's checker for this run, if any."""
     decisions: dict[str, Decision] = field(default_factory=dict)
     """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
     opening: Opening | None = None
@@ -249,12 +244,9 @@ def new_state(
     usage: Usage | None = None,
 ) -> RunState:
     """The state a run starts from. Pass `usage` to count into a live `Usage` of your own (a parent run's)."""
-    make = spec.model.profile.policy.checker
-    checker = make() if make is not None else None
     return RunState(
         messages=messages,
         new_index=new_index,
         instructions_added=instructions_added,
         usage=usage if usage is not None else Usage(),
-        checker=checker,
     )

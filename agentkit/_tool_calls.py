@@ -1,8 +1,8 @@
 """One turn's tool calls: each decoded and validated once (`ValidatedCall`), then run concurrently.
 
-`validate_call` is the only place a call's JSON text is decoded: the checker, the repeated-call steering,
-the final-result tool and the function all read the `ValidatedCall` it returns, and its `key` is the one
-definition of "the same call". `run_concurrently` runs calls as tasks (a `sequential` tool alone, between
+`validate_call` is the only place a call's JSON text is decoded: the hooks that check calls
+(`check_tool_call`: the grounding check, the repeated-call steering), the final-result tool and the function
+all read the `ValidatedCall` it returns, and its `key` is the one definition of "the same call". `run_concurrently` runs calls as tasks (a `sequential` tool alone, between
 batches) and yields each outcome as it finishes; closing it early cancels the calls still running.
 A call that fails (unknown tool, invalid arguments, `ModelRetry`, a timeout, an exception) answers the model
 with a message saying what to fix (for an unknown tool, the closest real name).

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from .models.profiles import RunHooks
     from .sessions import Session
 
 __all__ = ["Agent", "RunOptions"]
@@ -355,8 +356,9 @@ class Agent(Generic[DepsT, OutputT]):
         max_turns = options.get("max_turns")
         max_turns = self.max_turns if max_turns is None else max_turns
         _check_max_turns(max_turns)
+        model = infer_model(chosen) if chosen is not None else self.model
         spec = RunSpec(
-            model=infer_model(chosen) if chosen is not None else self.model,
+            model=model,
             tools=self.tools,
             output=self._output,
             settings=self.model_settings.merged(options.get("model_settings")),
@@ -371,7 +373,7 @@ class Agent(Generic[DepsT, OutputT]):
             toolsets=self.toolsets,
             approve=options.get("approve"),
             session=session,
-            hooks=self._run_hooks(options.get("hooks")),
+            hooks=self._run_hooks(options.get("hooks"), model.profile.policy),
             instructions=dynamic,
             prepare_tools=self.prepare_tools,
             history_processors=self._run_processors(options.get("history_processors")),
@@ -386,14 +388,16 @@ class Agent(Generic[DepsT, OutputT]):
         )
         return spec, state
 
-    def _run_hooks(self, hooks: Sequence[object] | None) -> HookRunner | None:
-        """The agent's hooks (their methods found once, again if `agent.hooks` changes), then the run's."""
+    def _run_hooks(self, hooks: Sequence[object] | None, policy: RunHooks | None) -> HookRunner | None:
+        """The hooks the model's profile installs for this run (`ModelProfile.policy`, made anew for each
+        run), the agent's (their methods found once, again if `agent.hooks` changes), then the run's."""
         key = tuple(self.hooks)
         if key != self._hooks_key:
             self._hooks_key, self._hooks = key, build_runner(key)
-        if not hooks:
+        installed = hook_list(policy()) if policy is not None else []
+        if not hooks and not installed:
             return self._hooks
-        return build_runner([*key, *hooks])
+        return build_runner([*installed, *key, *(hooks or ())])
 
     def _run_processors(self, given: Sequence[HistoryProcessor] | None) -> tuple[Processor, ...]:
         if given is None:

@@ -79,8 +79,8 @@ class TextDelta:
 
     text: str
     provisional: bool = False
-    """True while agentkit may still question the answer (the local profile's grounding check): show it as
-    tentative, and drop it if `FeedbackSent(reason="answer_questioned")` follows."""
+    """True while a hook may still question the answer (`check_answer`, such as the local profile's grounding
+    check): show it as tentative, and drop it if `FeedbackSent(reason="answer_questioned")` follows."""
     kind: Literal["text_delta"] = "text_delta"
 
 

@@ -8,8 +8,12 @@ before_run        the run starts (its session loaded, its toolsets entered), bef
 before_request    before each model request: may return a changed `ModelRequest` (what is sent, not the
                   transcript)
 after_response    after each model response
+check_tool_call   each valid call as the turn's calls are taken in (before approval; the final-result call
+                  too): may return `Reply(content)`, the call's result instead of running it
 before_tool_call  before each call runs: may return changed arguments (validated again) or `Deny(reason)`
 after_tool_call   after each call ran: may return a changed `ToolMessage`
+check_answer      each answer (a response without calls) before it is taken: may return feedback to send
+                  instead, and the model is asked again
 after_run         the run ended: with its `RunResult`, or with the exception it raises
 ```
 Subclass `Hooks` and override what you need, or pass any object with some of these methods: the methods an
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Generic, Union
 
 from .context import DepsT, RunContext
@@ -34,6 +38,7 @@ from .messages import AssistantMessage, Message, ToolCall, ToolMessage
 from .settings import ModelSettings
 
 if TYPE_CHECKING:
+    from ._tool_calls import ValidatedCall
     from .result import RunResult
     from .tool import ToolDefinition
 
@@ -48,14 +53,17 @@ __all__ = [
     "ModelRequest",
     "OutputCheck",
     "OutputGuardrail",
+    "Reply",
 ]
 
 HOOK_METHODS = (
     "before_run",
     "before_request",
     "after_response",
+    "check_tool_call",
     "before_tool_call",
     "after_tool_call",
+    "check_answer",
     "after_run",
 )
 """The methods a hook object may have, in the order a run calls them."""
@@ -67,6 +75,20 @@ class Deny:
     `reason` as the call's error; from a guardrail's check, the guardrail trips."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What `check_tool_call` returns to answer a call instead of running it: the model reads `content` as the
+    call's result, word for word. It does not count as a failure of the tool (`retries`)."""
+
+    content: str
+    _: KW_ONLY
+    is_error: bool = False
+    """Send it as an error result (the call was not right) rather than as a result."""
+    answer_next: bool = False
+    """Ask the next request for an answer without tool calls (`tool_choice="none"`, when the run's output is
+    text): the model has what it needs, or insisted on a call that cannot be right."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -107,6 +129,16 @@ class Hooks(Generic[DepsT]):
     async def after_response(self, ctx: RunContext[DepsT], response: AssistantMessage) -> None:
         """After each model response (before its calls run), with the response as the transcript keeps it."""
 
+    async def check_tool_call(self, ctx: RunContext[DepsT], call: ValidatedCall) -> Reply | None:
+        """Each valid call of a response, in order, as the turn's calls are taken in: before approval is asked
+        for, and for the final-result call too (`call.final`). Return `Reply(content)` to answer the call
+        instead of running it (a final-result call answered so is not taken as the answer), or `None`.
+
+        `call.call` is the `ToolCall`, `call.decoded` its arguments as the model wrote them (decoded JSON),
+        `call.arguments` the validated ones (for the final-result call, `call.output` is the validated
+        answer), and `call.key` what makes two calls the same call (the tool and the validated arguments)."""
+        return None
+
     async def before_tool_call(
         self, ctx: RunContext[DepsT], call: ToolCall, arguments: dict[str, Any]
     ) -> dict[str, Any] | Deny | None:
@@ -119,6 +151,18 @@ class Hooks(Generic[DepsT]):
     ) -> ToolMessage | None:
         """After a call ran (successfully or not): return a changed message for the model, or `None`."""
         return None
+
+    async def check_answer(self, ctx: RunContext[DepsT], answer: AssistantMessage) -> str | None:
+        """Each answer (a response without tool calls, the last of `ctx.messages`) before the run takes it (and
+        validates a structured one): return feedback to send to the model instead (the run asks it again; the
+        stream says `FeedbackSent` with reason `answer_questioned`), or `None` to take the answer."""
+        return None
+
+    @property
+    def may_check_answer(self) -> bool:
+        """Whether `check_answer` may still question an answer in this run. While any hook's may, a streamed
+        answer's text is marked provisional (`TextDelta.provisional`). Read only from hooks with `check_answer`."""
+        return True
 
     async def after_run(
         self, ctx: RunContext[DepsT], result: RunResult[Any] | None, error: Exception | None

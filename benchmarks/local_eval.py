@@ -48,8 +48,9 @@ from agentkit_tools import calculator
 from pydantic import BaseModel
 
 from agentkit import Agent, AgentRunError, AssistantMessage, ModelSettings, RunResult, ToolMessage, tool
+from agentkit.local.policy import LOCAL, GroundingCheck
 from agentkit.models.local import LocalModel
-from agentkit.models.profiles import LOCAL, GroundingCheck, ModelProfile
+from agentkit.models.profiles import ModelProfile
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "local_eval.json"

@@ -49,7 +49,7 @@ def test_the_hooks_page_runs_and_prints_what_it_shows(
     monkeypatch.setattr(agentkit.agent, "infer_model", double)
     namespace: dict[str, Any] = {"__name__": "docs"}
     found = blocks()
-    assert len(found) == 7
+    assert len(found) == 8
     for index, (code, shown) in enumerate(found):
         exec(compile(code, f"docs/hooks.md block {index + 1}", "exec"), namespace)
         printed = capsys.readouterr().out

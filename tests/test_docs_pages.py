@@ -352,7 +352,7 @@ def test_configuration_table_and_prices() -> None:
 # -- local-model.md ----------------------------------------------------------------------------------------
 
 
-ENGINE_NAMES = ("LocalModel", "LocalServer", '"local"', "agentkit.local")
+ENGINE_NAMES = ("LocalModel", "LocalServer", '"local"', "agentkit.local import")
 
 
 def test_local_model_blocks_compile_and_their_imports_resolve() -> None:

@@ -7,7 +7,10 @@ import json
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
-from agentkit._grounding import (
+from agentkit._output import OutputSpec
+from agentkit._tool_calls import validate_call
+from agentkit.local.policy import LOCAL, RunPolicy
+from agentkit.local.policy._grounding import (
     ANSWER_QUESTION,
     CALL_QUESTION,
     UNUSED_QUESTION,
@@ -23,9 +26,7 @@ from agentkit._grounding import (
     unsupported_in_text,
     unused_in_question,
 )
-from agentkit._output import OutputSpec
-from agentkit._tool_calls import validate_call
-from agentkit.models.profiles import LOCAL, ModelProfile, RunPolicy
+from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
 CHECKING = ModelProfile(family="test", policy=RunPolicy(checker=GroundingCheck))
@@ -303,7 +304,7 @@ def test_off_by_default_and_on_for_the_local_profile() -> None:
     output, _ = run([tool_call_response("divide", {"a": 60000, "b": 12}), "5000"], profile=ModelProfile())
     assert RAN == [("divide", (60000, 12))]
     assert output == "5000"
-    assert LOCAL.policy.checker is GroundingCheck and ModelProfile().policy.checker is None
+    assert LOCAL.policy.checker is GroundingCheck and ModelProfile().policy is None
 
 
 def test_answers_without_tools_are_not_questioned() -> None:

@@ -14,7 +14,7 @@ else:  # pragma: no cover - the CI Python is newer
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAF_HELPERS = {"agentkit._files", "agentkit._redact", "agentkit._unicode"}
+LEAF_HELPERS = {"agentkit._files", "agentkit._given", "agentkit._redact", "agentkit._unicode"}
 """Modules a value may import: they import nothing of agentkit but exceptions."""
 DOORS = {"agentkit", "agentkit.__main__"}
 """The package itself (its re-exports) and `python -m agentkit`."""
@@ -53,7 +53,7 @@ def test_leaf_helpers_import_no_machinery() -> None:
     for name in LEAF_HELPERS:
         source = (ROOT / "agentkit" / f"{name.removeprefix('agentkit.')}.py").read_text(encoding="utf-8")
         imports = {line.split()[1] for line in source.splitlines() if line.strip().startswith("from .")}
-        assert imports <= {".exceptions"}, name
+        assert imports <= {".exceptions", ".messages", ".usage"}, name  # values only
 
 
 def test_only_the_small_model_policy_edges_are_ignored() -> None:
@@ -61,11 +61,8 @@ def test_only_the_small_model_policy_edges_are_ignored() -> None:
     assert contracts["cli"]["ignore_imports"] == ["agentkit.__main__ -> agentkit.cli"]
     assert "ignore_imports" not in contracts["values"]
     assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
-    assert {edge.split(" -> ")[1] for edge in contracts["models"]["ignore_imports"]} <= {
-        "agentkit._checks",
-        "agentkit._grounding",
-        "agentkit._tool_calls",
-    }
+    # the one edge left: the local profile's hooks, built lazily by profile_for("local")
+    assert contracts["models"]["ignore_imports"] == ["agentkit.models.profiles -> agentkit.local.policy"]
 
 
 def test_version_is_the_projects() -> None:

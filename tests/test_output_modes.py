@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from agentkit import Agent, ToolMessage, UnexpectedModelBehavior, UserError, UserMessage
 from agentkit._output import OutputSpec
 from agentkit.events import FeedbackSent, OutputDelta
+from agentkit.local.policy import RunPolicy
 from agentkit.models import ModelRequestParameters, OutputMode
 from agentkit.models.profiles import (
     DEFAULT,
@@ -20,7 +21,6 @@ from agentkit.models.profiles import (
     GEMINI_3_FLASH,
     LOCAL,
     ModelProfile,
-    RunPolicy,
 )
 from agentkit.testing import ScriptedModel, tool_call_response
 from tests.shared_tools import add

@@ -22,6 +22,7 @@ from agentkit import (
     UserMessage,
     tool,
 )
+from agentkit.local.policy import LOCAL, RunPolicy
 from agentkit.models import ModelRequestParameters
 from agentkit.models._chat_format import build_request
 from agentkit.models._prompted import (
@@ -34,7 +35,7 @@ from agentkit.models._prompted import (
     system_prompt,
 )
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.models.profiles import LOCAL, ModelProfile, RunPolicy
+from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer, tool_call_response, tool_calls_response
 
 PROMPTED = ModelProfile(family="test", tool_calling="prompted", results_reminder=True)

@@ -40,7 +40,8 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.models.profiles import GroundingCheck, ModelProfile, RunPolicy
+from agentkit.local.policy import GroundingCheck, RunPolicy
+from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, text_response, tool_call_response, tool_calls_response
 
 

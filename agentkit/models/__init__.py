@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "FINAL_RESULT_TOOL",
     "Model",
     "ModelProfile",
     "ModelRequestParameters",
@@ -35,6 +36,9 @@ __all__ = [
 
 DEFAULT_MODEL = "google/gemini-2.0-flash-001"
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+FINAL_RESULT_TOOL = "final_result"
+"""The name of the tool through which a structured answer is given (output mode `tool`), and of the
+`ResponseFormat` that asks for one as text."""
 
 
 @dataclass(kw_only=True, frozen=True)

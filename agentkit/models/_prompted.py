@@ -26,8 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._grounding import known_numbers, last_question, unsupported_in_arguments
-from .._output import FINAL_RESULT_TOOL
+from .._given import known_numbers, last_question, unsupported_in_arguments
 from ..messages import (
     AssistantMessage,
     Message,
@@ -40,6 +39,7 @@ from ..messages import (
     unique_call_id,
 )
 from ..tool import ToolDefinition
+from . import FINAL_RESULT_TOOL
 from .profiles import ModelProfile
 
 __all__ = [

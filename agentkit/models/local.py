@@ -1,6 +1,6 @@
 """`LocalModel`: the embedded local model (Qwen2.5-Coder-1.5B on llama.cpp), started on first use.
 
-Its profile (`profiles.LOCAL`) calls tools through the prompt with a grammar (`constrain_calls`); on the
+Its profile (`agentkit.local.policy.LOCAL`) calls tools through the prompt with a grammar (`constrain_calls`); on the
 `llama-server` engine, compiled without LLGuidance, the grammar is left out.
 
 `Agent(model="local")` (or no key and no server configured, with `agentkit[local]` installed) runs here.
@@ -19,7 +19,7 @@ from ..exceptions import ModelAPIError, UserError
 from ..settings import ModelSettings
 from . import ModelRequestParameters
 from .openai import OpenAIChatModel
-from .profiles import LOCAL, ModelProfile
+from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
     from ..events import ModelStreamEvent
@@ -49,7 +49,7 @@ class LocalModel(OpenAIChatModel):
             LOCAL_MODEL_ID,
             base_url="http://127.0.0.1/v1",
             api_key=None,  # the server's own, once it runs (`start`)
-            profile=profile or LOCAL,
+            profile=profile or profile_for("local"),
             max_retries=0,
             follow_successors=False,
         )

@@ -1,56 +1,36 @@
 """Per-model facts, chosen from the model id: how requests are written (schema dialect, prompted tool calling,
-structured output), prices and context size; and in `policy`, what the agent loop does differently.
+structured output), prices and context size; and in `policy`, the hooks a run of the model installs.
 
 Prices are OpenRouter's list prices (dollars per million tokens), used only when the provider's response
 carries no `usage.cost`; where each came from, and when it was read, is noted at the profile and in
 docs/models.md.
 
-Model adapters read the wire fields of `ModelProfile`; only the loop reads `policy` (`RunPolicy`), so an
-adapter has nothing of it to honour or to forget.
+Model adapters read the wire fields of `ModelProfile`; only the run reads `policy` (it makes each run's
+hooks), so an adapter has nothing of it to honour or to forget. The local model's profile, whose policy is
+the small-model checks, lives with them in `agentkit.local.policy`: this module hands it over when asked
+(`profile_for("local")`, `LOCAL`), its one reference to that package, made when called, not on import.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from .._checks import CallQuestion, RunChecker
 from .._dialects import Dialect
-from .._grounding import GroundingCheck
-from .._tool_calls import ValidatedCall
 
-__all__ = [
-    "CallQuestion",
-    "GroundingCheck",
-    "ModelProfile",
-    "OutputMode",
-    "RunChecker",
-    "RunPolicy",
-    "ValidatedCall",
-    "profile_for",
-]
+__all__ = ["ModelProfile", "OutputMode", "RunHooks", "profile_for"]
 
 OutputMode = Literal["tool", "native", "prompted"]
 """How a structured answer is asked for: `native` (a `response_format` json_schema), `tool` (a final-result
 tool the model calls), `prompted` (the schema in the prompt, the JSON read from the reply text)."""
 
 
-@dataclass(kw_only=True, frozen=True)
-class RunPolicy:
-    """What the agent loop does for a model family beyond the wire format (small models need more help)."""
-
-    checker: Callable[[], RunChecker] | None = None
-    """Makes each run's checker, which may question a tool call or an answer before the loop accepts it
-    (`GroundingCheck` for small models: numbers nothing gave). `None`: every call and answer is taken. A
-    checker of your own subclasses `RunChecker`: it gets each `ValidatedCall` and may answer with a
-    `CallQuestion`, and gets each answer and may answer with a question (all importable from here)."""
-    steer_repeated_calls: bool = False
-    """When the model repeats a call it already made (same tool, same arguments), answer with the earlier
-    result and a reminder to use it, without running the tool again, and ask for a text answer next
-    (small models otherwise repeat a call until the turn limit)."""
+RunHooks = Callable[[], Sequence[object]]
+"""Makes the hooks one run installs (objects with methods of `agentkit.Hooks`): called once per run, so a
+hook may keep that run's state."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -88,8 +68,10 @@ class ModelProfile:
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""
-    policy: RunPolicy = field(default_factory=RunPolicy)
-    """What the agent loop does for this family (checks, repeated-call steering); not the wire format."""
+    policy: RunHooks | None = None
+    """What a run does for this family beyond the wire format: makes the hooks each run of the model installs,
+    in front of the agent's. The local profile's is `agentkit.local.policy.RunPolicy(checker=GroundingCheck,
+    steer_repeated_calls=True)`: the small-model checks. `None`: no hooks."""
 
     def takes_response_format(self, *, with_tools: bool) -> bool:
         """Whether a request may carry a `response_format` (with tools offered, when `with_tools`)."""
@@ -212,18 +194,6 @@ GEMINI_3_5_FLASH = dataclasses.replace(
     cache_read_price_per_mtok=0.15,
 )
 OPENAI = ModelProfile(family="openai", schema_dialect="openai-strict")
-LOCAL = ModelProfile(
-    family="local",
-    input_price_per_mtok=0.0,
-    output_price_per_mtok=0.0,
-    context_window=4_096,
-    # the final-result tool goes through the prompted calls, which the grammar (`constrain_calls`) keeps valid
-    structured_output="tool",
-    tool_calling="prompted",
-    constrain_calls=True,
-    results_reminder=True,
-    policy=RunPolicy(checker=GroundingCheck, steer_repeated_calls=True),
-)
 DEFAULT = ModelProfile()
 
 _GEMINI_FAMILIES: dict[tuple[str, str], ModelProfile] = {
@@ -253,7 +223,7 @@ def profile_for(model_id: str) -> ModelProfile:
     """
     name = model_id.lower().strip()
     if name == "local" or name.startswith("local:"):
-        return LOCAL
+        return _local()
     name, _, variant = name.partition(":")
     profile = _profile_of(name.rsplit("/", 1)[-1], name)
     if variant == "free":
@@ -289,3 +259,21 @@ def _gemini_profile(bare: str) -> ModelProfile:
     if _GEMINI_VARIANT.sub("", rest):  # something more than a dated or preview variant: another model
         return line
     return _GEMINI_FAMILIES.get((version, kind), line)
+
+
+def _local() -> ModelProfile:
+    """The local model's profile, from the package that holds what is different for it."""
+    from ..local.policy import LOCAL
+
+    return LOCAL
+
+
+if TYPE_CHECKING:
+    LOCAL: ModelProfile
+    """The local model's profile (`agentkit.local.policy.LOCAL`)."""
+
+
+def __getattr__(name: str) -> ModelProfile:
+    if name == "LOCAL":
+        return _local()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

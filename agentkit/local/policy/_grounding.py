@@ -1,8 +1,9 @@
 """Grounding: numbers a model writes that nothing in the conversation gives it.
 
 Small models invent values: a salary they never looked up, an amount copied from a tool's docstring
-example, `2**20` worked out in their head. With `GroundingCheck` as the profile's checker (the local profile), the loop compares the
-numbers in each tool call's arguments, and in a text answer, with the numbers the conversation holds:
+example, `2**20` worked out in their head. With `GroundingCheck` as the policy's checker (the local
+profile's), a run compares the numbers in each tool call's arguments, and in a text answer, with the numbers
+the conversation holds (`agentkit._given` reads them):
 the system prompt, the user's messages, tool results (not error messages) and answers from before this
 run, plus number words (`half`, `cubed`, `percent`). Tool descriptions do not count (their examples are what
 a small model copies). A number counts as given when it is a given one, or one step from two given ones
@@ -22,17 +23,32 @@ So a false alarm costs one request, and a guess gets a chance to become a look-u
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._checks import CallQuestion, RunChecker
-from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from ..._given import (
+    ALWAYS_KNOWN,
+    NOT_JSON,
+    NUMBER,
+    decoded_arguments,
+    given_text,
+    known_numbers,
+    last_question,
+    leaves,
+    numbers_in_value,
+    rounds_to,
+    unsupported_in_arguments,
+    unsupported_in_text,
+    unsupported_in_value,
+    written_numbers,
+)
+from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
+from ._checker import CallQuestion, RunChecker
 
 if TYPE_CHECKING:
-    from ._tool_calls import ValidatedCall
-    from .tool import ToolDefinition
+    from ..._tool_calls import ValidatedCall
+    from ...tool import ToolDefinition
 
 __all__ = [
     "ANSWER_QUESTION",
@@ -44,15 +60,12 @@ __all__ = [
     "copied_examples",
     "examples",
     "given_numbers",
-    "given_text",
     "ignored_question",
     "ignored_results",
     "known_numbers",
-    "last_question",
     "question",
     "unsupported_in_arguments",
     "unsupported_in_text",
-    "unsupported_in_value",
     "unused_in_question",
 ]
 
@@ -76,58 +89,9 @@ IGNORED_QUESTION = (
     "Your answer leaves out what {tools} returned ({results}). Answer the whole question again, in one reply "
     'that uses every result the question needs. The question was: "{question}"'
 )
-ALWAYS_KNOWN = frozenset({0.0, 1.0})
-"""Numbers no one needs to be told."""
-
-_NUMBER = re.compile(r"\d+(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?")
-"""An unsigned number; commas between groups of three digits are thousands separators."""
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
-NUMBER_WORDS: dict[str, tuple[float, ...]] = {
-    "zero": (0,), "one": (1,), "two": (2,), "three": (3,), "four": (4,), "five": (5,), "six": (6,),
-    "seven": (7,), "eight": (8,), "nine": (9,), "ten": (10,), "eleven": (11,), "twelve": (12,),
-    "twenty": (20,), "thirty": (30,), "forty": (40,), "fifty": (50,), "hundred": (100,), "thousand": (1000,),
-    "million": (1e6,), "billion": (1e9,), "dozen": (12,), "half": (2, 0.5), "quarter": (4, 0.25),
-    "third": (3,), "twice": (2,), "double": (2,), "doubled": (2,), "triple": (3,), "tripled": (3,),
-    "squared": (2,), "square": (2, 0.5), "cubed": (3,), "cube": (3,), "percent": (100,), "per cent": (100,),
-    "%": (100,),
-}  # fmt: skip
-"""Words that stand for numbers a calculation may use (`the square root` is `** 0.5`, `cubed` is `** 3`)."""
-_NUMBER_WORD = re.compile(
-    "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS), re.IGNORECASE
-)
 _EXAMPLE = re.compile(r"(?:\be\.g\.|\bfor example\b|\bsuch as\b|\bexample:)[:,]?\s*([^\n]*)", re.IGNORECASE)
 _QUOTED = re.compile(r'"([^"]+)"|`([^`]+)`|\'([^\']+)\'')
 _PHRASE_END = re.compile(r"[.;)](?:\s|$)|$")
-
-
-def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
-    """The numbers the conversation gives: system and user messages (not agentkit's feedback), tool
-    results, and assistant text from before index `before` (earlier runs)."""
-    known = set(ALWAYS_KNOWN)
-    for index, message in enumerate(messages):
-        text = _given_text(message, index < before)
-        # both readings of `1,234`: a thousands separator, or a list (JSON results write `[1,234]`)
-        for pattern in (_NUMBER, _PLAIN_NUMBER):
-            for match in pattern.finditer(text):
-                value = float(match.group().replace(",", ""))
-                known.add(value)
-                if _PERCENT.match(text, match.end()):
-                    known.add(value / 100)
-        for word in _NUMBER_WORD.findall(text):
-            known.update(NUMBER_WORDS[word.lower()])
-    return frozenset(known)
-
-
-def last_question(messages: Sequence[Message]) -> str:
-    """The text of the last message from the user (the question the latest results serve); agentkit's own
-    feedback messages are skipped."""
-    return next((m.text for m in reversed(messages) if isinstance(m, UserMessage) and not m.feedback), "")
-
-
-def given_text(messages: Sequence[Message], before: int) -> str:
-    """The text the conversation gives (the sources of `known_numbers`), lowercased."""
-    return "\n".join(_given_text(m, i < before) for i, m in enumerate(messages)).lower()
 
 
 def examples(description: str, parameters: dict[str, Any]) -> frozenset[str]:
@@ -166,95 +130,11 @@ def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> lis
     if not tool_examples:
         return []
     found: dict[str, str] = {}
-    for item in (leaf for leaf in _leaves(value) if isinstance(leaf, str)):
+    for item in (leaf for leaf in leaves(value) if isinstance(leaf, str)):
         key = item.strip().lower()
         if key in tool_examples and key not in text:
             found.setdefault(key, f'"{item}"')
     return list(found.values())
-
-
-def _leaves(value: Any) -> Iterator[Any]:
-    """The scalars of a decoded JSON value."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    else:
-        yield value
-
-
-def _given_text(message: Message, earlier_run: bool) -> str:
-    if isinstance(message, UserMessage):
-        return "" if message.feedback else message.text
-    if isinstance(message, ToolMessage):
-        return "" if message.is_error else message.content
-    if isinstance(message, SystemMessage) or earlier_run:
-        return message.content
-    return ""
-
-
-def unsupported_in_text(text: str, known: frozenset[float]) -> list[str]:
-    """The numbers in `text` (as written) that `known` does not support, each once."""
-    return _unsupported(_written(text), known)
-
-
-def unsupported_in_arguments(arguments: str, known: frozenset[float]) -> list[str]:
-    """`unsupported_in_value` for a past call's JSON text (text that does not parse has none)."""
-    value = _decoded(arguments)
-    return [] if value is _INVALID else unsupported_in_value(value, known)
-
-
-def unsupported_in_value(value: Any, known: frozenset[float]) -> list[str]:
-    """The numbers in a call's decoded arguments (number values, and numbers inside strings) that `known`
-    does not support."""
-    return _unsupported(_in_value(value), known)
-
-
-def _written(text: str) -> Iterator[tuple[float, int, str]]:
-    for match in _NUMBER.finditer(text):
-        digits = match.group().replace(",", "")
-        yield float(digits), len(digits.partition(".")[2]), match.group()
-
-
-def _in_value(value: Any) -> Iterator[tuple[float, int, str]]:
-    for leaf in _leaves(value):
-        if isinstance(leaf, bool) or leaf is None:
-            continue
-        if isinstance(leaf, (int, float)):
-            written = json.dumps(leaf)
-            if re.fullmatch(r"-?\d+(?:\.\d+)?", written):  # not inf/nan/exponent forms
-                digits = written.lstrip("-")
-                yield float(digits), len(digits.partition(".")[2]), digits
-            else:
-                yield abs(float(leaf)), 0, written
-        elif isinstance(leaf, str):
-            yield from _written(leaf)
-
-
-def _unsupported(found: Iterable[tuple[float, int, str]], known: frozenset[float]) -> list[str]:
-    out: list[str] = []
-    for value, decimals, written in found:
-        if written not in out and not _supported(value, decimals, known):
-            out.append(written)
-    return out
-
-
-def _supported(value: float, decimals: int, known: frozenset[float]) -> bool:
-    """`value` is known, or one step from known numbers (`a + b`, `a - b`, `a * b`, `a / b`), rounded to the
-    `decimals` it is written with: a model may add two results in its head (`24 - -3` is 27), and a wrong
-    sum is caught because it is no such step."""
-    if _rounds_to(value, decimals, known):
-        return True
-    tolerance = 0.5 * 10**-decimals + 1e-9
-    operands = [k for k in known if k not in ALWAYS_KNOWN]  # with 0 and 1 every k ± 1 would pass
-    for index, a in enumerate(operands):
-        for b in operands[index:]:
-            results = (a + b, abs(a - b), a * b, a / b if b else a, b / a if a else b)
-            if any(abs(r - value) <= tolerance for r in results):
-                return True
-    return False
 
 
 def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
@@ -266,12 +146,14 @@ def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
     used: set[float] = set()
     for message in messages[start:]:
         if isinstance(message, AssistantMessage):
-            used.update(value for value, _, _ in _written(message.content))
+            used.update(value for value, _, _ in written_numbers(message.content))
             for call in message.tool_calls:
-                decoded = _decoded(call.arguments)
-                used.update(v for v, _, _ in _in_value(call.arguments if decoded is _INVALID else decoded))
+                decoded = decoded_arguments(call.arguments)
+                used.update(
+                    v for v, _, _ in numbers_in_value(call.arguments if decoded is NOT_JSON else decoded)
+                )
     out: list[str] = []
-    for value, _, written in _written(question_text):
+    for value, _, written in written_numbers(question_text):
         if value not in used and value not in ALWAYS_KNOWN and written not in out:
             out.append(written)
     return out
@@ -329,8 +211,8 @@ def _uses(text: str, result: str) -> bool:
     `result`."""
     if _words(text) & _words(result):
         return True
-    values = frozenset(value for value, _, _ in _written(result))
-    return any(_rounds_to(value, decimals, values) for value, decimals, _ in _written(text))
+    values = frozenset(value for value, _, _ in written_numbers(result))
+    return any(rounds_to(value, decimals, values) for value, decimals, _ in written_numbers(text))
 
 
 def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage]:
@@ -358,26 +240,6 @@ def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage
     return ignored
 
 
-_INVALID: Any = object()
-
-
-def _decoded(arguments: str) -> Any:
-    """A call's arguments decoded (empty text is `{}`), or `_INVALID` when they are not JSON."""
-    try:
-        return json.loads(arguments) if arguments.strip() else {}
-    except (
-        ValueError,
-        RecursionError,
-    ):  # not JSON, or past what the decoder takes (too many digits, too deep)
-        return _INVALID
-
-
-def _rounds_to(value: float, decimals: int, known: frozenset[float]) -> bool:
-    """`value` is a known number, rounded to the `decimals` it is written with."""
-    tolerance = 0.5 * 10**-decimals + 1e-9
-    return value in known or any(abs(k - value) <= tolerance for k in known)
-
-
 def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> list[str]:
     """The numbers, as written, of the run's question and its successful tool results (the run starts at
     index `start`), each once: what an answer may be computed from."""
@@ -385,7 +247,7 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
     texts += [m.content for m in messages[start:] if isinstance(m, ToolMessage) and not m.is_error]
     out: list[str] = []
     for text in texts:
-        for match in _NUMBER.finditer(text):
+        for match in NUMBER.finditer(text):
             start = match.start()
             negative = text[start - 1 : start] == "-" and not text[start - 2 : start - 1].isalnum()
             written = f"-{match.group()}" if negative else match.group()
