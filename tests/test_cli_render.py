@@ -81,7 +81,10 @@ def test_terminal_dims_provisional_text_and_notes_feedback() -> None:
     )
     text = out.getvalue()
     assert "\x1b[2mIt is 42\x1b[0m\n" in text
-    assert "\x1b[33m(answer questioned by the grounding check; the model answers again)\x1b[0m" in text
+    assert (
+        "\x1b[33m(answer questioned by a check (a hook's check_answer); the model answers again)\x1b[0m"
+        in text
+    )
     assert "\x1b[31m  ← \x1b[0m\x1b[31merror: bad (0.00 s)" in text
 
 

@@ -61,7 +61,7 @@ _ARGUMENT_CHARS = 60
 FEEDBACK_NOTES = {
     "empty_response": "the answer was empty; asking again",
     "invalid_output": "the answer did not validate; asking again",
-    "answer_questioned": "answer questioned by the grounding check; the model answers again",
+    "answer_questioned": "answer questioned by a check (a hook's check_answer); the model answers again",
 }
 
 
