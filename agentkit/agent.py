@@ -395,9 +395,10 @@ class Agent(Generic[DepsT, OutputT]):
         if key != self._hooks_key:
             self._hooks_key, self._hooks = key, build_runner(key)
         installed = hook_list(policy()) if policy is not None else []
-        if not hooks and not installed:
+        given = hook_list(hooks) if hooks is not None else []
+        if not given and not installed:
             return self._hooks
-        return build_runner([*installed, *key, *(hooks or ())])
+        return build_runner([*installed, *key, *given])
 
     def _run_processors(self, given: Sequence[HistoryProcessor] | None) -> tuple[Processor, ...]:
         if given is None:
