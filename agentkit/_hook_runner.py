@@ -1,6 +1,7 @@
 """How a run calls its hooks (`agentkit.hooks`): `HookRunner`, built once per agent (and per run given
-`hooks=`), holds for each hook method only the objects that have it, so the loop asks nothing of a hook
-that does not do anything; and the run's other per-run functions (dynamic instructions, `prepare_tools`).
+`hooks=`, or when the model's profile installs hooks: `ModelProfile.policy`), holds for each hook method
+only the objects that have it, so the loop asks nothing of a hook that does not do anything; and the run's
+other per-run functions (dynamic instructions, `prepare_tools`).
 
 The loop (`_loop`) calls `spec.hooks` (a `HookRunner`, or `None` when no hook does anything) at its steps:
 `start` (before_run, guardrails that do not run concurrently), `request` (before_request; the first

@@ -10,7 +10,8 @@ End         the output; `run_events` yields `RunFinished`
 ```
 A run continuing a transcript that ends with calls waiting for approval starts with `RunTools` on those
 calls (each approved or denied by the run's decisions). Before the first step the run loads its session and
-enters its toolsets; after each step it appends the step's messages to its session.
+enters its toolsets; after each step it appends the step's messages to its session (not what a guardrail
+stops: the prompt once the input guardrails pass, an answer once the output guardrails do).
 
 The run's hooks (`spec.hooks`, a `_hook_runner.HookRunner`; `None` when no hook does anything) are called at
 these points: `before_run` once the run has started (then the input guardrails that do not run beside the
@@ -82,6 +83,7 @@ from .events import (
 )
 from .exceptions import (
     AgentRunError,
+    GuardrailTripped,
     ToolArgumentsError,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
@@ -131,7 +133,10 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                 # calls waiting for approval are matched against the tools offered as the run resumes
                 state.step_tools = await step_tools(spec, state, spec.prepare_tools)
             step = _first_step(spec, state)
-            await _save(spec, state, step)  # the prompt, once the run is known to be well formed
+            # the prompt, once the run is known to be well formed (and its input guardrails passed: what one
+            # stops is never stored, for a later run to send)
+            if hooks is None or not hooks.input_guardrails:
+                await _save(spec, state, step)
             parameters = request_parameters(spec)
             if hooks is not None:
                 async with aclosing(hooks.start(spec, state)) as started:
@@ -144,11 +149,13 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                             step = item
                         else:
                             yield item
-                await _save(spec, state, step)
-            if hooks is not None and hooks.output_guardrails and not step.pending:
+                if not _checks_output(spec, step):
+                    await _save(spec, state, step)
+            if hooks is not None and _checks_output(spec, step):
                 async with aclosing(hooks.check_output(spec, state, step.output)) as checked:
                     async for event in checked:
                         yield event
+                await _save(spec, state, step)  # the answer, once the output guardrails let it through
         except _NotStored as failure:
             error = AgentRunError(
                 f"{failure}. The whole transcript is on this error (.messages): append the unsaved ones to the "
@@ -161,7 +168,8 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             raise error from failure.__cause__
         except AgentRunError as exc:
             try:
-                await _save(spec, state, step)
+                if not isinstance(exc, GuardrailTripped):  # what a guardrail stopped is not stored
+                    await _save(spec, state, step)
             except _NotStored as failure:  # the run's own error says more: it stays, with this added
                 exc.message = f"{exc.message} (also, {str(failure)[0].lower()}{str(failure)[1:]})"
             if not exc.messages:
@@ -186,6 +194,14 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
         if hooks is not None:
             await hooks.after_run(spec, state, result, None)
         yield RunFinished(result=result)
+
+
+def _checks_output(spec: RunSpec[Any], step: Step) -> bool:
+    """Whether the run's output guardrails are to check the answer `step` holds (`TakeAnswer`, or an `End`
+    with an output): until they pass, it is not stored."""
+    if spec.hooks is None or not spec.hooks.output_guardrails:
+        return False
+    return isinstance(step, TakeAnswer) or (isinstance(step, End) and not step.pending)
 
 
 def _first_step(spec: RunSpec[Any], state: RunState) -> Step:

@@ -282,8 +282,8 @@ class Agent(Generic[DepsT, OutputT]):
                 with `requires_approval` stop the run: see `RunResult.pending_approvals`), `session` (an
                 `agentkit.sessions.Session`: its messages are the history, and the run's new messages are
                 appended to it step by step), `hooks` (hook objects and guardrails for this run, called after
-                the agent's: see `agentkit.hooks`).
-                appended to it step by step), `history_processors` (instead of the agent's, for this run).
+                the agent's: see `agentkit.hooks`), `history_processors` (instead of the agent's, for this
+                run).
 
         Raises:
             UserError: Misuse, such as a missing API key (before any request).
@@ -395,9 +395,10 @@ class Agent(Generic[DepsT, OutputT]):
         if key != self._hooks_key:
             self._hooks_key, self._hooks = key, build_runner(key)
         installed = hook_list(policy()) if policy is not None else []
-        if not hooks and not installed:
+        given = hook_list(hooks) if hooks is not None else []
+        if not given and not installed:
             return self._hooks
-        return build_runner([*installed, *key, *(hooks or ())])
+        return build_runner([*installed, *key, *given])
 
     def _run_processors(self, given: Sequence[HistoryProcessor] | None) -> tuple[Processor, ...]:
         if given is None:

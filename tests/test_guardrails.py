@@ -340,3 +340,51 @@ async def test_leaving_the_stream_early_cancels_the_request_and_the_guardrails()
         with pytest.raises(asyncio.CancelledError):
             await waiting
     assert stuck.cancelled and checking.cancelled
+
+
+async def tripped_in(session: Any, agent: Agent[Any, Any], prompt: str, *, stream: bool) -> GuardrailTripped:
+    """The error of a run on `session` that must trip."""
+    try:
+        if stream:
+            async with agent.run_stream(prompt, session=session) as run:
+                async for _ in run:
+                    pass
+        else:
+            await agent.run(prompt, session=session)
+    except GuardrailTripped as error:
+        return error
+    raise AssertionError("the run did not trip")  # pragma: no cover
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("concurrent", [True, False])
+async def test_a_tripped_input_is_not_kept_in_the_session_for_the_next_turn(
+    tmp_path: Any, stream: bool, concurrent: bool
+) -> None:
+    from agentkit.sessions import SQLiteSession
+
+    session = SQLiteSession(tmp_path / "chat.db", "c")
+    guarded = Agent(ScriptedModel(["seen"]), hooks=[InputGuardrail(no_secrets, concurrent=concurrent)])
+    error = await tripped_in(session, guarded, "my password is hunter2", stream=stream)
+    assert [m.text for m in error.messages if isinstance(m, UserMessage)] == ["my password is hunter2"]
+    assert await session.load() == []
+    # the next turn does not send the password the guardrail kept from the model
+    model = ScriptedModel(["hello"])
+    await Agent(model, hooks=[InputGuardrail(no_secrets)]).run("hi", session=session)
+    assert "hunter2" not in str(model.requests[0].messages)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_denied_answer_is_not_kept_in_the_session(tmp_path: Any, stream: bool) -> None:
+    from agentkit.sessions import SQLiteSession
+
+    def short(ctx: RunContext[Any], output: str) -> Deny | None:
+        return Deny("too long") if len(output) > 10 else None
+
+    session = SQLiteSession(tmp_path / "chat.db", "c")
+    agent = Agent(ScriptedModel(["an answer far too long"]), hooks=[OutputGuardrail(short)])
+    error = await tripped_in(session, agent, "hi", stream=stream)
+    assert error.messages[-1].content == "an answer far too long"  # the error keeps it
+    assert [m.role for m in await session.load()] == ["user"]  # the session does not
+    await Agent(ScriptedModel(["short"]), hooks=[OutputGuardrail(short)]).run("again", session=session)
+    assert [m.role for m in await session.load()] == ["user", "user", "assistant"]  # one that passes is

@@ -379,6 +379,14 @@ def test_things_that_are_not_hooks_are_refused(hooks: Any, message: str) -> None
         Agent(ScriptedModel(["hi"]), hooks=hooks)
 
 
+@pytest.mark.parametrize("hooks", [Hooks(), "Hooks()"])
+def test_a_run_s_hooks_that_are_not_a_list_are_refused_as_the_agent_s_are(hooks: Any) -> None:
+    model = ScriptedModel(["hi"])
+    with pytest.raises(UserError, match=r"hooks takes a list of hook objects"):
+        Agent(model).run_sync("hi", hooks=hooks)
+    assert model.requests == []
+
+
 def test_a_hook_attribute_that_is_not_callable_is_refused() -> None:
     class Odd:
         before_run = "soon"

@@ -7,6 +7,7 @@ Whole runs on the loopback server playing a Gemini 3 model are in test_reasoning
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 from collections.abc import AsyncGenerator, Iterator, Sequence
@@ -532,3 +533,29 @@ def test_streamed_details_are_sent_in_fragments_that_merge_back_to_the_issued_on
         merger.add(delta.get("reasoning_details"))
     assert json.dumps(merger.details) == json.dumps(details)
     assert len([d for d in deltas if "reasoning_details" in d]) == 4  # the text in two halves
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_scripted_answer_with_calls_keeps_its_reasoning_and_signatures(stream: bool) -> None:
+    # the test doubles give calls fresh ids: the answer's reasoning and each call's signed extra stay on it
+    details = [{"type": "reasoning.text", "text": "Adding.", "signature": "sig"}]
+    extra = {"google": {"thought_signature": "signed"}}
+    call = tool_call_response("add", {"a": 1, "b": 2}, id="c1").tool_calls[0]
+    calling = AssistantMessage(
+        tool_calls=[dataclasses.replace(call, extra_content=extra)],
+        reasoning="Adding.",
+        reasoning_details=details,
+    )
+    model = ScriptedModel([calling, "3"], model_name="acme/thinker")
+    agent = Agent(model, tools=[add])
+    if stream:
+        async with agent.run_stream("1+2?") as running:
+            thinking = "".join([e.text async for e in running if isinstance(e, ThinkingDelta)])
+        assert thinking == "Adding."
+        result = running.result
+    else:
+        result = await agent.run("1+2?")
+    sent = model.requests[1].messages[1]
+    assert isinstance(sent, AssistantMessage) and sent is result.messages[1]
+    assert (sent.reasoning, sent.reasoning_details) == ("Adding.", details)
+    assert sent.tool_calls[0].extra_content == extra

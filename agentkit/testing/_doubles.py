@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..events import ModelStreamEvent, ResponseFinished, TextDelta, ThinkingDelta, ToolCallDelta
@@ -97,15 +97,12 @@ def _unique_ids(answer: AssistantMessage, messages: Sequence[Message]) -> Assist
 
     if not answer.tool_calls:
         return answer
-    raw = [{"id": c.id, "function": {"name": c.name, "arguments": c.arguments}} for c in answer.tool_calls]
+    raw = [
+        {"id": c.id, "function": {"name": c.name, "arguments": c.arguments}, "extra_content": c.extra_content}
+        for c in answer.tool_calls
+    ]
     calls = unique_tool_calls(raw, transcript_call_ids(messages))
-    return AssistantMessage(
-        content=answer.content,
-        tool_calls=calls,
-        model_name=answer.model_name,
-        finish_reason=answer.finish_reason,
-        usage=answer.usage,
-    )
+    return replace(answer, tool_calls=calls)  # its reasoning and the rest kept as scripted
 
 
 class _DoubleModel(Model):
