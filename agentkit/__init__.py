@@ -33,6 +33,7 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
+from .models._pacing import RateLimit
 from .models.profiles import RunPolicy
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
@@ -58,6 +59,7 @@ __all__ = [
     "ModelSettings",
     "ModelUnavailableError",
     "ProviderRouting",
+    "RateLimit",
     "RunContext",
     "RunPolicy",
     "RunResult",

@@ -10,7 +10,7 @@ import agentkit.testing
 
 PUBLIC = [
     "Agent", "AgentRunError", "AgentkitError", "AssistantMessage", "AudioPart", "DocumentPart", "ImagePart", "Message", "Model", "ModelAPIError",
-    "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "ProviderRouting", "RunContext",
+    "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "ProviderRouting", "RateLimit", "RunContext",
     "RunPolicy", "RunResult", "RunStream", "UsageView", "events", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
     "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",
     "UserError", "UserMessage", "__version__", "messages_from_json", "messages_to_json", "tool",
