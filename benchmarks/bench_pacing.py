@@ -120,7 +120,17 @@ def child_cli(tasks_file: str, out: str, runs: int, engine: str) -> None:
 
     from agentkit.cli import main
 
-    argv = ["batch", tasks_file, "--out", out, "--concurrency", str(runs), "--json-summary", "--engine", engine]
+    argv = [
+        "batch",
+        tasks_file,
+        "--out",
+        out,
+        "--concurrency",
+        str(runs),
+        "--json-summary",
+        "--engine",
+        engine,
+    ]
     captured = io.StringIO()
     start = time.time()
     with contextlib.redirect_stdout(captured):
@@ -129,7 +139,17 @@ def child_cli(tasks_file: str, out: str, runs: int, engine: str) -> None:
     lines = [json.loads(line) for line in Path(out).read_text(encoding="utf-8").splitlines()]
     failed = runs - sum(1 for r in lines if r["error"] is None and r["output"] == EXPECTED)
     summary = json.loads(captured.getvalue())
-    print(json.dumps({"elapsed_s": elapsed, "failed": failed, "exit": code, "summary": summary, "end_s": start + elapsed}))
+    print(
+        json.dumps(
+            {
+                "elapsed_s": elapsed,
+                "failed": failed,
+                "exit": code,
+                "summary": summary,
+                "end_s": start + elapsed,
+            }
+        )
+    )
 
 
 def side(name: str, runs: int, limit: int, window: float) -> dict[str, Any]:
@@ -141,7 +161,9 @@ def side(name: str, runs: int, limit: int, window: float) -> dict[str, Any]:
             tasks.write_text("".join(json.dumps({"id": i, "prompt": PROMPT}) + "\n" for i in range(runs)))
             engine = "ray" if name == "ray" else "local"
             args = [sys.executable, __file__, "--child-cli", str(tasks), str(out), str(runs), engine]
-        done = subprocess.run(args, env=environment(server.base_url), capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            args, env=environment(server.base_url), capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{name}: exit {done.returncode}\n{done.stderr[-3000:]}")
         child = json.loads(done.stdout.strip().splitlines()[-1])

@@ -433,7 +433,11 @@ class BenchServer:
                 if not ok:
                     error = {"error": {"message": "Rate limit exceeded", "code": 429}}
                     return None, _response(
-                        "429 Too Many Requests", json.dumps(error).encode(), "application/json", close=close, extra=extra
+                        "429 Too Many Requests",
+                        json.dumps(error).encode(),
+                        "application/json",
+                        close=close,
+                        extra=extra,
                     )
             try:
                 request = json.loads(body)
@@ -460,7 +464,11 @@ class BenchServer:
         if method == "GET" and url.path == "/health":
             data: dict[str, Any] = {"ok": True, "requests_served": self.model.requests_served}
             if self.rate is not None:
-                data |= {"allowed": self.rate.allowed, "refused": self.rate.refused, "first_s": self.rate.start}
+                data |= {
+                    "allowed": self.rate.allowed,
+                    "refused": self.rate.refused,
+                    "first_s": self.rate.start,
+                }
             return None, _response("200 OK", json.dumps(data).encode(), "application/json", close=close)
         return None, _response("404 Not Found", b'{"error": "not found"}', "application/json", close=close)
 
@@ -488,7 +496,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
-        "--rate-limit", metavar="N/SECONDS", help="allow N requests per SECONDS (fixed windows), then answer 429"
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="allow N requests per SECONDS (fixed windows), then answer 429",
     )
     args = parser.parse_args()
     rate = None

@@ -41,8 +41,8 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -498,11 +498,8 @@ async def _on_response(response: Any) -> None:
     call.pacer.learn(response.headers, response.status_code)
 
 
-def _install_hooks(client: Any) -> None:
-    """Add the pacing hooks to the SDK client's HTTP client, once."""
-    http = getattr(client, "_client", None)
-    if http is None or http in _hooked:
-        return
+def _install_hooks(http: Any) -> None:
+    """Add the pacing hooks to the SDK client's HTTP client."""
     hooks = http.event_hooks
     hooks.setdefault("request", []).append(_on_request)
     hooks.setdefault("response", []).append(_on_response)
@@ -510,15 +507,83 @@ def _install_hooks(client: Any) -> None:
     _hooked.add(http)
 
 
-@contextlib.contextmanager
-def paced(client: Any, pacer: Pacer) -> Iterator[None]:
-    """Pace the requests the SDK sends in this block (its retries included) with `pacer`."""
-    call = _Call(pacer)
-    _install_hooks(client)
-    token = _current.set(call)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):  # a stream closed from another context
-            _current.reset(token)
-        pacer.finish(call.pending)
+class _Gate:
+    """At most `free` requests of one HTTP client inside the SDK at once (its pool's connections): the others
+    wait here, first come first served, holding their messages but none of the SDK's and httpx's objects for
+    a request (options, headers, the encoded body), and sparing the pool a queue it scans on every release."""
+
+    __slots__ = ("free", "loop", "waiters")
+
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.free = size
+        self.loop = loop
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return
+        future = self.loop.create_future()
+        self.waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # granted as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            future = self.waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self.free += 1
+
+
+_gates: weakref.WeakKeyDictionary[Any, _Gate] = weakref.WeakKeyDictionary()
+
+
+def _gate_for(http: Any) -> _Gate | None:
+    """The gate of an HTTP client on the running loop, sized to its connection pool (None: no known size)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(http)
+    if gate is not None:
+        return gate if gate.loop is loop else None
+    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    if not isinstance(size, int) or not 0 < size < 1 << 31:
+        return None
+    gate = _gates[http] = _Gate(size, loop)
+    return gate
+
+
+class paced:  # noqa: N801 - used as a function: `async with paced(client, pacer):`
+    """Pace the requests the SDK sends in this block (its retries included) with `pacer`, and wait first for
+    one of the client's connections (`_Gate`)."""
+
+    __slots__ = ("call", "gate", "http", "token")
+
+    def __init__(self, client: Any, pacer: Pacer) -> None:
+        self.call = _Call(pacer)
+        self.http = getattr(client, "_client", None)
+        self.gate: _Gate | None = None
+        self.token: Token[_Call | None] | None = None
+
+    async def __aenter__(self) -> None:
+        http = self.http
+        if http is not None:
+            if http not in _hooked:
+                _install_hooks(http)
+            self.gate = _gate_for(http)
+            if self.gate is not None:
+                await self.gate.acquire()
+        self.token = _current.set(self.call)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.token is not None:
+            with contextlib.suppress(ValueError):  # a stream closed from another context
+                _current.reset(self.token)
+        if self.gate is not None:
+            self.gate.release()
+        self.call.pacer.finish(self.call.pending)

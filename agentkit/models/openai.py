@@ -437,14 +437,17 @@ class OpenAIChatModel(Model):
         """
         payload = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
         pacer = pacer_for(self.base_url, client.api_key, body["model"], self._rate_limit)
-        with self._sdk_errors(body["model"]), paced(client, pacer):
-            async with client.chat.completions.with_streaming_response.create(
-                model=body["model"],
-                messages=body["messages"],
-                stream=True,
-                extra_body=payload,
-                **self._request_options(settings),
-            ) as response:
+        with self._sdk_errors(body["model"]):
+            async with (
+                paced(client, pacer),
+                client.chat.completions.with_streaming_response.create(
+                    model=body["model"],
+                    messages=body["messages"],
+                    stream=True,
+                    extra_body=payload,
+                    **self._request_options(settings),
+                ) as response,
+            ):
                 datas = self._event_data(response.http_response, body["model"])
                 try:
                     yield datas
@@ -524,13 +527,14 @@ class OpenAIChatModel(Model):
         model = body["model"]
         payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
         pacer = pacer_for(self.base_url, client.api_key, model, self._rate_limit)
-        with self._sdk_errors(model), paced(client, pacer):
-            raw = await client.chat.completions.with_raw_response.create(
-                model=model,
-                messages=body["messages"],
-                extra_body=payload,
-                **self._request_options(settings),
-            )
+        with self._sdk_errors(model):
+            async with paced(client, pacer):
+                raw = await client.chat.completions.with_raw_response.create(
+                    model=model,
+                    messages=body["messages"],
+                    extra_body=payload,
+                    **self._request_options(settings),
+                )
         try:
             data = json.loads(raw.http_response.content)
         except ValueError as exc:
