@@ -67,6 +67,8 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_warmup": True,
         "rounds": 3,
         "caching_reps": 20,
+        "pacing_runs": 500,
+        "pacing_window": 10.0,
     },
     "quick": {
         "overhead_reps": 25,
@@ -82,6 +84,8 @@ MODES: dict[str, dict[str, Any]] = {
         "coldstart_warmup": False,
         "rounds": 1,
         "caching_reps": 3,
+        "pacing_runs": 200,
+        "pacing_window": 2.0,
     },
 }
 BENCHES = (
@@ -93,6 +97,7 @@ BENCHES = (
     "streaming",
     "default_path",
     "caching",
+    "pacing",
 )
 
 
@@ -346,7 +351,41 @@ def run_all(
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failures.append(f"caching: {exc}")
             log(f"FAILED: {exc}")
+    if "pacing" in benches and any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped:
+        log("pacing: agentkit")
+        try:
+            results["pacing"] = run_pacing(pythons["agentkit"], mode, timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            failures.append(f"pacing: {exc}")
+            log(f"FAILED: {exc}")
     return info, skipped, failures, results
+
+
+def run_pacing(python: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """bench_pacing.py (agentkit only, against a rate-limited loopback server): concurrent runs, and the same
+    batch through `agentkit batch`, with no 429 collected and the allowed rate used."""
+    agentkit = next(fw for fw in FRAMEWORKS if fw.name == "agentkit")
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        args = [
+            "--runs",
+            str(mode["pacing_runs"]),
+            "--window",
+            str(mode["pacing_window"]),
+            "--json",
+            out.name,
+        ]
+        done = subprocess.run(
+            [python, str(HERE / "bench_pacing.py"), *args],
+            env={**os.environ, **env_for(agentkit)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench_pacing.py: exit {done.returncode}\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
 
 
 def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
@@ -495,6 +534,11 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "8. Prompt caching: a 20-turn agentkit run's cost without and with cache_control breakpoints",
             _render_caching,
         ),
+        (
+            "pacing",
+            "9. Rate limits: concurrent runs against a loopback server that answers 429 past its limit",
+            _render_pacing,
+        ),
     )
     for key, title, render_section in sections:
         if results.get(key):
@@ -514,6 +558,12 @@ def _render_caching(f: dict[str, Any]) -> str:
         )
     lines.append(f"  with/without: {f['cost_ratio_with_over_without']:.3f} of the cost")
     return "\n".join(lines)
+
+
+def _render_pacing(f: dict[str, Any]) -> str:
+    from bench_pacing import render as render_pacing
+
+    return render_pacing(f["sides"], f["limit"], f["window_s"])
 
 
 def _load(values: list[float] | tuple[float, ...]) -> str:

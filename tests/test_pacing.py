@@ -20,6 +20,7 @@ from agentkit import Agent, ModelSettings, RateLimit, UserError, UserMessage
 from agentkit.models import ModelRequestParameters
 from agentkit.models import _pacing as pacing
 from agentkit.models.openai import OpenAIChatModel
+from agentkit.testing import LoopbackServer
 
 MODEL = "google/gemini-2.0-flash-001"
 
@@ -387,3 +388,77 @@ async def test_a_request_that_fails_without_an_answer_frees_its_slot() -> None:
         await ask(model)
     pacer = pacing.pacer_for(model.base_url, "sk-test", MODEL, None)
     assert attempts == 3 and pacer.in_flight == 0 and not pacer.seen
+
+
+async def test_requests_past_the_connection_pool_wait_in_agentkit() -> None:
+    def slow(body: dict[str, Any]) -> str:
+        time.sleep(0.15)
+        return "ok"
+
+    with LoopbackServer([slow] * 5) as server:
+        http = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=2))
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test", http_client=http)
+        model = OpenAIChatModel(MODEL, client=client)
+        tasks = [asyncio.create_task(ask(model, f"q{i}")) for i in range(6)]
+        await asyncio.sleep(0.05)
+        gate = pacing._gates[http]
+        assert gate.free == 0 and len(gate.waiters) == 4  # 2 in the SDK, 4 not built yet
+        tasks[5].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert results[:5] == ["ok"] * 5 and isinstance(results[5], asyncio.CancelledError)
+        assert gate.free == 2 and not gate.waiters
+        assert sorted(b["messages"][0]["content"] for b in server.bodies) == [f"q{i}" for i in range(5)]
+        await client.close()
+
+
+async def test_a_gate_belongs_to_one_event_loop_and_passes_on_a_slot_given_as_it_was_cancelled() -> None:
+    http = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=1))
+    gate = pacing._gate_for(http)
+    assert gate is not None and pacing._gate_for(http) is gate
+    assert await asyncio.to_thread(lambda: asyncio.run(_gate_elsewhere(http))) is None
+    assert (
+        pacing._gate_for(httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200))))
+        is None
+    )
+    await gate.acquire()
+    waiting = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()  # granted to `waiting`...
+    waiting.cancel()  # ...which is cancelled before it runs: the slot goes back
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert gate.free == 1
+    await http.aclose()
+
+
+async def _gate_elsewhere(http: httpx2.AsyncClient) -> pacing._Gate | None:
+    return pacing._gate_for(http)
+
+
+async def test_a_pacer_slot_given_as_the_waiter_was_cancelled_is_not_counted() -> None:
+    pacer = pacing.Pacer(RateLimit(requests_per_minute=60))  # one a second
+    pacer.seen = True
+    await pacer.acquire()
+    waiting = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0)
+    assert pacer._requests is not None and len(pacer._queue) == 1
+    pacer._requests.level = 1.0
+    with pacer._lock:
+        pacer._pump()  # the slot is taken for the waiter, its wake-up on the way...
+    waiting.cancel()  # ...when it is cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pacer.in_flight == 1
+
+
+def test_waiters_of_a_closed_loop_are_dropped_and_explicit_limits_follow_the_model() -> None:
+    pacer = pacing.pacer_for("http://127.0.0.1:1/v1", "k", MODEL, RateLimit(requests_per_minute=60))
+    assert pacing.pacer_for("http://127.0.0.1:1/v1", "k", MODEL, RateLimit(requests_per_minute=120)) is pacer
+    assert pacer.explicit == RateLimit(requests_per_minute=120)
+    loop = asyncio.new_event_loop()
+    future: asyncio.Future[None] = loop.create_future()
+    loop.close()
+    with pacer._lock:
+        pacer._queue.append(pacing._Waiter(loop, future, 0.0))
+        pacer._pump()
+    assert not pacer._queue

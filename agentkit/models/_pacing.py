@@ -246,6 +246,7 @@ class _Waiter:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
     cost: float
+    granted: bool = False
 
 
 _share = 1.0
@@ -313,10 +314,10 @@ class Pacer:
             await waiter.future
         except asyncio.CancelledError:
             with self._lock:
-                if waiter in self._queue:
-                    self._queue.remove(waiter)
-                elif not waiter.future.cancelled():  # granted as it was cancelled: the slot goes unused
+                if waiter.granted:  # granted as it was cancelled: the slot goes unused
                     self.in_flight -= 1
+                elif waiter in self._queue:  # (a pump may have dropped it already)
+                    self._queue.remove(waiter)
                 self._pump()
             raise
 
@@ -357,6 +358,7 @@ class Pacer:
                 return
             self._queue.popleft()
             self._take(head.cost)
+            head.granted = True
             head.loop.call_soon_threadsafe(_grant, head.future)
 
     def _wake_at(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
@@ -558,7 +560,7 @@ def _gate_for(http: Any) -> _Gate | None:
     return gate
 
 
-class paced:  # noqa: N801 - used as a function: `async with paced(client, pacer):`
+class paced:
     """Pace the requests the SDK sends in this block (its retries included) with `pacer`, and wait first for
     one of the client's connections (`_Gate`)."""
 
