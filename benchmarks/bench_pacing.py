@@ -14,10 +14,10 @@ and a fresh server each, with nothing configured (agentkit learns the limit from
 - **ray** (with `--sides ...,ray`, needs `agentkit[ray]`): the same command with `--engine ray`.
 
 Figures per side: runs that failed (goal 0), the share of requests answered 429 (goal at most 1%), and the
-throughput: requests served per second from the first request to the end, over the allowed rate
-`limit / window` (goal at least 0.9). With fixed windows the last window may be used only in part, and the
-first is used at once, so the ideal figure is `runs / ((ceil(runs / limit) - 1) * window)` over the allowed
-rate (printed too). `--quick` is 200 runs with a 2-second window.
+throughput: requests served per second from the server's first request to its last served one, over the
+allowed rate `limit / window` (goal at least 0.9). With fixed windows the first window's requests all go at
+once and the last request arrives as the last window opens, so the best possible figure is
+`runs / ((ceil(runs / limit) - 1) * window)` over the allowed rate (printed too). `--quick` is 200 runs with a 2-second window.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def child_library(runs: int) -> None:
         return time.time() - start, ok.count(False)
 
     elapsed, failed = asyncio.run(main())
-    print(json.dumps({"elapsed_s": elapsed, "failed": failed, "end_s": time.time()}))
+    print(json.dumps({"elapsed_s": elapsed, "failed": failed}))
 
 
 def child_cli(tasks_file: str, out: str, runs: int, engine: str) -> None:
@@ -146,7 +146,6 @@ def child_cli(tasks_file: str, out: str, runs: int, engine: str) -> None:
                 "failed": failed,
                 "exit": code,
                 "summary": summary,
-                "end_s": start + elapsed,
             }
         )
     )
@@ -168,10 +167,10 @@ def side(name: str, runs: int, limit: int, window: float) -> dict[str, Any]:
             raise RuntimeError(f"{name}: exit {done.returncode}\n{done.stderr[-3000:]}")
         child = json.loads(done.stdout.strip().splitlines()[-1])
         stats = server.health()
-    # From the server's first request (the child's start-up, imports and Ray's start are not the limiter's
-    # doing) to the end of the child's last run.
+    # From the server's first request to its last served one: the child's start-up, imports, Ray's start and
+    # shutdown are not the limiter's doing.
     served, refused = stats["allowed"], stats["refused"]
-    elapsed = child["end_s"] - stats["first_s"]
+    elapsed = stats["last_s"] - stats["first_s"]
     allowed_rate = limit / window
     ideal = runs / ((math.ceil(runs / limit) - 1) * window) if runs > limit else math.inf
     return {

@@ -349,6 +349,8 @@ class RateWindow:
     index: int = -1
     allowed: int = 0
     refused: int = 0
+    last: float | None = None
+    """When the last allowed request arrived (seconds since the epoch)."""
 
     def check(self) -> tuple[bool, str]:
         """Whether a request arriving now is allowed, and the headers of its answer."""
@@ -361,6 +363,8 @@ class RateWindow:
         ok = self.used < self.limit
         self.used += ok
         self.allowed += ok
+        if ok:
+            self.last = now
         self.refused += not ok
         reset = self.start + (index + 1) * self.window
         extra = (
@@ -468,6 +472,7 @@ class BenchServer:
                     "allowed": self.rate.allowed,
                     "refused": self.rate.refused,
                     "first_s": self.rate.start,
+                    "last_s": self.rate.last,
                 }
             return None, _response("200 OK", json.dumps(data).encode(), "application/json", close=close)
         return None, _response("404 Not Found", b'{"error": "not found"}', "application/json", close=close)
