@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from agentkit import Agent, ModelSettings, RateLimit, UserError, UserMessage
-from agentkit.models import ModelRequestParameters
+from agentkit.models import ModelRequestParameters, _gate
 from agentkit.models import _pacing as pacing
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer
@@ -403,7 +403,7 @@ async def test_requests_past_the_connection_pool_wait_in_agentkit() -> None:
         model = OpenAIChatModel(MODEL, client=client)
         tasks = [asyncio.create_task(ask(model, f"q{i}")) for i in range(6)]
         await asyncio.sleep(0.05)
-        gate = pacing._gates[http]
+        gate = _gate._gates[http]
         assert gate.free == 0 and len(gate.waiters) == 4  # 2 in the SDK, 4 not built yet
         tasks[5].cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -415,11 +415,11 @@ async def test_requests_past_the_connection_pool_wait_in_agentkit() -> None:
 
 async def test_a_gate_belongs_to_one_event_loop_and_passes_on_a_slot_given_as_it_was_cancelled() -> None:
     http = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=1))
-    gate = pacing._gate_for(http)
-    assert gate is not None and pacing._gate_for(http) is gate
+    gate = _gate.gate_for(http)
+    assert gate is not None and _gate.gate_for(http) is gate
     assert await asyncio.to_thread(lambda: asyncio.run(_gate_elsewhere(http))) is None
     assert (
-        pacing._gate_for(httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200))))
+        _gate.gate_for(httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200))))
         is None
     )
     await gate.acquire()
@@ -433,8 +433,8 @@ async def test_a_gate_belongs_to_one_event_loop_and_passes_on_a_slot_given_as_it
     await http.aclose()
 
 
-async def _gate_elsewhere(http: httpx2.AsyncClient) -> pacing._Gate | None:
-    return pacing._gate_for(http)
+async def _gate_elsewhere(http: httpx2.AsyncClient) -> _gate.Gate | None:
+    return _gate.gate_for(http)
 
 
 async def test_a_pacer_slot_given_as_the_waiter_was_cancelled_is_not_counted() -> None:

@@ -4,7 +4,8 @@ Every request of the process to the same endpoint, API key and model goes throug
 
 ```
 OpenAIChatModel._post / _stream_data
-  async with paced(client, pacer):     the pacer in a context variable for the SDK call
+  async with paced(client, pacer):     wait for one of the client's connections (`_gate`), then the pacer
+                                       in a context variable for the SDK call
     SDK request, and each of its retries
       httpx2 "request" hook  ->  await pacer.acquire(cost)   wait for a slot (FIFO, across every run)
       httpx2 "response" hook ->  pacer.learn(headers, status) the limits the provider states, Retry-After
@@ -48,6 +49,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..exceptions import UserError
+from ._gate import Gate, gate_for
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -509,67 +511,16 @@ def _install_hooks(http: Any) -> None:
     _hooked.add(http)
 
 
-class _Gate:
-    """At most `free` requests of one HTTP client inside the SDK at once (its pool's connections): the others
-    wait here, first come first served, holding their messages but none of the SDK's and httpx's objects for
-    a request (options, headers, the encoded body), and sparing the pool a queue it scans on every release."""
-
-    __slots__ = ("free", "loop", "waiters")
-
-    def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.free = size
-        self.loop = loop
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self) -> None:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return
-        future = self.loop.create_future()
-        self.waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # granted as it was cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self.waiters:
-            future = self.waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-                return
-        self.free += 1
-
-
-_gates: weakref.WeakKeyDictionary[Any, _Gate] = weakref.WeakKeyDictionary()
-
-
-def _gate_for(http: Any) -> _Gate | None:
-    """The gate of an HTTP client on the running loop, sized to its connection pool (None: no known size)."""
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(http)
-    if gate is not None:
-        return gate if gate.loop is loop else None
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
-    size = getattr(pool, "_max_connections", None)
-    if not isinstance(size, int) or not 0 < size < 1 << 31:
-        return None
-    gate = _gates[http] = _Gate(size, loop)
-    return gate
-
-
 class paced:
     """Pace the requests the SDK sends in this block (its retries included) with `pacer`, and wait first for
-    one of the client's connections (`_Gate`)."""
+    one of the client's connections (`_gate`)."""
 
     __slots__ = ("call", "gate", "http", "token")
 
     def __init__(self, client: Any, pacer: Pacer) -> None:
         self.call = _Call(pacer)
         self.http = getattr(client, "_client", None)
-        self.gate: _Gate | None = None
+        self.gate: Gate | None = None
         self.token: Token[_Call | None] | None = None
 
     async def __aenter__(self) -> None:
@@ -577,7 +528,7 @@ class paced:
         if http is not None:
             if http not in _hooked:
                 _install_hooks(http)
-            self.gate = _gate_for(http)
+            self.gate = gate_for(http)
             if self.gate is not None:
                 await self.gate.acquire()
         self.token = _current.set(self.call)
