@@ -2,8 +2,8 @@
 
 An HTTP client has a fixed number of connections (`AsyncOpenAI`'s default is 1,000). Past that, a request
 the SDK has built waits in httpx's pool holding everything built for it: the SDK's copies of the request
-options, the headers, the encoded JSON body, the pool's events; and the pool rescans its queue of waiting
-requests each time a connection is released. A `Gate` per client and event loop, sized to the pool, keeps
+options, the headers, the encoded JSON body, the pool's events; and the pool walks its whole list of
+requests, the waiting ones included, each time a request is added or removed. A `Gate` per client and event loop, sized to the pool, keeps
 the waiting runs here instead, first come first served, holding only their messages (docs/rate-limits.md:
 10,000 concurrent runs at 12 KiB each, against 42 KiB for the raw SDK loop).
 """
@@ -21,7 +21,7 @@ __all__ = ["Gate", "gate_for"]
 class Gate:
     """At most `free` requests of one HTTP client inside the SDK at once (its pool's connections): the others
     wait here, first come first served, holding their messages but none of the SDK's and httpx's objects for
-    a request (options, headers, the encoded body), and sparing the pool a queue it scans on every release."""
+    a request (options, headers, the encoded body), and sparing the pool a long list to walk."""
 
     __slots__ = ("free", "loop", "waiters")
 
