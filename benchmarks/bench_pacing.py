@@ -17,7 +17,8 @@ Figures per side: runs that failed (goal 0), the share of requests answered 429 
 throughput: requests served per second from the server's first request to its last served one, over the
 allowed rate `limit / window` (goal at least 0.9). With fixed windows the first window's requests all go at
 once and the last request arrives as the last window opens, so the best possible figure is
-`runs / ((ceil(runs / limit) - 1) * window)` over the allowed rate (printed too). `--quick` is 200 runs with a 2-second window.
+`runs / ((ceil(runs / limit) - 1) * window)` over the allowed rate (printed too). `--quick` is 200 runs with a 2-second window. `--cost` measures only the pacer's own
+work per request when nothing waits (taking a slot, reading the answer's headers).
 """
 
 from __future__ import annotations
@@ -188,6 +189,45 @@ def side(name: str, runs: int, limit: int, window: float) -> dict[str, Any]:
     }
 
 
+def bookkeeping_cost(n: int = 100_000) -> dict[str, float]:
+    """µs per request of the pacer's own work when no request waits (best of 5 loops of `n`): taking a slot and
+    reading an answer's headers, without limit headers and with OpenRouter's."""
+    import httpx2
+
+    from agentkit.models._pacing import Pacer
+
+    plain = {
+        "content-type": "application/json",
+        "content-length": "500",
+        "date": "x",
+        "connection": "keep-alive",
+    }
+    reset = str(int((time.time() + 3600) * 1000))
+    stated = {
+        **plain,
+        "X-RateLimit-Limit": "1000000",
+        "X-RateLimit-Remaining": "999999",
+        "X-RateLimit-Reset": reset,
+    }
+
+    async def loop(headers: httpx2.Headers) -> float:
+        pacer = Pacer()
+        pacer.seen = True
+        best = math.inf
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(n):
+                await pacer.acquire()
+                pacer.learn(headers, 200)
+            best = min(best, (time.perf_counter() - start) / n * 1e6)
+        return best
+
+    return {
+        "no_limit_headers_us": asyncio.run(loop(httpx2.Headers(plain))),
+        "openrouter_headers_us": asyncio.run(loop(httpx2.Headers(stated))),
+    }
+
+
 def render(results: dict[str, Any], limit: int, window: float) -> str:
     lines = [f"  server: {limit} requests per {window:g} s, then 429 (OpenRouter's headers)"]
     for name, r in results.items():
@@ -216,6 +256,7 @@ def main() -> None:
     parser.add_argument("--window", type=float)
     parser.add_argument("--sides", default="library,cli", help="comma-separated: library, cli, ray")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--cost", action="store_true", help="only the pacer's own cost per request (µs)")
     parser.add_argument("--child-library", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-cli", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,6 +266,13 @@ def main() -> None:
     if args.child_cli is not None:
         tasks, out, runs, engine = args.child_cli
         child_cli(tasks, out, int(runs), engine)
+        return
+    if args.cost:
+        cost = bookkeeping_cost()
+        print(
+            f"pacer bookkeeping per request: {cost['no_limit_headers_us']:.2f} µs without limit headers, "
+            f"{cost['openrouter_headers_us']:.2f} µs with OpenRouter's"
+        )
         return
     runs = args.runs or (200 if args.quick else 500)
     window = args.window or (2.0 if args.quick else 10.0)
