@@ -41,6 +41,7 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
+from .models._pacing import RateLimit
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
 from .tool import Tool, ToolDefinition, tool
@@ -74,6 +75,7 @@ __all__ = [
     "ModelUnavailableError",
     "OutputGuardrail",
     "ProviderRouting",
+    "RateLimit",
     "Reply",
     "RetryPolicy",
     "RunContext",

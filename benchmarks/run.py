@@ -71,6 +71,8 @@ MODES: dict[str, dict[str, Any]] = {
         "hooks_runs": 200,
         "hooks_rounds": 9,
         "context_turns": 200,
+        "pacing_runs": 500,
+        "pacing_window": 10.0,
     },
     "quick": {
         "overhead_reps": 25,
@@ -89,6 +91,8 @@ MODES: dict[str, dict[str, Any]] = {
         "hooks_runs": 20,
         "hooks_rounds": 2,
         "context_turns": 40,
+        "pacing_runs": 200,
+        "pacing_window": 2.0,
     },
 }
 BENCHES = (
@@ -102,6 +106,7 @@ BENCHES = (
     "caching",
     "hooks",
     "context",
+    "pacing",
 )
 
 
@@ -352,6 +357,7 @@ def run_all(
         "caching": lambda: run_caching(pythons["agentkit"], mode["caching_reps"], timeout),
         "hooks": lambda: run_hooks(pythons["agentkit"], base_url, mode, timeout),
         "context": lambda: run_context(pythons["agentkit"], mode["context_turns"], timeout),
+        "pacing": lambda: run_pacing(pythons["agentkit"], mode, timeout),
     }
     with_agentkit = any(fw.name == "agentkit" for fw in frameworks) and "agentkit" not in skipped
     for bench, run in own.items():
@@ -382,6 +388,13 @@ def run_caching(python: str, reps: int, timeout: float) -> dict[str, Any]:
     """bench_caching.py (agentkit only, against its own loopback server): a 20-turn run's cost with and
     without prompt-cache breakpoints."""
     return run_agentkit_script(python, "bench_caching.py", ["--reps", str(reps)], timeout)
+
+
+def run_pacing(python: str, mode: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """bench_pacing.py (agentkit only, against a rate-limited loopback server): concurrent runs, and the same
+    batch through `agentkit batch`, with no 429 collected and the allowed rate used."""
+    args = ["--runs", str(mode["pacing_runs"]), "--window", str(mode["pacing_window"])]
+    return run_agentkit_script(python, "bench_pacing.py", args, timeout)
 
 
 def run_agentkit_script(python: str, script: str, args: list[str], timeout: float) -> dict[str, Any]:
@@ -547,6 +560,11 @@ def render(document: dict[str, Any], names: list[str]) -> str:
             "10. Context window: a long agentkit run with 20 KB tool results against a 32k-token model",
             _render_context,
         ),
+        (
+            "pacing",
+            "11. Rate limits: concurrent runs against a loopback server that answers 429 past its limit",
+            _render_pacing,
+        ),
     )
     for key, title, render_section in sections:
         if results.get(key):
@@ -583,6 +601,12 @@ def _render_context(f: dict[str, Any]) -> str:
             f"request; {r['ms_per_request']:.1f} ms per request"
         )
     return "\n".join(lines)
+
+
+def _render_pacing(f: dict[str, Any]) -> str:
+    from bench_pacing import render as render_pacing
+
+    return render_pacing(f["sides"], f["limit"], f["window_s"])
 
 
 def _load(values: list[float] | tuple[float, ...]) -> str:

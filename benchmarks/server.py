@@ -113,6 +113,8 @@ SCENARIOS: dict[str, tuple[tuple[Call, ...], ...]] = {
     "10turn": tuple((call,) for call in REFERENCE_CALLS[:9]),
     # 2 model turns: 8 parallel calls of the offered pause tool, then the answer.
     "parallel8": ((PAUSE_CALL,) * 8,),
+    # 1 model turn: the answer at once.
+    "1turn": (),
 }
 """Scenario name -> the tool-call turns (each a tuple of calls); a final answer follows the last."""
 
@@ -311,10 +313,10 @@ def _stream_delta(position: int, part: dict[str, Any]) -> dict[str, Any]:
     return {"role": "assistant", **({"content": None} if "tool_calls" in part else {}), **part}
 
 
-def _response(status: str, body: bytes, content_type: str, *, close: bool) -> bytes:
+def _response(status: str, body: bytes, content_type: str, *, close: bool, extra: str = "") -> bytes:
     head = (
         f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+        f"{extra}Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
     )
     return head.encode("latin-1") + body
 
@@ -333,10 +335,50 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(length) if length else b""
 
 
-class BenchServer:
-    """The asyncio server around a `ScriptedModel`."""
+@dataclass(kw_only=True)
+class RateWindow:
+    """A provider's rate limit: `limit` requests per fixed `window` seconds (the first window starts at the
+    first request), then HTTP 429 until the next window. Every answer states the limit in OpenRouter's
+    headers (`X-RateLimit-Limit`, `-Remaining`, `-Reset` in milliseconds since the epoch); a 429 adds
+    `Retry-After`."""
 
-    def __init__(self) -> None:
+    limit: int
+    window: float
+    start: float | None = None
+    used: int = 0
+    index: int = -1
+    allowed: int = 0
+    refused: int = 0
+    last: float | None = None
+    """When the last allowed request arrived (seconds since the epoch)."""
+
+    def check(self) -> tuple[bool, str]:
+        """Whether a request arriving now is allowed, and the headers of its answer."""
+        now = time.time()
+        if self.start is None:
+            self.start = now
+        index = int((now - self.start) // self.window)
+        if index != self.index:
+            self.index, self.used = index, 0
+        ok = self.used < self.limit
+        self.used += ok
+        self.allowed += ok
+        if ok:
+            self.last = now
+        self.refused += not ok
+        reset = self.start + (index + 1) * self.window
+        extra = (
+            f"X-RateLimit-Limit: {self.limit}\r\nX-RateLimit-Remaining: {self.limit - self.used}\r\n"
+            f"X-RateLimit-Reset: {int(reset * 1000)}\r\n"
+        )
+        return ok, extra if ok else f"{extra}Retry-After: {max(0.0, reset - now):.3f}\r\n"
+
+
+class BenchServer:
+    """The asyncio server around a `ScriptedModel` (rate-limited with `rate`)."""
+
+    def __init__(self, rate: RateWindow | None = None) -> None:
+        self.rate = rate
         self.model = ScriptedModel()
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -389,6 +431,18 @@ class BenchServer:
     ) -> tuple[Reply | None, bytes]:
         url = urlsplit(target)
         if method == "POST" and url.path.endswith("/chat/completions"):
+            extra = ""
+            if self.rate is not None:
+                ok, extra = self.rate.check()
+                if not ok:
+                    error = {"error": {"message": "Rate limit exceeded", "code": 429}}
+                    return None, _response(
+                        "429 Too Many Requests",
+                        json.dumps(error).encode(),
+                        "application/json",
+                        close=close,
+                        extra=extra,
+                    )
             try:
                 request = json.loads(body)
                 reply = self.model.decide(request, len(body), recv_ns)
@@ -402,17 +456,24 @@ class BenchServer:
             serial = self.model.requests_served
             if request.get("stream"):
                 return reply, _response(
-                    "200 OK", _sse(request, reply, serial), "text/event-stream", close=close
+                    "200 OK", _sse(request, reply, serial), "text/event-stream", close=close, extra=extra
                 )
             payload = json.dumps(_completion(request, reply, serial)).encode()
-            return reply, _response("200 OK", payload, "application/json", close=close)
+            return reply, _response("200 OK", payload, "application/json", close=close, extra=extra)
         if method == "GET" and url.path == "/stats":
             run_id = parse_qs(url.query).get("run", [""])[0]
             record = self.model.records.pop(run_id, None)
             data = None if record is None else record.__dict__
             return None, _response("200 OK", json.dumps(data).encode(), "application/json", close=close)
         if method == "GET" and url.path == "/health":
-            data = {"ok": True, "requests_served": self.model.requests_served}
+            data: dict[str, Any] = {"ok": True, "requests_served": self.model.requests_served}
+            if self.rate is not None:
+                data |= {
+                    "allowed": self.rate.allowed,
+                    "refused": self.rate.refused,
+                    "first_s": self.rate.start,
+                    "last_s": self.rate.last,
+                }
             return None, _response("200 OK", json.dumps(data).encode(), "application/json", close=close)
         return None, _response("404 Not Found", b'{"error": "not found"}', "application/json", close=close)
 
@@ -425,9 +486,9 @@ def raise_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def _main(port: int) -> None:
+async def _main(port: int, rate: RateWindow | None = None) -> None:
     raise_file_limit()
-    server = BenchServer()
+    server = BenchServer(rate)
     await server.start(port=port)
     print(server.port, flush=True)
     loop = asyncio.get_running_loop()
@@ -439,9 +500,18 @@ async def _main(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="allow N requests per SECONDS (fixed windows), then answer 429",
+    )
     args = parser.parse_args()
+    rate = None
+    if args.rate_limit:
+        count, seconds = args.rate_limit.split("/")
+        rate = RateWindow(limit=int(count), window=float(seconds))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.port))
+        asyncio.run(_main(args.port, rate))
 
 
 if __name__ == "__main__":

@@ -262,3 +262,24 @@ async def test_a_worker_rebuilds_the_agent_from_its_spec(
     assert not outcome.failed and json.loads(outcome.line)["output"] == "answer to question w"
     assert server.bodies[0]["messages"][0] == {"role": "system", "content": "Be brief."}
     assert [t["function"]["name"] for t in server.bodies[0]["tools"]] == ["ping"]
+
+
+def test_workers_share_the_rate_limit_instead_of_multiplying_it(
+    ray_address: str, loopback_env: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 requests per minute for the batch: 2 workers pace with 300 each (a burst of 5, then 5 a second),
+    so the 15 requests of each take 2 s at the least; unshared (a burst of 10, then 10 a second), 0.5 s."""
+    stamps: list[float] = []
+
+    def stamped(body: dict[str, Any]) -> str:
+        stamps.append(time.monotonic())
+        return answer(body)
+
+    monkeypatch.setenv("AGENTKIT_REQUESTS_PER_MINUTE", "600")
+    loopback_env.add(*[stamped] * 30)
+    tasks, out = tmp_path / "tasks.jsonl", tmp_path / "out.jsonl"
+    write_tasks(tasks, 30)
+    args = ["batch", str(tasks), "--out", str(out), "--engine", "ray", "--ray-address", ray_address]
+    assert main([*args, "--concurrency", "16"]) == ExitCode.OK
+    assert len(stamps) == 30 and all(r["error"] is None for r in records(out))
+    assert max(stamps) - min(stamps) >= 1.8

@@ -10,7 +10,7 @@ import agentkit.testing
 
 PUBLIC = [
     "Agent", "AgentRunError", "AgentkitError", "AssistantMessage", "AudioPart", "DocumentPart", "ImagePart", "Message", "Model", "ModelAPIError",
-    "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "ProviderRouting", "RetryPolicy", "RunContext",
+    "ModelProfile", "ModelRequestParameters", "ModelRetry", "ModelSettings", "ModelUnavailableError", "ProviderRouting", "RateLimit", "RetryPolicy", "RunContext",
     "RunPolicy", "RunResult", "RunStream", "SessionError", "UsageView", "events", "SystemMessage", "TextPart", "Tool", "ToolArgumentsError", "ToolCall", "ToolDefinition",
     "HistoryProcessor", "KeepRecentToolResults", "SummarizeOlder", "TokenWindow",
     "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",

@@ -14,6 +14,8 @@ statistics) and shut down at the end; `--ray-address` joins an existing cluster 
 the tools' files or modules must be importable at the same paths. The workers are sent the `AGENTKIT_*` and
 `OPENROUTER_*` variables as a constructor argument rather than as a `runtime_env`: Ray shows a runtime_env
 to anyone who can list the cluster's actors, and these hold API keys. Nothing here logs or prints them.
+Each of N workers paces its requests with 1/N of the rate limits (docs/rate-limits.md), so that together
+they keep to them.
 
 `ray` is imported only here, and only when this engine runs (`import_ray`).
 """
@@ -90,7 +92,7 @@ class RayEngine(Engine):
             max_restarts=_WORKER_RESTARTS,
             scheduling_strategy="SPREAD",
         )
-        self._workers = [actor.remote(self.spec, env) for _ in range(count)]
+        self._workers = [actor.remote(self.spec, env, 1 / count) for _ in range(count)]
         self._in_flight = [0] * count
         ready = await asyncio.gather(*(worker.ready.remote() for worker in self._workers))
         errors = [error for error, _ in ready if error is not None]
@@ -182,8 +184,11 @@ class _Worker:
     """A Ray actor (made one by `ray.remote` in `RayEngine.start`): the agent rebuilt from its spec, and
     `run` called for up to `max_concurrency` tasks at once on the actor's event loop."""
 
-    def __init__(self, spec: AgentSpec, env: dict[str, str]) -> None:
+    def __init__(self, spec: AgentSpec, env: dict[str, str], share: float = 1.0) -> None:
+        from ..models._pacing import set_process_share
+
         os.environ.update(env)
+        set_process_share(share)  # rate limits are the batch's, not each worker's: each takes its share
         for folder in spec.import_path:  # after everything installed: a file there shadows no module
             if folder not in sys.path:
                 sys.path.append(folder)

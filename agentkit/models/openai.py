@@ -39,6 +39,7 @@ from ._errors import (
 from ._errors import (
     successors as suggested_successors,
 )
+from ._pacing import RateLimit, paced, pacer_for
 from ._reasoning import stamp_family
 from .profiles import ModelProfile, profile_for
 
@@ -81,6 +82,11 @@ class OpenAIChatModel(Model):
 
     The API key is never part of `repr(model)`, an error message or a log record; nor of a raised
     error's `body` or its chain of causes, should the server quote it back (see docs/security.md).
+
+    Rate limits: requests wait their turn under the limits the endpoint states in its responses, shared by
+    every run of the process using the same endpoint, key and model; `rate_limit` (else the environment's
+    `AGENTKIT_REQUESTS_PER_MINUTE` / `AGENTKIT_TOKENS_PER_MINUTE`) adds limits of your own. See
+    docs/rate-limits.md.
     """
 
     def __init__(
@@ -98,6 +104,7 @@ class OpenAIChatModel(Model):
         default_headers: Mapping[str, str] | None = None,
         openrouter: bool | None = None,
         follow_successors: bool | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self._model_name = model_name or os.environ.get("AGENTKIT_MODEL") or DEFAULT_MODEL
         if client is not None:
@@ -121,6 +128,7 @@ class OpenAIChatModel(Model):
         self._timeout = timeout
         self._client = client
         self._follow_successors = follow_successors
+        self._rate_limit = rate_limit if rate_limit is not None else RateLimit.from_env()
         self._in_chain = False
         """Set by `FallbackModel` for its members: the chain, not a successor, takes over from this model."""
 
@@ -443,14 +451,18 @@ class OpenAIChatModel(Model):
         one piece of data.
         """
         payload = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
+        pacer = pacer_for(self.base_url, client.api_key, body["model"], self._rate_limit)
         with self._sdk_errors(body["model"]):
-            async with client.chat.completions.with_streaming_response.create(
-                model=body["model"],
-                messages=body["messages"],
-                stream=True,
-                extra_body=payload,
-                **self._request_options(settings),
-            ) as response:
+            async with (
+                paced(client, pacer),
+                client.chat.completions.with_streaming_response.create(
+                    model=body["model"],
+                    messages=body["messages"],
+                    stream=True,
+                    extra_body=payload,
+                    **self._request_options(settings),
+                ) as response,
+            ):
                 datas = self._event_data(response.http_response, body["model"])
                 try:
                     yield datas
@@ -529,13 +541,15 @@ class OpenAIChatModel(Model):
         """The decoded JSON object of a completion (found under another key when it is the only one there)."""
         model = body["model"]
         payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        pacer = pacer_for(self.base_url, client.api_key, model, self._rate_limit)
         with self._sdk_errors(model):
-            raw = await client.chat.completions.with_raw_response.create(
-                model=model,
-                messages=body["messages"],
-                extra_body=payload,
-                **self._request_options(settings),
-            )
+            async with paced(client, pacer):
+                raw = await client.chat.completions.with_raw_response.create(
+                    model=model,
+                    messages=body["messages"],
+                    extra_body=payload,
+                    **self._request_options(settings),
+                )
         try:
             data = json.loads(raw.http_response.content)
         except ValueError as exc:
