@@ -109,6 +109,9 @@ def test_refusals_are_one_line_errors(
     code = main(["web", "my_agent.py:agent", "--model", "x/y", "--session-db", str(tmp_path / "c.db")])
     assert code == ExitCode.USAGE
     assert "is an Agent" in capsys.readouterr().err
+    code = main(["web", "my_agent.py:agent", "--max-turns", "3", "--session-db", str(tmp_path / "c.db")])
+    assert code == ExitCode.USAGE  # the Agent's own max_turns would run, not 3
+    assert "is an Agent: --tools, --model, --instructions and --max-turns" in capsys.readouterr().err
     with LoopbackServer([]) as server:
         busy = server.port
         code = main(
