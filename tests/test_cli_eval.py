@@ -175,6 +175,9 @@ def test_a_bad_baseline_a_bad_rate_and_a_missing_key(
     assert (
         f"--json {tmp_path / 'no' / 'out.json'}: no such folder: {tmp_path / 'no'}" in capsys.readouterr().err
     )
+    (tmp_path / "reports").mkdir()  # found before the runs, not when their report cannot be written
+    assert main(["eval", str(cases), "--json", str(tmp_path / "reports")]) == ExitCode.USAGE
+    assert f"--json {tmp_path / 'reports'}: a folder; give a file name" in capsys.readouterr().err
     assert main(["eval", str(cases), "--baseline", str(tmp_path / "none.json")]) == ExitCode.USAGE
     assert "none.json: cannot be read (FileNotFoundError" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("[1]", encoding="utf-8")

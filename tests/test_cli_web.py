@@ -109,6 +109,12 @@ def test_refusals_are_one_line_errors(
     code = main(["web", "my_agent.py:agent", "--model", "x/y", "--session-db", str(tmp_path / "c.db")])
     assert code == ExitCode.USAGE
     assert "is an Agent" in capsys.readouterr().err
+    code = main(["web", "my_agent.py:agent", "--max-turns", "3", "--session-db", str(tmp_path / "c.db")])
+    assert code == ExitCode.USAGE  # the Agent's own max_turns would run, not 3
+    assert "is an Agent: --tools, --model, --instructions and --max-turns" in capsys.readouterr().err
+    code = main(["web", "my_agent.py:lookup", "--port", "70000", "--session-db", str(tmp_path / "c.db")])
+    assert code == ExitCode.USAGE  # a one-line misuse, not a traceback
+    assert "cannot listen on 127.0.0.1:70000: port must be 0-65535" in capsys.readouterr().err
     with LoopbackServer([]) as server:
         busy = server.port
         code = main(

@@ -496,6 +496,7 @@ DEMO_SERVER = ROOT / "tests" / "mcp_servers" / "demo_server.py"
 @pytest.fixture
 def demo_http_url() -> Iterator[str]:
     """The tests' demo MCP server over streamable HTTP on 127.0.0.1."""
+    pytest.importorskip("mcp")  # the server is the SDK's: without the mcp extra, the test skips
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -42,6 +42,7 @@ def double(model: Model | str | None) -> Model:
 def test_the_python_examples_run_and_print_what_they_say(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    pytest.importorskip("dbos")  # the page's durable example: skipped without the dbos extra
     from dbos import DBOS
 
     monkeypatch.chdir(tmp_path)  # the durable example's SQLite file
@@ -61,6 +62,7 @@ def test_the_python_examples_run_and_print_what_they_say(
 
 
 def test_the_quoted_message_and_defaults_are_the_codes() -> None:
+    pytest.importorskip("dbos")  # agentkit.durable needs the dbos extra
     from agentkit import RetryPolicy
     from agentkit.durable._steps import IN_DOUBT
 

@@ -142,6 +142,7 @@ MISTAKES = [
     ("cases:\n  - name: a\n    prompt: x\x07\n", None, "not valid YAML: unacceptable character #x0007: special characters are not allowed"),
     ("cases:\n  - name: a\n    prompt: x\n    <<: [1]\n", 4, "not valid YAML: expected a mapping for merging, but found scalar"),
     ("cases:\n  - name: a\n    prompt: x\n    ? [1, 2]\n    : y\n", 4, "not valid YAML: a key must be plain text"),
+    ("cases: &all\n  - name: a\n    prompt: x\n  - *all\n", 1, "not valid YAML: a value holds itself (an alias inside the value anchored here)"),
 ]  # fmt: skip
 
 

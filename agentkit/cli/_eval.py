@@ -110,6 +110,10 @@ def eval_command(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline) if args.baseline else None
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise CliError(f"--json {args.json}: no such folder: {Path(args.json).resolve().parent}")
+    if args.json and Path(args.json).is_dir():
+        raise CliError(
+            f"--json {args.json}: a folder; give a file name, such as {Path(args.json) / 'eval.json'}"
+        )
     agent = _agent(args)
     finished: list[CaseRun] = []
     progress = _progress()

@@ -8,7 +8,7 @@ from typing import Any
 from ..agent import Agent
 from ..exceptions import UserError
 from ._exit import EXIT_CODES_HELP, CliError, ExitCode, one_line
-from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent
+from ._options import TOOL_SPECS_HELP, add_agent_arguments, build_agent, positive_int
 from ._specs import load_object
 
 __all__ = ["add_web_parser", "web_command"]
@@ -34,7 +34,13 @@ def add_web_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     web.add_argument("spec", nargs="*", metavar="SPEC", help="an Agent (file.py:name, module:name) or tools")
-    add_agent_arguments(web)
+    add_agent_arguments(web, max_turns=False)
+    web.add_argument(
+        "--max-turns",
+        type=positive_int,
+        metavar="N",
+        help="with tool specs: model requests per run (default 20)",
+    )
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     web.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one)")
     web.add_argument(
@@ -67,12 +73,14 @@ def _agent(args: argparse.Namespace) -> Agent[Any, Any]:
     if len(args.spec) == 1 and ":" in args.spec[0]:
         found = _object(args.spec[0])
         if isinstance(found, Agent):
-            if args.tools or args.model or args.instructions:
+            if args.tools or args.model or args.instructions or args.max_turns:
                 raise CliError(
-                    f"{args.spec[0]} is an Agent: --tools, --model and --instructions go with tool specs"
+                    f"{args.spec[0]} is an Agent: --tools, --model, --instructions and --max-turns go with "
+                    "tool specs"
                 )
             return found
     args.tools = [*args.spec, *args.tools]
+    args.max_turns = args.max_turns or 20
     return build_agent(args)
 
 

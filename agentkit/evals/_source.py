@@ -166,11 +166,19 @@ def _read_yaml(text: str, path: str) -> Source:
     return Source(path=path, data=data, lines=lines)
 
 
-def _construct(node: Any, where: Where, lines: dict[Where, int], loader: Any) -> Any:
-    """The plain value of a composed YAML node, the line of each value recorded on the way."""
+def _construct(
+    node: Any, where: Where, lines: dict[Where, int], loader: Any, holders: frozenset[int] = frozenset()
+) -> Any:
+    """The plain value of a composed YAML node, the line of each value recorded on the way (`holders`: the
+    nodes this one is inside, so that an alias inside its own anchor is an error, not endless recursion)."""
     import yaml
 
     lines[where] = node.start_mark.line + 1
+    if id(node) in holders:
+        raise yaml.constructor.ConstructorError(
+            None, None, "a value holds itself (an alias inside the value anchored here)", node.start_mark
+        )
+    holders = holders | {id(node)}
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # merge keys (<<)
         out: dict[Any, Any] = {}
@@ -180,8 +188,8 @@ def _construct(node: Any, where: Where, lines: dict[Where, int], loader: Any) ->
                 raise yaml.constructor.ConstructorError(
                     None, None, "a key must be plain text", key_node.start_mark
                 )
-            out[key] = _construct(value_node, (*where, str(key)), lines, loader)
+            out[key] = _construct(value_node, (*where, str(key)), lines, loader, holders)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*where, i), lines, loader) for i, item in enumerate(node.value)]
+        return [_construct(item, (*where, i), lines, loader, holders) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)

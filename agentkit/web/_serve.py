@@ -26,7 +26,7 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on `host:port` (0: a free port).
 
     Raises:
-        UserError: The address cannot be bound (in use, not this machine's).
+        UserError: The address cannot be bound (in use, not this machine's, a port out of range).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -40,6 +40,9 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except OverflowError:  # a port out of range
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: port must be 0-65535") from None
     return sock
 
 
