@@ -168,6 +168,23 @@ def test_a_bad_case_file_exits_2_naming_the_line(
     assert err == f"agentkit eval: error: {tmp_path / error}\n"
 
 
+def test_a_report_file_that_cannot_be_written_still_shows_the_results(
+    server: LoopbackServer, tools_file: Path, cases: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.json"
+
+    def taken_meanwhile(body: dict[str, Any]) -> AssistantMessage | str:
+        out.mkdir(exist_ok=True)  # the file's place is taken while the runs go on: writing it fails late
+        return responder(body)
+
+    server.add(*[taken_meanwhile] * 6)
+    argv = ["eval", str(cases), "--tools", str(tools_file), "--model", "good/model", "--json", str(out)]
+    assert main(argv) == ExitCode.USAGE
+    stdout, stderr = capsys.readouterr()
+    assert stdout.splitlines()[0].split() == ["good/model"]  # the results were shown all the same
+    assert f"--json {out}: cannot be written" in stderr
+
+
 def test_a_bad_baseline_a_bad_rate_and_a_missing_key(
     cases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -110,6 +110,7 @@ def test_every_request_without_the_token_is_refused(app_url: tuple[str, str]) ->
         page = client.get(f"{url}/", params={"token": token})
         assert page.status_code == 200
         assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.headers["referrer-policy"] == "no-referrer"  # the token in the URL goes nowhere
         for hook in ("prompt", "send", "stop", "usage", "new-chat"):
             assert f'data-testid="{hook}"' in page.text
         assert (

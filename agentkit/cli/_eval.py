@@ -237,14 +237,18 @@ def _partial(
 
 def _finish(report: EvalReport, baseline: EvalReport | None, args: argparse.Namespace) -> int:
     comparison = report.compare(baseline) if baseline is not None else None
+    _show(report, comparison, sys.stdout)  # first: what was measured is shown even if the file fails
     if args.json:
         data = report.to_dict()
         if comparison is not None:
             data["comparison"] = comparison.to_dict()
-        Path(args.json).write_text(
-            json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-        )
-    _show(report, comparison, sys.stdout)
+        try:
+            Path(args.json).write_text(
+                json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            print(f"agentkit eval: error: --json {args.json}: cannot be written ({exc})", file=sys.stderr)
+            return ExitCode.USAGE
     if report.interrupted:
         return ExitCode.INTERRUPTED
     failing = [

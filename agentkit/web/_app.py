@@ -60,6 +60,8 @@ _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+_PAGE_HEADERS = {"content-security-policy": _CSP, "referrer-policy": "no-referrer"}
+"""The page's URL carries the token: no request it makes (an https image in a chat) sends it on."""
 
 
 def default_session_db() -> Path:
@@ -120,7 +122,7 @@ class _Page:
         session = request.query_params.get("session")
         items = await self._items(session) if session else []
         chats = await asyncio.to_thread(self.chats.chats)
-        return HTMLResponse(self._html(session, items, chats), headers={"content-security-policy": _CSP})
+        return HTMLResponse(self._html(session, items, chats), headers=_PAGE_HEADERS)
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
