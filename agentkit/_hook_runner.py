@@ -29,7 +29,7 @@ from .messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMe
 from .models import ModelRequestParameters
 from .settings import ModelSettings
 from .tool import Tool
-from .usage import Usage, UsageView
+from .usage import UsageView
 
 if TYPE_CHECKING:
     from ._run_state import RunSpec, RunState
@@ -414,7 +414,7 @@ async def guarded(
                     return
                 if isinstance(event, ResponseFinished) and (tripped := await checks) is not None:
                     # the guardrails outlasted the request: its answer is dropped, its cost counted
-                    state.charge(event.message.usage or Usage(requests=1))
+                    state.charge_response(event.message)
                     yield tripped.event
                     raise tripped.error(state)
                 if checks.done():

@@ -329,7 +329,7 @@ async def _ask_model(
                 yield event
     if response is None:
         raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
-    state.charge(_request_usage(response))
+    state.charge_response(response)
     yield ResponseFinished(message=response)
     if spec.hooks is not None:
         await spec.hooks.after_response(spec, state, response)
@@ -417,18 +417,6 @@ class _PartialOutput:
             return None
         self.last = value
         return OutputDelta(output=value)
-
-
-def _request_usage(response: AssistantMessage) -> Usage:
-    step = response.usage or Usage(requests=1)
-    return Usage(
-        requests=max(step.requests, 1),
-        input_tokens=step.input_tokens,
-        cached_input_tokens=step.cached_input_tokens,
-        output_tokens=step.output_tokens,
-        reasoning_tokens=step.reasoning_tokens,
-        cost_usd=step.cost_usd,
-    )
 
 
 def _feedback(

@@ -124,6 +124,21 @@ class RunState:
         for parent in self.parents:
             parent.usage.add(usage)
 
+    def charge_response(self, response: AssistantMessage) -> None:
+        """Charge one model response: its usage, and at least one request (a server that reports
+        `requests=0`, or no usage at all, still made one)."""
+        step = response.usage or Usage(requests=1)
+        self.charge(
+            Usage(
+                requests=max(step.requests, 1),
+                input_tokens=step.input_tokens,
+                cached_input_tokens=step.cached_input_tokens,
+                output_tokens=step.output_tokens,
+                reasoning_tokens=step.reasoning_tokens,
+                cost_usd=step.cost_usd,
+            )
+        )
+
     def exceeded(self, limits: UsageLimits) -> str | None:
         """The first limit exceeded, this run's (`limits`) or a parent's, or `None`."""
         reason = limits.check_after_response(self.usage)

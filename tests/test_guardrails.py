@@ -31,6 +31,7 @@ from agentkit.testing import (
     ScriptedModel,
     tool_call_response,
 )
+from agentkit.usage import Usage
 
 KEY = "fake-guardrail-test-key-0123456789"
 
@@ -112,6 +113,22 @@ async def test_an_answer_waits_for_the_input_guardrails_to_pass(stream: bool) ->
     result, events = await collect(agent, "hi there", stream=stream)
     assert result.output == "Hello!" and checked == ["hi there"]
     assert not any(isinstance(e, GuardrailTriggered) for e in events)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_dropped_answer_is_charged_as_an_answer_taken_is(stream: bool) -> None:
+    """A response whose usage says `requests=0` still counts one request, as it does when the run takes it."""
+
+    async def slow_refusal(ctx: RunContext[Any], text: str) -> Deny:
+        await asyncio.sleep(0.05)
+        return Deny("off topic")
+
+    usage = Usage(requests=0, input_tokens=7, output_tokens=3)
+    taken = await Agent(ScriptedModel([AssistantMessage(content="ok", usage=usage)])).run("hi")
+    model = ScriptedModel([AssistantMessage(content="ok", usage=usage)])
+    error, _ = await tripped(Agent(model, hooks=[InputGuardrail(slow_refusal)]), "hi", stream=stream)
+    assert error.usage == taken.usage
+    assert error.usage is not None and error.usage.requests == 1
 
 
 @pytest.mark.parametrize("stream", [False, True])
