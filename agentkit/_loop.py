@@ -303,6 +303,7 @@ async def _ask_model(
     if limit:
         raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.")
     state.turn += 1
+    state.sent = None
     yield RequestStarted(turn=state.turn, model_name=spec.model.model_name, agent_name=spec.name)
     asked = parameters
     if spec.prepare_tools is not None:

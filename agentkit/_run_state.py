@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
-from ._history import Processor
+from ._history import Processor, SentRequest
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
 from ._tool_calls import CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
@@ -117,6 +117,9 @@ class RunState:
     """A context window learned from the provider refusing a request as too long (`_history`)."""
     token_ratio: float = 1.0
     """The provider's count of the last request's tokens over agentkit's estimate (`_history.calibrate`)."""
+    sent: SentRequest | None = None
+    """What the current request sent (`_history`, as it sends it; `None` until it does): read by
+    `agentkit.instrumentation` for the request's span."""
 
     def charge(self, usage: Usage) -> None:
         """Add `usage` to this run's usage and to its parents'."""
