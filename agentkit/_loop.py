@@ -333,7 +333,11 @@ async def _ask_model(
     state.charge_response(response)
     yield ResponseFinished(message=response)
     if spec.hooks is not None:
-        await spec.hooks.after_response(spec, state, response)
+        try:
+            await spec.hooks.after_response(spec, state, response)
+        except Exception:  # the run fails: the response it paid for stays on its transcript
+            state.messages.append(response)
+            raise
     limit = state.exceeded(spec.limits)
     if limit:
         state.messages.append(response)

@@ -23,7 +23,8 @@ method nobody wrote costs a run nothing.
 `InputGuardrail` and `OutputGuardrail` go in the same list: an input guardrail reads the run's input while
 the first request is under way (that request is cancelled if it trips), an output guardrail reads the final
 output before the run returns. Either trips by returning `Deny(reason)`: the run then raises
-`GuardrailTripped`, with the transcript and usage.
+`GuardrailTripped`, with the transcript and usage. A hook or a check that raises ends the run with a
+`HookError` (an `AgentRunError` it raises passes through).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ class Hooks(Generic[DepsT]):
     """Hooks with nothing to do: subclass it and override the methods you need (sync or async).
 
     Each method gets the `RunContext` (for the tool-call methods, the call's: `ctx.tool_name`,
-    `ctx.tool_call_id`). An exception a hook raises ends the run (an `AgentRunError` keeps the transcript).
+    `ctx.tool_call_id`). An exception a hook raises ends the run: an `AgentRunError` as it is, any other as a
+    `HookError` (the exception its `__cause__`); either keeps the transcript and the usage.
     """
 
     async def before_run(self, ctx: RunContext[DepsT]) -> None:

@@ -15,9 +15,11 @@ from agentkit import (
     AssistantMessage,
     Deny,
     GuardrailTripped,
+    HookError,
     InputGuardrail,
     OutputGuardrail,
     RunContext,
+    UsageLimitExceeded,
     tool,
 )
 from agentkit.cli._render import PlainRenderer
@@ -198,9 +200,10 @@ def test_a_failing_check_ends_the_run_and_cancels_the_request() -> None:
         raise RuntimeError("checker down")
 
     stuck = Stuck()
-    with pytest.raises(RuntimeError, match="checker down"):
+    with pytest.raises(HookError, match="checker down") as info:
         Agent(FunctionModel(stuck), hooks=[InputGuardrail(broken)]).run_sync("hi")
     assert stuck.cancelled
+    assert isinstance(info.value.__cause__, RuntimeError) and info.value.messages
 
 
 def test_an_input_guardrail_over_the_wire_drops_the_streamed_answer() -> None:
@@ -405,3 +408,45 @@ async def test_a_denied_answer_is_not_kept_in_the_session(tmp_path: Any, stream:
     assert [m.role for m in await session.load()] == ["user"]  # the session does not
     await Agent(ScriptedModel(["short"]), hooks=[OutputGuardrail(short)]).run("again", session=session)
     assert [m.role for m in await session.load()] == ["user", "user", "assistant"]  # one that passes is
+
+
+def _unreachable(ctx: RunContext[Any], value: Any) -> None:
+    raise ConnectionError("moderation service unreachable")
+
+
+async def _failed(agent: Agent[Any, Any], prompt: str, *, stream: bool) -> HookError:
+    with pytest.raises(HookError) as info:
+        await collect(agent, prompt, stream=stream)
+    return info.value
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("concurrent", [True, False])
+async def test_an_input_guardrail_whose_check_raises_fails_the_run_with_its_transcript(
+    stream: bool, concurrent: bool
+) -> None:
+    guardrail = InputGuardrail(_unreachable, name="moderation", concurrent=concurrent)
+    error = await _failed(Agent(ScriptedModel(["hi"]), hooks=[guardrail]), "hello", stream=stream)
+    assert error.hook == "input guardrail 'moderation'"
+    assert str(error) == "input guardrail 'moderation' raised ConnectionError: moderation service unreachable"
+    assert isinstance(error.__cause__, ConnectionError)
+    assert [m.role for m in error.messages] == ["user"] and error.usage is not None
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_output_guardrail_whose_check_raises_fails_the_run_with_its_transcript(stream: bool) -> None:
+    error = await _failed(
+        Agent(ScriptedModel(["hi"]), hooks=[OutputGuardrail(_unreachable)]), "hello", stream=stream
+    )
+    assert error.hook == "output guardrail '_unreachable'" and isinstance(error.__cause__, ConnectionError)
+    assert [m.role for m in error.messages] == ["user", "assistant"]
+    assert error.usage is not None and error.usage.requests == 1
+
+
+async def test_a_guardrail_s_run_error_passes_through_as_it_is() -> None:
+    def over_budget(ctx: RunContext[Any], text: str) -> None:
+        raise UsageLimitExceeded("the moderation budget is spent")
+
+    with pytest.raises(UsageLimitExceeded, match="moderation budget") as info:
+        await Agent(ScriptedModel(["hi"]), hooks=[InputGuardrail(over_budget)]).run("hello")
+    assert [m.role for m in info.value.messages] == ["user"]

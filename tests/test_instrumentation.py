@@ -31,6 +31,7 @@ from agentkit import (
     AssistantMessage,
     AudioPart,
     DocumentPart,
+    HookError,
     Hooks,
     ImagePart,
     Model,
@@ -849,3 +850,16 @@ async def test_the_chat_span_records_what_was_sent(traced: Traced, stream: bool)
     assert "earlier" not in str(chat["gen_ai.input.messages"])
     assert chat["gen_ai.request.temperature"] == sent.settings.temperature == 0.1
     assert chat["gen_ai.request.max_tokens"] == 200
+
+
+async def test_a_request_that_fails_before_it_is_sent_records_no_input(traced: Traced) -> None:
+    class Broken(Hooks[None]):
+        def before_request(self, ctx: RunContext[None], request: ModelRequest) -> None:
+            raise RuntimeError("no")
+
+    instr.configure(tracer_provider=traced.provider, capture_content=True)
+    with pytest.raises(HookError):
+        await Agent(ScriptedModel(["hi"]), hooks=[Broken()]).run("hello")
+    chat = traced.one("chat scripted")
+    assert chat.status.status_code is StatusCode.ERROR
+    assert "gen_ai.input.messages" not in attributes(chat)
