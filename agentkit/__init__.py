@@ -26,7 +26,7 @@ from .exceptions import (
     UserError,
 )
 from .history import HistoryProcessor, KeepRecentToolResults, SummarizeOlder, TokenWindow
-from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
+from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply, ValidatedCall
 from .messages import (
     AssistantMessage,
     AudioPart,
@@ -100,6 +100,7 @@ __all__ = [
     "UsageView",
     "UserError",
     "UserMessage",
+    "ValidatedCall",
     "__version__",
     "events",
     "messages_from_json",

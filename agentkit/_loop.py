@@ -458,16 +458,12 @@ async def _run_tools(
         state.charge(Usage(repairs=sum(c.repaired for c in calls)))
     state.answer_now = False
     outcomes: list[CallOutcome | None] = [None] * len(calls)
-    final = await _final_call(spec, state, calls, outcomes)
+    final = await _take_in(spec, state, calls, outcomes)
     runnable: list[int] = []
     pending: list[int] = []
     for index, call in enumerate(calls):
-        if outcomes[index] is None:
-            outcomes[index] = (
-                answer(call.call, NOT_EXECUTED)
-                if final is not None
-                else await _answer_unrun(spec, state, call)
-            )
+        if final is not None and _not_executed(call, outcomes[index]):
+            outcomes[index] = answer(call.call, NOT_EXECUTED)
         if outcomes[index] is None and call.tool is not None and call.tool.requires_approval:
             decision = await decide(call.call, state.decisions, spec.approve)
             if decision is None:
@@ -500,18 +496,24 @@ async def _run_tools(
         yield AskModel()
 
 
-async def _final_call(
+async def _take_in(
     spec: RunSpec[Any], state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome | None]
 ) -> ValidatedCall | None:
-    """The first accepted final-result call; every final-result call up to it is answered in `outcomes`."""
+    """Take the turn's calls in, in order, up to the first final-result call accepted (returned; `None` when
+    none is): each call not taken (invalid, or answered by a hook's `check_tool_call`) is answered in
+    `outcomes`, and an accepted final-result call with "Final result received."."""
     for index, call in enumerate(calls):
-        if not call.final:
-            continue
         outcomes[index] = await _answer_unrun(spec, state, call)
-        if outcomes[index] is None:
+        if call.final and outcomes[index] is None:
             outcomes[index] = answer(call.call, "Final result received.")
             return call
     return None
+
+
+def _not_executed(call: ValidatedCall, outcome: CallOutcome | None) -> bool:
+    """With a final result accepted: whether `call` is answered as not executed (a call after it, and a tool
+    call before it that was invalid or left to run; what a hook answered keeps its answer)."""
+    return outcome is None or (outcome.failed and not call.final)
 
 
 async def _answer_unrun(spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> CallOutcome | None:
