@@ -367,3 +367,19 @@ def test_the_type_check_tool_call_gets_is_public() -> None:
 
     assert agentkit.hooks.ValidatedCall is agentkit.ValidatedCall is ValidatedCall
     assert "ValidatedCall" in agentkit.hooks.__all__ and "ValidatedCall" in agentkit.__all__
+
+
+def test_beside_an_accepted_final_result_an_invalid_call_is_not_executed_and_a_reply_kept() -> None:
+    script = [
+        tool_calls_response(
+            [("price", {"wrong": 1}), ("price", {"item": "bread"}), ("final_result", {"total": 3})]
+        )
+    ]
+    agent = Agent(ScriptedModel(script), tools=[price], output_type=Answer, hooks=[NoBread()])
+    result = agent.run_sync("total?")
+    assert result.output == Answer(total=3) and ran == []
+    assert [m.content for m in result.messages[2:]] == [
+        NOT_EXECUTED,
+        "Bread is not sold here.",
+        "Final result received.",
+    ]
