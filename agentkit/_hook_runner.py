@@ -99,14 +99,14 @@ class _Method:
             raise _hook_error(f"{self.owner}.{self.name}", exc) from exc
 
 
-def _hook_error(where: str, exc: Exception) -> HookError:
+def _hook_error(where: str, exc: Exception, *, guardrail: str | None = None) -> HookError:
     """The run's error for an exception a hook (or a guardrail's check) raised; the run adds its transcript."""
     try:
         detail = str(exc)
     except Exception:  # an exception whose text cannot be had: its type says enough
         detail = ""
     text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return HookError(f"{where} raised {text}", hook=where)
+    return HookError(f"{where} raised {text}", hook=where, guardrail=guardrail)
 
 
 def _method(hook: object, name: str) -> _Method | None:
@@ -409,7 +409,7 @@ async def _guardrail_call(guardrail: InputGuardrail | OutputGuardrail, *args: An
         raise
     except Exception as exc:
         kind = "input" if isinstance(guardrail, InputGuardrail) else "output"
-        raise _hook_error(f"{kind} guardrail {guardrail.label!r}", exc) from exc
+        raise _hook_error(f"{kind} guardrail {guardrail.label!r}", exc, guardrail=guardrail.label) from exc
 
 
 def _input_text(messages: Sequence[Message]) -> str:

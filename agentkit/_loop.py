@@ -84,6 +84,7 @@ from .events import (
 from .exceptions import (
     AgentRunError,
     GuardrailTripped,
+    HookError,
     ToolArgumentsError,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
@@ -168,7 +169,9 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             raise error from failure.__cause__
         except AgentRunError as exc:
             try:
-                if not isinstance(exc, GuardrailTripped):  # what a guardrail stopped is not stored
+                if not _stopped_by_guardrail(
+                    exc
+                ):  # what a guardrail stopped (or could not check) is not stored
                     await _save(spec, state, step)
             except _NotStored as failure:  # the run's own error says more: it stays, with this added
                 exc.message = f"{exc.message} (also, {str(failure)[0].lower()}{str(failure)[1:]})"
@@ -194,6 +197,13 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
         if hooks is not None:
             await hooks.after_run(spec, state, result, None)
         yield RunFinished(result=result)
+
+
+def _stopped_by_guardrail(error: AgentRunError) -> bool:
+    """Whether a guardrail stopped the run: it tripped, or its check raised (and so cleared nothing)."""
+    return isinstance(error, GuardrailTripped) or (
+        isinstance(error, HookError) and error.guardrail is not None
+    )
 
 
 def _checks_output(spec: RunSpec[Any], step: Step) -> bool:

@@ -218,11 +218,20 @@ class HookError(AgentRunError):
     (`messages`) and counted in `usage`. An `AgentRunError` a hook raises passes through as it is."""
 
     def __init__(
-        self, message: str, *, hook: str, messages: Sequence[Message] = (), usage: Usage | None = None
+        self,
+        message: str,
+        *,
+        hook: str,
+        guardrail: str | None = None,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
     ) -> None:
         super().__init__(message, messages=messages, usage=usage)
         self.hook = hook
         """Where the exception was raised: the hook's class and method, or the guardrail."""
+        self.guardrail = guardrail
+        """The guardrail's name when a guardrail's check raised (what it was to check is then not stored in
+        the run's session, as for `GuardrailTripped`); `None` for a hook."""
 
 
 class ModelRetry(Exception):

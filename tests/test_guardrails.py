@@ -450,3 +450,28 @@ async def test_a_guardrail_s_run_error_passes_through_as_it_is() -> None:
     with pytest.raises(UsageLimitExceeded, match="moderation budget") as info:
         await Agent(ScriptedModel(["hi"]), hooks=[InputGuardrail(over_budget)]).run("hello")
     assert [m.role for m in info.value.messages] == ["user"]
+
+
+async def _on_session(session: Any, agent: Agent[Any, Any], prompt: str, *, stream: bool) -> None:
+    if not stream:
+        await agent.run(prompt, session=session)
+        return
+    async with agent.run_stream(prompt, session=session) as run:
+        async for _ in run:
+            pass
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_what_a_guardrail_could_not_check_is_not_kept_in_the_session(
+    tmp_path: Any, stream: bool
+) -> None:
+    """A check that raised cleared nothing: the prompt (or the answer) is not stored for a later turn to send."""
+    from agentkit.sessions import SQLiteSession
+
+    session = SQLiteSession(tmp_path / "chat.db", "c")
+    for guardrail, roles in ((InputGuardrail(_unreachable), []), (OutputGuardrail(_unreachable), ["user"])):
+        agent = Agent(ScriptedModel(["hi"]), hooks=[guardrail])
+        with pytest.raises(HookError) as info:
+            await _on_session(session, agent, "my password is hunter2", stream=stream)
+        assert info.value.guardrail == "_unreachable" and info.value.messages
+        assert [m.role for m in await session.load()] == roles
