@@ -14,6 +14,7 @@ from .exceptions import (
     AgentkitError,
     AgentRunError,
     GuardrailTripped,
+    HookError,
     ModelAPIError,
     ModelRetry,
     ModelUnavailableError,
@@ -25,7 +26,7 @@ from .exceptions import (
     UserError,
 )
 from .history import HistoryProcessor, KeepRecentToolResults, SummarizeOlder, TokenWindow
-from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
+from .hooks import Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply, ValidatedCall
 from .messages import (
     AssistantMessage,
     AudioPart,
@@ -60,6 +61,7 @@ __all__ = [
     "DocumentPart",
     "GuardrailTripped",
     "HistoryProcessor",
+    "HookError",
     "Hooks",
     "ImagePart",
     "InputGuardrail",
@@ -100,6 +102,7 @@ __all__ = [
     "UsageView",
     "UserError",
     "UserMessage",
+    "ValidatedCall",
     "__version__",
     "events",
     "messages_from_json",

@@ -36,17 +36,18 @@ from .history import (
 )
 from .messages import AssistantMessage, Message, ToolMessage
 from .models._errors import context_limit, is_context_overflow
+from .settings import ModelSettings
 from .usage import UsageView
 
 if TYPE_CHECKING:
     from ._run_state import RunSpec, RunState
     from .models import ModelProfile, ModelRequestParameters
-    from .settings import ModelSettings
 
 __all__ = [
     "DEFAULT_OUTPUT_RESERVE",
     "Processor",
     "Request",
+    "SentRequest",
     "calibrate",
     "fit_window",
     "prepare_processors",
@@ -114,6 +115,15 @@ def window_budget(profile: ModelProfile, *, max_tokens: int | None, learned: int
     return max(int((window - reserve) * SAFETY), 1)
 
 
+@dataclass(frozen=True)
+class SentRequest:
+    """One request as it went to the model: after the `before_request` hooks, the history processors and the
+    fit to the context window (a request sent again smaller after a refusal: as sent again)."""
+
+    messages: Sequence[Message]
+    settings: ModelSettings
+
+
 @dataclass(kw_only=True)
 class Request:
     """What one request sends."""
@@ -135,14 +145,14 @@ async def request_fitted(
     as the run's hooks left it for this request)."""
     sent = await prepare(spec, state, parameters, messages, settings)
     try:
-        response = await spec.model.request(sent.messages, parameters, settings)
+        response = await spec.model.request(_sending(state, sent, settings), parameters, settings)
     except ModelAPIError as exc:
         smaller = _after_refusal(spec, state, parameters, sent.messages, exc)
         if smaller is None:
             raise
         smaller.events[:0] = sent.events
         sent = smaller
-        response = await spec.model.request(sent.messages, parameters, settings)
+        response = await spec.model.request(_sending(state, sent, settings), parameters, settings)
     calibrate(state, sent.tokens, response)
     return response, sent.events
 
@@ -160,7 +170,8 @@ async def stream_fitted(
         yield event
     started = False
     try:
-        async with aclosing(spec.model.request_stream(sent.messages, parameters, settings)) as stream:
+        sending = _sending(state, sent, settings)
+        async with aclosing(spec.model.request_stream(sending, parameters, settings)) as stream:
             async for item in stream:
                 started = True
                 if isinstance(item, ResponseFinished):
@@ -172,11 +183,18 @@ async def stream_fitted(
         if smaller is None:
             raise
     yield smaller.events[0]
-    async with aclosing(spec.model.request_stream(smaller.messages, parameters, settings)) as stream:
+    sending = _sending(state, smaller, settings)
+    async with aclosing(spec.model.request_stream(sending, parameters, settings)) as stream:
         async for item in stream:
             if isinstance(item, ResponseFinished):
                 calibrate(state, smaller.tokens, item.message)
             yield item
+
+
+def _sending(state: RunState, request: Request, settings: ModelSettings) -> list[Message]:
+    """`request`'s messages, noted as what the run's current request sends (`RunState.sent`)."""
+    state.sent = SentRequest(messages=request.messages, settings=settings)
+    return request.messages
 
 
 async def prepare(

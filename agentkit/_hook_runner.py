@@ -23,13 +23,13 @@ from ._threads import run_in_thread
 from ._tool_calls import CallOutcome, ValidatedCall, answer, serialize_result, validate_call
 from .context import RunContext
 from .events import Event, GuardrailTriggered, ResponseFinished, ToolArgumentsChanged, ToolCallDenied
-from .exceptions import GuardrailTripped, UserError
+from .exceptions import AgentkitError, GuardrailTripped, HookError, UserError
 from .hooks import HOOK_METHODS, Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
 from .messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMessage, UserMessage
 from .models import ModelRequestParameters
 from .settings import ModelSettings
 from .tool import Tool
-from .usage import Usage, UsageView
+from .usage import UsageView
 
 if TYPE_CHECKING:
     from ._run_state import RunSpec, RunState
@@ -86,7 +86,27 @@ def run_context(spec: RunSpec[Any], state: RunState, **call: Any) -> RunContext[
 class _Method:
     owner: str
     """The hook's class name, for error messages."""
+    name: str
     function: Callable[..., Any]
+
+    async def __call__(self, *args: Any) -> Any:
+        """The method called (sync or async); an exception that is not agentkit's raised as a `HookError`."""
+        try:
+            return await _call(self.function, *args)
+        except AgentkitError:
+            raise
+        except Exception as exc:
+            raise _hook_error(f"{self.owner}.{self.name}", exc) from exc
+
+
+def _hook_error(where: str, exc: Exception, *, guardrail: str | None = None) -> HookError:
+    """The run's error for an exception a hook (or a guardrail's check) raised; the run adds its transcript."""
+    try:
+        detail = str(exc)
+    except Exception:  # an exception whose text cannot be had: its type says enough
+        detail = ""
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return HookError(f"{where} raised {text}", hook=where, guardrail=guardrail)
 
 
 def _method(hook: object, name: str) -> _Method | None:
@@ -96,7 +116,7 @@ def _method(hook: object, name: str) -> _Method | None:
         return None
     if not callable(function):
         raise UserError(f"The hook {hook!r} has a {name!r} that is not a method.")
-    return _Method(owner=type(hook).__name__, function=function)
+    return _Method(owner=type(hook).__name__, name=name, function=function)
 
 
 class HookRunner:
@@ -153,7 +173,7 @@ class HookRunner:
         if self._before_run:
             ctx = run_context(spec, state)
             for method in self._before_run:
-                await _call(method.function, ctx)
+                await method(ctx)
         if self._blocking_inputs:
             tripped = await _check_inputs(self._blocking_inputs, spec, state)
             if tripped is not None:
@@ -166,7 +186,7 @@ class HookRunner:
         """The output guardrails, in order: the first to trip stops the run."""
         ctx = run_context(spec, state)
         for guardrail in self.output_guardrails:
-            verdict = await _guardrail_call(guardrail.check, ctx, output)
+            verdict = await _guardrail_call(guardrail, ctx, output)
             if isinstance(verdict, Deny):
                 tripped = _Tripped(guardrail.label, "output", verdict.reason)
                 yield tripped.event
@@ -177,8 +197,15 @@ class HookRunner:
     ) -> None:
         if self._after_run:
             ctx = run_context(spec, state)
-            for method in self._after_run:
-                await _call(method.function, ctx, result, error)
+            try:
+                for method in self._after_run:
+                    await method(ctx, result, error)
+            except (
+                HookError
+            ) as failed:  # raised after the run's own error handling: the transcript added here
+                failed.messages = list(state.messages)
+                failed.usage = state.usage
+                raise
 
     # --- model requests -------------------------------------------------------------------------------
 
@@ -197,7 +224,7 @@ class HookRunner:
         )
         ctx = run_context(spec, state)
         for method in self._before_request:
-            changed = await _call(method.function, ctx, request)
+            changed = await method(ctx, request)
             if changed is not None:
                 if not isinstance(changed, ModelRequest):
                     raise UserError(
@@ -222,7 +249,7 @@ class HookRunner:
         if self._after_response:
             ctx = run_context(spec, state)
             for method in self._after_response:
-                await _call(method.function, ctx, response)
+                await method(ctx, response)
 
     # --- answers --------------------------------------------------------------------------------------
 
@@ -236,7 +263,7 @@ class HookRunner:
             return None
         ctx = run_context(spec, state)
         for method in self._check_answer:
-            feedback = await _call(method.function, ctx, answer)
+            feedback = await method(ctx, answer)
             if feedback is None:
                 continue
             if not isinstance(feedback, str):
@@ -255,7 +282,7 @@ class HookRunner:
             return None
         ctx = run_context(spec, state, tool_name=call.call.name, tool_call_id=call.call.id)
         for method in self._check_tool_call:
-            verdict = await _call(method.function, ctx, call)
+            verdict = await method(ctx, call)
             if verdict is None:
                 continue
             if not isinstance(verdict, Reply):
@@ -274,7 +301,7 @@ class HookRunner:
         original = call
         ctx = run_context(spec, state, tool_name=call.call.name, tool_call_id=call.call.id)
         for method in self._before_tool_call:
-            verdict = await _call(method.function, ctx, call.call, dict(call.arguments))
+            verdict = await method(ctx, call.call, dict(call.arguments))
             if isinstance(verdict, Deny):
                 outcome = answer(call.call, DENIED_BY_HOOK.format(reason=verdict.reason), is_error=True)
                 return original, outcome, ToolCallDenied(call=original.call, reason=verdict.reason)
@@ -299,7 +326,7 @@ class HookRunner:
         """`after_tool_call` on a call that ran: the outcome with the message the hooks give."""
         message = outcome.message
         for method in self._after_tool_call:
-            changed = await _call(method.function, ctx, call.call, message)
+            changed = await method(ctx, call.call, message)
             if changed is None:
                 continue
             if not isinstance(changed, ToolMessage):
@@ -355,7 +382,7 @@ async def _check_inputs(
     """The input guardrails, together: the first (in order) that trips, or `None`."""
     ctx = run_context(spec, state)
     text = _input_text(state.messages)
-    checks = [asyncio.ensure_future(_guardrail_call(g.check, ctx, text)) for g in guardrails]
+    checks = [asyncio.ensure_future(_guardrail_call(g, ctx, text)) for g in guardrails]
     try:
         verdicts = await asyncio.gather(*checks)
     finally:  # one failed, or the run stopped waiting: the others are not needed
@@ -368,13 +395,21 @@ async def _check_inputs(
     return None
 
 
-async def _guardrail_call(check: Callable[..., Any], *args: Any) -> Any:
+async def _guardrail_call(guardrail: InputGuardrail | OutputGuardrail, *args: Any) -> Any:
     """A guardrail's check: an async one awaited, a sync one run in a worker thread (as sync tools are), so
-    that a slow check does not hold up the request it runs beside."""
-    if inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(type(check).__call__):
-        return await check(*args)
-    value = await run_in_thread(check, *args)
-    return await value if inspect.isawaitable(value) else value
+    that a slow check does not hold up the request it runs beside. An exception that is not agentkit's is
+    raised as a `HookError`."""
+    check: Callable[..., Any] = guardrail.check
+    try:
+        if inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(type(check).__call__):
+            return await check(*args)
+        value = await run_in_thread(check, *args)
+        return await value if inspect.isawaitable(value) else value
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        kind = "input" if isinstance(guardrail, InputGuardrail) else "output"
+        raise _hook_error(f"{kind} guardrail {guardrail.label!r}", exc, guardrail=guardrail.label) from exc
 
 
 def _input_text(messages: Sequence[Message]) -> str:
@@ -414,7 +449,7 @@ async def guarded(
                     return
                 if isinstance(event, ResponseFinished) and (tripped := await checks) is not None:
                     # the guardrails outlasted the request: its answer is dropped, its cost counted
-                    state.charge(event.message.usage or Usage(requests=1))
+                    state.charge_response(event.message)
                     yield tripped.event
                     raise tripped.error(state)
                 if checks.done():

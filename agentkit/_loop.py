@@ -84,6 +84,7 @@ from .events import (
 from .exceptions import (
     AgentRunError,
     GuardrailTripped,
+    HookError,
     ToolArgumentsError,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
@@ -168,7 +169,9 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             raise error from failure.__cause__
         except AgentRunError as exc:
             try:
-                if not isinstance(exc, GuardrailTripped):  # what a guardrail stopped is not stored
+                if not _stopped_by_guardrail(
+                    exc
+                ):  # what a guardrail stopped (or could not check) is not stored
                     await _save(spec, state, step)
             except _NotStored as failure:  # the run's own error says more: it stays, with this added
                 exc.message = f"{exc.message} (also, {str(failure)[0].lower()}{str(failure)[1:]})"
@@ -194,6 +197,13 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
         if hooks is not None:
             await hooks.after_run(spec, state, result, None)
         yield RunFinished(result=result)
+
+
+def _stopped_by_guardrail(error: AgentRunError) -> bool:
+    """Whether a guardrail stopped the run: it tripped, or its check raised (and so cleared nothing)."""
+    return isinstance(error, GuardrailTripped) or (
+        isinstance(error, HookError) and error.guardrail is not None
+    )
 
 
 def _checks_output(spec: RunSpec[Any], step: Step) -> bool:
@@ -303,6 +313,7 @@ async def _ask_model(
     if limit:
         raise UsageLimitExceeded(f"Usage limit exceeded: {limit}.")
     state.turn += 1
+    state.sent = None
     yield RequestStarted(turn=state.turn, model_name=spec.model.model_name, agent_name=spec.name)
     asked = parameters
     if spec.prepare_tools is not None:
@@ -329,10 +340,14 @@ async def _ask_model(
                 yield event
     if response is None:
         raise UnexpectedModelBehavior(f"{spec.model.describe()} ended its stream without a response.")
-    state.charge(_request_usage(response))
+    state.charge_response(response)
     yield ResponseFinished(message=response)
     if spec.hooks is not None:
-        await spec.hooks.after_response(spec, state, response)
+        try:
+            await spec.hooks.after_response(spec, state, response)
+        except Exception:  # the run fails: the response it paid for stays on its transcript
+            state.messages.append(response)
+            raise
     limit = state.exceeded(spec.limits)
     if limit:
         state.messages.append(response)
@@ -419,18 +434,6 @@ class _PartialOutput:
         return OutputDelta(output=value)
 
 
-def _request_usage(response: AssistantMessage) -> Usage:
-    step = response.usage or Usage(requests=1)
-    return Usage(
-        requests=max(step.requests, 1),
-        input_tokens=step.input_tokens,
-        cached_input_tokens=step.cached_input_tokens,
-        output_tokens=step.output_tokens,
-        reasoning_tokens=step.reasoning_tokens,
-        cost_usd=step.cost_usd,
-    )
-
-
 def _feedback(
     spec: RunSpec[Any], state: RunState, problem: str, text: str, reason: FeedbackReason
 ) -> FeedbackSent:
@@ -465,16 +468,12 @@ async def _run_tools(
         state.charge(Usage(repairs=sum(c.repaired for c in calls)))
     state.answer_now = False
     outcomes: list[CallOutcome | None] = [None] * len(calls)
-    final = await _final_call(spec, state, calls, outcomes)
+    final = await _take_in(spec, state, calls, outcomes)
     runnable: list[int] = []
     pending: list[int] = []
     for index, call in enumerate(calls):
-        if outcomes[index] is None:
-            outcomes[index] = (
-                answer(call.call, NOT_EXECUTED)
-                if final is not None
-                else await _answer_unrun(spec, state, call)
-            )
+        if final is not None and _not_executed(call, outcomes[index]):
+            outcomes[index] = answer(call.call, NOT_EXECUTED)
         if outcomes[index] is None and call.tool is not None and call.tool.requires_approval:
             decision = await decide(call.call, state.decisions, spec.approve)
             if decision is None:
@@ -507,18 +506,24 @@ async def _run_tools(
         yield AskModel()
 
 
-async def _final_call(
+async def _take_in(
     spec: RunSpec[Any], state: RunState, calls: list[ValidatedCall], outcomes: list[CallOutcome | None]
 ) -> ValidatedCall | None:
-    """The first accepted final-result call; every final-result call up to it is answered in `outcomes`."""
+    """Take the turn's calls in, in order, up to the first final-result call accepted (returned; `None` when
+    none is): each call not taken (invalid, or answered by a hook's `check_tool_call`) is answered in
+    `outcomes`, and an accepted final-result call with "Final result received."."""
     for index, call in enumerate(calls):
-        if not call.final:
-            continue
         outcomes[index] = await _answer_unrun(spec, state, call)
-        if outcomes[index] is None:
+        if call.final and outcomes[index] is None:
             outcomes[index] = answer(call.call, "Final result received.")
             return call
     return None
+
+
+def _not_executed(call: ValidatedCall, outcome: CallOutcome | None) -> bool:
+    """With a final result accepted: whether `call` is answered as not executed (a call after it, and a tool
+    call before it that was invalid or left to run; what a hook answered keeps its answer)."""
+    return outcome is None or (outcome.failed and not call.final)
 
 
 async def _answer_unrun(spec: RunSpec[Any], state: RunState, call: ValidatedCall) -> CallOutcome | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
 
 from ._approval import Approver, Decision
-from ._history import Processor
+from ._history import Processor, SentRequest
 from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
 from ._tool_calls import CallOutcome, ValidatedCall
 from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
@@ -117,12 +117,30 @@ class RunState:
     """A context window learned from the provider refusing a request as too long (`_history`)."""
     token_ratio: float = 1.0
     """The provider's count of the last request's tokens over agentkit's estimate (`_history.calibrate`)."""
+    sent: SentRequest | None = None
+    """What the current request sent (`_history`, as it sends it; `None` until it does): read by
+    `agentkit.instrumentation` for the request's span."""
 
     def charge(self, usage: Usage) -> None:
         """Add `usage` to this run's usage and to its parents'."""
         self.usage.add(usage)
         for parent in self.parents:
             parent.usage.add(usage)
+
+    def charge_response(self, response: AssistantMessage) -> None:
+        """Charge one model response: its usage, and at least one request (a server that reports
+        `requests=0`, or no usage at all, still made one)."""
+        step = response.usage or Usage(requests=1)
+        self.charge(
+            Usage(
+                requests=max(step.requests, 1),
+                input_tokens=step.input_tokens,
+                cached_input_tokens=step.cached_input_tokens,
+                output_tokens=step.output_tokens,
+                reasoning_tokens=step.reasoning_tokens,
+                cost_usd=step.cost_usd,
+            )
+        )
 
     def exceeded(self, limits: UsageLimits) -> str | None:
         """The first limit exceeded, this run's (`limits`) or a parent's, or `None`."""

@@ -125,7 +125,8 @@ def images_note(count: int) -> str:
 
 @dataclass(kw_only=True, frozen=True)
 class ValidatedCall:
-    """A tool call with its arguments decoded and validated, once, for every later reader."""
+    """A tool call with its arguments decoded and validated, once, for every later reader: what a hook's
+    `check_tool_call(ctx, call)` gets (public as `agentkit.ValidatedCall`; build none yourself)."""
 
     call: ToolCall
     tool: Tool[..., Any] | None

@@ -17,6 +17,7 @@ AgentkitError
     ├── ToolExecutionError         a tool raised, and the agent was told to raise (`raise_tool_errors=True`)
     ├── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
     ├── GuardrailTripped           an input or output guardrail (`agentkit.hooks`) stopped the run
+    ├── HookError                  a hook or a guardrail's check raised; the exception it raised is the `__cause__`
     └── LocalServerError           the local model's server failed to start or died (`agentkit.local`; quotes its log)
         └── PortInUseError         the port asked for is taken
 ModelRetry                         raised by a tool: "tell the model this, and let it try again"
@@ -40,6 +41,7 @@ __all__ = [
     "AgentRunError",
     "AgentkitError",
     "GuardrailTripped",
+    "HookError",
     "ModelAPIError",
     "ModelRetry",
     "ModelUnavailableError",
@@ -207,6 +209,29 @@ class GuardrailTripped(AgentRunError):
         """`"input"` or `"output"`."""
         self.reason = reason
         """The reason its check gave (`Deny.reason`)."""
+
+
+class HookError(AgentRunError):
+    """A hook (`agentkit.hooks`) or a guardrail's check raised an exception that is not agentkit's: the run
+    stopped there. The hook's exception is the `__cause__`; `hook` names where it was raised
+    (`"MyHooks.after_response"`, `"input guardrail 'topic'"`). A response that arrived is on the transcript
+    (`messages`) and counted in `usage`. An `AgentRunError` a hook raises passes through as it is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hook: str,
+        guardrail: str | None = None,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.hook = hook
+        """Where the exception was raised: the hook's class and method, or the guardrail."""
+        self.guardrail = guardrail
+        """The guardrail's name when a guardrail's check raised (what it was to check is then not stored in
+        the run's session, as for `GuardrailTripped`); `None` for a hook."""
 
 
 class ModelRetry(Exception):

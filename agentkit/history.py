@@ -108,10 +108,19 @@ def message_tokens(message: Message) -> int:
         chars = len(message.content) + sum(
             len(c.name) + len(c.arguments) + CALL_CHARS for c in message.tool_calls
         )
-        return MESSAGE_TOKENS + chars // CHARS_PER_TOKEN
+        return MESSAGE_TOKENS + (chars + _reasoning_chars(message)) // CHARS_PER_TOKEN
     if isinstance(message, UserMessage) and not isinstance(message.content, str):
         return MESSAGE_TOKENS + sum(_part_tokens(p) for p in message.content)
     return MESSAGE_TOKENS + len(message.content) // CHARS_PER_TOKEN
+
+
+def _reasoning_chars(message: AssistantMessage) -> int:
+    """The characters of the reasoning a thinking model's message sends back: its `reasoning` text and each
+    `reasoning_details` entry's text, summary, signature and encrypted data (counted by their length)."""
+    chars = len(message.reasoning or "")
+    for detail in message.reasoning_details or ():
+        chars += sum(len(value) for value in detail.values() if isinstance(value, str))
+    return chars
 
 
 def _part_tokens(part: TextPart | ImagePart | DocumentPart | AudioPart) -> int:

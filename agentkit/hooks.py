@@ -23,7 +23,8 @@ method nobody wrote costs a run nothing.
 `InputGuardrail` and `OutputGuardrail` go in the same list: an input guardrail reads the run's input while
 the first request is under way (that request is cancelled if it trips), an output guardrail reads the final
 output before the run returns. Either trips by returning `Deny(reason)`: the run then raises
-`GuardrailTripped`, with the transcript and usage.
+`GuardrailTripped`, with the transcript and usage. A hook or a check that raises ends the run with a
+`HookError` (an `AgentRunError` it raises passes through).
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Generic, Union
 
+from ._tool_calls import ValidatedCall
 from .context import DepsT, RunContext
 from .messages import AssistantMessage, Message, ToolCall, ToolMessage
 from .settings import ModelSettings
 
 if TYPE_CHECKING:
-    from ._tool_calls import ValidatedCall
     from .result import RunResult
     from .tool import ToolDefinition
 
@@ -54,6 +55,7 @@ __all__ = [
     "OutputCheck",
     "OutputGuardrail",
     "Reply",
+    "ValidatedCall",
 ]
 
 HOOK_METHODS = (
@@ -116,7 +118,8 @@ class Hooks(Generic[DepsT]):
     """Hooks with nothing to do: subclass it and override the methods you need (sync or async).
 
     Each method gets the `RunContext` (for the tool-call methods, the call's: `ctx.tool_name`,
-    `ctx.tool_call_id`). An exception a hook raises ends the run (an `AgentRunError` keeps the transcript).
+    `ctx.tool_call_id`). An exception a hook raises ends the run: an `AgentRunError` as it is, any other as a
+    `HookError` (the exception its `__cause__`); either keeps the transcript and the usage.
     """
 
     async def before_run(self, ctx: RunContext[DepsT]) -> None:
@@ -130,13 +133,15 @@ class Hooks(Generic[DepsT]):
         """After each model response (before its calls run), with the response as the transcript keeps it."""
 
     async def check_tool_call(self, ctx: RunContext[DepsT], call: ValidatedCall) -> Reply | None:
-        """Each valid call of a response, in order, as the turn's calls are taken in: before approval is asked
-        for, and for the final-result call too (`call.final`). Return `Reply(content)` to answer the call
-        instead of running it (a final-result call answered so is not taken as the answer), or `None`.
+        """Each valid call of a response, in the model's order, as the turn's calls are taken in: before
+        approval is asked for, and for the final-result call too (`call.final`); not for the calls after a
+        final-result call taken as the answer. Return `Reply(content)` to answer the call instead of running
+        it (a final-result call answered so is not taken as the answer), or `None`.
 
         `call.call` is the `ToolCall`, `call.decoded` its arguments as the model wrote them (decoded JSON),
         `call.arguments` the validated ones (for the final-result call, `call.output` is the validated
-        answer), and `call.key` what makes two calls the same call (the tool and the validated arguments)."""
+        answer), `call.tool` the `Tool` called, and `call.key` what makes two calls the same call (the tool and
+        the validated arguments). `ValidatedCall` is importable from here (and from `agentkit`)."""
         return None
 
     async def before_tool_call(

@@ -2,7 +2,8 @@
 
 ```
 invoke_agent {agent name}   the run (INTERNAL): agent, model, totals of tokens and cost, last finish reason
-├── chat {model}            each model request (CLIENT): settings, response id and model, tokens, cost, finish reason
+├── chat {model}            each model request (CLIENT): settings and messages as sent, response id and model,
+│                           tokens, cost, finish reason
 └── execute_tool {tool}     each tool call (INTERNAL), the current span while the tool runs
 ```
 Tracing is on, with nothing to call, once the application has configured a tracer provider
@@ -221,6 +222,7 @@ class _RunTrace:
                     yield event
         except BaseException as exc:
             if self.chat is not None:
+                self._record_sent(self.chat)
                 _record_error(self.chat, exc, capture=self.capture)
             if not self.finished:  # `run()` closes the events once it has the result: no error then
                 _record_error(run, exc, capture=self.capture)
@@ -275,12 +277,6 @@ class _RunTrace:
         trace = self.otel_trace
         spec = self.spec
         attributes: dict[str, AttributeValue] = {"gen_ai.operation.name": "chat", **self.model}
-        for field, key in _REQUEST_SETTINGS.items():
-            value = getattr(spec.settings, field)
-            if value is not None:
-                attributes[key] = value
-        if spec.settings.stop:
-            attributes["gen_ai.request.stop_sequences"] = list(spec.settings.stop)
         if spec.stream:
             attributes["gen_ai.request.stream"] = True
         if not spec.output.is_text:
@@ -291,14 +287,29 @@ class _RunTrace:
             kind=self.otel_trace.SpanKind.CLIENT,
             attributes=attributes,
         )
-        if self.capture and self.chat.is_recording():  # the whole transcript: not for a span dropped
-            self.chat.set_attribute("gen_ai.input.messages", _messages_json(self.state.messages))
         self.chat_context = trace.set_span_in_context(self.chat, self.run_context)
+
+    def _record_sent(self, chat: Span) -> None:
+        """The request as it was sent (`RunState.sent`: after the hooks, the history processors and the fit to
+        the window): its settings, and with content capture its messages. Nothing when nothing was sent."""
+        sent = self.state.sent
+        if sent is None or not chat.is_recording():
+            return
+        settings = sent.settings
+        for field, key in _REQUEST_SETTINGS.items():
+            value = getattr(settings, field)
+            if value is not None:
+                chat.set_attribute(key, value)
+        if settings.stop:
+            chat.set_attribute("gen_ai.request.stop_sequences", list(settings.stop))
+        if self.capture:
+            chat.set_attribute("gen_ai.input.messages", _messages_json(sent.messages))
 
     def _end_chat(self, message: AssistantMessage) -> None:
         chat, self.chat, self.chat_context = self.chat, None, None
         if chat is None:  # pragma: no cover - every response follows its RequestStarted
             return
+        self._record_sent(chat)
         if message.response_id:
             chat.set_attribute("gen_ai.response.id", message.response_id)
         if message.model_name:

@@ -15,9 +15,11 @@ from agentkit import (
     AssistantMessage,
     Deny,
     GuardrailTripped,
+    HookError,
     InputGuardrail,
     OutputGuardrail,
     RunContext,
+    UsageLimitExceeded,
     tool,
 )
 from agentkit.cli._render import PlainRenderer
@@ -31,6 +33,7 @@ from agentkit.testing import (
     ScriptedModel,
     tool_call_response,
 )
+from agentkit.usage import Usage
 
 KEY = "fake-guardrail-test-key-0123456789"
 
@@ -115,6 +118,22 @@ async def test_an_answer_waits_for_the_input_guardrails_to_pass(stream: bool) ->
 
 
 @pytest.mark.parametrize("stream", [False, True])
+async def test_a_dropped_answer_is_charged_as_an_answer_taken_is(stream: bool) -> None:
+    """A response whose usage says `requests=0` still counts one request, as it does when the run takes it."""
+
+    async def slow_refusal(ctx: RunContext[Any], text: str) -> Deny:
+        await asyncio.sleep(0.05)
+        return Deny("off topic")
+
+    usage = Usage(requests=0, input_tokens=7, output_tokens=3)
+    taken = await Agent(ScriptedModel([AssistantMessage(content="ok", usage=usage)])).run("hi")
+    model = ScriptedModel([AssistantMessage(content="ok", usage=usage)])
+    error, _ = await tripped(Agent(model, hooks=[InputGuardrail(slow_refusal)]), "hi", stream=stream)
+    assert error.usage == taken.usage
+    assert error.usage is not None and error.usage.requests == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
 async def test_an_answer_that_came_before_the_guardrail_tripped_is_dropped_but_paid_for(stream: bool) -> None:
     async def slow_refusal(ctx: RunContext[Any], text: str) -> Deny:
         await asyncio.sleep(0.05)
@@ -181,9 +200,10 @@ def test_a_failing_check_ends_the_run_and_cancels_the_request() -> None:
         raise RuntimeError("checker down")
 
     stuck = Stuck()
-    with pytest.raises(RuntimeError, match="checker down"):
+    with pytest.raises(HookError, match="checker down") as info:
         Agent(FunctionModel(stuck), hooks=[InputGuardrail(broken)]).run_sync("hi")
     assert stuck.cancelled
+    assert isinstance(info.value.__cause__, RuntimeError) and info.value.messages
 
 
 def test_an_input_guardrail_over_the_wire_drops_the_streamed_answer() -> None:
@@ -388,3 +408,70 @@ async def test_a_denied_answer_is_not_kept_in_the_session(tmp_path: Any, stream:
     assert [m.role for m in await session.load()] == ["user"]  # the session does not
     await Agent(ScriptedModel(["short"]), hooks=[OutputGuardrail(short)]).run("again", session=session)
     assert [m.role for m in await session.load()] == ["user", "user", "assistant"]  # one that passes is
+
+
+def _unreachable(ctx: RunContext[Any], value: Any) -> None:
+    raise ConnectionError("moderation service unreachable")
+
+
+async def _failed(agent: Agent[Any, Any], prompt: str, *, stream: bool) -> HookError:
+    with pytest.raises(HookError) as info:
+        await collect(agent, prompt, stream=stream)
+    return info.value
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("concurrent", [True, False])
+async def test_an_input_guardrail_whose_check_raises_fails_the_run_with_its_transcript(
+    stream: bool, concurrent: bool
+) -> None:
+    guardrail = InputGuardrail(_unreachable, name="moderation", concurrent=concurrent)
+    error = await _failed(Agent(ScriptedModel(["hi"]), hooks=[guardrail]), "hello", stream=stream)
+    assert error.hook == "input guardrail 'moderation'"
+    assert str(error) == "input guardrail 'moderation' raised ConnectionError: moderation service unreachable"
+    assert isinstance(error.__cause__, ConnectionError)
+    assert [m.role for m in error.messages] == ["user"] and error.usage is not None
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_output_guardrail_whose_check_raises_fails_the_run_with_its_transcript(stream: bool) -> None:
+    error = await _failed(
+        Agent(ScriptedModel(["hi"]), hooks=[OutputGuardrail(_unreachable)]), "hello", stream=stream
+    )
+    assert error.hook == "output guardrail '_unreachable'" and isinstance(error.__cause__, ConnectionError)
+    assert [m.role for m in error.messages] == ["user", "assistant"]
+    assert error.usage is not None and error.usage.requests == 1
+
+
+async def test_a_guardrail_s_run_error_passes_through_as_it_is() -> None:
+    def over_budget(ctx: RunContext[Any], text: str) -> None:
+        raise UsageLimitExceeded("the moderation budget is spent")
+
+    with pytest.raises(UsageLimitExceeded, match="moderation budget") as info:
+        await Agent(ScriptedModel(["hi"]), hooks=[InputGuardrail(over_budget)]).run("hello")
+    assert [m.role for m in info.value.messages] == ["user"]
+
+
+async def _on_session(session: Any, agent: Agent[Any, Any], prompt: str, *, stream: bool) -> None:
+    if not stream:
+        await agent.run(prompt, session=session)
+        return
+    async with agent.run_stream(prompt, session=session) as run:
+        async for _ in run:
+            pass
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_what_a_guardrail_could_not_check_is_not_kept_in_the_session(
+    tmp_path: Any, stream: bool
+) -> None:
+    """A check that raised cleared nothing: the prompt (or the answer) is not stored for a later turn to send."""
+    from agentkit.sessions import SQLiteSession
+
+    session = SQLiteSession(tmp_path / "chat.db", "c")
+    for guardrail, roles in ((InputGuardrail(_unreachable), []), (OutputGuardrail(_unreachable), ["user"])):
+        agent = Agent(ScriptedModel(["hi"]), hooks=[guardrail])
+        with pytest.raises(HookError) as info:
+            await _on_session(session, agent, "my password is hunter2", stream=stream)
+        assert info.value.guardrail == "_unreachable" and info.value.messages
+        assert [m.role for m in await session.load()] == roles

@@ -383,3 +383,21 @@ async def test_the_fit_and_the_summary_keep_the_invariants_too() -> None:
         "user",
         "assistant",
     ]  # the summary after the prompt
+
+
+def test_estimate_counts_the_reasoning_an_answer_sends_back() -> None:
+    """A thinking model's reasoning text and `reasoning_details` (signed and encrypted ones by the length of
+    their data) go back with its message: the window's fit counts them."""
+    bare = AssistantMessage(content="ok")
+    thought = "t" * 800
+    secret = "E" * 2_000
+    thinking = dataclasses.replace(
+        bare,
+        reasoning=thought,
+        reasoning_details=[
+            {"type": "reasoning.text", "text": thought, "signature": "S" * 400},
+            {"type": "reasoning.encrypted", "data": secret},
+        ],
+    )
+    sent = len(thought) * 2 + 400 + len(secret)
+    assert message_tokens(thinking) - message_tokens(bare) >= sent // 4

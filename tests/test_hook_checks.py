@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+import agentkit
 from agentkit import Agent, AssistantMessage, Hooks, Reply, RunContext, RunResult, ToolCall, UserError, tool
+from agentkit._loop import NOT_EXECUTED
 from agentkit._tool_calls import ValidatedCall
 from agentkit.events import Event, FeedbackSent, RunFinished, TextDelta, ToolCallFinished
 from agentkit.models.openai import OpenAIChatModel
@@ -332,3 +334,52 @@ def test_steering_answers_a_repeated_call_but_not_a_failed_one_or_the_final_resu
     results = [m.content for m in result.messages if m.role == "tool"]
     assert results[2] == REPEATED_CALL.format(result="got 7", name="flaky")
     assert results[3] == "Final result received."
+
+
+class Positive(Hooks[None]):
+    """Records the calls it checks, in order; answers a negative total itself."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def check_tool_call(self, ctx: RunContext[None], call: agentkit.ValidatedCall) -> Reply | None:
+        self.seen.append(call.call.name)
+        if call.final and call.output.total < 0:
+            return Reply("The total cannot be negative.", is_error=True)
+        return None
+
+
+def test_check_tool_call_sees_a_response_s_calls_in_order_the_final_result_call_too() -> None:
+    hook = Positive()
+    script = [
+        tool_calls_response([("price", {"item": "tea"}), ("final_result", {"total": -3})]),
+        tool_calls_response([("price", {"item": "milk"}), ("final_result", {"total": 3})]),
+    ]
+    result = Agent(ScriptedModel(script), tools=[price], output_type=Answer, hooks=[hook]).run_sync("total?")
+    assert hook.seen == ["price", "final_result", "price", "final_result"]
+    assert result.output == Answer(total=3)
+    assert ran == [("price", "tea")]  # the calls beside an accepted final result do not run
+    assert [m.content for m in result.messages[-2:]] == [NOT_EXECUTED, "Final result received."]
+
+
+def test_the_type_check_tool_call_gets_is_public() -> None:
+    import agentkit.hooks
+
+    assert agentkit.hooks.ValidatedCall is agentkit.ValidatedCall is ValidatedCall
+    assert "ValidatedCall" in agentkit.hooks.__all__ and "ValidatedCall" in agentkit.__all__
+
+
+def test_beside_an_accepted_final_result_an_invalid_call_is_not_executed_and_a_reply_kept() -> None:
+    script = [
+        tool_calls_response(
+            [("price", {"wrong": 1}), ("price", {"item": "bread"}), ("final_result", {"total": 3})]
+        )
+    ]
+    agent = Agent(ScriptedModel(script), tools=[price], output_type=Answer, hooks=[NoBread()])
+    result = agent.run_sync("total?")
+    assert result.output == Answer(total=3) and ran == []
+    assert [m.content for m in result.messages[2:]] == [
+        NOT_EXECUTED,
+        "Bread is not sold here.",
+        "Final result received.",
+    ]

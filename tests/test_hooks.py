@@ -13,6 +13,7 @@ import pytest
 from agentkit import (
     Agent,
     Deny,
+    HookError,
     Hooks,
     ModelRequest,
     RunContext,
@@ -451,3 +452,115 @@ def test_before_tool_call_runs_after_approval_and_not_on_calls_left_waiting() ->
     seen.clear()
     waiting = Agent(ScriptedModel(script[:1]), tools=[pay], hooks=[Limit()]).run_sync("pay")
     assert len(waiting.pending_approvals) == 2 and seen == []  # nothing runs yet: nothing to check
+
+
+# --- a hook that raises ---------------------------------------------------------------------------------
+
+
+class Broken(Hooks[None]):
+    """Raises a `RuntimeError` in the one method named `where`."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def _maybe(self, method: str) -> None:
+        if method == self.where:
+            raise RuntimeError(f"{method} is broken")
+
+    def before_request(self, ctx: RunContext[None], request: ModelRequest) -> None:
+        self._maybe("before_request")
+
+    def after_response(self, ctx: RunContext[None], response: Any) -> None:
+        self._maybe("after_response")
+
+    def check_tool_call(self, ctx: RunContext[None], call: Any) -> None:
+        self._maybe("check_tool_call")
+
+    def before_tool_call(self, ctx: RunContext[None], call: ToolCall, arguments: dict[str, Any]) -> None:
+        self._maybe("before_tool_call")
+
+    def after_tool_call(self, ctx: RunContext[None], call: ToolCall, result: ToolMessage) -> None:
+        self._maybe("after_tool_call")
+
+    def check_answer(self, ctx: RunContext[None], answer: Any) -> None:
+        self._maybe("check_answer")
+
+
+def _failed(agent: Agent[Any, Any], prompt: str, *, stream: bool, **options: Any) -> HookError:
+    with pytest.raises(HookError) as info:
+        run(agent, prompt, stream=stream, **options)
+    return info.value
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("where", "roles"),
+    [
+        ("before_request", ["user"]),
+        ("after_response", ["user", "assistant"]),  # the response paid for is on the transcript
+        ("check_tool_call", ["user", "assistant"]),
+        ("before_tool_call", ["user", "assistant"]),
+        ("after_tool_call", ["user", "assistant"]),
+        ("check_answer", ["user", "assistant", "tool", "assistant"]),
+    ],
+)
+def test_a_hook_that_raises_fails_the_run_with_its_transcript(
+    where: str, roles: list[str], stream: bool
+) -> None:
+    model = ScriptedModel([tool_call_response("weather", {"city": "Oslo"}), "Sunny."])
+    recorder = Recorder()
+    error = _failed(Agent(model, tools=[weather], hooks=[Broken(where), recorder]), "weather", stream=stream)
+    assert error.hook == f"Broken.{where}"
+    assert isinstance(error.__cause__, RuntimeError) and str(error.__cause__) == f"{where} is broken"
+    assert f"Broken.{where} raised RuntimeError: {where} is broken" in str(error)
+    assert [m.role for m in error.messages] == roles
+    assert error.usage is not None and error.usage.requests == len(model.requests)
+    assert recorder.seen[-1] == "after_run None HookError"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_hook_s_run_error_passes_through_as_it_is(stream: bool) -> None:
+    class Limit(Hooks[None]):
+        def after_response(self, ctx: RunContext[None], response: Any) -> None:
+            raise UsageLimitExceeded("enough")
+
+    with pytest.raises(UsageLimitExceeded, match="enough") as info:
+        run(Agent(ScriptedModel(["hi"]), hooks=[Limit()]), "hello", stream=stream)
+    assert [m.role for m in info.value.messages] == ["user", "assistant"]
+
+
+def test_an_after_run_hook_that_raises_after_a_result_fails_the_run_with_its_transcript() -> None:
+    class Closing(Hooks[None]):
+        def after_run(self, ctx: RunContext[None], result: Any, error: Exception | None) -> None:
+            raise OSError("log full")
+
+    error = _failed(Agent(ScriptedModel(["hi"]), hooks=[Closing()]), "hello", stream=False)
+    assert error.hook == "Closing.after_run" and isinstance(error.__cause__, OSError)
+    assert [m.role for m in error.messages] == ["user", "assistant"] and error.usage is not None
+
+
+def test_a_tool_that_raises_is_still_a_tool_error_for_the_model() -> None:
+    @tool
+    def fragile() -> str:
+        """Breaks."""
+        raise RuntimeError("tool broke")
+
+    model = ScriptedModel([tool_call_response("fragile", {}), "ok"])
+    result = Agent(model, tools=[fragile], hooks=[Broken("none")]).run_sync("go")
+    assert result.output == "ok"
+    assert "tool broke" in result.messages[2].content
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no text")
+
+
+@pytest.mark.parametrize(("raised", "text"), [(KeyError(), "KeyError"), (_Unprintable(), "_Unprintable")])
+def test_an_exception_without_text_is_named_by_its_type(raised: Exception, text: str) -> None:
+    class Raising(Hooks[None]):
+        def before_request(self, ctx: RunContext[None], request: ModelRequest) -> None:
+            raise raised
+
+    error = _failed(Agent(ScriptedModel(["hi"]), hooks=[Raising()]), "hello", stream=False)
+    assert str(error) == f"Raising.before_request raised {text}" and error.__cause__ is raised

@@ -7,6 +7,7 @@ process, so the tests that need it run in a subprocess).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -30,12 +31,16 @@ from agentkit import (
     AssistantMessage,
     AudioPart,
     DocumentPart,
+    HookError,
+    Hooks,
     ImagePart,
     Model,
     ModelAPIError,
+    ModelRequest,
     ModelRequestParameters,
     ModelRetry,
     ModelSettings,
+    RunContext,
     TextPart,
     ToolExecutionError,
     Usage,
@@ -797,3 +802,64 @@ async def test_a_retried_tool_call_shows_its_attempts_on_its_span_and_the_runs(t
     assert "agentkit.tool.attempts" not in attributes(traced.one("execute_tool add"))  # ran once
     assert traced.one("execute_tool flaky").status.status_code is StatusCode.UNSET
     assert attributes(traced.one("invoke_agent retrier"))["agentkit.usage.tool_retries"] == 1
+
+
+class _Cooler(Hooks):
+    """Sends each request with a note added and a lower temperature (the transcript keeps neither)."""
+
+    async def before_request(self, ctx: RunContext[Any], request: ModelRequest) -> ModelRequest:
+        note = UserMessage(content="(answer briefly)")
+        settings = dataclasses.replace(request.settings, temperature=0.1)
+        return request.replace(messages=[*request.messages, note], settings=settings)
+
+
+def _without_earlier(messages: list[Message]) -> list[Message]:
+    """A history processor: leaves out the earlier exchange."""
+    return [m for m in messages if not str(m.content).startswith("earlier")]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_chat_span_records_what_was_sent(traced: Traced, stream: bool) -> None:
+    """The chat span's input is the request as sent (after the history processors and `before_request`), with
+    the settings it was sent with: not the run's transcript and settings."""
+    instr.configure(tracer_provider=traced.provider, capture_content=True)
+    model = ScriptedModel([answer("Fine.")])
+    agent = Agent(
+        model,
+        instructions="Be kind.",
+        hooks=[_Cooler()],
+        history_processors=[_without_earlier],
+        model_settings=ModelSettings(temperature=0.9, max_tokens=200),
+    )
+    history: list[Message] = [
+        UserMessage(content="earlier question"),
+        AssistantMessage(content="earlier answer"),
+    ]
+    if stream:
+        async with agent.run_stream("How are you?", message_history=history) as run:
+            async for _ in run:
+                pass
+        transcript = run.result.messages
+    else:
+        transcript = (await agent.run("How are you?", message_history=history)).messages
+    [sent] = model.requests
+    assert len(sent.messages) < len(transcript)  # what was sent is not the transcript
+    chat = attributes(traced.one("chat scripted"))
+    assert json.loads(str(chat["gen_ai.input.messages"])) == json.loads(instr._messages_json(sent.messages))
+    assert [m["role"] for m in json.loads(str(chat["gen_ai.input.messages"]))] == ["system", "user", "user"]
+    assert "earlier" not in str(chat["gen_ai.input.messages"])
+    assert chat["gen_ai.request.temperature"] == sent.settings.temperature == 0.1
+    assert chat["gen_ai.request.max_tokens"] == 200
+
+
+async def test_a_request_that_fails_before_it_is_sent_records_no_input(traced: Traced) -> None:
+    class Broken(Hooks[None]):
+        def before_request(self, ctx: RunContext[None], request: ModelRequest) -> None:
+            raise RuntimeError("no")
+
+    instr.configure(tracer_provider=traced.provider, capture_content=True)
+    with pytest.raises(HookError):
+        await Agent(ScriptedModel(["hi"]), hooks=[Broken()]).run("hello")
+    chat = traced.one("chat scripted")
+    assert chat.status.status_code is StatusCode.ERROR
+    assert "gen_ai.input.messages" not in attributes(chat)

@@ -15,7 +15,7 @@ PUBLIC = [
     "HistoryProcessor", "KeepRecentToolResults", "SummarizeOlder", "TokenWindow",
     "ToolExecutionError", "ToolMessage", "UnexpectedModelBehavior", "Usage", "UsageLimitExceeded", "UsageLimits",
     "UserError", "UserMessage", "__version__", "messages_from_json", "messages_to_json", "tool",
-    "Deny", "GuardrailTripped", "Hooks", "InputGuardrail", "ModelRequest", "OutputGuardrail", "Reply",
+    "Deny", "GuardrailTripped", "HookError", "Hooks", "InputGuardrail", "ModelRequest", "OutputGuardrail", "Reply", "ValidatedCall",
 ]  # fmt: skip
 
 TESTING = [
