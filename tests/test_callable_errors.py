@@ -27,7 +27,7 @@ def trim(messages: list[Message]) -> list[Message]:
     raise ValueError("cannot trim")
 
 
-async def _run(agent: Agent[Any, Any], prompt: str, *, stream: bool, **options: Any) -> None:
+async def _run(agent: Agent[Any, Any], prompt: str | None, *, stream: bool, **options: Any) -> None:
     if not stream:
         await agent.run(prompt, **options)
         return
@@ -36,7 +36,7 @@ async def _run(agent: Agent[Any, Any], prompt: str, *, stream: bool, **options: 
             pass
 
 
-async def _failed(agent: Agent[Any, Any], prompt: str, *, stream: bool, **options: Any) -> HookError:
+async def _failed(agent: Agent[Any, Any], prompt: str | None, *, stream: bool, **options: Any) -> HookError:
     with pytest.raises(HookError) as info:
         await _run(agent, prompt, stream=stream, **options)
     return info.value
@@ -127,3 +127,32 @@ async def test_a_processor_failure_stores_only_a_prompt_the_input_guardrails_cle
     plain = Agent(ScriptedModel(["hi"]), history_processors=[trim])
     await _failed(plain, "hello", stream=stream, session=session)
     assert [m.content for m in await session.load()] == ["hello"]  # as for any failed request
+
+
+async def test_prepare_tools_that_raises_as_a_run_continues_fails_it_with_the_history(tmp_path: Path) -> None:
+    from agentkit import tool
+    from agentkit.testing import tool_call_response
+
+    @tool(requires_approval=True)
+    def send_mail(to: str) -> str:
+        """Send an email."""
+        return f"sent to {to}"
+
+    steps: list[int] = []
+
+    def offline_after_the_first(ctx: RunContext[Any], tools: list[Tool[..., Any]]) -> list[Tool[..., Any]]:
+        steps.append(ctx.run_step)
+        if ctx.run_step == 0:
+            raise ConnectionError("tool registry offline")
+        return tools
+
+    session = SQLiteSession(tmp_path / "chat.db", "c")
+    model = ScriptedModel([tool_call_response("send_mail", {"to": "ann@x.org"}), "Sent."])
+    agent = Agent(model, tools=[send_mail], prepare_tools=offline_after_the_first)
+    first = await agent.run("mail Ann", session=session)
+    [waiting] = first.pending_approvals
+    stored = await session.load()
+    error = await _failed(agent, None, stream=False, session=session, approvals={waiting.id: True})
+    assert steps == [1, 0] and error.hook == "prepare_tools 'offline_after_the_first'"
+    assert error.messages == stored and error.usage is not None and error.usage.requests == 0
+    assert await session.load() == stored
