@@ -20,6 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._hook_runner import call_user
 from .context import RunContext
 from .events import HistoryCompacted, ModelStreamEvent, ResponseFinished
 from .exceptions import ModelAPIError, UserError
@@ -249,9 +250,8 @@ async def _apply(
     try:
         for processor in spec.history_processors:
             given = list(messages)
-            out = processor.function(ctx, given) if processor.takes_ctx else processor.function(given)  # type: ignore[call-arg,arg-type]
-            if inspect.isawaitable(out):
-                out = await out
+            args = (ctx, given) if processor.takes_ctx else (given,)
+            out = await call_user(f"history processor {processor.name!r}", processor.function, *args)
             out = _checked(out, messages, processor.name)
             if len(out) != len(messages) or any(a is not b for a, b in zip(out, messages, strict=True)):
                 events.append(_event(processor.name, messages, out, parameters))

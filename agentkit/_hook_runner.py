@@ -40,6 +40,7 @@ __all__ = [
     "HookRunner",
     "PrepareTools",
     "build_runner",
+    "call_user",
     "hook_list",
     "insert_instructions",
     "run_context",
@@ -107,6 +108,18 @@ def _hook_error(where: str, exc: Exception, *, guardrail: str | None = None) -> 
         detail = ""
     text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return HookError(f"{where} raised {text}", hook=where, guardrail=guardrail)
+
+
+async def call_user(where: str, function: Callable[..., Any], *args: Any) -> Any:
+    """A user's function that is not a hook (an instructions function, `prepare_tools`, a history
+    processor) called as hooks are: an exception that is not agentkit's raised as a `HookError` naming
+    `where`, for the run to add its transcript."""
+    try:
+        return await _call(function, *args)
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        raise _hook_error(where, exc) from exc
 
 
 def _method(hook: object, name: str) -> _Method | None:
@@ -179,6 +192,8 @@ class HookRunner:
             if tripped is not None:
                 yield tripped.event
                 raise tripped.error(state)
+        if not self._concurrent_inputs:
+            state.prompt_cleared = True
 
     async def check_output(
         self, spec: RunSpec[Any], state: RunState, output: Any
@@ -441,6 +456,7 @@ async def guarded(
                     if (tripped := checks.result()) is not None:
                         yield tripped.event
                         raise tripped.error(state)
+                    state.prompt_cleared = True
                     while held:
                         yield held.pop(0)
                 try:
@@ -499,9 +515,11 @@ async def insert_instructions(spec: RunSpec[Any], state: RunState, parts: Sequen
     ctx = run_context(spec, state)
     texts: list[object] = []
     for part in parts:
-        value = part if isinstance(part, str) else await _call(part, ctx)
+        name = getattr(part, "__name__", repr(part))
+        value = (
+            part if isinstance(part, str) else await call_user(f"instructions function {name!r}", part, ctx)
+        )
         if value is not None and not isinstance(value, str):
-            name = getattr(part, "__name__", repr(part))
             raise UserError(
                 f"The instructions function {name} returned {type(value).__name__}: return text or None."
             )
@@ -519,7 +537,10 @@ async def insert_instructions(spec: RunSpec[Any], state: RunState, parts: Sequen
 
 async def step_tools(spec: RunSpec[Any], state: RunState, prepare: PrepareTools) -> dict[str, Tool[..., Any]]:
     """The tools this step offers: `prepare(ctx, tools)`, checked."""
-    offered = await _call(prepare, run_context(spec, state), list(spec.tools.values()))
+    name = getattr(prepare, "__name__", None) or type(prepare).__name__
+    offered = await call_user(
+        f"prepare_tools {name!r}", prepare, run_context(spec, state), list(spec.tools.values())
+    )
     tools: dict[str, Tool[..., Any]] = {}
     for item in offered:
         if not isinstance(item, Tool):

@@ -137,6 +137,7 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             # the prompt, once the run is known to be well formed (and its input guardrails passed: what one
             # stops is never stored, for a later run to send)
             if hooks is None or not hooks.input_guardrails:
+                state.prompt_cleared = True
                 await _save(spec, state, step)
             parameters = request_parameters(spec)
             if hooks is not None:
@@ -150,6 +151,7 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
                             step = item
                         else:
                             yield item
+                state.prompt_cleared = True  # a step done: the input guardrails passed
                 if not _checks_output(spec, step):
                     await _save(spec, state, step)
             if hooks is not None and _checks_output(spec, step):
@@ -169,9 +171,9 @@ async def run_events(spec: RunSpec[OutputT], state: RunState) -> AsyncGenerator[
             raise error from failure.__cause__
         except AgentRunError as exc:
             try:
-                if not _stopped_by_guardrail(
-                    exc
-                ):  # what a guardrail stopped (or could not check) is not stored
+                # what the run never cleared (set up, passed the input guardrails), what a guardrail stopped
+                # (or could not check) is not stored
+                if state.prompt_cleared and not _stopped_by_guardrail(exc):
                     await _save(spec, state, step)
             except _NotStored as failure:  # the run's own error says more: it stays, with this added
                 exc.message = f"{exc.message} (also, {str(failure)[0].lower()}{str(failure)[1:]})"

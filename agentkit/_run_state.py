@@ -95,6 +95,9 @@ class RunState:
     """Live: each response is added as it arrives."""
     turn: int = 0
     """Model requests made in this run."""
+    prompt_cleared: bool = False
+    """The run's prompt may be stored in its session: the run is set up (instructions, tools) and its input
+    guardrails passed. Until then a failed run stores nothing."""
     answer_now: bool = False
     """Ask the next request for an answer without tools (a hook's `Reply(answer_next=True)` this turn)."""
     problems: int = 0

@@ -17,7 +17,7 @@ AgentkitError
     ├── ToolExecutionError         a tool raised, and the agent was told to raise (`raise_tool_errors=True`)
     ├── UsageLimitExceeded         `max_turns` or a `UsageLimits` value was reached
     ├── GuardrailTripped           an input or output guardrail (`agentkit.hooks`) stopped the run
-    ├── HookError                  a hook or a guardrail's check raised; the exception it raised is the `__cause__`
+    ├── HookError                  a hook, a guardrail's check or another function of yours raised (its `__cause__`)
     └── LocalServerError           the local model's server failed to start or died (`agentkit.local`; quotes its log)
         └── PortInUseError         the port asked for is taken
 ModelRetry                         raised by a tool: "tell the model this, and let it try again"
@@ -212,10 +212,13 @@ class GuardrailTripped(AgentRunError):
 
 
 class HookError(AgentRunError):
-    """A hook (`agentkit.hooks`) or a guardrail's check raised an exception that is not agentkit's: the run
-    stopped there. The hook's exception is the `__cause__`; `hook` names where it was raised
-    (`"MyHooks.after_response"`, `"input guardrail 'topic'"`). A response that arrived is on the transcript
-    (`messages`) and counted in `usage`. An `AgentRunError` a hook raises passes through as it is."""
+    """A hook (`agentkit.hooks`), a guardrail's check, or another function of yours a run calls (an
+    instructions function, `prepare_tools`, a history processor) raised an exception that is not agentkit's:
+    the run stopped there. That exception is the `__cause__`; `hook` names where it was raised
+    (`"MyHooks.after_response"`, `"input guardrail 'topic'"`, `"instructions function 'persona'"`,
+    `"prepare_tools 'tools_for'"`, `"history processor 'trim'"`). A response that arrived is on the transcript
+    (`messages`) and counted in `usage`. An agentkit error such a function raises (an `AgentRunError`, a
+    `UserError`) passes through as it is."""
 
     def __init__(
         self,
@@ -228,7 +231,7 @@ class HookError(AgentRunError):
     ) -> None:
         super().__init__(message, messages=messages, usage=usage)
         self.hook = hook
-        """Where the exception was raised: the hook's class and method, or the guardrail."""
+        """Where the exception was raised: the hook's class and method, the guardrail, or the function."""
         self.guardrail = guardrail
         """The guardrail's name when a guardrail's check raised (what it was to check is then not stored in
         the run's session, as for `GuardrailTripped`); `None` for a hook."""

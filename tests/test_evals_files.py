@@ -26,6 +26,7 @@ from agentkit.evals import (
     ToolCalled,
     ToolNotCalled,
 )
+from agentkit.evals._source import MAX_ALIAS_VALUES, read_source
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n" + b"0" * 32
@@ -264,3 +265,46 @@ def test_the_local_eval_suite_as_a_case_file_scores_right_and_wrong_answers() ->
     assert [(r.case, r.results) for r in right.runs if not r.passed] == []
     wrong = dataset.evaluate_sync(Agent(FunctionModel(lambda m, i: "I don't know, about 12."), tools=tools))
     assert [r.case for r in wrong.runs if r.passed] == []
+
+
+def _laughs(levels: int) -> str:
+    """The "billion laughs" file: each anchor a list of ten aliases of the one before (10**levels values)."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefghi", "bcdefghij"[: levels - 1], strict=False):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    lines.append("cases:\n  - name: a\n    prompt: x")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_file_whose_aliases_expand_without_end_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    path = write(tmp_path, "cases.yaml", _laughs(9))
+    started = time.perf_counter()
+    with pytest.raises(CaseFileError) as caught:
+        Dataset.from_file(path)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"took {elapsed:.2f}s"
+    error = caught.value
+    # the alias being repeated when the limit is passed: a `*d` in `e`'s list (10**5 values)
+    assert error.line == 5
+    assert "the alias *d repeats the value anchored as &d (line 4)" in str(error)
+    assert f"more than {MAX_ALIAS_VALUES:,} values" in str(error)
+    assert "write the repeated values out, or use fewer nested aliases" in str(error)
+
+
+def test_aliases_within_the_limit_are_read(tmp_path: Path) -> None:
+    source = read_source(write(tmp_path, "cases.yaml", _laughs(4)))  # 10**4 values
+    assert source.data["d"][9][9][9] == ["lol"] * 10
+    assert (
+        json.dumps(source.data["d"]).count('"lol"') == 10**4 and source.line(("d", 9, 9)) == 2
+    )  # where `b` is written
+
+
+def test_values_repeated_by_merge_keys_count_too(tmp_path: Path) -> None:
+    merges = "".join(f"n{i}: {{<<: *m}}\n" for i in range(MAX_ALIAS_VALUES // 10**4))
+    text = _laughs(4).replace("cases:", f"m: &m {{k: *d}}\n{merges}cases:")
+    with pytest.raises(CaseFileError) as caught:
+        read_source(write(tmp_path, "cases.yaml", text))
+    assert caught.value.line == 4  # no alias where the merge puts the value: the line it is anchored on
+    assert "a merge (<<) repeats the value anchored on line 4" in str(caught.value)
