@@ -34,6 +34,9 @@ KNOWN = ("local", "local:qwen2.5-coder-1.5b")
 class LocalModel(OpenAIChatModel):
     """The local llama.cpp model behind agentkit's managed server (or a `LocalServer` you pass)."""
 
+    keepalive_expiry = 2.0
+    """llama.cpp's server closes a connection idle for 5 s: reuse one for less than that."""
+
     def __init__(
         self,
         model_name: str = "local",

@@ -201,17 +201,35 @@ class OpenAIChatModel(Model):
                 "api_key=... . To use another OpenAI-compatible server, set AGENTKIT_BASE_URL."
             )
 
+    keepalive_expiry: float | None = None
+    """Seconds an idle connection is kept for reuse (`None`: the SDK's 5 s). A server that closes idle
+    connections after as long as that (llama.cpp's does, after 5 s) races the client reusing one: the request
+    then fails with "Server disconnected". A subclass for such a server sets it lower."""
+
     def _new_client(self) -> AsyncOpenAI:
         from openai import AsyncOpenAI
 
         self._new_client_check()
         key = self._api_key or "not-needed"  # servers of your own (llama.cpp, vLLM, Ollama) take any key
+        http_client = None
+        if self.keepalive_expiry is not None:
+            import httpx2
+            from openai import DefaultAsyncHttpx2Client
+            from openai._constants import DEFAULT_CONNECTION_LIMITS
+
+            limits = httpx2.Limits(
+                max_connections=DEFAULT_CONNECTION_LIMITS.max_connections,
+                max_keepalive_connections=DEFAULT_CONNECTION_LIMITS.max_keepalive_connections,
+                keepalive_expiry=self.keepalive_expiry,
+            )
+            http_client = DefaultAsyncHttpx2Client(limits=limits)
         return AsyncOpenAI(
             api_key=key,
             base_url=self.base_url,
             max_retries=self._max_retries,
             timeout=self._timeout,
             default_headers=self._headers or None,
+            http_client=http_client,
         )
 
     def request_body(
