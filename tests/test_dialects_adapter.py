@@ -120,6 +120,14 @@ def test_a_json_answer_comes_back_standard(server: LoopbackServer) -> None:
     assert json.loads(result.messages[-1].content) == {"weights": {"x": 1}}  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_json_answer_as_text_in_tool_mode_comes_back_standard(server: LoopbackServer, stream: bool) -> None:
+    server.add(json.dumps({"weights": [{"key": "x", "value": 1}]}))  # not a call of final_result: the JSON
+    agent = Agent(model_at(server, GEMINI), tools=[tally], output_type=Pick, output_mode="tool")
+    assert run(agent, "Pick", stream=stream).output == Pick(weights={"x": 1})
+    assert [t["function"]["name"] for t in server.bodies[0]["tools"]] == ["tally", "final_result"]
+
+
 SCHEMA = tally.parameters
 PARAMETERS = ModelRequestParameters(tools=[tally.definition])
 
@@ -141,9 +149,9 @@ def test_restore_reply_leaves_alone_what_it_cannot_read() -> None:
 def test_restore_reply_reads_a_fenced_answer_and_keeps_text_that_is_no_object() -> None:
     fmt = ResponseFormat(name="final_result", schema=SCHEMA)
     parameters = ModelRequestParameters(response_format=fmt)
-    fenced = AssistantMessage(content='```json\n{"counts": [{"key": "a", "value": 1}]}\n```')
+    fenced = AssistantMessage(content='Here:\n```json\n{"counts": [{"key": "a", "value": 1}]}\n```\nDone.')
     restored = restore_reply(fenced, parameters, "gemini")
-    assert json.loads(restored.content) == {"counts": {"a": 1}}  # type: ignore[arg-type]
+    assert restored.content == 'Here:\n```json\n{"counts": {"a": 1}}\n```\nDone.'  # the words kept
     for text in ("not JSON", "[1, 2]", '{"counts": {"a": 1}}'):
         message = AssistantMessage(content=text)
         assert restore_reply(message, parameters, "gemini") is message

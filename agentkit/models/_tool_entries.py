@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UserError
 from ..messages import AssistantMessage, ToolCall
+from . import FINAL_RESULT_TOOL
 from ._dialects import DIALECTS, Dialect, NotStrictCompatible, restore_arguments, to_dialect
 from ._schema_changes import SchemaChange, dialect_changes, record_change, tentative
 
@@ -37,7 +38,8 @@ __all__ = [
     "tool_entry",
 ]
 
-_FENCED = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*(.*?)\s*```\s*$", re.DOTALL)
+_FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```", re.S | re.I)
+"""A fenced JSON block, found as the run finds it (`_output`)."""
 
 
 def check_dialect(dialect: str) -> None:
@@ -104,8 +106,10 @@ def restore_reply(
     calls = [_restored_call(c, schemas.get(c.name), dialect) for c in message.tool_calls]
     content = message.content
     fmt = parameters.response_format
-    if fmt is not None and content:
-        content = _restored_text(content, fmt.schema, dialect)
+    # the answer's schema: the response format's, or the final-result tool's when the answer came as text
+    answer = fmt.schema if fmt is not None else None if message.tool_calls else schemas.get(FINAL_RESULT_TOOL)
+    if answer is not None and content:
+        content = _restored_text(content, answer, dialect)
     if content == message.content and all(a is b for a, b in zip(calls, message.tool_calls, strict=True)):
         return message
     return dataclasses.replace(message, content=content, tool_calls=calls)
@@ -143,12 +147,18 @@ def _repaired(text: str) -> dict[str, Any] | None:
 
 
 def _restored_text(content: str, schema: JsonSchema, dialect: Dialect) -> str:
-    fenced = _FENCED.match(content)
+    """A JSON answer restored in place: the text itself, or the first ``` fenced block in it (the words
+    around it kept), as the run reads it."""
+    start, end = 0, len(content)
+    if not content.lstrip().startswith(("{", "[")) and (fenced := _FENCED.search(content)) is not None:
+        start, end = fenced.span(1)
     try:
-        value = json.loads(fenced.group(1) if fenced else content)
+        value = json.loads(content[start:end])
     except (ValueError, RecursionError):
         return content
     if not isinstance(value, dict):
         return content
     restored = restore_arguments(value, schema, dialect)
-    return content if restored == value else json.dumps(restored, ensure_ascii=False)
+    if restored == value:
+        return content
+    return content[:start] + json.dumps(restored, ensure_ascii=False) + content[end:]
