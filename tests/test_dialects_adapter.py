@@ -14,8 +14,10 @@ from agentkit import Agent
 from agentkit.events import RunFinished
 from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.models import ModelRequestParameters, ResponseFormat
+from agentkit.models._chat_format import _response_format
 from agentkit.models._tool_entries import restore_reply
 from agentkit.models.openai import OpenAIChatModel
+from agentkit.models.profiles import profile_for
 from agentkit.result import RunResult
 from agentkit.testing import LoopbackServer, tool_call_response
 from agentkit.tool import tool
@@ -164,3 +166,21 @@ def test_optional_nulls_of_strict_mode_are_dropped_for_the_run() -> None:
     [call] = restore_reply(message, PARAMETERS, "openai-strict").tool_calls
     assert json.loads(call.arguments) == {"counts": {}}
     assert call.wire_arguments == '{"counts": {}, "unit": null}'
+
+
+class Pair(BaseModel):
+    pair: tuple[int, str]  # prefixItems: strict mode cannot express it
+
+
+def test_a_response_format_strict_mode_cannot_express_goes_plain(server: LoopbackServer) -> None:
+    server.add(json.dumps({"pair": [1, "a"]}))
+    agent = Agent(model_at(server, OPENAI), output_type=Pair, output_mode="native")
+    assert agent.run_sync("Pair").output == Pair(pair=(1, "a"))
+    spec = server.bodies[0]["response_format"]["json_schema"]
+    assert "strict" not in spec and spec["schema"]["properties"]["pair"]["prefixItems"]
+
+
+def test_a_response_format_goes_strict_where_the_profile_is() -> None:
+    fmt = ResponseFormat(name="final_result", schema=Pick.model_json_schema())
+    assert _response_format(fmt.name, fmt.schema, fmt.strict, profile_for(OPENAI))["strict"] is True
+    assert "strict" not in _response_format(fmt.name, fmt.schema, fmt.strict, profile_for(GEMINI))
