@@ -110,6 +110,15 @@ def test_arguments_in_the_dialect_that_need_a_repair_are_repaired_and_restored(
     assert [json.loads(a) for a in sent_arguments(server.bodies[1])] == [STANDARD]  # repaired: as run
 
 
+def test_two_calls_written_as_one_in_the_dialect_are_restored_and_split(server: LoopbackServer) -> None:
+    second = {"counts": [{"key": "c", "value": 1}], "unit": "1"}
+    written = json.dumps(AS_GEMINI_WRITES) + json.dumps(second)
+    server.add(tool_call_response("tally", written), "11")
+    result = Agent(model_at(server, GEMINI), tools=[tally]).run_sync("Tally")
+    assert SEEN == [({"a": 2, "b": 3}, 2), ({"c": 1}, 1)] and result.output == "11"
+    assert [c.original_arguments for c in calls_in(result)] == [written, written]
+
+
 class Pick(BaseModel):
     weights: dict[str, int]
 

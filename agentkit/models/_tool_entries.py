@@ -118,32 +118,43 @@ def restore_reply(
 def _restored_call(call: ToolCall, schema: JsonSchema | None, dialect: Dialect) -> ToolCall:
     if schema is None:
         return call
-    repaired = False
+    text = call.arguments
     try:
-        value = json.loads(call.arguments)
+        value: Any = json.loads(text)
     except (ValueError, RecursionError):
-        value, repaired = _repaired(call.arguments), True
-    if not isinstance(value, dict):
-        return call  # not a JSON object, even repaired: the run tells the model
-    restored = restore_arguments(value, schema, dialect)
-    if restored == value:
-        return call  # nothing of the dialect in it (a repair, if it needs one, is the run's)
-    arguments = json.dumps(restored, ensure_ascii=False)
-    if (
-        repaired
-    ):  # repaired here, since only here can it be restored: it goes back as repaired, like any repair
-        return dataclasses.replace(call, arguments=arguments, original_arguments=call.arguments)
-    return dataclasses.replace(call, arguments=arguments, wire_arguments=call.arguments)
+        value = None
+    if isinstance(value, dict):
+        restored = restore_arguments(value, schema, dialect)
+        if restored == value:
+            return call
+        return dataclasses.replace(call, arguments=_json(restored), wire_arguments=text)
+    # not a JSON object: what the run would repair (or split into calls, `{...}{...}`) is restored here, since
+    # only here can it be; the call is then a repair like the run's (`original_arguments`: it goes back as run)
+    pieces = _readable(text)
+    if pieces is None:
+        return call  # the run tells the model what is wrong
+    restored_pieces = [restore_arguments(piece, schema, dialect) for piece in pieces]
+    if restored_pieces == pieces:
+        return call  # nothing of the dialect in it: a repair, if it needs one, is the run's
+    return dataclasses.replace(
+        call, arguments="".join(_json(p) for p in restored_pieces), original_arguments=text
+    )
 
 
-def _repaired(text: str) -> dict[str, Any] | None:
-    """`repair_text(text)`, or `None` when the repair fails on text past what it can take."""
-    from .._repair import repair_text
+def _readable(text: str) -> list[dict[str, Any]] | None:
+    """The object(s) `text` means, as the run's repair reads it (`repair_text`, else `split_objects`); `None`
+    when it cannot tell, or the text is past what the repair takes."""
+    from .._repair import repair_text, split_objects
 
     try:
-        return repair_text(text)
+        one = repair_text(text)
+        return [one] if one is not None else split_objects(text)
     except (RecursionError, ValueError):
         return None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _restored_text(content: str, schema: JsonSchema, dialect: Dialect) -> str:
