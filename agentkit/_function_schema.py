@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._dialects import Dialect
 from ._docstrings import parse_docstring
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType, annotation_description
 from .context import RunContext
@@ -64,7 +63,7 @@ class FunctionSchema:
     _fields: dict[str, tuple[Any, Any]] = field(repr=False)
     """Parameter name -> (annotation, default or `FieldInfo`), in signature order."""
     _model: type[BaseModel] | None = field(default=None, repr=False)
-    tool_entries: dict[bool | None, dict[Dialect, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    tool_entries: dict[bool | None, dict[str, dict[str, Any]]] = field(default_factory=dict, repr=False)
     """The chat-completions tool entries built from this schema (per `strict` option, per dialect), shared
     by every `Tool` of the function."""
 

@@ -361,7 +361,7 @@ def _revalidated(
     owner: str,
 ) -> ValidatedCall:
     changed = replace(call.call, arguments=serialize_result(arguments))
-    checked = validate_call(changed, tools=tools, output=spec.output, dialect="standard", retries=call.budget)
+    checked = validate_call(changed, tools=tools, output=spec.output, retries=call.budget)
     if checked.problem is not None or checked.call is not changed:  # not valid as given (even if repairable)
         raise UserError(
             f"{owner}.before_tool_call changed the arguments of {call.call.name!r} to ones that do not validate: "

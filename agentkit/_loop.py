@@ -409,7 +409,7 @@ class _PartialOutput:
 
     def __init__(self, spec: RunSpec[Any], parameters: ModelRequestParameters) -> None:
         self.output = spec.output
-        self.dialect = spec.model.profile.schema_dialect
+        self.standard = spec.model.partial_output
         self.as_text = parameters.response_format is not None
         self.active = not spec.output.is_text
         self.index: int | None = None
@@ -429,7 +429,7 @@ class _PartialOutput:
             self.text += event.text
         else:
             return None
-        value = self.output.validate_partial(self.text, self.dialect)
+        value = self.output.validate_partial(self.text, self.standard)
         if value is None or value == self.last:
             return None
         self.last = value
@@ -454,13 +454,11 @@ def _feedback(
 async def _run_tools(
     spec: RunSpec[Any], state: RunState, response: AssistantMessage, waiting: tuple[ToolCall, ...] | None
 ) -> AsyncGenerator[Event | Step, None]:
-    dialect = spec.model.profile.schema_dialect
     tools = spec.tools if state.step_tools is None else state.step_tools
     calls = validate_calls(
         response.tool_calls if waiting is None else waiting,
         tools=tools,
         output=spec.output,
-        dialect=dialect,
         retries=spec.retries,
         taken_ids=transcript_call_ids(state.messages),
     )
@@ -635,7 +633,7 @@ async def _take_answer(
         yield End(response.content)
         return
     try:
-        output = spec.output.validate(response.content, spec.model.profile.schema_dialect)
+        output = spec.output.validate(response.content)
     except ToolArgumentsError as exc:
         hint = (
             ANSWER_WITH_TOOL

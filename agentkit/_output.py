@@ -9,10 +9,10 @@ answer is validated the same way in all three (`OutputSpec.validate`), a reply f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
-from ._dialects import Dialect, restore_arguments
 from ._function_schema import format_validation_error, parse_arguments
 from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
 from .exceptions import ToolArgumentsError, UserError
@@ -86,7 +86,7 @@ class OutputSpec(Generic[OutputT]):
             parameters=self.schema,
         )
 
-    def validate(self, raw: str | dict[str, Any] | None, dialect: Dialect) -> OutputT:
+    def validate(self, raw: str | dict[str, Any] | None) -> OutputT:
         """Validate the model's answer (tool arguments or JSON text); raises `ToolArgumentsError`."""
         from pydantic import ValidationError
 
@@ -94,8 +94,6 @@ class OutputSpec(Generic[OutputT]):
         if isinstance(raw, str):
             raw = _unfenced(raw)
         value: Any = parse_arguments(FINAL_RESULT_TOOL, raw)
-        if dialect != "standard":
-            value = restore_arguments(value, self.schema, dialect)
         if self.wrapped:
             if "result" not in value:
                 raise ToolArgumentsError(
@@ -110,9 +108,13 @@ class OutputSpec(Generic[OutputT]):
                 problems = [p.replace("$", "$.result", 1) for p in problems]
             raise ToolArgumentsError(FINAL_RESULT_TOOL, problems) from None
 
-    def validate_partial(self, text: str, dialect: Dialect) -> OutputT | None:
+    def validate_partial(
+        self, text: str, standard: Callable[[dict[str, Any], JsonSchema], dict[str, Any]] | None = None
+    ) -> OutputT | None:
         """The answer validated as far as the JSON `text` has arrived (fields still to come are missing, a
-        string cut short is kept as it is so far), or `None` while nothing validates yet."""
+        string cut short is kept as it is so far), or `None` while nothing validates yet. `standard` puts the
+        decoded value in standard form (the model's `partial_output`: what the model layer does for the final
+        answer)."""
         from pydantic import ValidationError
         from pydantic_core import from_json
 
@@ -123,8 +125,8 @@ class OutputSpec(Generic[OutputT]):
         if not isinstance(value, dict):
             return None
         try:
-            if dialect != "standard":
-                value = restore_arguments(value, self.schema or {}, dialect)
+            if standard is not None:
+                value = standard(value, self.schema or {})
             if self.wrapped:
                 if "result" not in value:
                     return None

@@ -40,8 +40,7 @@ import math
 import re
 from typing import Any
 
-from ._dialects import resolve_ref
-from ._type_schema import JsonSchema
+from ._type_schema import JsonSchema, resolve_ref
 from .exceptions import UserError
 
 __all__ = ["coerce_to_schema", "repair_text", "split_objects"]

@@ -250,7 +250,6 @@ def request_parameters(
     fmt = ResponseFormat(
         name=FINAL_RESULT_TOOL,
         schema=spec.output.schema,
-        strict=mode == "native" and profile.schema_dialect == "openai-strict",
         mode=mode,
     )
     return ModelRequestParameters(tools=tools, response_format=fmt)

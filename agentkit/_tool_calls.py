@@ -29,7 +29,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mappi
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._dialects import Dialect
 from ._function_schema import ArgumentsPastLimits, parse_arguments
 from ._output import FINAL_RESULT_TOOL, OutputSpec
 from ._repair import coerce_to_schema, repair_text, split_objects
@@ -160,7 +159,6 @@ def validate_calls(
     *,
     tools: Mapping[str, Tool[..., Any]],
     output: OutputSpec[Any],
-    dialect: Dialect,
     retries: int,
     taken_ids: Iterable[str] = (),
 ) -> list[ValidatedCall]:
@@ -169,7 +167,7 @@ def validate_calls(
     taken = {*taken_ids, *(c.id for c in calls)}
     validated: list[ValidatedCall] = []
     for call in calls:
-        single = validate_call(call, tools=tools, output=output, dialect=dialect, retries=retries)
+        single = validate_call(call, tools=tools, output=output, retries=retries)
         # well-formed arguments are decoded once; only a call that failed or needed a repair may be two
         # objects back to back (which a repair would have cut down to the last one)
         pieces = None
@@ -186,7 +184,6 @@ def validate_calls(
                     ),
                     tools=tools,
                     output=output,
-                    dialect=dialect,
                     retries=retries,
                 )
                 for index, piece in enumerate(pieces)
@@ -211,7 +208,6 @@ def validate_call(
     *,
     tools: Mapping[str, Tool[..., Any]],
     output: OutputSpec[Any],
-    dialect: Dialect,
     retries: int,
 ) -> ValidatedCall:
     """Decode `call`'s arguments once and validate them for its tool (or for the output type); arguments
@@ -233,9 +229,9 @@ def validate_call(
     decoded: dict[str, Any] | None = None
     try:
         decoded = parse_arguments(call.name, call.arguments)
-        return _validated(call, tool, output, dialect, budget, final=final, decoded=decoded)
+        return _validated(call, tool, output, budget, final=final, decoded=decoded)
     except ToolArgumentsError as exc:
-        repaired = _try_repair(call, tool, output, dialect, budget, final=final, decoded=decoded, problem=exc)
+        repaired = _try_repair(call, tool, output, budget, final=final, decoded=decoded, problem=exc)
         if repaired is not None:
             return repaired
         fix = (
@@ -268,7 +264,6 @@ def _validated(
     call: ToolCall,
     tool: Tool[..., Any] | None,
     output: OutputSpec[Any],
-    dialect: Dialect,
     budget: int,
     *,
     final: bool,
@@ -278,7 +273,7 @@ def _validated(
     also for arguments a validator failed on with another exception (a bad reply ends no more than the
     call: the model is told)."""
     try:
-        return _validate(call, tool, output, dialect, budget, final=final, decoded=decoded)
+        return _validate(call, tool, output, budget, final=final, decoded=decoded)
     except AgentkitError:
         raise  # ToolArgumentsError; a UserError is misuse, not a bad reply
     except Exception as exc:
@@ -291,7 +286,6 @@ def _try_repair(
     call: ToolCall,
     tool: Tool[..., Any] | None,
     output: OutputSpec[Any],
-    dialect: Dialect,
     budget: int,
     *,
     final: bool,
@@ -303,7 +297,7 @@ def _try_repair(
     if isinstance(problem, ArgumentsPastLimits):
         return None
     try:
-        return _repaired(call, tool, output, dialect, budget, final=final, decoded=decoded)
+        return _repaired(call, tool, output, budget, final=final, decoded=decoded)
     except (RecursionError, ValueError) as exc:
         logger.debug("no repair of a call to %r: %s", call.name, describe(exc))
         return None
@@ -313,14 +307,13 @@ def _validate(
     call: ToolCall,
     tool: Tool[..., Any] | None,
     output: OutputSpec[Any],
-    dialect: Dialect,
     budget: int,
     *,
     final: bool,
     decoded: Any,
 ) -> ValidatedCall:
     if final:
-        value = output.validate(decoded, dialect)
+        value = output.validate(decoded)
         return ValidatedCall(
             call=call,
             tool=None,
@@ -332,7 +325,7 @@ def _validate(
             key=(call.name, _canonical(value)),
         )
     assert tool is not None
-    arguments = tool.validate_arguments(decoded, dialect=dialect)
+    arguments = tool.validate_arguments(decoded)
     key = (call.name, _canonical({k: arguments[k] for k in sorted(arguments)}))
     return ValidatedCall(call=call, tool=tool, decoded=decoded, arguments=arguments, budget=budget, key=key)
 
@@ -341,7 +334,6 @@ def _repaired(
     call: ToolCall,
     tool: Tool[..., Any] | None,
     output: OutputSpec[Any],
-    dialect: Dialect,
     budget: int,
     *,
     final: bool,
@@ -365,7 +357,7 @@ def _repaired(
         original_arguments=call.original_arguments or call.arguments,
     )
     try:
-        validated = _validated(fixed, tool, output, dialect, budget, final=final, decoded=decoded)
+        validated = _validated(fixed, tool, output, budget, final=final, decoded=decoded)
     except ToolArgumentsError:
         return None
     logger.info(

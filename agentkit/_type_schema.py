@@ -22,6 +22,8 @@ from typing import Any, Literal, Union
 
 import typing_extensions
 
+from .exceptions import UserError
+
 JsonSchema = dict[str, Any]
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "SchemaBuilder",
     "UnsupportedType",
     "annotation_description",
+    "resolve_ref",
     "strip_titles",
     "valid_tool_name",
 ]
@@ -268,3 +271,21 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 def valid_tool_name(name: str) -> bool:
     """Names every provider accepts: letters, digits, `_` and `-`, at most 64, not starting with a digit."""
     return bool(_IDENTIFIER.match(name))
+
+
+def resolve_ref(root: JsonSchema, ref: str) -> JsonSchema:
+    """The schema a local `$ref` (`#`, `#/$defs/X`, `#/definitions/X`, any JSON pointer) points to."""
+    if not ref.startswith("#"):
+        raise UserError(f"Schema refers to {ref!r}; only local references (starting with '#') are supported.")
+    node: Any = root
+    for part in ref[1:].split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise UserError(f"Schema refers to {ref!r}, which it does not define.")
+    if not isinstance(node, dict):
+        raise UserError(f"Schema refers to {ref!r}, which is not a schema object.")
+    return node

@@ -244,6 +244,11 @@ class ToolCall:
     text the model wrote the call in (a JSON call in `content` instead of a tool call); or, for arguments
     that are not a JSON object and could not be repaired, that text (the call holds `{}`, and the model is
     told what was wrong). `None`: as sent."""
+    wire_arguments: str | None = None
+    """The arguments as the model wrote them, when the model layer rewrote them into standard form in
+    `arguments` (a model whose schema dialect sends a dict as key/value pairs, an optional value as `null`,
+    ...): sent back in their place to the same model family, whose signed thought covers the call as
+    written. Not set by repairs (`original_arguments`); `None`: `arguments` is what the model wrote."""
     extra_content: dict[str, Any] | None = field(default=None, hash=False)
     """Provider data attached to the call, kept as sent and sent back with it: Gemini's own
     OpenAI-compatible endpoint puts the call's signed thought here (`{"google": {"thought_signature": ...}}`).

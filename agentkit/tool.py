@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import ParamSpec, TypeVar
 
-from ._dialects import DIALECTS, Dialect, NotStrictCompatible, resolve_ref, restore_arguments, to_dialect
 from ._function_schema import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
 from ._retry import RetryPolicy, RetrySpec, retry_policy
-from ._schema_changes import SchemaChange, dialect_changes, record_change, tentative
 from ._threads import run_in_thread
-from ._type_schema import JsonSchema, valid_tool_name
+from ._type_schema import JsonSchema, resolve_ref, valid_tool_name
 from .exceptions import ToolArgumentsError, UserError
 
 if TYPE_CHECKING:
     from .context import RunContext
+    from .models._tool_entries import Dialect, SchemaChange
 
 __all__ = ["Tool", "ToolDefinition", "tool"]
 
@@ -49,47 +48,19 @@ class ToolDefinition:
         """The chat-completions `tools[]` entry for this tool, its schema in `dialect`.
 
         Built once per dialect and cached: treat it as read-only. With `openai-strict`, a schema strict
-        mode cannot express is sent non-strict, in the standard dialect.
+        mode cannot express is sent non-strict, in the standard dialect. The model layer builds it
+        (`agentkit.models._tool_entries`); this is a thin door to it, for code that writes requests itself.
         """
-        entry = self._entries.get(dialect)
-        if entry is None:
-            _check_dialect(dialect)
-            entry = self._entries[dialect] = self._entry(dialect)
-        return entry
+        from .models._tool_entries import tool_entry
+
+        return tool_entry(self, dialect)
 
     def schema_changes(self, dialect: Dialect) -> list[SchemaChange]:
         """What `dialect` changes in this tool's schema, as `openai_tool(dialect)` builds it (built again,
         by the same code, recording). Raises `UserError` when the schema cannot be sent in `dialect`."""
-        _check_dialect(dialect)
-        with dialect_changes() as changes:
-            self._entry(dialect)
-        return changes
+        from .models._tool_entries import schema_changes
 
-    def _entry(self, dialect: Dialect) -> dict[str, Any]:
-        function: dict[str, Any] = {"name": self.name}
-        if self.description:
-            function["description"] = self.description
-        parameters = self.parameters
-        strict = dialect == "openai-strict" and self.strict is not False
-        if strict:
-            try:
-                with tentative():
-                    parameters = to_dialect(parameters, "openai-strict")
-            except NotStrictCompatible as exc:
-                record_change(f"sent non-strict (as standard JSON Schema): strict mode cannot express {exc}")
-                strict = False
-        elif dialect == "gemini":
-            parameters = to_dialect(parameters, "gemini")
-        if parameters:  # Gemini: a tool without arguments sends no parameters (it rejects empty objects)
-            function["parameters"] = parameters
-        if strict:
-            function["strict"] = True
-        return {"type": "function", "function": function}
-
-
-def _check_dialect(dialect: str) -> None:
-    if dialect not in DIALECTS:
-        raise UserError(f"Unknown schema dialect {dialect!r}; use one of {', '.join(DIALECTS)}.")
+        return schema_changes(self, dialect)
 
 
 class _SchemaValidator:
@@ -332,10 +303,14 @@ class Tool(Generic[P, R]):
 
         Raises `ToolArgumentsError`, whose text tells the model what to fix.
         """
-        _check_dialect(dialect)
         arguments = parse_arguments(self.name, raw)
         if dialect != "standard" or any(v is None for v in arguments.values()):
-            arguments = restore_arguments(arguments, self.parameters, dialect)
+            # a run's arguments come in standard form (the model layer restored them); `null` for an optional
+            # argument that does not take it is dropped so its default applies, and `dialect` is for callers
+            # holding arguments as a model wrote them in its dialect
+            from .models._tool_entries import standard_arguments
+
+            arguments = standard_arguments(arguments, self.parameters, dialect)
         return self._validator.validate(arguments)
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 import pydantic  # noqa: E402
 import reference_tools  # noqa: E402
 
-from agentkit._dialects import DIALECTS  # noqa: E402
+from agentkit.models._dialects import DIALECTS  # noqa: E402
 from agentkit.tool import Tool  # noqa: E402
 
 THREE_PARAMETER_TOOL = reference_tools.search_docs

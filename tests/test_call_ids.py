@@ -31,9 +31,7 @@ def test_every_place_that_needs_an_id_makes_the_same_one() -> None:
     from_the_wire = unique_tool_calls([{"function": {"name": "weather", "arguments": "{}"}}], taken)
     from_text = parse_tool_calls('{"name": "weather", "arguments": {"city": "Oslo"}}', ["weather"], taken)
     joined = ToolCall(id="call_1", name="weather", arguments='{"city": "Oslo"}{"city": "Rome"}')
-    split = validate_calls(
-        [joined], tools={"weather": weather}, output=OutputSpec.build(str), dialect="standard", retries=1
-    )
+    split = validate_calls([joined], tools={"weather": weather}, output=OutputSpec.build(str), retries=1)
     assert [c.id for c in from_the_wire] == [c.id for c in from_text.calls] == ["call_2"]
     assert [c.call.id for c in split] == ["call_1", "call_2"]
 

@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from agentkit._dialects import (
+from agentkit.exceptions import UserError
+from agentkit.models._dialects import (
     DIALECTS,
     GEMINI_RECURSION_DEPTH,
     NotStrictCompatible,
@@ -23,7 +24,6 @@ from agentkit._dialects import (
     restore_arguments,
     to_dialect,
 )
-from agentkit.exceptions import UserError
 from agentkit.tool import Tool, tool
 
 HERE = Path(__file__).resolve().parent

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 from typing_extensions import NotRequired, TypedDict
 
-from agentkit._dialects import DIALECTS, Dialect, resolve_ref
+from agentkit.models._dialects import DIALECTS, Dialect, resolve_ref
 from agentkit.tool import Tool
 
 

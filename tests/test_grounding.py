@@ -432,7 +432,6 @@ def test_edge_cases_of_the_readers() -> None:
         ToolCall(id="c", name="t", arguments='{"n": 5}'),
         tools={},
         output=OutputSpec.build(str),
-        dialect="standard",
         retries=1,
     )
     assert call.problem is not None  # an unknown tool is validation's business, not the check's

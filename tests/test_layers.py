@@ -63,6 +63,16 @@ def test_only_the_small_model_policy_edges_are_ignored() -> None:
     assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
     # the one edge left: the local profile's hooks, built lazily by profile_for("local")
     assert contracts["models"]["ignore_imports"] == ["agentkit.models.profiles -> agentkit.local.policy"]
+    # the public door to the dialects for code that writes requests itself (`ToolDefinition.openai_tool`)
+    assert contracts["dialects"]["ignore_imports"] == ["agentkit.tool -> agentkit.models._tool_entries"]
+
+
+def test_the_tools_and_the_run_import_no_dialect() -> None:
+    dialects = _contracts()["dialects"]
+    for name in dialects["forbidden_modules"]:  # the dialect modules are where the contract says
+        assert (ROOT / f"{name.replace('.', '/')}.py").is_file(), name
+    for name in ("agentkit.tool", "agentkit._loop", "agentkit._tool_calls", "agentkit._output"):
+        assert name in dialects["source_modules"]
 
 
 def test_version_is_the_projects() -> None:

@@ -221,7 +221,7 @@ def test_output_spec_for_a_recursive_model() -> None:
     spec = OutputSpec.build(Tree)
     assert spec.schema is not None and spec.schema["type"] == "object" and "$defs" in spec.schema
     assert not spec.wrapped
-    value = spec.validate('{"name": "a", "children": [{"name": "b"}]}', "gemini")
+    value = spec.validate('{"name": "a", "children": [{"name": "b"}]}')
     assert value == Tree(name="a", children=[Tree(name="b")])
 
 
@@ -229,9 +229,9 @@ def test_output_spec_errors() -> None:
     spec = OutputSpec.build(list[int])
     assert spec.wrapped
     with pytest.raises(ToolArgumentsError, match=r"\$\.result: required"):
-        spec.validate("{}", "standard")
+        spec.validate("{}")
     with pytest.raises(ToolArgumentsError, match=r"\$\.result\[1\]"):
-        spec.validate('{"result": [1, "x"]}', "standard")
+        spec.validate('{"result": [1, "x"]}')
     with pytest.raises(UserError, match="no JSON Schema form"):
         OutputSpec.build(object.__new__)  # type: ignore[arg-type]
 

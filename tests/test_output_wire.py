@@ -11,10 +11,10 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, UserError
-from agentkit._dialects import to_dialect
 from agentkit._output import OutputSpec
 from agentkit.events import Event, OutputDelta, RunFinished
 from agentkit.models import OutputMode
+from agentkit.models._dialects import to_dialect
 from agentkit.models._output_prompt import OUTPUT_INSTRUCTIONS
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from agentkit import Tool
-from agentkit._dialects import SchemaChange, dialect_changes, to_dialect
 from agentkit.cli import ExitCode, main
+from agentkit.models._dialects import SchemaChange, dialect_changes, to_dialect
 
 GEMINI = "google/gemini-2.5-flash"
 STRICT = "openai/gpt-4o-mini"
@@ -255,7 +255,7 @@ def test_nothing_is_recorded_outside_a_block_and_the_cached_entry_is_unchanged()
 
 
 def test_a_change_is_listed_once_per_place() -> None:
-    from agentkit._schema_changes import record_change
+    from agentkit.models._schema_changes import record_change
 
     with dialect_changes() as changes:
         record_change("x")

@@ -9,9 +9,9 @@ import sys
 import textwrap
 from typing import Any
 
-from .._dialects import DIALECTS, Dialect
 from ..exceptions import UserError
 from ..models import DEFAULT_MODEL
+from ..models._dialects import DIALECTS, Dialect
 from ..models.profiles import profile_for
 from ..tool import Tool
 from ._exit import CliError, ExitCode

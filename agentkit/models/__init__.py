@@ -9,7 +9,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._type_schema import JsonSchema
 from ..exceptions import UserError
@@ -47,7 +47,8 @@ class ResponseFormat:
 
     name: str
     schema: JsonSchema
-    strict: bool = False
+    strict: bool | None = None
+    """Ask for OpenAI strict mode (`None`: the model's profile decides, as for tools)."""
     mode: Literal["native", "prompted"] = "native"
     """`native`: sent as the chat-completions `response_format` json_schema (where the model cannot take it
     with the request's tools, the adapter says the schema in the prompt instead); `prompted`: the schema
@@ -110,6 +111,19 @@ class Model(ABC):
         for index, call in enumerate(message.tool_calls):
             yield ToolCallDelta(index=index, id=call.id, name=call.name, arguments=call.arguments)
         yield ResponseFinished(message=message)
+
+    def partial_output(self, value: dict[str, Any], schema: JsonSchema) -> dict[str, Any]:
+        """A streamed answer to a response format, decoded as far as it has arrived, in standard form.
+
+        The adapter gives the final message in standard form (arguments and answers the model wrote in its
+        profile's schema dialect restored for the canonical `schema`); a run reads partial answers from the
+        text deltas as they arrive, through this. The default restores for `profile.schema_dialect`.
+        """
+        if self.profile.schema_dialect == "standard":
+            return value
+        from ._tool_entries import standard_arguments
+
+        return standard_arguments(value, schema, self.profile.schema_dialect)
 
     def describe(self) -> str:
         """A one-line description for logs and command-line output."""

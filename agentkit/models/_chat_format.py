@@ -33,6 +33,7 @@ from . import ModelRequestParameters
 from ._grammar import tool_call_grammar
 from ._prompted import parse_tool_calls, render_messages, results_reminder
 from ._reasoning import family_key, outgoing_call_extra, outgoing_reasoning, reasoning_details, reasoning_text
+from ._tool_entries import restore_reply, tool_entry
 from .profiles import ModelProfile
 
 __all__ = [
@@ -120,7 +121,7 @@ def _assistant(message: AssistantMessage, family: str | None = None) -> dict[str
             {
                 "id": c.id,
                 "type": "function",
-                "function": {"name": c.name, "arguments": _wire_arguments(c)},
+                "function": {"name": c.name, "arguments": _wire_arguments(message, c, family)},
                 **outgoing_call_extra(message, c, family),
             }
             for c in message.tool_calls
@@ -129,11 +130,19 @@ def _assistant(message: AssistantMessage, family: str | None = None) -> dict[str
     }
 
 
-def _wire_arguments(call: ToolCall) -> str:
-    """A call's arguments as sent back: as written when they are a JSON object (strict JSON: no `NaN`),
-    else `{}`. A run already puts `{}` in the transcript for arguments it could not repair (keeping them
+def _wire_arguments(message: AssistantMessage, call: ToolCall, family: str | None) -> str:
+    """A call's arguments as sent back: to the same model family, as the model wrote them in its dialect when
+    the model layer restored them (`wire_arguments`, unless a repair or a hook changed them since); else
+    as in the transcript when they are a JSON object (strict JSON: no `NaN`), else `{}`. A run already puts `{}` in the transcript for arguments it could not repair (keeping them
     in `original_arguments`); this guards histories that never went through a run's validation (handed
     in by the user, or cut off before the calls ran), since Gemini refuses the whole request otherwise."""
+    if (
+        call.wire_arguments is not None
+        and call.original_arguments is None
+        and message.model_family is not None
+        and message.model_family == family
+    ):
+        return call.wire_arguments
     try:
         value = _STRICT_JSON.decode(call.arguments)
     except (ValueError, RecursionError):
@@ -270,11 +279,11 @@ def tool_choice(parameters: ModelRequestParameters, settings: ModelSettings | No
 
 
 def _response_format(
-    name: str, schema: dict[str, Any], strict: bool, profile: ModelProfile
+    name: str, schema: dict[str, Any], strict: bool | None, profile: ModelProfile
 ) -> dict[str, Any]:
-    from .._dialects import NotStrictCompatible, to_dialect
+    from ._dialects import NotStrictCompatible, to_dialect
 
-    if strict:
+    if strict or (strict is None and profile.schema_dialect == "openai-strict"):
         try:
             return {"name": name, "schema": to_dialect(schema, "openai-strict"), "strict": True}
         except NotStrictCompatible:
@@ -285,8 +294,7 @@ def _response_format(
 
 
 def _tool_entry(definition: Any, profile: ModelProfile) -> dict[str, Any]:
-    entry: dict[str, Any] = definition.openai_tool(profile.schema_dialect)
-    return entry
+    return tool_entry(definition, profile.schema_dialect)
 
 
 def parse_usage(data: Any, profile: ModelProfile, *, images: int = 0) -> Usage:
@@ -372,7 +380,7 @@ def parse_completion(
     ):
         content, calls = "", written
     provider = data.get("provider")
-    return AssistantMessage(
+    parsed = AssistantMessage(
         content=content,
         response_id=data["id"] if isinstance(data.get("id"), str) else None,
         tool_calls=calls,
@@ -383,6 +391,7 @@ def parse_completion(
         reasoning=reasoning_text(message),
         reasoning_details=reasoning_details(message),
     )
+    return restore_reply(parsed, parameters, profile.schema_dialect)
 
 
 def _calls_in_text(

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..tool import ToolDefinition
+from ._tool_entries import tool_entry
 from .profiles import ModelProfile
 
 __all__ = ["tool_call_grammar"]
@@ -58,7 +59,7 @@ def _grammar(calls: tuple[tuple[str, str], ...], required: bool) -> str:
 
 
 def _arguments_schema(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
-    parameters = definition.openai_tool(profile.schema_dialect)["function"].get("parameters")
+    parameters = tool_entry(definition, profile.schema_dialect)["function"].get("parameters")
     schema: dict[str, Any] = dict(parameters) if isinstance(parameters, dict) else {}
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})  # a tool without parameters takes `{}`

@@ -27,7 +27,7 @@ def output_instructions(fmt: ResponseFormat, profile: ModelProfile) -> str:
     """The instruction for `fmt`, its schema in the profile's dialect (Gemini's, or standard JSON Schema)."""
     schema = fmt.schema
     if profile.schema_dialect == "gemini":
-        from .._dialects import to_dialect
+        from ._dialects import to_dialect
 
         schema = to_dialect(schema, "gemini")
     return OUTPUT_INSTRUCTIONS.format(schema=json.dumps(schema, ensure_ascii=False, separators=(",", ":")))

@@ -40,6 +40,7 @@ from ..messages import (
 )
 from ..tool import ToolDefinition
 from . import FINAL_RESULT_TOOL
+from ._tool_entries import tool_entry
 from .profiles import ModelProfile
 
 __all__ = [
@@ -98,7 +99,7 @@ def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: Mo
 
 
 def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
-    function = dict(definition.openai_tool(profile.schema_dialect)["function"])
+    function = dict(tool_entry(definition, profile.schema_dialect)["function"])
     function.pop("strict", None)
     function.setdefault("parameters", {"type": "object", "properties": {}})
     return function

@@ -43,8 +43,10 @@ def family_key(profile: ModelProfile, model_name: str) -> str:
 
 
 def stamp_family(message: AssistantMessage, profile: ModelProfile, model_name: str) -> None:
-    """Record on a parsed message the family its reasoning and signatures belong to (when it has any)."""
-    if message.model_family is None and has_reasoning(message):
+    """Record on a parsed message the family its reasoning, signatures and calls as written in the model's
+    dialect (`ToolCall.wire_arguments`) belong to (when it has any)."""
+    restored = any(c.wire_arguments is not None for c in message.tool_calls)
+    if message.model_family is None and (has_reasoning(message) or restored):
         message.model_family = family_key(profile, model_name)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .._dialects import Dialect
+from ._dialects import Dialect
 
 __all__ = ["ModelProfile", "OutputMode", "RunHooks", "profile_for"]
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from .._type_schema import JsonSchema, resolve_ref
+from ..exceptions import UserError
 from ._schema_changes import SchemaChange, dialect_changes, left_out, record_change, under
-from ._type_schema import JsonSchema
-from .exceptions import UserError
 
 __all__ = [
     "DIALECTS",
@@ -104,24 +104,6 @@ def _describe(node: JsonSchema, notes: list[str]) -> JsonSchema:
         node["description"] = (
             f"{node['description']} ({text})" if node.get("description") else text[0].upper() + text[1:]
         )
-    return node
-
-
-def resolve_ref(root: JsonSchema, ref: str) -> JsonSchema:
-    """The schema a local `$ref` (`#`, `#/$defs/X`, `#/definitions/X`, any JSON pointer) points to."""
-    if not ref.startswith("#"):
-        raise UserError(f"Schema refers to {ref!r}; only local references (starting with '#') are supported.")
-    node: Any = root
-    for part in ref[1:].split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise UserError(f"Schema refers to {ref!r}, which it does not define.")
-    if not isinstance(node, dict):
-        raise UserError(f"Schema refers to {ref!r}, which is not a schema object.")
     return node
 
 
