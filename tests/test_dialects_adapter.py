@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
+from loopback_support import model_at
 from pydantic import BaseModel
 
 from agentkit import Agent
@@ -16,7 +17,6 @@ from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.models import ModelRequestParameters, ResponseFormat
 from agentkit.models._chat_format import _response_format
 from agentkit.models._tool_entries import restore_reply
-from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import profile_for
 from agentkit.result import RunResult
 from agentkit.testing import LoopbackServer, tool_call_response
@@ -24,7 +24,6 @@ from agentkit.tool import tool
 
 GEMINI = "google/gemini-3-flash-preview"
 OPENAI = "openai/gpt-4o-mini"
-KEY = "sk-test"
 SEEN: list[tuple[dict[str, int], int]] = []
 
 
@@ -45,10 +44,6 @@ def server() -> Iterator[LoopbackServer]:
     SEEN.clear()
     with LoopbackServer(model=GEMINI) as srv:
         yield srv
-
-
-def model_at(server: LoopbackServer, name: str) -> OpenAIChatModel:
-    return OpenAIChatModel(name, base_url=server.base_url, api_key=KEY, max_retries=0)
 
 
 def run(agent: Agent[None, Any], prompt: str, *, stream: bool, **options: Any) -> RunResult[Any]:

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback_support import model_at
 
 from agentkit import Agent, RunContext, SystemMessage, Tool, UserError, UserMessage, tool
-from agentkit.models.openai import OpenAIChatModel
 from agentkit.sessions import SQLiteSession
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response
 
-KEY = "fake-instructions-test-key-0123456789"
 ran: list[str] = []
 
 
@@ -46,12 +45,6 @@ def _clear() -> None:
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as srv:
         yield srv
-
-
-def model_at(server: LoopbackServer) -> OpenAIChatModel:
-    return OpenAIChatModel(
-        "google/gemini-2.0-flash-001", base_url=server.base_url, api_key=KEY, max_retries=0
-    )
 
 
 def system_text(body: dict[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from loopback_support import model_at
 from pydantic import BaseModel
 
 import agentkit
@@ -15,11 +16,9 @@ from agentkit import Agent, AssistantMessage, Hooks, Reply, RunContext, RunResul
 from agentkit._loop import NOT_EXECUTED
 from agentkit._tool_calls import ValidatedCall
 from agentkit.events import Event, FeedbackSent, RunFinished, TextDelta, ToolCallFinished
-from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile, profile_for
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
 
-KEY = "fake-hook-checks-key-0123456789"
 ran: list[tuple[str, Any]] = []
 
 
@@ -46,12 +45,6 @@ def _clear() -> None:
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as srv:
         yield srv
-
-
-def model_at(server: LoopbackServer, profile: ModelProfile | None = None) -> OpenAIChatModel:
-    return OpenAIChatModel(
-        "google/gemini-2.0-flash-001", base_url=server.base_url, api_key=KEY, max_retries=0, profile=profile
-    )
 
 
 def run(agent: Agent[Any, Any], prompt: str, *, stream: bool) -> tuple[RunResult[Any], list[Event]]:
@@ -252,7 +245,7 @@ def test_a_profiles_policy_makes_hooks_for_each_run_in_front_of_the_agents(serve
         return [made[-1]]
 
     server.add("one", "two")
-    agent = Agent(model_at(server, ModelProfile(policy=policy)), hooks=[Tag("agent")])
+    agent = Agent(model_at(server, profile=ModelProfile(policy=policy)), hooks=[Tag("agent")])
     agent.run_sync("a")
     agent.run_sync("b", hooks=[Tag("run")])
     assert order == ["profile", "agent", "profile", "agent", "run"]

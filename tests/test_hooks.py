@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from loopback_support import model_at
 
 from agentkit import (
     Agent,
@@ -33,11 +34,9 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.models.openai import OpenAIChatModel
 from agentkit.settings import ModelSettings
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response
 
-KEY = "fake-hooks-test-key-0123456789"
 calls: list[tuple[str, Any]] = []
 
 
@@ -69,12 +68,6 @@ def _clear() -> None:
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as srv:
         yield srv
-
-
-def model_at(server: LoopbackServer) -> OpenAIChatModel:
-    return OpenAIChatModel(
-        "google/gemini-2.0-flash-001", base_url=server.base_url, api_key=KEY, max_retries=0
-    )
 
 
 def run(

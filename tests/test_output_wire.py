@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
+from loopback_support import model_at
 from pydantic import BaseModel
 
 from agentkit import Agent, UserError
@@ -25,7 +26,6 @@ from tests.shared_tools import add
 
 GEMINI_3 = "google/gemini-3-flash-preview"
 GEMINI_2_5 = "google/gemini-2.5-flash"
-KEY = "fake-output-test-key-0123456789"
 
 
 class Stop(BaseModel):
@@ -57,10 +57,6 @@ GEMINI_SCHEMA = to_dialect(SCHEMA, "gemini")
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer(model=GEMINI_3) as srv:
         yield srv
-
-
-def model_at(server: LoopbackServer, name: str) -> OpenAIChatModel:
-    return OpenAIChatModel(name, base_url=server.base_url, api_key=KEY, max_retries=0)
 
 
 def run(agent: Agent[None, Any], prompt: str, *, stream: bool) -> tuple[RunResult[Any], list[Event]]:
