@@ -42,7 +42,6 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
-from .models._pacing import RateLimit
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
 from .tool import Tool, ToolDefinition, tool
@@ -50,6 +49,7 @@ from .usage import Usage, UsageLimits, UsageView
 
 if TYPE_CHECKING:
     from .local.policy import RunPolicy
+    from .models._pacing import RateLimit
 
 __all__ = [
     "Agent",
@@ -116,4 +116,8 @@ def __getattr__(name: str) -> object:
         from .local.policy import RunPolicy
 
         return RunPolicy
+    if name == "RateLimit":  # the pacer's module loads with the first OpenAI-compatible model, not before
+        from .models._pacing import RateLimit
+
+        return RateLimit
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +123,8 @@ async def call_with_retry(tool: Tool[..., Any], arguments: dict[str, Any], ctx: 
             if attempt == attempts or not _retryable(policy, exc):
                 raise
             assert policy is not None
+            import random  # only once a retry is due
+
             delay = backoff_delay(policy, attempt, random.random())
             logger.info(
                 "tool %r raised %s (attempt %d of %d); retrying in %.2f s",

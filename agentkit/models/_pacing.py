@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import hashlib
 import math
 import os
 import re
@@ -160,6 +158,8 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     text = headers.get("retry-after")
     if text:
         try:
+            import email.utils  # an HTTP date: rare, and email loads a dozen modules
+
             return max(0.0, email.utils.parsedate_to_datetime(text).timestamp() - now)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
@@ -439,6 +439,8 @@ _registry_lock = threading.Lock()
 
 @lru_cache(maxsize=64)
 def _digest(api_key: str | None) -> str:
+    import hashlib
+
     return hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
 
 

@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ._dialects import Dialect
+if TYPE_CHECKING:
+    from ._dialects import Dialect  # the dialect code loads with the first request, not with a profile
 
 __all__ = ["ModelProfile", "OutputMode", "RunHooks", "profile_for"]
 
