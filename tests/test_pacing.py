@@ -484,3 +484,19 @@ def test_headers_that_are_not_numbers_are_ignored() -> None:
     pacer.in_flight = 1
     pacer.learn({"x-ratelimit-limit": "many", "x-ratelimit-remaining": "-3"}, 200)
     assert pacer._request_window.limit is None and pacer._request_window.left is None
+
+
+def test_a_timer_armed_on_a_loop_that_closed_does_not_strand_the_next_loops_waiter() -> None:
+    pacer = pacing.Pacer(RateLimit(requests_per_minute=60))  # one request a second
+    asyncio.run(pacer.acquire())  # the second's one request ...
+    pacer.learn({}, 200)  # ... answered
+
+    async def give_up() -> None:
+        waiting = asyncio.ensure_future(pacer.acquire())
+        await asyncio.sleep(0.05)  # a timer is armed on this loop for the next slot
+        waiting.cancel()
+
+    asyncio.run(give_up())  # ... and the loop closes before it fires
+    started = time.monotonic()
+    asyncio.run(asyncio.wait_for(pacer.acquire(), 5))  # another loop's waiter still gets the slot
+    assert time.monotonic() - started < 3

@@ -272,6 +272,8 @@ class Pacer:
         self._lock = threading.Lock()
         self._queue: deque[_Waiter] = deque()
         self._timer_at = math.inf
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        """The loop the pending timer is armed on."""
         self.explicit: RateLimit | None = None
         self._requests: _Bucket | None = None
         self._tokens: _Bucket | None = None
@@ -364,9 +366,17 @@ class Pacer:
             head.loop.call_soon_threadsafe(_grant, head.future)
 
     def _wake_at(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        if when >= self._timer_at - 0.001 and self._timer_at > time.monotonic() - NEWS_WAIT:
-            return  # a timer already looks again by then (one that never fired, its loop gone, is forgotten)
+        timer_loop = self._timer_loop
+        if (
+            when >= self._timer_at - 0.001
+            and self._timer_at > time.monotonic() - NEWS_WAIT
+            and timer_loop is loop
+            and not loop.is_closed()
+        ):
+            return  # this loop's timer already looks again by then
+        # (a timer armed on another loop may never fire: that loop can close first, stranding this waiter)
         self._timer_at = when
+        self._timer_loop = loop
         loop.call_soon_threadsafe(self._arm, loop, when)
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
