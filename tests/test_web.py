@@ -481,7 +481,24 @@ def test_loopback_hosts() -> None:
     from agentkit.web._serve import is_loopback
 
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("::1")
+    assert is_loopback("[::1]")  # as a URL writes it, and as users pass it to --host
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("192.168.1.2")
+
+
+def test_a_bracketed_ipv6_loopback_is_bound_as_the_address_it_names() -> None:
+    import socket
+
+    from agentkit.exceptions import UserError
+    from agentkit.web._serve import bind
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        bind("::1", 0).close()
+    except UserError as exc:  # an IPv6 stack with no ::1 (some containers)
+        pytest.skip(str(exc))
+    with bind("[::1]", 0) as listening:
+        assert listening.family == socket.AF_INET6 and listening.getsockname()[0] == "::1"
 
 
 def test_the_served_socket_sends_each_event_at_once() -> None:

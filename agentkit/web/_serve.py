@@ -9,11 +9,17 @@ from typing import IO, Any
 
 from ..exceptions import UserError
 
-__all__ = ["bind", "is_loopback", "serve"]
+__all__ = ["bind", "is_loopback", "serve", "unbracket"]
+
+
+def unbracket(host: str) -> str:
+    """`host` without the brackets a URL puts around an IPv6 address (`[::1]` is `::1`)."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
 def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, also written `[::1]`)."""
+    host = unbracket(host)
     if host == "localhost":
         return True
     try:
@@ -28,6 +34,7 @@ def bind(host: str, port: int) -> socket.socket:
     Raises:
         UserError: The address cannot be bound (in use, not this machine's, a port out of range).
     """
+    host = unbracket(host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -62,6 +69,7 @@ def serve(
     """
     import uvicorn
 
+    host = unbracket(host)
     if not is_loopback(host) and not allow_remote:
         raise UserError(
             f"{host} is reachable from other machines: pass allow_remote=True (--allow-remote) to bind it; "
