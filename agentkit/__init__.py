@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import events
-from ._retry import RetryPolicy
-from ._stream import RunStream
+from ._run.stream import RunStream
 from ._version import __version__
 from .agent import Agent
 from .context import RunContext
@@ -44,7 +43,7 @@ from .messages import (
 from .models import Model, ModelProfile, ModelRequestParameters
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
-from .tool import Tool, ToolDefinition, tool
+from .tool import RetryPolicy, Tool, ToolDefinition, tool
 from .usage import Usage, UsageLimits, UsageView
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ from agentkit import (
     UserError,
     tool,
 )
-from agentkit._tool_calls import SubRunFailed, SubRunOutput
+from agentkit._run.tool_calls import SubRunFailed, SubRunOutput
 from agentkit.durable import DBOSAgent
 from agentkit.testing import (
     FunctionModel,
@@ -338,7 +338,7 @@ def test_an_agent_tools_step_keeps_the_sub_runs_transcript(dbos: None) -> None:
 def test_a_key_the_server_echoes_is_not_recorded(dbos: None, tmp_path: Path) -> None:
     """A 401 body quoting the key: the error DBOS records (pickled) holds it nowhere, in no encoding."""
     from agentkit import ModelAPIError
-    from agentkit._redact import redact_bytes
+    from agentkit._support.redact import redact_bytes
     from agentkit.models.openai import OpenAIChatModel
     from agentkit.testing import HTTPError
 

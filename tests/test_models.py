@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, Tool, ToolArgumentsError, ToolCall, UserError, UserMessage
-from agentkit._output import OutputSpec
+from agentkit._run.output import OutputSpec
 from agentkit.messages import SystemMessage, ToolMessage
 from agentkit.models import Model, infer_model
 from agentkit.models._chat_format import parse_completion, parse_usage, unique_tool_calls, wire_messages

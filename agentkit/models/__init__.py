@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._type_schema import JsonSchema
+from .._schema.types import JsonSchema
 from ..exceptions import UserError
 from .profiles import ModelProfile, OutputMode, profile_for
 

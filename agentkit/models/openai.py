@@ -18,7 +18,7 @@ from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._redact import header_secrets, redact, redact_value
+from .._support.redact import header_secrets, redact, redact_value
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
@@ -606,7 +606,7 @@ class OpenAIChatModel(Model):
         return [s for s in (self._api_key, *header_secrets(self._headers.items())) if s]
 
     def _redact(self, text: str) -> str:
-        """`text` without the key, in any form a server may quote it (`agentkit._redact`)."""
+        """`text` without the key, in any form a server may quote it (`agentkit._support.redact`)."""
         return redact(text, self._secrets)
 
     def _detach(self, error: ModelAPIError) -> None:

@@ -1,7 +1,7 @@
 """The run as steps over one `RunState`; the steps yield the run's events, and `run()` consumes them.
 
 ```
-AskModel    check the limits, send the transcript (`_history`: as processors and the window leave it),
+AskModel    check the limits, send the transcript (`_run.history`: as processors and the window leave it),
             stream the answer  -> RunTools | TakeAnswer | AskModel
 RunTools    validate each call once, check / approve / run them, record the results
             -> End (an answer, or calls waiting for approval) | AskModel
@@ -13,7 +13,7 @@ calls (each approved or denied by the run's decisions). Before the first step th
 enters its toolsets; after each step it appends the step's messages to its session (not what a guardrail
 stops: the prompt once the input guardrails pass, an answer once the output guardrails do).
 
-The run's hooks (`spec.hooks`, a `_hook_runner.HookRunner`; `None` when no hook does anything) are called at
+The run's hooks (`spec.hooks`, a `_run.hook_runner.HookRunner`; `None` when no hook does anything) are called at
 these points: `before_run` once the run has started (then the input guardrails that do not run beside the
 first request), `before_request` / `after_response` around each request in `AskModel` (the first request
 raced against the other input guardrails), `check_tool_call` on each valid call as `RunTools` takes the
@@ -25,7 +25,7 @@ are evaluated as the run starts, and `prepare_tools` before each request (the ca
 matched against the tools it offered).
 
 Each step is an async generator that yields events and, last, the step that comes next. Everything a step
-knows of the run is in `RunState` (`_run_state`). Every failure raises an `AgentRunError` carrying the
+knows of the run is in `RunState` (`_run.state`). Every failure raises an `AgentRunError` carrying the
 transcript.
 """
 
@@ -36,36 +36,8 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
-from ._history import request_fitted, stream_fitted
-from ._hook_runner import guarded, insert_instructions, step_tools
-from ._output import FINAL_RESULT_TOOL, OutputT
-from ._run_state import (
-    CALLING_RUN,
-    STEPS,
-    AskModel,
-    Budget,
-    End,
-    ParentRun,
-    RunSpec,
-    RunState,
-    RunTools,
-    Step,
-    TakeAnswer,
-    request_parameters,
-    start_messages,
-)
-from ._tool_calls import (
-    CallOutcome,
-    Inbox,
-    ValidatedCall,
-    answer,
-    execute,
-    run_concurrently,
-    validate_calls,
-)
-from .context import RunContext
-from .events import (
+from ..context import RunContext
+from ..events import (
     ApprovalRequired,
     Event,
     FeedbackReason,
@@ -81,7 +53,7 @@ from .events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from .exceptions import (
+from ..exceptions import (
     AgentRunError,
     GuardrailTripped,
     HookError,
@@ -90,7 +62,7 @@ from .exceptions import (
     UsageLimitExceeded,
     UserError,
 )
-from .messages import (
+from ..messages import (
     AssistantMessage,
     Message,
     SystemMessage,
@@ -98,14 +70,42 @@ from .messages import (
     UserMessage,
     transcript_call_ids,
 )
-from .models import ModelRequestParameters
-from .result import RunResult
-from .settings import ModelSettings
-from .tool import Tool
-from .usage import Usage, UsageView
+from ..models import ModelRequestParameters
+from ..result import RunResult
+from ..settings import ModelSettings
+from ..tool import Tool
+from ..usage import Usage, UsageView
+from .approval import check_approvals, decide, denial, unanswered_calls, waiting_calls
+from .history import request_fitted, stream_fitted
+from .hook_runner import guarded, insert_instructions, step_tools
+from .output import FINAL_RESULT_TOOL, OutputT
+from .state import (
+    CALLING_RUN,
+    STEPS,
+    AskModel,
+    Budget,
+    End,
+    ParentRun,
+    RunSpec,
+    RunState,
+    RunTools,
+    Step,
+    TakeAnswer,
+    request_parameters,
+    start_messages,
+)
+from .tool_calls import (
+    CallOutcome,
+    Inbox,
+    ValidatedCall,
+    answer,
+    execute,
+    run_concurrently,
+    validate_calls,
+)
 
 if TYPE_CHECKING:
-    from .sessions import Session
+    from ..sessions import Session
 
 __all__ = ["run_events"]
 
@@ -394,7 +394,7 @@ async def _streamed(
     and the structured output validated as far as it has arrived."""
     provisional = spec.hooks is not None and spec.hooks.may_check_answer()
     partial = _PartialOutput(spec, parameters)
-    stream = stream_fitted(spec, state, parameters, messages, settings)  # what is sent: `_history`
+    stream = stream_fitted(spec, state, parameters, messages, settings)  # what is sent: `_run.history`
     async with aclosing(stream) as events:
         async for event in events:
             if isinstance(event, TextDelta) and provisional:

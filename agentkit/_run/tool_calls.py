@@ -8,7 +8,7 @@ A call that fails (unknown tool, invalid arguments, `ModelRetry`, a timeout, an 
 with a message saying what to fix (for an unknown tool, the closest real name).
 
 Arguments that fail to decode or validate are first repaired locally when the intent is unambiguous
-(`_repair`): the `ValidatedCall` then holds the repaired call (`ToolCall.original_arguments` keeps what the
+(`_schema.repair`): the `ValidatedCall` then holds the repaired call (`ToolCall.original_arguments` keeps what the
 model wrote), and `validate_calls` splits two objects written as one call's arguments into two calls.
 Arguments that are not a JSON object and cannot be repaired are kept in `original_arguments` too, the call
 holding `{}` in their place: a request never carries invalid JSON back (Gemini refuses the whole request). A
@@ -29,21 +29,21 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mappi
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._function_schema import ArgumentsPastLimits, parse_arguments
-from ._output import FINAL_RESULT_TOOL, OutputSpec
-from ._repair import coerce_to_schema, repair_text, split_objects
-from ._retry import call_with_retry
-from ._unicode import valid_text
-from .context import RunContext
-from .exceptions import (
+from .._schema.function import ArgumentsPastLimits, parse_arguments
+from .._schema.repair import coerce_to_schema, repair_text, split_objects
+from .._support.unicode import valid_text
+from ..context import RunContext
+from ..exceptions import (
     AgentkitError,
     ModelRetry,
     ToolArgumentsError,
     ToolExecutionError,
     UsageLimitExceeded,
 )
-from .messages import ImagePart, Message, TextPart, ToolCall, ToolMessage, unique_call_id
-from .tool import DEFAULT_MAX_RESULT_CHARS, Tool
+from ..messages import ImagePart, Message, TextPart, ToolCall, ToolMessage, unique_call_id
+from ..tool import DEFAULT_MAX_RESULT_CHARS, Tool
+from .output import FINAL_RESULT_TOOL, OutputSpec
+from .retry import call_with_retry
 
 __all__ = [
     "CallOutcome",
@@ -339,7 +339,7 @@ def _repaired(
     final: bool,
     decoded: dict[str, Any] | None,
 ) -> ValidatedCall | None:
-    """The call with its arguments repaired (`_repair`), if that gives arguments that validate (`decoded`:
+    """The call with its arguments repaired (`_schema.repair`), if that gives arguments that validate (`decoded`:
     the arguments as decoded, `None` when they are not a JSON object)."""
     text = repair_text(call.arguments)
     if text is not None:
