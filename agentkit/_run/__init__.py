@@ -3,6 +3,8 @@
 ```
 state        RunSpec (fixed when the run starts), RunState (what it knows as it goes), the steps
 loop         run_events: the session and the toolsets, then the steps, then RunFinished
+ask_model    the steps AskModel (the request, the streamed answer) and TakeAnswer (the answer checked)
+run_tools    the step RunTools: a turn's calls taken in, approved, run, their results recorded
 tool_calls   a turn's calls, each decoded and validated once (ValidatedCall), then run concurrently
 retry        RetryPolicy (@tool(retry=...)) and call_with_retry, the one place a tool's function is called
 approval     calls that wait for a person's decision
