@@ -59,13 +59,13 @@ def test_leaf_helpers_import_no_machinery() -> None:
         assert imports - siblings <= {"..exceptions", "..messages", "..usage"}, path.name  # values only
 
 
-def test_only_the_small_model_policy_edges_are_ignored() -> None:
+def test_only_the_documented_edges_are_ignored() -> None:
     contracts = _contracts()
     assert contracts["cli"]["ignore_imports"] == ["agentkit.__main__ -> agentkit.cli"]
     assert "ignore_imports" not in contracts["values"]
     assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
-    # the one edge left: the local profile's hooks, built lazily by profile_for("local")
-    assert contracts["models"]["ignore_imports"] == ["agentkit.models.profiles -> agentkit.local.policy"]
+    assert "ignore_imports" not in contracts["models"]  # the local model's ids are registered by the root
+    assert "agentkit.local" in contracts["models"]["forbidden_modules"]
     # the public door to the dialects for code that writes requests itself (`ToolDefinition.openai_tool`)
     assert contracts["dialects"]["ignore_imports"] == ["agentkit.tool -> agentkit.models._tool_entries"]
 
