@@ -49,6 +49,25 @@ def test_every_module_but_the_model_layer_is_kept_off_openai() -> None:
     assert sources == expected, f"pyproject.toml: the `openai` contract's sources, add {expected - sources}"
 
 
+def test_the_schema_part_sits_on_the_values_only() -> None:
+    values = set(_contracts()["values"]["source_modules"])
+    below = values | LEAF_HELPERS | DOORS | {"agentkit.context", "agentkit._schema"}
+    forbidden = set(_contracts()["schema"]["forbidden_modules"])
+    assert forbidden == _top_level_modules() - below, "pyproject.toml: the `schema` contract's forbidden list"
+
+
+def test_the_parts_have_their_contracts() -> None:
+    contracts = _contracts()
+    assert contracts["run"]["source_modules"] == ["agentkit._run"]
+    assert {"agentkit.agent", "agentkit.cli", "agentkit.local"} <= set(contracts["run"]["forbidden_modules"])
+    assert "agentkit._run" in contracts["models"]["forbidden_modules"]
+    assert "agentkit._run" in contracts["tools"]["forbidden_modules"]
+    assert "agentkit._schema" in contracts["tools"]["source_modules"]
+    for contract in ("run", "tools", "schema"):
+        assert "ignore_imports" not in contracts[contract], contract
+        assert not contracts[contract].get("allow_indirect_imports"), contract  # what they reach counts too
+
+
 def test_leaf_helpers_import_no_machinery() -> None:
     helpers = sorted((ROOT / "agentkit" / "_support").glob("*.py"))
     assert len(helpers) > 5
