@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import events
-from ._retry import RetryPolicy
-from ._stream import RunStream
+from ._run.stream import RunStream
 from ._version import __version__
 from .agent import Agent
 from .context import RunContext
@@ -42,9 +41,10 @@ from .messages import (
     messages_to_json,
 )
 from .models import Model, ModelProfile, ModelRequestParameters
+from .models._named import register as _register_model_ids
 from .result import RunResult
 from .settings import ModelSettings, ProviderRouting
-from .tool import Tool, ToolDefinition, tool
+from .tool import RetryPolicy, Tool, ToolDefinition, tool
 from .usage import Usage, UsageLimits, UsageView
 
 if TYPE_CHECKING:
@@ -109,6 +109,24 @@ __all__ = [
     "messages_to_json",
     "tool",
 ]
+
+
+def _local_model(name: str) -> Model:
+    from .local import LocalModel  # the embedded model's package loads when a local model is asked for
+
+    return LocalModel(name)
+
+
+def _local_profile() -> ModelProfile:
+    from .local.policy import LOCAL
+
+    return LOCAL
+
+
+# The embedded model's ids, `local` and `local:NAME`, are served by `agentkit.local`, a package above the model
+# layer: the root wires them in, so that `infer_model("local")` and `profile_for("local")` work while the model
+# layer never names that package (the `models` contract in pyproject.toml).
+_register_model_ids("local", model=_local_model, profile=_local_profile)
 
 
 def __getattr__(name: str) -> object:

@@ -1,5 +1,5 @@
 """`Agent`: a model, instructions, tools and an output type; `run()`, `run_stream()` and their sync twins
-drive the loop in `_loop` (one loop: `run()` consumes the same events `run_stream()` yields)."""
+drive the loop in `_run.loop` (one loop: `run()` consumes the same events `run_stream()` yields)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypedDict, Unpack
 
-from ._approval import Approver, Decision
-from ._history import Processor, prepare_processors
-from ._hook_runner import HookRunner, PrepareTools, build_runner, hook_list, split_instructions
-from ._output import OutputSpec, OutputT
-from ._run_state import Opening, RunSpec, RunState, new_state, start_messages
-from ._stream import RunStream
+from ._run.approval import Approver, Decision
+from ._run.history import Processor, prepare_processors
+from ._run.hook_runner import HookRunner, PrepareTools, build_runner, hook_list, split_instructions
+from ._run.output import OutputSpec, OutputT
+from ._run.state import Opening, RunSpec, RunState, new_state, start_messages
+from ._run.stream import RunStream
 from .context import DepsT
 from .events import Event, RunFinished
 from .exceptions import UserError
@@ -216,7 +216,7 @@ class Agent(Generic[DepsT, OutputT]):
             timeout: Seconds the sub-run may take.
             requires_approval: A person must approve each delegation.
         """
-        from ._agent_tool import agent_tool
+        from ._run.agent_tool import agent_tool
 
         def start(task: str, options: dict[str, Any]) -> tuple[RunSpec[OutputT], RunState]:
             stream = options.pop("stream")
@@ -318,7 +318,7 @@ class Agent(Generic[DepsT, OutputT]):
         Every synchronous run of the process shares one background event loop, so HTTP connections are
         reused from call to call.
         """
-        from ._sync import run_sync
+        from ._support.sync import run_sync
 
         return run_sync(self.run(prompt, **options))
 
@@ -327,7 +327,7 @@ class Agent(Generic[DepsT, OutputT]):
     ) -> Iterator[Event]:
         """`run_stream()` for code without an event loop: a generator of the same events, ending with
         `RunFinished` (its `result` is the `RunResult`). Closing the generator early cancels the run."""
-        from ._sync import is_closing, run_sync
+        from ._support.sync import is_closing, run_sync
 
         stream = self.run_stream(prompt, **options)
         try:
@@ -419,7 +419,7 @@ def _index_tools(tools: Sequence[Tool[..., Any] | Callable[..., Any]]) -> dict[s
             raise UserError(
                 f"Two tools are named {tool.name!r}; tool names must be unique. Rename one with @tool(name=...)."
             )
-        from ._output import FINAL_RESULT_TOOL
+        from ._run.output import FINAL_RESULT_TOOL
 
         if tool.name == FINAL_RESULT_TOOL:
             raise UserError(

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Generic, Union
 
-from ._tool_calls import ValidatedCall
+from ._run.tool_calls import ValidatedCall
 from .context import DepsT, RunContext
 from .messages import AssistantMessage, Message, ToolCall, ToolMessage
 from .settings import ModelSettings

@@ -14,7 +14,7 @@ capture is on (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`, or `co
 API keys never are. Errors end their span with status ERROR, `error.type` and an exception event: a failed
 run, a failed request, a tool that raised (whose error still goes back to the model).
 
-The spans are read from the run's events (`traced_run` wraps `_loop.run_events`), plus one hook that runs
+The spans are read from the run's events (`traced_run` wraps `_run.loop.run_events`), plus one hook that runs
 each tool call inside its span. No OpenTelemetry context stays attached across a yield: the run's span is
 made current only while the run computes its next event.
 """
@@ -30,8 +30,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._loop import run_events
-from ._run_state import RunSpec, RunState
+from ._run.loop import run_events
+from ._run.state import RunSpec, RunState
 from .events import (
     Event,
     FeedbackSent,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
     from opentelemetry.util.types import AttributeValue
 
-    from ._tool_calls import CallOutcome, ValidatedCall
+    from ._run.tool_calls import CallOutcome, ValidatedCall
     from .models import Model
     from .usage import Usage
 
@@ -143,7 +143,7 @@ def is_enabled() -> bool:
 
 
 def traced_run(spec: RunSpec[Any], state: RunState) -> AsyncGenerator[Event, None]:
-    """The run's events (`_loop.run_events`), with its spans when tracing is on; the bare events otherwise."""
+    """The run's events (`_run.loop.run_events`), with its spans when tracing is on; the bare events otherwise."""
     tracer = _tracer()
     if tracer is None:
         return run_events(spec, state)
@@ -324,7 +324,7 @@ class _RunTrace:
         chat.end()
 
     async def run_tool(self, call: ValidatedCall, work: Awaitable[CallOutcome]) -> CallOutcome:
-        """`_loop`'s tool hook: the call runs in its task with its span current, and the span ends with it."""
+        """`_run.loop`'s tool hook: the call runs in its task with its span current, and the span ends with it."""
         context, trace = self.otel_context, self.otel_trace
 
         self.ran.add(call.call.id)

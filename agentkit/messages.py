@@ -90,7 +90,7 @@ class ImagePart:
             UserError: The file is missing, unreadable, not a regular file, too large, or no PNG, JPEG, GIF
                 or WebP image.
         """
-        from ._files import read_bounded
+        from ._support.files import read_bounded
 
         data = read_bounded(path, limit=MAX_IMAGE_BYTES, what="image")
         return cls(url=_data_url(_image_type(data, f"image {path}"), data))
@@ -126,7 +126,7 @@ class DocumentPart:
         Raises:
             UserError: The file is missing, unreadable, not a regular file, too large, or not a PDF.
         """
-        from ._files import read_bounded
+        from ._support.files import read_bounded
 
         data = read_bounded(path, limit=MAX_DOCUMENT_BYTES, what="document")
         media_type = _document_type(data, f"document {path}")
@@ -176,13 +176,13 @@ class AudioPart:
         Raises:
             UserError: The file is missing, unreadable, not a regular file, too large, or neither WAV nor MP3.
         """
-        from ._files import read_bounded
+        from ._support.files import read_bounded
 
         return cls._of(read_bounded(path, limit=MAX_AUDIO_BYTES, what="audio"), f"audio {path}")
 
     @classmethod
     def _of(cls, data: bytes, what: str) -> AudioPart:
-        from ._files import audio_format
+        from ._support.files import audio_format
 
         found = audio_format(data)
         if found is None:
@@ -197,7 +197,7 @@ def _data_url(media_type: str, data: bytes) -> str:
 
 def _check_size(data: bytes, limit: int, what: str, hint: str = "") -> None:
     if len(data) > limit:
-        from ._files import size_text
+        from ._support.files import size_text
 
         raise UserError(
             f"{what}: {size_text(len(data))} is over the limit of {size_text(limit)}; make it smaller{hint}"
@@ -205,7 +205,7 @@ def _check_size(data: bytes, limit: int, what: str, hint: str = "") -> None:
 
 
 def _image_type(data: bytes, what: str) -> str:
-    from ._files import image_type
+    from ._support.files import image_type
 
     found = image_type(data)
     if found is None:
@@ -214,7 +214,7 @@ def _image_type(data: bytes, what: str) -> str:
 
 
 def _document_type(data: bytes, what: str) -> str:
-    from ._files import document_type
+    from ._support.files import document_type
 
     found = document_type(data)
     if found is None:
@@ -380,7 +380,7 @@ def messages_to_json(messages: Sequence[Message], *, indent: int | None = None) 
     try:
         return _adapter().dump_json(list(messages), indent=indent)
     except PydanticSerializationError:
-        from ._unicode import valid_unicode
+        from ._support.unicode import valid_unicode
 
         data = valid_unicode(_adapter().dump_python(list(messages), mode="json"))
         return to_json(data, indent=indent)

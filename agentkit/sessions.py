@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._threads import run_in_thread
+from ._support.threads import run_in_thread
 from .exceptions import SessionError
 from .messages import Message, messages_from_json, messages_to_json
 

@@ -2,33 +2,100 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import inspect
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import ParamSpec, TypeVar
 
-from ._function_schema import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
-from ._retry import RetryPolicy, RetrySpec, retry_policy
-from ._threads import run_in_thread
-from ._type_schema import JsonSchema, resolve_ref, valid_tool_name
-from .exceptions import ToolArgumentsError, UserError
+from ._schema.function import FunctionSchema, cap_problems, function_schema, json_path, parse_arguments
+from ._schema.types import JsonSchema, resolve_ref, valid_tool_name
+from ._support.threads import run_in_thread
+from .exceptions import ModelRetry, ToolArgumentsError, UserError
 
 if TYPE_CHECKING:
     from .context import RunContext
     from .models._tool_entries import Dialect, SchemaChange
 
-__all__ = ["Tool", "ToolDefinition", "tool"]
+__all__ = ["RetryPolicy", "RetrySpec", "Tool", "ToolDefinition", "tool"]
 
 DEFAULT_MAX_RESULT_CHARS = 50_000
 """Characters of a tool's result sent to the model unless the tool says otherwise (`max_result_chars`)."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+ExceptionTypes = tuple[type[Exception], ...]
+
+
+@dataclass(kw_only=True, frozen=True)
+class RetryPolicy:
+    """When and how a tool call is run again (`@tool(retry=RetryPolicy(...))`) before the model sees its error.
+
+    `@tool(retry=ConnectionError)` or `@tool(retry=(ConnectionError, TimeoutError))` is this policy with its
+    defaults for the exceptions given.
+    """
+
+    exceptions: ExceptionTypes
+    """The exceptions (and their subclasses) that make the call run again. Name `TimeoutError` to retry a
+    call past the tool's `timeout` too. `ModelRetry` is never retried."""
+    attempts: int = 3
+    """Calls of the function at most, the first one included."""
+    initial_delay: float = 0.5
+    """Seconds to wait before the first retry; each later wait doubles, up to `max_delay`."""
+    max_delay: float = 10.0
+    """The longest wait between two attempts, in seconds."""
+    jitter: float = 0.5
+    """Each wait is shortened at random by up to this fraction of it (0 for exact waits, at most 1)."""
+
+    def __post_init__(self) -> None:
+        exceptions = self.exceptions
+        if not isinstance(exceptions, tuple) or not exceptions:
+            raise UserError(
+                f"RetryPolicy(exceptions=...) takes a non-empty tuple of exception types, not {exceptions!r}."
+            )
+        for kind in exceptions:
+            if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                raise UserError(
+                    f"RetryPolicy(exceptions=...): {kind!r} is not an exception type (a subclass of Exception)."
+                )
+            if issubclass(kind, ModelRetry):
+                raise UserError(
+                    "RetryPolicy(exceptions=...) cannot name ModelRetry: it is a message to the model, "
+                    "never retried by agentkit; raise it to let the model call the tool again."
+                )
+        # the tool's timeout raises `asyncio.TimeoutError`, the same class as `TimeoutError` from Python 3.11
+        named = (*exceptions, *((asyncio.TimeoutError,) if TimeoutError in exceptions else ()))
+        object.__setattr__(self, "exceptions", tuple(dict.fromkeys(named)))
+        if self.attempts < 1:
+            raise UserError(f"RetryPolicy(attempts=...) must be >= 1 (the first call), not {self.attempts}.")
+        for option in ("initial_delay", "max_delay"):
+            value = getattr(self, option)
+            if not (value >= 0 and math.isfinite(value)):
+                raise UserError(f"RetryPolicy({option}=...) must be a number of seconds >= 0, not {value}.")
+        if not 0 <= self.jitter <= 1:
+            raise UserError(f"RetryPolicy(jitter=...) must be between 0 and 1, not {self.jitter}.")
+
+
+RetrySpec = RetryPolicy | type[Exception] | tuple[type[Exception], ...]
+"""What `@tool(retry=...)` takes: a `RetryPolicy`, or the exception type(s) to retry with its defaults."""
+
+
+def retry_policy(tool_name: str, retry: RetrySpec | None) -> RetryPolicy | None:
+    """`@tool(retry=...)` as a `RetryPolicy` (`None`: no retries); bad input raises `UserError`."""
+    if retry is None or isinstance(retry, RetryPolicy):
+        return retry
+    try:
+        return RetryPolicy(exceptions=retry if isinstance(retry, tuple) else (retry,))
+    except UserError as exc:
+        raise UserError(f"Tool {tool_name!r}: retry={retry!r} is not usable: {exc}") from None
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentkit import Agent, AssistantMessage, Message, tool
-from agentkit._history import fit_window, window_budget
+from agentkit._run.history import fit_window, window_budget
 from agentkit.history import estimate_tokens
 from agentkit.models import ModelRequestParameters
 from agentkit.models.openai import OpenAIChatModel

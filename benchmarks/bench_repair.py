@@ -42,7 +42,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
 
 
 def with_json_repair(text: str) -> Any:
-    from agentkit._repair import repair_text
+    from agentkit._schema.repair import repair_text
 
     return repair_text(text)
 

@@ -48,8 +48,8 @@ from agentkit_tools import calculator
 from pydantic import BaseModel
 
 from agentkit import Agent, AgentRunError, AssistantMessage, ModelSettings, RunResult, ToolMessage, tool
+from agentkit.local import LocalModel
 from agentkit.local.policy import LOCAL, GroundingCheck
-from agentkit.models.local import LocalModel
 from agentkit.models.profiles import ModelProfile
 
 HERE = Path(__file__).resolve().parent

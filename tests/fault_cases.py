@@ -279,12 +279,12 @@ def _has_repairs() -> str | None:
 
 
 def _has_result_cap() -> str | None:
-    import agentkit._tool_calls as module
+    import agentkit._run.tool_calls as module
 
     names = " ".join(dir(module)).lower()
     if "cap" in names or "truncat" in names or "max_result" in names:
         return None
-    return "tool result capping is not landed yet (nothing in agentkit._tool_calls caps results)"
+    return "tool result capping is not landed yet (nothing in agentkit._run.tool_calls caps results)"
 
 
 def _has_fallback() -> str | None:

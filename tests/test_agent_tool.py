@@ -257,7 +257,7 @@ def test_run_context_has_no_private_fields() -> None:
 
 
 def test_a_sub_run_failure_pickles_with_its_transcript() -> None:
-    from agentkit._tool_calls import SubRunFailed
+    from agentkit._run.tool_calls import SubRunFailed
 
     error = SubRunFailed("The writer agent failed: no", transcript=[AssistantMessage(content="no")])
     again = pickle.loads(pickle.dumps(error))

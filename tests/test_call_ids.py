@@ -4,8 +4,8 @@ place that needs them: the wire format, the prompted format, and the split of tw
 from __future__ import annotations
 
 from agentkit import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
-from agentkit._output import OutputSpec
-from agentkit._tool_calls import validate_calls
+from agentkit._run.output import OutputSpec
+from agentkit._run.tool_calls import validate_calls
 from agentkit.messages import turns, unique_call_id
 from agentkit.models._chat_format import unique_tool_calls, wire_messages
 from agentkit.models._prompted import parse_tool_calls

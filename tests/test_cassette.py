@@ -592,7 +592,7 @@ def test_a_long_diff_is_cut_short() -> None:
 def test_the_local_model_replays_without_starting_its_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentkit.models.local import LocalModel
+    from agentkit.local import LocalModel
 
     path = tmp_path / "local.json"
     with LoopbackServer(script()) as server:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from agentkit._docstrings import ParsedDoc, parse_docstring
-from agentkit._function_schema import function_schema
+from agentkit._schema.docstrings import ParsedDoc, parse_docstring
+from agentkit._schema.function import function_schema
 
 
 def google(city: str, days: int = 1) -> str:

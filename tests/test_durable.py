@@ -36,7 +36,7 @@ from agentkit import (
     UserError,
     tool,
 )
-from agentkit._tool_calls import SubRunFailed, SubRunOutput
+from agentkit._run.tool_calls import SubRunFailed, SubRunOutput
 from agentkit.durable import DBOSAgent
 from agentkit.testing import (
     FunctionModel,
@@ -335,10 +335,41 @@ def test_an_agent_tools_step_keeps_the_sub_runs_transcript(dbos: None) -> None:
     assert recorded[1]["error"].transcript == failed.transcript
 
 
+# Checkpoints as agentkit wrote them before the run part moved into `agentkit._run` (pickle, protocol 4, as
+# DBOS records a step's output and error): they name `agentkit._tool_calls`, the classes' old module.
+EARLIER_CHECKPOINTS = {
+    "SubRunOutput": b"\x80\x04\x95\xa4\x00\x00\x00\x00\x00\x00\x00\x8c\x14agentkit._tool_calls\x94\x8c\x0cSubRunOutput"
+    b"\x94\x93\x94)\x81\x94}\x94(\x8c\x06output\x94\x8c\x0242\x94\x8c\ntranscript\x94]\x94\x8c\x11agentkit.messages"
+    b"\x94\x8c\x0bUserMessage\x94\x93\x94)\x81\x94}\x94(\x8c\x07content\x94\x8c\x02hi\x94\x8c\x08feedback\x94\x89"
+    b"\x8c\x04role\x94\x8c\x04user\x94ubaub.",
+    "SubRunFailed": b"\x80\x04\x95\xac\x00\x00\x00\x00\x00\x00\x00\x8c\x14agentkit._tool_calls\x94\x8c\x0cSubRunFailed"
+    b"\x94\x93\x94\x8c\x06failed\x94\x85\x94R\x94}\x94(\x8c\x07message\x94h\x03\x8c\ntranscript\x94]\x94\x8c\x11"
+    b"agentkit.messages\x94\x8c\x0bUserMessage\x94\x93\x94)\x81\x94}\x94(\x8c\x07content\x94\x8c\x02hi\x94\x8c\x08"
+    b"feedback\x94\x89\x8c\x04role\x94\x8c\x04user\x94ubaub.",
+    "UnwritableResult": b"\x80\x04\x955\x00\x00\x00\x00\x00\x00\x00\x8c\x14agentkit._tool_calls\x94\x8c\x10"
+    b"UnwritableResult\x94\x93\x94\x8c\x01x\x94\x85\x94R\x94.",
+}
+
+
+def test_checkpoints_written_before_the_run_part_moved_still_load() -> None:
+    import pickle
+
+    from agentkit import UserMessage
+    from agentkit._run.tool_calls import UnwritableResult
+
+    transcript = [UserMessage(content="hi")]
+    output = pickle.loads(EARLIER_CHECKPOINTS["SubRunOutput"])
+    assert output == SubRunOutput(output="42", transcript=transcript)
+    failed = pickle.loads(EARLIER_CHECKPOINTS["SubRunFailed"])
+    assert isinstance(failed, SubRunFailed) and str(failed) == "failed" and failed.transcript == transcript
+    unwritable = pickle.loads(EARLIER_CHECKPOINTS["UnwritableResult"])
+    assert isinstance(unwritable, UnwritableResult) and str(unwritable) == "x"
+
+
 def test_a_key_the_server_echoes_is_not_recorded(dbos: None, tmp_path: Path) -> None:
     """A 401 body quoting the key: the error DBOS records (pickled) holds it nowhere, in no encoding."""
     from agentkit import ModelAPIError
-    from agentkit._redact import redact_bytes
+    from agentkit._support.redact import redact_bytes
     from agentkit.models.openai import OpenAIChatModel
     from agentkit.testing import HTTPError
 

@@ -22,13 +22,13 @@ from agentkit import Agent, AssistantMessage, ModelSettings, ToolMessage, UserMe
 from agentkit.events import RequestStarted, RunFinished, TextDelta, ToolCallDelta, ToolCallStarted
 from agentkit.local import (
     EngineNotFoundError,
+    LocalModel,
     LocalServer,
     ModelChunkMissingError,
     find_engine,
     find_model_chunks,
 )
 from agentkit.models import ModelRequestParameters
-from agentkit.models.local import LocalModel
 from agentkit.models.profiles import LOCAL
 
 pytestmark = pytest.mark.e2e

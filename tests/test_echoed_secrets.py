@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agentkit import Agent, AgentRunError, ModelAPIError
 from agentkit import instrumentation as instr
-from agentkit._redact import redact, redact_bytes, redact_value
+from agentkit._support.redact import redact, redact_bytes, redact_value
 from agentkit.models.fallback import FallbackModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import cassette

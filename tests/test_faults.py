@@ -18,9 +18,8 @@ import pytest
 from fault_cases import CASES, FaultCase, Mode, case_named, continue_transcript, run_case
 
 from agentkit import Agent, AgentRunError, ModelAPIError, ToolExecutionError, UserError, tool
-from agentkit.local import LocalServer, LocalServerError, _server
+from agentkit.local import LocalModel, LocalServer, LocalServerError, _server
 from agentkit.messages import ToolMessage, UserMessage
-from agentkit.models.local import LocalModel
 from agentkit.testing import tool_call_response
 
 PARAMS = [pytest.param(case, mode, id=f"{case.name}-{mode}") for case in CASES for mode in case.modes]

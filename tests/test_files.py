@@ -26,7 +26,7 @@ from agentkit import (
     messages_to_json,
 )
 from agentkit import messages as messages_module
-from agentkit._files import audio_format, document_type, image_type, read_bounded
+from agentkit._support.files import audio_format, document_type, image_type, read_bounded
 from agentkit.models import DEFAULT_MODEL
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer

@@ -23,8 +23,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import NotRequired, TypedDict
 
-from agentkit._function_schema import function_schema
-from agentkit._type_schema import SchemaBuilder, UnsupportedType, annotation_description, strip_titles
+from agentkit._schema.function import function_schema
+from agentkit._schema.types import SchemaBuilder, UnsupportedType, annotation_description, strip_titles
 from agentkit.context import RunContext
 from agentkit.exceptions import UserError
 from agentkit.tool import Tool

@@ -7,8 +7,8 @@ import json
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
-from agentkit._output import OutputSpec
-from agentkit._tool_calls import validate_call
+from agentkit._run.output import OutputSpec
+from agentkit._run.tool_calls import validate_call
 from agentkit.local.policy import LOCAL, RunPolicy
 from agentkit.local.policy._grounding import (
     ANSWER_QUESTION,

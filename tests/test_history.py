@@ -325,7 +325,7 @@ def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     notes = [history.elided(m) for m in [*results, results[0]]]
     assert len(history._ELIDED) == 1 and notes[0].content == notes[-1].content
     assert history.newest_prompt([AssistantMessage(content="hi")]) is None
-    from agentkit import _history
+    from agentkit._run import history as _history
     from agentkit.models import ModelRequestParameters
 
     monkeypatch.setattr(_history, "_FIXED_CACHE_SIZE", 1)
@@ -367,7 +367,7 @@ def test_json_of_the_wire_keeps_pairs_after_the_window(server: LoopbackServer) -
 
 
 async def test_the_fit_and_the_summary_keep_the_invariants_too() -> None:
-    from agentkit._history import fit_window
+    from agentkit._run.history import fit_window
     from agentkit.models import ModelRequestParameters
 
     messages = _transcript(6, waiting=True)

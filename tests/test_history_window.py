@@ -260,7 +260,7 @@ def test_the_terminal_dims_the_compaction_line() -> None:
 
 
 def test_a_request_within_the_limit_is_sent_as_is() -> None:
-    from agentkit._history import fit_window
+    from agentkit._run.history import fit_window
 
     messages = [UserMessage(content="x" * 4_000)]
     fitted = fit_window(messages, ModelRequestParameters(), 10_000, processor="t")

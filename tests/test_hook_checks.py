@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 import agentkit
 from agentkit import Agent, AssistantMessage, Hooks, Reply, RunContext, RunResult, ToolCall, UserError, tool
-from agentkit._loop import NOT_EXECUTED
-from agentkit._tool_calls import ValidatedCall
+from agentkit._run.run_tools import NOT_EXECUTED
+from agentkit._run.tool_calls import ValidatedCall
 from agentkit.events import Event, FeedbackSent, RunFinished, TextDelta, ToolCallFinished
 from agentkit.models.profiles import ModelProfile, profile_for
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response

@@ -28,7 +28,7 @@ from agentkit import (
     messages_from_json,
     messages_to_json,
 )
-from agentkit._function_schema import MAX_ARGUMENT_DEPTH
+from agentkit._schema.function import MAX_ARGUMENT_DEPTH
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.result import RunResult
 from agentkit.sessions import SQLiteSession
@@ -329,7 +329,7 @@ async def test_a_streamed_final_result_holding_a_surrogate() -> None:
 
 
 def test_valid_unicode_copies_only_what_holds_a_surrogate() -> None:
-    from agentkit._unicode import replace_surrogates, valid_unicode
+    from agentkit._support.unicode import replace_surrogates, valid_unicode
 
     clean = {"a": ["é", 1, None, ("x",)], "b": {"c": 2.5}}
     assert valid_unicode(clean) is clean

@@ -51,9 +51,9 @@ from agentkit import (
 )
 from agentkit import instrumentation as instr
 from agentkit.events import ToolCallStarted
+from agentkit.local import LocalModel
 from agentkit.messages import Message
 from agentkit.models.fallback import FallbackModel
-from agentkit.models.local import LocalModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import (
     FunctionModel,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from agentkit import Agent
-from agentkit.models.local import LocalModel
+from agentkit.local import LocalModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer
 

@@ -14,8 +14,8 @@ else:  # pragma: no cover - the CI Python is newer
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAF_HELPERS = {"agentkit._files", "agentkit._given", "agentkit._redact", "agentkit._unicode"}
-"""Modules a value may import: they import nothing of agentkit but exceptions."""
+LEAF_HELPERS = {"agentkit._support"}
+"""The package of modules a value may import: they import nothing of agentkit but values."""
 DOORS = {"agentkit", "agentkit.__main__"}
 """The package itself (its re-exports) and `python -m agentkit`."""
 
@@ -49,20 +49,42 @@ def test_every_module_but_the_model_layer_is_kept_off_openai() -> None:
     assert sources == expected, f"pyproject.toml: the `openai` contract's sources, add {expected - sources}"
 
 
+def test_the_schema_part_sits_on_the_values_only() -> None:
+    values = set(_contracts()["values"]["source_modules"])
+    below = values | LEAF_HELPERS | DOORS | {"agentkit.context", "agentkit._schema"}
+    forbidden = set(_contracts()["schema"]["forbidden_modules"])
+    assert forbidden == _top_level_modules() - below, "pyproject.toml: the `schema` contract's forbidden list"
+
+
+def test_the_parts_have_their_contracts() -> None:
+    contracts = _contracts()
+    assert contracts["run"]["source_modules"] == ["agentkit._run"]
+    assert {"agentkit.agent", "agentkit.cli", "agentkit.local"} <= set(contracts["run"]["forbidden_modules"])
+    assert "agentkit._run" in contracts["models"]["forbidden_modules"]
+    assert "agentkit._run" in contracts["tools"]["forbidden_modules"]
+    assert "agentkit._schema" in contracts["tools"]["source_modules"]
+    for contract in ("run", "tools", "schema"):
+        assert "ignore_imports" not in contracts[contract], contract
+        assert not contracts[contract].get("allow_indirect_imports"), contract  # what they reach counts too
+
+
 def test_leaf_helpers_import_no_machinery() -> None:
-    for name in LEAF_HELPERS:
-        source = (ROOT / "agentkit" / f"{name.removeprefix('agentkit.')}.py").read_text(encoding="utf-8")
+    helpers = sorted((ROOT / "agentkit" / "_support").glob("*.py"))
+    assert len(helpers) > 5
+    for path in helpers:
+        source = path.read_text(encoding="utf-8")
         imports = {line.split()[1] for line in source.splitlines() if line.strip().startswith("from .")}
-        assert imports <= {".exceptions", ".messages", ".usage"}, name  # values only
+        siblings = {name for name in imports if not name.startswith("..")}  # other leaf helpers
+        assert imports - siblings <= {"..exceptions", "..messages", "..usage"}, path.name  # values only
 
 
-def test_only_the_small_model_policy_edges_are_ignored() -> None:
+def test_only_the_documented_edges_are_ignored() -> None:
     contracts = _contracts()
     assert contracts["cli"]["ignore_imports"] == ["agentkit.__main__ -> agentkit.cli"]
     assert "ignore_imports" not in contracts["values"]
     assert "ignore_imports" not in contracts["root"] and "ignore_imports" not in contracts["openai"]
-    # the one edge left: the local profile's hooks, built lazily by profile_for("local")
-    assert contracts["models"]["ignore_imports"] == ["agentkit.models.profiles -> agentkit.local.policy"]
+    assert "ignore_imports" not in contracts["models"]  # the local model's ids are registered by the root
+    assert "agentkit.local" in contracts["models"]["forbidden_modules"]
     # the public door to the dialects for code that writes requests itself (`ToolDefinition.openai_tool`)
     assert contracts["dialects"]["ignore_imports"] == ["agentkit.tool -> agentkit.models._tool_entries"]
 
@@ -71,7 +93,7 @@ def test_the_tools_and_the_run_import_no_dialect() -> None:
     dialects = _contracts()["dialects"]
     for name in dialects["forbidden_modules"]:  # the dialect modules are where the contract says
         assert (ROOT / f"{name.replace('.', '/')}.py").is_file(), name
-    for name in ("agentkit.tool", "agentkit._loop", "agentkit._tool_calls", "agentkit._output"):
+    for name in ("agentkit.tool", "agentkit._schema", "agentkit._run"):
         assert name in dialects["source_modules"]
 
 

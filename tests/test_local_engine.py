@@ -20,6 +20,7 @@ from agentkit import AssistantMessage, ModelRequestParameters, ModelSettings, Us
 from agentkit.local import (
     EngineNotFoundError,
     LlamaServerNotFoundError,
+    LocalModel,
     LocalModelError,
     LocalServer,
     LocalServerError,
@@ -29,7 +30,6 @@ from agentkit.local import (
     ensure_model_file,
     find_engine,
 )
-from agentkit.models.local import LocalModel
 
 LAUNCHER = [sys.executable, str(_engines.XLLAMACPP_LAUNCHER)]
 

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("mcp")
 
 from agentkit import Agent, ModelRetry, RunContext, ToolMessage, UserError
-from agentkit._sync import run_sync
+from agentkit._support.sync import run_sync
 from agentkit.events import RunFinished
 from agentkit.mcp import MCPServer, MCPServerHTTP, MCPServerStdio
 from agentkit.testing import ScriptedModel, tool_call_response

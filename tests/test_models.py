@@ -10,11 +10,11 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, Tool, ToolArgumentsError, ToolCall, UserError, UserMessage
-from agentkit._output import OutputSpec
+from agentkit._run.output import OutputSpec
+from agentkit.local import LocalModel
 from agentkit.messages import SystemMessage, ToolMessage
 from agentkit.models import Model, infer_model
 from agentkit.models._chat_format import parse_completion, parse_usage, unique_tool_calls, wire_messages
-from agentkit.models.local import LocalModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import (
     DEFAULT,
@@ -70,6 +70,42 @@ def test_infer_model() -> None:
     assert isinstance(infer_model("local"), LocalModel)
     with pytest.raises(UserError, match="model must be"):
         infer_model(42)  # type: ignore[arg-type]
+
+
+LOCAL_FROM_THE_MODEL_LAYER = """
+import sys
+from agentkit.models import infer_model, profile_for
+
+loaded_first = "agentkit.local" in sys.modules
+model = infer_model("local:qwen2.5-coder-1.5b")
+from agentkit.models.profiles import LOCAL
+print(loaded_first, type(model).__module__, type(model).__name__, model.profile is LOCAL is profile_for("LOCAL"))
+"""
+
+
+def test_the_local_ids_resolve_through_the_model_layer_which_never_names_the_local_package() -> None:
+    """What users call (`infer_model`, `profile_for`, `profiles.LOCAL`) gives the local model and its profile,
+    registered by the package root; `agentkit.local` loads only when the local model is asked for."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", LOCAL_FROM_THE_MODEL_LAYER],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert run.stdout.split() == ["False", "agentkit.local._model", "LocalModel", "True"]
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in root.glob("agentkit/models/**/*.py"))
+    assert "from ..local" not in sources and "import_module" not in sources  # not even lazily, nor by name
 
 
 def test_default_model_without_key_is_local_only_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,9 +25,9 @@ from agentkit import (
     tool,
 )
 from agentkit.events import ModelStreamEvent, ResponseFinished, TextDelta, ToolCallDelta
+from agentkit.local import LocalModel
 from agentkit.models import DEFAULT_MODEL, Model
 from agentkit.models._stream import SSEDecoder
-from agentkit.models.local import LocalModel
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import (

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, ToolMessage, UnexpectedModelBehavior, UserError, UserMessage
-from agentkit._output import OutputSpec
+from agentkit._run.output import OutputSpec
 from agentkit.events import FeedbackSent, OutputDelta
 from agentkit.local.policy import RunPolicy
 from agentkit.models import ModelRequestParameters, OutputMode

@@ -12,7 +12,7 @@ from loopback_support import model_at
 from pydantic import BaseModel
 
 from agentkit import Agent, UserError
-from agentkit._output import OutputSpec
+from agentkit._run.output import OutputSpec
 from agentkit.events import Event, OutputDelta, RunFinished
 from agentkit.models import OutputMode
 from agentkit.models._dialects import to_dialect

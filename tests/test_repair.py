@@ -21,8 +21,8 @@ from agentkit import (
     messages_to_json,
     tool,
 )
-from agentkit._repair import coerce_to_schema, repair_text, split_objects
-from agentkit._tool_calls import KEPT_AS_WRITTEN
+from agentkit._run.tool_calls import KEPT_AS_WRITTEN
+from agentkit._schema.repair import coerce_to_schema, repair_text, split_objects
 from agentkit.events import ResponseFinished, TextDelta
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response

@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from agentkit._function_schema import MAX_PROBLEMS
+from agentkit._schema.function import MAX_PROBLEMS
 from agentkit.context import RunContext
 from agentkit.exceptions import ToolArgumentsError, UserError
 from agentkit.tool import Tool, ToolDefinition, tool

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agentkit import Agent, ModelRetry, RetryPolicy, RunContext, UserError, tool
-from agentkit._retry import backoff_delay
+from agentkit._run.retry import backoff_delay
 from agentkit.events import ToolCallFinished
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.testing import LoopbackServer, ScriptedModel, tool_call_response, tool_calls_response

@@ -11,7 +11,7 @@ import pytest
 from agentkit_tools import files
 from agentkit_tools._confine import namespace_prefix
 
-from agentkit._mcp_serve import approval_note
+from agentkit.mcp._serve import approval_note
 
 PAGE = Path(__file__).parent.parent / "docs" / "tool-safety.md"
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from .._approval import Approver, Decision
+from .._run.approval import Approver, Decision
 from ..messages import ToolCall
 
 __all__ = ["APPROVE_MODES", "DENIED_UNATTENDED", "add_approve_argument", "approver"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._unicode import replace_surrogates
+from .._support.unicode import replace_surrogates
 from ..agent import Agent
 from ..exceptions import AgentRunError
 from ..messages import ContentPart, TextPart

@@ -1,6 +1,6 @@
 """`--image` and `--file`: a path or a URL, made a content part after checks that fail before any request.
 
-Files are read with a bounded read (`agentkit._files.read_bounded`): never more than the cap plus one byte,
+Files are read with a bounded read (`agentkit._support.files.read_bounded`): never more than the cap plus one byte,
 never blocking on a named pipe; devices, pipes and sockets are refused except standard input (`/dev/stdin`).
 Their type comes from their bytes, not their name.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._files import audio_format, document_type, image_type, read_bounded
+from .._support.files import audio_format, document_type, image_type, read_bounded
 from ..exceptions import UserError
 from ..messages import (
     MAX_AUDIO_BYTES,

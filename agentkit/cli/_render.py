@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from .._unicode import valid_unicode
+from .._support.unicode import valid_unicode
 from ..events import (
     ApprovalRequired,
     Event,

@@ -18,7 +18,7 @@ from ._render import add_thinking_argument, tolerant_output
 from ._specs import load_object
 
 if TYPE_CHECKING:
-    from .._approval import Approver
+    from .._run.approval import Approver
     from ._render import Renderer
 
 __all__ = ["add_run_parser", "run_command"]

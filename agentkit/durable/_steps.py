@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from dbos import DBOS
 
-from .._retry import call_with_retry
-from .._tool_calls import SubRunOutput, result_parts
+from .._run.retry import call_with_retry
+from .._run.tool_calls import SubRunOutput, result_parts
 from ..exceptions import ModelRetry
 from ..models import Model, ModelProfile, ModelRequestParameters
 from ..tool import Tool

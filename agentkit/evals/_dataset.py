@@ -130,7 +130,7 @@ class Dataset:
         on_run: RunListener | None = None,
     ) -> EvalReport:
         """`evaluate()` for code without an event loop."""
-        from .._sync import run_sync
+        from .._support.sync import run_sync
 
         return run_sync(
             self.evaluate(agent, repeat=repeat, concurrency=concurrency, models=models, on_run=on_run)

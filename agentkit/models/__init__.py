@@ -11,8 +11,9 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._type_schema import JsonSchema
+from .._schema.types import JsonSchema
 from ..exceptions import UserError
+from ._named import lookup
 from .profiles import ModelProfile, OutputMode, profile_for
 
 if TYPE_CHECKING:
@@ -137,7 +138,8 @@ def infer_model(model: Model | str | None) -> Model:
     """A `Model` from an instance, a model id, or `None` (the environment's choice).
 
     `None` reads `AGENTKIT_MODEL` (default `google/gemini-2.0-flash-001`); an id of `local` or `local:NAME`
-    selects the managed local llama.cpp model.
+    selects the managed local llama.cpp model (`agentkit.local.LocalModel`, registered by the package root:
+    `_named`).
     """
     if isinstance(model, Model):
         return model
@@ -146,10 +148,8 @@ def infer_model(model: Model | str | None) -> Model:
     name = model or os.environ.get("AGENTKIT_MODEL") or None
     if name is None and _use_local_default():
         name = "local"
-    if name is not None and (name == "local" or name.startswith("local:")):
-        from .local import LocalModel
-
-        return LocalModel(name)
+    if name is not None and (named := lookup(name)) is not None:
+        return named.model(name)
     from .openai import OpenAIChatModel
 
     return OpenAIChatModel(name)

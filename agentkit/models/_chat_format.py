@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._unicode import valid_unicode
+from .._support.unicode import valid_unicode
 from ..exceptions import UserError
 from ..messages import (
     AssistantMessage,

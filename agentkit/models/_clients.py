@@ -2,7 +2,7 @@
 
 Connections belong to one event loop. On each loop, models with the same endpoint, key, headers, retries
 and timeout share one client: its SSL context is built once and its connections are reused from run to run,
-even by agents made anew for each call (`run_sync` runs them all on one background loop, `agentkit._sync`).
+even by agents made anew for each call (`run_sync` runs them all on one background loop, `agentkit._support.sync`).
 
 A pool holds at most `MAX_CLIENTS` clients; the least recently used one past that is closed as soon as no
 request is using it (`in_use` counts them). A loop's clients close when the loop shuts down its async
@@ -120,7 +120,7 @@ async def close_client(key: Hashable) -> None:
 
 def _close_with(loop: asyncio.AbstractEventLoop, pool: _Pool) -> None:
     """Close `pool`'s clients when `loop` shuts down (the background loop: at interpreter exit)."""
-    from .._sync import at_close, is_sync_loop
+    from .._support.sync import at_close, is_sync_loop
 
     if is_sync_loop(loop):
         at_close(pool.close_all)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from .._type_schema import JsonSchema, resolve_ref
+from .._schema.types import JsonSchema, resolve_ref
 from ..exceptions import UserError
 from ._schema_changes import SchemaChange, dialect_changes, left_out, record_change, under
 

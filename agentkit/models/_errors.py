@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .._redact import redact
+from .._support.redact import redact
 
 __all__ = [
     "MAX_SUCCESSOR_HOPS",

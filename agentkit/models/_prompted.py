@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._given import known_numbers, last_question, unsupported_in_arguments
+from .._support.given import known_numbers, last_question, unsupported_in_arguments
 from ..messages import (
     AssistantMessage,
     Message,

@@ -24,7 +24,7 @@ from ._dialects import DIALECTS, Dialect, NotStrictCompatible, restore_arguments
 from ._schema_changes import SchemaChange, dialect_changes, record_change, tentative
 
 if TYPE_CHECKING:
-    from .._type_schema import JsonSchema
+    from .._schema.types import JsonSchema
     from ..tool import ToolDefinition
     from . import ModelRequestParameters
 
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```", re.S | re.I)
-"""A fenced JSON block, found as the run finds it (`_output`)."""
+"""A fenced JSON block, found as the run finds it (`_run.output`)."""
 
 
 def check_dialect(dialect: str) -> None:
@@ -144,7 +144,7 @@ def _restored_call(call: ToolCall, schema: JsonSchema | None, dialect: Dialect) 
 def _readable(text: str) -> list[dict[str, Any]] | None:
     """The object(s) `text` means, as the run's repair reads it (`repair_text`, else `split_objects`); `None`
     when it cannot tell, or the text is past what the repair takes."""
-    from .._repair import repair_text, split_objects
+    from .._schema.repair import repair_text, split_objects
 
     try:
         one = repair_text(text)

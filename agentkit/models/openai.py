@@ -2,8 +2,8 @@
 
 OpenRouter (the default endpoint), OpenAI, llama.cpp's server, vLLM, Ollama... The SDK does the HTTP work,
 including retries of 408/409/429/5xx with backoff; this adapter builds the body (`_chat_format`), maps
-errors to agentkit's tree, and reads OpenRouter's extras (`usage.cost`, errors inside 200 bodies, the
-successors it names for a retired model).
+errors to agentkit's tree (`_api_errors`), and reads OpenRouter's extras (`usage.cost`, errors inside 200
+bodies, the successors it names for a retired model).
 """
 
 from __future__ import annotations
@@ -13,32 +13,21 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import aclosing, asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._redact import header_secrets, redact, redact_value
+from .._support.redact import header_secrets
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
+from ._api_errors import APIErrors
 from ._caching import with_cache_breakpoints
 from ._chat_format import build_request, parse_completion, reasoning_options, request_images
 from ._clients import client_for, close_client, in_use
-from ._errors import (
-    MAX_SUCCESSOR_HOPS,
-    RETRYABLE_BODY_CODES,
-    code_and_message,
-    is_unavailable,
-    redacted_cause,
-    snippet,
-    unwrap,
-    with_hint,
-)
-from ._errors import (
-    successors as suggested_successors,
-)
+from ._errors import MAX_SUCCESSOR_HOPS, RETRYABLE_BODY_CODES, snippet, unwrap
 from ._pacing import RateLimit, paced, pacer_for
 from ._reasoning import stamp_family
 from .profiles import ModelProfile, profile_for
@@ -277,7 +266,7 @@ class OpenAIChatModel(Model):
                     if not self._follow_successor(exc, followed):
                         raise
         except ModelAPIError as exc:
-            self._detach(exc)
+            self._errors.detach(exc)
             raise
 
     async def _request_once(
@@ -307,7 +296,7 @@ class OpenAIChatModel(Model):
                 message.model_name = message.model_name or body["model"]
                 stamp_family(message, profile, body["model"])
                 return message
-            exc = self._body_error(error, data, body["model"])
+            exc = self._errors.body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
                 raise exc
             attempt += 1
@@ -375,7 +364,7 @@ class OpenAIChatModel(Model):
                     if started or not self._follow_successor(exc, followed):
                         raise
         except ModelAPIError as exc:
-            self._detach(exc)
+            self._errors.detach(exc)
             raise
 
     async def _stream_once(
@@ -448,11 +437,11 @@ class OpenAIChatModel(Model):
                 chunk = self._decode_chunk(data, model)
                 error = chunk_error(chunk)
                 if error is not None:
-                    raise self._body_error(error, chunk, model)
+                    raise self._errors.body_error(error, chunk, model)
                 for event in assembler.add(chunk):
                     yield event
         if not assembler.finished:
-            raise self._error(
+            raise self._errors.error(
                 f"The stream from {self.describe()} was cut: it ended without a finish reason or [DONE].",
                 model=model,
             )
@@ -470,7 +459,7 @@ class OpenAIChatModel(Model):
         """
         payload = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
         pacer = pacer_for(self.base_url, client.api_key, body["model"], self._rate_limit)
-        with self._sdk_errors(body["model"]):
+        with self._errors.from_sdk(body["model"]):
             async with (
                 paced(client, pacer),
                 client.chat.completions.with_streaming_response.create(
@@ -506,22 +495,33 @@ class OpenAIChatModel(Model):
             if data is not None:
                 yield data
         except httpx2.TimeoutException as exc:
-            raise self._error(f"The stream from {self.describe()} timed out: {exc!r}", model=model) from exc
+            raise self._errors.error(
+                f"The stream from {self.describe()} timed out: {exc!r}", model=model
+            ) from exc
         except httpx2.RequestError as exc:
-            raise self._error(f"The stream from {self.describe()} was cut: {exc!r}", model=model) from exc
+            raise self._errors.error(
+                f"The stream from {self.describe()} was cut: {exc!r}", model=model
+            ) from exc
 
     def _decode_chunk(self, data: str, model: str) -> dict[str, Any]:
         try:
             chunk = json.loads(data)
         except ValueError as exc:
-            raise self._error(
+            raise self._errors.error(
                 f"{self.describe()} streamed data that is not JSON: {snippet(data)!r}", model=model
             ) from exc
         if not isinstance(chunk, dict):
-            raise self._error(
+            raise self._errors.error(
                 f"{self.describe()} streamed JSON that is not an object.", body=chunk, model=model
             )
         return unwrap(chunk)  # a whole completion some gateways nest under another key
+
+    @property
+    def _errors(self) -> APIErrors:
+        """How this model's errors are worded (`_api_errors`): its description, its endpoint, and the secrets
+        taken out of them (the API key, secret-named default headers such as `X-Api-Key`)."""
+        secrets = tuple(s for s in (self._api_key, *header_secrets(self._headers.items())) if s)
+        return APIErrors(where=self.describe(), base_url=self.base_url, secrets=secrets)
 
     def _request_options(self, settings: ModelSettings) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -531,28 +531,6 @@ class OpenAIChatModel(Model):
             options["timeout"] = settings.timeout
         return options
 
-    @contextmanager
-    def _sdk_errors(self, model: str) -> Iterator[None]:
-        """The SDK's errors (after its own retries) as agentkit's."""
-        import openai
-
-        try:
-            yield
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc, model) from exc
-        except openai.APITimeoutError as exc:
-            raise self._error(
-                f"Request to {self.describe()} timed out (after the SDK's retries).", model=model
-            ) from exc
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__
-            detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
-            raise self._error(
-                f"Could not connect to {self.base_url}, or the connection was lost ({detail}). Is the server "
-                "running and the URL right?",
-                model=model,
-            ) from exc
-
     async def _post(
         self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings
     ) -> dict[str, Any]:
@@ -560,7 +538,7 @@ class OpenAIChatModel(Model):
         model = body["model"]
         payload = {k: v for k, v in body.items() if k not in ("model", "messages")}
         pacer = pacer_for(self.base_url, client.api_key, model, self._rate_limit)
-        with self._sdk_errors(model):
+        with self._errors.from_sdk(model):
             async with paced(client, pacer):
                 raw = await client.chat.completions.with_raw_response.create(
                     model=model,
@@ -571,96 +549,13 @@ class OpenAIChatModel(Model):
         try:
             data = json.loads(raw.http_response.content)
         except ValueError as exc:
-            raise self._error(
+            raise self._errors.error(
                 f"{self.describe()} answered with a body that is not JSON: {snippet(raw.http_response.text)!r}",
                 status_code=raw.http_response.status_code,
                 model=model,
             ) from exc
         if not isinstance(data, dict):
-            raise self._error(
+            raise self._errors.error(
                 f"{self.describe()} answered with JSON that is not an object.", body=data, model=model
             )
         return unwrap(data)
-
-    def _error(
-        self,
-        text: str,
-        *,
-        model: str,
-        status_code: int | None = None,
-        code: str | None = None,
-        body: object = None,
-    ) -> ModelAPIError:
-        """A `ModelAPIError`, with the API key (should a server echo it) taken out of its message and body."""
-        return ModelAPIError(
-            self._redact(text),
-            status_code=status_code,
-            code=code,
-            body=redact_value(body, self._secrets),
-            model_name=model,
-        )
-
-    @property
-    def _secrets(self) -> list[str]:
-        """The values never to show: the API key, and secret-named default headers (`X-Api-Key`...)."""
-        return [s for s in (self._api_key, *header_secrets(self._headers.items())) if s]
-
-    def _redact(self, text: str) -> str:
-        """`text` without the key, in any form a server may quote it (`agentkit._redact`)."""
-        return redact(text, self._secrets)
-
-    def _detach(self, error: ModelAPIError) -> None:
-        """Cut `error` loose from the HTTP client's errors before it leaves this model: its cause becomes a
-        redacted stand-in (`RedactedError`: type, status, request id, message) and its context goes. The
-        SDK's error quotes the raw body (where a server may echo the key) and holds the request's headers;
-        a traceback, a log record or a span's `exception.stacktrace` would print it."""
-        if error.__cause__ is not None:
-            error.__cause__ = redacted_cause(error.__cause__, self._secrets)
-        error.__context__ = None
-        error.__suppress_context__ = True
-
-    def _status_error(self, exc: Any, model: str) -> ModelAPIError:
-        body = exc.body
-        error = body.get("error", body) if isinstance(body, dict) else body
-        code, message = code_and_message(error)
-        message = message or str(exc)
-        text = f"{self.describe()} answered HTTP {exc.status_code}: {message}"
-        if is_unavailable(exc.status_code, code, message):
-            return self._unavailable(text, exc.status_code, code, body, error, model)
-        return self._error(
-            with_hint(text, exc.status_code), status_code=exc.status_code, code=code, body=body, model=model
-        )
-
-    def _body_error(self, error: Any, data: dict[str, Any], model: str) -> ModelAPIError:
-        code, message = code_and_message(error)
-        status = error.get("code") if isinstance(error, dict) else None
-        status_code = status if isinstance(status, int) else None
-        text = f"{self.describe()} reported an error in its response: {message or snippet(repr(error))}"
-        if is_unavailable(status_code, code, message):
-            return self._unavailable(text, status_code, code, data, error, model)
-        return self._error(
-            with_hint(text, status_code), status_code=status_code, code=code, body=data, model=model
-        )
-
-    def _unavailable(
-        self, text: str, status: int | None, code: str | None, body: object, error: object, model: str
-    ) -> ModelUnavailableError:
-        successors = suggested_successors(error)
-        if successors:
-            hint = (
-                f" The model {model!r} is not served here any more; the endpoint suggests "
-                f"{', '.join(successors)}. Choose one: Agent(model=...) or AGENTKIT_MODEL."
-            )
-        else:
-            hint = (
-                f" The model {model!r} is not served here any more (or never was). Choose another: "
-                "Agent(model=...) or AGENTKIT_MODEL, for example google/gemini-2.5-flash on OpenRouter."
-            )
-        return ModelUnavailableError(
-            self._redact(text + hint),
-            status_code=status,
-            code=code,
-            body=redact_value(body, self._secrets),
-            model_name=model,
-            successors=successors,
-        )

@@ -7,8 +7,8 @@ docs/models.md.
 
 Model adapters read the wire fields of `ModelProfile`; only the run reads `policy` (it makes each run's
 hooks), so an adapter has nothing of it to honour or to forget. The local model's profile, whose policy is
-the small-model checks, lives with them in `agentkit.local.policy`: this module hands it over when asked
-(`profile_for("local")`, `LOCAL`), its one reference to that package, made when called, not on import.
+the small-model checks, lives with them in `agentkit.local.policy`: `profile_for("local")` (and `LOCAL`
+here) hands over the profile registered for the id (`_named`), never naming that package.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from ._named import lookup
 
 if TYPE_CHECKING:
     from ._dialects import Dialect  # the dialect code loads with the first request, not with a profile
@@ -223,8 +225,9 @@ def profile_for(model_id: str) -> ModelProfile:
     modality (image, TTS, live) gets the line's capabilities without the family's prices.
     """
     name = model_id.lower().strip()
-    if name == "local" or name.startswith("local:"):
-        return _local()
+    named = lookup(name)
+    if named is not None:  # `local` and `local:NAME`: the profile their package registered
+        return named.profile()
     name, _, variant = name.partition(":")
     profile = _profile_of(name.rsplit("/", 1)[-1], name)
     if variant == "free":
@@ -262,19 +265,12 @@ def _gemini_profile(bare: str) -> ModelProfile:
     return _GEMINI_FAMILIES.get((version, kind), line)
 
 
-def _local() -> ModelProfile:
-    """The local model's profile, from the package that holds what is different for it."""
-    from ..local.policy import LOCAL
-
-    return LOCAL
-
-
 if TYPE_CHECKING:
     LOCAL: ModelProfile
-    """The local model's profile (`agentkit.local.policy.LOCAL`)."""
+    """The local model's profile (`agentkit.local.policy.LOCAL`, as `profile_for("local")` gives it)."""
 
 
 def __getattr__(name: str) -> ModelProfile:
     if name == "LOCAL":
-        return _local()
+        return profile_for("local")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .._redact import is_secret_name, redact, redact_bytes
+from .._support.redact import is_secret_name, redact, redact_bytes
 from ..exceptions import UserError
 
 __all__ = ["RECORD_ENV", "Cassette", "CassetteMismatchError", "Interaction", "cassette"]
@@ -386,7 +386,7 @@ def redact_body(value: Any) -> tuple[Any, list[str]]:
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """`text` with every secret replaced with `REDACTED`: as it is, inside JSON strings, and in the other
-    forms `agentkit._redact` finds (escaped, percent-encoded, base64, hex, a run of its characters)."""
+    forms `agentkit._support.redact` finds (escaped, percent-encoded, base64, hex, a run of its characters)."""
     ordered = sorted(secrets, key=len, reverse=True)
     for secret in ordered:
         for form in {secret, json.dumps(secret, ensure_ascii=False)[1:-1]}:

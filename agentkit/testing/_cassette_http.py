@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx2
 
-from .._redact import header_secrets
+from .._support.redact import header_secrets
 from ..exceptions import UserError
 from ._cassette import Interaction, redact_body, redact_url
 

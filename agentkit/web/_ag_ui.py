@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .._approval import Decision
+from .._run.approval import Decision
 from ..events import (
     ApprovalRequired,
     Event,

@@ -39,7 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from .._approval import Decision
+from .._run.approval import Decision
 from ..exceptions import UserError
 from ..messages import AudioPart, ContentPart, DocumentPart, ImagePart, ToolCall, UserMessage
 from ..sessions import SQLiteSession

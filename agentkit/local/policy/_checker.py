@@ -25,7 +25,7 @@ from ...messages import AssistantMessage, Message, UserMessage
 from ...models import FINAL_RESULT_TOOL
 
 if TYPE_CHECKING:
-    from ..._tool_calls import ValidatedCall
+    from ..._run.tool_calls import ValidatedCall
     from ...context import RunContext
     from ...tool import ToolDefinition
 

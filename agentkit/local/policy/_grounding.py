@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..._given import (
+from ..._support.given import (
     ALWAYS_KNOWN,
     NOT_JSON,
     NUMBER,
@@ -47,7 +47,7 @@ from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
 
 if TYPE_CHECKING:
-    from ..._tool_calls import ValidatedCall
+    from ..._run.tool_calls import ValidatedCall
     from ...tool import ToolDefinition
 
 __all__ = [

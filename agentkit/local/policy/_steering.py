@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ...hooks import Hooks, Reply
 
 if TYPE_CHECKING:
-    from ..._tool_calls import CallKey, ValidatedCall
+    from ..._run.tool_calls import CallKey, ValidatedCall
     from ...context import RunContext
     from ...messages import ToolCall, ToolMessage
 

@@ -13,17 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
-from ._function_schema import format_validation_error, parse_arguments
-from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType
-from .exceptions import ToolArgumentsError, UserError
-from .models import FINAL_RESULT_TOOL
-from .result import OutputT
-from .tool import ToolDefinition
+from .._schema.function import format_validation_error, parse_arguments
+from .._schema.types import JsonSchema, SchemaBuilder, UnsupportedType
+from ..exceptions import ToolArgumentsError, UserError
+from ..models import FINAL_RESULT_TOOL
+from ..result import OutputT
+from ..tool import ToolDefinition
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
-    from .models.profiles import ModelProfile, OutputMode
+    from ..models.profiles import ModelProfile, OutputMode
 
 __all__ = ["FINAL_RESULT_TOOL", "OUTPUT_MODES", "OutputSpec", "OutputT", "choose_mode"]
 

@@ -1,7 +1,7 @@
 """agentkit tools served as an MCP server (`agentkit mcp serve`), so other MCP clients can use them.
 
 The tools' JSON schemas are published as they are; a call is validated with `Tool.validate_arguments` and
-run as an agent runs it (`_tool_calls.execute`: the tool's timeout, `ModelRetry`, a result cut to
+run as an agent runs it (`_run.tool_calls.execute`: the tool's timeout, `ModelRetry`, a result cut to
 `max_result_chars`, images). A failure (unknown tool, invalid arguments, an exception) is an error result
 (`isError`) whose text says what to fix.
 
@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ToolArgumentsError, UserError
-from .tool import Tool
+from ..exceptions import ToolArgumentsError, UserError
+from ..tool import Tool
 
 if TYPE_CHECKING:
     import mcp_types
@@ -181,9 +181,9 @@ async def _call(
     allow_unapproved: bool,
 ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
     """Validate, approve and run one call, as the agent loop would; every failure is an error result."""
-    from ._tool_calls import ValidatedCall, _unknown_tool, execute
-    from .context import RunContext
-    from .messages import ToolCall
+    from .._run.tool_calls import ValidatedCall, _unknown_tool, execute
+    from ..context import RunContext
+    from ..messages import ToolCall
 
     name, raw = params.name, params.arguments
     found = index.get(name)

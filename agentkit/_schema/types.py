@@ -22,7 +22,7 @@ from typing import Any, Literal, Union
 
 import typing_extensions
 
-from .exceptions import UserError
+from ..exceptions import UserError
 
 JsonSchema = dict[str, Any]
 

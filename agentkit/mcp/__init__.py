@@ -45,12 +45,12 @@ from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from ._mcp_serve import approval_note, mcp_server, serve_stdio
-from ._tool_calls import serialize_result
-from .exceptions import ModelRetry, UserError
-from .messages import ImagePart, TextPart
-from .tool import Tool
-from .toolsets import Toolset
+from .._run.tool_calls import serialize_result
+from ..exceptions import ModelRetry, UserError
+from ..messages import ImagePart, TextPart
+from ..tool import Tool
+from ..toolsets import Toolset
+from ._serve import approval_note, mcp_server, serve_stdio
 
 if TYPE_CHECKING:
     import asyncio
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
     import mcp_types
     from mcp import Client
 
-    from ._mcp_connection import Connection
-    from .context import RunContext
+    from ..context import RunContext
+    from ._connection import Connection
 
 __all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio", "approval_note", "mcp_server", "serve_stdio"]
 
@@ -197,7 +197,7 @@ class MCPServer(Toolset):
             return self._connection
 
     async def _connect(self) -> Connection:
-        from ._mcp_connection import Connection
+        from ._connection import Connection
 
         try:
             return await Connection.open(self._open_client, self.label, timeout=self.start_timeout)
@@ -340,7 +340,7 @@ class MCPServerHTTP(MCPServer):
 def _client_info() -> mcp_types.Implementation:
     from mcp_types import Implementation
 
-    from ._version import __version__
+    from .._version import __version__
 
     return Implementation(name="agentkit", version=__version__)
 

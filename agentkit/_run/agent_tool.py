@@ -1,6 +1,6 @@
 """`Agent.as_tool`: an agent another agent calls as a tool.
 
-The sub-run is an ordinary run (`_loop.run_events`, traced like any) linked to the calling run, which the
+The sub-run is an ordinary run (`_run.loop.run_events`, traced like any) linked to the calling run, which the
 loop names for the task running the call (`CALLING_RUN`): its usage is added, live, to the caller's (and to the caller's callers'), the callers' limits
 are checked as it goes, its events go into the caller's stream as `SubAgentEvent`s, and its transcript is
 kept on the caller's `ToolMessage` (`transcript`): the tool returns it with the output (`SubRunOutput`), or
@@ -14,16 +14,16 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ._run_state import CALLING_RUN, ParentRun, RunSpec, RunState
-from ._tool_calls import SubRunFailed, SubRunOutput
-from .context import RunContext
-from .events import RunFinished, SubAgentEvent
-from .exceptions import AgentRunError, UsageLimitExceeded, UserError
-from .instrumentation import traced_run
-from .tool import Tool
+from ..context import RunContext
+from ..events import RunFinished, SubAgentEvent
+from ..exceptions import AgentRunError, UsageLimitExceeded, UserError
+from ..instrumentation import traced_run
+from ..tool import Tool
+from .state import CALLING_RUN, ParentRun, RunSpec, RunState
+from .tool_calls import SubRunFailed, SubRunOutput
 
 if TYPE_CHECKING:
-    from .result import RunResult
+    from ..result import RunResult
 
 Start = Callable[[str, dict[str, Any]], tuple[RunSpec[Any], RunState]]
 """Starts a run of the agent: `(task, options)` -> the run's spec and state (the agent's `_start`)."""

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from .exceptions import UserError
+from ..exceptions import UserError
 
 __all__ = ["audio_format", "document_type", "image_type", "read_bounded", "size_text"]
 

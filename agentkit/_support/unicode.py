@@ -3,7 +3,7 @@
 Python strings may hold lone surrogates (a file name that is not UTF-8 decodes to them, and so does a JSON
 `"\\udcff"` escape); UTF-8 cannot encode them, so a request, a transcript's JSON or a session row holding one
 would fail to be written. Each edge that writes text replaces them: tool results (the model is told,
-`_tool_calls`), requests (`models._chat_format`), `messages_to_json`, the command line's output.
+`_run.tool_calls`), requests (`models._chat_format`), `messages_to_json`, the command line's output.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .messages import Message, SystemMessage, ToolMessage, UserMessage
+from ..messages import Message, SystemMessage, ToolMessage, UserMessage
 
 __all__ = [
     "ALWAYS_KNOWN",

@@ -1,6 +1,6 @@
 """Function -> tool description, JSON Schema of its parameters, and an argument validator.
 
-The schema is built once, directly from the signature, type hints and docstring (see `_type_schema`),
+The schema is built once, directly from the signature, type hints and docstring (see `_schema.types`),
 and cached per function; the pydantic validator is built on first use, so defining tools stays cheap.
 """
 
@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._docstrings import parse_docstring
-from ._type_schema import JsonSchema, SchemaBuilder, UnsupportedType, annotation_description
-from .context import RunContext
-from .exceptions import ToolArgumentsError, UserError
+from ..context import RunContext
+from ..exceptions import ToolArgumentsError, UserError
+from .docstrings import parse_docstring
+from .types import JsonSchema, SchemaBuilder, UnsupportedType, annotation_description
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError

@@ -1,6 +1,6 @@
 """Local repair of a tool call's arguments, when the model's intent is unambiguous (no round trip).
 
-Called by `_tool_calls.validate_call` only after the arguments failed to decode or validate, so a well-formed
+Called by `_run.tool_calls.validate_call` only after the arguments failed to decode or validate, so a well-formed
 call never pays for it. Three repairs, each checked by validating the result for the tool again (a repair
 whose result still fails validation is dropped and the model gets the original error):
 
@@ -40,8 +40,8 @@ import math
 import re
 from typing import Any
 
-from ._type_schema import JsonSchema, resolve_ref
-from .exceptions import UserError
+from ..exceptions import UserError
+from .types import JsonSchema, resolve_ref
 
 __all__ = ["coerce_to_schema", "repair_text", "split_objects"]
 

@@ -12,12 +12,12 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from ._threads import run_in_thread
-from .exceptions import UserError
-from .messages import AssistantMessage, Message, ToolCall, ToolMessage
+from .._support.threads import run_in_thread
+from ..exceptions import UserError
+from ..messages import AssistantMessage, Message, ToolCall, ToolMessage
 
 if TYPE_CHECKING:
-    from .tool import Tool
+    from ..tool import Tool
 
 __all__ = ["Approver", "Decision", "check_approvals", "decide", "denial", "unanswered_calls", "waiting_calls"]
 

@@ -7,15 +7,15 @@ from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
 
-from .events import Event, OutputDelta, RunFinished
-from .exceptions import UserError
-from .result import OutputT
+from ..events import Event, OutputDelta, RunFinished
+from ..exceptions import UserError
+from ..result import OutputT
 
 if TYPE_CHECKING:
-    from ._run_state import RunState
-    from .messages import Message
-    from .result import RunResult
-    from .usage import Usage
+    from ..messages import Message
+    from ..result import RunResult
+    from ..usage import Usage
+    from .state import RunState
 
 __all__ = ["RunStream"]
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from .exceptions import UserError
+from ..exceptions import UserError
 
 __all__ = ["at_close", "is_closing", "is_sync_loop", "run_sync"]
 

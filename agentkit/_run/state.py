@@ -8,21 +8,21 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Union
 
-from ._approval import Approver, Decision
-from ._history import Processor, SentRequest
-from ._output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
-from ._tool_calls import CallOutcome, ValidatedCall
-from .messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
-from .models import Model, ModelRequestParameters, ResponseFormat
-from .settings import ModelSettings
-from .tool import Tool
-from .toolsets import Toolset
-from .usage import Usage, UsageLimits
+from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
+from ..models import Model, ModelRequestParameters, ResponseFormat
+from ..settings import ModelSettings
+from ..tool import Tool
+from ..toolsets import Toolset
+from ..usage import Usage, UsageLimits
+from .approval import Approver, Decision
+from .history import Processor, SentRequest
+from .output import FINAL_RESULT_TOOL, OutputSpec, OutputT, choose_mode
+from .tool_calls import CallOutcome, ValidatedCall
 
 if TYPE_CHECKING:
-    from ._hook_runner import HookRunner, InstructionPart, PrepareTools
-    from .events import Event
-    from .sessions import Session
+    from ..events import Event
+    from ..sessions import Session
+    from .hook_runner import HookRunner, InstructionPart, PrepareTools
 
 __all__ = [
     "STEPS",
@@ -78,7 +78,7 @@ class RunSpec(Generic[OutputT]):
     prepare_tools: PrepareTools | None = None
     """Chooses the tools each request offers (`Agent(prepare_tools=...)`)."""
     history_processors: tuple[Processor, ...] = ()
-    """Choose what each request sends from the transcript (`_history`), before the fit to the window."""
+    """Choose what each request sends from the transcript (`_run.history`), before the fit to the window."""
 
 
 @dataclass(kw_only=True)
@@ -107,7 +107,7 @@ class RunState:
     decisions: dict[str, Decision] = field(default_factory=dict)
     """Approvals given for calls waiting in the history (`run(approvals=...)`), by call id."""
     opening: Opening | None = None
-    """What the run was started with, for its first moments (`_loop`)."""
+    """What the run was started with, for its first moments (`_run.loop`)."""
     saved: int = 0
     """Messages of `messages` already in the session (loaded from it, or appended to it)."""
     step_tools: Mapping[str, Tool[..., Any]] | None = None
@@ -117,11 +117,11 @@ class RunState:
     """For a run inside a tool (`Agent.as_tool`): the usage and limits of the runs it is part of, innermost
     first. Everything this run consumes is added to each, live, and each one's limits are checked."""
     context_limit: int | None = None
-    """A context window learned from the provider refusing a request as too long (`_history`)."""
+    """A context window learned from the provider refusing a request as too long (`_run.history`)."""
     token_ratio: float = 1.0
-    """The provider's count of the last request's tokens over agentkit's estimate (`_history.calibrate`)."""
+    """The provider's count of the last request's tokens over agentkit's estimate (`_run.history.calibrate`)."""
     sent: SentRequest | None = None
-    """What the current request sent (`_history`, as it sends it; `None` until it does): read by
+    """What the current request sent (`_run.history`, as it sends it; `None` until it does): read by
     `agentkit.instrumentation` for the request's span."""
 
     def charge(self, usage: Usage) -> None:

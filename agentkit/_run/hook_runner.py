@@ -3,7 +3,7 @@
 only the objects that have it, so the loop asks nothing of a hook that does not do anything; and the run's
 other per-run functions (dynamic instructions, `prepare_tools`).
 
-The loop (`_loop`) calls `spec.hooks` (a `HookRunner`, or `None` when no hook does anything) at its steps:
+The loop (`_run.loop`) calls `spec.hooks` (a `HookRunner`, or `None` when no hook does anything) at its steps:
 `start` (before_run, guardrails that do not run concurrently), `request` (before_request; the first
 request raced against the concurrent input guardrails), `after_response`, `check_tool_call`, `check_call`
 (before_tool_call), `after_tool_call`, `check_answer`, `check_output` (output guardrails) and `after_run`.
@@ -18,22 +18,22 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
-from ._output import FINAL_RESULT_TOOL
-from ._threads import run_in_thread
-from ._tool_calls import CallOutcome, ValidatedCall, answer, serialize_result, validate_call
-from .context import RunContext
-from .events import Event, GuardrailTriggered, ResponseFinished, ToolArgumentsChanged, ToolCallDenied
-from .exceptions import AgentkitError, GuardrailTripped, HookError, UserError
-from .hooks import HOOK_METHODS, Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
-from .messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMessage, UserMessage
-from .models import ModelRequestParameters
-from .settings import ModelSettings
-from .tool import Tool
-from .usage import UsageView
+from .._support.threads import run_in_thread
+from ..context import RunContext
+from ..events import Event, GuardrailTriggered, ResponseFinished, ToolArgumentsChanged, ToolCallDenied
+from ..exceptions import AgentkitError, GuardrailTripped, HookError, UserError
+from ..hooks import HOOK_METHODS, Deny, Hooks, InputGuardrail, ModelRequest, OutputGuardrail, Reply
+from ..messages import AssistantMessage, Message, SystemMessage, TextPart, ToolMessage, UserMessage
+from ..models import ModelRequestParameters
+from ..settings import ModelSettings
+from ..tool import Tool
+from ..usage import UsageView
+from .output import FINAL_RESULT_TOOL
+from .tool_calls import CallOutcome, ValidatedCall, answer, serialize_result, validate_call
 
 if TYPE_CHECKING:
-    from ._run_state import RunSpec, RunState
-    from .result import RunResult
+    from ..result import RunResult
+    from .state import RunSpec, RunState
 
 __all__ = [
     "DENIED_BY_HOOK",

@@ -20,11 +20,10 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._hook_runner import call_user
-from .context import RunContext
-from .events import HistoryCompacted, ModelStreamEvent, ResponseFinished
-from .exceptions import ModelAPIError, UserError
-from .history import (
+from ..context import RunContext
+from ..events import HistoryCompacted, ModelStreamEvent, ResponseFinished
+from ..exceptions import ModelAPIError, UserError
+from ..history import (
     CurrentRun,
     HistoryProcessor,
     current_run,
@@ -35,14 +34,15 @@ from .history import (
     units,
     worth_eliding,
 )
-from .messages import AssistantMessage, Message, ToolMessage
-from .models._errors import context_limit, is_context_overflow
-from .settings import ModelSettings
-from .usage import UsageView
+from ..messages import AssistantMessage, Message, ToolMessage
+from ..models._errors import context_limit, is_context_overflow
+from ..settings import ModelSettings
+from ..usage import UsageView
+from .hook_runner import call_user
 
 if TYPE_CHECKING:
-    from ._run_state import RunSpec, RunState
-    from .models import ModelProfile, ModelRequestParameters
+    from ..models import ModelProfile, ModelRequestParameters
+    from .state import RunSpec, RunState
 
 __all__ = [
     "DEFAULT_OUTPUT_RESERVE",
@@ -264,7 +264,7 @@ async def _apply(
 def _checked(out: object, given: list[Message], name: str) -> list[Message]:
     """`out` if it is a transcript the wire can take, else a `UserError` saying what `name` got wrong
     (what was already wrong in `given`, a history passed in, is not its fault)."""
-    from .messages import SystemMessage, UserMessage
+    from ..messages import SystemMessage, UserMessage
 
     kinds = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
     if not isinstance(out, list) or not all(isinstance(m, kinds) for m in out):

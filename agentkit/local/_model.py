@@ -3,8 +3,10 @@
 Its profile (`agentkit.local.policy.LOCAL`) calls tools through the prompt with a grammar (`constrain_calls`); on the
 `llama-server` engine, compiled without LLGuidance, the grammar is left out.
 
-`Agent(model="local")` (or no key and no server configured, with `agentkit[local]` installed) runs here.
-The server is shared by every `LocalModel` of the process and stopped when the interpreter exits.
+`Agent(model="local")` (or no key and no server configured, with `agentkit[local]` installed) runs here: the
+package root registers the ids `local` and `local:NAME` with the model layer (`agentkit.models._named`), which
+never names this package. The server is shared by every `LocalModel` of the process and stopped when the
+interpreter exits.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from ..exceptions import ModelAPIError, UserError
+from ..models import ModelRequestParameters
+from ..models.openai import OpenAIChatModel
 from ..settings import ModelSettings
-from . import ModelRequestParameters
-from .openai import OpenAIChatModel
-from .profiles import ModelProfile, profile_for
+from ._weights import LOCAL_MODEL_ID
+from .policy import LOCAL
 
 if TYPE_CHECKING:
     from ..events import ModelStreamEvent
-    from ..local import LocalServer
     from ..messages import AssistantMessage, Message
+    from ..models.profiles import ModelProfile
+    from ._server import LocalServer
 
 __all__ = ["LocalModel"]
 
@@ -46,13 +50,11 @@ class LocalModel(OpenAIChatModel):
     ) -> None:
         if model_name not in KNOWN:
             raise UserError(f"Unknown local model {model_name!r}; the local models are: {', '.join(KNOWN)}.")
-        from ..local import LOCAL_MODEL_ID
-
         super().__init__(
             LOCAL_MODEL_ID,
             base_url="http://127.0.0.1/v1",
             api_key=None,  # the server's own, once it runs (`start`)
-            profile=profile or profile_for("local"),
+            profile=profile or LOCAL,
             max_retries=0,
             follow_successors=False,
         )
@@ -71,10 +73,10 @@ class LocalModel(OpenAIChatModel):
     async def start(self) -> str:
         """Start (or reuse) the server; returns its base URL. While a cassette replays, nothing starts:
         the cassette answers."""
-        from ._guard import is_replaying
+        from ..models._guard import is_replaying
 
         if not self._started and not is_replaying():
-            from ..local import get_local_server
+            from . import get_local_server
 
             server = self._server
             if server is None:
@@ -105,7 +107,7 @@ class LocalModel(OpenAIChatModel):
     ) -> AsyncGenerator[ModelStreamEvent, None]:
         """Stream from the local server (started first); restarted once when it gives no answer at all
         before anything was yielded."""
-        from ._stream import retry_before_first
+        from ..models._stream import retry_before_first
 
         await self.start()
 
@@ -124,7 +126,7 @@ class LocalModel(OpenAIChatModel):
         if exc.status_code is not None or self._server is not None:
             return False
         # No answer at all: the shared server may have died. It restarts on the same port, or says why.
-        from ..local import get_local_server
+        from . import get_local_server
 
         await asyncio.to_thread(get_local_server)
         return True
