@@ -1,0 +1,75 @@
+"""The local model's agents for `agentkit eval --agent`, with issue 26's mechanisms on or off by name.
+
+One agent per suite, holding that suite's tools, on `LocalModel` with the local profile as shipped, less
+the mechanisms named in `AGENTKIT_LOCAL_OFF` (comma-separated; `new` turns off all five, which gives the
+local model as it was before them):
+
+- the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use`;
+- the run policy (`RunPolicy` options): `trace_numbers`, `explain_repeated_failures`.
+
+    agentkit eval benchmarks/evals/local_fourth.yaml --agent benchmarks/evals/local_agents.py:fourth \
+        --concurrency 1 --json after_fourth.json
+    AGENTKIT_LOCAL_OFF=new agentkit eval ... --json before_fourth.json
+
+`benchmarks/local_suites.py` runs every suite both ways and prints them side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from agentkit import Agent
+from agentkit.cli._specs import load_tools
+from agentkit.local import LocalModel
+from agentkit.local.policy import LOCAL, RunPolicy
+from agentkit.models.profiles import ModelProfile
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = HERE.parent
+PROFILE_FIELDS = ("several_calls_prompt", "calls_after_text", "decide_tool_use")
+POLICY_FIELDS = ("trace_numbers", "explain_repeated_failures")
+MECHANISMS = PROFILE_FIELDS + POLICY_FIELDS
+SUITE_TOOLS = {
+    "main": BENCHMARKS / "local_eval.py",
+    "holdout": BENCHMARKS / "local_eval_holdout.py",
+    "third": BENCHMARKS / "local_eval_third.py",
+    "fourth": HERE / "fourth_tools.py",
+}
+
+
+def switched_off(names: str) -> tuple[str, ...]:
+    """The mechanisms a comma-separated list names (`new`: all of them); an unknown name is an error."""
+    off = [n.strip() for n in names.split(",") if n.strip()]
+    if "new" in off:
+        return MECHANISMS
+    unknown = sorted(set(off) - set(MECHANISMS))
+    if unknown:
+        raise SystemExit(
+            f"AGENTKIT_LOCAL_OFF: unknown {', '.join(unknown)}; known: new, {', '.join(MECHANISMS)}"
+        )
+    return tuple(off)
+
+
+def profile(off: tuple[str, ...]) -> ModelProfile:
+    """The local profile with the mechanisms in `off` turned off."""
+    policy = LOCAL.policy
+    assert isinstance(policy, RunPolicy)
+    policy = dataclasses.replace(policy, **{n: False for n in POLICY_FIELDS if n in off})
+    return dataclasses.replace(LOCAL, policy=policy, **{n: False for n in PROFILE_FIELDS if n in off})
+
+
+def agent(suite: str) -> Agent[Any, str]:
+    off = switched_off(os.environ.get("AGENTKIT_LOCAL_OFF", ""))
+    tools = load_tools([str(SUITE_TOOLS[suite])])
+    return Agent(
+        LocalModel(profile=profile(off)), tools=tools, max_turns=20
+    )  # as `agentkit eval --tools` builds it
+
+
+main = agent("main")
+holdout = agent("holdout")
+third = agent("third")
+fourth = agent("fourth")
