@@ -395,7 +395,9 @@ class GroundingCheck(RunChecker):
         if not found:
             return None
         self._traced.update(u.written for u in found)
-        return trace_question(found, computing_tools(self._tools))
+        computes = computing_tools(self._tools)
+        lookups = [n for n in _unused_tools(list(self._tools), messages[self._start :]) if n not in computes]
+        return trace_question(found, computes, lookups)
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:

@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 TRACE_QUESTION = (
-    "Your answer has {numbers} that no message and no tool result gives:\n{reasons}\n"
-    "Correct your answer{compute}, or, if {it_is} right, give the same answer again."
+    "Your answer has {numbers}, which no message and no tool result gives:\n{reasons}\n"
+    "Correct your answer{hint}, or, if {it_is} right, give the same answer again."
 )
 """The question about an answer's numbers without a source; each reason names a number and its nearest
 source."""
@@ -93,6 +93,8 @@ class Untraced:
     reason: str
     in_the_head: bool = False
     """It is two given numbers combined: a tool that computes should."""
+    invented: bool = False
+    """Nothing given is near it (no scale slip, no step): a tool not used yet may give it."""
 
 
 def words(text: str) -> list[str]:
@@ -219,7 +221,7 @@ def _diagnosed(written: str, reading: tuple[float, float], given: Sequence[Sourc
         return Untraced(written=written, reason=reason, in_the_head=True)
     nearest = min(operands, key=lambda s: _distance(s.value, value), default=None)
     reason = NEAREST.format(origin=nearest.origin) if nearest is not None else NOTHING_NEAR
-    return Untraced(written=written, reason=reason)
+    return Untraced(written=written, reason=reason, invented=True)
 
 
 def _operands(given: Sequence[Source]) -> list[Source]:
@@ -264,16 +266,27 @@ def computing_tools(tools: Mapping[str, ToolDefinition]) -> list[str]:
     ]
 
 
-def trace_question(found: Sequence[Untraced], computes: Sequence[str]) -> str:
-    """`TRACE_QUESTION` for the numbers `found`, asking for one of the tools that compute (`computes`) when a
-    number was worked out in the head."""
+def trace_question(found: Sequence[Untraced], computes: Sequence[str], lookups: Sequence[str] = ()) -> str:
+    """`TRACE_QUESTION` for the numbers `found`: asking for one of the tools that compute (`computes`) when a
+    number was worked out in the head, for one of the `lookups` (tools not used yet) when one has no near
+    source."""
     shown = [u.written for u in found]
     numbers = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
     reasons = "\n".join(f"- {u.written}: {u.reason}" for u in found)
-    compute = ""
+    hints: list[str] = []
     if any(u.in_the_head for u in found):
-        tools = " or ".join(f"`{n}`" for n in computes)
-        compute = f" (call {tools} to compute it)" if computes else " (compute it with a tool if one can)"
+        hints.append(
+            f"call {_either(computes)} to compute it" if computes else "compute it with a tool if one can"
+        )
+    if lookups and any(u.invented for u in found):
+        hints.append(f"call {_either(lookups)} for the value")
     return TRACE_QUESTION.format(
-        numbers=numbers, reasons=reasons, compute=compute, it_is="it is" if len(found) == 1 else "they are"
+        numbers=numbers,
+        reasons=reasons,
+        hint=f" ({'; '.join(hints)})" if hints else "",
+        it_is="it is" if len(found) == 1 else "they are",
     )
+
+
+def _either(names: Sequence[str]) -> str:
+    return " or ".join(f"`{n}`" for n in names)
