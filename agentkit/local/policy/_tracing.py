@@ -101,7 +101,7 @@ def words(text: str) -> list[str]:
     """`text`'s words: accents stripped, casefolded, split on what is not a letter or a digit, a plural's
     trailing `s` (`es` after s, x, z, ch, sh) dropped."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return [_singular(w) for w in _WORD_PART.findall(plain.casefold())]
+    return [_singular(w) for w in _WORD_PART.findall(plain.casefold()) if w != "s"]  # `'s` is no word
 
 
 def _singular(word: str) -> str:
