@@ -51,7 +51,7 @@ def run(prompt: str, script: list[object], profile: ModelProfile = LOCAL_POLICY)
     model = ScriptedModel(script, profile=profile)  # type: ignore[arg-type]
     result = Agent(model, tools=[get_employee, get_rate, calculate]).run_sync(prompt)
     model.assert_all_used()
-    return result.output, [m.content for m in result.messages if isinstance(m, UserMessage) and m.feedback]
+    return result.output, [m.text for m in result.messages if isinstance(m, UserMessage) and m.feedback]
 
 
 LOOKUP = tool_call_response("get_employee", {"employee_id": 10})
@@ -116,12 +116,12 @@ def test_restatements_of_given_numbers_are_traced() -> None:
     @tool
     def get_city() -> dict[str, object]:
         """Facts about the city."""
-        return {"population": 1534000, "share_over_65": 0.153, "area_km2": 1285.4}
+        return {"population": 1534000, "share_over_65": 0.153, "area_km2": 1285.4, "visitors": "2.5 million"}
 
     model = ScriptedModel(
         [
             tool_call_response("get_city", {}),
-            "About 1.5 million people (1,534,000), 15.3% of them over 65, on 1,285 km2; 1534 thousand.",
+            "About 1.5 million people (1,534,000), 15.3% of them over 65, on 1,285 km2; 1534 thousand; 2,500,000 visitors.",
         ],
         profile=LOCAL_POLICY,
     )

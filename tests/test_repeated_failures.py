@@ -4,6 +4,7 @@ second identical failure quotes the tool's description of the argument, a third 
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
 from agentkit import Agent, ToolMessage, UnexpectedModelBehavior, tool
 from agentkit.local.policy import LOCAL, GroundingCheck, RunPolicy
@@ -185,3 +186,36 @@ def test_the_tool_description_stands_in_for_an_argument_without_one() -> None:
     assert involved_arguments(definition, {"word": "a", "times": 9}, "no") == ["word", "times"]
     assert involved_arguments(definition, {"other": 1}, "no") == ["other"]
     assert involved_arguments(None, None, "no") == []
+    no_schema = ToolDefinition(name="t", description="T.", parameters={"type": "object", "properties": True})
+    assert involved_arguments(no_schema, {"a": 1}, "a") == ["a"]
+
+
+@tool
+def once_down(expression: str) -> str:
+    """Down once in two calls."""
+    RAN.append(expression)
+    if len(RAN) % 2:
+        raise ValueError("down")
+    return "up"
+
+
+def test_a_success_of_the_same_call_starts_its_count_again() -> None:
+    RAN.clear()
+    call = tool_call_response("once_down", {"expression": "x"})
+    profile = ModelProfile(family="test", policy=RunPolicy(explain_repeated_failures=True))
+    model = ScriptedModel([call, call, call, "up"], profile=profile)
+    result = Agent(model, tools=[once_down]).run_sync("x?")
+    assert RAN == ["x", "x", "x"]
+    down = "The tool raised ValueError: down"
+    assert results(result.messages) == [(True, down), (False, "up"), (True, down)]
+
+
+class Power(BaseModel):
+    value: int
+
+
+def test_a_final_result_call_is_left_to_the_run() -> None:
+    final = tool_call_response("final_result", {"value": 1024})
+    model = ScriptedModel([BAD, BAD, GOOD, final], profile=LOCAL_POLICY)
+    result = Agent(model, tools=[calculate], output_type=Power).run_sync("What is 2 to the power of 10?")
+    assert result.output == Power(value=1024)
