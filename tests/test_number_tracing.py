@@ -149,6 +149,10 @@ def test_scale_slips_both_ways_and_the_sources_they_name() -> None:
         tool_call_id="c", name="get_price", content=json.dumps({"eur": 93.84, "salary": 93840})
     )
     assert untraced("93.84 thousand or 93840 or 93,840.00", sources([result], 0)) == []
+    # a round number is rounded to its last significant digit (two at least); a list's numbering is no claim
+    big = ToolMessage(tool_call_id="d", name="t", content="93840 and 1534000")
+    text = "1. about 94,000\n2. 1,500,000\n 3) 1,530,000; 2. not 90,000 nor 2000"
+    assert [u.written for u in untraced(text, sources([big], 0))] == ["2", "90,000", "2000"]
     # too few digits to tell a slip of scale: the nearest number instead
     assert [u.reason for u in untraced("3", sources([result], 0))] == [
         "the nearest number given: `get_price` returned 93.84."

@@ -19,6 +19,11 @@ Questioned, not refused:
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
   since (at most two questions per run).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
+
+With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
+are traced to their source instead (`_tracing`): one step from two given numbers no longer counts, and a
+number without a source gets one question naming its nearest source (once per run for each number).
+Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 
 from __future__ import annotations

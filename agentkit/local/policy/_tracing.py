@@ -66,6 +66,7 @@ _SCALE_WORDS = {
 _SCALE = re.compile(r"\s?(thousand|million|billion|trillion|mn|bn|k)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
+_LIST_MARK = re.compile(r"[.)] ")
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
 _NUMBER_WORD = re.compile(
@@ -164,12 +165,18 @@ def _numbers_of(text: str, origin: str) -> Iterator[Source]:
 
 def _readings(text: str) -> Iterator[tuple[str, list[tuple[float, float]]]]:
     """Each number of an answer as written, with the values it may stand for and the tolerance of each (half
-    a unit of its last decimal written, scaled with it)."""
+    a unit of its last decimal written, scaled with it; a round number of two or more significant digits,
+    `94,000`, is rounded to its last one). A list's numbering (`2. `, `3) ` at a line's start) is no claim."""
     for match in NUMBER.finditer(text):
+        if _list_mark(text, match.start(), match.end()):
+            continue
         written = match.group()
         digits = written.replace(",", "")
         value = float(digits)
         tolerance = 0.5 * 10 ** -len(digits.partition(".")[2]) + 1e-9
+        zeros = len(digits) - len(digits.rstrip("0")) if "." not in digits else 0
+        if zeros >= 3 and len(digits) - zeros >= 2:
+            tolerance = 0.5 * 10**zeros
         readings = [(value, tolerance)]
         if _PERCENT.match(text, match.end()):
             readings.append((value / 100, tolerance / 100))
@@ -178,6 +185,11 @@ def _readings(text: str) -> Iterator[tuple[str, list[tuple[float, float]]]]:
             factor = _SCALE_WORDS[scale.group(1).lower()]
             readings.append((value * factor, tolerance * factor))
         yield written, readings
+
+
+def _list_mark(text: str, start: int, end: int) -> bool:
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return not line.strip() and _LIST_MARK.match(text, end) is not None
 
 
 def untraced(text: str, given: Sequence[Source], asked: frozenset[str] = frozenset()) -> list[Untraced]:
