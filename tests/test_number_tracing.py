@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserError, UserMessage, tool
-from agentkit.local.policy import LOCAL, GroundingCheck, RunPolicy
+from agentkit.local.policy import LOCAL, GroundingCheck, RunChecker, RunPolicy
 from agentkit.local.policy._grounding import copied_examples
 from agentkit.local.policy._tracing import sources, untraced, word_set, words
 from agentkit.messages import Message
@@ -179,8 +179,20 @@ def test_scale_slips_both_ways_and_the_sources_they_name() -> None:
 
 
 def test_only_a_grounding_check_traces() -> None:
-    with pytest.raises(UserError, match="give checker=GroundingCheck"):
-        RunPolicy(trace_numbers=True)
+    class Mine(RunChecker):
+        def question_call(self, call: object) -> None:
+            return None
+
+        def question_answer(self, messages: object) -> None:
+            return None
+
+        may_question_answer = False
+
+    mine = ModelProfile(family="test", policy=RunPolicy(checker=Mine, trace_numbers=True))
+    with pytest.raises(UserError, match=r"give checker=GroundingCheck .*not a maker of Mine"):
+        Agent(ScriptedModel(["hi"], profile=mine)).run_sync("hi")
+    # without a checker (the grounding check turned off) it does nothing
+    assert RunPolicy(trace_numbers=True)() == []
     assert GroundingCheck().trace_numbers is False
     assert ONE_STEP.policy is not None
     checker = ONE_STEP.policy()[0]

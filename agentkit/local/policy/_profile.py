@@ -35,19 +35,12 @@ class RunPolicy:
     """Each number of a final text answer must come from a source: the prompt, a tool result (a calculator's
     result included), restated (rounded as written, `1.5 million`, `15%` of a given 0.15); a number with none
     gets one targeted question naming the nearest source and how it differs (a power-of-ten scale slip,
-    arithmetic done in the head). Needs `checker=GroundingCheck` (or a subclass): see `GroundingCheck`."""
+    arithmetic done in the head). It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
+    checker is a `UserError` at the run's start."""
     explain_repeated_failures: bool = False
     """When a call fails a second time the same way (same tool, same arguments, same error), quote the
     tool's description of the arguments involved and say it will not run again unchanged; a third identical
     call is not run: `ExplainRepeatedFailures`."""
-
-    def __post_init__(self) -> None:
-        checker = self.checker
-        if self.trace_numbers and not (isinstance(checker, type) and issubclass(checker, GroundingCheck)):
-            raise UserError(
-                "RunPolicy(trace_numbers=True) traces numbers in GroundingCheck: give "
-                f"checker=GroundingCheck (or a subclass of it), not {checker!r}."
-            )
 
     def __call__(self) -> list[object]:
         """This run's hooks: the steering (a repeated call is answered before it is questioned), the repeated
@@ -59,7 +52,12 @@ class RunPolicy:
             hooks.append(ExplainRepeatedFailures())
         if self.checker is not None:
             checker = self.checker()
-            if self.trace_numbers and isinstance(checker, GroundingCheck):
+            if self.trace_numbers:
+                if not isinstance(checker, GroundingCheck):
+                    raise UserError(
+                        "RunPolicy(trace_numbers=True) traces numbers in GroundingCheck: give "
+                        f"checker=GroundingCheck (or a subclass), not a maker of {type(checker).__name__}."
+                    )
                 checker.trace_numbers = True
             hooks.append(checker)
         return hooks
