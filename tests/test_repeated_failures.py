@@ -219,3 +219,14 @@ def test_a_final_result_call_is_left_to_the_run() -> None:
     model = ScriptedModel([BAD, BAD, GOOD, final], profile=LOCAL_POLICY)
     result = Agent(model, tools=[calculate], output_type=Power).run_sync("What is 2 to the power of 10?")
     assert result.output == Power(value=1024)
+
+
+def test_failures_of_an_earlier_run_are_that_runs() -> None:
+    bad = tool_call_response("repeat", {"word": "hi", "times": "many"})
+    agent = Agent(ScriptedModel([bad, "I could not say it 2 times."], profile=LOCAL_POLICY), tools=[repeat])
+    first = agent.run_sync("Say hi 2 times.")
+    model = ScriptedModel([bad, "Still not 2 times."], profile=LOCAL_POLICY)
+    Agent(model, tools=[repeat]).run_sync("Again, 2 times.", message_history=first.messages)
+    sent = results(model.requests[1].messages)
+    assert len(sent) == 2 and sent[0] == sent[1]  # the second run's first failure is a first one
+    assert "failed the same way" not in sent[1][1]

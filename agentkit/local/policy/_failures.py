@@ -103,6 +103,9 @@ class ExplainRepeatedFailures(Hooks[Any]):
         self._seen = 0
         """Transcript messages read for validation errors so far."""
 
+    async def before_run(self, ctx: RunContext[Any]) -> None:
+        self._seen = len(ctx.messages)  # the calls of earlier runs are theirs
+
     async def before_request(self, ctx: RunContext[Any], request: ModelRequest) -> ModelRequest | None:
         self._tools.update((t.name, t) for t in request.tools)
         self._read_invalid(ctx.messages)

@@ -67,6 +67,7 @@ _SCALE = re.compile(r"\s?(thousand|million|billion|trillion|mn|bn|k)\b", re.IGNO
 _PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
 _LIST_MARK = re.compile(r"[.)] ")
+_MAX_OPERANDS = 200
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
 _NUMBER_WORD = re.compile(
@@ -250,6 +251,7 @@ def _operands(given: Sequence[Source]) -> list[Source]:
 def _one_step(
     value: float, tolerance: float, operands: Sequence[Source]
 ) -> tuple[Source, str, Source] | None:
+    operands = operands[:_MAX_OPERANDS]  # a long result: its first numbers (the cost is their square)
     for index, a in enumerate(operands):
         for b in operands[index:]:
             steps = [
