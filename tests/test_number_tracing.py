@@ -10,7 +10,7 @@ import pytest
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserError, UserMessage, tool
 from agentkit.local.policy import LOCAL, GroundingCheck, RunChecker, RunPolicy
 from agentkit.local.policy._grounding import copied_examples
-from agentkit.local.policy._tracing import sources, untraced, word_set, words
+from agentkit.local.policy._tracing import sources, trace_question, untraced, word_set, words
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
@@ -85,7 +85,7 @@ def test_arithmetic_done_in_the_head_asks_for_the_tool_that_computes() -> None:
         "Your answer has 270.00, which no message and no tool result gives:\n"
         "- 270.00: your 270.00 is 250 * 1.08 (the question gives 250; `get_rate` returned 1.08), worked out in "
         "your head.\n"
-        "Correct your answer (call `calculate` to compute it), or, if it is right, give the same answer again."
+        "Correct your answer (call `calculate` to compute 250 * 1.08), or, if it is right, give the same answer again."
     ]
     _, feedback = run("Convert 250 EUR to USD.", [RATE, answer], profile=ONE_STEP)
     assert feedback == []
@@ -153,6 +153,15 @@ def test_scale_slips_both_ways_and_the_sources_they_name() -> None:
     big = ToolMessage(tool_call_id="d", name="t", content="93840 and 1534000")
     text = "1. about 94,000\n2. 1,500,000\n 3) 1,530,000; 2. not 90,000 nor 2000"
     assert [u.written for u in untraced(text, sources([big], 0))] == ["2", "90,000", "2000"]
+    # with no tool that computes, the computation is named all the same
+    found = untraced("9.5 and 37", sources([UserMessage(content="Add 4.5 and 5, and 30 and 7.")], 0))
+    assert trace_question(found, []) == (
+        "Your answer has 9.5 and 37, which no message and no tool result gives:\n"
+        "- 9.5: your 9.5 is 4.5 + 5 (the question gives 4.5; the question gives 5), worked out in your head.\n"
+        "- 37: your 37 is 30 + 7 (the question gives 30; the question gives 7), worked out in your head.\n"
+        "Correct your answer (compute 4.5 + 5 and 30 + 7 with a tool), or, if they are right, give the same "
+        "answer again."
+    )
     # too few digits to tell a slip of scale: the nearest number instead
     assert [u.reason for u in untraced("3", sources([result], 0))] == [
         "the nearest number given: `get_price` returned 93.84."

@@ -5,7 +5,7 @@ source: the prompt (system and user messages), a tool result (a calculator's res
 an earlier run. Simple restatements count: the value rounded to the decimals written, with or without
 thousands separators, a percentage of a given fraction (`15%` of 0.15, and 0.15 of `15%`), a scale word
 (`1.5 million` is 1500000, both ways). Arithmetic is not a source: a value worked out in the head is asked
-about (a model's sum may be right, but it is the step small models get wrong).
+about (naming the computation, for the tool that computes) (a model's sum may be right, but it is the step small models get wrong).
 
 A number with no source gets one question back, naming it and its nearest source, and how it differs: a
 power-of-ten slip (`get_employee returned 93840; your 93.84 is that divided by 1000`), two given numbers
@@ -93,8 +93,8 @@ class Untraced:
 
     written: str
     reason: str
-    in_the_head: bool = False
-    """It is two given numbers combined: a tool that computes should."""
+    computation: str = ""
+    """The two given numbers it combines (`76250 / 12`), when it is that: a tool that computes should."""
     invented: bool = False
     """Nothing given is near it (no scale slip, no step): a tool not used yet may give it."""
 
@@ -231,7 +231,7 @@ def _diagnosed(written: str, reading: tuple[float, float], given: Sequence[Sourc
         a, op, b = step
         origins = "; ".join(dict.fromkeys([a.origin, b.origin]))
         reason = IN_THE_HEAD.format(written=written, a=a.written, op=op, b=b.written, origins=origins)
-        return Untraced(written=written, reason=reason, in_the_head=True)
+        return Untraced(written=written, reason=reason, computation=f"{a.written} {op} {b.written}")
     nearest = min(operands, key=lambda s: _distance(s.value, value), default=None)
     reason = NEAREST.format(origin=nearest.origin) if nearest is not None else NOTHING_NEAR
     return Untraced(written=written, reason=reason, invented=True)
@@ -288,9 +288,11 @@ def trace_question(found: Sequence[Untraced], computes: Sequence[str], lookups: 
     numbers = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
     reasons = "\n".join(f"- {u.written}: {u.reason}" for u in found)
     hints: list[str] = []
-    if any(u.in_the_head for u in found):
+    computations = [u.computation for u in found if u.computation]
+    if computations:
+        what = " and ".join(computations)
         hints.append(
-            f"call {_either(computes)} to compute it" if computes else "compute it with a tool if one can"
+            f"call {_either(computes)} to compute {what}" if computes else f"compute {what} with a tool"
         )
     if lookups and any(u.invented for u in found):
         hints.append(f"call {_either(lookups)} for the value")
