@@ -65,7 +65,7 @@ def test_a_value_at_the_wrong_scale_is_named_with_its_source() -> None:
     assert feedback == [
         "Your answer has 9384, which no message and no tool result gives:\n"
         "- 9384: `get_employee` returned 93840; your 9384 is that divided by 10.\n"
-        "Correct your answer, or, if it is right, give the same answer again."
+        "Correct your answer. If you are sure it is right, give the same answer again."
     ]
     # without tracing, 93840 / 10 (the 10 of the question) passes as one step from two given numbers
     output, feedback = run(prompt, [LOOKUP, "Ana earns 9384 EUR a year."], profile=ONE_STEP)
@@ -85,7 +85,8 @@ def test_arithmetic_done_in_the_head_asks_for_the_tool_that_computes() -> None:
         "Your answer has 270.00, which no message and no tool result gives:\n"
         "- 270.00: your 270.00 is 250 * 1.08 (the question gives 250; `get_rate` returned 1.08), worked out in "
         "your head.\n"
-        "Correct your answer (call `calculate` to compute 250 * 1.08), or, if it is right, give the same answer again."
+        "Call `calculate` to compute 250 * 1.08, and answer with its result. If you are sure it is right, give "
+        "the same answer again."
     ]
     _, feedback = run("Convert 250 EUR to USD.", [RATE, answer], profile=ONE_STEP)
     assert feedback == []
@@ -98,8 +99,8 @@ def test_an_invented_value_names_the_nearest_source_and_a_confirmed_answer_goes_
     assert feedback == [
         "Your answer has 280, which no message and no tool result gives:\n"
         "- 280: the nearest number given: the question gives 250.\n"
-        "Correct your answer (call `get_employee` or `get_rate` for the value), or, if it is right, give the "
-        "same answer again."
+        "Do not work it out in your head: call `calculate`, `get_employee` or `get_rate` now, with the numbers "
+        "you have (250). If you are sure it is right, give the same answer again."
     ]
 
 
@@ -109,7 +110,7 @@ def test_each_number_is_asked_about_once_per_run() -> None:
     assert output == "It is 9384, or 77 a week."
     assert len(feedback) == 2
     assert feedback[1].startswith("Your answer has 77, which")  # 9384 was asked about already
-    assert "9384" not in feedback[1]
+    assert "- 9384" not in feedback[1]
 
 
 def test_restatements_of_given_numbers_are_traced() -> None:
@@ -159,8 +160,7 @@ def test_scale_slips_both_ways_and_the_sources_they_name() -> None:
         "Your answer has 9.5 and 37, which no message and no tool result gives:\n"
         "- 9.5: your 9.5 is 4.5 + 5 (the question gives 4.5; the question gives 5), worked out in your head.\n"
         "- 37: your 37 is 30 + 7 (the question gives 30; the question gives 7), worked out in your head.\n"
-        "Correct your answer (compute 4.5 + 5 and 30 + 7 with a tool), or, if they are right, give the same "
-        "answer again."
+        "Compute 4.5 + 5 and 30 + 7 with a tool. If you are sure they are right, give the same answer again."
     )
     # too few digits to tell a slip of scale: the nearest number instead
     assert [u.reason for u in untraced("3", sources([result], 0))] == [

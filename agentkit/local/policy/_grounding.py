@@ -401,8 +401,8 @@ class GroundingCheck(RunChecker):
             return None
         self._traced.update(u.written for u in found)
         computes = computing_tools(self._tools)
-        lookups = [n for n in _unused_tools(list(self._tools), messages[self._start :]) if n not in computes]
-        return trace_question(found, computes, lookups)
+        lookups = _unused_tools(list(self._tools), messages[self._start :])
+        return trace_question(found, computes, lookups, given_numbers(messages, self._start))
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:

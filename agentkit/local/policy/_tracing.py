@@ -45,10 +45,12 @@ __all__ = [
 
 TRACE_QUESTION = (
     "Your answer has {numbers}, which no message and no tool result gives:\n{reasons}\n"
-    "Correct your answer{hint}, or, if {it_is} right, give the same answer again."
+    "{ask} If you are sure {it_is} right, give the same answer again."
 )
 """The question about an answer's numbers without a source; each reason names a number and its nearest
-source."""
+source, and `ask` what to do (`COMPUTE`, `LOOK_UP`, or "Correct your answer.")."""
+COMPUTE = "Call {tools} to compute {what}, and answer with its result."
+LOOK_UP = "Do not work {it} out in your head: call {tools} now{given}."
 SCALE = "{origin}; your {written} is that {how} {factor}."
 IN_THE_HEAD = "your {written} is {a} {op} {b} ({origins}), worked out in your head."
 NEAREST = "the nearest number given: {origin}."
@@ -280,29 +282,37 @@ def computing_tools(tools: Mapping[str, ToolDefinition]) -> list[str]:
     ]
 
 
-def trace_question(found: Sequence[Untraced], computes: Sequence[str], lookups: Sequence[str] = ()) -> str:
+def trace_question(
+    found: Sequence[Untraced], computes: Sequence[str], lookups: Sequence[str] = (), given: Sequence[str] = ()
+) -> str:
     """`TRACE_QUESTION` for the numbers `found`: asking for one of the tools that compute (`computes`) when a
-    number was worked out in the head, for one of the `lookups` (tools not used yet) when one has no near
-    source."""
+    number was worked out in the head; when one has no near source, for the tools that compute or look up
+    (`lookups`: those not used yet) with the numbers `given` so far."""
     shown = [u.written for u in found]
     numbers = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
     reasons = "\n".join(f"- {u.written}: {u.reason}" for u in found)
-    hints: list[str] = []
+    asks: list[str] = []
     computations = [u.computation for u in found if u.computation]
     if computations:
         what = " and ".join(computations)
-        hints.append(
-            f"call {_either(computes)} to compute {what}" if computes else f"compute {what} with a tool"
+        asks.append(
+            COMPUTE.format(tools=_either(computes), what=what) if computes else f"Compute {what} with a tool."
         )
-    if lookups and any(u.invented for u in found):
-        hints.append(f"call {_either(lookups)} for the value")
+    tools = [*computes, *(n for n in lookups if n not in computes)]
+    invented = [u for u in found if u.invented]
+    if tools and invented:
+        at_hand = f", with the numbers you have ({', '.join(given)})" if given else ""
+        asks.append(
+            LOOK_UP.format(it="it" if len(invented) == 1 else "them", tools=_either(tools), given=at_hand)
+        )
     return TRACE_QUESTION.format(
         numbers=numbers,
         reasons=reasons,
-        hint=f" ({'; '.join(hints)})" if hints else "",
+        ask=" ".join(asks) or "Correct your answer.",
         it_is="it is" if len(found) == 1 else "they are",
     )
 
 
 def _either(names: Sequence[str]) -> str:
-    return " or ".join(f"`{n}`" for n in names)
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
