@@ -17,8 +17,9 @@ summary per suite.
 
 `--mode` sets the local profile's `tool_calling` (`default`: the profile as shipped); `--set` overrides
 other profile fields, booleans or strings (for experiments, e.g. `--set results_reminder=false`;
-`--set checker=none` turns the grounding check off). `AGENTKIT_LOCAL_ENGINE` chooses the engine. Prints one
-line per task (success, turns = model requests, tokens, seconds, tool calls; `-v` adds the transcript of
+`--set checker=none` turns the grounding check off; `--set trace_numbers=false`,
+`explain_repeated_failures=false`, `steer_repeated_calls=false` turn those of the run policy off).
+`AGENTKIT_LOCAL_ENGINE` chooses the engine. Prints one line per task (success, turns = model requests, tokens, seconds, tool calls; `-v` adds the transcript of
 each failure) and the success rate per mode (and per suite); writes the same, transcripts included, as JSON
 (default `benchmarks/results/local_eval.json`, or `local_eval_SUITE.json` for another suite).
 
@@ -398,7 +399,13 @@ def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
             if raw.lower() not in ("none", "grounding"):
                 raise SystemExit("--set checker=none|grounding")
             checker = None if raw.lower() == "none" else GroundingCheck
-            changes["policy"] = dataclasses.replace(LOCAL.policy, checker=checker)
+            changes["policy"] = dataclasses.replace(changes.get("policy", LOCAL.policy), checker=checker)
+            continue
+        if key in ("steer_repeated_calls", "trace_numbers", "explain_repeated_failures"):  # RunPolicy's
+            if raw.lower() not in ("true", "false"):
+                raise SystemExit(f"--set {key}=true|false")
+            policy = changes.get("policy", LOCAL.policy)
+            changes["policy"] = dataclasses.replace(policy, **{key: raw.lower() == "true"})
             continue
         if key not in names:
             raise SystemExit(f"--set: ModelProfile has no field {key!r}")

@@ -259,14 +259,23 @@ def test_a_policy_that_makes_no_list_is_a_user_error() -> None:
 
 
 def test_the_local_profile_comes_from_the_policy_package() -> None:
-    from agentkit.local.policy import LOCAL, GroundingCheck, RunPolicy, SteerRepeatedCalls
+    from agentkit.local.policy import (
+        LOCAL,
+        ExplainRepeatedFailures,
+        GroundingCheck,
+        RunPolicy,
+        SteerRepeatedCalls,
+    )
     from agentkit.models import profiles
 
     assert profile_for("local") is LOCAL and profile_for("local:qwen2.5-coder-1.5b") is LOCAL
     assert profiles.LOCAL is LOCAL
-    assert LOCAL.policy == RunPolicy(checker=GroundingCheck, steer_repeated_calls=True)
+    assert LOCAL.policy == RunPolicy(
+        checker=GroundingCheck, steer_repeated_calls=True, trace_numbers=True, explain_repeated_failures=True
+    )
     first, second = LOCAL.policy(), LOCAL.policy()
-    assert [type(h) for h in first] == [SteerRepeatedCalls, GroundingCheck]
+    assert [type(h) for h in first] == [SteerRepeatedCalls, ExplainRepeatedFailures, GroundingCheck]
+    assert isinstance(first[2], GroundingCheck) and first[2].trace_numbers
     assert all(a is not b for a, b in zip(first, second, strict=True))
     assert RunPolicy()() == []
     with pytest.raises(AttributeError, match="no attribute 'NOPE'"):

@@ -19,6 +19,11 @@ Questioned, not refused:
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
   since (at most two questions per run).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
+
+With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
+are traced to their source instead (`_tracing`): one step from two given numbers no longer counts, and a
+number without a source gets one question naming its nearest source (once per run for each number).
+Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from ..._support.given import (
 )
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
+from ._tracing import computing_tools, sources, trace_question, untraced, word_set
 
 if TYPE_CHECKING:
     from ..._run.tool_calls import ValidatedCall
@@ -125,14 +131,18 @@ def _descriptions(schema: Any) -> Iterator[str]:
 
 
 def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> list[str]:
-    """String values in a call's decoded arguments that are one of the tool's `examples` and appear nowhere
-    in the conversation's `text` (a small model copies the example instead of the user's value), quoted."""
+    """String values in a call's decoded arguments that are one of the tool's `examples` and that the
+    conversation's `text` does not give (a small model copies the example instead of the user's value),
+    quoted. Compared as words (`word_set`: case, accents, punctuation, word order and a plural's `s` aside),
+    so a value the user wrote, reworded, is the user's."""
     if not tool_examples:
         return []
-    found: dict[str, str] = {}
+    example_words = {word_set(example) for example in tool_examples}
+    given = word_set(text)
+    found: dict[frozenset[str], str] = {}
     for item in (leaf for leaf in leaves(value) if isinstance(leaf, str)):
-        key = item.strip().lower()
-        if key in tool_examples and key not in text:
+        key = word_set(item)
+        if key and key in example_words and not key <= given:
             found.setdefault(key, f'"{item}"')
     return list(found.values())
 
@@ -296,9 +306,16 @@ class GroundingCheck(RunChecker):
     is questioned again only when tool results came in since (else repeating it is the model confirming it).
     """
 
-    def __init__(self, *, call_questions: int = 2, answer_questions: int = 2) -> None:
+    def __init__(
+        self, *, call_questions: int = 2, answer_questions: int = 2, trace_numbers: bool = False
+    ) -> None:
         self.call_questions = call_questions
         self.answer_questions = answer_questions
+        self.trace_numbers = trace_numbers
+        """Trace each number of a text answer to its source (`agentkit.local.policy._tracing`) instead of
+        taking one step from two given numbers: a number without one is asked about once per run."""
+        self._traced: set[str] = set()
+        """The numbers (as written) already asked about: given again, they go through."""
         self._start = 0
         self._tools: Mapping[str, ToolDefinition] = {}
         self._asked_at: int | None = None  # where the last answer was questioned
@@ -350,9 +367,10 @@ class GroundingCheck(RunChecker):
         left out: what to ask (naming the tools not used yet and the numbers at hand), else `None`."""
         if self.answer_questions <= 0:
             return None
-        if self._asked_at is not None and not _results_since(messages, self._asked_at):
+        doubt = self._trace_doubt(messages) if self.trace_numbers else None
+        if doubt is None and self._asked_at is not None and not _results_since(messages, self._asked_at):
             return None
-        doubt = self._answer_doubt(messages)
+        doubt = doubt or self._answer_doubt(messages)
         if doubt is not None:
             self.answer_questions -= 1
             self._asked_at = len(messages)  # where the question goes, after the answer
@@ -361,7 +379,11 @@ class GroundingCheck(RunChecker):
     def _answer_doubt(self, messages: Sequence[Message]) -> str | None:
         start = self._start
         tools = _unused_tools(list(self._tools), messages[start:])
-        values = unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
+        values = (
+            []
+            if self.trace_numbers
+            else unsupported_in_text(str(messages[-1].content), known_numbers(messages, start))
+        )
         if values:
             return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
         unused = unused_in_question(messages, start)
@@ -371,6 +393,16 @@ class GroundingCheck(RunChecker):
         if not ignored:
             return None
         return ignored_question(ignored, last_question(messages[start:]))
+
+    def _trace_doubt(self, messages: Sequence[Message]) -> str | None:
+        """The question about the answer's numbers without a source not asked about yet, or `None`."""
+        found = untraced(str(messages[-1].content), sources(messages, self._start), frozenset(self._traced))
+        if not found:
+            return None
+        self._traced.update(u.written for u in found)
+        computes = computing_tools(self._tools)
+        lookups = _unused_tools(list(self._tools), messages[self._start :])
+        return trace_question(found, computes, lookups, given_numbers(messages, self._start))
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:

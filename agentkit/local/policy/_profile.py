@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...exceptions import UserError
 from ...models.profiles import ModelProfile
 from ._checker import RunChecker
+from ._failures import ExplainRepeatedFailures
 from ._grounding import GroundingCheck
 from ._steering import SteerRepeatedCalls
 
@@ -29,14 +31,35 @@ class RunPolicy:
     result and a reminder to use it, without running the tool again, and ask for a text answer next
     (small models otherwise repeat a call until the turn limit): `SteerRepeatedCalls`."""
 
+    trace_numbers: bool = False
+    """Each number of a final text answer must come from a source: the prompt, a tool result (a calculator's
+    result included), restated (rounded as written, `1.5 million`, `15%` of a given 0.15); a number with none
+    gets one targeted question naming the nearest source and how it differs (a power-of-ten scale slip,
+    arithmetic done in the head). It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
+    checker is a `UserError` at the run's start."""
+    explain_repeated_failures: bool = False
+    """When a call fails a second time the same way (same tool, same arguments, same error), quote the
+    tool's description of the arguments involved and say it will not run again unchanged; a third identical
+    call is not run: `ExplainRepeatedFailures`."""
+
     def __call__(self) -> list[object]:
-        """This run's hooks: the steering (a repeated call is answered before it is questioned), then the
-        checker."""
+        """This run's hooks: the steering (a repeated call is answered before it is questioned), the repeated
+        failures (a third identical failing call is not run), then the checker."""
         hooks: list[object] = []
         if self.steer_repeated_calls:
             hooks.append(SteerRepeatedCalls())
+        if self.explain_repeated_failures:
+            hooks.append(ExplainRepeatedFailures())
         if self.checker is not None:
-            hooks.append(self.checker())
+            checker = self.checker()
+            if self.trace_numbers:
+                if not isinstance(checker, GroundingCheck):
+                    raise UserError(
+                        "RunPolicy(trace_numbers=True) traces numbers in GroundingCheck: give "
+                        f"checker=GroundingCheck (or a subclass), not a maker of {type(checker).__name__}."
+                    )
+                checker.trace_numbers = True
+            hooks.append(checker)
         return hooks
 
 
@@ -50,7 +73,9 @@ LOCAL = ModelProfile(
     tool_calling="prompted",
     constrain_calls=True,
     results_reminder=True,
-    policy=RunPolicy(checker=GroundingCheck, steer_repeated_calls=True),
+    policy=RunPolicy(
+        checker=GroundingCheck, steer_repeated_calls=True, trace_numbers=True, explain_repeated_failures=True
+    ),
 )
 """The local model's profile (`profile_for("local")`, `LocalModel`'s default): calls through the prompt kept
 valid by a grammar, the results reminder, and the small-model checks."""
