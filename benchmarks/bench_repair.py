@@ -5,7 +5,7 @@
 For each case of issue 10 (the JSON part), both candidates decode the text; a case counts as repaired when
 the result equals the intended arguments. Prints cases repaired, µs per repair (mean over the cases, best
 of 5 rounds of 200), and json-repair's import cost (cold, and with pydantic already loaded, in a fresh
-interpreter). agentkit uses json-repair through `agentkit._repair.repair_text`, the code a run takes.
+interpreter). agentkit uses json-repair through `agentkit._schema.repair.repair_text`, the code a run takes.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def import_ms(prelude: str) -> float:
 
 def main() -> None:
     for label, decode in (
-        ("json-repair (agentkit._repair)", with_json_repair),
+        ("json-repair (agentkit._schema.repair)", with_json_repair),
         ("prompted-mode parser", with_prompted_parser),
     ):
         repaired, micros = measure(decode)

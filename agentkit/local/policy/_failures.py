@@ -20,12 +20,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..._given import NOT_JSON, decoded_arguments
+from ..._support.given import NOT_JSON, decoded_arguments
 from ...hooks import Hooks, ModelRequest, Reply
 from ...messages import AssistantMessage, Message, ToolMessage
 
 if TYPE_CHECKING:
-    from ..._tool_calls import CallKey, ValidatedCall
+    from ..._run.tool_calls import CallKey, ValidatedCall
     from ...context import RunContext
     from ...messages import ToolCall
     from ...tool import ToolDefinition

@@ -3,7 +3,7 @@
 Small models invent values: a salary they never looked up, an amount copied from a tool's docstring
 example, `2**20` worked out in their head. With `GroundingCheck` as the policy's checker (the local
 profile's), a run compares the numbers in each tool call's arguments, and in a text answer, with the numbers
-the conversation holds (`agentkit._given` reads them):
+the conversation holds (`agentkit._support.given` reads them):
 the system prompt, the user's messages, tool results (not error messages) and answers from before this
 run, plus number words (`half`, `cubed`, `percent`). Tool descriptions do not count (their examples are what
 a small model copies). A number counts as given when it is a given one, or one step from two given ones

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..._given import ALWAYS_KNOWN, NUMBER, NUMBER_WORDS
+from ..._support.given import ALWAYS_KNOWN, NUMBER, NUMBER_WORDS
 from ...messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
