@@ -4,7 +4,9 @@ For servers whose own tool-call support fails (llama.cpp with a small model answ
 holds two calls, or a brace in plain text). A profile with `tool_calling="prompted"` turns it on. The
 transcript keeps real `ToolCall`s and `ToolMessage`s; only the wire form changes (`render_messages`):
 
-- the system prompt lists each tool as JSON (name, description, parameters) and says how to call one;
+- the system prompt lists each tool as JSON (name, description, parameters) and says how to call one (with
+  `several_calls_prompt`: the three kinds of reply, text when no tool fits, one call or several, and an
+  example of several calls in one reply);
 - a past call goes back as the JSON object the model wrote, `{"name": ..., "arguments": {...}}`, without
   the text written before it (written before the result, it is a plan or a guess the model anchors on);
 - the results of a turn go back in a user message, each after the call it answers; after the latest ones
@@ -67,6 +69,29 @@ TOOLS_SECTION = (
     "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
     "question needs no tool, answer it directly."
 )
+CHOICES_SECTION = (
+    "# Tools\n\n"
+    "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
+    "its arguments.\n{tools}\n\n"
+    "Decide first which kind of reply the request needs:\n"
+    "1. No tool does what is asked, or no tool is needed: answer in plain text, without JSON. Never call a "
+    "tool made for something else.\n"
+    "2. One tool call: reply with only its JSON object:\n"
+    '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
+    "3. Several calls that do not need each other's results (the same tool for several values, or different "
+    "tools for different parts of the request): write them all in this reply, one JSON object per line. "
+    'For example, with tools named population and local_time, the request "How many people live in Peru '
+    'and in Chile, and what time is it in Lagos?" gets this reply:\n'
+    '{{"name": "population", "arguments": {{"country": "Peru"}}}}\n'
+    '{{"name": "population", "arguments": {{"country": "Chile"}}}}\n'
+    '{{"name": "local_time", "arguments": {{"city": "Lagos"}}}}\n\n'
+    "When a call needs the result of another call, make that other call first, alone, and wait for its "
+    "result. Use a tool whenever the request needs a fact or a calculation a tool can give: never guess such "
+    "values and never do arithmetic in your head. Take argument values from the request or from earlier "
+    "results; never make them up. Each result comes back to you with the call it answers. As soon as the "
+    "results answer the request, reply with the answer in plain text, without JSON."
+)
+"""The tool section with `several_calls_prompt`: the three kinds of reply named, several calls shown."""
 RESULTS_HEADER = "Tool results:"
 QUESTION = 'The question was: "{question}"'
 NEXT_STEP = {
@@ -95,7 +120,8 @@ def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: Mo
     It does not depend on the tool choice, so a server's prompt cache keeps it from request to request.
     """
     lines = [json.dumps(_describe(t, profile), ensure_ascii=False) for t in tools]
-    return f"{base or DEFAULT_SYSTEM}\n\n{TOOLS_SECTION.format(tools=chr(10).join(lines))}"
+    section = CHOICES_SECTION if profile.several_calls_prompt else TOOLS_SECTION
+    return f"{base or DEFAULT_SYSTEM}\n\n{section.format(tools=chr(10).join(lines))}"
 
 
 def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:

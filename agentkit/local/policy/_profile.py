@@ -49,6 +49,9 @@ LOCAL = ModelProfile(
     structured_output="tool",
     tool_calling="prompted",
     constrain_calls=True,
+    calls_after_text=True,
+    several_calls_prompt=True,
+    decide_tool_use=True,
     results_reminder=True,
     policy=RunPolicy(checker=GroundingCheck, steer_repeated_calls=True),
 )
