@@ -22,6 +22,7 @@ from .._redact import header_secrets, redact, redact_value
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
+from ..usage import Usage
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._caching import with_cache_breakpoints
 from ._chat_format import build_request, parse_completion, reasoning_options, request_images
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
     from ..events import ModelStreamEvent
     from ..messages import AssistantMessage, Message
-    from ..usage import Usage
     from ._stream import StreamAssembler
 
 __all__ = ["OpenAIChatModel"]
@@ -313,7 +313,7 @@ class OpenAIChatModel(Model):
                 message.model_name = message.model_name or body["model"]
                 stamp_family(message, profile, body["model"])
                 if decision is not None:
-                    message.usage = decision if message.usage is None else decision + message.usage
+                    message.usage = decision + (message.usage or Usage())
                 return message
             exc = self._body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
@@ -448,8 +448,7 @@ class OpenAIChatModel(Model):
                         event.message.model_name = event.message.model_name or body["model"]
                         stamp_family(event.message, profile, body["model"])
                         if decision is not None:
-                            usage = event.message.usage
-                            event.message.usage = decision if usage is None else decision + usage
+                            event.message.usage = decision + (event.message.usage or Usage())
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
