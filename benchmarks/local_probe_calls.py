@@ -167,12 +167,14 @@ def _profile_changes(pairs: list[str]) -> dict[str, object]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--max-tokens", type=int, default=400, help="bounds a reply that runs away")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each failed reply's text")
     args = parser.parse_args()
     profile = dataclasses.replace(profile_for("local"), **_profile_changes(args.profile))  # type: ignore[arg-type]
     model = LocalModel(profile=profile)
     await model.start()
     by_name = {t.definition.name: t.definition for t in TOOLS}
-    settings = ModelSettings(temperature=0.0)
+    settings = ModelSettings(temperature=0.0, max_tokens=args.max_tokens)
     passed = total_in = total_out = total_cached = 0
     started = time.perf_counter()
     for probe in PROBES:
@@ -188,6 +190,8 @@ async def main() -> None:
         total_cached += reply.usage.cached_input_tokens
         shown = "; ".join(f"{n}({json.dumps(a)})" for n, a in calls) or repr(reply.content[:70])
         print(f"{'PASS' if ok else 'FAIL'} {probe.kind:18} {seconds:5.1f}s {shown}", flush=True)
+        if args.verbose and not ok:
+            print(f"    text: {reply.content!r} finish: {reply.finish_reason}", flush=True)
     elapsed = time.perf_counter() - started
     print(
         f"{passed}/{len(PROBES)} passed, {elapsed:.1f} s ({elapsed / len(PROBES):.1f} s per request), "

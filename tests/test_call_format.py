@@ -81,6 +81,8 @@ def grammar_of(profile: ModelProfile, choice: str = "auto") -> str:
         f"I'll look up both cities and add the numbers.\n{OSLO}\n{LIMA}",
         f"First the weather.\nThen the sum.\n{OSLO}\n{SUM}",
         f"```json\n{OSLO}",  # a call in an opened code fence is a constrained call after text
+        f"```json\n{OSLO}\n\n{LIMA}\n```\n",  # blank lines between the calls, the fence closed after them
+        f"{OSLO}\n",
     ],
 )
 def test_text_one_call_several_calls_and_text_then_calls_are_allowed(reply: str) -> None:
@@ -99,6 +101,7 @@ def test_text_one_call_several_calls_and_text_then_calls_are_allowed(reply: str)
         ("The result:\n{'name': 'add', 'arguments': {'a': 2, 'b': 3}}", "a Python-style call after text"),
         ('Here is JSON:\n{"x": 1}', "a line of an answer starting with a brace"),
         (f"{OSLO}\nDone.", "text after the calls"),
+        (f"{OSLO}\n```\n{LIMA}", "a call after the closing fence"),
         (f"\n{OSLO}", "white space first"),
     ],
 )

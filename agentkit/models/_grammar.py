@@ -8,7 +8,7 @@ that would leave the grammar, so a small model cannot invent a tool or a paramet
 forget a required argument. (Values are still the model's: the grounding check and validation stay.)
 
 With the profile's `calls_after_text`, a short text may come before the calls (`prose? calls`), ending at a
-line break, and the calls after it are held to the schemas like any other; an answer (text with no call) may
+line break (blank lines may come between the calls, and a code fence may close after them), and the calls after it are held to the schemas like any other; an answer (text with no call) may
 then hold no call-shaped JSON at all and no line that starts with `{`, so every call the parser can find in a
 reply was written under the grammar. (Without it, a call written after some text was not constrained.)
 
@@ -39,6 +39,11 @@ TEXT = rf"{ANSWER} & ~/(.|\n)*(\n\{{|{_CALL_START})(.|\n)*/"
 a call can only be written where the grammar holds it to its tool's schema."""
 PROSE = rf"{TEXT} & /(.|\n)*\n/"
 """The text before calls (`calls_after_text`): text with no call, ending at a line break."""
+SEP = r"/\n+/"
+"""Between calls (`calls_after_text`): a line break, blank lines allowed."""
+CLOSE = r"/\n+(```)?\n*/"
+"""After the calls (`calls_after_text`): line breaks, and the fence closing a code block the text before
+them opened. Without it a model that wants to close its fence after a call can only write more calls."""
 
 
 def tool_call_grammar(
@@ -58,10 +63,11 @@ def tool_call_grammar(
 def _grammar(calls: tuple[tuple[str, str], ...], required: bool, after_text: bool) -> str:
     lines = ["%llguidance {}"]
     if after_text:
-        lines.append("start: PROSE? calls" if required else "start: answer | PROSE? calls")
+        lines.append("start: PROSE? calls CLOSE?" if required else "start: answer | PROSE? calls CLOSE?")
+        lines.append("calls: call (SEP call)*")
     else:
         lines.append("start: calls" if required else "start: calls | answer")
-    lines.append('calls: call ("\\n" call)*')
+        lines.append('calls: call ("\\n" call)*')
     lines.append("call: " + " | ".join(f"call_{i}" for i in range(len(calls))))
     for i, (name, arguments) in enumerate(calls):
         schema = (
@@ -70,7 +76,7 @@ def _grammar(calls: tuple[tuple[str, str], ...], required: bool, after_text: boo
         )
         lines.append(f"call_{i}: %json {schema}")
     if after_text:
-        lines.append(f"PROSE: {PROSE}")
+        lines += [f"PROSE: {PROSE}", f"SEP: {SEP}", f"CLOSE: {CLOSE}"]
         if not required:
             lines += ["answer: TEXT", f"TEXT: {TEXT}"]
     elif not required:
