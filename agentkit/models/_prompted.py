@@ -73,25 +73,23 @@ CHOICES_SECTION = (
     "# Tools\n\n"
     "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
     "its arguments.\n{tools}\n\n"
-    "Decide first which kind of reply the request needs:\n"
-    "1. No tool does what is asked, or no tool is needed: answer in plain text, without JSON. Never call a "
-    "tool made for something else.\n"
-    "2. One tool call: reply with only its JSON object:\n"
+    "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
+    "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
     '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
-    "3. Several calls that do not need each other's results (the same tool for several values, or different "
-    "tools for different parts of the request): write them all in this reply, one JSON object per line. "
-    'For example, with tools named population and local_time, the request "How many people live in Peru '
-    'and in Chile, and what time is it in Lagos?" gets this reply:\n'
+    "When the question needs several calls that do not need each other's results (the same tool for several "
+    "values, or different tools for different parts of the question), write all of them in this one reply, "
+    "one JSON object per line and nothing else. For example, with tools named population and local_time, "
+    '"How many people live in Peru and in Chile, and what time is it in Lagos?" gets this reply:\n'
     '{{"name": "population", "arguments": {{"country": "Peru"}}}}\n'
     '{{"name": "population", "arguments": {{"country": "Chile"}}}}\n'
-    '{{"name": "local_time", "arguments": {{"city": "Lagos"}}}}\n\n'
+    '{{"name": "local_time", "arguments": {{"city": "Lagos"}}}}\n'
     "When a call needs the result of another call, make that other call first, alone, and wait for its "
-    "result. Use a tool whenever the request needs a fact or a calculation a tool can give: never guess such "
-    "values and never do arithmetic in your head. Take argument values from the request or from earlier "
-    "results; never make them up. Each result comes back to you with the call it answers. As soon as the "
-    "results answer the request, reply with the answer in plain text, without JSON."
+    "result. Take argument values from the question or from earlier results; never make them up. Each result "
+    "comes back to you with the call it answers. As soon as the results answer the question, reply with the "
+    "answer in plain text, without JSON. If no tool does what is asked, call none: answer in plain text. If "
+    "the question needs no tool, answer it directly."
 )
-"""The tool section with `several_calls_prompt`: the three kinds of reply named, several calls shown."""
+"""The tool section with `several_calls_prompt`: several calls in one reply shown, the no-tool reply named."""
 RESULTS_HEADER = "Tool results:"
 QUESTION = 'The question was: "{question}"'
 NEXT_STEP = {

@@ -71,9 +71,9 @@ class ModelProfile:
     held to the tools' schemas like any other, and an answer hold no call at all (no line of it starts with
     `{`); without it, only a reply that starts as a call is constrained (`_grammar`)."""
     several_calls_prompt: bool = False
-    """With `tool_calling="prompted"`: the system prompt names the three kinds of reply (plain text when no
-    tool does what is asked, one call, several independent calls at once, one per line) and shows a reply
-    with several calls (small models otherwise make one call per turn or describe the calls in prose)."""
+    """With `tool_calling="prompted"`: the system prompt shows a reply with several independent calls, one
+    per line, says to write them all in one reply, and to call no tool when none does what is asked (small
+    models otherwise make one call per turn or describe the calls in prose)."""
     decide_tool_use: bool = False
     """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), ask
     the model, in a request of its own, whether one of the tools does what is asked (yes or no; with
