@@ -151,7 +151,7 @@ def model_on(server: LoopbackServer, profile: ModelProfile = FORMAT) -> OpenAICh
 
 
 def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
-    server.add("yes", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
+    server.add("call", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
     agent = Agent(model_on(server), tools=[get_weather, add])
     result = agent.run_sync("Weather in Oslo and in Lima?")
     assert result.output == "Oslo: 3°C, Lima: 3°C."
@@ -170,7 +170,7 @@ def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
 
 
 def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: LoopbackServer) -> None:
-    server.add("no", "No tool here can book a flight.")
+    server.add("text", "No tool here can book a flight.")
     result = Agent(model_on(server), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
     assert result.output == "No tool here can book a flight."
     decision, reply = server.bodies
@@ -186,7 +186,7 @@ def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: Loopbac
 
 
 def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: LoopbackServer) -> None:
-    server.add("yes", "5")
+    server.add("call", "5")
     model = model_on(server)
     params = ModelRequestParameters(tools=TOOLS, tool_choice="auto")
     messages = [UserMessage(content="2+3?")]
@@ -198,7 +198,7 @@ def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: Lo
 
 
 def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
-    server.add("no", "Nothing to call for that.")
+    server.add("text", "Nothing to call for that.")
 
     async def main() -> Any:
         async with Agent(model_on(server), tools=[get_weather]).run_stream("Tell me a joke.") as stream:

@@ -102,7 +102,7 @@ def test_every_fault_of_the_issue_has_a_case() -> None:
 
 FAKE_LLAMA = """\
 #!{python}
-# A stand-in for llama-server: /health, and /v1/chat/completions answering "yes" (the local profile's
+# A stand-in for llama-server: /health, and /v1/chat/completions answering "call" (the local profile's
 # decision whether a tool does what is asked), one tool call, then text.
 # When the file FAKE_LLAMA_DEAD exists it dies during start-up, as a server with a broken install would.
 import argparse, http.server, json, os, sys
@@ -115,7 +115,7 @@ if os.path.exists(os.environ["FAKE_LLAMA_DEAD"]):
     print("error: failed to load model", flush=True)
     sys.exit(3)
 answers = [
-    {{"role": "assistant", "content": "yes"}},
+    {{"role": "assistant", "content": "call"}},
     {{"role": "assistant", "content": None, "tool_calls": [
         {{"id": "call_1", "type": "function", "function": {{"name": "crash", "arguments": "{{}}"}}}}]}},
     {{"role": "assistant", "content": "still here"}},

@@ -1,11 +1,11 @@
-"""A cheap first decision for prompted tool calling: does one of the tools do what is asked, yes or no.
+"""A cheap first decision for prompted tool calling: does one of the tools do what is asked (call or text).
 
 A small model asked a question no offered tool can answer still calls the nearest tool, although a text
 answer is allowed. With a profile's `decide_tool_use`, the first reply to a new question (tool choice `auto`,
 the transcript ending with the user's question) is preceded by a request of its own: the reply's prompt, the
-question below appended to the user's message, and (with `constrain_calls`) a grammar allowing only `yes`
-or `no`. Its prompt shares everything up to the end of the user's message with the reply's, so llama.cpp's
-prompt cache evaluates only the appended question; it writes one token. On "no" the reply is asked for with
+question below appended to the user's message, and (with `constrain_calls`) a grammar allowing only `call`
+or `text`. Its prompt shares everything up to the end of the user's message with the reply's, so llama.cpp's
+prompt cache evaluates only the appended question; it writes one token. On "text" the reply is asked for with
 tool choice `none`: the prompt says to answer in plain text and calls written anyway are dropped.
 
 Not asked: after tool results (the question is then already being worked on), after agentkit's feedback,
@@ -27,11 +27,12 @@ from .profiles import ModelProfile
 __all__ = ["DECISION", "asks_decision", "decision_body", "tool_use_declined", "without_tools"]
 
 DECISION = (
-    "Before you reply: is one of the tools above made for what this request asks, so that calling it does "
-    "what is asked? Answer only yes or no."
+    "Before you reply, choose what your reply will be: a call of one of the tools above, or a text answer "
+    "because none of the tools does what is asked. Write only call or text."
 )
-DECISION_GRAMMAR = '%llguidance {}\nstart: "yes" | "no"\n'
-_NO = re.compile(r"^\W*no\b", re.IGNORECASE)
+"""Not a yes/no question: a user's own yes/no question ("Is it raining in Dublin?") got answered instead."""
+DECISION_GRAMMAR = '%llguidance {}\nstart: "call" | "text"\n'
+_NO = re.compile(r"^\W*text\b", re.IGNORECASE)
 
 
 def asks_decision(
@@ -70,7 +71,7 @@ def decision_body(body: dict[str, Any], profile: ModelProfile) -> dict[str, Any]
 
 
 def tool_use_declined(data: dict[str, Any]) -> bool:
-    """Whether the decision's completion `data` says no (anything else, an empty reply included, is yes)."""
+    """Whether the decision's completion `data` says text (anything else, an empty reply included, is call)."""
     choices = data.get("choices") or [{}]
     content = (choices[0].get("message") or {}).get("content")
     return isinstance(content, str) and _NO.match(content) is not None
