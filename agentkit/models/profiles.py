@@ -76,8 +76,9 @@ class ModelProfile:
     models otherwise make one call per turn or describe the calls in prose)."""
     decide_tool_use: bool = False
     """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), ask
-    the model, in a request of its own, whether one of the tools does what is asked (yes or no; with
-    `constrain_calls`, a grammar allows only those); on "no" the reply is asked for with tool choice `none`.
+    the model, in a request of its own, whether its reply will be a call or text because no tool does what is
+    asked (with `constrain_calls`, a grammar allows only `call` or `text`); on "text" the reply is asked for
+    with tool choice `none`.
     The request is the reply's own prompt plus one question, so a server's prompt cache makes it cheap; its
     tokens count in the reply's `usage` (`requests` 2) (`_tool_decision`)."""
     results_reminder: bool = False
