@@ -30,7 +30,7 @@ DECISION = (
     "Before you reply, choose what your reply will be: a call of one of the tools above, or a text answer "
     "because none of the tools does what is asked. Write only call or text."
 )
-"""Not a yes/no question: a user's own yes/no question ("Is it raining in Dublin?") got answered instead."""
+"""Not a yes/no question: asked "yes or no", the model seemed to answer the user's own yes/no question."""
 DECISION_GRAMMAR = '%llguidance {}\nstart: "call" | "text"\n'
 _NO = re.compile(r"^\W*text\b", re.IGNORECASE)
 
