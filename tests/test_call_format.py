@@ -27,6 +27,7 @@ llguidance = pytest.importorskip("llguidance")
 
 # the local profile's wire format, without its run policy (the checks have their own tests)
 FORMAT = dataclasses.replace(LOCAL, policy=None)
+DECIDING = dataclasses.replace(FORMAT, decide_tool_use=True)
 PLAIN = ModelProfile(family="test", tool_calling="prompted", constrain_calls=True)
 
 
@@ -152,7 +153,7 @@ def model_on(server: LoopbackServer, profile: ModelProfile = FORMAT) -> OpenAICh
 
 def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
     server.add("call", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
-    agent = Agent(model_on(server), tools=[get_weather, add])
+    agent = Agent(model_on(server, DECIDING), tools=[get_weather, add])
     result = agent.run_sync("Weather in Oslo and in Lima?")
     assert result.output == "Oslo: 3°C, Lima: 3°C."
     decision, first, second = server.bodies
@@ -171,7 +172,7 @@ def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
 
 def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: LoopbackServer) -> None:
     server.add("text", "No tool here can book a flight.")
-    result = Agent(model_on(server), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
+    result = Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
     assert result.output == "No tool here can book a flight."
     decision, reply = server.bodies
     assert decision["grammar"] == DECISION_GRAMMAR and decision["max_tokens"] == 2
@@ -187,7 +188,7 @@ def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: Loopbac
 
 def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: LoopbackServer) -> None:
     server.add("call", "5")
-    model = model_on(server)
+    model = model_on(server, DECIDING)
     params = ModelRequestParameters(tools=TOOLS, tool_choice="auto")
     messages = [UserMessage(content="2+3?")]
     reply = Agent(model, tools=[get_weather, add]).run_sync("2+3?")
@@ -201,7 +202,9 @@ def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
     server.add("text", "Nothing to call for that.")
 
     async def main() -> Any:
-        async with Agent(model_on(server), tools=[get_weather]).run_stream("Tell me a joke.") as stream:
+        async with Agent(model_on(server, DECIDING), tools=[get_weather]).run_stream(
+            "Tell me a joke."
+        ) as stream:
             async for _ in stream:
                 pass
         return stream.result.output, stream.result.usage
@@ -229,9 +232,8 @@ def test_when_the_decision_is_asked(
 ) -> None:
     tools = [dataclasses.replace(get_weather.definition, name=n) for n in names]
     params = ModelRequestParameters(tools=tools, tool_choice="auto")
-    assert asks_decision(FORMAT, messages, params, settings) is asked
-    off = dataclasses.replace(FORMAT, decide_tool_use=False)
-    assert not asks_decision(off, messages, params, settings)
+    assert asks_decision(DECIDING, messages, params, settings) is asked
+    assert not asks_decision(FORMAT, messages, params, settings)  # the local profile: off
 
 
 def test_decision_body_appends_to_a_message_with_parts_and_needs_no_grammar_unconstrained() -> None:
@@ -240,9 +242,17 @@ def test_decision_body_appends_to_a_message_with_parts_and_needs_no_grammar_unco
         "stream": True,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
     }
-    out = decision_body(body, dataclasses.replace(FORMAT, constrain_calls=False))
+    out = decision_body(body, dataclasses.replace(DECIDING, constrain_calls=False))
     assert out["messages"][0]["content"][-1] == {"type": "text", "text": DECISION}
     assert "grammar" not in out and "stream" not in out
+
+
+def test_the_local_format_without_the_decision_sends_one_request(server: LoopbackServer) -> None:
+    server.add(f"{OSLO}\n{LIMA}", "Cold in both.")
+    result = Agent(model_on(server), tools=[get_weather]).run_sync("Weather in Oslo and Lima?")
+    assert result.output == "Cold in both." and result.usage.requests == 2  # the calls, then the answer
+    assert [len(m.tool_calls) for m in result.messages if hasattr(m, "tool_calls") and m.tool_calls] == [2]
+    assert all("PROSE" in body["grammar"] for body in server.bodies)
 
 
 def test_other_profiles_send_nothing_new(server: LoopbackServer) -> None:

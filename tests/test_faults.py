@@ -102,8 +102,7 @@ def test_every_fault_of_the_issue_has_a_case() -> None:
 
 FAKE_LLAMA = """\
 #!{python}
-# A stand-in for llama-server: /health, and /v1/chat/completions answering "call" (the local profile's
-# decision whether a tool does what is asked), one tool call, then text.
+# A stand-in for llama-server: /health, and /v1/chat/completions answering one tool call, then text.
 # When the file FAKE_LLAMA_DEAD exists it dies during start-up, as a server with a broken install would.
 import argparse, http.server, json, os, sys
 
@@ -115,7 +114,6 @@ if os.path.exists(os.environ["FAKE_LLAMA_DEAD"]):
     print("error: failed to load model", flush=True)
     sys.exit(3)
 answers = [
-    {{"role": "assistant", "content": "call"}},
     {{"role": "assistant", "content": None, "tool_calls": [
         {{"id": "call_1", "type": "function", "function": {{"name": "crash", "arguments": "{{}}"}}}}]}},
     {{"role": "assistant", "content": "still here"}},
@@ -211,8 +209,7 @@ async def test_shared_local_server_dying_mid_run_fails_the_run_with_its_transcri
     assert "failed to load model" in error.log_tail
     assert [type(m).__name__ for m in error.messages] == ["UserMessage", "AssistantMessage", "ToolMessage"]
     assert isinstance(error.messages[-1], ToolMessage) and error.messages[-1].content == "done"
-    # two requests: the decision and the call (`decide_tool_use`)
-    assert error.usage is not None and error.usage.requests == 2 and error.usage.tool_calls == 1
+    assert error.usage is not None and error.usage.requests == 1 and error.usage.tool_calls == 1
     assert "The shared llama-server died" in caplog.text
     assert capfd.readouterr().err == ""
 
@@ -230,7 +227,7 @@ async def test_own_local_server_dying_mid_run_fails_the_run_with_its_transcript(
     error = info.value
     assert error.status_code is None
     assert [type(m).__name__ for m in error.messages] == ["UserMessage", "AssistantMessage", "ToolMessage"]
-    assert error.usage is not None and error.usage.requests == 2  # the decision and the call
+    assert error.usage is not None and error.usage.requests == 1
 
 
 def test_a_loopback_tool_call_helper_is_importable() -> None:
