@@ -7,6 +7,11 @@ with a name of an offered tool and arguments valid for that tool's JSON schema. 
 that would leave the grammar, so a small model cannot invent a tool or a parameter, give a wrong type or
 forget a required argument. (Values are still the model's: the grounding check and validation stay.)
 
+With the profile's `calls_after_text`, a short text may come before the calls (`prose? calls`), ending at a
+line break (blank lines may come between the calls, and a code fence may close after them), and the calls after it are held to the schemas like any other; an answer (text with no call) may
+then hold no call-shaped JSON at all and no line that starts with `{`, so every call the parser can find in a
+reply was written under the grammar. (Without it, a call written after some text was not constrained.)
+
 Each tool gets its own `%json` rule holding its whole argument schema as the prompt shows it (so `$defs`
 and `$ref`s resolve inside it, and properties come in the prompt's order, which LLGuidance keeps). Objects that list their properties get `additionalProperties: false`
 unless they say otherwise (pydantic leaves it out, and extra keys would be ignored anyway).
@@ -27,6 +32,18 @@ __all__ = ["tool_call_grammar"]
 
 ANSWER = r"/[^{\s](.|\n)*/"
 """Plain text: anything whose first character is neither `{` (a call) nor white space."""
+_CALL_START = r"""\{\s*("type"\s*:\s*"function"\s*,\s*)?["']?(name|function|tool)["']?\s*:"""
+"""Where `_prompted.parse_tool_calls` sees a call begin (its `_CALL_START`)."""
+TEXT = rf"{ANSWER} & ~/(.|\n)*(\n\{{|{_CALL_START})(.|\n)*/"
+"""Text with no call in it (`calls_after_text`): no line starts with `{` and nothing is shaped like a call, so
+a call can only be written where the grammar holds it to its tool's schema."""
+PROSE = rf"{TEXT} & /(.|\n)*\n/"
+"""The text before calls (`calls_after_text`): text with no call, ending at a line break."""
+SEP = r"/\n+/"
+"""Between calls (`calls_after_text`): a line break, blank lines allowed."""
+CLOSE = r"/\n+(```)?\n*/"
+"""After the calls (`calls_after_text`): line breaks, and the fence closing a code block the text before
+them opened. Without it a model that wants to close its fence after a call can only write more calls."""
 
 
 def tool_call_grammar(
@@ -39,13 +56,18 @@ def tool_call_grammar(
     if not tools or tool_choice == "none":
         return None
     calls = tuple((t.name, json.dumps(_arguments_schema(t, profile), ensure_ascii=False)) for t in tools)
-    return _grammar(calls, tool_choice == "required")
+    return _grammar(calls, tool_choice == "required", profile.calls_after_text)
 
 
 @lru_cache(maxsize=256)
-def _grammar(calls: tuple[tuple[str, str], ...], required: bool) -> str:
-    lines = ["%llguidance {}", "start: calls" if required else "start: calls | answer"]
-    lines.append('calls: call ("\\n" call)*')
+def _grammar(calls: tuple[tuple[str, str], ...], required: bool, after_text: bool) -> str:
+    lines = ["%llguidance {}"]
+    if after_text:
+        lines.append("start: PROSE? calls CLOSE?" if required else "start: answer | PROSE? calls CLOSE?")
+        lines.append("calls: call (SEP call)*")
+    else:
+        lines.append("start: calls" if required else "start: calls | answer")
+        lines.append('calls: call ("\\n" call)*')
     lines.append("call: " + " | ".join(f"call_{i}" for i in range(len(calls))))
     for i, (name, arguments) in enumerate(calls):
         schema = (
@@ -53,7 +75,11 @@ def _grammar(calls: tuple[tuple[str, str], ...], required: bool) -> str:
             f'{arguments}}}, "required": ["name", "arguments"], "additionalProperties": false}}'
         )
         lines.append(f"call_{i}: %json {schema}")
-    if not required:
+    if after_text:
+        lines += [f"PROSE: {PROSE}", f"SEP: {SEP}", f"CLOSE: {CLOSE}"]
+        if not required:
+            lines += ["answer: TEXT", f"TEXT: {TEXT}"]
+    elif not required:
         lines.append(f"answer: {ANSWER}")
     return "\n".join(lines) + "\n"
 

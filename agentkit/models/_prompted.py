@@ -4,7 +4,9 @@ For servers whose own tool-call support fails (llama.cpp with a small model answ
 holds two calls, or a brace in plain text). A profile with `tool_calling="prompted"` turns it on. The
 transcript keeps real `ToolCall`s and `ToolMessage`s; only the wire form changes (`render_messages`):
 
-- the system prompt lists each tool as JSON (name, description, parameters) and says how to call one;
+- the system prompt lists each tool as JSON (name, description, parameters) and says how to call one (with
+  `several_calls_prompt`: the three kinds of reply, text when no tool fits, one call or several, and an
+  example of several calls in one reply);
 - a past call goes back as the JSON object the model wrote, `{"name": ..., "arguments": {...}}`, without
   the text written before it (written before the result, it is a plan or a guess the model anchors on);
 - the results of a turn go back in a user message, each after the call it answers; after the latest ones
@@ -67,6 +69,27 @@ TOOLS_SECTION = (
     "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
     "question needs no tool, answer it directly."
 )
+CHOICES_SECTION = (
+    "# Tools\n\n"
+    "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
+    "its arguments.\n{tools}\n\n"
+    "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
+    "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
+    '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
+    "When the question needs several calls that do not need each other's results (the same tool for several "
+    "values, or different tools for different parts of the question), write all of them in this one reply, "
+    "one JSON object per line and nothing else. For example, with tools named population and local_time, "
+    '"How many people live in Peru and in Chile, and what time is it in Lagos?" gets this reply:\n'
+    '{{"name": "population", "arguments": {{"country": "Peru"}}}}\n'
+    '{{"name": "population", "arguments": {{"country": "Chile"}}}}\n'
+    '{{"name": "local_time", "arguments": {{"city": "Lagos"}}}}\n'
+    "When a call needs the result of another call, make that other call first, alone, and wait for its "
+    "result. Take argument values from the question or from earlier results; never make them up. Each result "
+    "comes back to you with the call it answers. As soon as the results answer the question, reply with the "
+    "answer in plain text, without JSON. If no tool does what is asked, call none: answer in plain text. If "
+    "the question needs no tool, answer it directly."
+)
+"""The tool section with `several_calls_prompt`: several calls in one reply shown, the no-tool reply named."""
 RESULTS_HEADER = "Tool results:"
 QUESTION = 'The question was: "{question}"'
 NEXT_STEP = {
@@ -95,7 +118,8 @@ def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: Mo
     It does not depend on the tool choice, so a server's prompt cache keeps it from request to request.
     """
     lines = [json.dumps(_describe(t, profile), ensure_ascii=False) for t in tools]
-    return f"{base or DEFAULT_SYSTEM}\n\n{TOOLS_SECTION.format(tools=chr(10).join(lines))}"
+    section = CHOICES_SECTION if profile.several_calls_prompt else TOOLS_SECTION
+    return f"{base or DEFAULT_SYSTEM}\n\n{section.format(tools=chr(10).join(lines))}"
 
 
 def _describe(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:

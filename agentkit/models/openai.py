@@ -22,6 +22,7 @@ from .._support.redact import header_secrets
 from ..exceptions import ModelAPIError, ModelUnavailableError, UserError
 from ..messages import transcript_call_ids
 from ..settings import ModelSettings
+from ..usage import Usage
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._api_errors import APIErrors
 from ._caching import with_cache_breakpoints
@@ -278,6 +279,11 @@ class OpenAIChatModel(Model):
     ) -> AssistantMessage:
         """One request to the current model, errors in 200 bodies retried."""
         profile = self.profile  # the asked model's: it prices the answer
+        decision = None
+        if profile.decide_tool_use:
+            parameters, settings, decision = await self._decide_tool_use(
+                client, messages, parameters, settings
+            )
         body = self.request_body(messages, parameters, settings)
         attempt = 0
         while True:
@@ -295,11 +301,38 @@ class OpenAIChatModel(Model):
                 )
                 message.model_name = message.model_name or body["model"]
                 stamp_family(message, profile, body["model"])
+                if decision is not None:
+                    message.usage = decision + (message.usage or Usage())
                 return message
             exc = self._errors.body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
                 raise exc
             attempt += 1
+
+    async def _decide_tool_use(
+        self,
+        client: AsyncOpenAI,
+        messages: Sequence[Message],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+    ) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
+        """The profile's `decide_tool_use`: when this request is the first reply to a question, ask first
+        whether a tool does what is asked; on "no", the parameters and settings of a reply without calls.
+        Returns them with the decision's usage (`None` when nothing was asked)."""
+        from ._chat_format import parse_usage
+        from ._tool_decision import asks_decision, decision_body, tool_use_declined, without_tools
+
+        if not asks_decision(self.profile, messages, parameters, settings):
+            return parameters, settings, None
+        body = decision_body(self.request_body(messages, parameters, settings), self.profile)
+        with in_use(client):
+            data = await self._post(client, body, settings)
+        if not data.get("error") and tool_use_declined(data):
+            logger.debug(
+                "%s: no tool does what is asked; the reply is asked for without calls", self._model_name
+            )
+            parameters, settings = without_tools(parameters, settings)
+        return parameters, settings, parse_usage(data.get("usage"), self.profile)
 
     def _take_known_successor(self) -> None:
         """Go straight to the successor this process already found for a retired model (another model
@@ -379,6 +412,11 @@ class OpenAIChatModel(Model):
         from ._stream import StreamAssembler, retry_before_first
 
         profile = self.profile
+        decision = None
+        if profile.decide_tool_use:
+            parameters, settings, decision = await self._decide_tool_use(
+                client, messages, parameters, settings
+            )
         body = self.request_body(messages, parameters, settings, stream=True)
         taken = transcript_call_ids(messages)
 
@@ -398,6 +436,8 @@ class OpenAIChatModel(Model):
                     if isinstance(event, ResponseFinished):
                         event.message.model_name = event.message.model_name or body["model"]
                         stamp_family(event.message, profile, body["model"])
+                        if decision is not None:
+                            event.message.usage = decision + (event.message.usage or Usage())
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:

@@ -68,6 +68,21 @@ class ModelProfile:
     """With `tool_calling="prompted"`: send a grammar (llama.cpp's `grammar` field, in LLGuidance's syntax)
     so the reply is plain text or valid calls of the offered tools, nothing else (`_grammar`). Needs a
     llama.cpp server built with LLGuidance, as the local model's default engine (xllamacpp) is."""
+    calls_after_text: bool = False
+    """With `constrain_calls`: the grammar also lets a short text come before the calls, the calls after it
+    held to the tools' schemas like any other, and an answer hold no call at all (no line of it starts with
+    `{`); without it, only a reply that starts as a call is constrained (`_grammar`)."""
+    several_calls_prompt: bool = False
+    """With `tool_calling="prompted"`: the system prompt shows a reply with several independent calls, one
+    per line, says to write them all in one reply, and to call no tool when none does what is asked (small
+    models otherwise make one call per turn or describe the calls in prose)."""
+    decide_tool_use: bool = False
+    """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), ask
+    the model, in a request of its own, whether its reply will be a call or text because no tool does what is
+    asked (with `constrain_calls`, a grammar allows only `call` or `text`); on "text" the reply is asked for
+    with tool choice `none`.
+    The request is the reply's own prompt plus one question, so a server's prompt cache makes it cheap; its
+    tokens count in the reply's `usage` (`requests` 2) (`_tool_decision`)."""
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""

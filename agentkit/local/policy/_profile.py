@@ -72,6 +72,10 @@ LOCAL = ModelProfile(
     structured_output="tool",
     tool_calling="prompted",
     constrain_calls=True,
+    calls_after_text=True,
+    several_calls_prompt=True,
+    # the call-or-text decision (`decide_tool_use`) is off: on a 12-request probe it turned 2 of 3 irrelevant
+    # requests into text answers but sent both single calls and a parallel one to text (9/12 off, 8/12 on)
     results_reminder=True,
     policy=RunPolicy(
         checker=GroundingCheck, steer_repeated_calls=True, trace_numbers=True, explain_repeated_failures=True

@@ -1,0 +1,262 @@
+"""The prompted reply format of the local profile: several calls as natural as one, a call may follow text
+(and is then held to its tool's schema by the grammar), and a cheap yes/no decision first so a request no
+tool fits is answered in text. Grammars checked with LLGuidance itself; requests through the real
+`AsyncOpenAI` client against the loopback server, asserting on the JSON that goes out."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pytest
+
+from agentkit import Agent, ModelSettings, UserMessage, tool
+from agentkit.local.policy import LOCAL
+from agentkit.models import ModelRequestParameters
+from agentkit.models._grammar import tool_call_grammar
+from agentkit.models._prompted import CHOICES_SECTION, TOOLS_SECTION, system_prompt
+from agentkit.models._tool_decision import DECISION, DECISION_GRAMMAR, asks_decision, decision_body
+from agentkit.models.openai import OpenAIChatModel
+from agentkit.models.profiles import ModelProfile
+from agentkit.testing import LoopbackServer
+
+llguidance = pytest.importorskip("llguidance")
+
+# the local profile's wire format, without its run policy (the checks have their own tests)
+FORMAT = dataclasses.replace(LOCAL, policy=None)
+DECIDING = dataclasses.replace(FORMAT, decide_tool_use=True)
+PLAIN = ModelProfile(family="test", tool_calling="prompted", constrain_calls=True)
+
+
+@tool
+def get_weather(city: str, units: Literal["celsius", "fahrenheit"] = "celsius") -> str:
+    """Current weather in a city.
+
+    Args:
+        city: City name.
+        units: Temperature units.
+    """
+    return f"{city}: 3°C"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+TOOLS = [get_weather.definition, add.definition]
+OSLO = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
+LIMA = '{"name": "get_weather", "arguments": {"city": "Lima", "units": "fahrenheit"}}'
+SUM = '{"name": "add", "arguments": {"a": 2, "b": 3}}'
+BAD_SUM = '{"name": "add", "arguments": {"a": "two", "b": 3}}'
+
+
+def accepts(grammar: str, text: str) -> bool:
+    tokenizer = llguidance.LLTokenizer("byte")
+    matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
+    matcher.consume_tokens(tokenizer.tokenize_str(text))
+    return not matcher.is_error() and matcher.is_accepting()
+
+
+def grammar_of(profile: ModelProfile, choice: str = "auto") -> str:
+    grammar = tool_call_grammar(TOOLS, profile, choice)
+    assert grammar is not None and llguidance.LLMatcher.validate_grammar(grammar) == ""
+    return grammar
+
+
+# -- the grammar ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Oslo has light snow, -3°C.",
+        "Two lines of text,\nthe second one {in braces}.",
+        "```python\nprint({'a': 1})\n```",
+        OSLO,
+        f"{OSLO}\n{LIMA}\n{SUM}",
+        f"I'll look up both cities and add the numbers.\n{OSLO}\n{LIMA}",
+        f"First the weather.\nThen the sum.\n{OSLO}\n{SUM}",
+        f"```json\n{OSLO}",  # a call in an opened code fence is a constrained call after text
+        f"```json\n{OSLO}\n\n{LIMA}\n```\n",  # blank lines between the calls, the fence closed after them
+        f"{OSLO}\n",
+    ],
+)
+def test_text_one_call_several_calls_and_text_then_calls_are_allowed(reply: str) -> None:
+    assert accepts(grammar_of(FORMAT), reply)
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (f"Looking it up.\n{OSLO.replace('get_weather', 'get_time')}", "an unknown tool after text"),
+        (f"Looking it up.\n{OSLO.replace('city', 'town')}", "an unknown parameter after text"),
+        (f"Two calls.\n{OSLO}\n{BAD_SUM}", "a wrong type in the second call after text"),
+        (f"Looking it up.\n{LIMA.replace('fahrenheit', 'kelvin')}", "a value outside the enum after text"),
+        ('Looking it up.\n{"name": "add", "arguments": {"a": 2}}', "a required argument left out after text"),
+        (f"Looking it up: {OSLO}", "a call inside a line of text"),
+        ("The result:\n{'name': 'add', 'arguments': {'a': 2, 'b': 3}}", "a Python-style call after text"),
+        ('Here is JSON:\n{"x": 1}', "a line of an answer starting with a brace"),
+        (f"{OSLO}\nDone.", "text after the calls"),
+        (f"{OSLO}\n```\n{LIMA}", "a call after the closing fence"),
+        (f"\n{OSLO}", "white space first"),
+    ],
+)
+def test_a_call_after_text_is_held_to_the_schema(reply: str, why: str) -> None:
+    assert not accepts(grammar_of(FORMAT), reply), why
+
+
+def test_without_calls_after_text_only_a_reply_starting_as_a_call_is_constrained() -> None:
+    grammar = grammar_of(PLAIN)
+    assert accepts(grammar, f"Looking it up.\n{OSLO.replace('get_weather', 'get_time')}")
+    assert "PROSE" not in grammar
+
+
+def test_required_choice_allows_text_then_calls_but_not_text_alone() -> None:
+    grammar = grammar_of(FORMAT, "required")
+    assert accepts(grammar, f"Both cities:\n{OSLO}\n{LIMA}")
+    assert accepts(grammar, OSLO)
+    assert not accepts(grammar, "It is cold.")
+    assert not accepts(grammar, f"Both cities:\n{OSLO.replace('Oslo', '1')[:-2]}")
+
+
+# -- the system prompt ---------------------------------------------------------------------------------------
+
+
+def test_the_prompt_names_the_no_tool_reply_and_shows_several_calls_in_one_reply() -> None:
+    text = system_prompt(None, TOOLS, FORMAT)
+    assert CHOICES_SECTION.split("{tools}")[1].replace("{{", "{").replace("}}", "}") in text
+    example = [line for line in text.splitlines() if line.startswith('{"name": "population"')]
+    assert len(example) == 2 and all(json.loads(line)["arguments"] for line in example)
+    assert "If no tool does what is asked, call none" in text
+    plain = system_prompt(None, TOOLS, PLAIN)
+    assert TOOLS_SECTION.split("{tools}")[1].replace("{{", "{").replace("}}", "}") in plain
+    assert "If no tool does what is asked" not in plain
+
+
+# -- on the wire ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(model="local-test") as srv:
+        yield srv
+
+
+def model_on(server: LoopbackServer, profile: ModelProfile = FORMAT) -> OpenAIChatModel:
+    return OpenAIChatModel("local-test", base_url=server.base_url, profile=profile)
+
+
+def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
+    server.add("call", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
+    agent = Agent(model_on(server, DECIDING), tools=[get_weather, add])
+    result = agent.run_sync("Weather in Oslo and in Lima?")
+    assert result.output == "Oslo: 3°C, Lima: 3°C."
+    decision, first, second = server.bodies
+    assert decision["grammar"] == DECISION_GRAMMAR
+    assert first["grammar"] == tool_call_grammar(TOOLS, FORMAT, "auto")
+    assert "start: answer | PROSE? calls" in first["grammar"]
+    assert "population" in first["messages"][0]["content"]
+    calls = result.messages[1].tool_calls  # type: ignore[union-attr]
+    assert [(c.name, json.loads(c.arguments)["city"]) for c in calls] == [
+        ("get_weather", "Oslo"),
+        ("get_weather", "Lima"),
+    ]
+    assert second["messages"][2]["content"] == f"{OSLO}\n{LIMA}"  # the calls go back without the text
+    assert "grammar" in second and len(server.bodies) == 3  # no decision after tool results
+
+
+def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: LoopbackServer) -> None:
+    server.add("text", "No tool here can book a flight.")
+    result = Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
+    assert result.output == "No tool here can book a flight."
+    decision, reply = server.bodies
+    assert decision["grammar"] == DECISION_GRAMMAR and decision["max_tokens"] == 2
+    assert decision["messages"][:-1] == reply["messages"][:-1]  # the same prompt, so the cache serves it
+    assert decision["messages"][-1]["content"] == f"Book me a flight to Rome.\n\n{DECISION}"
+    assert "grammar" not in reply
+    assert reply["messages"][-1]["content"] == (
+        "Book me a flight to Rome.\n\nAnswer in plain text, without calling a tool."
+    )
+    assert result.usage.requests == 2
+    assert result.usage.input_tokens == 2 * server.usage["prompt_tokens"]
+
+
+def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: LoopbackServer) -> None:
+    server.add("call", "5")
+    model = model_on(server, DECIDING)
+    params = ModelRequestParameters(tools=TOOLS, tool_choice="auto")
+    messages = [UserMessage(content="2+3?")]
+    reply = Agent(model, tools=[get_weather, add]).run_sync("2+3?")
+    assert reply.output == "5"
+    body = server.bodies[1]
+    assert body == model.request_body(messages, params, ModelSettings()) | {"messages": body["messages"]}
+    assert body["messages"][-1] == {"role": "user", "content": "2+3?"}
+
+
+def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
+    server.add("text", "Nothing to call for that.")
+
+    async def main() -> Any:
+        async with Agent(model_on(server, DECIDING), tools=[get_weather]).run_stream(
+            "Tell me a joke."
+        ) as stream:
+            async for _ in stream:
+                pass
+        return stream.result.output, stream.result.usage
+
+    output, usage = asyncio.run(main())
+    assert output == "Nothing to call for that."
+    decision, reply = server.bodies
+    assert "stream" not in decision and reply["stream"] is True
+    assert decision["grammar"] == DECISION_GRAMMAR and "grammar" not in reply
+    assert usage.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("messages", "settings", "names", "asked"),
+    [
+        ([UserMessage(content="Hi")], ModelSettings(), ["get_weather"], True),
+        ([UserMessage(content="Hi")], ModelSettings(tool_choice="required"), ["get_weather"], False),
+        ([UserMessage(content="Hi", feedback=True)], ModelSettings(), ["get_weather"], False),
+        ([UserMessage(content="Hi")], ModelSettings(), ["get_weather", "final_result"], False),
+        ([], ModelSettings(), ["get_weather"], False),
+    ],
+)
+def test_when_the_decision_is_asked(
+    messages: list[Any], settings: ModelSettings, names: list[str], asked: bool
+) -> None:
+    tools = [dataclasses.replace(get_weather.definition, name=n) for n in names]
+    params = ModelRequestParameters(tools=tools, tool_choice="auto")
+    assert asks_decision(DECIDING, messages, params, settings) is asked
+    assert not asks_decision(FORMAT, messages, params, settings)  # the local profile: off
+
+
+def test_decision_body_appends_to_a_message_with_parts_and_needs_no_grammar_unconstrained() -> None:
+    body = {
+        "model": "m",
+        "stream": True,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+    }
+    out = decision_body(body, dataclasses.replace(DECIDING, constrain_calls=False))
+    assert out["messages"][0]["content"][-1] == {"type": "text", "text": DECISION}
+    assert "grammar" not in out and "stream" not in out
+
+
+def test_the_local_format_without_the_decision_sends_one_request(server: LoopbackServer) -> None:
+    server.add(f"{OSLO}\n{LIMA}", "Cold in both.")
+    result = Agent(model_on(server), tools=[get_weather]).run_sync("Weather in Oslo and Lima?")
+    assert result.output == "Cold in both." and result.usage.requests == 2  # the calls, then the answer
+    assert [len(m.tool_calls) for m in result.messages if hasattr(m, "tool_calls") and m.tool_calls] == [2]
+    assert all("PROSE" in body["grammar"] for body in server.bodies)
+
+
+def test_other_profiles_send_nothing_new(server: LoopbackServer) -> None:
+    server.add("Hello.")
+    Agent(model_on(server, ModelProfile()), tools=[get_weather]).run_sync("Hi")
+    (body,) = server.bodies
+    assert "grammar" not in body and body["messages"][-1] == {"role": "user", "content": "Hi"}
