@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agentkit import ModelSettings, UserMessage, tool
+from agentkit.local import LocalModel
 from agentkit.models import ModelRequestParameters
-from agentkit.models.local import LocalModel
 from agentkit.models.profiles import profile_for
 
 

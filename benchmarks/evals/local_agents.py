@@ -1,10 +1,11 @@
 """The local model's agents for `agentkit eval --agent`, with issue 26's mechanisms on or off by name.
 
 One agent per suite, holding that suite's tools, on `LocalModel` with the local profile as shipped, less
-the mechanisms named in `AGENTKIT_LOCAL_OFF` (comma-separated; `new` turns off all five, which gives the
-local model as it was before them):
+the mechanisms named in `AGENTKIT_LOCAL_OFF` and plus those named in `AGENTKIT_LOCAL_ON` (comma-separated;
+`new` in OFF turns off all five, which gives the local model as it was before them):
 
-- the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use`;
+- the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use` (off in
+  the local profile as shipped: `AGENTKIT_LOCAL_ON=decide_tool_use` measures it);
 - the run policy (`RunPolicy` options): `trace_numbers`, `explain_repeated_failures`.
 
     agentkit eval benchmarks/evals/local_fourth.yaml --agent benchmarks/evals/local_agents.py:fourth \
