@@ -54,20 +54,22 @@ def switched_off(names: str) -> tuple[str, ...]:
     return tuple(off)
 
 
-def profile(off: tuple[str, ...]) -> ModelProfile:
-    """The local profile with the mechanisms in `off` turned off."""
+def profile(off: tuple[str, ...], on: tuple[str, ...] = ()) -> ModelProfile:
+    """The local profile with the mechanisms in `off` turned off and those in `on` turned on."""
+    switches = {**{n: True for n in on}, **{n: False for n in off}}
     policy = LOCAL.policy
     assert isinstance(policy, RunPolicy)
-    policy = dataclasses.replace(policy, **{n: False for n in POLICY_FIELDS if n in off})
-    return dataclasses.replace(LOCAL, policy=policy, **{n: False for n in PROFILE_FIELDS if n in off})
+    policy = dataclasses.replace(policy, **{n: v for n, v in switches.items() if n in POLICY_FIELDS})
+    fields = {n: v for n, v in switches.items() if n in PROFILE_FIELDS}
+    return dataclasses.replace(LOCAL, policy=policy, **fields)
 
 
 def agent(suite: str) -> Agent[Any, str]:
     off = switched_off(os.environ.get("AGENTKIT_LOCAL_OFF", ""))
+    on = tuple(n for n in switched_off(os.environ.get("AGENTKIT_LOCAL_ON", "")) if n not in off)
     tools = load_tools([str(SUITE_TOOLS[suite])])
-    return Agent(
-        LocalModel(profile=profile(off)), tools=tools, max_turns=20
-    )  # as `agentkit eval --tools` builds it
+    # max_turns as `agentkit eval --tools` builds its agent (the baselines were run that way)
+    return Agent(LocalModel(profile=profile(off, on)), tools=tools, max_turns=20)
 
 
 main = agent("main")
