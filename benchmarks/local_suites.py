@@ -3,6 +3,7 @@
     python benchmarks/local_suites.py run --tag after                 # the local profile as shipped
     python benchmarks/local_suites.py run --tag before --off new      # all five mechanisms off
     python benchmarks/local_suites.py run --tag no-trace --off trace_numbers --suites fourth,third
+    python benchmarks/local_suites.py run --tag decide --on decide_tool_use --bfcl
     python benchmarks/local_suites.py table before after              # side by side, as markdown
 
 `run` calls `agentkit eval CASES --agent benchmarks/evals/local_agents.py:SUITE --concurrency 1 --json
@@ -28,11 +29,11 @@ SUITES = ("main", "holdout", "third", "fourth")
 sys.path.insert(0, str(HERE / "evals"))
 
 
-def run(tag: str, off: str, suites: list[str], bfcl: bool) -> None:
+def run(tag: str, off: str, on: str, suites: list[str], bfcl: bool) -> None:
     from local_agents import PROFILE_FIELDS, switched_off
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "AGENTKIT_LOCAL_OFF": off}
+    env = {**os.environ, "AGENTKIT_LOCAL_OFF": off, "AGENTKIT_LOCAL_ON": on}
     for suite in suites:
         out = RESULTS / f"{tag}_{suite}.json"
         command = [
@@ -42,7 +43,8 @@ def run(tag: str, off: str, suites: list[str], bfcl: bool) -> None:
         print("$", " ".join(command), flush=True)
         subprocess.run(command, env=env, check=True)
     if bfcl:
-        fields = [f"--profile={name}=false" for name in PROFILE_FIELDS if name in switched_off(off)]
+        fields = [f"--profile={name}=true" for name in PROFILE_FIELDS if name in switched_off(on)]
+        fields += [f"--profile={name}=false" for name in PROFILE_FIELDS if name in switched_off(off)]
         command = [
             sys.executable,
             str(HERE / "bfcl_sample.py"),
@@ -95,13 +97,16 @@ def main() -> None:
     runner = commands.add_parser("run")
     runner.add_argument("--tag", required=True)
     runner.add_argument("--off", default="", help="mechanisms off, comma-separated (new: all five)")
+    runner.add_argument(
+        "--on", default="", help="mechanisms on that the local profile leaves off (decide_tool_use)"
+    )
     runner.add_argument("--suites", default=",".join(SUITES))
     runner.add_argument("--bfcl", action="store_true", help="also the leaderboard sample")
     shower = commands.add_parser("table")
     shower.add_argument("tags", nargs="+")
     args = parser.parse_args()
     if args.command == "run":
-        run(args.tag, args.off, [s for s in args.suites.split(",") if s], args.bfcl)
+        run(args.tag, args.off, args.on, [s for s in args.suites.split(",") if s], args.bfcl)
     else:
         print(table(args.tags))
 
