@@ -177,9 +177,10 @@ def _type_check(
     if type(value) is expected:
         if nested is None:
             return Verdict(True, "variable" if is_variable else "")
+        items: list[Any] = list(value)
         for option in allowed:
             if isinstance(option, list) and all(
-                _type_check(parameter, item, option, "", nested, None).valid for item in value
+                _type_check(parameter, item, option, "", nested, None).valid for item in items
             ):
                 return Verdict(True, "variable" if is_variable else "")
             if not isinstance(option, list):
