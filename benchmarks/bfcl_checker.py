@@ -177,7 +177,7 @@ def _type_check(
     if type(value) is expected:
         if nested is None:
             return Verdict(True, "variable" if is_variable else "")
-        items: list[Any] = list(value)
+        items: list[Any] = value if isinstance(value, list) else []  # `nested` is set for arrays only
         for option in allowed:
             if isinstance(option, list) and all(
                 _type_check(parameter, item, option, "", nested, None).valid for item in items
