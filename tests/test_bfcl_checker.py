@@ -16,7 +16,7 @@ from bfcl_checker import check_item, standardize_string
 
 from agentkit import AssistantMessage, ToolCall
 
-AREA = {
+AREA: dict[str, Any] = {
     "name": "geometry.area",
     "description": "Area of a rectangle.",
     "parameters": {
@@ -30,10 +30,10 @@ AREA = {
         "required": ["width", "height"],
     },
 }
-AREA_ANSWER = [
+AREA_ANSWER: list[dict[str, Any]] = [
     {"geometry.area": {"width": [2.5], "height": [4], "unit": ["square metres", ""], "exact": ["", True]}}
 ]
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "name": "weather",
     "description": "Weather in a city.",
     "parameters": {
@@ -54,7 +54,7 @@ def simple(arguments: dict[str, Any], name: str = "geometry.area") -> tuple[bool
     return verdict.valid, verdict.kind
 
 
-def weather(arguments: dict[str, Any], allowed: dict[str, list[Any]]) -> tuple[bool, str]:
+def weather(arguments: dict[str, Any], allowed: dict[str, Any]) -> tuple[bool, str]:
     verdict = check_item("simple", [WEATHER], [{"weather": arguments}], [{"weather": allowed}])
     return verdict.valid, verdict.kind
 
@@ -149,12 +149,12 @@ def test_multiple_checks_the_one_expected_function_among_several() -> None:
 
 
 def test_parallel_calls_match_in_any_order_with_the_same_count() -> None:
-    answer = [
+    answer: list[dict[str, Any]] = [
         {"weather": {"city": ["Oslo"]}},
         {"weather": {"city": ["Lima"]}},
         {"geometry.area": AREA_ANSWER[0]["geometry.area"]},
     ]
-    calls = [
+    calls: list[dict[str, Any]] = [
         {"geometry.area": {"width": 2.5, "height": 4}},
         {"weather": {"city": "Lima"}},
         {"weather": {"city": "Oslo"}},
