@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bfcl_checker import Verdict, check_item
 
-from agentkit import AssistantMessage, Message, ModelSettings, SystemMessage, UserMessage
+from agentkit import AgentkitError, AssistantMessage, Message, ModelSettings, SystemMessage, UserMessage
 from agentkit.models import ModelRequestParameters
 from agentkit.models.local import LocalModel
 from agentkit.models.profiles import ModelProfile, profile_for
@@ -217,7 +217,23 @@ async def run_item(model: LocalModel, category: str, item: Mapping[str, Any]) ->
     """One request for `item`, its reply scored."""
     definitions, names = tool_definitions(item["function"])
     started = time.perf_counter()
-    reply = await model.request(messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings())
+    try:
+        reply = await model.request(
+            messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
+        )
+    except AgentkitError as exc:  # a request that fails (timed out) fails its item, as it fails a run
+        return ItemResult(
+            id=item["id"],
+            category=category,
+            passed=False,
+            kind="error",
+            reason=f"{type(exc).__name__}: {exc}"[:300],
+            calls=[],
+            text="",
+            seconds=round(time.perf_counter() - started, 2),
+            input_tokens=0,
+            output_tokens=0,
+        )
     seconds = time.perf_counter() - started
     calls, notes = calls_of(reply, names)
     verdict: Verdict = check_item(category, item["function"], calls, item["possible_answer"])
@@ -277,15 +293,25 @@ def summarize(results: Sequence[ItemResult], categories: Sequence[str]) -> list[
 
 
 async def run_sample(
-    selected: Mapping[str, Sequence[Mapping[str, Any]]], profile: ModelProfile | None, verbose: bool
-) -> tuple[list[ItemResult], LocalModel]:
+    selected: Mapping[str, Sequence[Mapping[str, Any]]],
+    profile: ModelProfile | None,
+    verbose: bool,
+    *,
+    done: Mapping[str, ItemResult],
+    save: Callable[[list[ItemResult]], None],
+) -> list[ItemResult]:
+    """Each selected item's result: those in `done` kept, the others asked for (`save` called after each)."""
     model = LocalModel(profile=profile)
     await model.start()  # the server's start-up is not an item's time
-    results = []
+    results: list[ItemResult] = []
     for category, items in selected.items():
         for item in items:
+            if item["id"] in done:
+                results.append(done[item["id"]])
+                continue
             result = await run_item(model, category, item)
             results.append(result)
+            save(results)
             shown = "; ".join(f"{n}({json.dumps(a)[:70]})" for c in result.calls for n, a in c.items())
             print(
                 f"{result.id:<24} {'ok' if result.passed else 'NO':<3} {result.seconds:>6.1f}s "
@@ -294,7 +320,11 @@ async def run_sample(
             )
             if verbose and not result.passed:
                 print(f"      calls: {shown or '-'} | text: {result.text[:160]!r}")
-    return results, model
+    return results
+
+
+def _shown(overrides: Mapping[str, Any]) -> dict[str, str]:
+    return {k: repr(v) for k, v in overrides.items()}
 
 
 def _commit() -> str:
@@ -319,6 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the bfcl-eval wheel is kept")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failing reply")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the items already in --json (same seed, profile) and ask the rest",
+    )
     args = parser.parse_args(argv)
 
     categories = [c.strip() for c in args.only.split(",") if c.strip()] or list(CATEGORIES)
@@ -329,10 +364,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     profile = dataclasses.replace(profile_for("local"), **overrides) if overrides else None
     archive = wheel(args.cache)
     selected = {c: sample(load_items(archive, c), args.limit, args.seed) for c in categories}
+    done: dict[str, ItemResult] = {}
+    if args.resume and args.json is not None and args.json.exists():
+        previous = json.loads(args.json.read_text())
+        if previous["seed"] != args.seed or previous["profile_overrides"] != _shown(overrides):
+            raise SystemExit(f"--resume: {args.json} was written with another seed or profile")
+        done = {i["id"]: ItemResult(**i) for i in previous["items"]}
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
-    results, model = asyncio.run(run_sample(selected, profile, args.verbose))
-    wall = time.perf_counter() - started
+    total = sum(len(items) for items in selected.values())
+
+    def save(results: list[ItemResult]) -> None:
+        if args.json is None:
+            return
+        report = {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "commit": _commit(),
+            "bfcl_version": BFCL_VERSION,
+            "seed": args.seed,
+            "per_category": args.limit,
+            "model": "local:qwen2.5-coder-1.5b",
+            "profile_overrides": _shown(overrides),
+            "cores": os.cpu_count(),
+            "load_average": {"start": load_start, "end": os.getloadavg()[0]},
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "complete": len(results) == total,
+            "summary": summarize(results, categories),
+            "items": [dataclasses.asdict(r) for r in results],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+    results = asyncio.run(run_sample(selected, profile, args.verbose, done=done, save=save))
+    save(results)
     rows = summarize(results, categories)
     print(f"\n{'category':<18} {'passed':>8} {'s/item':>7} {'requests':>8} {'tokens/item':>11}")
     for row in rows:
@@ -341,22 +405,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row['requests']:>8} {row['tokens_per_item']:>11.0f}"
         )
     if args.json is not None:
-        report = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "commit": _commit(),
-            "bfcl_version": BFCL_VERSION,
-            "seed": args.seed,
-            "per_category": args.limit,
-            "model": model.model_name,
-            "profile_overrides": {k: repr(v) for k, v in overrides.items()},
-            "cores": os.cpu_count(),
-            "load_average": {"start": load_start, "end": os.getloadavg()[0]},
-            "wall_seconds": round(wall, 1),
-            "summary": rows,
-            "items": [dataclasses.asdict(r) for r in results],
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"\nwrote {args.json}")
     return 0
 
