@@ -239,3 +239,53 @@ def test_a_replys_calls_are_read_back_under_bfcls_names() -> None:
     calls, notes = calls_of(reply, {"travel_plan": "travel.plan", "weather": "weather"})
     assert calls == [{"travel.plan": {"route": ["a", "b"]}}, {"weather": {}}]
     assert notes == ["weather: arguments not a JSON object: 'not json'"]
+
+
+ITEM: dict[str, Any] = {
+    "id": "parallel_0",
+    "question": [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Area of 2.5 by 4, twice."}]
+    ],
+    "function": [AREA],
+    "possible_answer": [AREA_ANSWER[0], AREA_ANSWER[0]],
+}
+
+
+async def test_an_item_is_one_request_whose_calls_are_scored() -> None:
+    """`run_item` sends the item's turn and tools through the model's `request` and scores the reply."""
+    from bfcl_sample import PYTHON_HINT, run_item
+
+    from agentkit import Message
+    from agentkit.testing import FunctionModel, RequestInfo, tool_calls_response
+
+    seen: list[tuple[list[Message], RequestInfo]] = []
+
+    def reply(messages: list[Message], info: RequestInfo) -> AssistantMessage:
+        seen.append((messages, info))
+        return tool_calls_response([("geometry_area", {"width": 2.5, "height": 4})] * 2)
+
+    result = await run_item(FunctionModel(reply), "parallel", ITEM)  # type: ignore[arg-type]
+    assert (result.passed, result.calls) == (True, [{"geometry.area": {"width": 2.5, "height": 4}}] * 2)
+    [(messages, info)] = seen
+    assert [(m.role, m.content) for m in messages] == [
+        ("system", "Be brief."),
+        ("user", "Area of 2.5 by 4, twice."),
+    ]
+    assert [(t.name, t.description) for t in info.parameters.tools] == [
+        ("geometry_area", "Area of a rectangle." + PYTHON_HINT)
+    ]
+    assert info.parameters.tool_choice is None and info.settings.max_tokens is None
+
+
+async def test_a_request_that_fails_fails_its_item() -> None:
+    from bfcl_sample import run_item
+
+    from agentkit import ModelAPIError
+    from agentkit.testing import FunctionModel
+
+    def timeout(messages: Any, info: Any) -> AssistantMessage:
+        raise ModelAPIError("Request to local timed out.", status_code=None)
+
+    result = await run_item(FunctionModel(timeout), "irrelevance", {**ITEM, "possible_answer": None})  # type: ignore[arg-type]
+    assert (result.passed, result.kind, result.calls) == (False, "error", [])
+    assert result.reason.startswith("ModelAPIError: Request to local timed out.")
