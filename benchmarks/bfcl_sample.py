@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bfcl_checker import Verdict, check_item
 
 from agentkit import AgentkitError, AssistantMessage, Message, ModelSettings, SystemMessage, UserMessage
+from agentkit.local import LocalModel
 from agentkit.models import ModelRequestParameters
-from agentkit.models.local import LocalModel
 from agentkit.models.profiles import ModelProfile, profile_for
 from agentkit.tool import ToolDefinition
 

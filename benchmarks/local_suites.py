@@ -4,24 +4,21 @@
     python benchmarks/local_suites.py run --tag before --off new      # all five mechanisms off
     python benchmarks/local_suites.py run --tag no-trace --off trace_numbers --suites fourth,third
     python benchmarks/local_suites.py run --tag decide --on decide_tool_use --bfcl
-    python benchmarks/local_suites.py table before after              # side by side, as markdown
+    python benchmarks/evals/table.py benchmarks/evals/results/after   # the figures, as markdown
 
 `run` calls `agentkit eval CASES --agent benchmarks/evals/local_agents.py:SUITE --concurrency 1 --json
 benchmarks/evals/results/TAG_SUITE.json` for each suite, with `AGENTKIT_LOCAL_OFF` set from `--off`
 (see local_agents.py), and with `--bfcl` also `bfcl_sample.py` with the same profile fields off
-(`TAG_bfcl.json`; the run policy plays no part in a first reply). `table` reads those files: passes,
-seconds, requests and tokens per task, for each suite and each leaderboard category.
+(`TAG_bfcl.json`; the run policy plays no part in a first reply). `evals/table.py` reads those files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "evals" / "results"
@@ -56,39 +53,6 @@ def run(tag: str, off: str, on: str, suites: list[str], bfcl: bool) -> None:
         subprocess.run(command, check=True)
 
 
-def _suite_row(path: Path) -> str:
-    if not path.exists():
-        return "–"
-    summary = next(iter(json.loads(path.read_text())["summary"].values()))
-    return (
-        f"{summary['passed']}/{summary['runs']}, {summary['mean_seconds']:.1f} s, "
-        f"{summary['requests']:.1f} req, {summary['tokens']:,.0f} tok"
-    )
-
-
-def _bfcl_rows(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    data: dict[str, Any] = json.loads(path.read_text())
-    return {
-        row["category"]: f"{row['passed']}/{row['items']}, {row['seconds_per_item']:.1f} s, "
-        f"{row['tokens_per_item']:,.0f} tok"
-        for row in data["summary"]
-    }
-
-
-def table(tags: list[str]) -> str:
-    lines = ["| | " + " | ".join(tags) + " |", "|---" * (len(tags) + 1) + "|"]
-    for suite in SUITES:
-        lines.append(
-            f"| suite {suite} | " + " | ".join(_suite_row(RESULTS / f"{t}_{suite}.json") for t in tags) + " |"
-        )
-    bfcl = [_bfcl_rows(RESULTS / f"{t}_bfcl.json") for t in tags]
-    for name in dict.fromkeys(k for rows in bfcl for k in rows):
-        lines.append(f"| BFCL {name} | " + " | ".join(rows.get(name, "–") for rows in bfcl) + " |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,13 +66,8 @@ def main() -> None:
     )
     runner.add_argument("--suites", default=",".join(SUITES))
     runner.add_argument("--bfcl", action="store_true", help="also the leaderboard sample")
-    shower = commands.add_parser("table")
-    shower.add_argument("tags", nargs="+")
     args = parser.parse_args()
-    if args.command == "run":
-        run(args.tag, args.off, args.on, [s for s in args.suites.split(",") if s], args.bfcl)
-    else:
-        print(table(args.tags))
+    run(args.tag, args.off, args.on, [s for s in args.suites.split(",") if s], args.bfcl)
 
 
 if __name__ == "__main__":
