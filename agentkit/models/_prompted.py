@@ -56,27 +56,26 @@ __all__ = [
 ]
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
-TOOLS_SECTION = (
+_TOOLS_HEAD = (
     "# Tools\n\n"
     "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
     "its arguments.\n{tools}\n\n"
     "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
     "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
     '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
-    "To call several tools at once, write one object per line. When a call needs the result of another call, "
+)
+"""How both tool sections begin: the tools, and the shape of a call."""
+TOOLS_SECTION = (
+    _TOOLS_HEAD
+    + "To call several tools at once, write one object per line. When a call needs the result of another call, "
     "make that other call first, alone, and wait for its result. Take argument values from the question or "
     "from earlier results; never make them up. Each result comes back to you with the call it answers. As "
     "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
     "question needs no tool, answer it directly."
 )
 CHOICES_SECTION = (
-    "# Tools\n\n"
-    "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
-    "its arguments.\n{tools}\n\n"
-    "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
-    "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
-    '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
-    "When the question needs several calls that do not need each other's results (the same tool for several "
+    _TOOLS_HEAD
+    + "When the question needs several calls that do not need each other's results (the same tool for several "
     "values, or different tools for different parts of the question), write all of them in this one reply, "
     "one JSON object per line and nothing else. For example, with tools named population and local_time, "
     '"How many people live in Peru and in Chile, and what time is it in Lagos?" gets this reply:\n'
