@@ -260,3 +260,22 @@ def test_other_profiles_send_nothing_new(server: LoopbackServer) -> None:
     Agent(model_on(server, ModelProfile()), tools=[get_weather]).run_sync("Hi")
     (body,) = server.bodies
     assert "grammar" not in body and body["messages"][-1] == {"role": "user", "content": "Hi"}
+
+
+# -- the reply cap ---------------------------------------------------------------------------------------------
+
+
+def test_the_local_profile_caps_a_reply_unless_the_run_sets_max_tokens(server: LoopbackServer) -> None:
+    server.add("Snow in Oslo.", "Sun in Lima.")  # no numbers: the local policy has nothing to question
+    agent = Agent(model_on(server, LOCAL), tools=[get_weather])
+    agent.run_sync("Weather in Oslo?")
+    agent.run_sync("Weather in Lima?", model_settings=ModelSettings(max_tokens=50))
+    capped, chosen = server.bodies
+    assert LOCAL.reply_token_cap is not None
+    assert capped["max_tokens"] == LOCAL.reply_token_cap and chosen["max_tokens"] == 50
+
+
+def test_other_profiles_send_no_cap(server: LoopbackServer) -> None:
+    server.add("Oslo: 3°C.")
+    Agent(model_on(server, ModelProfile()), tools=[get_weather]).run_sync("Weather in Oslo?")
+    assert "max_tokens" not in server.bodies[0]

@@ -207,6 +207,8 @@ def build_request(
         value = getattr(settings, key)
         if value is not None:
             body[key] = value
+    if settings.max_tokens is None and profile.reply_token_cap is not None:
+        body["max_tokens"] = profile.reply_token_cap
     if settings.stop:
         body["stop"] = list(settings.stop)
     # a lone surrogate in a message (a prompt from a non-UTF-8 command line, a streamed "\\udcff") would make

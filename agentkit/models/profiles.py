@@ -53,6 +53,9 @@ class ModelProfile:
     """Dollars per thousand input images."""
     context_window: int | None = None
     max_output_tokens: int | None = None
+    reply_token_cap: int | None = None
+    """Sent as `max_tokens` when the run's settings give none: a bound on a reply that never ends (a small
+    model under a grammar can write until the request times out). `None`: nothing sent."""
     supports_response_format: bool = True
     """Whether the server takes a JSON-schema `response_format` at all (with no tools offered, at least)."""
     tools_with_response_format: bool = True
