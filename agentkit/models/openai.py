@@ -26,7 +26,7 @@ from ..usage import Usage
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._api_errors import APIErrors
 from ._caching import with_cache_breakpoints
-from ._chat_format import build_request, parse_completion, reasoning_options, request_images
+from ._chat_format import build_request, parse_completion, parse_usage, reasoning_options, request_images
 from ._clients import client_for, close_client, in_use
 from ._errors import MAX_SUCCESSOR_HOPS, RETRYABLE_BODY_CODES, snippet, unwrap
 from ._pacing import RateLimit, paced, pacer_for
@@ -319,7 +319,6 @@ class OpenAIChatModel(Model):
         """The profile's `decide_tool_use`: when this request is the first reply to a question, ask first
         whether a tool does what is asked; on "no", the parameters and settings of a reply without calls.
         Returns them with the decision's usage (`None` when nothing was asked)."""
-        from ._chat_format import parse_usage
         from ._tool_decision import asks_decision, decision_body, tool_use_declined, without_tools
 
         if not asks_decision(self.profile, messages, parameters, settings):
