@@ -72,7 +72,8 @@ def agent(suite: str) -> Agent[Any, str]:
     return Agent(LocalModel(profile=profile(off, on)), tools=tools, max_turns=20)
 
 
-main = agent("main")
-holdout = agent("holdout")
-third = agent("third")
-fourth = agent("fourth")
+def __getattr__(name: str) -> Agent[Any, str]:
+    """`--agent local_agents.py:SUITE` builds that suite's agent only (its tools, one `LocalModel`)."""
+    if name in SUITE_TOOLS:
+        return agent(name)
+    raise AttributeError(name)
