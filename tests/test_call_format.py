@@ -18,7 +18,7 @@ from agentkit.local.policy import LOCAL
 from agentkit.models import ModelRequestParameters
 from agentkit.models._grammar import tool_call_grammar
 from agentkit.models._prompted import CHOICES_SECTION, TOOLS_SECTION, system_prompt
-from agentkit.models._tool_decision import DECISION, DECISION_GRAMMAR, asks_decision, decision_body
+from agentkit.models._tool_decision import FITS, NAMES, asks_decision, decision_bodies, tool_use_declined
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer
@@ -152,12 +152,12 @@ def model_on(server: LoopbackServer, profile: ModelProfile = FORMAT) -> OpenAICh
 
 
 def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
-    server.add("call", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
+    server.add("yes", "get_weather", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
     agent = Agent(model_on(server, DECIDING), tools=[get_weather, add])
     result = agent.run_sync("Weather in Oslo and in Lima?")
     assert result.output == "Oslo: 3°C, Lima: 3°C."
-    decision, first, second = server.bodies
-    assert decision["grammar"] == DECISION_GRAMMAR
+    fits, names, first, second = server.bodies
+    assert "grammar" not in fits and "grammar" not in names
     assert first["grammar"] == tool_call_grammar(TOOLS, FORMAT, "auto")
     assert "start: answer | PROSE? calls" in first["grammar"]
     assert "population" in first["messages"][0]["content"]
@@ -167,39 +167,50 @@ def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
         ("get_weather", "Lima"),
     ]
     assert second["messages"][2]["content"] == f"{OSLO}\n{LIMA}"  # the calls go back without the text
-    assert "grammar" in second and len(server.bodies) == 3  # no decision after tool results
+    assert "grammar" in second and len(server.bodies) == 4  # no decision after tool results
 
 
 def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: LoopbackServer) -> None:
-    server.add("text", "No tool here can book a flight.")
+    server.add("no", "none", "No tool here can book a flight.")
     result = Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
     assert result.output == "No tool here can book a flight."
-    decision, reply = server.bodies
-    assert decision["grammar"] == DECISION_GRAMMAR and decision["max_tokens"] == 2
-    assert decision["messages"][:-1] == reply["messages"][:-1]  # the same prompt, so the cache serves it
-    assert decision["messages"][-1]["content"] == f"Book me a flight to Rome.\n\n{DECISION}"
+    fits, names, reply = server.bodies
+    for decision, question in ((fits, FITS), (names, NAMES)):
+        assert decision["max_tokens"] == 1 and decision["logprobs"] is True and "grammar" not in decision
+        assert decision["messages"][:-1] == reply["messages"][:-1]  # the same prompt, so the cache serves it
+        assert decision["messages"][-1]["content"] == f"Book me a flight to Rome.\n\n{question}"
     assert "grammar" not in reply
     assert reply["messages"][-1]["content"] == (
         "Book me a flight to Rome.\n\nAnswer in plain text, without calling a tool."
     )
-    assert result.usage.requests == 2
-    assert result.usage.input_tokens == 2 * server.usage["prompt_tokens"]
+    assert result.usage.requests == 3
+    assert result.usage.input_tokens == 3 * server.usage["prompt_tokens"]
+
+
+@pytest.mark.parametrize(("fits", "names"), [("yes", "none"), ("no", "get_weather"), ("maybe", "none")])
+def test_a_call_stays_possible_unless_both_answers_say_no_tool(
+    server: LoopbackServer, fits: str, names: str
+) -> None:
+    server.add(fits, names, "5")
+    Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("2+3?")
+    assert "grammar" in server.bodies[2]
 
 
 def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: LoopbackServer) -> None:
-    server.add("call", "5")
+    server.add("yes", "add", "5")
     model = model_on(server, DECIDING)
     params = ModelRequestParameters(tools=TOOLS, tool_choice="auto")
     messages = [UserMessage(content="2+3?")]
     reply = Agent(model, tools=[get_weather, add]).run_sync("2+3?")
     assert reply.output == "5"
-    body = server.bodies[1]
-    assert body == model.request_body(messages, params, ModelSettings()) | {"messages": body["messages"]}
+    body = server.bodies[2]
+    sent = model.request_body(messages, params, ModelSettings(), stream=True)  # cut_repeated_calls streams
+    assert body == sent | {"messages": body["messages"]}
     assert body["messages"][-1] == {"role": "user", "content": "2+3?"}
 
 
 def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
-    server.add("text", "Nothing to call for that.")
+    server.add("no", "none", "Nothing to call for that.")
 
     async def main() -> Any:
         async with Agent(model_on(server, DECIDING), tools=[get_weather]).run_stream(
@@ -211,10 +222,51 @@ def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
 
     output, usage = asyncio.run(main())
     assert output == "Nothing to call for that."
-    decision, reply = server.bodies
-    assert "stream" not in decision and reply["stream"] is True
-    assert decision["grammar"] == DECISION_GRAMMAR and "grammar" not in reply
-    assert usage.requests == 2
+    fits, names, reply = server.bodies
+    assert "stream" not in fits and "stream" not in names and reply["stream"] is True
+    assert "grammar" not in reply
+    assert usage.requests == 3
+
+
+def logprobs(*alternatives: tuple[str, float]) -> dict[str, Any]:
+    """A one-token completion with these alternatives of its first token (the likeliest first)."""
+    top = [{"token": t, "logprob": p} for t, p in alternatives]
+    return {
+        "choices": [
+            {
+                "message": {"role": "assistant", "content": alternatives[0][0]},
+                "logprobs": {"content": [{**top[0], "top_logprobs": top}]},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("fits", "names", "declined"),
+    [
+        # the calibrated reading: "no" a little less likely than "yes" and "none" far from the top still decline
+        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -4.0)), True),
+        (logprobs(("yes", -0.3), ("No", -1.0)), logprobs(("add", -0.1), (" None", -4.0)), False),
+        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -6.0)), False),
+        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1)), False),  # none not among them
+        (logprobs(("no", -0.1)), logprobs(('"none', -0.2)), True),
+    ],
+)
+def test_the_decision_reads_log_probabilities_against_the_thresholds(
+    fits: dict[str, Any], names: dict[str, Any], declined: bool
+) -> None:
+    assert tool_use_declined(fits, names, (-0.38, -5.2)) is declined
+    # the greedy default reading asks for more: "no" likelier than "yes" and "none" likelier than one half
+    assert not tool_use_declined(fits, names, ModelProfile().tool_use_thresholds) or declined
+
+
+def test_the_decision_reads_log_probabilities_on_the_wire(server: LoopbackServer) -> None:
+    server.add(
+        logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -4.0)), "No tool for jokes."
+    )
+    profile = dataclasses.replace(DECIDING, tool_use_thresholds=(-0.38, -5.2))
+    result = Agent(model_on(server, profile), tools=[get_weather, add]).run_sync("Tell me a joke.")
+    assert result.output == "No tool for jokes." and "grammar" not in server.bodies[2]
 
 
 @pytest.mark.parametrize(
@@ -236,15 +288,17 @@ def test_when_the_decision_is_asked(
     assert not asks_decision(FORMAT, messages, params, settings)  # the local profile: off
 
 
-def test_decision_body_appends_to_a_message_with_parts_and_needs_no_grammar_unconstrained() -> None:
+def test_decision_bodies_append_to_a_message_with_parts() -> None:
     body = {
         "model": "m",
         "stream": True,
+        "grammar": "start: x",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
     }
-    out = decision_body(body, dataclasses.replace(DECIDING, constrain_calls=False))
-    assert out["messages"][0]["content"][-1] == {"type": "text", "text": DECISION}
-    assert "grammar" not in out and "stream" not in out
+    for out, question in zip(decision_bodies(body), (FITS, NAMES), strict=True):
+        assert out["messages"][0]["content"][-1] == {"type": "text", "text": question}
+        assert "grammar" not in out and "stream" not in out
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "Hi"}]  # the reply's body unchanged
 
 
 def test_the_local_format_without_the_decision_sends_one_request(server: LoopbackServer) -> None:

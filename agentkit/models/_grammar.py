@@ -39,11 +39,18 @@ TEXT = rf"{ANSWER} & ~/(.|\n)*(\n\{{|{_CALL_START})(.|\n)*/"
 a call can only be written where the grammar holds it to its tool's schema."""
 PROSE = rf"{TEXT} & /(.|\n)*\n/"
 """The text before calls (`calls_after_text`): text with no call, ending at a line break."""
-SEP = r"/\n+/"
-"""Between calls (`calls_after_text`): a line break, blank lines allowed."""
-CLOSE = r"/\n+(```)?\n*/"
+SEP = r"/\n{1,3}/"
+"""Between calls (`calls_after_text`): a line break, up to two blank lines (bounded, as all white space here:
+unbounded, a small model under a grammar may write line breaks until its token cap)."""
+CLOSE = r"/\n{1,3}(```\n?)?/"
 """After the calls (`calls_after_text`): line breaks, and the fence closing a code block the text before
 them opened. Without it a model that wants to close its fence after a call can only write more calls."""
+
+
+WHITESPACE = '{"whitespace_pattern": "[ ]?"}'
+"""Inside a call: at most one space between tokens (`{"a": 1}` or `{"a":1}`), no line breaks. LLGuidance's
+default allows any run of white space, which leaves a small model room to write blanks until its token cap
+(a known failure of JSON under a grammar); the prompt's calls have single spaces."""
 
 
 def tool_call_grammar(
@@ -71,7 +78,11 @@ def _grammar(calls: tuple[tuple[str, str], ...], required: bool, after_text: boo
     lines.append("call: " + " | ".join(f"call_{i}" for i in range(len(calls))))
     for i, (name, arguments) in enumerate(calls):
         schema = (
-            '{"type": "object", "properties": {"name": {"const": ' + json.dumps(name) + '}, "arguments": '
+            '{"x-guidance": '
+            + WHITESPACE
+            + ', "type": "object", "properties": {"name": {"const": '
+            + json.dumps(name)
+            + '}, "arguments": '
             f'{arguments}}}, "required": ["name", "arguments"], "additionalProperties": false}}'
         )
         lines.append(f"call_{i}: %json {schema}")

@@ -31,6 +31,7 @@ from ..settings import ModelSettings
 from . import ModelRequestParameters
 from ._chat_format import is_prompted, parse_completion
 from ._reasoning import DetailsMerger
+from ._repeats import repeated_call_at
 from .profiles import ModelProfile
 
 __all__ = ["DONE", "SSEDecoder", "StreamAssembler", "chunk_error", "retry_before_first"]
@@ -132,8 +133,12 @@ class StreamAssembler:
         self._id: str | None = None
         self._usage: Any = None
         self._held = _HeldText() if is_prompted(profile, parameters) else None
+        self._cut_repeats = profile.cut_repeated_calls and self._held is not None
+        self._text_chunks = 0
         self.done = False
         """Whether the stream's `[DONE]` arrived."""
+        self.cut = False
+        """Whether the reply was cut where it repeated a call (`cut_repeated_calls`): read no more of it."""
         self._whole = False
 
     @property
@@ -175,7 +180,18 @@ class StreamAssembler:
         return events
 
     def _add_text(self, text: str) -> list[ModelStreamEvent]:
+        if self.cut:
+            return []
         self._text.append(text)
+        self._text_chunks += 1
+        at = repeated_call_at("".join(self._text)) if self._cut_repeats and "\n" in text else None
+        if at is not None:
+            self._text = ["".join(self._text)[:at]]
+            self.cut = True
+            self._finish = "stop"
+            # the server reports usage at the end, which a cut stream never reaches: one token a chunk
+            self._usage = self._usage or {"completion_tokens": self._text_chunks}
+            return []  # the repeat is a call line, held back (`_HeldText`) and now dropped
         shown = text if self._held is None else self._held.push(text)
         return [TextDelta(text=shown)] if shown else []
 

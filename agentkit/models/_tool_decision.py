@@ -2,11 +2,18 @@
 
 A small model asked a question no offered tool can answer still calls the nearest tool, although a text
 answer is allowed. With a profile's `decide_tool_use`, the first reply to a new question (tool choice `auto`,
-the transcript ending with the user's question) is preceded by a request of its own: the reply's prompt, the
-question below appended to the user's message, and (with `constrain_calls`) a grammar allowing only `call`
-or `text`. Its prompt shares everything up to the end of the user's message with the reply's, so llama.cpp's
-prompt cache evaluates only the appended question; it writes one token. On "text" the reply is asked for with
-tool choice `none`: the prompt says to answer in plain text and calls written anyway are dropped.
+the transcript ending with the user's question) is preceded by two requests of one token each: the reply's
+prompt with a question appended to the user's message, `FITS` ("can one of the tools do what the question
+asks? yes or no") and `NAMES` ("which tool does it? its name, or none"), no grammar, asking for the first
+token's log-probabilities. Their prompts share everything up to the end of the user's message with the
+reply's, so llama.cpp's prompt cache evaluates only the appended question.
+
+The reply is asked for without calls (tool choice `none`: the prompt says to answer in plain text and calls
+written anyway are dropped) only when both answers lean to "no tool": log P(no) - log P(yes) above the
+profile's first threshold and log P(none) above its second (`ModelProfile.tool_use_thresholds`). A greedy
+one-word answer is not enough for a 1.5B model: on a calibration sample its margins moved by less than one
+nat between questions a tool answers and questions none does, each question alone declining a quarter of the
+answerable ones (docs/local-evals.md). A server that returns no log-probabilities is read by its words.
 
 Not asked: after tool results (the question is then already being worked on), after agentkit's feedback,
 with a `required` or `none` tool choice, or when the final-result tool is offered (the answer must be a call).
@@ -15,7 +22,7 @@ with a `required` or `none` tool choice, or when the final-result tool is offere
 from __future__ import annotations
 
 import dataclasses
-import re
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,15 +31,26 @@ from ..settings import ModelSettings
 from . import FINAL_RESULT_TOOL, ModelRequestParameters
 from .profiles import ModelProfile
 
-__all__ = ["DECISION", "asks_decision", "decision_body", "tool_use_declined", "without_tools"]
+__all__ = [
+    "FITS",
+    "NAMES",
+    "asks_decision",
+    "decision_bodies",
+    "decision_signals",
+    "tool_use_declined",
+    "without_tools",
+]
 
-DECISION = (
-    "Before you reply, choose what your reply will be: a call of one of the tools above, or a text answer "
-    "because none of the tools does what is asked. Write only call or text."
+FITS = (
+    "Before you reply, answer this: can one of the tools above do what the question asks, with the values "
+    "the question gives? Write only yes or no."
 )
-"""Not a yes/no question: asked "yes or no", the model seemed to answer the user's own yes/no question."""
-DECISION_GRAMMAR = '%llguidance {}\nstart: "call" | "text"\n'
-_NO = re.compile(r"^\W*text\b", re.IGNORECASE)
+NAMES = (
+    "Before you reply: which of the tools above does what the question asks? Write only that tool's name, "
+    "or none if no tool does it."
+)
+_TOP = 20
+"""How many of the first token's likeliest alternatives to ask for (llama.cpp's `top_logprobs`)."""
 
 
 def asks_decision(
@@ -41,7 +59,7 @@ def asks_decision(
     parameters: ModelRequestParameters,
     settings: ModelSettings,
 ) -> bool:
-    """Whether this request is preceded by the yes/no decision (see the module's docstring)."""
+    """Whether this request is preceded by the decision (see the module's docstring)."""
     if not (profile.decide_tool_use and profile.tool_calling == "prompted" and parameters.tools):
         return False
     if (settings.tool_choice or parameters.tool_choice or "auto") != "auto":
@@ -52,29 +70,72 @@ def asks_decision(
     return isinstance(last, UserMessage) and not last.feedback
 
 
-def decision_body(body: dict[str, Any], profile: ModelProfile) -> dict[str, Any]:
-    """The decision request: the reply's `body` (not streamed) with `DECISION` after the last message's text,
-    the yes/no grammar (with `constrain_calls`) and room for one word."""
+def decision_bodies(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two decision requests: the reply's `body` (not streamed, no grammar) with `FITS`, then `NAMES`,
+    after the last message's text, room for one token and its log-probabilities asked for."""
+    return _asking(body, FITS), _asking(body, NAMES)
+
+
+def _asking(body: dict[str, Any], question: str) -> dict[str, Any]:
     out = {k: v for k, v in body.items() if k not in ("stream", "stream_options", "grammar", "max_tokens")}
     messages = list(body["messages"])
     last = messages[-1]
     content = last["content"]
     if isinstance(content, list):
-        messages[-1] = {**last, "content": [*content, {"type": "text", "text": DECISION}]}
+        messages[-1] = {**last, "content": [*content, {"type": "text", "text": question}]}
     else:
-        messages[-1] = {**last, "content": f"{content}\n\n{DECISION}"}
+        messages[-1] = {**last, "content": f"{content}\n\n{question}"}
     out["messages"] = messages
-    out["max_tokens"] = 2
-    if profile.constrain_calls:
-        out["grammar"] = DECISION_GRAMMAR
+    out["max_tokens"] = 1
+    out["logprobs"] = True
+    out["top_logprobs"] = _TOP
     return out
 
 
-def tool_use_declined(data: dict[str, Any]) -> bool:
-    """Whether the decision's completion `data` says text (anything else, an empty reply included, is call)."""
+def tool_use_declined(fits: dict[str, Any], names: dict[str, Any], thresholds: tuple[float, float]) -> bool:
+    """Whether the decision's two completions say no tool fits: both `decision_signals` above `thresholds`."""
+    margin, none = decision_signals(fits, names)
+    return margin > thresholds[0] and none > thresholds[1]
+
+
+def decision_signals(fits: dict[str, Any], names: dict[str, Any]) -> tuple[float, float]:
+    """log P(no) - log P(yes) of the `FITS` completion and log P(none) of the `NAMES` completion (`nan` when
+    neither yes nor no is found)."""
+    no, yes = _log_p(fits, ("no",)), _log_p(fits, ("yes",))
+    margin = math.nan if no == yes == -math.inf else no - yes
+    return margin, _log_p(names, ("none", "no", "n"))
+
+
+def _log_p(data: dict[str, Any], words: tuple[str, ...]) -> float:
+    """log P(the first token is one of `words`, case, blanks and quotes aside), from its `top_logprobs`;
+    without them, 0 when the reply's text is one of them and -inf otherwise (a word not among the
+    alternatives counts as -inf: less likely than all of them)."""
     choices = data.get("choices") or [{}]
-    content = (choices[0].get("message") or {}).get("content")
-    return isinstance(content, str) and _NO.match(content) is not None
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        found = [
+            float(t["logprob"])
+            for t in content[0].get("top_logprobs") or ()
+            if isinstance(t, dict)
+            and _word(t.get("token")) in words
+            and isinstance(t.get("logprob"), (int, float))
+        ]
+        return _log_sum_exp(found)
+    text = (choice.get("message") or {}).get("content")
+    return 0.0 if _word(text) in words else -math.inf
+
+
+def _word(token: object) -> str:
+    return token.strip().strip("\"'.").lower() if isinstance(token, str) else ""
+
+
+def _log_sum_exp(values: Sequence[float]) -> float:
+    if not values:
+        return -math.inf
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def without_tools(

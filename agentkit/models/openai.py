@@ -26,7 +26,14 @@ from ..usage import Usage
 from . import DEFAULT_BASE_URL, DEFAULT_MODEL, Model, ModelRequestParameters
 from ._api_errors import APIErrors
 from ._caching import with_cache_breakpoints
-from ._chat_format import build_request, parse_completion, parse_usage, reasoning_options, request_images
+from ._chat_format import (
+    build_request,
+    is_prompted,
+    parse_completion,
+    parse_usage,
+    reasoning_options,
+    request_images,
+)
 from ._clients import client_for, close_client, in_use
 from ._errors import MAX_SUCCESSOR_HOPS, RETRYABLE_BODY_CODES, snippet, unwrap
 from ._pacing import RateLimit, paced, pacer_for
@@ -255,6 +262,8 @@ class OpenAIChatModel(Model):
     ) -> AssistantMessage:
         from ._guard import check_model_request
 
+        if self.profile.cut_repeated_calls and is_prompted(self.profile, parameters):
+            return await self._request_streamed(messages, parameters, settings)
         client = self.client  # raises UserError for a missing key before anything is sent
         check_model_request(self.base_url)
         self._take_known_successor()
@@ -269,6 +278,21 @@ class OpenAIChatModel(Model):
         except ModelAPIError as exc:
             self._errors.detach(exc)
             raise
+
+    async def _request_streamed(
+        self, messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+    ) -> AssistantMessage:
+        """`request` read from `request_stream` (the profile's `cut_repeated_calls` reads a reply as it comes):
+        the stream's final message, with the same errors and retries."""
+        from ..events import ResponseFinished
+
+        message = None
+        async with aclosing(self.request_stream(messages, parameters, settings)) as events:
+            async for event in events:
+                if isinstance(event, ResponseFinished):
+                    message = event.message
+        assert message is not None  # a stream ends with its message or raises
+        return message
 
     async def _request_once(
         self,
@@ -317,21 +341,25 @@ class OpenAIChatModel(Model):
         settings: ModelSettings,
     ) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
         """The profile's `decide_tool_use`: when this request is the first reply to a question, ask first
-        whether a tool does what is asked; on "no", the parameters and settings of a reply without calls.
-        Returns them with the decision's usage (`None` when nothing was asked)."""
-        from ._tool_decision import asks_decision, decision_body, tool_use_declined, without_tools
+        whether a tool does what is asked; when no tool does, the parameters and settings of a reply
+        without calls. Returns them with the decision's usage (`None` when nothing was asked)."""
+        from ._tool_decision import asks_decision, decision_bodies, tool_use_declined, without_tools
 
         if not asks_decision(self.profile, messages, parameters, settings):
             return parameters, settings, None
-        body = decision_body(self.request_body(messages, parameters, settings), self.profile)
-        with in_use(client):
-            data = await self._post(client, body, settings)
-        if not data.get("error") and tool_use_declined(data):
+        answers = []
+        for body in decision_bodies(self.request_body(messages, parameters, settings)):
+            with in_use(client):
+                answers.append(await self._post(client, body, settings))
+        usage = sum((parse_usage(a.get("usage"), self.profile) for a in answers), Usage())
+        if not any(a.get("error") for a in answers) and tool_use_declined(
+            answers[0], answers[1], self.profile.tool_use_thresholds
+        ):
             logger.debug(
                 "%s: no tool does what is asked; the reply is asked for without calls", self._model_name
             )
             parameters, settings = without_tools(parameters, settings)
-        return parameters, settings, parse_usage(data.get("usage"), self.profile)
+        return parameters, settings, usage
 
     def _take_known_successor(self) -> None:
         """Go straight to the successor this process already found for a retired model (another model
@@ -479,6 +507,8 @@ class OpenAIChatModel(Model):
                     raise self._errors.body_error(error, chunk, model)
                 for event in assembler.add(chunk):
                     yield event
+                if assembler.cut:
+                    break  # closing the response stops the server's writing
         if not assembler.finished:
             raise self._errors.error(
                 f"The stream from {self.describe()} was cut: it ended without a finish reason or [DONE].",

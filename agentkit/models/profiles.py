@@ -81,11 +81,21 @@ class ModelProfile:
     models otherwise make one call per turn or describe the calls in prose)."""
     decide_tool_use: bool = False
     """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), ask
-    the model, in a request of its own, whether its reply will be a call or text because no tool does what is
-    asked (with `constrain_calls`, a grammar allows only `call` or `text`); on "text" the reply is asked for
-    with tool choice `none`.
-    The request is the reply's own prompt plus one question, so a server's prompt cache makes it cheap; its
-    tokens count in the reply's `usage` (`requests` 2) (`_tool_decision`)."""
+    the model, in two one-token requests of their own, whether one of the tools does what is asked (yes or
+    no) and which (a name or none); when both lean to "no tool" (`tool_use_thresholds`) the reply is asked
+    for with tool choice `none`. Each request is the reply's own prompt plus one question, so a server's
+    prompt cache makes it cheap; their tokens count in the reply's `usage` (`requests` 3) (`_tool_decision`)."""
+    tool_use_thresholds: tuple[float, float] = (0.0, -0.6931471805599453)
+    """`decide_tool_use`: the reply goes without calls when log P(no) - log P(yes) of the yes/no answer is
+    above the first and log P(none) of the name answer above the second. The defaults are a greedy reading
+    (no likelier than yes, none likelier than one half); a small model's are calibrated on questions outside
+    any evaluation (`LOCAL`'s: docs/local-evals.md)."""
+    cut_repeated_calls: bool = False
+    """With `tool_calling="prompted"`: a reply is read as it streams (a plain request streams too) and cut
+    where a line repeats a call the reply already made, the request closed there so the server stops
+    writing (a small model can write the same calls again and again until its token cap). The reply keeps
+    the calls before the repeat. Its usage then counts the streamed chunks as output tokens (llama.cpp
+    streams one token a chunk) and no input tokens: the server reports usage only at the end (`_repeats`)."""
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""

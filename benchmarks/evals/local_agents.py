@@ -2,10 +2,10 @@
 
 One agent per suite, holding that suite's tools, on `LocalModel` with the local profile as shipped, less
 the mechanisms named in `AGENTKIT_LOCAL_OFF` and plus those named in `AGENTKIT_LOCAL_ON` (comma-separated;
-`new` in OFF turns off all five, which gives the local model as it was before them):
+`new` in OFF turns off all six, which gives the local model as it was before them):
 
-- the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use` (off in
-  the local profile as shipped: `AGENTKIT_LOCAL_ON=decide_tool_use` measures it);
+- the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use` (the
+  call-or-text decision, with the local profile's calibrated thresholds), `cut_repeated_calls`;
 - the run policy (`RunPolicy` options): `trace_numbers`, `explain_repeated_failures`.
 
     agentkit eval benchmarks/evals/local_fourth.yaml --agent benchmarks/evals/local_agents.py:fourth \
@@ -30,7 +30,7 @@ from agentkit.models.profiles import ModelProfile
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
-PROFILE_FIELDS = ("several_calls_prompt", "calls_after_text", "decide_tool_use")
+PROFILE_FIELDS = ("several_calls_prompt", "calls_after_text", "decide_tool_use", "cut_repeated_calls")
 POLICY_FIELDS = ("trace_numbers", "explain_repeated_failures")
 MECHANISMS = PROFILE_FIELDS + POLICY_FIELDS
 SUITE_TOOLS = {

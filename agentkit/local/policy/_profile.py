@@ -80,6 +80,8 @@ LOCAL = ModelProfile(
     # a reply under the grammar sometimes never ends (seen: 6 of 176 eval requests ran into the client's 240 s
     # timeout); the suites' longest whole reply is far shorter
     reply_token_cap=1_024,
+    # measured: a reply that writes its calls, then the same calls again until the cap (33 calls, 2 distinct)
+    cut_repeated_calls=True,
     policy=RunPolicy(
         checker=GroundingCheck, steer_repeated_calls=True, trace_numbers=True, explain_repeated_failures=True
     ),

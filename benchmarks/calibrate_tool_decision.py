@@ -1,0 +1,157 @@
+"""Calibrate the local profile's call-or-text decision (`decide_tool_use`) on BFCL items outside the sample.
+
+    python benchmarks/calibrate_tool_decision.py measure [--per-category 20] [--json OUT.json]
+    python benchmarks/calibrate_tool_decision.py choose OUT.json [--cost 3]
+
+`measure` sends the decision's two one-token requests (`_tool_decision.decision_bodies`: "can one of the
+tools do what is asked? yes or no", "which tool? its name, or none") for each calibration item to the local
+model, exactly as a run's first reply would be preceded, and records the two signals
+(`decision_signals`: log P(no) - log P(yes), log P(none)). The calibration items are, in each of the five
+categories, the first `--per-category` items in the data's order that the evaluation sample of
+`bfcl_sample.py` (seed 26) does not hold: nothing is calibrated on what is then measured.
+
+`choose` picks the pair of thresholds the profile's `tool_use_thresholds` holds: among all pairs of
+observed values (midpoints), the one that declines the most irrelevance items minus `--cost` times the
+declined items of the other categories (a question a tool answers sent to text fails its task, worse than a
+call where none fits); ties go to the pair that declines fewer items overall. It prints what each category
+would decline with the pair chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import itertools
+import json
+import math
+import sys
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bfcl_sample as bfcl
+
+from agentkit import ModelSettings
+from agentkit.local import LocalModel, get_local_server
+from agentkit.models import ModelRequestParameters
+from agentkit.models._tool_decision import decision_bodies, decision_signals
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "evals" / "results" / "calibration_tool_decision.json"
+
+
+def calibration_items(per_category: int) -> dict[str, list[dict[str, Any]]]:
+    """Per category, the first `per_category` items the evaluation sample (seed 26) leaves out."""
+    archive = bfcl.wheel()
+    chosen: dict[str, list[dict[str, Any]]] = {}
+    for category in bfcl.CATEGORIES:
+        items = bfcl.load_items(archive, category)
+        evaluated = {i["id"] for i in bfcl.sample(items, bfcl.PER_CATEGORY, bfcl.SEED)}
+        chosen[category] = [i for i in items if i["id"] not in evaluated][:per_category]
+    return chosen
+
+
+def _post(base_url: str, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        base_url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=240) as response:  # the local server on 127.0.0.1
+        data: dict[str, Any] = json.loads(response.read())
+    return data
+
+
+async def measure(per_category: int) -> list[dict[str, Any]]:
+    model = LocalModel()
+    await model.start()
+    server = get_local_server()
+    rows: list[dict[str, Any]] = []
+    for category, items in calibration_items(per_category).items():
+        for item in items:
+            definitions, _ = bfcl.tool_definitions(item["function"])
+            body = model.request_body(
+                bfcl.messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
+            )
+            fits, names = (_post(server.base_url, server.api_key, b) for b in decision_bodies(body))
+            margin, none = decision_signals(fits, names)
+            rows.append({"id": item["id"], "category": category, "margin": margin, "none": none})
+            print(f"{category:<18} {item['id']:<24} margin {margin:7.2f}  none {none:7.2f}", flush=True)
+    return rows
+
+
+def write(rows: list[dict[str, Any]], per_category: int, out: Path) -> None:
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "bfcl_version": bfcl.BFCL_VERSION,
+        "per_category": per_category,
+        "model": "local:qwen2.5-coder-1.5b",
+        "items": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+def _cuts(values: Sequence[float]) -> list[float]:
+    """Thresholds between consecutive observed values (and below the lowest)."""
+    finite = sorted({v for v in values if math.isfinite(v)})
+    if not finite:
+        return [0.0]
+    return [finite[0] - 1.0] + [round((a + b) / 2, 3) for a, b in itertools.pairwise(finite)]
+
+
+def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, float], dict[str, int]]:
+    """The thresholds (see the module's docstring) and what each category declines with them."""
+
+    def declined(pair: tuple[float, float]) -> dict[str, int]:
+        counts = dict.fromkeys(bfcl.CATEGORIES, 0)
+        for row in rows:
+            margin, none = float(row["margin"]), float(row["none"])
+            counts[row["category"]] += margin > pair[0] and none > pair[1]
+        return counts
+
+    best: tuple[float, int, tuple[float, float]] | None = None
+    for t0 in _cuts([r["margin"] for r in rows]):
+        for t1 in _cuts([r["none"] for r in rows]):
+            counts = declined((t0, t1))
+            others = sum(v for k, v in counts.items() if k != "irrelevance")
+            score = counts["irrelevance"] - cost * others
+            key = (score, -sum(counts.values()), (t0, t1))
+            if best is None or key[:2] > best[:2]:
+                best = key
+    assert best is not None
+    return best[2], declined(best[2])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("measure")
+    run.add_argument("--per-category", type=int, default=20)
+    run.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    pick = sub.add_parser("choose")
+    pick.add_argument("json", type=Path, nargs="?", default=DEFAULT_JSON)
+    pick.add_argument("--cost", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    if args.command == "measure":
+        write(asyncio.run(measure(args.per_category)), args.per_category, args.json)
+        return 0
+    report = json.loads(args.json.read_text())
+    rows = report["items"]
+    pair, counts = choose(rows, args.cost)
+    total = dict.fromkeys(bfcl.CATEGORIES, 0)
+    for row in rows:
+        total[row["category"]] += 1
+    print(f"tool_use_thresholds=({pair[0]}, {pair[1]})  (cost of a false decline: {args.cost})")
+    for category, count in counts.items():
+        print(f"  {category:<18} declined {count:>3}/{total[category]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
