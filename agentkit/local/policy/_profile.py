@@ -74,8 +74,11 @@ LOCAL = ModelProfile(
     constrain_calls=True,
     calls_after_text=True,
     several_calls_prompt=True,
-    # the call-or-text decision (`decide_tool_use`) is off: on a 12-request probe it turned 2 of 3 irrelevant
-    # requests into text answers but sent both single calls and a parallel one to text (9/12 off, 8/12 on)
+    # the call-or-text decision, read from the log-probabilities of two one-token questions; thresholds from
+    # `benchmarks/calibrate_tool_decision.py` on 100 BFCL items outside the evaluation sample (cost 3):
+    # 12 of 20 irrelevance items declined, 0 of 80 answerable ones
+    decide_tool_use=True,
+    tool_use_thresholds=(-0.403, -4.142),
     results_reminder=True,
     # a reply under the grammar sometimes never ends (seen: 6 of 176 eval requests ran into the client's 240 s
     # timeout); the suites' longest whole reply is far shorter
