@@ -16,7 +16,7 @@ class Usage:
     """
 
     requests: int = 0
-    """Model requests made."""
+    """Model requests made: one per reply (a turn of the run)."""
     input_tokens: int = 0
     """Prompt tokens, as the provider counted them."""
     cached_input_tokens: int = 0
@@ -34,6 +34,9 @@ class Usage:
     """Tool calls agentkit repaired locally instead of asking the model again (see `ToolCall.original_arguments`)."""
     tool_retries: int = 0
     """Tool functions called again by `@tool(retry=...)` after an exception (not counted in `tool_calls`)."""
+    decisions: int = 0
+    """One-token requests made before a reply to decide whether it may call a tool (a prompted small
+    model's `ModelProfile.decide_tool_use`): not counted in `requests`, their tokens and cost are counted."""
 
     @property
     def total_tokens(self) -> int:
@@ -51,6 +54,7 @@ class Usage:
         self.tool_calls += other.tool_calls
         self.repairs += other.repairs
         self.tool_retries += other.tool_retries
+        self.decisions += other.decisions
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -63,6 +67,7 @@ class Usage:
             tool_calls=self.tool_calls + other.tool_calls,
             repairs=self.repairs + other.repairs,
             tool_retries=self.tool_retries + other.tool_retries,
+            decisions=self.decisions + other.decisions,
         )
 
 
@@ -113,6 +118,10 @@ class UsageView:
     @property
     def tool_retries(self) -> int:
         return self._usage.tool_retries
+
+    @property
+    def decisions(self) -> int:
+        return self._usage.decisions
 
     def snapshot(self) -> Usage:
         """A copy of the figures as they are now."""

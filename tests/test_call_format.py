@@ -25,8 +25,8 @@ from agentkit.testing import LoopbackServer
 
 llguidance = pytest.importorskip("llguidance")
 
-# the local profile's wire format, without its run policy (the checks have their own tests)
-FORMAT = dataclasses.replace(LOCAL, policy=None)
+# the local profile's wire format, without its run policy (the checks have their own tests) and decision
+FORMAT = dataclasses.replace(LOCAL, policy=None, decide_tool_use=False)
 DECIDING = dataclasses.replace(FORMAT, decide_tool_use=True)
 PLAIN = ModelProfile(family="test", tool_calling="prompted", constrain_calls=True)
 
@@ -183,7 +183,8 @@ def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: Loopbac
     assert reply["messages"][-1]["content"] == (
         "Book me a flight to Rome.\n\nAnswer in plain text, without calling a tool."
     )
-    assert result.usage.requests == 3
+    # the decision's two requests are counted apart: `requests` counts replies; their tokens are counted
+    assert (result.usage.requests, result.usage.decisions) == (1, 2)
     assert result.usage.input_tokens == 3 * server.usage["prompt_tokens"]
 
 
@@ -225,7 +226,7 @@ def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
     fits, names, reply = server.bodies
     assert "stream" not in fits and "stream" not in names and reply["stream"] is True
     assert "grammar" not in reply
-    assert usage.requests == 3
+    assert (usage.requests, usage.decisions) == (1, 2)
 
 
 def logprobs(*alternatives: tuple[str, float]) -> dict[str, Any]:
@@ -285,7 +286,8 @@ def test_when_the_decision_is_asked(
     tools = [dataclasses.replace(get_weather.definition, name=n) for n in names]
     params = ModelRequestParameters(tools=tools, tool_choice="auto")
     assert asks_decision(DECIDING, messages, params, settings) is asked
-    assert not asks_decision(FORMAT, messages, params, settings)  # the local profile: off
+    assert asks_decision(LOCAL, messages, params, settings) is asked  # on in the local profile
+    assert not asks_decision(FORMAT, messages, params, settings)
 
 
 def test_decision_bodies_append_to_a_message_with_parts() -> None:
@@ -321,7 +323,7 @@ def test_other_profiles_send_nothing_new(server: LoopbackServer) -> None:
 
 def test_the_local_profile_caps_a_reply_unless_the_run_sets_max_tokens(server: LoopbackServer) -> None:
     server.add("Snow in Oslo.", "Sun in Lima.")  # no numbers: the local policy has nothing to question
-    agent = Agent(model_on(server, LOCAL), tools=[get_weather])
+    agent = Agent(model_on(server, dataclasses.replace(LOCAL, decide_tool_use=False)), tools=[get_weather])
     agent.run_sync("Weather in Oslo?")
     agent.run_sync("Weather in Lima?", model_settings=ModelSettings(max_tokens=50))
     capped, chosen = server.bodies

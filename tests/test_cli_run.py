@@ -67,6 +67,7 @@ def test_json_is_one_object(server: LoopbackServer, capsys: pytest.CaptureFixtur
         "tool_calls": 1,
         "repairs": 0,
         "tool_retries": 0,
+        "decisions": 0,
     }
     assert [m["role"] for m in document["messages"]] == ["user", "assistant", "tool", "assistant"]
     assert document["messages"][2]["content"] == "42"

@@ -22,7 +22,7 @@ from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer, RawStream
 
-FORMAT = dataclasses.replace(LOCAL, policy=None, constrain_calls=False)  # the wire format, no checks
+FORMAT = dataclasses.replace(LOCAL, policy=None, constrain_calls=False, decide_tool_use=False)  # no checks
 OSLO = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
 LIMA = '{"name": "get_weather", "arguments": {"city": "Lima"}}'
 LIMA_REORDERED = '{"arguments": {"city": "Lima"}, "name": "get_weather"}'
@@ -80,7 +80,16 @@ def server() -> Iterator[LoopbackServer]:
 def looping(server: LoopbackServer) -> RawStream:
     """A reply that writes two calls, then the first again, a token or so a chunk; an error after the repeat
     that a client reading on would raise."""
-    pieces = [OSLO[:20], OSLO[20:], "\n", LIMA[:30], LIMA[30:] + "\n", OSLO[:10], OSLO[10:] + "\n", LIMA + "\n"]
+    pieces = [
+        OSLO[:20],
+        OSLO[20:],
+        "\n",
+        LIMA[:30],
+        LIMA[30:] + "\n",
+        OSLO[:10],
+        OSLO[10:] + "\n",
+        LIMA + "\n",
+    ]
     events: list[dict[str, Any] | str] = [server.chunk({"role": "assistant", "content": p}) for p in pieces]
     events.append({"error": {"code": 502, "message": "read past the repeat"}})
     return RawStream(events=events)
@@ -125,7 +134,9 @@ def test_without_the_profile_field_the_whole_reply_is_read(server: LoopbackServe
     profile = dataclasses.replace(FORMAT, cut_repeated_calls=False)
 
     async def read_all() -> list[object]:
-        return [e async for e in model_on(server, profile).request_stream(QUESTION, PARAMETERS, ModelSettings())]
+        return [
+            e async for e in model_on(server, profile).request_stream(QUESTION, PARAMETERS, ModelSettings())
+        ]
 
     with pytest.raises(ModelAPIError):  # read on to the error after the repeat
         asyncio.run(read_all())

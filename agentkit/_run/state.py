@@ -142,6 +142,7 @@ class RunState:
                 output_tokens=step.output_tokens,
                 reasoning_tokens=step.reasoning_tokens,
                 cost_usd=step.cost_usd,
+                decisions=step.decisions,
             )
         )
 

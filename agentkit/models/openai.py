@@ -352,6 +352,7 @@ class OpenAIChatModel(Model):
             with in_use(client):
                 answers.append(await self._post(client, body, settings))
         usage = sum((parse_usage(a.get("usage"), self.profile) for a in answers), Usage())
+        usage.decisions, usage.requests = usage.requests, 0  # a reply's requests count its replies alone
         if not any(a.get("error") for a in answers) and tool_use_declined(
             answers[0], answers[1], self.profile.tool_use_thresholds
         ):

@@ -84,7 +84,8 @@ class ModelProfile:
     the model, in two one-token requests of their own, whether one of the tools does what is asked (yes or
     no) and which (a name or none); when both lean to "no tool" (`tool_use_thresholds`) the reply is asked
     for with tool choice `none`. Each request is the reply's own prompt plus one question, so a server's
-    prompt cache makes it cheap; their tokens count in the reply's `usage` (`requests` 3) (`_tool_decision`)."""
+    prompt cache makes it cheap; they count in the reply's `usage.decisions` (not `requests`), their tokens
+    with the reply's (`_tool_decision`)."""
     tool_use_thresholds: tuple[float, float] = (0.0, -0.6931471805599453)
     """`decide_tool_use`: the reply goes without calls when log P(no) - log P(yes) of the yes/no answer is
     above the first and log P(none) of the name answer above the second. The defaults are a greedy reading
