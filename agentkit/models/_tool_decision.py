@@ -22,19 +22,23 @@ with a `required` or `none` tool choice, or when the final-result tool is offere
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..messages import Message, UserMessage
 from ..settings import ModelSettings
+from ..usage import Usage
 from . import FINAL_RESULT_TOOL, ModelRequestParameters
+from ._chat_format import parse_usage
 from .profiles import ModelProfile
 
 __all__ = [
     "FITS",
     "NAMES",
     "asks_decision",
+    "decide",
     "decision_bodies",
     "decision_signals",
     "tool_use_declined",
@@ -51,6 +55,34 @@ NAMES = (
 )
 _TOP = 20
 """How many of the first token's likeliest alternatives to ask for (llama.cpp's `top_logprobs`)."""
+
+logger = logging.getLogger("agentkit")
+
+
+async def decide(
+    profile: ModelProfile,
+    messages: Sequence[Message],
+    parameters: ModelRequestParameters,
+    settings: ModelSettings,
+    body: dict[str, Any],
+    post: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
+    """The decision before the reply whose request `body` is, its two requests sent with `post`: the
+    parameters and settings of the reply (without calls when no tool fits) and the decision's usage
+    (`decisions` 2, `requests` 0: `requests` counts replies), or `None` when nothing was asked."""
+    if not asks_decision(profile, messages, parameters, settings):
+        return parameters, settings, None
+    answers = [await post(question) for question in decision_bodies(body)]
+    usage = sum((parse_usage(a.get("usage"), profile) for a in answers), Usage())
+    usage.decisions, usage.requests = usage.requests, 0
+    if not any(a.get("error") for a in answers) and tool_use_declined(
+        answers[0], answers[1], profile.tool_use_thresholds
+    ):
+        logger.debug(
+            "%s: no tool does what is asked; the reply is asked for without calls", body.get("model")
+        )
+        parameters, settings = without_tools(parameters, settings)
+    return parameters, settings, usage
 
 
 def asks_decision(

@@ -30,7 +30,6 @@ from ._chat_format import (
     build_request,
     is_prompted,
     parse_completion,
-    parse_usage,
     reasoning_options,
     request_images,
 )
@@ -340,27 +339,15 @@ class OpenAIChatModel(Model):
         parameters: ModelRequestParameters,
         settings: ModelSettings,
     ) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
-        """The profile's `decide_tool_use`: when this request is the first reply to a question, ask first
-        whether a tool does what is asked; when no tool does, the parameters and settings of a reply
-        without calls. Returns them with the decision's usage (`None` when nothing was asked)."""
-        from ._tool_decision import asks_decision, decision_bodies, tool_use_declined, without_tools
+        """The profile's `decide_tool_use` (`_tool_decision.decide`), its requests posted as any other."""
+        from ._tool_decision import decide
 
-        if not asks_decision(self.profile, messages, parameters, settings):
-            return parameters, settings, None
-        answers = []
-        for body in decision_bodies(self.request_body(messages, parameters, settings)):
+        async def post(body: dict[str, Any]) -> dict[str, Any]:
             with in_use(client):
-                answers.append(await self._post(client, body, settings))
-        usage = sum((parse_usage(a.get("usage"), self.profile) for a in answers), Usage())
-        usage.decisions, usage.requests = usage.requests, 0  # a reply's requests count its replies alone
-        if not any(a.get("error") for a in answers) and tool_use_declined(
-            answers[0], answers[1], self.profile.tool_use_thresholds
-        ):
-            logger.debug(
-                "%s: no tool does what is asked; the reply is asked for without calls", self._model_name
-            )
-            parameters, settings = without_tools(parameters, settings)
-        return parameters, settings, usage
+                return await self._post(client, body, settings)
+
+        body = self.request_body(messages, parameters, settings)
+        return await decide(self.profile, messages, parameters, settings, body, post)
 
     def _take_known_successor(self) -> None:
         """Go straight to the successor this process already found for a retired model (another model
