@@ -4,7 +4,8 @@
     python benchmarks/evals/table.py benchmarks/evals/results/baseline
 
 reads `PREFIX_{main,holdout,third,fourth}.json` and `PREFIX_bfcl.json` (those that exist) and prints two
-Markdown tables: the suites (passes/cases, seconds (mean and median), requests and tokens per task, runs that raised) and the
+Markdown tables: the suites (passes/cases, seconds (mean and median), requests, decision requests
+(`usage.decisions`: 0 in files written before it was counted apart) and tokens per task, runs that raised) and the
 leaderboard sample's categories (passes/items, seconds and tokens per item).
 """
 
@@ -20,8 +21,8 @@ SUITES = ("main", "holdout", "third", "fourth")
 
 def suite_rows(prefix: str) -> list[str]:
     rows = [
-        "| suite | passed | s/task (mean) | s/task (median) | requests/task | tokens/task | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| suite | passed | s/task (mean) | s/task (median) | requests/task | decisions/task | tokens/task | errors |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in SUITES:
         path = Path(f"{prefix}_{name}.json")
@@ -30,9 +31,10 @@ def suite_rows(prefix: str) -> list[str]:
         report = json.loads(path.read_text())
         summary = next(iter(report["summary"].values()))
         median = statistics.median(run["seconds"] for run in report["runs"])
+        decisions = statistics.fmean((run.get("usage") or {}).get("decisions", 0) for run in report["runs"])
         rows.append(
             f"| {name} | {summary['passed']}/{summary['runs']} | {summary['mean_seconds']:.1f} | {median:.1f} | "
-            f"{summary['requests']:.2f} | {summary['tokens']:.0f} | {summary['errors']} |"
+            f"{summary['requests']:.2f} | {decisions:.2f} | {summary['tokens']:.0f} | {summary['errors']} |"
         )
     return rows
 
