@@ -98,11 +98,13 @@ def write(rows: list[dict[str, Any]], per_category: int, out: Path) -> None:
 
 
 def _cuts(values: Sequence[float]) -> list[float]:
-    """Thresholds between consecutive observed values (and below the lowest)."""
+    """Thresholds between consecutive observed values, below the lowest and above the highest (declining
+    nothing is a choice too)."""
     finite = sorted({v for v in values if math.isfinite(v)})
     if not finite:
         return [0.0]
-    return [finite[0] - 1.0] + [round((a + b) / 2, 3) for a, b in itertools.pairwise(finite)]
+    middles = [round((a + b) / 2, 3) for a, b in itertools.pairwise(finite)]
+    return [finite[0] - 1.0, *middles, finite[-1] + 1.0]
 
 
 def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, float], dict[str, int]]:

@@ -1,0 +1,52 @@
+"""benchmarks/calibrate_tool_decision.py's choice of the decision's thresholds, on made-up signals (no model,
+no network)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from calibrate_tool_decision import choose
+
+from agentkit.models._tool_decision import tool_use_declined
+
+
+def row(category: str, margin: float, none: float) -> dict[str, Any]:
+    return {"id": f"{category}_{margin}_{none}", "category": category, "margin": margin, "none": none}
+
+
+ROWS = [
+    row("irrelevance", 0.5, -2.0),
+    row("irrelevance", 0.1, -3.0),
+    row("irrelevance", -0.3, -3.5),  # declined only with a false decline below
+    row("irrelevance", -1.0, -9.0),  # never worth declining
+    row("simple", -0.6, -7.0),
+    row("multiple", -0.2, -3.4),  # an answerable item between the third irrelevance item and the others
+    row("parallel", 0.2, -6.0),
+    row("parallel_multiple", -0.5, -math.inf),  # "none" not among the alternatives
+]
+
+
+def test_a_false_decline_that_costs_more_than_a_catch_is_avoided() -> None:
+    (t0, t1), declined = choose(ROWS, cost=3.0)
+    assert declined == {"simple": 0, "multiple": 0, "parallel": 0, "parallel_multiple": 0, "irrelevance": 2}
+    # the pair found reads the signals as the profile does
+    fits = {"choices": [{"logprobs": {"content": [{"top_logprobs": []}]}}]}
+    assert t0 < 0.1 and t1 < -3.0 and not tool_use_declined(fits, fits, (t0, t1))
+
+
+def test_a_cheap_false_decline_buys_another_catch() -> None:
+    _, declined = choose(ROWS, cost=0.5)
+    assert declined["irrelevance"] == 3 and declined["multiple"] == 1
+    assert sum(declined.values()) == 4
+
+
+def test_ties_go_to_the_pair_that_declines_less() -> None:
+    rows = [row("irrelevance", 0.4, -2.5), row("simple", 0.5, -2.0)]
+    # the irrelevance item is declined only with the simple one: 1 - 1 = 0, as declining neither
+    _, declined = choose(rows, cost=1.0)
+    assert sum(declined.values()) == 0
