@@ -11,9 +11,11 @@ reply's, so llama.cpp's prompt cache evaluates only the appended question.
 The reply is asked for without calls (tool choice `none`: the prompt says to answer in plain text and calls
 written anyway are dropped) only when both answers lean to "no tool": log P(no) - log P(yes) above the
 profile's first threshold and log P(none) above its second (`ModelProfile.tool_use_thresholds`). A greedy
-one-word answer is not enough for a 1.5B model: on a calibration sample its margins moved by less than one
-nat between questions a tool answers and questions none does, each question alone declining a quarter of the
-answerable ones (docs/local-evals.md). A server that returns no log-probabilities is read by its words.
+one-word answer is not enough for a 1.5B model: on 100 calibration items its yes/no margin moved by less than
+one nat between questions a tool answers and questions none does, and alone, at a threshold declining 13 of
+20 irrelevance items, it also declined 14 of 80 answerable ones; the two signals together declined 12 and 0
+(`benchmarks/calibrate_tool_decision.py`, docs/local-model.md). A server that returns no log-probabilities
+is read by its words.
 
 Not asked: after tool results (the question is then already being worked on), after agentkit's feedback,
 with a `required` or `none` tool choice, or when the final-result tool is offered (the answer must be a call).
