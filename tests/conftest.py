@@ -22,6 +22,18 @@ def _no_real_model_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pacers() -> None:
+    """Each test starts with no pacer, as a new process would. Pacers are process-wide, keyed by base URL,
+    key and model, and a loopback server can get the port an earlier test's server had: a pacer left with a
+    request in flight and no response seen would then hold the new test's first request forever. (One CI
+    run hung in `test_secrets` with an idle event loop, which no run of that file alone repeats; this shared
+    state is the one that could do it.)"""
+    from agentkit.models import _pacing
+
+    _pacing._pacers.clear()
+
+
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     """A loopback server that the library's default model (and the in-process command line) is configured
