@@ -184,9 +184,10 @@ class StreamAssembler:
             return []
         self._text.append(text)
         self._text_chunks += 1
-        at = repeated_call_at("".join(self._text)) if self._cut_repeats and "\n" in text else None
+        whole = "".join(self._text) if self._cut_repeats and "\n" in text else ""
+        at = repeated_call_at(whole) if whole else None
         if at is not None:
-            self._text = ["".join(self._text)[:at]]
+            self._text = [whole[:at]]
             self.cut = True
             self._finish = "stop"
             # the server reports usage at the end, which a cut stream never reaches: one token a chunk

@@ -14,6 +14,7 @@ here) hands over the profile registered for the id (`_named`), never naming that
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ class ModelProfile:
     for with tool choice `none`. Each request is the reply's own prompt plus one question, so a server's
     prompt cache makes it cheap; they count in the reply's `usage.decisions` (not `requests`), their tokens
     with the reply's (`_tool_decision`)."""
-    tool_use_thresholds: tuple[float, float] = (0.0, -0.6931471805599453)
+    tool_use_thresholds: tuple[float, float] = (0.0, math.log(0.5))
     """`decide_tool_use`: the reply goes without calls when log P(no) - log P(yes) of the yes/no answer is
     above the first and log P(none) of the name answer above the second. The defaults are a greedy reading
     (no likelier than yes, none likelier than one half); a small model's are calibrated on questions outside
