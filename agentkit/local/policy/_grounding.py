@@ -22,7 +22,9 @@ So a false alarm costs one request, and a guess gets a chance to become a look-u
 
 With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
 are traced to their source instead (`_tracing`): one step from two given numbers no longer counts, and a
-number without a source gets one question naming its nearest source (once per run for each number).
+number without a source gets one question naming its nearest source (once per run for each number), and a
+number taken from a value given in cents or thousands, written without that scale, one question giving
+it in whole units (`_units`).
 Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 
@@ -51,6 +53,7 @@ from ..._support.given import (
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
 from ._tracing import computing_tools, sources, trace_question, untraced, word_set
+from ._units import converted_sources, scaled_numbers, unit_question, unit_slips, unscaled_numbers
 
 if TYPE_CHECKING:
     from ..._run.tool_calls import ValidatedCall
@@ -395,14 +398,21 @@ class GroundingCheck(RunChecker):
         return ignored_question(ignored, last_question(messages[start:]))
 
     def _trace_doubt(self, messages: Sequence[Message]) -> str | None:
-        """The question about the answer's numbers without a source not asked about yet, or `None`."""
-        found = untraced(str(messages[-1].content), sources(messages, self._start), frozenset(self._traced))
-        if not found:
-            return None
-        self._traced.update(u.written for u in found)
+        """The question about the answer's numbers without a source, or else about those that dropped their
+        source's scale (`_units`), not asked about yet; or `None`."""
+        answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
-        lookups = _unused_tools(list(self._tools), messages[self._start :])
-        return trace_question(found, computes, lookups, given_numbers(messages, self._start))
+        scaled = scaled_numbers(messages, self._start, computes)
+        found = untraced(answer, [*sources(messages, self._start), *converted_sources(scaled)], asked)
+        if found:
+            self._traced.update(u.written for u in found)
+            lookups = _unused_tools(list(self._tools), messages[self._start :])
+            return trace_question(found, computes, lookups, given_numbers(messages, self._start))
+        slips = unit_slips(answer, scaled, unscaled_numbers(messages, self._start, scaled), asked)
+        if not slips:
+            return None
+        self._traced.update(written for written, _ in slips)
+        return unit_question(slips)
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:

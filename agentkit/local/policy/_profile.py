@@ -35,7 +35,9 @@ class RunPolicy:
     """Each number of a final text answer must come from a source: the prompt, a tool result (a calculator's
     result included), restated (rounded as written, `1.5 million`, `15%` of a given 0.15); a number with none
     gets one targeted question naming the nearest source and how it differs (a power-of-ten scale slip,
-    arithmetic done in the head). It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
+    arithmetic done in the head); a number taken from a value a tool gives in cents or thousands (a JSON key
+    `..._cents`, "amounts in thousands of euros"), written without that scale, gets one question giving it
+    in whole units. It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
     checker is a `UserError` at the run's start."""
     explain_repeated_failures: bool = False
     """When a call fails a second time the same way (same tool, same arguments, same error), quote the

@@ -36,6 +36,7 @@ __all__ = [
     "Source",
     "Untraced",
     "computing_tools",
+    "number_readings",
     "sources",
     "trace_question",
     "untraced",
@@ -166,8 +167,8 @@ def _numbers_of(text: str, origin: str) -> Iterator[Source]:
             yield Source(value=float(value), written=word, origin=origin.format(word), digits=False)
 
 
-def _readings(text: str) -> Iterator[tuple[str, list[tuple[float, float]]]]:
-    """Each number of an answer as written, with the values it may stand for and the tolerance of each (half
+def number_readings(text: str) -> Iterator[tuple[str, int, list[tuple[float, float]]]]:
+    """Each number of an answer as written, where it ends, the values it may stand for and the tolerance of each (half
     a unit of its last decimal written, scaled with it; a round number of two or more significant digits,
     `94,000`, is rounded to its last one). A list's numbering (`2. `, `3) ` at a line's start) is no claim."""
     for match in NUMBER.finditer(text):
@@ -187,7 +188,7 @@ def _readings(text: str) -> Iterator[tuple[str, list[tuple[float, float]]]]:
         if scale:
             factor = _SCALE_WORDS[scale.group(1).lower()]
             readings.append((value * factor, tolerance * factor))
-        yield written, readings
+        yield written, match.end(), readings
 
 
 def _list_mark(text: str, start: int, end: int) -> bool:
@@ -200,7 +201,7 @@ def untraced(text: str, given: Sequence[Source], asked: frozenset[str] = frozens
     once, leaving out those `asked` about already, each with the reason it gives for its nearest source."""
     values = [s.value for s in given]
     out: list[Untraced] = []
-    for written, readings in _readings(text):
+    for written, _, readings in number_readings(text):
         if written in asked or any(u.written == written for u in out):
             continue
         if any(_near(v, tol, ALWAYS_KNOWN) or _near(v, tol, values) for v, tol in readings):
