@@ -10,7 +10,15 @@ import pytest
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserError, UserMessage, tool
 from agentkit.local.policy import LOCAL, GroundingCheck, RunChecker, RunPolicy
 from agentkit.local.policy._grounding import copied_examples
-from agentkit.local.policy._tracing import sources, trace_question, untraced, word_set, words
+from agentkit.local.policy._tracing import (
+    sources,
+    trace_question,
+    untraced,
+    unworked,
+    unworked_question,
+    word_set,
+    words,
+)
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
@@ -111,6 +119,45 @@ def test_each_number_is_asked_about_once_per_run() -> None:
     assert len(feedback) == 2
     assert feedback[1].startswith("Your answer has 77, which")  # 9384 was asked about already
     assert "- 9384" not in feedback[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "found"),
+    [
+        ("38125/6", ["38125/6"]),
+        ("The monthly salary is 76250 / 12 euros.", ["76250 / 12"]),
+        (
+            "It costs 240 * 1.085, and 1,240 × 3.85 in all; (240 + 20.4) with tax",
+            ["240 * 1.085", "1,240 × 3.85", "(240 + 20.4)"],
+        ),
+        ("5 - 3 = 2, and 240 * 1.085 = 260.4", []),
+        ("Meet on 12/05/2026, 10-12 people, open 09:30-17:30, 24/7, 1/2 cup, version 3.8/3.9, 2026-02", []),
+        ("Price: 240 + 8.5% tax", []),
+    ],
+)
+def test_arithmetic_written_out_undone(answer: str, found: list[str]) -> None:
+    assert unworked(answer) == found
+    assert unworked(answer, frozenset(found)) == []
+
+
+def test_an_answer_leaving_arithmetic_undone_asks_for_the_tool_once() -> None:
+    compute = tool_call_response("calculate", {"expression": "93840 / 12"})
+    script: list[object] = [LOOKUP, "93840 / 12 a month.", compute, "7820 a month."]
+    output, feedback = run("What does employee 10 earn in each of the 12 months?", script)
+    assert output == "7820 a month." and RAN[-1] == "calculate 93840 / 12"
+    assert feedback == [
+        "Your answer writes `93840 / 12` without working it out. Call `calculate` to compute it, and answer "
+        "with the result. If the answer is meant to be written that way, give the same answer again."
+    ]
+    assert unworked_question(["1 + 2", "3 * 4"], []) == (
+        "Your answer writes `1 + 2` and `3 * 4` without working them out. Work it out and answer with the "
+        "result. If the answer is meant to be written that way, give the same answer again."
+    )
+    # written again, it goes through
+    output, feedback = run(
+        "What does employee 10 earn in each of 12 months?", [LOOKUP, "93840 / 12", "93840 / 12"]
+    )
+    assert output == "93840 / 12" and len(feedback) == 1
 
 
 def test_restatements_of_given_numbers_are_traced() -> None:

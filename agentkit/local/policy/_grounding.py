@@ -24,7 +24,8 @@ With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's)
 are traced to their source instead (`_tracing`): one step from two given numbers no longer counts, and a
 number without a source gets one question naming its nearest source (once per run for each number), and a
 number taken from a value given in cents or thousands, written without that scale, one question giving
-it in whole units (`_units`).
+it in whole units (`_units`); arithmetic an answer writes out undone (`38125/6`) gets one question asking
+for the tool that computes.
 Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 
@@ -52,7 +53,15 @@ from ..._support.given import (
 )
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
-from ._tracing import computing_tools, sources, trace_question, untraced, word_set
+from ._tracing import (
+    computing_tools,
+    sources,
+    trace_question,
+    untraced,
+    unworked,
+    unworked_question,
+    word_set,
+)
 from ._units import converted_sources, scaled_numbers, unit_question, unit_slips, unscaled_numbers
 
 if TYPE_CHECKING:
@@ -398,8 +407,9 @@ class GroundingCheck(RunChecker):
         return ignored_question(ignored, last_question(messages[start:]))
 
     def _trace_doubt(self, messages: Sequence[Message]) -> str | None:
-        """The question about the answer's numbers without a source, or else about those that dropped their
-        source's scale (`_units`), not asked about yet; or `None`."""
+        """The question about the answer's numbers without a source, or else about arithmetic it leaves
+        undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), each asked
+        about once; or `None`."""
         answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
@@ -408,6 +418,10 @@ class GroundingCheck(RunChecker):
             self._traced.update(u.written for u in found)
             lookups = _unused_tools(list(self._tools), messages[self._start :])
             return trace_question(found, computes, lookups, given_numbers(messages, self._start))
+        expressions = unworked(answer, asked)
+        if expressions:
+            self._traced.update(expressions)
+            return unworked_question(expressions, computes)
         slips = unit_slips(answer, scaled, unscaled_numbers(messages, self._start, scaled), asked)
         if not slips:
             return None

@@ -37,7 +37,8 @@ class RunPolicy:
     gets one targeted question naming the nearest source and how it differs (a power-of-ten scale slip,
     arithmetic done in the head); a number taken from a value a tool gives in cents or thousands (a JSON key
     `..._cents`, "amounts in thousands of euros"), written without that scale, gets one question giving it
-    in whole units. It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
+    in whole units; arithmetic written out undone (`38125/6`) gets one question asking for the tool that
+    computes. It is `GroundingCheck`'s: with `checker=None` it does nothing, and another
     checker is a `UserError` at the run's start."""
     explain_repeated_failures: bool = False
     """When a call fails a second time the same way (same tool, same arguments, same error), quote the

@@ -40,6 +40,8 @@ __all__ = [
     "sources",
     "trace_question",
     "untraced",
+    "unworked",
+    "unworked_question",
     "word_set",
     "words",
 ]
@@ -55,6 +57,11 @@ LOOK_UP = "Do not work {it} out in your head: call {tools} now{given}."
 SCALE = "{origin}; your {written} is that {how} {factor}."
 IN_THE_HEAD = "your {written} is {a} {op} {b} ({origins}), worked out in your head."
 NEAREST = "the nearest number given: {origin}."
+UNWORKED = (
+    "Your answer writes {expressions} without working {it} out. {ask} If the answer is meant to be written "
+    "that way, give the same answer again."
+)
+"""The question about an answer that leaves arithmetic for the reader (`38125/6`)."""
 NOTHING_NEAR = "nothing in the conversation gives a number near it."
 
 _SCALE_WORDS = {
@@ -71,6 +78,13 @@ _PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
 _LIST_MARK = re.compile(r"[.)] ")
 _MAX_OPERANDS = 200
+_EXPRESSION = re.compile(
+    rf"(?<![\w.,/:-])\(?(?:{NUMBER.pattern})(?:\s*(?:[*×÷/+]|\s-\s)\s*\(?(?:{NUMBER.pattern})\)?)+"
+    r"(?![\w/:-]|[.,]\d|\s*%)(?!\s*=)"
+)
+"""Arithmetic written out in an answer and not worked out: two or more numbers joined by `*`, `×`, `÷`, `/`,
+`+` or a spaced `-`, with no `=` after (`38125/6`, `240 * 1.085`); not a date (`12/05/2026` is read whole
+and has two slashes), a fraction (`1/2`, see `_worth_working_out`), a range (`10-12`) or a percentage."""
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
 _NUMBER_WORD = re.compile(
@@ -274,6 +288,42 @@ def _one_step(
 def _distance(a: float, b: float) -> float:
     """How far apart two numbers are, relatively (so 0.92 is nearer 0.9 than 12 is to 10)."""
     return abs(math.log10(abs(a) + 1e-12) - math.log10(abs(b) + 1e-12)) + abs(a - b) / max(abs(a), abs(b))
+
+
+def unworked(text: str, asked: frozenset[str] = frozenset()) -> list[str]:
+    """The arithmetic an answer writes out without its result (`_EXPRESSION`), each once, leaving out what
+    was `asked` about already and what a date reads like (two or more slashes)."""
+    out: list[str] = []
+    for match in _EXPRESSION.finditer(text):
+        expression = match.group().strip()
+        if expression in asked or expression in out or not _worth_working_out(expression):
+            continue
+        out.append(expression)
+    return out
+
+
+def _worth_working_out(expression: str) -> bool:
+    """Not a date (two or more slashes) and, when `/` is its only operator, not a fraction or an idiom
+    (`1/2`, `24/7`, `3.8/3.9`): a division left undone starts with a number of three digits or more."""
+    if expression.count("/") >= 2:
+        return False
+    if re.search(r"[*×÷+]|\s-\s", expression):
+        return True
+    first = NUMBER.search(expression)
+    return first is not None and abs(float(first.group().replace(",", ""))) >= 100
+
+
+def unworked_question(expressions: Sequence[str], computes: Sequence[str]) -> str:
+    """`UNWORKED` for the `expressions` `unworked` found, asking for one of the tools that compute."""
+    ask = (
+        f"Call {_either(computes)} to compute {'it' if len(expressions) == 1 else 'each'}, and answer with the "
+        "result."
+        if computes
+        else "Work it out and answer with the result."
+    )
+    shown = [f"`{e}`" for e in expressions]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
+    return UNWORKED.format(expressions=listed, it="it" if len(shown) == 1 else "them", ask=ask)
 
 
 def computing_tools(tools: Mapping[str, ToolDefinition]) -> list[str]:
