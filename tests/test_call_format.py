@@ -17,7 +17,7 @@ from agentkit import Agent, ModelSettings, UserMessage, tool
 from agentkit.local.policy import LOCAL
 from agentkit.models import ModelRequestParameters
 from agentkit.models._grammar import tool_call_grammar
-from agentkit.models._prompted import CHOICES_SECTION, TOOLS_SECTION, system_prompt
+from agentkit.models._prompted import CHOICES_SECTION, TOOLS_SECTION, _describe, system_prompt
 from agentkit.models._tool_decision import FITS, NAMES, asks_decision, decision_bodies, tool_use_declined
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
@@ -129,12 +129,13 @@ def test_required_choice_allows_text_then_calls_but_not_text_alone() -> None:
 
 def test_the_prompt_names_the_no_tool_reply_and_shows_several_calls_in_one_reply() -> None:
     text = system_prompt(None, TOOLS, FORMAT)
-    assert CHOICES_SECTION.split("{tools}")[1].replace("{{", "{").replace("}}", "}") in text
+    assert CHOICES_SECTION.split("{tools}")[0].replace("{{", "{").replace("}}", "}") in text
+    assert text.endswith(json.dumps(_describe(TOOLS[-1], FORMAT), ensure_ascii=False))  # the tools last
     example = [line for line in text.splitlines() if line.startswith('{"name": "population"')]
     assert len(example) == 2 and all(json.loads(line)["arguments"] for line in example)
     assert "If no tool does what is asked, call none" in text
     plain = system_prompt(None, TOOLS, PLAIN)
-    assert TOOLS_SECTION.split("{tools}")[1].replace("{{", "{").replace("}}", "}") in plain
+    assert TOOLS_SECTION.split("{tools}")[0].replace("{{", "{").replace("}}", "}") in plain
     assert "If no tool does what is asked" not in plain
 
 

@@ -58,20 +58,24 @@ __all__ = [
 DEFAULT_SYSTEM = "You are a helpful assistant."
 _TOOLS_HEAD = (
     "# Tools\n\n"
-    "You have these tools, each described by a JSON object: its name, what it does, and the JSON Schema of "
-    "its arguments.\n{tools}\n\n"
     "Use a tool whenever the question needs a fact or a calculation a tool can give: never guess such values "
     "and never do arithmetic in your head. To call a tool, reply with only a JSON object and nothing else:\n"
     '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}\n'
 )
-"""How both tool sections begin: the tools, and the shape of a call."""
+"""How both tool sections begin: when to call, and the shape of a call."""
+_TOOLS_LIST = (
+    "\n\nYour tools, each described by a JSON object: its name, what it does, and the JSON Schema of its "
+    "arguments.\n{tools}"
+)
+"""How both tool sections end: the tools. They come last, after the text every request shares, so a
+server's prompt cache keeps that text when the tools change (a new agent, a benchmark's next item)."""
 TOOLS_SECTION = (
     _TOOLS_HEAD
     + "To call several tools at once, write one object per line. When a call needs the result of another call, "
     "make that other call first, alone, and wait for its result. Take argument values from the question or "
     "from earlier results; never make them up. Each result comes back to you with the call it answers. As "
     "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
-    "question needs no tool, answer it directly."
+    "question needs no tool, answer it directly." + _TOOLS_LIST
 )
 CHOICES_SECTION = (
     _TOOLS_HEAD
@@ -86,7 +90,7 @@ CHOICES_SECTION = (
     "result. Take argument values from the question or from earlier results; never make them up. Each result "
     "comes back to you with the call it answers. As soon as the results answer the question, reply with the "
     "answer in plain text, without JSON. If no tool does what is asked, call none: answer in plain text. If "
-    "the question needs no tool, answer it directly."
+    "the question needs no tool, answer it directly." + _TOOLS_LIST
 )
 """The tool section with `several_calls_prompt`: several calls in one reply shown, the no-tool reply named."""
 RESULTS_HEADER = "Tool results:"
@@ -112,7 +116,7 @@ FIRST_STEP = {"none": "Answer in plain text, without calling a tool.", "required
 
 
 def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile) -> str:
-    """The system prompt: `base` (or a default), then the tool list and how to call a tool.
+    """The system prompt: `base` (or a default), then how to call a tool, then the tool list.
 
     It does not depend on the tool choice, so a server's prompt cache keeps it from request to request.
     """
