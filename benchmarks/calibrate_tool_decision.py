@@ -1,20 +1,22 @@
 """Calibrate the local profile's call-or-text decision (`decide_tool_use`) on BFCL items outside the sample.
 
-    python benchmarks/calibrate_tool_decision.py measure [--per-category 20] [--json OUT.json]
+    python benchmarks/calibrate_tool_decision.py measure [--per-category 24] [--json OUT.json]
     python benchmarks/calibrate_tool_decision.py choose OUT.json [--cost 3]
 
-`measure` sends the decision's two one-token requests (`_tool_decision.decision_bodies`: "can one of the
-tools do what is asked? yes or no", "which tool? its name, or none") for each calibration item to the local
-model, exactly as a run's first reply would be preceded, and records the two signals
-(`decision_signals`: log P(no) - log P(yes), log P(none)). The calibration items are, in each of the five
+`measure` sends the decision's two one-token requests (`_tool_decision.decision_bodies`: the reply's own
+prompt, and that prompt with "which tool? its name, or none") for each calibration item to the local model,
+exactly as a run's first reply would be preceded, and records the two signals (`decision_signals`: log
+P(text) - log P(call) of the reply's first token, log P(none)). The calibration items are, in each of the
+five categories of the evaluation sample and in BFCL's live (user-written) irrelevance and simple
 categories, the first `--per-category` items in the data's order that the evaluation sample of
 `bfcl_sample.py` (seed 26) does not hold: nothing is calibrated on what is then measured.
 
 `choose` picks the pair of thresholds the profile's `tool_use_thresholds` holds: among all pairs of
-observed values (midpoints), the one that declines the most irrelevance items minus `--cost` times the
-declined items of the other categories (a question a tool answers sent to text fails its task, worse than a
-call where none fits); ties go to the pair that declines fewer items overall. It prints what each category
-would decline with the pair chosen.
+observed values (midpoints), the one that declines the most irrelevance items (both kinds) minus `--cost`
+times the declined items of the other categories (a question a tool answers sent to text fails its task,
+worse than a call where none fits); ties go to the pair that declines fewer items overall. It prints what
+each category would decline with the pair chosen, and the same choice made on half the items (every other
+one) and read on the other half: how well the thresholds hold on items they were not chosen on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import math
 import sys
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,13 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "evals" / "results" / "calibration_tool_decision.json"
 
 
+LIVE = {"live_irrelevance": "live_irrelevance", "live_simple": "live_simple"}
+"""BFCL's live categories calibrated on too (none is in the evaluation sample): category -> file stem."""
+CATEGORIES = (*bfcl.CATEGORIES, *LIVE)
+DECLINE = ("irrelevance", "live_irrelevance")
+"""The categories whose questions no offered tool answers."""
+
+
 def calibration_items(per_category: int) -> dict[str, list[dict[str, Any]]]:
     """Per category, the first `per_category` items the evaluation sample (seed 26) leaves out."""
     archive = bfcl.wheel()
@@ -52,6 +62,10 @@ def calibration_items(per_category: int) -> dict[str, list[dict[str, Any]]]:
         items = bfcl.load_items(archive, category)
         evaluated = {i["id"] for i in bfcl.sample(items, bfcl.PER_CATEGORY, bfcl.SEED)}
         chosen[category] = [i for i in items if i["id"] not in evaluated][:per_category]
+    with zipfile.ZipFile(archive) as whl:
+        for category, stem in LIVE.items():
+            data = whl.read(f"bfcl_eval/data/BFCL_v4_{stem}.json").decode()
+            chosen[category] = [json.loads(line) for line in data.splitlines() if line.strip()][:per_category]
     return chosen
 
 
@@ -77,8 +91,8 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
             body = model.request_body(
                 bfcl.messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
             )
-            fits, names = (_post(server.base_url, server.api_key, b) for b in decision_bodies(body))
-            margin, none = decision_signals(fits, names)
+            first, names = (_post(server.base_url, server.api_key, b) for b in decision_bodies(body))
+            margin, none = decision_signals(first, names)
             rows.append({"id": item["id"], "category": category, "margin": margin, "none": none})
             print(f"{category:<18} {item['id']:<24} margin {margin:7.2f}  none {none:7.2f}", flush=True)
     return rows
@@ -109,32 +123,46 @@ def _cuts(values: Sequence[float]) -> list[float]:
 
 def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, float], dict[str, int]]:
     """The thresholds (see the module's docstring) and what each category declines with them."""
-
-    def declined(pair: tuple[float, float]) -> dict[str, int]:
-        counts = dict.fromkeys(bfcl.CATEGORIES, 0)
-        for row in rows:
-            margin, none = float(row["margin"]), float(row["none"])
-            counts[row["category"]] += margin > pair[0] and none > pair[1]
-        return counts
-
     best: tuple[float, int, tuple[float, float]] | None = None
     for t0 in _cuts([r["margin"] for r in rows]):
         for t1 in _cuts([r["none"] for r in rows]):
-            counts = declined((t0, t1))
-            others = sum(v for k, v in counts.items() if k != "irrelevance")
-            score = counts["irrelevance"] - cost * others
+            counts = declined(rows, (t0, t1))
+            caught = sum(v for k, v in counts.items() if k in DECLINE)
+            score = caught - cost * (sum(counts.values()) - caught)
             key = (score, -sum(counts.values()), (t0, t1))
             if best is None or key[:2] > best[:2]:
                 best = key
     assert best is not None
-    return best[2], declined(best[2])
+    return best[2], declined(rows, best[2])
+
+
+def declined(rows: Sequence[dict[str, Any]], pair: tuple[float, float]) -> dict[str, int]:
+    """Per category, how many of `rows` the thresholds `pair` decline."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    for row in rows:
+        margin, none = float(row["margin"]), float(row["none"])
+        counts[row["category"]] += margin > pair[0] and none > pair[1]
+    return counts
+
+
+def held_out(rows: Sequence[dict[str, Any]], cost: float) -> list[tuple[tuple[float, float], dict[str, int]]]:
+    """The choice made on every other item, read on the items between, both ways round."""
+    halves = (rows[0::2], rows[1::2])
+    return [(pair, declined(halves[1 - i], pair)) for i in (0, 1) for pair in [choose(halves[i], cost)[0]]]
+
+
+def _shown(counts: dict[str, int], rows: Sequence[dict[str, Any]]) -> str:
+    total = dict.fromkeys(CATEGORIES, 0)
+    for row in rows:
+        total[row["category"]] += 1
+    return ", ".join(f"{c} {counts[c]}/{total[c]}" for c in CATEGORIES if total[c])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("measure")
-    run.add_argument("--per-category", type=int, default=20)
+    run.add_argument("--per-category", type=int, default=24)
     run.add_argument("--json", type=Path, default=DEFAULT_JSON)
     pick = sub.add_parser("choose")
     pick.add_argument("json", type=Path, nargs="?", default=DEFAULT_JSON)
@@ -146,12 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = json.loads(args.json.read_text())
     rows = report["items"]
     pair, counts = choose(rows, args.cost)
-    total = dict.fromkeys(bfcl.CATEGORIES, 0)
-    for row in rows:
-        total[row["category"]] += 1
     print(f"tool_use_thresholds=({pair[0]}, {pair[1]})  (cost of a false decline: {args.cost})")
-    for category, count in counts.items():
-        print(f"  {category:<18} declined {count:>3}/{total[category]}")
+    print(f"  declined: {_shown(counts, rows)}")
+    for index, (half_pair, half_counts) in enumerate(held_out(rows, args.cost)):
+        other = rows[1 - index :: 2]
+        print(
+            f"  chosen on half {index + 1} ({half_pair[0]}, {half_pair[1]}), read on the other: {_shown(half_counts, other)}"
+        )
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from calibrate_tool_decision import choose
+from calibrate_tool_decision import choose, held_out
 
 from agentkit.models._tool_decision import tool_use_declined
 
@@ -33,7 +33,15 @@ ROWS = [
 
 def test_a_false_decline_that_costs_more_than_a_catch_is_avoided() -> None:
     (t0, t1), declined = choose(ROWS, cost=3.0)
-    assert declined == {"simple": 0, "multiple": 0, "parallel": 0, "parallel_multiple": 0, "irrelevance": 2}
+    assert declined == {
+        "simple": 0,
+        "multiple": 0,
+        "parallel": 0,
+        "parallel_multiple": 0,
+        "irrelevance": 2,
+        "live_irrelevance": 0,
+        "live_simple": 0,
+    }
     # the pair found reads the signals as the profile does
     fits = {"choices": [{"logprobs": {"content": [{"top_logprobs": []}]}}]}
     assert t0 < 0.1 and t1 < -3.0 and not tool_use_declined(fits, fits, (t0, t1))
@@ -50,3 +58,22 @@ def test_ties_go_to_the_pair_that_declines_less() -> None:
     # the irrelevance item is declined only with the simple one: 1 - 1 = 0, as declining neither
     _, declined = choose(rows, cost=1.0)
     assert sum(declined.values()) == 0
+
+
+def test_live_irrelevance_counts_as_a_catch_and_live_simple_as_a_false_decline() -> None:
+    rows = [
+        row("live_irrelevance", 0.4, -2.5),
+        row("live_simple", 0.5, -2.0),
+        row("live_irrelevance", 0.6, -1.0),
+    ]
+    _, declined = choose(rows, cost=3.0)
+    assert (declined["live_irrelevance"], declined["live_simple"]) == (1, 0)
+
+
+def test_held_out_reads_each_halfs_choice_on_the_other_half() -> None:
+    rows = [row("irrelevance", 0.5, -2.0), row("irrelevance", 0.4, -2.1), row("simple", -1.0, -8.0)] * 2
+    (first, on_second), (second, on_first) = held_out(rows, cost=3.0)
+    # the halves are rows 0, 2, 4 and 1, 3, 5: each holds both irrelevance values and the simple item once
+    assert on_second["irrelevance"] == 2 and on_first["irrelevance"] == 2
+    assert on_second["simple"] == on_first["simple"] == 0
+    assert first[0] < 0.4 and second[0] < 0.4

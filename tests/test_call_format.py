@@ -18,7 +18,7 @@ from agentkit.local.policy import LOCAL
 from agentkit.models import ModelRequestParameters
 from agentkit.models._grammar import tool_call_grammar
 from agentkit.models._prompted import CHOICES_SECTION, TOOLS_SECTION, _describe, system_prompt
-from agentkit.models._tool_decision import FITS, NAMES, asks_decision, decision_bodies, tool_use_declined
+from agentkit.models._tool_decision import NAMES, asks_decision, decision_bodies, tool_use_declined
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer
@@ -153,7 +153,7 @@ def model_on(server: LoopbackServer, profile: ModelProfile = FORMAT) -> OpenAICh
 
 
 def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
-    server.add("yes", "get_weather", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
+    server.add('{"', "get_weather", f"Checking both.\n{OSLO}\n{LIMA}", "Oslo: 3°C, Lima: 3°C.")
     agent = Agent(model_on(server, DECIDING), tools=[get_weather, add])
     result = agent.run_sync("Weather in Oslo and in Lima?")
     assert result.output == "Oslo: 3°C, Lima: 3°C."
@@ -172,14 +172,15 @@ def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
 
 
 def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: LoopbackServer) -> None:
-    server.add("no", "none", "No tool here can book a flight.")
+    server.add("Sorry", "none", "No tool here can book a flight.")
     result = Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("Book me a flight to Rome.")
     assert result.output == "No tool here can book a flight."
-    fits, names, reply = server.bodies
-    for decision, question in ((fits, FITS), (names, NAMES)):
+    first, names, reply = server.bodies
+    for decision in (first, names):
         assert decision["max_tokens"] == 1 and decision["logprobs"] is True and "grammar" not in decision
         assert decision["messages"][:-1] == reply["messages"][:-1]  # the same prompt, so the cache serves it
-        assert decision["messages"][-1]["content"] == f"Book me a flight to Rome.\n\n{question}"
+    assert first["messages"][-1]["content"] == "Book me a flight to Rome."  # the reply's own prompt
+    assert names["messages"][-1]["content"] == f"Book me a flight to Rome.\n\n{NAMES}"
     assert "grammar" not in reply
     assert reply["messages"][-1]["content"] == (
         "Book me a flight to Rome.\n\nAnswer in plain text, without calling a tool."
@@ -189,17 +190,17 @@ def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: Loopbac
     assert result.usage.input_tokens == 3 * server.usage["prompt_tokens"]
 
 
-@pytest.mark.parametrize(("fits", "names"), [("yes", "none"), ("no", "get_weather"), ("maybe", "none")])
+@pytest.mark.parametrize(("first", "names"), [('{"', "none"), ("The", "get_weather"), ("```", "none")])
 def test_a_call_stays_possible_unless_both_answers_say_no_tool(
-    server: LoopbackServer, fits: str, names: str
+    server: LoopbackServer, first: str, names: str
 ) -> None:
-    server.add(fits, names, "5")
+    server.add(first, names, "5")
     Agent(model_on(server, DECIDING), tools=[get_weather, add]).run_sync("2+3?")
     assert "grammar" in server.bodies[2]
 
 
 def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: LoopbackServer) -> None:
-    server.add("yes", "add", "5")
+    server.add('{"', "add", "5")
     model = model_on(server, DECIDING)
     params = ModelRequestParameters(tools=TOOLS, tool_choice="auto")
     messages = [UserMessage(content="2+3?")]
@@ -212,7 +213,7 @@ def test_decision_yes_keeps_the_call_grammar_and_the_prompt_unchanged(server: Lo
 
 
 def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
-    server.add("no", "none", "Nothing to call for that.")
+    server.add("Why", "none", "Nothing to call for that.")
 
     async def main() -> Any:
         async with Agent(model_on(server, DECIDING), tools=[get_weather]).run_stream(
@@ -224,8 +225,8 @@ def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
 
     output, usage = asyncio.run(main())
     assert output == "Nothing to call for that."
-    fits, names, reply = server.bodies
-    assert "stream" not in fits and "stream" not in names and reply["stream"] is True
+    first, names, reply = server.bodies
+    assert "stream" not in first and "stream" not in names and reply["stream"] is True
     assert "grammar" not in reply
     assert (usage.requests, usage.decisions) == (1, 2)
 
@@ -244,29 +245,30 @@ def logprobs(*alternatives: tuple[str, float]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("fits", "names", "declined"),
+    ("first", "names", "declined"),
     [
-        # the calibrated reading: "no" a little less likely than "yes" and "none" far from the top still decline
-        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -4.0)), True),
-        (logprobs(("yes", -0.3), ("No", -1.0)), logprobs(("add", -0.1), (" None", -4.0)), False),
-        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -6.0)), False),
-        (logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1)), False),  # none not among them
-        (logprobs(("no", -0.1)), logprobs(('"none', -0.2)), True),
+        # the calibrated reading: a call likelier than text (0.61) and "none" far from the top still decline
+        (logprobs(('{"', -0.5), ("To", -1.0)), logprobs(("add", -0.1), ("none", -4.0)), True),
+        (logprobs(('{"', -0.05), ("To", -3.0)), logprobs(("add", -0.1), (" None", -4.0)), False),
+        (logprobs(("```", -0.05), ("To", -3.0)), logprobs(("add", -0.1), (" None", -4.0)), False),
+        (logprobs(('{"', -0.5), ("To", -1.0)), logprobs(("add", -0.1), ("none", -6.0)), False),
+        (logprobs(('{"', -0.5), ("To", -1.0)), logprobs(("add", -0.1)), False),  # none not among them
+        (logprobs(("The", -0.1)), logprobs(('"none', -0.2)), True),  # no call among the alternatives
     ],
 )
 def test_the_decision_reads_log_probabilities_against_the_thresholds(
-    fits: dict[str, Any], names: dict[str, Any], declined: bool
+    first: dict[str, Any], names: dict[str, Any], declined: bool
 ) -> None:
-    assert tool_use_declined(fits, names, (-0.38, -5.2)) is declined
-    # the greedy default reading asks for more: "no" likelier than "yes" and "none" likelier than one half
-    assert not tool_use_declined(fits, names, ModelProfile().tool_use_thresholds) or declined
+    assert tool_use_declined(first, names, (-1.8, -5.0)) is declined
+    # the greedy default reading asks for more: text likelier than a call, "none" likelier than one half
+    assert not tool_use_declined(first, names, ModelProfile().tool_use_thresholds) or declined
 
 
 def test_the_decision_reads_log_probabilities_on_the_wire(server: LoopbackServer) -> None:
     server.add(
-        logprobs(("yes", -0.5), ("no", -0.8)), logprobs(("add", -0.1), ("none", -4.0)), "No tool for jokes."
+        logprobs(('{"', -0.5), ("To", -1.0)), logprobs(("add", -0.1), ("none", -4.0)), "No tool for jokes."
     )
-    profile = dataclasses.replace(DECIDING, tool_use_thresholds=(-0.38, -5.2))
+    profile = dataclasses.replace(DECIDING, tool_use_thresholds=(-1.8, -5.0))
     result = Agent(model_on(server, profile), tools=[get_weather, add]).run_sync("Tell me a joke.")
     assert result.output == "No tool for jokes." and "grammar" not in server.bodies[2]
 
@@ -298,9 +300,11 @@ def test_decision_bodies_append_to_a_message_with_parts() -> None:
         "grammar": "start: x",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
     }
-    for out, question in zip(decision_bodies(body), (FITS, NAMES), strict=True):
-        assert out["messages"][0]["content"][-1] == {"type": "text", "text": question}
-        assert "grammar" not in out and "stream" not in out
+    first, names = decision_bodies(body)
+    assert first["messages"] == body["messages"]
+    assert names["messages"][0]["content"][-1] == {"type": "text", "text": NAMES}
+    for out in (first, names):
+        assert "grammar" not in out and "stream" not in out and out["max_tokens"] == 1
     assert body["messages"][0]["content"] == [{"type": "text", "text": "Hi"}]  # the reply's body unchanged
 
 

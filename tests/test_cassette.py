@@ -595,7 +595,7 @@ def test_the_local_model_replays_without_starting_its_server(
     from agentkit.local import LocalModel
 
     path = tmp_path / "local.json"
-    with LoopbackServer(["yes", "add", *script()]) as server:  # the call-or-text decision's two answers first
+    with LoopbackServer(['{"', "add", *script()]) as server:  # the decision first: a call, a name
         # recorded from a running server (a loopback one standing in for llama.cpp here)
         running = SimpleNamespace(
             is_running=True, base_url=server.base_url, engine_in_use="xllamacpp", api_key="local-key-1234"

@@ -130,8 +130,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        if request.get("logprobs"):  # the local profile's call-or-text decision: a tool fits
-            message = {{"role": "assistant", "content": "yes" if "yes or no" in json.dumps(request) else "crash"}}
+        if request.get("logprobs"):  # the local profile's call-or-text decision: a call, and not "none"
+            message = {{"role": "assistant", "content": '{{"'}}
         else:
             message = answers.pop(0) if answers else {{"role": "assistant", "content": "done"}}
         finish = "tool_calls" if message.get("tool_calls") else "stop"

@@ -2,20 +2,21 @@
 
 A small model asked a question no offered tool can answer still calls the nearest tool, although a text
 answer is allowed. With a profile's `decide_tool_use`, the first reply to a new question (tool choice `auto`,
-the transcript ending with the user's question) is preceded by two requests of one token each: the reply's
-prompt with a question appended to the user's message, `FITS` ("can one of the tools do what the question
-asks? yes or no") and `NAMES` ("which tool does it? its name, or none"), no grammar, asking for the first
-token's log-probabilities. Their prompts share everything up to the end of the user's message with the
-reply's, so llama.cpp's prompt cache evaluates only the appended question.
+the transcript ending with the user's question) is preceded by two requests of one token each, no grammar,
+asking for the first token's log-probabilities: the reply's own prompt (`REPLY`: how likely the reply starts
+as a call, a JSON object or a fence, or as text), and that prompt with `NAMES` appended to the user's
+message ("which tool does what the question asks? its name, or none"). The first leaves the reply's whole
+prompt in llama.cpp's prompt cache for the reply itself; the second evaluates only the appended question.
 
 The reply is asked for without calls (tool choice `none`: the prompt says to answer in plain text and calls
-written anyway are dropped) only when both answers lean to "no tool": log P(no) - log P(yes) above the
-profile's first threshold and log P(none) above its second (`ModelProfile.tool_use_thresholds`). A greedy
-one-word answer is not enough for a 1.5B model: on 100 calibration items its yes/no margin moved by less than
-one nat between questions a tool answers and questions none does, and alone, at a threshold declining 13 of
-20 irrelevance items, it also declined 14 of 80 answerable ones; the two signals together declined 12 and 0
-(`benchmarks/calibrate_tool_decision.py`, docs/local-model.md). A server that returns no log-probabilities
-is read by its words.
+written anyway are dropped) only when both lean to "no tool": log P(text) - log P(call) of the reply's first
+token above the profile's first threshold and log P(none) above its second
+(`ModelProfile.tool_use_thresholds`). A greedy reading of either alone is not enough for a 1.5B model: on 168
+calibration items (`benchmarks/calibrate_tool_decision.py`, docs/local-evals.md) each signal alone, at a
+threshold declining most questions no tool answers, also declined questions a tool answers; the two together
+declined none of those. An earlier yes/no question ("can one of the tools do it?") was dropped: the model
+read it as the user's own yes/no question ("Is it raining in Tokyo?" answered "No"). A server that returns
+no log-probabilities is read by its words: the reply's first token and the name.
 
 Not asked: after tool results (the question is then already being worked on), after agentkit's feedback,
 with a `required` or `none` tool choice, or when the final-result tool is offered (the answer must be a call).
@@ -37,7 +38,6 @@ from ._chat_format import parse_usage
 from .profiles import ModelProfile
 
 __all__ = [
-    "FITS",
     "NAMES",
     "asks_decision",
     "decide",
@@ -47,10 +47,6 @@ __all__ = [
     "without_tools",
 ]
 
-FITS = (
-    "Before you reply, answer this: can one of the tools above do what the question asks, with the values "
-    "the question gives? Write only yes or no."
-)
 NAMES = (
     "Before you reply: which of the tools above does what the question asks? Write only that tool's name, "
     "or none if no tool does it."
@@ -74,7 +70,7 @@ async def decide(
     (`decisions` 2, `requests` 0: `requests` counts replies), or `None` when nothing was asked."""
     if not asks_decision(profile, messages, parameters, settings):
         return parameters, settings, None
-    answers = [await post(question) for question in decision_bodies(body)]
+    answers = [await post(question) for question in decision_bodies(body)]  # the reply's prompt first
     usage = sum((parse_usage(a.get("usage"), profile) for a in answers), Usage())
     usage.decisions, usage.requests = usage.requests, 0
     if not any(a.get("error") for a in answers) and tool_use_declined(
@@ -105,13 +101,18 @@ def asks_decision(
 
 
 def decision_bodies(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The two decision requests: the reply's `body` (not streamed, no grammar) with `FITS`, then `NAMES`,
-    after the last message's text, room for one token and its log-probabilities asked for."""
-    return _asking(body, FITS), _asking(body, NAMES)
+    """The two decision requests: the reply's `body` itself, then with `NAMES` after the last message's text;
+    not streamed, no grammar, room for one token and its log-probabilities asked for."""
+    return _asking(body, None), _asking(body, NAMES)
 
 
-def _asking(body: dict[str, Any], question: str) -> dict[str, Any]:
+def _asking(body: dict[str, Any], question: str | None) -> dict[str, Any]:
     out = {k: v for k, v in body.items() if k not in ("stream", "stream_options", "grammar", "max_tokens")}
+    out["max_tokens"] = 1
+    out["logprobs"] = True
+    out["top_logprobs"] = _TOP
+    if question is None:
+        return out
     messages = list(body["messages"])
     last = messages[-1]
     content = last["content"]
@@ -120,30 +121,30 @@ def _asking(body: dict[str, Any], question: str) -> dict[str, Any]:
     else:
         messages[-1] = {**last, "content": f"{content}\n\n{question}"}
     out["messages"] = messages
-    out["max_tokens"] = 1
-    out["logprobs"] = True
-    out["top_logprobs"] = _TOP
     return out
 
 
-def tool_use_declined(fits: dict[str, Any], names: dict[str, Any], thresholds: tuple[float, float]) -> bool:
+def tool_use_declined(reply: dict[str, Any], names: dict[str, Any], thresholds: tuple[float, float]) -> bool:
     """Whether the decision's two completions say no tool fits: both `decision_signals` above `thresholds`."""
-    margin, none = decision_signals(fits, names)
+    margin, none = decision_signals(reply, names)
     return margin > thresholds[0] and none > thresholds[1]
 
 
-def decision_signals(fits: dict[str, Any], names: dict[str, Any]) -> tuple[float, float]:
-    """log P(no) - log P(yes) of the `FITS` completion and log P(none) of the `NAMES` completion (`nan` when
-    neither yes nor no is found)."""
-    no, yes = _log_p(fits, ("no",)), _log_p(fits, ("yes",))
-    margin = math.nan if no == yes == -math.inf else no - yes
-    return margin, _log_p(names, ("none", "no", "n"))
+def decision_signals(reply: dict[str, Any], names: dict[str, Any]) -> tuple[float, float]:
+    """log P(text) - log P(call) of the reply's first token (a call starts with `{` or a fence; text is the
+    rest) and log P(none) of the `NAMES` completion."""
+    call = _log_p(reply, _starts_call)
+    text = math.log1p(-math.exp(call)) if call < 0 else -math.inf
+    return text - call, _log_p(names, lambda token: _word(token) in ("none", "no", "n"))
 
 
-def _log_p(data: dict[str, Any], words: tuple[str, ...]) -> float:
-    """log P(the first token is one of `words`, case, blanks and quotes aside), from its `top_logprobs`;
-    without them, 0 when the reply's text is one of them and -inf otherwise (a word not among the
-    alternatives counts as -inf: less likely than all of them)."""
+def _starts_call(token: object) -> bool:
+    return isinstance(token, str) and token.lstrip().startswith(("{", "`"))
+
+
+def _log_p(data: dict[str, Any], chosen: Callable[[object], bool]) -> float:
+    """log P(the first token is one `chosen` takes), from its `top_logprobs` (a token not among them counts
+    as less likely than all of them); without them, 0 when the reply's text is one it takes, else -inf."""
     choices = data.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     logprobs = choice.get("logprobs")
@@ -152,13 +153,11 @@ def _log_p(data: dict[str, Any], words: tuple[str, ...]) -> float:
         found = [
             float(t["logprob"])
             for t in content[0].get("top_logprobs") or ()
-            if isinstance(t, dict)
-            and _word(t.get("token")) in words
-            and isinstance(t.get("logprob"), (int, float))
+            if isinstance(t, dict) and chosen(t.get("token")) and isinstance(t.get("logprob"), (int, float))
         ]
-        return _log_sum_exp(found)
+        return min(_log_sum_exp(found), 0.0)
     text = (choice.get("message") or {}).get("content")
-    return 0.0 if _word(text) in words else -math.inf
+    return 0.0 if chosen(text) else -math.inf
 
 
 def _word(token: object) -> str:
