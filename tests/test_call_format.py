@@ -130,7 +130,12 @@ def test_required_choice_allows_text_then_calls_but_not_text_alone() -> None:
 def test_the_prompt_names_the_no_tool_reply_and_shows_several_calls_in_one_reply() -> None:
     text = system_prompt(None, TOOLS, FORMAT)
     assert CHOICES_SECTION.split("{tools}")[0].replace("{{", "{").replace("}}", "}") in text
-    assert text.endswith(json.dumps(_describe(TOOLS[-1], FORMAT), ensure_ascii=False))  # the tools last
+    # the tools after the shared text (a prompt cache keeps it), then the shape of a call again
+    tools_at = text.index(json.dumps(_describe(TOOLS[0], FORMAT), ensure_ascii=False))
+    assert tools_at > text.index("If no tool does what is asked")
+    assert text.endswith(
+        'reply with only a JSON object and nothing else:\n{"name": "<tool name>", "arguments": {"<argument>": <value>, ...}}'
+    )
     example = [line for line in text.splitlines() if line.startswith('{"name": "population"')]
     assert len(example) == 2 and all(json.loads(line)["arguments"] for line in example)
     assert "If no tool does what is asked, call none" in text
