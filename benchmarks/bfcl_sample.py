@@ -40,6 +40,7 @@ import random
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,6 +197,19 @@ def calls_of(reply: AssistantMessage, names: Mapping[str, str]) -> tuple[list[di
 
 
 # -- running -------------------------------------------------------------------------------------------------
+
+
+def post_chat(base_url: str, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One chat-completions request `body` to the local server, its JSON answer (no SDK: the decision's raw
+    log-probabilities are wanted as the server sends them)."""
+    request = urllib.request.Request(
+        base_url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=240) as response:  # the local server on 127.0.0.1
+        data: dict[str, Any] = json.loads(response.read())
+    return data
 
 
 @dataclass(kw_only=True)

@@ -28,7 +28,6 @@ import itertools
 import json
 import math
 import sys
-import urllib.request
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,17 +68,6 @@ def calibration_items(per_category: int) -> dict[str, list[dict[str, Any]]]:
     return chosen
 
 
-def _post(base_url: str, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        base_url + "/chat/completions",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=240) as response:  # the local server on 127.0.0.1
-        data: dict[str, Any] = json.loads(response.read())
-    return data
-
-
 async def measure(per_category: int) -> list[dict[str, Any]]:
     model = LocalModel()
     await model.start()
@@ -91,7 +79,7 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
             body = model.request_body(
                 bfcl.messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
             )
-            first, names = (_post(server.base_url, server.api_key, b) for b in decision_bodies(body))
+            first, names = (bfcl.post_chat(server.base_url, server.api_key, b) for b in decision_bodies(body))
             margin, none = decision_signals(first, names)
             rows.append({"id": item["id"], "category": category, "margin": margin, "none": none})
             print(f"{category:<18} {item['id']:<24} margin {margin:7.2f}  none {none:7.2f}", flush=True)

@@ -26,7 +26,6 @@ import datetime
 import json
 import statistics
 import sys
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,17 +58,6 @@ def layouts(system: str) -> dict[str, str]:
     return {"first": first, "last": head + _LIST_HEAD + tools, "last+shape": system}
 
 
-def _post(base_url: str, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        base_url + "/chat/completions",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=240) as response:  # the local server on 127.0.0.1
-        data: dict[str, Any] = json.loads(response.read())
-    return data
-
-
 def items(per_category: int) -> list[tuple[str, dict[str, Any]]]:
     archive = bfcl.wheel()
     chosen: list[tuple[str, dict[str, Any]]] = []
@@ -97,7 +85,7 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
                 **first["messages"][0],
                 "content": layouts(body["messages"][0]["content"])[layout],
             }
-            data = _post(server.base_url, server.api_key, first)
+            data = bfcl.post_chat(server.base_url, server.api_key, first)
             margin, _ = decision_signals(data, {})
             timings = data.get("timings") or {}
             row = {
