@@ -12,6 +12,9 @@ power-of-ten slip (`get_employee returned 93840; your 93.84 is that divided by 1
 combined in the head (asking for the tool that computes, when one is offered), or the nearest number given.
 Each number is asked about once per run: given again, it goes through (the model confirms it).
 
+An answer whose numbers all trace but that writes arithmetic out undone (`38125/6`, `240 * 1.085`) gets one
+question asking for the tool that computes (`unworked`).
+
 Words are compared as words (`word_set`): casefolded, accents stripped, split on what is not a letter or a
 digit, a plural's `s` dropped, so a value the user wrote, reworded, is the user's value.
 """
@@ -182,9 +185,10 @@ def _numbers_of(text: str, origin: str) -> Iterator[Source]:
 
 
 def number_readings(text: str) -> Iterator[tuple[str, int, list[tuple[float, float]]]]:
-    """Each number of an answer as written, where it ends, the values it may stand for and the tolerance of each (half
-    a unit of its last decimal written, scaled with it; a round number of two or more significant digits,
-    `94,000`, is rounded to its last one). A list's numbering (`2. `, `3) ` at a line's start) is no claim."""
+    """Each number of an answer as written, where it ends, and the values it may stand for with the tolerance
+    of each (half a unit of its last decimal written, scaled with it; a round number of two or more
+    significant digits, `94,000`, is rounded to its last one). A list's numbering (`2. `, `3) ` at a line's
+    start) is no claim."""
     for match in NUMBER.finditer(text):
         if _list_mark(text, match.start(), match.end()):
             continue

@@ -14,8 +14,8 @@ With `RunPolicy(trace_numbers=True)`, a tool result's numbers carry the scale th
 A computing tool's result (`computing_tools`: a calculator) carries the scale of a scaled number in its
 arguments, unless the arguments hold the factor that converts it (`/ 100`, `* 1000`).
 
-An answer number whose value is such a scaled number, not written with its scale (`477400 cents`, `13,650
-thousand`, `13.65 million`) and not a number of the question, gets one question: the number, where its
+An answer number whose value is such a scaled number, not written with its scale (as `477400 cents` or
+`13,650 thousand` would be) and not a number of the question, gets one question: the number, where its
 scale comes from, and what it is in whole units (`477400 euro cents are 4,774 euros`). The converted values
 count as sources (`converted_sources`), so the corrected answer traces. Each number is asked about once.
 """
