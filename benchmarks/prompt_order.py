@@ -45,7 +45,7 @@ DEFAULT_JSON = HERE / "evals" / "results" / "prompt_order.json"
 CATEGORIES = ("simple", "parallel", "irrelevance")
 LAYOUTS = ("first", "last", "last+shape")
 _LIST_HEAD = _TOOLS_LIST.split("{tools}")[0]
-_SHAPE_AGAIN = "\n\n" + _USE
+_SHAPE_AGAIN = "\n\n" + _USE + ". "
 
 
 def layouts(system: str) -> dict[str, str]:

@@ -133,8 +133,12 @@ def test_the_prompt_names_the_no_tool_reply_and_shows_several_calls_in_one_reply
     # the tools after the shared text (a prompt cache keeps it), then the shape of a call again
     tools_at = text.index(json.dumps(_describe(TOOLS[0], FORMAT), ensure_ascii=False))
     assert tools_at > text.index("If no tool does what is asked")
+    shape = '\n{"name": "<tool name>", "arguments": {"<argument>": <value>, ...}}'
     assert text.endswith(
-        'reply with only a JSON object and nothing else:\n{"name": "<tool name>", "arguments": {"<argument>": <value>, ...}}'
+        f"with every call the question needs that does not need another call's result in this one reply:{shape}"
+    )
+    assert system_prompt(None, TOOLS, PLAIN).endswith(
+        f"reply with only a JSON object and nothing else:{shape}"
     )
     example = [line for line in text.splitlines() if line.startswith('{"name": "population"')]
     assert len(example) == 2 and all(json.loads(line)["arguments"] for line in example)

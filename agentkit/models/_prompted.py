@@ -57,27 +57,30 @@ __all__ = [
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
 _USE = "Use a tool whenever the question needs a fact or a calculation a tool can give"
-_SHAPE = (
-    "To call a tool, reply with only a JSON object and nothing else:\n"
-    '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}'
+_CALL = '{{"name": "<tool name>", "arguments": {{"<argument>": <value>, ...}}}}'
+_SHAPE = f"To call a tool, reply with only a JSON object and nothing else:\n{_CALL}"
+_SEVERAL = (
+    "Reply with only the JSON object of each call, one per line and nothing else, with every call the question "
+    f"needs that does not need another call's result in this one reply:\n{_CALL}"
 )
 _TOOLS_HEAD = f"# Tools\n\n{_USE}: never guess such values and never do arithmetic in your head. {_SHAPE}\n"
 """How both tool sections begin: when to call, and the shape of a call."""
 _TOOLS_LIST = (
     "\n\nYour tools, each described by a JSON object: its name, what it does, and the JSON Schema of its "
-    f"arguments.\n{{tools}}\n\n{_USE}. {_SHAPE}"
+    f"arguments.\n{{tools}}\n\n{_USE}. "
 )
-"""How both tool sections end: the tools, then when to call and the shape of a call again. The tools come
-after the text every request shares, so a server's prompt cache keeps that text when the tools change (a new
-agent, a benchmark's next item: about 350 of 480 tokens for one BFCL item); the shape said again after them
-keeps a small model as ready to call as with the tools first (measured: docs/local-evals.md)."""
+"""How both tool sections end: the tools, then when to call and the shape of a reply again (`_SHAPE`, or
+`_SEVERAL` with `several_calls_prompt`). The tools come after the text every request shares, so a server's
+prompt cache keeps that text when the tools change (a new agent, a benchmark's next item: about 350 of 480
+tokens for one BFCL item); said again after them, the shape keeps a small model as ready to call as with the
+tools first, and several calls in one reply (measured: docs/local-evals.md)."""
 TOOLS_SECTION = (
     _TOOLS_HEAD
     + "To call several tools at once, write one object per line. When a call needs the result of another call, "
     "make that other call first, alone, and wait for its result. Take argument values from the question or "
     "from earlier results; never make them up. Each result comes back to you with the call it answers. As "
     "soon as the results answer the question, reply with the answer in plain text, without JSON. If the "
-    "question needs no tool, answer it directly." + _TOOLS_LIST
+    "question needs no tool, answer it directly." + _TOOLS_LIST + _SHAPE
 )
 CHOICES_SECTION = (
     _TOOLS_HEAD
@@ -92,7 +95,7 @@ CHOICES_SECTION = (
     "result. Take argument values from the question or from earlier results; never make them up. Each result "
     "comes back to you with the call it answers. As soon as the results answer the question, reply with the "
     "answer in plain text, without JSON. If no tool does what is asked, call none: answer in plain text. If "
-    "the question needs no tool, answer it directly." + _TOOLS_LIST
+    "the question needs no tool, answer it directly." + _TOOLS_LIST + _SEVERAL
 )
 """The tool section with `several_calls_prompt`: several calls in one reply shown, the no-tool reply named."""
 RESULTS_HEADER = "Tool results:"
