@@ -106,7 +106,7 @@ def _cuts(values: Sequence[float]) -> list[float]:
     if not finite:
         return [0.0]
     middles = [round((a + b) / 2, 3) for a, b in itertools.pairwise(finite)]
-    return [finite[0] - 1.0, *middles, finite[-1] + 1.0]
+    return [round(finite[0] - 1.0, 3), *middles, round(finite[-1] + 1.0, 3)]
 
 
 def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, float], dict[str, int]]:

@@ -81,7 +81,7 @@ LOCAL = ModelProfile(
     # `benchmarks/calibrate_tool_decision.py` on 100 BFCL items outside the evaluation sample (cost 3):
     # 12 of 20 irrelevance items declined, 0 of 80 answerable ones
     decide_tool_use=True,
-    tool_use_thresholds=(-2.107, -4.028),
+    tool_use_thresholds=(-2.631, -7.994),
     results_reminder=True,
     # a reply under the grammar sometimes never ends (seen: 6 of 176 eval requests ran into the client's 240 s
     # timeout); the suites' longest whole reply is far shorter
