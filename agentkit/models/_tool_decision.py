@@ -11,12 +11,13 @@ prompt in llama.cpp's prompt cache for the reply itself; the second evaluates on
 The reply is asked for without calls (tool choice `none`: the prompt says to answer in plain text and calls
 written anyway are dropped) only when both lean to "no tool": log P(text) - log P(call) of the reply's first
 token above the profile's first threshold and log P(none) above its second
-(`ModelProfile.tool_use_thresholds`). A greedy reading of either alone is not enough for a 1.5B model: on 168
-calibration items (`benchmarks/calibrate_tool_decision.py`, docs/local-evals.md) each signal alone, at a
-threshold declining most questions no tool answers, also declined questions a tool answers; the two together
-declined none of those. An earlier yes/no question ("can one of the tools do it?") was dropped: the model
-read it as the user's own yes/no question ("Is it raining in Tokyo?" answered "No"). A server that returns
-no log-probabilities is read by its words: the reply's first token and the name.
+(`ModelProfile.tool_use_thresholds`). A greedy reading is not enough for a 1.5B model: its first token
+leans to a call for most questions no tool answers too, so the thresholds are calibrated on items outside
+any evaluation (`benchmarks/calibrate_tool_decision.py`, docs/local-model.md); which signal carries the
+decision depends on the prompt's layout (with the local format, the reply's own token). An earlier yes/no
+question ("can one of the tools do it?") was replaced by the reply's own token, which needs no question of
+its own and leaves the reply's prompt in the cache. A server that returns no log-probabilities is read by
+its words: the reply's first token and the name.
 
 Not asked: after tool results (the question is then already being worked on), after agentkit's feedback,
 with a `required` or `none` tool choice, or when the final-result tool is offered (the answer must be a call).
