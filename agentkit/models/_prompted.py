@@ -121,7 +121,8 @@ FIRST_STEP = {"none": "Answer in plain text, without calling a tool.", "required
 
 
 def system_prompt(base: str | None, tools: Sequence[ToolDefinition], profile: ModelProfile) -> str:
-    """The system prompt: `base` (or a default), then how to call a tool, then the tool list.
+    """The system prompt: `base` (or a default), then how to call a tool, the tool list, and the shape of a
+    reply again.
 
     It does not depend on the tool choice, so a server's prompt cache keeps it from request to request.
     """

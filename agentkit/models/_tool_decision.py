@@ -3,8 +3,8 @@
 A small model asked a question no offered tool can answer still calls the nearest tool, although a text
 answer is allowed. With a profile's `decide_tool_use`, the first reply to a new question (tool choice `auto`,
 the transcript ending with the user's question) is preceded by two requests of one token each, no grammar,
-asking for the first token's log-probabilities: the reply's own prompt (`REPLY`: how likely the reply starts
-as a call, a JSON object or a fence, or as text), and that prompt with `NAMES` appended to the user's
+asking for the first token's log-probabilities: the reply's own prompt (how likely the reply starts as a
+call, a JSON object or a fence, or as text), and that prompt with `NAMES` appended to the user's
 message ("which tool does what the question asks? its name, or none"). The first leaves the reply's whole
 prompt in llama.cpp's prompt cache for the reply itself; the second evaluates only the appended question.
 
