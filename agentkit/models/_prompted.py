@@ -71,8 +71,8 @@ _TOOLS_LIST = (
 )
 """How both tool sections end: the tools, then when to call and the shape of a reply again (`_SHAPE`, or
 `_SEVERAL` with `several_calls_prompt`). The tools come after the text every request shares, so a server's
-prompt cache keeps that text when the tools change (a new agent, a benchmark's next item: about 350 of 480
-tokens for one BFCL item); said again after them, the shape keeps a small model as ready to call as with the
+prompt cache keeps that text when the tools change (a new agent, a benchmark's next item: for a BFCL item
+about 230 of 450 prompt tokens are evaluated); said again after them, the shape keeps a small model as ready to call as with the
 tools first, and several calls in one reply (measured: docs/local-evals.md)."""
 TOOLS_SECTION = (
     _TOOLS_HEAD
