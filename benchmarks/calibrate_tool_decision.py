@@ -12,9 +12,11 @@ categories, the first `--per-category` items in the data's order that the evalua
 `bfcl_sample.py` (seed 26) does not hold: nothing is calibrated on what is then measured.
 
 `choose` picks the pair of thresholds the profile's `tool_use_thresholds` holds: among all pairs of
-observed values (midpoints), the one that declines the most irrelevance items (both kinds) minus `--cost`
-times the declined items of the other categories (a question a tool answers sent to text fails its task,
-worse than a call where none fits); ties go to the pair that declines fewer items overall. It prints what
+observed values (midpoints), and the first threshold alone (second `None`: the name request is not sent),
+the one that declines the most irrelevance items (both kinds) minus `--cost` times the declined items of
+the other categories (a question a tool answers sent to text fails its task, worse than a call where none
+fits); ties go to the pair that declines fewer items overall, then to the first threshold alone (one
+request less per question). It prints what
 each category would decline with the pair chosen, and the same choice made on half the items (every other
 one) and read on the other half: how well the thresholds hold on items they were not chosen on.
 """
@@ -109,11 +111,14 @@ def _cuts(values: Sequence[float]) -> list[float]:
     return [round(finite[0] - 1.0, 3), *middles, round(finite[-1] + 1.0, 3)]
 
 
-def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, float], dict[str, int]]:
+Pair = tuple[float, float | None]
+
+
+def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[Pair, dict[str, int]]:
     """The thresholds (see the module's docstring) and what each category declines with them."""
-    best: tuple[float, int, tuple[float, float]] | None = None
+    best: tuple[float, int, Pair] | None = None
     for t0 in _cuts([r["margin"] for r in rows]):
-        for t1 in _cuts([r["none"] for r in rows]):
+        for t1 in [None, *_cuts([r["none"] for r in rows])]:
             counts = declined(rows, (t0, t1))
             caught = sum(v for k, v in counts.items() if k in DECLINE)
             score = caught - cost * (sum(counts.values()) - caught)
@@ -124,16 +129,16 @@ def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[tuple[float, fl
     return best[2], declined(rows, best[2])
 
 
-def declined(rows: Sequence[dict[str, Any]], pair: tuple[float, float]) -> dict[str, int]:
-    """Per category, how many of `rows` the thresholds `pair` decline."""
+def declined(rows: Sequence[dict[str, Any]], pair: Pair) -> dict[str, int]:
+    """Per category, how many of `rows` the thresholds `pair` decline (a second of `None`: the first alone)."""
     counts = dict.fromkeys(CATEGORIES, 0)
     for row in rows:
         margin, none = float(row["margin"]), float(row["none"])
-        counts[row["category"]] += margin > pair[0] and none > pair[1]
+        counts[row["category"]] += margin > pair[0] and (pair[1] is None or none > pair[1])
     return counts
 
 
-def held_out(rows: Sequence[dict[str, Any]], cost: float) -> list[tuple[tuple[float, float], dict[str, int]]]:
+def held_out(rows: Sequence[dict[str, Any]], cost: float) -> list[tuple[Pair, dict[str, int]]]:
     """The choice made on every other item, read on the items between, both ways round."""
     halves = (rows[0::2], rows[1::2])
     return [(pair, declined(halves[1 - i], pair)) for i in (0, 1) for pair in [choose(halves[i], cost)[0]]]

@@ -80,13 +80,13 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
             body = model.request_body(
                 bfcl.messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
             )
-            first, _ = decision_bodies(body)
+            (first,) = decision_bodies(body, names=False)
             first["messages"][0] = {
                 **first["messages"][0],
                 "content": layouts(body["messages"][0]["content"])[layout],
             }
             data = bfcl.post_chat(server.base_url, server.api_key, first)
-            margin, _ = decision_signals(data, {})
+            margin, _ = decision_signals(data, None)
             timings = data.get("timings") or {}
             row = {
                 "layout": layout,

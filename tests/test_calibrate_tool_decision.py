@@ -77,3 +77,18 @@ def test_held_out_reads_each_halfs_choice_on_the_other_half() -> None:
     assert on_second["irrelevance"] == 2 and on_first["irrelevance"] == 2
     assert on_second["simple"] == on_first["simple"] == 0
     assert first[0] < 0.4 and second[0] < 0.4
+
+
+def test_the_name_question_is_dropped_when_it_declines_nothing_more() -> None:
+    # the margin alone separates: the name signal adds nothing, so it is not asked (one request less)
+    rows = [row("irrelevance", 0.5, -9.0), row("irrelevance", 0.3, -1.0), row("simple", -2.0, -1.0)]
+    (t0, t1), declined = choose(rows, cost=3.0)
+    assert t1 is None and -2.0 < t0 < 0.3 and declined["irrelevance"] == 2
+
+
+def test_the_name_question_stays_when_it_separates() -> None:
+    # the margin cannot tell the simple item from the irrelevance one; the name signal can
+    rows = [row("irrelevance", 0.5, -1.0), row("simple", 0.5, -8.0)]
+    (_, t1), declined = choose(rows, cost=3.0)
+    assert t1 is not None and -8.0 < t1 < -1.0
+    assert (declined["irrelevance"], declined["simple"]) == (1, 0)

@@ -27,7 +27,11 @@ llguidance = pytest.importorskip("llguidance")
 
 # the local profile's wire format, without its run policy (the checks have their own tests) and decision
 FORMAT = dataclasses.replace(LOCAL, policy=None, decide_tool_use=False)
-DECIDING = dataclasses.replace(FORMAT, decide_tool_use=True)
+DECIDING = dataclasses.replace(
+    FORMAT, decide_tool_use=True, tool_use_thresholds=ModelProfile().tool_use_thresholds
+)
+"""The decision with both requests (the local profile's has no name question: `ONE_REQUEST`)."""
+ONE_REQUEST = dataclasses.replace(DECIDING, tool_use_thresholds=LOCAL.tool_use_thresholds)
 PLAIN = ModelProfile(family="test", tool_calling="prompted", constrain_calls=True)
 
 
@@ -199,6 +203,31 @@ def test_decision_no_gives_a_text_reply_without_the_call_grammar(server: Loopbac
     assert result.usage.input_tokens == 3 * server.usage["prompt_tokens"]
 
 
+def test_without_a_second_threshold_the_reply_token_decides_alone(server: LoopbackServer) -> None:
+    # the local profile's decision: one request, the reply's own prompt; no name question is sent
+    assert LOCAL.tool_use_thresholds[1] is None
+    server.add(logprobs(("Sorry", -0.01), ('{"', -5.0)), "No tool here can book a flight.")
+    result = Agent(model_on(server, ONE_REQUEST), tools=[get_weather, add]).run_sync(
+        "Book me a flight to Rome."
+    )
+    assert result.output == "No tool here can book a flight."
+    first, reply = server.bodies
+    assert first["max_tokens"] == 1 and first["messages"] == [*reply["messages"][:-1], first["messages"][-1]]
+    assert first["messages"][-1]["content"] == "Book me a flight to Rome."
+    assert "grammar" not in reply
+    assert (result.usage.requests, result.usage.decisions) == (1, 1)
+
+
+def test_without_a_second_threshold_a_likely_call_keeps_the_grammar(server: LoopbackServer) -> None:
+    # log P(text) - log P(call): about -1.5 (above the threshold, -2.631: declined), then about -4.6 (a call)
+    server.add(logprobs(('{"', -0.2), ("The", -1.8)), "5")
+    Agent(model_on(server, ONE_REQUEST), tools=[get_weather, add]).run_sync("2+3?")
+    assert len(server.bodies) == 2 and "grammar" not in server.bodies[1]
+    server.add(logprobs(('{"', -0.01), ("The", -5.0)), "5")
+    Agent(model_on(server, ONE_REQUEST), tools=[get_weather, add]).run_sync("2+3?")
+    assert len(server.bodies) == 4 and "grammar" in server.bodies[3]
+
+
 @pytest.mark.parametrize(("first", "names"), [('{"', "none"), ("The", "get_weather"), ("```", "none")])
 def test_a_call_stays_possible_unless_both_answers_say_no_tool(
     server: LoopbackServer, first: str, names: str
@@ -310,6 +339,7 @@ def test_decision_bodies_append_to_a_message_with_parts() -> None:
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
     }
     first, names = decision_bodies(body)
+    assert decision_bodies(body, names=False) == (first,)
     assert first["messages"] == body["messages"]
     assert names["messages"][0]["content"][-1] == {"type": "text", "text": NAMES}
     for out in (first, names):

@@ -211,9 +211,9 @@ async def test_shared_local_server_dying_mid_run_fails_the_run_with_its_transcri
     assert "failed to load model" in error.log_tail
     assert [type(m).__name__ for m in error.messages] == ["UserMessage", "AssistantMessage", "ToolMessage"]
     assert isinstance(error.messages[-1], ToolMessage) and error.messages[-1].content == "done"
-    # the first reply's usage holds the call-or-text decision's two requests, counted apart
+    # the first reply's usage holds the call-or-text decision's request, counted apart
     assert error.usage is not None and error.usage.requests == 1 and error.usage.tool_calls == 1
-    assert error.usage.decisions == 2
+    assert error.usage.decisions == 1
     assert "The shared llama-server died" in caplog.text
     assert capfd.readouterr().err == ""
 
@@ -231,7 +231,7 @@ async def test_own_local_server_dying_mid_run_fails_the_run_with_its_transcript(
     error = info.value
     assert error.status_code is None
     assert [type(m).__name__ for m in error.messages] == ["UserMessage", "AssistantMessage", "ToolMessage"]
-    assert error.usage is not None and (error.usage.requests, error.usage.decisions) == (1, 2)
+    assert error.usage is not None and (error.usage.requests, error.usage.decisions) == (1, 1)
 
 
 def test_a_loopback_tool_call_helper_is_importable() -> None:

@@ -168,11 +168,11 @@ def test_local_model_drops_the_call_grammar_on_a_llama_server_binary() -> None:
         ("llama-server", None, False),
         ("llama-server", LOCAL, True),
     ]:
-        with LoopbackServer(['{"', "get_weather", "Oslo: snow"]) as srv:  # the decision's answers first
+        with LoopbackServer(['{"', "Oslo: snow"]) as srv:  # the decision's answer (the reply's token) first
             fake = _FakeServer(base_url=srv.base_url, engine_in_use=engine)
             model = LocalModel("local", server=fake, profile=profile)  # type: ignore[arg-type]
             assert Agent(model, tools=[tool_]).run_sync("Weather in Oslo?").output == "Oslo: snow"
-            assert ("grammar" in srv.bodies[2]) is grammar, engine
+            assert ("grammar" in srv.bodies[1]) is grammar, engine
             assert model.profile.constrain_calls is grammar
 
 

@@ -2,16 +2,17 @@
 
 A small model asked a question no offered tool can answer still calls the nearest tool, although a text
 answer is allowed. With a profile's `decide_tool_use`, the first reply to a new question (tool choice `auto`,
-the transcript ending with the user's question) is preceded by two requests of one token each, no grammar,
-asking for the first token's log-probabilities: the reply's own prompt (how likely the reply starts as a
-call, a JSON object or a fence, or as text), and that prompt with `NAMES` appended to the user's
-message ("which tool does what the question asks? its name, or none"). The first leaves the reply's whole
-prompt in llama.cpp's prompt cache for the reply itself; the second evaluates only the appended question.
+the transcript ending with the user's question) is preceded by one or two requests of one token each, no
+grammar, asking for the first token's log-probabilities: the reply's own prompt (how likely the reply
+starts as a call, a JSON object or a fence, or as text), and, when the profile has a threshold for it,
+that prompt with `NAMES` appended to the user's message ("which tool does what the question asks? its
+name, or none"). The first leaves the reply's whole prompt in llama.cpp's prompt cache for the reply
+itself; the second evaluates only the appended question.
 
 The reply is asked for without calls (tool choice `none`: the prompt says to answer in plain text and calls
-written anyway are dropped) only when both lean to "no tool": log P(text) - log P(call) of the reply's first
-token above the profile's first threshold and log P(none) above its second
-(`ModelProfile.tool_use_thresholds`). A greedy reading is not enough for a 1.5B model: its first token
+written anyway are dropped) only when they lean to "no tool": log P(text) - log P(call) of the reply's
+first token above the profile's first threshold and log P(none) above its second
+(`ModelProfile.tool_use_thresholds`; a second threshold of `None` sends no name request). A greedy reading is not enough for a 1.5B model: its first token
 leans to a call for most questions no tool answers too, so the thresholds are calibrated on items outside
 any evaluation (`benchmarks/calibrate_tool_decision.py`, docs/local-model.md); which signal carries the
 decision depends on the prompt's layout (with the local format, the reply's own token). An earlier yes/no
@@ -66,16 +67,18 @@ async def decide(
     body: dict[str, Any],
     post: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
 ) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
-    """The decision before the reply whose request `body` is, its two requests sent with `post`: the
+    """The decision before the reply whose request `body` is, its requests sent with `post`: the
     parameters and settings of the reply (without calls when no tool fits) and the decision's usage
-    (`decisions` 2, `requests` 0: `requests` counts replies), or `None` when nothing was asked."""
+    (`decisions` 1 or 2, `requests` 0: `requests` counts replies), or `None` when nothing was asked."""
     if not asks_decision(profile, messages, parameters, settings):
         return parameters, settings, None
-    answers = [await post(question) for question in decision_bodies(body)]  # the reply's prompt first
+    thresholds = profile.tool_use_thresholds
+    questions = decision_bodies(body, names=thresholds[1] is not None)
+    answers = [await post(question) for question in questions]  # the reply's prompt first
     usage = sum((parse_usage(a.get("usage"), profile) for a in answers), Usage())
     usage.decisions, usage.requests = usage.requests, 0
     if not any(a.get("error") for a in answers) and tool_use_declined(
-        answers[0], answers[1], profile.tool_use_thresholds
+        answers[0], answers[1] if len(answers) > 1 else None, thresholds
     ):
         logger.debug(
             "%s: no tool does what is asked; the reply is asked for without calls", body.get("model")
@@ -101,10 +104,10 @@ def asks_decision(
     return isinstance(last, UserMessage) and not last.feedback
 
 
-def decision_bodies(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The two decision requests: the reply's `body` itself, then with `NAMES` after the last message's text;
-    not streamed, no grammar, room for one token and its log-probabilities asked for."""
-    return _asking(body, None), _asking(body, NAMES)
+def decision_bodies(body: dict[str, Any], *, names: bool = True) -> tuple[dict[str, Any], ...]:
+    """The decision requests: the reply's `body` itself, then (with `names`) with `NAMES` after the last
+    message's text; not streamed, no grammar, room for one token and its log-probabilities asked for."""
+    return (_asking(body, None), _asking(body, NAMES)) if names else (_asking(body, None),)
 
 
 def _asking(body: dict[str, Any], question: str | None) -> dict[str, Any]:
@@ -125,17 +128,22 @@ def _asking(body: dict[str, Any], question: str | None) -> dict[str, Any]:
     return out
 
 
-def tool_use_declined(reply: dict[str, Any], names: dict[str, Any], thresholds: tuple[float, float]) -> bool:
-    """Whether the decision's two completions say no tool fits: both `decision_signals` above `thresholds`."""
+def tool_use_declined(
+    reply: dict[str, Any], names: dict[str, Any] | None, thresholds: tuple[float, float | None]
+) -> bool:
+    """Whether the decision's completions say no tool fits: each of `decision_signals` above its threshold
+    (the name completion's only when `thresholds` has a second)."""
     margin, none = decision_signals(reply, names)
-    return margin > thresholds[0] and none > thresholds[1]
+    return margin > thresholds[0] and (thresholds[1] is None or none > thresholds[1])
 
 
-def decision_signals(reply: dict[str, Any], names: dict[str, Any]) -> tuple[float, float]:
+def decision_signals(reply: dict[str, Any], names: dict[str, Any] | None) -> tuple[float, float]:
     """log P(text) - log P(call) of the reply's first token (a call starts with `{` or a fence; text is the
-    rest) and log P(none) of the `NAMES` completion."""
+    rest) and log P(none) of the `NAMES` completion (NaN without one)."""
     call = _log_p(reply, _starts_call)
     text = math.log1p(-math.exp(call)) if call < 0 else -math.inf
+    if names is None:
+        return text - call, math.nan
     return text - call, _log_p(names, lambda token: _word(token) in ("none", "no", "n"))
 
 

@@ -81,18 +81,19 @@ class ModelProfile:
     per line, says to write them all in one reply, and to call no tool when none does what is asked (small
     models otherwise make one call per turn or describe the calls in prose)."""
     decide_tool_use: bool = False
-    """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), two
-    one-token requests of their own: the reply's own prompt (does its first token start a call or text?)
-    and that prompt with a question appended (which tool does what is asked: a name or none); when both lean
-    to "no tool" (`tool_use_thresholds`) the reply is asked for with tool choice `none`. The first leaves the
-    reply's prompt in a server's prompt cache and the second adds one question to it, so they are cheap;
-    they count in the reply's `usage.decisions` (not `requests`), their tokens with the reply's
-    (`_tool_decision`)."""
-    tool_use_thresholds: tuple[float, float] = (0.0, math.log(0.5))
+    """With `tool_calling="prompted"`: before the first reply to a new question (tool choice `auto`), one or
+    two one-token requests of their own: the reply's own prompt (does its first token start a call or
+    text?) and, when `tool_use_thresholds` has a second threshold, that prompt with a question appended
+    (which tool does what is asked: a name or none); when they lean to "no tool" (`tool_use_thresholds`)
+    the reply is asked for with tool choice `none`. The first leaves the reply's prompt in a server's
+    prompt cache and the second adds one question to it, so they are cheap; they count in the reply's
+    `usage.decisions` (not `requests`), their tokens with the reply's (`_tool_decision`)."""
+    tool_use_thresholds: tuple[float, float | None] = (0.0, math.log(0.5))
     """`decide_tool_use`: the reply goes without calls when log P(text) - log P(call) of the reply's first
-    token is above the first and log P(none) of the name answer above the second. The defaults are a greedy
-    reading (text likelier than a call, none likelier than one half); a small model's are calibrated on
-    questions outside any evaluation (`LOCAL`'s: docs/local-evals.md)."""
+    token is above the first and log P(none) of the name answer above the second; with `None` as the
+    second, the name request is not sent and the first decides alone. The defaults are a greedy reading
+    (text likelier than a call, none likelier than one half); a small model's are calibrated on questions
+    outside any evaluation (`LOCAL`'s: docs/local-evals.md)."""
     cut_repeated_calls: bool = False
     """With `tool_calling="prompted"`: a reply is read as it streams (a plain request streams too) and cut
     where a line repeats a call the reply already made, the request closed there so the server stops
