@@ -24,8 +24,9 @@ With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's)
 are traced to their source instead (`_tracing`): one step from two given numbers no longer counts, and a
 number without a source gets one question naming its nearest source (once per run for each number), and a
 number taken from a value given in cents or thousands, written without that scale, one question giving
-it in whole units (`_units`); arithmetic an answer writes out undone (`38125/6`) gets one question asking
-for the tool that computes.
+it in whole units (`_units`); a number written in another unit than the one a tool gave it in (euros for
+dollars, miles for km), one question naming both (`_measures`); arithmetic an answer writes out undone (`38125/6`) gets one question
+asking for the tool that computes.
 Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 
@@ -53,6 +54,7 @@ from ..._support.given import (
 )
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
+from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
 from ._tracing import (
     computing_tools,
     sources,
@@ -408,8 +410,9 @@ class GroundingCheck(RunChecker):
 
     def _trace_doubt(self, messages: Sequence[Message]) -> str | None:
         """The question about the answer's numbers without a source, or else about arithmetic it leaves
-        undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), each asked
-        about once; or `None`."""
+        undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), or else
+        about numbers written in another unit than their source's (`_measures`), each asked about
+        once; or `None`."""
         answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
@@ -423,10 +426,14 @@ class GroundingCheck(RunChecker):
             self._traced.update(expressions)
             return unworked_question(expressions, computes)
         slips = unit_slips(answer, scaled, unscaled_numbers(messages, self._start, scaled), asked)
-        if not slips:
+        if slips:
+            self._traced.update(written for written, _ in slips)
+            return unit_question(slips)
+        elsewhere = measure_slips(answer, measured_numbers(messages, self._start), asked)
+        if not elsewhere:
             return None
-        self._traced.update(written for written, _ in slips)
-        return unit_question(slips)
+        self._traced.update(written for written, _, _ in elsewhere)
+        return measure_question(elsewhere, converting_tools(self._tools) or computes)
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:
