@@ -160,6 +160,31 @@ def test_an_answer_leaving_arithmetic_undone_asks_for_the_tool_once() -> None:
     assert output == "93840 / 12" and len(feedback) == 1
 
 
+def test_undone_arithmetic_whose_value_a_tool_gave_points_at_that_value() -> None:
+    exact = ToolMessage(tool_call_id="a", name="calculator", content="38125/6 (≈ 6354.16666666667)")
+    given = sources([UserMessage(content="Her salary divided by 12?"), exact], 0)
+    assert unworked_question(["38125/6"], ["calculator"], given) == (
+        "Your answer writes `38125/6` without working it out, but `calculator` returned 6354.16666666667, "
+        "which is `38125/6` worked out. Answer with that number, not the expression. If the answer is meant "
+        "to be written that way, give the same answer again."
+    )
+    rounded = ToolMessage(tool_call_id="b", name="calculator", content="6354.17 and 12.5")
+    both = unworked_question(["38125/6", "(20 + 5) ÷ 2"], ["calculator"], sources([rounded], 0))
+    assert "returned 6354.17, which is `38125/6` worked out and `calculator` returned 12.5, which is" in both
+    assert both.endswith(
+        "Answer with those numbers, not the expressions. If the answer is meant to be written that way, give the same answer again."
+    )
+    # a value no tool result gives (the question's own numbers do not count): ask for the tool, as before
+    assert unworked_question(["38125/7"], ["calculator"], given).startswith(
+        "Your answer writes `38125/7` without working it out. Call `calculator`"
+    )
+    assert unworked_question(["12 / 1"], [], sources([UserMessage(content="12?")], 0)).endswith(
+        "Work it out and answer with the result. If the answer is meant to be written that way, give the "
+        "same answer again."
+    )
+    assert unworked_question(["5 / 0"], [], given).startswith("Your answer writes `5 / 0` without working")
+
+
 def test_restatements_of_given_numbers_are_traced() -> None:
     @tool
     def get_city() -> dict[str, object]:

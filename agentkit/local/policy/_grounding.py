@@ -416,7 +416,8 @@ class GroundingCheck(RunChecker):
         answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
-        found = untraced(answer, [*sources(messages, self._start), *converted_sources(scaled)], asked)
+        given = [*sources(messages, self._start), *converted_sources(scaled)]
+        found = untraced(answer, given, asked)
         if found:
             self._traced.update(u.written for u in found)
             lookups = _unused_tools(list(self._tools), messages[self._start :])
@@ -424,7 +425,7 @@ class GroundingCheck(RunChecker):
         expressions = unworked(answer, asked)
         if expressions:
             self._traced.update(expressions)
-            return unworked_question(expressions, computes)
+            return unworked_question(expressions, computes, given)
         slips = unit_slips(answer, scaled, unscaled_numbers(messages, self._start, scaled), asked)
         if slips:
             self._traced.update(written for written, _ in slips)

@@ -21,10 +21,12 @@ digit, a plural's `s` dropped, so a value the user wrote, reworded, is the user'
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,6 +67,12 @@ UNWORKED = (
     "that way, give the same answer again."
 )
 """The question about an answer that leaves arithmetic for the reader (`38125/6`)."""
+WORKED = (
+    "Your answer writes {expressions} without working {it} out, but {found}. Answer with {that}, not {written}. "
+    "If the answer is meant to be written that way, give the same answer again."
+)
+"""The question about undone arithmetic whose value a tool result already gives (a calculator that returns
+`38125/6 (≈ 6354.17)`): it points at that value."""
 NOTHING_NEAR = "nothing in the conversation gives a number near it."
 
 _SCALE_WORDS = {
@@ -317,8 +325,24 @@ def _worth_working_out(expression: str) -> bool:
     return first is not None and abs(float(first.group().replace(",", ""))) >= 100
 
 
-def unworked_question(expressions: Sequence[str], computes: Sequence[str]) -> str:
-    """`UNWORKED` for the `expressions` `unworked` found, asking for one of the tools that compute."""
+def unworked_question(
+    expressions: Sequence[str], computes: Sequence[str], given: Sequence[Source] = ()
+) -> str:
+    """`UNWORKED` for the `expressions` `unworked` found, asking for one of the tools that compute; or, when
+    a tool result among `given` holds each one's value (a number within half a unit of its last decimal),
+    `WORKED`, pointing at those values."""
+    worked = [_worked_in(e, given) for e in expressions]
+    if all(worked):
+        found = [
+            f"{w.origin}, which is `{e}` worked out" for e, w in zip(expressions, worked, strict=True) if w
+        ]
+        return WORKED.format(
+            expressions=_listed([f"`{e}`" for e in expressions]),
+            it="it" if len(expressions) == 1 else "them",
+            found=_listed(found),
+            that="that number" if len(expressions) == 1 else "those numbers",
+            written="the expression" if len(expressions) == 1 else "the expressions",
+        )
     ask = (
         f"Call {_either(computes)} to compute {'it' if len(expressions) == 1 else 'each'}, and answer with the "
         "result."
@@ -328,6 +352,54 @@ def unworked_question(expressions: Sequence[str], computes: Sequence[str]) -> st
     shown = [f"`{e}`" for e in expressions]
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
     return UNWORKED.format(expressions=listed, it="it" if len(shown) == 1 else "them", ask=ask)
+
+
+def _worked_in(expression: str, given: Sequence[Source]) -> Source | None:
+    """The first tool result's number among `given` that is `expression`'s value, if any."""
+    value = _evaluated(expression)
+    if value is None:
+        return None
+    for source in given:
+        decimals = len(source.written.replace(",", "").partition(".")[2])
+        if source.origin.startswith("`") and abs(source.value - value) <= 0.5 * 10**-decimals + 1e-9:
+            return source
+    return None
+
+
+def _evaluated(expression: str) -> float | None:
+    """The value of arithmetic as `unworked` finds it (numbers, `+ - * / × ÷`, parentheses), or `None`."""
+    text = expression.replace("×", "*").replace("÷", "/").replace(",", "")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return None
+    return _value_of(tree.body)
+
+
+def _value_of(node: ast.expr) -> float | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _value_of(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATIONS:
+        left, right = _value_of(node.left), _value_of(node.right)
+        if left is None or right is None or (isinstance(node.op, ast.Div) and right == 0):
+            return None
+        return float(_OPERATIONS[type(node.op)](left, right))
+    return None
+
+
+_OPERATIONS: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _listed(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def computing_tools(tools: Mapping[str, ToolDefinition]) -> list[str]:
