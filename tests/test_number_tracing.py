@@ -133,6 +133,8 @@ def test_each_number_is_asked_about_once_per_run() -> None:
         ("5 - 3 = 2, and 240 * 1.085 = 260.4", []),
         ("Meet on 12/05/2026, 10-12 people, open 09:30-17:30, 24/7, 1/2 cup, version 3.8/3.9, 2026-02", []),
         ("Price: 240 + 8.5% tax", []),
+        ("135/58 (≈ 2.32758620689655)", []),  # written with its value: worked out
+        ("135/58 ≈ 2.33", []),
     ],
 )
 def test_arithmetic_written_out_undone(answer: str, found: list[str]) -> None:
@@ -158,6 +160,22 @@ def test_an_answer_leaving_arithmetic_undone_asks_for_the_tool_once() -> None:
         "What does employee 10 earn in each of 12 months?", [LOOKUP, "93840 / 12", "93840 / 12"]
     )
     assert output == "93840 / 12" and len(feedback) == 1
+
+
+def test_a_short_number_among_many_given_is_not_read_as_a_step_by_chance() -> None:
+    budget = ToolMessage(
+        tool_call_id="a",
+        name="town_budget",
+        content="Dunmere, 2025 budget (all amounts in thousands of euros): total 48,250; roads 5,250; "
+        "culture 3,870; schools 14,600. Population: 12,500.",
+    )
+    question = UserMessage(content="Roads in 2025 per inhabitant, in euros?")
+    # 2.3 is 2025 / 870 to two digits, by chance among some fifteen numbers: named as the nearest, not a step
+    (found,) = untraced("2.3", sources([question, budget], 0))
+    assert not found.computation and found.invented and "in your head" not in found.reason
+    # three digits among the same numbers: a step still tells (5,250 / 12,500 is 0.42)
+    (found,) = untraced("0.420", sources([question, budget], 0))
+    assert found.computation == "5,250 / 12,500"
 
 
 def test_undone_arithmetic_whose_value_a_tool_gave_points_at_that_value() -> None:

@@ -91,10 +91,10 @@ _LIST_MARK = re.compile(r"[.)] ")
 _MAX_OPERANDS = 200
 _EXPRESSION = re.compile(
     rf"(?<![\w.,/:-])\(?(?:{NUMBER.pattern})(?:\s*(?:[*×÷/+]|\s-\s)\s*\(?(?:{NUMBER.pattern})\)?)+"
-    r"(?![\w/:-]|[.,]\d|\s*%)(?!\s*=)"
+    r"(?![\w/:-]|[.,]\d|\s*%)(?!\s*\(?\s*[=≈])"
 )
 """Arithmetic written out in an answer and not worked out: two or more numbers joined by `*`, `×`, `÷`, `/`,
-`+` or a spaced `-`, with no `=` after (`38125/6`, `240 * 1.085`); not a date (`12/05/2026` is read whole
+`+` or a spaced `-`, with no `=` or `≈` after (`38125/6`, `240 * 1.085`; `135/58 (≈ 2.33)` is worked out); not a date (`12/05/2026` is read whole
 and has two slashes), a fraction (`1/2`, see `_worth_working_out`), a range (`10-12`) or a percentage."""
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
@@ -255,7 +255,7 @@ def _diagnosed(written: str, reading: tuple[float, float], given: Sequence[Sourc
                 continue
             reason = SCALE.format(origin=source.origin, written=written, how=how, factor=factor)
             return Untraced(written=written, reason=reason)
-    step = _one_step(value, tolerance, operands)
+    step = _one_step(value, tolerance, operands) if _step_tells(value, tolerance, len(operands)) else None
     if step is not None:
         a, op, b = step
         origins = "; ".join(dict.fromkeys([a.origin, b.origin]))
@@ -264,6 +264,17 @@ def _diagnosed(written: str, reading: tuple[float, float], given: Sequence[Sourc
     nearest = min(operands, key=lambda s: _distance(s.value, value), default=None)
     reason = NEAREST.format(origin=nearest.origin) if nearest is not None else NOTHING_NEAR
     return Untraced(written=written, reason=reason, invented=True)
+
+
+def _step_tells(value: float, tolerance: float, operands: int) -> bool:
+    """Whether a value written to this `tolerance` can be told to be one step from two of `operands` given
+    numbers: the steps that would hit it by chance (six per pair, each as if spread evenly up to twice the
+    value, covering `2 * tolerance` of it) number two at most. With four numbers given, `37` is 30 + 7;
+    with fifteen, `2.3` is some pair's quotient by chance (`2025 / 870`), and the question would name a
+    wrong computation."""
+    operands = min(operands, _MAX_OPERANDS)
+    pairs = operands * (operands + 1) / 2
+    return value != 0 and pairs * 6 * tolerance / abs(value) <= 2
 
 
 def _operands(given: Sequence[Source]) -> list[Source]:
@@ -349,9 +360,8 @@ def unworked_question(
         if computes
         else "Work it out and answer with the result."
     )
-    shown = [f"`{e}`" for e in expressions]
-    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
-    return UNWORKED.format(expressions=listed, it="it" if len(shown) == 1 else "them", ask=ask)
+    listed = _listed([f"`{e}`" for e in expressions])
+    return UNWORKED.format(expressions=listed, it="it" if len(expressions) == 1 else "them", ask=ask)
 
 
 def _worked_in(expression: str, given: Sequence[Source]) -> Source | None:
