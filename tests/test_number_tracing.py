@@ -170,9 +170,14 @@ def test_a_short_number_among_many_given_is_not_read_as_a_step_by_chance() -> No
         "culture 3,870; schools 14,600. Population: 12,500.",
     )
     question = UserMessage(content="Roads in 2025 per inhabitant, in euros?")
-    # 2.3 is 2025 / 870 to two digits, by chance among some fifteen numbers: named as the nearest, not a step
+    # written to two digits among seven numbers, a step would be a chance hit: named as the nearest
     (found,) = untraced("2.3", sources([question, budget], 0))
     assert not found.computation and found.invented and "in your head" not in found.reason
+    # in prose `3,870` is one number, not a list of 3 and 870 (a JSON result's `[3,870]` is read both ways)
+    assert found.reason == "the nearest number given: the question gives 2025."
+    listed = ToolMessage(tool_call_id="b", name="t", content="[3,870]")
+    assert sorted(s.value for s in sources([budget], 0) if s.value < 10) == []
+    assert sorted(s.value for s in sources([listed], 0)) == [3.0, 870.0, 3870.0]
     # three digits among the same numbers: a step still tells (5,250 / 12,500 is 0.42)
     (found,) = untraced("0.420", sources([question, budget], 0))
     assert found.computation == "5,250 / 12,500"

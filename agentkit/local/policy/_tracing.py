@@ -174,8 +174,9 @@ def _origin(message: Message, earlier_run: bool) -> str | None:
 
 
 def _numbers_of(text: str, origin: str) -> Iterator[Source]:
-    # both readings of `1,234`: a thousands separator, or a list (JSON results write `[1,234]`)
-    for pattern in (NUMBER, _PLAIN):
+    # both readings of `1,234` in JSON: a thousands separator, or a list (JSON results write `[1,234]`);
+    # in prose, `3,870` is one number
+    for pattern in (NUMBER, _PLAIN) if text.lstrip()[:1] in ("[", "{") else (NUMBER,):
         for match in pattern.finditer(text):
             written = match.group()
             value = float(written.replace(",", ""))
