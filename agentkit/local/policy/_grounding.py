@@ -55,6 +55,7 @@ from ..._support.given import (
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
+from ._quantities import dropped_scales, numberless, numberless_question, scale_question
 from ._tracing import (
     computing_tools,
     sources,
@@ -335,6 +336,7 @@ class GroundingCheck(RunChecker):
         self._asked_at: int | None = None  # where the last answer was questioned
         self._known: frozenset[float] = frozenset()
         self._given = ""
+        self._question = ""
         self._questioned: set[tuple[str, str]] = set()
         """Calls questioned for numbers in this turn: made again in the next turn, they run (confirmed)."""
         self._confirmable: set[tuple[str, str]] = set()
@@ -350,13 +352,22 @@ class GroundingCheck(RunChecker):
     def start_turn(self, messages: Sequence[Message]) -> None:
         self._known = known_numbers(messages, self._start)
         self._given = given_text(messages, self._start)
+        self._question = "\n".join(
+            m.text for m in messages[self._start :] if isinstance(m, UserMessage) and not m.feedback
+        )
         self._confirmable, self._questioned = self._questioned, set()
 
     def question_call(self, call: ValidatedCall) -> CallQuestion | None:
-        """Numbers nothing gave (a repeat in the next turn runs), string values copied from the tool's
-        description examples (a repeat is questioned again and asks for a text answer next)."""
+        """A number the question writes with a scale word, sent without it (`_quantities`), numbers nothing
+        gave (for both, a repeat in the next turn runs), string values copied from the tool's description
+        examples (a repeat is questioned again and asks for a text answer next)."""
         if self.call_questions <= 0 or call.key in self._confirmable:
             return None
+        dropped = dropped_scales(call.decoded, self._question)
+        if dropped:
+            self._questioned.add(call.key)
+            self.call_questions -= 1
+            return CallQuestion(text=scale_question(dropped))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
         values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:
@@ -403,6 +414,9 @@ class GroundingCheck(RunChecker):
         unused = unused_in_question(messages, start)
         if unused:
             return question(UNUSED_QUESTION, unused, tools)
+        found = numberless(messages, start)
+        if found:
+            return numberless_question(found)
         ignored = ignored_results(messages, start)
         if not ignored:
             return None

@@ -1,0 +1,129 @@
+"""The quantities a question asks for and gives: an answer with no number to a question asking how many, and
+a call that drops the scale word the question writes a number with.
+
+A small model asked "How many GB are free on it?" reads `disk_free_gb: 612` and answers "No disk space is
+available": every word of the answer may be in the result, so the ignored-result check (`_grounding`) is
+content; but the question asks for a number and the answer gives none. And asked "What's 1.5 million
+divided by 3,200?", it calls the calculator with `1.5 / 3200`: 1.5 is a number the question gives, so the
+call is supported, but the question's number is 1,500,000.
+
+Part of `GroundingCheck` (the local profile's):
+- `numberless` reads the question for a quantity asked for (how many, how much, how far..., in the
+  languages the suites use), and the answer for any number; with none, and numbers in the run's tool
+  results that the question does not give, the answer gets one question naming those numbers;
+- `dropped_scales` reads a call's numbers against the question's numbers written with a scale word
+  (`1.5 million`, `2 thousand`, `3 billion`): a call that uses the bare number, and neither the scaled one
+  nor the scale word anywhere, is not run and asked about once (made again, it runs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
+from ...messages import Message, ToolMessage, UserMessage
+
+__all__ = [
+    "NUMBERLESS_QUESTION",
+    "SCALE_QUESTION",
+    "dropped_scales",
+    "numberless",
+    "numberless_question",
+    "scale_question",
+]
+
+NUMBERLESS_QUESTION = (
+    "The question asks for a number, but your answer gives none; {tools} returned {numbers}. If {one} "
+    "answers the question, answer with it. If your answer is complete, give it again."
+)
+"""The question about an answer with no number to a question asking how many or how much."""
+SCALE_QUESTION = (
+    "Not run: the question says {written}, which is {value}, but your call uses {bare}. Make the call with "
+    "{value}. If {bare} is right, make the same call again."
+)
+"""The question about a call that drops a scale word of the question (`1.5 million` sent as 1.5)."""
+
+_ASKS_QUANTITY = re.compile(
+    r"\bhow (?:many|much|long|far|old|big|large|high|tall|heavy|often|fast)\b"
+    r"|\bcu[aá]nt[oa]s?\b|\bcombien\b|\bwie (?:viele?|lange|weit|hoch|alt|schwer|oft)\b"
+    r"|\bquant[oaie]s?\b|\bhoeveel\b|\bile\b|いくつ|いくら|何(?:[個人回件本枚台時日年円分秒度%]|[A-Za-z]+|キロ|メートル|グラム|リットル|ドル|ユーロ|パーセント)"
+    r"|多少|几|कितन",
+    re.IGNORECASE,
+)
+_SCALED = re.compile(rf"({NUMBER.pattern})\s?(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_FACTORS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+
+
+def numberless(messages: Sequence[Message], start: int) -> list[tuple[str, list[str]]]:
+    """When the run's question (from index `start`) asks for a quantity and the last answer writes no
+    number: each tool that returned numbers the question does not give, with those numbers (as written,
+    at most four a tool); else nothing."""
+    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    answer = str(messages[-1].content) if messages else ""
+    if not _ASKS_QUANTITY.search(question) or any(True for _ in written_numbers(answer)):
+        return []
+    asked = {value for value, _, _ in written_numbers(question)}
+    found: dict[str, list[str]] = {}
+    for message in messages[start:]:
+        if not isinstance(message, ToolMessage) or message.is_error:
+            continue
+        for match in NUMBER.finditer(message.content):
+            written = match.group()
+            if _value(written) in asked or _in_word(message.content, match.start(), match.end()):
+                continue
+            numbers = found.setdefault(message.name, [])
+            if written not in numbers and len(numbers) < 4:
+                numbers.append(written)
+    return [(name, numbers) for name, numbers in found.items() if numbers]
+
+
+def numberless_question(found: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """`NUMBERLESS_QUESTION` for what `numberless` found."""
+    tools = _listed([f"`{name}`" for name, _ in found])
+    numbers = _listed([n for _, numbers in found for n in numbers], "or")
+    count = sum(len(numbers) for _, numbers in found)
+    return NUMBERLESS_QUESTION.format(tools=tools, numbers=numbers, one="it" if count == 1 else "one of them")
+
+
+def dropped_scales(arguments: Any, question: str) -> list[tuple[str, str, str]]:
+    """The numbers of a call's decoded `arguments` that are a number of the `question` written with a scale
+    word, where the arguments do not hold the scaled value too: each as (the question's words, the scaled
+    value, the call's number)."""
+    values = [(value, written) for value, _, written in numbers_in_value(arguments)]
+    out: list[tuple[str, str, str]] = []
+    for match in _SCALED.finditer(question):
+        bare = _value(match.group(1))
+        scaled = bare * _FACTORS[match.group(2).lower()]
+        if any(abs(v - scaled) <= 1e-9 * scaled for v, _ in values) or any(
+            isinstance(leaf, str) and match.group(2).lower() in leaf.lower() for leaf in leaves(arguments)
+        ):  # the scaled value, or the scale word itself (a tool that takes the unit apart)
+            continue
+        for value, written in values:
+            if abs(value - bare) <= 1e-9 * max(1.0, bare) and all(o[2] != written for o in out):
+                out.append(
+                    (match.group(), f"{scaled:,.0f}" if scaled.is_integer() else f"{scaled:,}", written)
+                )
+    return out
+
+
+def scale_question(dropped: Sequence[tuple[str, str, str]]) -> str:
+    """`SCALE_QUESTION` for the first of what `dropped_scales` found."""
+    written, value, bare = dropped[0]
+    return SCALE_QUESTION.format(written=written, value=value.replace(",", ""), bare=bare)
+
+
+def _in_word(text: str, start: int, end: int) -> bool:
+    """A number that is part of a name or a date (`db-tern-02`, `A9`, `2026-04-04`): a letter or a hyphen
+    right before it, or a hyphen right after (`612GB` is a quantity)."""
+    before, after = text[start - 1 : start], text[end : end + 1]
+    return before.isalpha() or before == "-" or after == "-"
+
+
+def _listed(items: Sequence[str], word: str = "and") -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
+
+
+def _value(written: str) -> float:
+    return float(written.replace(",", ""))

@@ -1,0 +1,141 @@
+"""The quantities a question asks for and gives (`_quantities`, part of the local profile's grounding check):
+an answer with no number to a how-many question, and a call that drops the question's scale word."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
+from agentkit.local.policy import LOCAL
+from agentkit.local.policy._quantities import dropped_scales, numberless, numberless_question, scale_question
+from agentkit.messages import Message
+from agentkit.models.profiles import ModelProfile
+from agentkit.testing import ScriptedModel, tool_call_response
+
+assert LOCAL.policy is not None
+LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
+
+STATUS = "db-tern-02 disk_free_gb: 612, checked 2026-04-04"
+
+
+def exchange(question: str, result: str, answer: str) -> list[Message]:
+    return [
+        UserMessage(content=question),
+        AssistantMessage(content=""),
+        ToolMessage(tool_call_id="1", name="server_status", content=result),
+        AssistantMessage(content=answer),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "found"),
+    [
+        ("Is db-tern-02 full? How many GB are free on it?", "No disk space is available.", ["612"]),
+        ("¿Cuántos GB libres tiene db-tern-02?", "Ninguno.", ["612"]),
+        ("Combien de Go restent sur db-tern-02 ?", "Aucun.", ["612"]),
+        ("Wie viel Platz ist frei?", "Keiner.", ["612"]),
+        ("db-tern-02 には何GB空いていますか?", "ありません。", ["612"]),
+        ("How many GB are free on db-tern-02?", "612 GB are free.", []),  # a number: nothing to ask
+        ("Is db-tern-02 healthy?", "Yes, it is.", []),  # no quantity asked for
+    ],
+)
+def test_an_answer_without_a_number_to_a_question_asking_for_one(
+    question: str, answer: str, found: list[str]
+) -> None:
+    got = numberless(exchange(question, STATUS, answer), 0)
+    # the name's 02 and the date are no quantity
+    assert [n for _, numbers in got for n in numbers] == found
+
+
+def test_the_numberless_question_names_the_tools_numbers() -> None:
+    assert numberless_question([("server_status", ["612"])]) == (
+        "The question asks for a number, but your answer gives none; `server_status` returned 612. If it "
+        "answers the question, answer with it. If your answer is complete, give it again."
+    )
+    two = numberless_question([("a", ["1", "2"]), ("b", ["3"])])
+    assert "`a` and `b` returned 1, 2 or 3. If one of them answers" in two
+
+
+@pytest.mark.parametrize(
+    ("arguments", "question", "dropped"),
+    [
+        (
+            {"expression": "1.5 / 3200"},
+            "What's 1.5 million divided by 3,200?",
+            [("1.5 million", "1,500,000", "1.5")],
+        ),
+        ({"amount": 2, "count": 3}, "Send 2 thousand to 3 people.", [("2 thousand", "2,000", "2")]),
+        ({"expression": "1500000 / 3200"}, "What's 1.5 million divided by 3,200?", []),
+        ({"population": 3, "unit": "billion"}, "3 billion people", []),  # the tool takes the scale apart
+        ({"expression": "1.5 / 3200"}, "What's 1.5 divided by 3,200?", []),
+    ],
+)
+def test_a_call_that_drops_the_questions_scale_word(
+    arguments: object, question: str, dropped: list[tuple[str, str, str]]
+) -> None:
+    assert dropped_scales(arguments, question) == dropped
+
+
+def test_the_scale_question() -> None:
+    assert scale_question([("1.5 million", "1,500,000", "1.5")]) == (
+        "Not run: the question says 1.5 million, which is 1500000, but your call uses 1.5. Make the call with "
+        "1500000. If 1.5 is right, make the same call again."
+    )
+
+
+RAN: list[str] = []
+
+
+@tool
+def calculator(expression: str) -> float:
+    """Evaluate an arithmetic expression."""
+    RAN.append(expression)
+    return float(eval(expression, {"__builtins__": {}}))
+
+
+@tool
+def server_status(hostname: str) -> str:
+    """A server's free disk space."""
+    return STATUS
+
+
+def run(
+    question: str, script: list[object], profile: ModelProfile = LOCAL_POLICY
+) -> tuple[object, list[str]]:
+    """The run's output, and what was asked back: feedback messages and calls not run."""
+    model = ScriptedModel(script, profile=profile)  # type: ignore[arg-type]
+    result = Agent(model, tools=[calculator, server_status]).run_sync(question)
+    model.assert_all_used()
+    asked = [
+        m.content if isinstance(m, ToolMessage) else m.text
+        for m in result.messages
+        if (isinstance(m, UserMessage) and m.feedback)
+        or (isinstance(m, ToolMessage) and m.content.startswith("Not run"))
+    ]
+    return result.output, asked
+
+
+def test_a_run_asks_for_the_scaled_number_once() -> None:
+    RAN.clear()
+    bare = tool_call_response("calculator", {"expression": "1.5 / 3200"})
+    scaled = tool_call_response("calculator", {"expression": "1500000 / 3200"})
+    output, feedback = run("What's 1.5 million divided by 3,200?", [bare, scaled, "468.75"])
+    assert output == "468.75" and RAN == ["1500000 / 3200"]
+    assert feedback == [scale_question([("1.5 million", "1,500,000", "1.5")])]  # as the call's result
+    # made again unchanged, the call runs (the model confirms it)
+    RAN.clear()
+    output, _ = run("What's 1.5 million divided by 3,200?", [bare, bare, "0.00046875"])
+    assert RAN == ["1.5 / 3200"] and output == "0.00046875"
+
+
+def test_a_run_asks_for_the_number_once() -> None:
+    look = tool_call_response("server_status", {"hostname": "db-tern-02"})
+    output, feedback = run(
+        "Is db-tern-02 about to run out of disk space? How many GB are free on it?",
+        [look, "No disk space is available.", "No: 612 GB are free."],
+    )
+    assert output == "No: 612 GB are free."
+    assert len(feedback) == 1 and "`server_status` returned 612" in feedback[0]
+    # without the local policy nothing is asked
+    output, feedback = run("How many GB are free on db-tern-02?", [look, "None."], profile=ModelProfile())
+    assert output == "None." and feedback == []
