@@ -162,6 +162,24 @@ def test_an_answer_leaving_arithmetic_undone_asks_for_the_tool_once() -> None:
     assert output == "93840 / 12" and len(feedback) == 1
 
 
+def test_a_result_written_after_its_own_arithmetic_names_that_arithmetic() -> None:
+    question = UserMessage(content="A jacket is 240 euros before tax. What does it cost with sales tax?")
+    tax = ToolMessage(tool_call_id="a", name="sales_tax", content="Sales tax in Lornedal: 8.5%")
+    given = sources([question, tax], 0)
+    (found,) = untraced("240 euros + (240 euros * 8.5%) = 252 euros", given)
+    assert found.computation == "240 + (240 * 8.5%)"
+    assert found.reason == "your 252 is `240 + (240 * 8.5%)` worked out in your head."
+    assert trace_question([found], ["calculator"], ["sales_tax"], ["240", "8.5"]) == (
+        "Your answer has 252, which no message and no tool result gives:\n"
+        "- 252: your 252 is `240 + (240 * 8.5%)` worked out in your head.\n"
+        "Call `calculator` to compute 240 + (240 * 8.5%), and answer with its result. If you are sure it is "
+        "right, give the same answer again."
+    )
+    # the arithmetic starts after a sentence, a colon or an earlier `=`; a lone number before `=` is none
+    found = untraced("Total: 240 + 9 = 249. Then 249 = 250 - 2 = 247.", given)
+    assert {u.written: u.computation for u in found} == {"249": "240 + 9", "250": "", "247": "250 - 2"}
+
+
 def test_a_short_number_among_many_given_is_not_read_as_a_step_by_chance() -> None:
     budget = ToolMessage(
         tool_call_id="a",

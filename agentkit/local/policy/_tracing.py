@@ -62,6 +62,8 @@ LOOK_UP = "Do not work {it} out in your head: call {tools} now{given}."
 SCALE = "{origin}; your {written} is that {how} {factor}."
 IN_THE_HEAD = "your {written} is {a} {op} {b} ({origins}), worked out in your head."
 NEAREST = "the nearest number given: {origin}."
+WRITTEN_OUT = "your {written} is `{equation}` worked out in your head."
+"""The reason of a number an answer writes as the result of its own arithmetic (`... = 252`)."""
 UNWORKED = (
     "Your answer writes {expressions} without working {it} out. {ask} If the answer is meant to be written "
     "that way, give the same answer again."
@@ -96,6 +98,9 @@ _EXPRESSION = re.compile(
 """Arithmetic written out in an answer and not worked out: two or more numbers joined by `*`, `×`, `÷`, `/`,
 `+` or a spaced `-`, with no `=` or `≈` after (`38125/6`, `240 * 1.085`; `135/58 (≈ 2.33)` is worked out); not a date (`12/05/2026` is read whole
 and has two slashes), a fraction (`1/2`, see `_worth_working_out`), a range (`10-12`) or a percentage."""
+_EQUALS = re.compile(r"=\s*$")
+_CLAUSE_END = re.compile(r"[.!?:;](?:\s|$)|\n|=")
+"""Where the arithmetic before an `=` starts: after a sentence, a line, a colon or an earlier `=`."""
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
 _NUMBER_WORD = re.compile(
@@ -228,13 +233,31 @@ def untraced(text: str, given: Sequence[Source], asked: frozenset[str] = frozens
     once, leaving out those `asked` about already, each with the reason it gives for its nearest source."""
     values = [s.value for s in given]
     out: list[Untraced] = []
-    for written, _, readings in number_readings(text):
+    for written, end, readings in number_readings(text):
         if written in asked or any(u.written == written for u in out):
             continue
         if any(_near(v, tol, ALWAYS_KNOWN) or _near(v, tol, values) for v, tol in readings):
             continue
+        equation = _written_before(text, end - len(written))
+        if equation:
+            reason = WRITTEN_OUT.format(written=written, equation=equation)
+            out.append(Untraced(written=written, reason=reason, computation=equation))
+            continue
         out.append(_diagnosed(written, readings[0], given))
     return out
+
+
+def _written_before(text: str, start: int) -> str:
+    """The arithmetic an answer writes before `= number` at `start` (`240 euros + (240 euros * 8.5%) = 252`),
+    its words left out (`240 + (240 * 8.5%)`): two numbers and an operator at least; else empty."""
+    equals = _EQUALS.search(text, max(0, start - 3), start)
+    if equals is None:
+        return ""
+    begin = max((m.end() for m in _CLAUSE_END.finditer(text, 0, equals.start())), default=0)
+    left = re.sub(r"[^\d\s.,()+*/×÷%-]", " ", text[begin : equals.start()])
+    left = re.sub(r"\s+", " ", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", left))).strip(" ,.")
+    numbers = NUMBER.findall(left)
+    return left if len(numbers) >= 2 and re.search(r"[+*/×÷]|\s-\s", left) else ""
 
 
 def _near(value: float, tolerance: float, known: Iterable[float]) -> bool:
