@@ -7,7 +7,14 @@ import pytest
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
 from agentkit.local.policy import LOCAL
-from agentkit.local.policy._quantities import dropped_scales, numberless, numberless_question, scale_question
+from agentkit.local.policy._quantities import (
+    dropped_scales,
+    numberless,
+    numberless_question,
+    regrouped,
+    regrouped_question,
+    scale_question,
+)
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
@@ -139,3 +146,35 @@ def test_a_run_asks_for_the_number_once() -> None:
     # without the local policy nothing is asked
     output, feedback = run("How many GB are free on db-tern-02?", [look, "None."], profile=ModelProfile())
     assert output == "None." and feedback == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "question", "found"),
+    [
+        (
+            {"expression": "845 - 278 * 19"},
+            "What is (845 - 278) * 19?",
+            ("(845 - 278) * 19", "845 - 278 * 19"),
+        ),
+        ({"expression": "3 × 4 + 5"}, "Compute 3 * (4 + 5), please.", ("3 * (4 + 5)", "3 × 4 + 5")),
+        ({"expression": "(845 - 278) * 19"}, "What is (845 - 278) * 19?", None),
+        ({"expression": "845-278*19"}, "What is 845 - 278 * 19?", None),  # no parentheses asked for
+        ({"expression": "845 - (278 * 19)"}, "What is 845 - (278 * 19)?", None),
+        ({"expression": "(1,500,000) / 3,200"}, "What's (1,500,000) / 3,200?", None),
+        ({"a": 845, "b": 278}, "What is (845 - 278) * 19?", None),  # no arithmetic in the call
+    ],
+)
+def test_a_call_that_regroups_the_questions_arithmetic(
+    arguments: object, question: str, found: tuple[str, str] | None
+) -> None:
+    assert regrouped(arguments, question) == found
+
+
+def test_a_run_asks_for_the_questions_grouping_once() -> None:
+    RAN.clear()
+    flat = tool_call_response("calculator", {"expression": "845 - 278 * 19"})
+    grouped = tool_call_response("calculator", {"expression": "(845 - 278) * 19"})
+    output, asked = run("What is (845 - 278) * 19?", [flat, grouped, "10773"])
+    assert output == "10773" and RAN == ["(845 - 278) * 19"]
+    assert asked == [regrouped_question(("(845 - 278) * 19", "845 - 278 * 19"))]
+    assert asked[0].startswith("Not run: the question writes `(845 - 278) * 19`, but your call computes")

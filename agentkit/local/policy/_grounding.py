@@ -55,7 +55,14 @@ from ..._support.given import (
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
-from ._quantities import dropped_scales, numberless, numberless_question, scale_question
+from ._quantities import (
+    dropped_scales,
+    numberless,
+    numberless_question,
+    regrouped,
+    regrouped_question,
+    scale_question,
+)
 from ._tracing import (
     computing_tools,
     sources,
@@ -358,16 +365,18 @@ class GroundingCheck(RunChecker):
         self._confirmable, self._questioned = self._questioned, set()
 
     def question_call(self, call: ValidatedCall) -> CallQuestion | None:
-        """A number the question writes with a scale word, sent without it (`_quantities`), numbers nothing
+        """A number the question writes with a scale word, sent without it, or its arithmetic regrouped
+        (`_quantities`), numbers nothing
         gave (for both, a repeat in the next turn runs), string values copied from the tool's description
         examples (a repeat is questioned again and asks for a text answer next)."""
         if self.call_questions <= 0 or call.key in self._confirmable:
             return None
         dropped = dropped_scales(call.decoded, self._question)
-        if dropped:
+        grouping = regrouped(call.decoded, self._question)
+        if dropped or grouping:
             self._questioned.add(call.key)
             self.call_questions -= 1
-            return CallQuestion(text=scale_question(dropped))
+            return CallQuestion(text=regrouped_question(grouping) if grouping else scale_question(dropped))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
         values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:

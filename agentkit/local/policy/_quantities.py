@@ -1,5 +1,5 @@
-"""The quantities a question asks for and gives: an answer with no number to a question asking how many, and
-a call that drops the scale word the question writes a number with.
+"""The quantities a question asks for and gives: an answer with no number to a question asking how many, a
+call that drops the scale word the question writes a number with, and one that regroups its arithmetic.
 
 A small model asked "How many GB are free on it?" reads `disk_free_gb: 612` and answers "No disk space is
 available": every word of the answer may be in the result, so the ignored-result check (`_grounding`) is
@@ -13,7 +13,10 @@ Part of `GroundingCheck` (the local profile's):
   results that the question does not give, the answer gets one question naming those numbers;
 - `dropped_scales` reads a call's numbers against the question's numbers written with a scale word
   (`1.5 million`, `2 thousand`, `3 billion`): a call that uses the bare number, and neither the scaled one
-  nor the scale word anywhere, is not run and asked about once (made again, it runs).
+  nor the scale word anywhere, is not run and asked about once (made again, it runs);
+- `regrouped` reads a call's strings against the question's arithmetic with parentheses: the same numbers
+  and operators in the same order, grouped to another value (`845 - 278 * 19` for `(845 - 278) * 19`), is
+  not run and asked about once, as above.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ from typing import Any
 
 from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
 from ...messages import Message, ToolMessage, UserMessage
+from ._tracing import arithmetic_value
 
 __all__ = [
     "NUMBERLESS_QUESTION",
+    "REGROUPED_QUESTION",
     "SCALE_QUESTION",
     "dropped_scales",
     "numberless",
     "numberless_question",
+    "regrouped",
+    "regrouped_question",
     "scale_question",
 ]
 
@@ -39,6 +46,11 @@ NUMBERLESS_QUESTION = (
     "answers the question, answer with it. If your answer is complete, give it again."
 )
 """The question about an answer with no number to a question asking how many or how much."""
+REGROUPED_QUESTION = (
+    "Not run: the question writes `{asked}`, but your call computes `{sent}`, which groups it differently. "
+    "Make the call with the question's grouping. If yours is right, make the same call again."
+)
+"""The question about a call whose arithmetic drops or moves the question's parentheses."""
 SCALE_QUESTION = (
     "Not run: the question says {written}, which is {value}, but your call uses {bare}. Make the call with "
     "{value}. If {bare} is right, make the same call again."
@@ -53,6 +65,8 @@ _ASKS_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _SCALED = re.compile(rf"({NUMBER.pattern})\s?(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_GROUPED = re.compile(r"[\d(][\d\s.,()+*/×÷-]*[\d)]")
+"""Arithmetic as a question writes it (`(845 - 278) * 19`); `regrouped` keeps those with parentheses."""
 _FACTORS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
@@ -106,6 +120,34 @@ def dropped_scales(arguments: Any, question: str) -> list[tuple[str, str, str]]:
                     (match.group(), f"{scaled:,.0f}" if scaled.is_integer() else f"{scaled:,}", written)
                 )
     return out
+
+
+def regrouped(arguments: Any, question: str) -> tuple[str, str] | None:
+    """The first arithmetic of the `question` with parentheses (`(845 - 278) * 19`) that a string of the
+    call's decoded `arguments` writes with the same numbers and operators in the same order but grouped to
+    another value (`845 - 278 * 19`): (the question's, the call's); else `None`."""
+    for match in _GROUPED.finditer(question):
+        asked = match.group().strip()
+        value = arithmetic_value(asked) if "(" in asked else None
+        if value is None:
+            continue
+        for leaf in leaves(arguments):
+            if not isinstance(leaf, str) or _ungrouped(leaf) != _ungrouped(asked):
+                continue
+            sent = arithmetic_value(leaf)
+            if sent is not None and abs(sent - value) > 1e-9 * max(1.0, abs(value)):
+                return asked, leaf.strip()
+    return None
+
+
+def regrouped_question(found: tuple[str, str]) -> str:
+    """`REGROUPED_QUESTION` for what `regrouped` found."""
+    return REGROUPED_QUESTION.format(asked=found[0], sent=found[1])
+
+
+def _ungrouped(expression: str) -> str:
+    """An expression without its spaces and parentheses, `×` and `÷` read as `*` and `/`."""
+    return re.sub(r"[\s()]", "", expression.replace("×", "*").replace("÷", "/"))
 
 
 def scale_question(dropped: Sequence[tuple[str, str, str]]) -> str:

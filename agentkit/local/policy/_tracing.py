@@ -40,6 +40,7 @@ __all__ = [
     "TRACE_QUESTION",
     "Source",
     "Untraced",
+    "arithmetic_value",
     "computing_tools",
     "number_readings",
     "sources",
@@ -390,7 +391,7 @@ def unworked_question(
 
 def _worked_in(expression: str, given: Sequence[Source]) -> Source | None:
     """The first tool result's number among `given` that is `expression`'s value, if any."""
-    value = _evaluated(expression)
+    value = arithmetic_value(expression)
     if value is None:
         return None
     for source in given:
@@ -400,7 +401,7 @@ def _worked_in(expression: str, given: Sequence[Source]) -> Source | None:
     return None
 
 
-def _evaluated(expression: str) -> float | None:
+def arithmetic_value(expression: str) -> float | None:
     """The value of arithmetic as `unworked` finds it (numbers, `+ - * / × ÷`, parentheses), or `None`."""
     text = expression.replace("×", "*").replace("÷", "/").replace(",", "")
     try:
