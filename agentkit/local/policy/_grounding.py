@@ -25,7 +25,8 @@ are traced to their source instead (`_tracing`): one step from two given numbers
 number without a source gets one question naming its nearest source (once per run for each number), and a
 number taken from a value given in cents or thousands, written without that scale, one question giving
 it in whole units (`_units`); a number written in another unit than the one a tool gave it in (euros for
-dollars, miles for km), one question naming both (`_measures`); arithmetic an answer writes out undone (`38125/6`) gets one question
+dollars, miles for km), one question naming both (`_measures`), and a UTC time answered as the local time
+asked for, one question naming the tools that give an offset (`_zones`); arithmetic an answer writes out undone (`38125/6`) gets one question
 asking for the tool that computes.
 Example values are compared with the conversation as words (`_tracing.word_set`).
 """
@@ -73,6 +74,7 @@ from ._tracing import (
     word_set,
 )
 from ._units import converted_sources, scaled_numbers, unit_question, unit_slips, unscaled_numbers
+from ._zones import offset_tools, zone_question, zone_slips, zoned_numbers
 
 if TYPE_CHECKING:
     from ..._run.tool_calls import ValidatedCall
@@ -434,13 +436,13 @@ class GroundingCheck(RunChecker):
     def _trace_doubt(self, messages: Sequence[Message]) -> str | None:
         """The question about the answer's numbers without a source, or else about arithmetic it leaves
         undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), or else
-        about numbers written in another unit than their source's (`_measures`), each asked about
-        once; or `None`."""
+        about numbers written in another unit than their source's (`_measures`), or else about a UTC time
+        given as a local one (`_zones`), each asked about once; or `None`."""
         answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
         given = [*sources(messages, self._start), *converted_sources(scaled)]
-        found = untraced(answer, given, asked)
+        found = untraced(answer, given, asked | zoned_numbers(messages, self._start))
         if found:
             self._traced.update(u.written for u in found)
             lookups = _unused_tools(list(self._tools), messages[self._start :])
@@ -454,10 +456,14 @@ class GroundingCheck(RunChecker):
             self._traced.update(written for written, _ in slips)
             return unit_question(slips)
         elsewhere = measure_slips(answer, measured_numbers(messages, self._start), asked)
-        if not elsewhere:
+        if elsewhere:
+            self._traced.update(written for written, _, _ in elsewhere)
+            return measure_question(elsewhere, converting_tools(self._tools) or computes)
+        zones = zone_slips(messages, self._start, asked)
+        if not zones:
             return None
-        self._traced.update(written for written, _, _ in elsewhere)
-        return measure_question(elsewhere, converting_tools(self._tools) or computes)
+        self._traced.update(written for written, _ in zones)
+        return zone_question(zones, offset_tools(self._tools))
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:
