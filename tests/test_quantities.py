@@ -11,6 +11,8 @@ from agentkit.local.policy._quantities import (
     dropped_scales,
     numberless,
     numberless_question,
+    picked_one,
+    picked_question,
     regrouped,
     regrouped_question,
     scale_question,
@@ -178,3 +180,52 @@ def test_a_run_asks_for_the_questions_grouping_once() -> None:
     assert output == "10773" and RAN == ["(845 - 278) * 19"]
     assert asked == [regrouped_question(("(845 - 278) * 19", "845 - 278 * 19"))]
     assert asked[0].startswith("Not run: the question writes `(845 - 278) * 19`, but your call computes")
+
+
+@pytest.mark.parametrize(
+    ("question", "result", "answer", "found"),
+    [
+        (
+            "¿Cuál es la nota media de Jonas Petrak en CHEM-201?",
+            "Jonas Petrak, CHEM-201: exam scores 88, 93, 95",
+            "88.0",
+            ("an average", "88.0", "exam_grades", ["88", "93", "95"]),
+        ),
+        (
+            "What is the total?",
+            "Prices: 3,870 and 12,500",
+            "12,500",
+            ("a total", "12,500", "exam_grades", ["3,870", "12,500"]),
+        ),
+        (
+            "What is the mean score?",
+            '{"scores": [88, 93.5, 95]}',
+            "93.5",
+            ("an average", "93.5", "exam_grades", ["88", "93.5", "95"]),
+        ),
+        ("What is the average?", '{"scores": [88, 93, 95]}', "92", None),  # not one of them
+        ("What is the average?", '{"scores": [88, 93, 95]}', "From 88 to 95", None),  # more than one number
+        ("What is the best score?", '{"scores": [88, 93, 95]}', "95", None),  # no average asked for
+        ("What is the average?", '{"score": 88, "year": 2025}', "88", None),  # no list
+    ],
+)
+def test_one_value_of_a_list_where_an_average_or_a_total_is_asked(
+    question: str, result: str, answer: str, found: object
+) -> None:
+    messages: list[Message] = [
+        UserMessage(content=question),
+        AssistantMessage(content=""),
+        ToolMessage(tool_call_id="1", name="exam_grades", content=result),
+        AssistantMessage(content=answer),
+    ]
+    assert picked_one(messages, 0) == found
+
+
+def test_the_picked_question_asks_for_all_of_them() -> None:
+    found = ("an average", "88.0", "exam_grades", ["88", "93", "95"])
+    assert picked_question(found, ["calculator"]) == (
+        "The question asks for an average, but your 88.0 is one of the values `exam_grades` returned (88, 93, "
+        "95). Call `calculator` with all of them and answer with the result. If your answer is right, give it "
+        "again."
+    )
+    assert "Use all of them and answer" in picked_question(found, [])

@@ -60,6 +60,8 @@ from ._quantities import (
     dropped_scales,
     numberless,
     numberless_question,
+    picked_one,
+    picked_question,
     regrouped,
     regrouped_question,
     scale_question,
@@ -428,6 +430,9 @@ class GroundingCheck(RunChecker):
         found = numberless(messages, start)
         if found:
             return numberless_question(found)
+        picked = picked_one(messages, start)
+        if picked:
+            return picked_question(picked, computing_tools(self._tools))
         ignored = ignored_results(messages, start)
         if not ignored:
             return None

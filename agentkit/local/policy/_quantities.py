@@ -1,5 +1,6 @@
-"""The quantities a question asks for and gives: an answer with no number to a question asking how many, a
-call that drops the scale word the question writes a number with, and one that regroups its arithmetic.
+"""The quantities a question asks for and gives: an answer with no number to a question asking how many, or
+with one value of a list where an average or a total is asked; a call that drops the scale word the question
+writes a number with, or that regroups its arithmetic.
 
 A small model asked "How many GB are free on it?" reads `disk_free_gb: 612` and answers "No disk space is
 available": every word of the answer may be in the result, so the ignored-result check (`_grounding`) is
@@ -14,6 +15,9 @@ Part of `GroundingCheck` (the local profile's):
 - `dropped_scales` reads a call's numbers against the question's numbers written with a scale word
   (`1.5 million`, `2 thousand`, `3 billion`): a call that uses the bare number, and neither the scaled one
   nor the scale word anywhere, is not run and asked about once (made again, it runs);
+- `picked_one` reads the question for an average or a total asked for (in those languages too), and the
+  answer for one number that is one of a list a tool result gives (`88, 93, 95`): it gets one question
+  naming the list and the tools that compute;
 - `regrouped` reads a call's strings against the question's arithmetic with parentheses: the same numbers
   and operators in the same order, grouped to another value (`845 - 278 * 19` for `(845 - 278) * 19`), is
   not run and asked about once, as above.
@@ -21,8 +25,9 @@ Part of `GroundingCheck` (the local profile's):
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
@@ -31,11 +36,14 @@ from ._tracing import arithmetic_value
 
 __all__ = [
     "NUMBERLESS_QUESTION",
+    "PICKED_QUESTION",
     "REGROUPED_QUESTION",
     "SCALE_QUESTION",
     "dropped_scales",
     "numberless",
     "numberless_question",
+    "picked_one",
+    "picked_question",
     "regrouped",
     "regrouped_question",
     "scale_question",
@@ -46,6 +54,11 @@ NUMBERLESS_QUESTION = (
     "answers the question, answer with it. If your answer is complete, give it again."
 )
 """The question about an answer with no number to a question asking how many or how much."""
+PICKED_QUESTION = (
+    "The question asks for {asked}, but your {written} is one of the values `{tool}` returned ({listed}). "
+    "{how} and answer with the result. If your answer is right, give it again."
+)
+"""The question about an answer that picks one value of a list where an average or a total is asked."""
 REGROUPED_QUESTION = (
     "Not run: the question writes `{asked}`, but your call computes `{sent}`, which groups it differently. "
     "Make the call with the question's grouping. If yours is right, make the same call again."
@@ -67,6 +80,13 @@ _ASKS_QUANTITY = re.compile(
 _SCALED = re.compile(rf"({NUMBER.pattern})\s?(thousand|million|billion|trillion)\b", re.IGNORECASE)
 _GROUPED = re.compile(r"[\d(][\d\s.,()+*/×÷-]*[\d)]")
 """Arithmetic as a question writes it (`(845 - 278) * 19`); `regrouped` keeps those with parentheses."""
+_AGGREGATE = re.compile(
+    r"(?P<average>\baverage|\bmean\b|\bmedia\b|\bpromedio|\bmoyenne|\bdurchschnitt|\bmittelwert|平均|औसत)"
+    r"|(?P<total>\btotal\b|\bsum\b|\bsuma\b|\bsomme\b|\bsumme\b|\binsgesamt|\bgesamt|合計|कुल)",
+    re.IGNORECASE,
+)
+_LISTED = re.compile(rf"(?:{NUMBER.pattern})(?:(?:\s*,\s+|\s+and\s+)(?:{NUMBER.pattern}))+")
+"""Numbers listed in a result's text: `88, 93, 95`, `88, 93 and 95` (a comma with a space after it)."""
 _FACTORS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
@@ -120,6 +140,65 @@ def dropped_scales(arguments: Any, question: str) -> list[tuple[str, str, str]]:
                     (match.group(), f"{scaled:,.0f}" if scaled.is_integer() else f"{scaled:,}", written)
                 )
     return out
+
+
+def picked_one(messages: Sequence[Message], start: int) -> tuple[str, str, str, list[str]] | None:
+    """When the run's question asks for an average or a total and the last answer's one number is one of a
+    list of two or more numbers a tool result gives (`88, 93, 95`, `[88, 93, 95]`): (what is asked for, the
+    answer's number as written, the tool, the list as written); else `None`."""
+    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    aggregate = _AGGREGATE.search(question)
+    if aggregate is None or not messages:
+        return None
+    asked = "an average" if aggregate.lastgroup == "average" else "a total"
+    answer = [(value, written) for value, _, written in written_numbers(str(messages[-1].content))]
+    for message in messages[start:]:
+        if not isinstance(message, ToolMessage) or message.is_error:
+            continue
+        for listed in _lists(message.content):
+            values = [_value(n) for n in listed]
+            if len(set(values)) < 2:
+                continue
+            if len(answer) == 1 and answer[0][0] in values:
+                return asked, answer[0][1], message.name, listed
+    return None
+
+
+def _lists(content: str) -> Iterator[list[str]]:
+    """The lists of numbers a result gives, each number as written: JSON arrays of numbers, or numbers
+    listed in its text."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if isinstance(data, (dict, list)):
+        yield from _arrays(data)
+        return
+    for match in _LISTED.finditer(content):
+        yield NUMBER.findall(match.group())
+
+
+def _arrays(data: object) -> Iterator[list[str]]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _arrays(value)
+    elif isinstance(data, list):
+        numbers = [v for v in data if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(data) and numbers:
+            yield [f"{v:g}" if isinstance(v, float) else str(v) for v in numbers]
+        for value in data:
+            yield from _arrays(value)
+
+
+def picked_question(found: tuple[str, str, str, Sequence[str]], computes: Sequence[str]) -> str:
+    """`PICKED_QUESTION` for what `picked_one` found, asking for a tool that computes."""
+    asked, written, tool, listed = found
+    how = (
+        f"Call {_listed([f'`{n}`' for n in computes], 'or')} with all of them"
+        if computes
+        else "Use all of them"
+    )
+    return PICKED_QUESTION.format(asked=asked, written=written, tool=tool, listed=", ".join(listed), how=how)
 
 
 def regrouped(arguments: Any, question: str) -> tuple[str, str] | None:
