@@ -18,6 +18,9 @@ Questioned, not refused:
   result that has words in it (the weekday asked for), gets a feedback message naming the values, the tools
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
   since (at most two questions per run).
+- a call that drops a scale word of the question (`1.5 million` sent as 1.5) or regroups its arithmetic,
+  and an answer with no number to a question asking how many, or with one value of a tool's list where an
+  average or a total is asked, are questioned the same way (`_quantities`).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
 
 With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
