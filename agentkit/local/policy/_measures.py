@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from ...messages import Message, ToolMessage
 from ._tracing import number_readings, words
+from ._units import keyed_numbers
 
 if TYPE_CHECKING:
     from ...tool import ToolDefinition
@@ -186,24 +187,14 @@ def measured_numbers(messages: Sequence[Message], start: int) -> list[Measured]:
         except ValueError:
             data = None
         if isinstance(data, (dict, list)):
-            found.extend(_keyed(data, None, "", gives))
+            found.extend(
+                Measured(value, written, units, f"{gives} {key} {written}")
+                for units, key, value, written in keyed_numbers(data, _key_unit)
+            )
             continue
         for written, units in _written(message.content):
             found.append(Measured(_value(written), written, units, f"{gives} {written}"))
     return found
-
-
-def _keyed(data: object, units: frozenset[str] | None, key: str, gives: str) -> Iterator[Measured]:
-    if isinstance(data, dict):
-        for name, value in data.items():
-            named = _key_unit(str(name))
-            yield from _keyed(value, named or units, str(name) if named else key, gives)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _keyed(value, units, key, gives)
-    elif units is not None and isinstance(data, (int, float)) and not isinstance(data, bool):
-        written = f"{data:g}" if isinstance(data, float) else str(data)
-        yield Measured(float(data), written, units, f"{gives} {key} {written}")
 
 
 def _key_unit(key: str) -> frozenset[str] | None:

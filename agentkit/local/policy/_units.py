@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..._support.given import NUMBER
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
@@ -36,11 +37,14 @@ __all__ = [
     "Scale",
     "Scaled",
     "converted_sources",
+    "keyed_numbers",
     "scaled_numbers",
     "unit_question",
     "unit_slips",
     "unscaled_numbers",
 ]
+
+T = TypeVar("T")
 
 UNIT_QUESTION = (
     "Your answer has {numbers} without the unit of {its} source:\n{reasons}\n"
@@ -116,7 +120,7 @@ def _stated(message: ToolMessage) -> Iterator[Scaled]:
     except ValueError:
         data = None
     if isinstance(data, (dict, list)):
-        yield from _keyed(data, None, "", gives)
+        yield from _keyed(data, gives)
         return
     text = message.content
     for match in NUMBER.finditer(text):
@@ -133,18 +137,27 @@ def _stated(message: ToolMessage) -> Iterator[Scaled]:
             yield Scaled(_value(written), written, scale, f"{gives} {written}, {statement.group()}")
 
 
-def _keyed(data: object, scale: Scale | None, key: str, gives: str) -> Iterator[Scaled]:
+def _keyed(data: object, gives: str) -> Iterator[Scaled]:
     """The numbers of a JSON result under a key that names a scale (`unit_cost_euro_cents`)."""
+    for scale, key, value, written in keyed_numbers(data, _key_scale):
+        yield Scaled(value, written, scale, f"{gives} {key} {written} in {scale.unit}")
+
+
+def keyed_numbers(
+    data: object, named: Callable[[str], T | None], found: T | None = None, key: str = ""
+) -> Iterator[tuple[T, str, float, str]]:
+    """The numbers of JSON `data` under a key that `named` reads something from (a scale, a unit), each as
+    (what the nearest such key names, that key, the value, the value as written); a key naming nothing
+    passes on its parent's."""
     if isinstance(data, dict):
         for name, value in data.items():
-            named = _key_scale(str(name))
-            yield from _keyed(value, named or scale, str(name) if named else key, gives)
+            own = named(str(name))
+            yield from keyed_numbers(value, named, own or found, str(name) if own else key)
     elif isinstance(data, list):
         for value in data:
-            yield from _keyed(value, scale, key, gives)
-    elif scale is not None and isinstance(data, (int, float)) and not isinstance(data, bool):
-        written = f"{data:g}" if isinstance(data, float) else str(data)
-        yield Scaled(float(data), written, scale, f"{gives} {key} {written} in {scale.unit}")
+            yield from keyed_numbers(value, named, found, key)
+    elif found is not None and isinstance(data, (int, float)) and not isinstance(data, bool):
+        yield found, key, float(data), f"{data:g}" if isinstance(data, float) else str(data)
 
 
 def _key_scale(key: str) -> Scale | None:
