@@ -140,6 +140,24 @@ class StreamAssembler:
         self.cut = False
         """Whether the reply was cut where it repeated a call (`cut_repeated_calls`): read no more of it."""
         self._whole = False
+        self._before: list[Any] = []  # the usage of the parts before a `resume`
+
+    @property
+    def text(self) -> str:
+        """The reply's text so far (prompted calls included)."""
+        return "".join(self._text)
+
+    def resume(self) -> None:
+        """Continue the reply with another streamed request's chunks (`_more_calls`): a line break after the
+        text so far, the finish and `[DONE]` forgotten, the usage so far kept to be added to the next."""
+        self._text.append("\n")
+        if self._held is not None:
+            self._held.push("\n")
+        self._before.append(self._usage)
+        self._usage = None
+        self._text_chunks = 0
+        self._finish = self._native_finish = None
+        self.done = False
 
     @property
     def finished(self) -> bool:
@@ -244,7 +262,10 @@ class StreamAssembler:
         choice = {"index": 0, "message": message, "finish_reason": self._finish}
         if self._native_finish:
             choice["native_finish_reason"] = self._native_finish
-        return {"model": self._model, "provider": self._provider, "choices": [choice], "usage": self._usage}
+        usage = self._usage
+        for earlier in self._before:
+            usage = _added_usage(earlier, usage)
+        return {"model": self._model, "provider": self._provider, "choices": [choice], "usage": usage}
 
     def finish(self) -> list[ModelStreamEvent]:
         """The last events: held-back text, prompted calls, then `ResponseFinished` with the whole message.
@@ -278,6 +299,22 @@ class StreamAssembler:
         message.response_id = self._id  # the completion's id, sent on every chunk
         events.append(ResponseFinished(message=message))
         return events
+
+
+def _added_usage(a: Any, b: Any) -> Any:
+    """Two `usage` objects added up: their numbers, and their details' numbers, key by key."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return b if isinstance(b, dict) else a
+    out = dict(b)
+    for key, value in a.items():
+        other = b.get(key)
+        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+            out[key] = value + other
+        elif isinstance(value, dict) and isinstance(other, dict):
+            out[key] = _added_usage(value, other)
+        elif key not in b:
+            out[key] = value
+    return out
 
 
 class _HeldText:

@@ -35,6 +35,7 @@ from ._chat_format import (
 )
 from ._clients import client_for, close_client, in_use
 from ._errors import MAX_SUCCESSOR_HOPS, RETRYABLE_BODY_CODES, snippet, unwrap
+from ._more_calls import asks_more, continuation_body, more_calls_after
 from ._pacing import RateLimit, paced, pacer_for
 from ._reasoning import stamp_family
 from .profiles import ModelProfile, profile_for
@@ -434,6 +435,7 @@ class OpenAIChatModel(Model):
             )
         body = self.request_body(messages, parameters, settings, stream=True)
         taken = transcript_call_ids(messages)
+        more = asks_more(profile, messages, parameters, settings)
 
         def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
             assembler = StreamAssembler(
@@ -443,7 +445,7 @@ class OpenAIChatModel(Model):
                 settings=settings,
                 images=request_images(body),
             )
-            return self._stream_attempt(client, body, settings, assembler)
+            return self._stream_attempt(client, body, settings, assembler, more_calls=more)
 
         with in_use(client):
             async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
@@ -476,9 +478,40 @@ class OpenAIChatModel(Model):
         return True
 
     async def _stream_attempt(
+        self,
+        client: AsyncOpenAI,
+        body: dict[str, Any],
+        settings: ModelSettings,
+        assembler: StreamAssembler,
+        *,
+        more_calls: bool = False,
+    ) -> AsyncGenerator[ModelStreamEvent, None]:
+        """One streamed request: its chunks through `assembler`, errors in them raised; with `more_calls`, a
+        reply of one prompted call continued when the model leans to another (`_more_calls`)."""
+        from ..events import ResponseFinished
+
+        async for event in self._stream_chunks(client, body, settings, assembler):
+            yield event
+
+        async def post(question: dict[str, Any]) -> dict[str, Any]:
+            return await self._post(client, question, settings)
+
+        probed = await more_calls_after(self.profile, body, assembler, post) if more_calls else None
+        if probed is not None and probed[1]:
+            assembler.resume()
+            async for event in self._stream_chunks(
+                client, continuation_body(body, probed[1]), settings, assembler
+            ):
+                yield event
+        for event in assembler.finish():
+            if probed is not None and isinstance(event, ResponseFinished):
+                event.message.usage = probed[0] + (event.message.usage or Usage())
+            yield event
+
+    async def _stream_chunks(
         self, client: AsyncOpenAI, body: dict[str, Any], settings: ModelSettings, assembler: StreamAssembler
     ) -> AsyncGenerator[ModelStreamEvent, None]:
-        """One streamed request: its chunks through `assembler`, errors in them raised."""
+        """The chunks of one streamed request through `assembler`, errors in them raised."""
         from ._stream import DONE, chunk_error
 
         model = body["model"]
@@ -502,8 +535,6 @@ class OpenAIChatModel(Model):
                 f"The stream from {self.describe()} was cut: it ended without a finish reason or [DONE].",
                 model=model,
             )
-        for event in assembler.finish():
-            yield event
 
     @asynccontextmanager
     async def _stream_data(

@@ -100,6 +100,11 @@ class ModelProfile:
     writing (a small model can write the same calls again and again until its token cap). The reply keeps
     the calls before the repeat. Its usage then counts the streamed chunks as output tokens (llama.cpp
     streams one token a chunk) and no input tokens: the server reports usage only at the end (`_repeats`)."""
+    more_calls_threshold: float | None = None
+    """With `tool_calling="prompted"` and `cut_repeated_calls`: a first reply to a new question that is one
+    call line is continued when the model's probability of another line after it (a one-token request of
+    its own) is above this; `None`: never (`_more_calls`). A small model ends its reply after one call where
+    the question needs several; calibrated on questions outside any evaluation (`LOCAL`'s: docs/local-evals.md)."""
     results_reminder: bool = False
     """After the latest tool results, say the question again and to answer once the results suffice (small
     models otherwise often echo the question or drift once a result comes back)."""

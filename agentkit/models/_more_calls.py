@@ -1,0 +1,128 @@
+"""Several calls where a small model stops after one: a first reply of one call, continued when the model
+itself leans to another call line.
+
+Asked "the hypotenuse of triangles (3, 4) and (5, 12)", a 1.5B model writes the first call and ends its reply,
+although the prompt shows several calls one per line. Its own reading says more: at the end of that line,
+the end of the reply is likely, but a new line or another call is far likelier than after a call that
+answers a one-call question (measured on BFCL items outside any evaluation: about 1 in 30 against 1 in
+2,000; docs/local-evals.md).
+
+With a profile's `more_calls_threshold`, a first reply to a new question (tool choice `auto`, the transcript
+ending with the user's question, no final-result tool) that is exactly one call line is followed by a
+one-token request of its own: the reply's prompt with the reply as the start of the assistant's message
+(llama.cpp continues a final assistant message), no grammar, the first token's log-probabilities asked for.
+When P(a token holding a line break or `{`) is above the threshold, the reply is continued: the same
+request (its grammar too) with the reply and a line break as the assistant's message, streamed into the same
+reply, so its calls are the first call and those the continuation writes (a repeat of a call is cut, as
+any, by `cut_repeated_calls`). The one-token request counts in `usage.decisions`; the continuation's tokens
+count with the reply's. Only on the streamed path, which a profile with `cut_repeated_calls` takes for every
+request (the local profile's).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..messages import Message, UserMessage
+from ..settings import ModelSettings
+from . import FINAL_RESULT_TOOL, ModelRequestParameters
+from ._chat_format import is_prompted, parse_usage
+from .profiles import ModelProfile
+
+if TYPE_CHECKING:
+    from ..usage import Usage
+    from ._stream import StreamAssembler
+
+__all__ = ["asks_more", "continuation_body", "more_calls_after", "more_likely", "one_call_line", "probe_body"]
+
+_TOP = 20
+"""How many of the first token's likeliest alternatives to ask for (llama.cpp's `top_logprobs`)."""
+
+
+def asks_more(
+    profile: ModelProfile,
+    messages: Sequence[Message],
+    parameters: ModelRequestParameters,
+    settings: ModelSettings,
+) -> bool:
+    """Whether a one-call reply to this request is probed for more calls (see the module's docstring)."""
+    if profile.more_calls_threshold is None or not profile.cut_repeated_calls:
+        return False
+    if not is_prompted(profile, parameters) or not parameters.tools:
+        return False
+    if (settings.tool_choice or parameters.tool_choice or "auto") != "auto":
+        return False
+    if any(t.name == FINAL_RESULT_TOOL for t in parameters.tools):
+        return False
+    last = messages[-1] if messages else None
+    return isinstance(last, UserMessage) and not last.feedback
+
+
+async def more_calls_after(
+    profile: ModelProfile,
+    body: dict[str, Any],
+    assembler: StreamAssembler,
+    post: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> tuple[Usage, str] | None:
+    """After the reply `assembler` holds, sent as `body`: the one-token probe's usage (a decision) and the
+    reply's text to continue, or "" when the model does not lean to another call; `None` when the reply is
+    not one call line (nothing is asked)."""
+    text = assembler.text
+    if assembler.cut or not one_call_line(text):
+        return None
+    data = await post(probe_body(body, text))
+    usage = parse_usage(data.get("usage"), profile)
+    usage.decisions, usage.requests = usage.requests, 0
+    threshold = profile.more_calls_threshold
+    more = not data.get("error") and threshold is not None and more_likely(data) > threshold
+    return usage, text if more else ""
+
+
+def one_call_line(text: str) -> bool:
+    """Whether a prompted reply's text is one call line and nothing else (`{"name": ..., ...}`)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return len(lines) == 1 and lines[0].startswith("{") and lines[0].endswith("}")
+
+
+def probe_body(body: dict[str, Any], text: str) -> dict[str, Any]:
+    """The one-token request after the reply `text`: `body`'s prompt with `text` as the assistant's message,
+    not streamed, no grammar, the first token's log-probabilities asked for."""
+    out = {k: v for k, v in body.items() if k not in ("stream", "stream_options", "grammar", "max_tokens")}
+    out["messages"] = [*body["messages"], {"role": "assistant", "content": text.rstrip()}]
+    out["max_tokens"] = 1
+    out["logprobs"] = True
+    out["top_logprobs"] = _TOP
+    return out
+
+
+def continuation_body(body: dict[str, Any], text: str) -> dict[str, Any]:
+    """`body` (streamed, with its grammar) continuing the reply `text` on a new line."""
+    return {**body, "messages": [*body["messages"], {"role": "assistant", "content": text.rstrip() + "\n"}]}
+
+
+def more_likely(data: dict[str, Any]) -> float:
+    """P(the next token holds a line break or `{`) from the probe's `top_logprobs` (those not among them
+    count as nothing); without them, 1 when the probe's text is one such token, else 0."""
+    choices = data.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return min(
+            1.0,
+            sum(
+                math.exp(float(t["logprob"]))
+                for t in content[0].get("top_logprobs") or ()
+                if isinstance(t, dict)
+                and _more(t.get("token"))
+                and isinstance(t.get("logprob"), (int, float))
+            ),
+        )
+    text = (choice.get("message") or {}).get("content")
+    return 1.0 if _more(text) else 0.0
+
+
+def _more(token: object) -> bool:
+    return isinstance(token, str) and ("\n" in token or "{" in token)
