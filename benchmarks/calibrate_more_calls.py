@@ -131,7 +131,6 @@ def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[float, dict[str
         *(round((a + b) / 2, 6) for a, b in itertools.pairwise(values)),
         (values[-1] + 1) if values else 1.0,
     ]
-    ]
     best: tuple[float, float, dict[str, int]] | None = None
     for cut in cuts:
         counts = continued(probed, cut)
