@@ -21,7 +21,7 @@ from agentkit.models._more_calls import (
     probe_body,
 )
 from agentkit.models.openai import OpenAIChatModel
-from agentkit.testing import LoopbackServer
+from agentkit.testing import HTTPError, LoopbackServer
 
 FORMAT = dataclasses.replace(LOCAL, policy=None, decide_tool_use=False, more_calls_threshold=None)
 MORE = dataclasses.replace(FORMAT, more_calls_threshold=0.01)
@@ -140,3 +140,9 @@ def test_the_parts_of_the_probe() -> None:
     # a server without log-probabilities is read by the token it wrote
     assert more_likely({"choices": [{"message": {"content": "\n"}}]}) == 1.0
     assert more_likely({"choices": [{"message": {"content": ""}}]}) == 0.0
+
+
+def test_a_failed_probe_leaves_the_reply_as_it_is(server: LoopbackServer) -> None:
+    server.add(OSLO, HTTPError(status=400, message="bad prefill"), "Oslo: 3°C.")  # 400: not retried
+    result = run(server)
+    assert cities(result) == ["Oslo"] and result.output == "Oslo: 3°C."

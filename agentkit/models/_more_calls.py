@@ -21,19 +21,23 @@ request (the local profile's).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import ModelAPIError
 from ..messages import Message, UserMessage
 from ..settings import ModelSettings
+from ..usage import Usage
 from . import FINAL_RESULT_TOOL, ModelRequestParameters
 from ._chat_format import is_prompted, parse_usage
 from .profiles import ModelProfile
 
 if TYPE_CHECKING:
-    from ..usage import Usage
     from ._stream import StreamAssembler
+
+logger = logging.getLogger("agentkit")
 
 __all__ = ["asks_more", "continuation_body", "more_calls_after", "more_likely", "one_call_line", "probe_body"]
 
@@ -72,7 +76,11 @@ async def more_calls_after(
     text = assembler.text
     if assembler.cut or not one_call_line(text):
         return None
-    data = await post(probe_body(body, text))
+    try:
+        data = await post(probe_body(body, text))
+    except ModelAPIError as exc:  # the reply is whole without it: keep it as it is
+        logger.debug("the probe for more calls failed (%s); the reply keeps its one call", exc)
+        return Usage(), ""
     usage = parse_usage(data.get("usage"), profile)
     usage.decisions, usage.requests = usage.requests, 0
     threshold = profile.more_calls_threshold
