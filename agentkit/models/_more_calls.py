@@ -3,9 +3,9 @@ itself leans to another call line.
 
 Asked "the hypotenuse of triangles (3, 4) and (5, 12)", a 1.5B model writes the first call and ends its reply,
 although the prompt shows several calls one per line. Its own reading says more: at the end of that line,
-the end of the reply is likely, but a new line or another call is far likelier than after a call that
-answers a one-call question (measured on BFCL items outside any evaluation: about 1 in 30 against 1 in
-2,000; docs/local-evals.md).
+the end of the reply is likely, but a new line or another call is often likelier than after a call that
+answers a one-call question (on BFCL items outside any evaluation, mostly under 1 in 1,000 after a
+one-call question's call, and up to 1 in 5 after one that needed more, with overlap: docs/local-model.md).
 
 With a profile's `more_calls_threshold`, a first reply to a new question (tool choice `auto`, the transcript
 ending with the user's question, no final-result tool) that is exactly one call line is followed by a
