@@ -2,10 +2,11 @@
 
 One agent per suite, holding that suite's tools, on `LocalModel` with the local profile as shipped, less
 the mechanisms named in `AGENTKIT_LOCAL_OFF` and plus those named in `AGENTKIT_LOCAL_ON` (comma-separated;
-`new` in OFF turns off all six, which gives the local model as it was before them):
+`new` in OFF turns off all seven, which gives the local model as it was before them):
 
 - the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use` (the
-  call-or-text decision, with the local profile's calibrated thresholds), `cut_repeated_calls`;
+  call-or-text decision, with the local profile's calibrated thresholds), `cut_repeated_calls`,
+  `more_calls` (`more_calls_threshold`: off is `None`, on the local profile's calibrated value);
 - the run policy (`RunPolicy` options): `trace_numbers`, `explain_repeated_failures`.
 
     agentkit eval benchmarks/evals/local_fourth.yaml --agent benchmarks/evals/local_agents.py:fourth \
@@ -30,7 +31,15 @@ from agentkit.models.profiles import ModelProfile
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
-PROFILE_FIELDS = ("several_calls_prompt", "calls_after_text", "decide_tool_use", "cut_repeated_calls")
+PROFILE_FIELDS = (
+    "several_calls_prompt",
+    "calls_after_text",
+    "decide_tool_use",
+    "cut_repeated_calls",
+    "more_calls",
+)
+THRESHOLDS = {"more_calls": ("more_calls_threshold", LOCAL.more_calls_threshold)}
+"""Mechanisms that are a profile's threshold: the field, and its value when on (off is `None`)."""
 POLICY_FIELDS = ("trace_numbers", "explain_repeated_failures")
 MECHANISMS = PROFILE_FIELDS + POLICY_FIELDS
 SUITE_TOOLS = {
@@ -60,7 +69,13 @@ def profile(off: tuple[str, ...], on: tuple[str, ...] = ()) -> ModelProfile:
     policy = LOCAL.policy
     assert isinstance(policy, RunPolicy)
     policy = dataclasses.replace(policy, **{n: v for n, v in switches.items() if n in POLICY_FIELDS})
-    fields = {n: v for n, v in switches.items() if n in PROFILE_FIELDS}
+    fields: dict[str, Any] = {}
+    for name, value in switches.items():
+        if name in THRESHOLDS:
+            field, calibrated = THRESHOLDS[name]
+            fields[field] = calibrated if value else None
+        elif name in PROFILE_FIELDS:
+            fields[name] = value
     return dataclasses.replace(LOCAL, policy=policy, **fields)
 
 
