@@ -268,7 +268,7 @@ async def run_item(model: LocalModel, category: str, item: Mapping[str, Any]) ->
 
 
 def parse_profile(items: Sequence[str]) -> dict[str, Any]:
-    """`FIELD=VALUE` overrides of the local profile, typed (`true`/`false`, whole numbers, `none`, text)."""
+    """`FIELD=VALUE` overrides of the local profile, typed (`true`/`false`, numbers, `none`, text)."""
     fields = {f.name for f in dataclasses.fields(ModelProfile)}
     changes: dict[str, Any] = {}
     for item in items:
@@ -282,6 +282,8 @@ def parse_profile(items: Sequence[str]) -> dict[str, Any]:
             value = None
         elif raw.lstrip("-").isdigit():
             value = int(raw)
+        elif raw.lstrip("-").replace(".", "", 1).isdigit():
+            value = float(raw)
         changes[key] = value
     return changes
 

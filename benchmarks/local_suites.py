@@ -1,7 +1,7 @@
 """The local model's four eval suites (and the leaderboard sample) with issue 26's mechanisms on or off.
 
     python benchmarks/local_suites.py run --tag after                 # the local profile as shipped
-    python benchmarks/local_suites.py run --tag before --off new      # all six mechanisms off
+    python benchmarks/local_suites.py run --tag before --off new      # all seven mechanisms off
     python benchmarks/local_suites.py run --tag no-trace --off trace_numbers --suites fourth,third
     python benchmarks/local_suites.py run --tag no-decide --off decide_tool_use --bfcl
     python benchmarks/evals/table.py benchmarks/evals/results/after   # the figures, as markdown
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE / "evals"))
 
 
 def run(tag: str, off: str, on: str, suites: list[str], bfcl: bool) -> None:
-    from local_agents import PROFILE_FIELDS, switched_off
+    from local_agents import profile_overrides, switched_off
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "AGENTKIT_LOCAL_OFF": off, "AGENTKIT_LOCAL_ON": on}
@@ -40,8 +40,8 @@ def run(tag: str, off: str, on: str, suites: list[str], bfcl: bool) -> None:
         print("$", " ".join(command), flush=True)
         subprocess.run(command, env=env, check=True)
     if bfcl:
-        fields = [f"--profile={name}=true" for name in PROFILE_FIELDS if name in switched_off(on)]
-        fields += [f"--profile={name}=false" for name in PROFILE_FIELDS if name in switched_off(off)]
+        switched = profile_overrides(switched_off(off), switched_off(on))
+        fields = [f"--profile={override}" for override in switched]
         command = [
             sys.executable,
             str(HERE / "bfcl_sample.py"),

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "evals"))
 
-from local_agents import MECHANISMS, profile, switched_off
+from local_agents import MECHANISMS, profile, profile_overrides, switched_off
 
 from agentkit.local.policy import LOCAL, RunPolicy
 
@@ -29,3 +29,19 @@ def test_names_are_read_and_checked() -> None:
     with pytest.raises(SystemExit, match="unknown more_call"):
         switched_off("more_call")
     assert profile(()) == LOCAL  # nothing switched: the profile as shipped
+
+
+def test_the_same_switches_for_the_leaderboard_sample() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bfcl_sample import parse_profile
+
+    overrides = profile_overrides(("more_calls", "decide_tool_use"), ("cut_repeated_calls",))
+    assert overrides == ["decide_tool_use=false", "cut_repeated_calls=true", "more_calls_threshold=none"]
+    assert parse_profile(overrides) == {
+        "decide_tool_use": False,
+        "cut_repeated_calls": True,
+        "more_calls_threshold": None,
+    }
+    assert parse_profile(profile_overrides((), ("more_calls",))) == {
+        "more_calls_threshold": LOCAL.more_calls_threshold
+    }

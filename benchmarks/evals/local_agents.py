@@ -79,6 +79,21 @@ def profile(off: tuple[str, ...], on: tuple[str, ...] = ()) -> ModelProfile:
     return dataclasses.replace(LOCAL, policy=policy, **fields)
 
 
+def profile_overrides(off: tuple[str, ...], on: tuple[str, ...] = ()) -> list[str]:
+    """The profile fields `profile(off, on)` changes, as `bfcl_sample.py --profile FIELD=VALUE` takes them."""
+    out: list[str] = []
+    for name in PROFILE_FIELDS:
+        if name not in off and name not in on:
+            continue
+        value = name not in off
+        if name in THRESHOLDS:
+            field, calibrated = THRESHOLDS[name]
+            out.append(f"{field}={calibrated if value else 'none'}")
+        else:
+            out.append(f"{name}={'true' if value else 'false'}")
+    return out
+
+
 def agent(suite: str) -> Agent[Any, str]:
     off = switched_off(os.environ.get("AGENTKIT_LOCAL_OFF", ""))
     on = tuple(n for n in switched_off(os.environ.get("AGENTKIT_LOCAL_ON", "")) if n not in off)
