@@ -9,6 +9,7 @@ from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
 from agentkit.local.policy import LOCAL
 from agentkit.local.policy._quantities import (
     dropped_scales,
+    list_lengths,
     numberless,
     numberless_question,
     picked_one,
@@ -172,7 +173,7 @@ def test_a_call_that_regroups_the_questions_arithmetic(
     assert regrouped(arguments, question) == found
 
 
-def test_a_run_asks_for_the_questions_grouping_once() -> None:
+def test_a_run_asks_for_the_questions_grouping_and_again_on_a_repeat() -> None:
     RAN.clear()
     flat = tool_call_response("calculator", {"expression": "845 - 278 * 19"})
     grouped = tool_call_response("calculator", {"expression": "(845 - 278) * 19"})
@@ -180,6 +181,40 @@ def test_a_run_asks_for_the_questions_grouping_once() -> None:
     assert output == "10773" and RAN == ["(845 - 278) * 19"]
     assert asked == [regrouped_question(("(845 - 278) * 19", "845 - 278 * 19"))]
     assert asked[0].startswith("Not run: the question writes `(845 - 278) * 19`, but your call computes")
+    # made again unchanged: asked once more (the question's own parentheses), then the budget is spent
+    RAN.clear()
+    output, asked = run("What is (845 - 278) * 19?", [flat, flat, flat, "-4437"])
+    assert RAN == ["845 - 278 * 19"] and len(asked) == 2
+    assert asked[1] == (
+        "Not run again: `845 - 278 * 19` is not `(845 - 278) * 19`: without the question's parentheses it "
+        "computes another value. Send the expression as the question writes it: `(845 - 278) * 19`."
+    )
+
+
+def test_how_many_numbers_a_result_lists_is_a_given_number() -> None:
+    grades = ToolMessage(tool_call_id="1", name="exam_grades", content="CHEM-201: exam scores 88, 93, 95")
+    table = ToolMessage(tool_call_id="2", name="t", content='{"a": [1, 2], "b": [5], "c": "x"}')
+    assert list_lengths([UserMessage(content="Average?"), grades, table], 0) == frozenset({3.0, 2.0})
+
+
+@tool
+def exam_grades(student: str) -> str:
+    """A student's exam scores."""
+    return "CHEM-201: exam scores 88, 93, 95"
+
+
+def test_an_average_may_divide_by_how_many_values_were_listed() -> None:
+    RAN.clear()
+    model = ScriptedModel(
+        [
+            tool_call_response("exam_grades", {"student": "Jonas"}),
+            tool_call_response("calculator", {"expression": "(88 + 93 + 95) / 3"}),
+            "92",
+        ],
+        profile=LOCAL_POLICY,
+    )
+    result = Agent(model, tools=[exam_grades, calculator]).run_sync("What is Jonas's average exam score?")
+    assert result.output == "92" and RAN == ["(88 + 93 + 95) / 3"]
 
 
 @pytest.mark.parametrize(

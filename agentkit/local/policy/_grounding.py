@@ -61,6 +61,7 @@ from ._checker import CallQuestion, RunChecker
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
 from ._quantities import (
     dropped_scales,
+    list_lengths,
     numberless,
     numberless_question,
     picked_one,
@@ -355,6 +356,7 @@ class GroundingCheck(RunChecker):
         """Calls questioned for numbers in this turn: made again in the next turn, they run (confirmed)."""
         self._confirmable: set[tuple[str, str]] = set()
         self._copied: set[tuple[str, str]] = set()
+        self._regrouped: set[tuple[str, str]] = set()
         self._examples: dict[str, frozenset[str]] = {}
 
     def start_run(self, messages: Sequence[Message], start: int, tools: Mapping[str, ToolDefinition]) -> None:
@@ -364,7 +366,7 @@ class GroundingCheck(RunChecker):
             self.answer_questions = 0  # with nothing to look up, an answer has nowhere better to come from
 
     def start_turn(self, messages: Sequence[Message]) -> None:
-        self._known = known_numbers(messages, self._start)
+        self._known = known_numbers(messages, self._start) | list_lengths(messages, self._start)
         self._given = given_text(messages, self._start)
         self._question = "\n".join(
             m.text for m in messages[self._start :] if isinstance(m, UserMessage) and not m.feedback
@@ -372,16 +374,23 @@ class GroundingCheck(RunChecker):
         self._confirmable, self._questioned = self._questioned, set()
 
     def question_call(self, call: ValidatedCall) -> CallQuestion | None:
-        """A number the question writes with a scale word, sent without it, or its arithmetic regrouped
-        (`_quantities`), numbers nothing
-        gave (for both, a repeat in the next turn runs), string values copied from the tool's description
-        examples (a repeat is questioned again and asks for a text answer next)."""
-        if self.call_questions <= 0 or call.key in self._confirmable:
+        """A number the question writes with a scale word, sent without it (a repeat in the next turn runs),
+        the question's arithmetic regrouped (a repeat is questioned again, quoting the question's grouping;
+        `_quantities`), numbers nothing gave (a repeat in the next turn runs), string values copied from the
+        tool's description examples (a repeat is questioned again and asks for a text answer next)."""
+        if self.call_questions <= 0:
+            return None
+        grouping = regrouped(call.decoded, self._question)
+        if grouping and call.key in self._regrouped:  # the question's own parentheses: no call confirms
+            self.call_questions -= 1
+            return CallQuestion(text=regrouped_question(grouping, again=True))
+        if call.key in self._confirmable:
             return None
         dropped = dropped_scales(call.decoded, self._question)
-        grouping = regrouped(call.decoded, self._question)
         if dropped or grouping:
             self._questioned.add(call.key)
+            if grouping:
+                self._regrouped.add(call.key)
             self.call_questions -= 1
             return CallQuestion(text=regrouped_question(grouping) if grouping else scale_question(dropped))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)

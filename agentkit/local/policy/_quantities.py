@@ -20,7 +20,10 @@ Part of `GroundingCheck` (the local profile's):
   naming the list and the tools that compute;
 - `regrouped` reads a call's strings against the question's arithmetic with parentheses: the same numbers
   and operators in the same order, grouped to another value (`845 - 278 * 19` for `(845 - 278) * 19`), is
-  not run and asked about once, as above.
+  not run; made again, it is asked about once more, quoting the question's expression (the question's own
+  parentheses are no false alarm to confirm), within the run's call questions;
+- `list_lengths`: how many numbers a tool result lists counts as a given number for calls (an average of
+  `88, 93, 95` divides by 3).
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from ._tracing import arithmetic_value
 __all__ = [
     "NUMBERLESS_QUESTION",
     "PICKED_QUESTION",
+    "REGROUPED_AGAIN",
     "REGROUPED_QUESTION",
     "SCALE_QUESTION",
     "dropped_scales",
+    "list_lengths",
     "numberless",
     "numberless_question",
     "picked_one",
@@ -64,6 +69,11 @@ REGROUPED_QUESTION = (
     "Make the call with the question's grouping. If yours is right, make the same call again."
 )
 """The question about a call whose arithmetic drops or moves the question's parentheses."""
+REGROUPED_AGAIN = (
+    "Not run again: `{sent}` is not `{asked}`: without the question's parentheses it computes another "
+    "value. Send the expression as the question writes it: `{asked}`."
+)
+"""The question about the same regrouped call made once more (a repeat does not confirm it)."""
 SCALE_QUESTION = (
     "Not run: the question says {written}, which is {value}, but your call uses {bare}. Make the call with "
     "{value}. If {bare} is right, make the same call again."
@@ -219,9 +229,22 @@ def regrouped(arguments: Any, question: str) -> tuple[str, str] | None:
     return None
 
 
-def regrouped_question(found: tuple[str, str]) -> str:
-    """`REGROUPED_QUESTION` for what `regrouped` found."""
-    return REGROUPED_QUESTION.format(asked=found[0], sent=found[1])
+def regrouped_question(found: tuple[str, str], *, again: bool = False) -> str:
+    """`REGROUPED_QUESTION` for what `regrouped` found; `again`: `REGROUPED_AGAIN`, for the same call made
+    once more."""
+    return (REGROUPED_AGAIN if again else REGROUPED_QUESTION).format(asked=found[0], sent=found[1])
+
+
+def list_lengths(messages: Sequence[Message], start: int) -> frozenset[float]:
+    """How many numbers each list of two or more in the run's tool results holds (`88, 93, 95`: 3): an
+    average divides by it, so a call may use it as a given number."""
+    return frozenset(
+        float(len(listed))
+        for message in messages[start:]
+        if isinstance(message, ToolMessage) and not message.is_error
+        for listed in _lists(message.content)
+        if len(listed) >= 2
+    )
 
 
 def _ungrouped(expression: str) -> str:
