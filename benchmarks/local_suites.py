@@ -60,7 +60,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run")
     runner.add_argument("--tag", required=True)
-    runner.add_argument("--off", default="", help="mechanisms off, comma-separated (new: all six)")
+    runner.add_argument("--off", default="", help="mechanisms off, comma-separated (new: all seven)")
     runner.add_argument("--on", default="", help="mechanisms to turn on (any the local profile leaves off)")
     runner.add_argument("--suites", default=",".join(SUITES))
     runner.add_argument("--bfcl", action="store_true", help="also the leaderboard sample")
