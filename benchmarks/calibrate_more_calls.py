@@ -22,7 +22,6 @@ reading at or below the floor was not continued, and counts as adding nothing.
 from __future__ import annotations
 
 import argparse
-import datetime
 import itertools
 import json
 import sys
@@ -33,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bfcl_sample as bfcl
-from calibrate_tool_decision import calibration_items
+from calibrate_tool_decision import calibration_items, write
 
 from agentkit import ModelSettings
 from agentkit.local import LocalModel, get_local_server
@@ -105,19 +104,6 @@ def _call(line: str) -> Any:
         return json.loads(line.strip())
     except ValueError:
         return None
-
-
-def write(rows: list[dict[str, Any]], per_category: int, out: Path) -> None:
-    report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "bfcl_version": bfcl.BFCL_VERSION,
-        "per_category": per_category,
-        "model": "local:qwen2.5-coder-1.5b",
-        "items": rows,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
 
 
 def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[float, dict[str, int]]:

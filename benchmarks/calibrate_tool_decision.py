@@ -89,6 +89,7 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
 
 
 def write(rows: list[dict[str, Any]], per_category: int, out: Path) -> None:
+    """A calibration's `rows` as its results file (this one's and `calibrate_more_calls.py`'s)."""
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "bfcl_version": bfcl.BFCL_VERSION,

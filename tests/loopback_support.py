@@ -3,6 +3,8 @@ with no retries (a refusal the test provokes is seen at once)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer
@@ -16,3 +18,20 @@ def model_at(
 ) -> OpenAIChatModel:
     """`name` (with its own profile, or `profile`) served by `server`."""
     return OpenAIChatModel(name, base_url=server.base_url, api_key=KEY, max_retries=0, profile=profile)
+
+
+def logprobs(*alternatives: tuple[str, float], usage: dict[str, int] | None = None) -> dict[str, Any]:
+    """A one-token completion with these alternatives of its first token (the likeliest first), as
+    llama.cpp answers `logprobs: true, top_logprobs: N`."""
+    top = [{"token": t, "logprob": p} for t, p in alternatives]
+    completion: dict[str, Any] = {
+        "choices": [
+            {
+                "message": {"role": "assistant", "content": alternatives[0][0]},
+                "logprobs": {"content": [{**top[0], "top_logprobs": top}]},
+            }
+        ]
+    }
+    if usage is not None:
+        completion["usage"] = usage
+    return completion

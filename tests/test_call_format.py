@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
+from loopback_support import logprobs
 
 from agentkit import Agent, ModelSettings, UserMessage, tool
 from agentkit.local.policy import LOCAL
@@ -267,19 +268,6 @@ def test_decision_on_the_streamed_path(server: LoopbackServer) -> None:
     assert "stream" not in first and "stream" not in names and reply["stream"] is True
     assert "grammar" not in reply
     assert (usage.requests, usage.decisions) == (1, 2)
-
-
-def logprobs(*alternatives: tuple[str, float]) -> dict[str, Any]:
-    """A one-token completion with these alternatives of its first token (the likeliest first)."""
-    top = [{"token": t, "logprob": p} for t, p in alternatives]
-    return {
-        "choices": [
-            {
-                "message": {"role": "assistant", "content": alternatives[0][0]},
-                "logprobs": {"content": [{**top[0], "top_logprobs": top}]},
-            }
-        ]
-    }
 
 
 @pytest.mark.parametrize(

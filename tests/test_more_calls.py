@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from loopback_support import logprobs
 
 from agentkit import Agent, ModelSettings, UserMessage, tool
 from agentkit.local.policy import LOCAL
@@ -36,22 +37,9 @@ def get_weather(city: str) -> str:
     return f"{city}: 3°C"
 
 
-def logprobs(*alternatives: tuple[str, float]) -> dict[str, Any]:
-    """A one-token completion with these alternatives of its first token (the likeliest first)."""
-    top = [{"token": t, "logprob": p} for t, p in alternatives]
-    return {
-        "choices": [
-            {
-                "message": {"role": "assistant", "content": alternatives[0][0]},
-                "logprobs": {"content": [{**top[0], "top_logprobs": top}]},
-            }
-        ],
-        "usage": {"prompt_tokens": 40, "completion_tokens": 1, "total_tokens": 41},
-    }
-
-
-LEANS_ON = logprobs(("", -0.05), (' {"', -3.0), ("  \n", -5.0))  # P(more) = 0.057
-STOPS = logprobs(("", -0.001), (' {"', -8.0))  # P(more) = 0.0003
+PROBE_USAGE = {"prompt_tokens": 40, "completion_tokens": 1, "total_tokens": 41}
+LEANS_ON = logprobs(("", -0.05), (' {"', -3.0), ("  \n", -5.0), usage=PROBE_USAGE)  # P(more) = 0.057
+STOPS = logprobs(("", -0.001), (' {"', -8.0), usage=PROBE_USAGE)  # P(more) = 0.0003
 
 
 @pytest.fixture

@@ -27,11 +27,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ModelAPIError
-from ..messages import Message, UserMessage
+from ..messages import Message
 from ..settings import ModelSettings
 from ..usage import Usage
-from . import FINAL_RESULT_TOOL, ModelRequestParameters
+from . import ModelRequestParameters
 from ._chat_format import is_prompted, parse_usage
+from ._tool_decision import first_reply_to_question
 from .profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -54,14 +55,7 @@ def asks_more(
     """Whether a one-call reply to this request is probed for more calls (see the module's docstring)."""
     if profile.more_calls_threshold is None or not profile.cut_repeated_calls:
         return False
-    if not is_prompted(profile, parameters) or not parameters.tools:
-        return False
-    if (settings.tool_choice or parameters.tool_choice or "auto") != "auto":
-        return False
-    if any(t.name == FINAL_RESULT_TOOL for t in parameters.tools):
-        return False
-    last = messages[-1] if messages else None
-    return isinstance(last, UserMessage) and not last.feedback
+    return is_prompted(profile, parameters) and first_reply_to_question(messages, parameters, settings)
 
 
 async def more_calls_after(

@@ -45,6 +45,7 @@ __all__ = [
     "decide",
     "decision_bodies",
     "decision_signals",
+    "first_reply_to_question",
     "tool_use_declined",
     "without_tools",
 ]
@@ -94,9 +95,18 @@ def asks_decision(
     settings: ModelSettings,
 ) -> bool:
     """Whether this request is preceded by the decision (see the module's docstring)."""
-    if not (profile.decide_tool_use and profile.tool_calling == "prompted" and parameters.tools):
+    if not (profile.decide_tool_use and profile.tool_calling == "prompted"):
         return False
-    if (settings.tool_choice or parameters.tool_choice or "auto") != "auto":
+    return first_reply_to_question(messages, parameters, settings)
+
+
+def first_reply_to_question(
+    messages: Sequence[Message], parameters: ModelRequestParameters, settings: ModelSettings
+) -> bool:
+    """Whether this request asks for the first reply to a new question with the tools free to use: tools
+    offered, tool choice `auto`, no final-result tool (the answer must then be a call), and the transcript
+    ending with the user's message (not after tool results or agentkit's feedback)."""
+    if not parameters.tools or (settings.tool_choice or parameters.tool_choice or "auto") != "auto":
         return False
     if any(t.name == FINAL_RESULT_TOOL for t in parameters.tools):
         return False

@@ -19,7 +19,6 @@ number is asked about once.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from ...messages import Message, ToolMessage
 from ._tracing import number_readings, words
-from ._units import keyed_numbers
+from ._units import json_result, keyed_numbers
 
 if TYPE_CHECKING:
     from ...tool import ToolDefinition
@@ -182,11 +181,8 @@ def measured_numbers(messages: Sequence[Message], start: int) -> list[Measured]:
         if not isinstance(message, ToolMessage) or message.is_error:
             continue
         gives = f"`{message.name}` gives"
-        try:
-            data = json.loads(message.content)
-        except ValueError:
-            data = None
-        if isinstance(data, (dict, list)):
+        data = json_result(message.content)
+        if data is not None:
             found.extend(
                 Measured(value, written, units, f"{gives} {key} {written}")
                 for units, key, value, written in keyed_numbers(data, _key_unit)

@@ -28,7 +28,6 @@ Part of `GroundingCheck` (the local profile's):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
 from ...messages import Message, ToolMessage, UserMessage
 from ._tracing import arithmetic_value
+from ._units import json_result
 
 __all__ = [
     "NUMBERLESS_QUESTION",
@@ -177,11 +177,8 @@ def picked_one(messages: Sequence[Message], start: int) -> tuple[str, str, str, 
 def _lists(content: str) -> Iterator[list[str]]:
     """The lists of numbers a result gives, each number as written: JSON arrays of numbers, or numbers
     listed in its text."""
-    try:
-        data = json.loads(content)
-    except ValueError:
-        data = None
-    if isinstance(data, (dict, list)):
+    data = json_result(content)
+    if data is not None:
         yield from _arrays(data)
         return
     for match in _LISTED.finditer(content):

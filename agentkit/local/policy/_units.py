@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..._support.given import NUMBER
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
@@ -37,6 +37,7 @@ __all__ = [
     "Scale",
     "Scaled",
     "converted_sources",
+    "json_result",
     "keyed_numbers",
     "scaled_numbers",
     "unit_question",
@@ -115,11 +116,8 @@ def scaled_numbers(messages: Sequence[Message], start: int, computes: Sequence[s
 
 def _stated(message: ToolMessage) -> Iterator[Scaled]:
     gives = f"`{message.name}` gives"
-    try:
-        data = json.loads(message.content)
-    except ValueError:
-        data = None
-    if isinstance(data, (dict, list)):
+    data = json_result(message.content)
+    if data is not None:
         yield from _keyed(data, gives)
         return
     text = message.content
@@ -141,6 +139,15 @@ def _keyed(data: object, gives: str) -> Iterator[Scaled]:
     """The numbers of a JSON result under a key that names a scale (`unit_cost_euro_cents`)."""
     for scale, key, value, written in keyed_numbers(data, _key_scale):
         yield Scaled(value, written, scale, f"{gives} {key} {written} in {scale.unit}")
+
+
+def json_result(content: str) -> dict[str, Any] | list[Any] | None:
+    """A tool result's JSON object or array; `None` for a result in text (or a bare JSON value)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    return data if isinstance(data, (dict, list)) else None
 
 
 def keyed_numbers(

@@ -12,13 +12,13 @@ then this check's, not number tracing's (`zoned_numbers`: 10:45 is 06:45 moved b
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ...messages import Message, ToolMessage, UserMessage
 from ._tracing import words
+from ._units import json_result
 
 if TYPE_CHECKING:
     from ...tool import ToolDefinition
@@ -46,11 +46,8 @@ def utc_times(messages: Sequence[Message], start: int) -> list[tuple[str, str]]:
     for message in messages[start:]:
         if not isinstance(message, ToolMessage) or message.is_error:
             continue
-        try:
-            data = json.loads(message.content)
-        except ValueError:
-            data = None
-        if isinstance(data, (dict, list)):
+        data = json_result(message.content)
+        if data is not None:
             found.extend((t, f"`{message.name}` gives {key} {shown}") for key, shown, t in _keyed(data, ""))
             continue
         for match in _TIME.finditer(message.content):
