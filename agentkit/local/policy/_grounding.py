@@ -29,8 +29,8 @@ number without a source gets one question naming its nearest source (once per ru
 number taken from a value given in cents or thousands, written without that scale, one question giving
 it in whole units (`_units`); a number written in another unit than the one a tool gave it in (euros for
 dollars, miles for km), one question naming both (`_measures`), and a UTC time answered as the local time
-asked for, one question naming the tools that give an offset (`_zones`); arithmetic an answer writes out undone (`38125/6`) gets one question
-asking for the tool that computes.
+asked for, one question naming the tools that give an offset (`_zones`); arithmetic an answer writes out
+undone (`38125/6`) gets one question asking for the tool that computes.
 Example values are compared with the conversation as words (`_tracing.word_set`).
 """
 

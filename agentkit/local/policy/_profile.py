@@ -89,8 +89,8 @@ LOCAL = ModelProfile(
     reply_token_cap=1_024,
     # measured: a reply that writes its calls, then the same calls again until the cap (33 calls, 2 distinct)
     cut_repeated_calls=True,
-    # a one-call first reply continued when P(another line) is above this: `benchmarks/calibrate_more_calls.py`
-    # on 100 BFCL items outside the evaluation sample (cost 1): of 64 one-call replies, 4 needed more; it
+    # a one-call first reply continued when P(another line) is above this (`calibrate_more_calls.py`) on
+    # 100 BFCL items outside the evaluation sample (cost 1): of 64 one-call replies, 4 needed more; it
     # continues 2 of those and none of the others (the next reading below, 0.0547, a one-call item's)
     more_calls_threshold=0.056,
     policy=RunPolicy(

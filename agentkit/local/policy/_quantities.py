@@ -83,7 +83,8 @@ SCALE_QUESTION = (
 _ASKS_QUANTITY = re.compile(
     r"\bhow (?:many|much|long|far|old|big|large|high|tall|heavy|often|fast)\b"
     r"|\bcu[aá]nt[oa]s?\b|\bcombien\b|\bwie (?:viele?|lange|weit|hoch|alt|schwer|oft)\b"
-    r"|\bquant[oaie]s?\b|\bhoeveel\b|\bile\b|いくつ|いくら|何(?:[個人回件本枚台時日年円分秒度%]|[A-Za-z]+|キロ|メートル|グラム|リットル|ドル|ユーロ|パーセント)"
+    r"|\bquant[oaie]s?\b|\bhoeveel\b|\bile\b|いくつ|いくら"
+    r"|何(?:[個人回件本枚台時日年円分秒度%]|[A-Za-z]+|キロ|メートル|グラム|リットル|ドル|ユーロ|パーセント)"
     r"|多少|几|कितन",
     re.IGNORECASE,
 )
