@@ -72,6 +72,7 @@ from ._quantities import (
 )
 from ._tracing import (
     computing_tools,
+    listed,
     sources,
     trace_question,
     untraced,
@@ -300,18 +301,18 @@ def ignored_question(results: Sequence[ToolMessage], question: str) -> str:
     """`IGNORED_QUESTION` for `results` (each quoted, shortened) and the run's `question`."""
     names = list(dict.fromkeys(f"`{r.name}`" for r in results))
     quoted = "; ".join(r.content if len(r.content) <= 80 else r.content[:77] + "..." for r in results)
-    return IGNORED_QUESTION.format(tools=_listed(names, "and"), results=quoted, question=question.strip())
+    return IGNORED_QUESTION.format(tools=listed(names, "and"), results=quoted, question=question.strip())
 
 
 def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:
     """`CALL_QUESTION`, `COPY_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`, naming the `tools` that may give them
     and the numbers `given` so far."""
-    shown = _listed(values, "and")
+    shown = listed(values, "and")
     one = len(values) == 1
     if template is not CALL_QUESTION:
-        get = f"call {_listed([f'`{n}`' for n in tools], 'or')}" if tools else "use a tool"
+        get = f"call {listed([f'`{n}`' for n in tools], 'or')}" if tools else "use a tool"
     elif tools:
-        get = f"Call the tool that gives {'it' if one else 'them'} first ({_listed([f'`{n}`' for n in tools], 'or')})"
+        get = f"Call the tool that gives {'it' if one else 'them'} first ({listed([f'`{n}`' for n in tools], 'or')})"
     else:
         get = "Use a tool first"
     return template.format(
@@ -323,10 +324,6 @@ def question(template: str, values: Sequence[str], tools: Sequence[str], given: 
         get=get,
         given=f", with the numbers you have ({', '.join(given)})" if given else "",
     )
-
-
-def _listed(items: Sequence[str], word: str) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
 
 
 class GroundingCheck(RunChecker):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...messages import Message, ToolMessage
-from ._tracing import number_readings, words
+from ._tracing import listed, number_readings, words, written_value
 from ._units import json_result, keyed_numbers
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def measured_numbers(messages: Sequence[Message], start: int) -> list[Measured]:
             )
             continue
         for written, units in _written(message.content):
-            found.append(Measured(_value(written), written, units, f"{gives} {written}"))
+            found.append(Measured(written_value(written), written, units, f"{gives} {written}"))
     return found
 
 
@@ -237,7 +237,7 @@ def measure_slips(
     for written, units in _written(text):
         if written in asked or any(w == written for w, _, _ in out):
             continue
-        value = _value(written)
+        value = written_value(written)
         same = [m for m in measured if abs(m.value - value) <= 1e-9 * max(1.0, abs(value))]
         kinds = {_UNITS[u][0] for u in units}
         if any(m.units & units for m in same):
@@ -250,10 +250,10 @@ def measure_slips(
 
 def measure_question(slips: Sequence[tuple[str, str, Measured]], converts: Sequence[str]) -> str:
     """`MEASURE_QUESTION` for the `slips` `measure_slips` found, asking for a tool that converts."""
-    numbers = _listed([w for w, _, _ in slips])
+    numbers = listed([w for w, _, _ in slips])
     reasons = "; ".join(f"{source.origin}, in {_named(source.units)}" for _, _, source in slips)
     it = "it" if len(slips) == 1 else "them"
-    how = f" with {_listed([f'`{n}`' for n in converts], 'or')}" if converts else ""
+    how = f" with {listed([f'`{n}`' for n in converts], 'or')}" if converts else ""
     return MEASURE_QUESTION.format(
         numbers=numbers,
         answer_unit=slips[0][1],
@@ -277,11 +277,3 @@ def _named(units: frozenset[str] | set[str]) -> str:
     if units <= _DOLLARS:
         return "dollars"
     return " or ".join(sorted(_UNITS[u][1] for u in units))
-
-
-def _listed(items: Sequence[str], word: str = "and") -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
-
-
-def _value(written: str) -> float:
-    return float(written.replace(",", ""))

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
 from ...messages import Message, ToolMessage, UserMessage
-from ._tracing import arithmetic_value
+from ._tracing import arithmetic_value, listed, written_value
 from ._units import json_result
 
 __all__ = [
@@ -116,7 +116,7 @@ def numberless(messages: Sequence[Message], start: int) -> list[tuple[str, list[
             continue
         for match in NUMBER.finditer(message.content):
             written = match.group()
-            if _value(written) in asked or _in_word(message.content, match.start(), match.end()):
+            if written_value(written) in asked or _in_word(message.content, match.start(), match.end()):
                 continue
             numbers = found.setdefault(message.name, [])
             if written not in numbers and len(numbers) < 4:
@@ -126,8 +126,8 @@ def numberless(messages: Sequence[Message], start: int) -> list[tuple[str, list[
 
 def numberless_question(found: Sequence[tuple[str, Sequence[str]]]) -> str:
     """`NUMBERLESS_QUESTION` for what `numberless` found."""
-    tools = _listed([f"`{name}`" for name, _ in found])
-    numbers = _listed([n for _, numbers in found for n in numbers], "or")
+    tools = listed([f"`{name}`" for name, _ in found])
+    numbers = listed([n for _, numbers in found for n in numbers], "or")
     count = sum(len(numbers) for _, numbers in found)
     return NUMBERLESS_QUESTION.format(tools=tools, numbers=numbers, one="it" if count == 1 else "one of them")
 
@@ -139,7 +139,7 @@ def dropped_scales(arguments: Any, question: str) -> list[tuple[str, str, str]]:
     values = [(value, written) for value, _, written in numbers_in_value(arguments)]
     out: list[tuple[str, str, str]] = []
     for match in _SCALED.finditer(question):
-        bare = _value(match.group(1))
+        bare = written_value(match.group(1))
         scaled = bare * _FACTORS[match.group(2).lower()]
         if any(abs(v - scaled) <= 1e-9 * scaled for v, _ in values) or any(
             isinstance(leaf, str) and match.group(2).lower() in leaf.lower() for leaf in leaves(arguments)
@@ -166,12 +166,12 @@ def picked_one(messages: Sequence[Message], start: int) -> tuple[str, str, str, 
     for message in messages[start:]:
         if not isinstance(message, ToolMessage) or message.is_error:
             continue
-        for listed in _lists(message.content):
-            values = [_value(n) for n in listed]
+        for series in _lists(message.content):
+            values = [written_value(n) for n in series]
             if len(set(values)) < 2:
                 continue
             if len(answer) == 1 and answer[0][0] in values:
-                return asked, answer[0][1], message.name, listed
+                return asked, answer[0][1], message.name, series
     return None
 
 
@@ -200,13 +200,13 @@ def _arrays(data: object) -> Iterator[list[str]]:
 
 def picked_question(found: tuple[str, str, str, Sequence[str]], computes: Sequence[str]) -> str:
     """`PICKED_QUESTION` for what `picked_one` found, asking for a tool that computes."""
-    asked, written, tool, listed = found
+    asked, written, tool, series = found
     how = (
-        f"Call {_listed([f'`{n}`' for n in computes], 'or')} with all of them"
+        f"Call {listed([f'`{n}`' for n in computes], 'or')} with all of them"
         if computes
         else "Use all of them"
     )
-    return PICKED_QUESTION.format(asked=asked, written=written, tool=tool, listed=", ".join(listed), how=how)
+    return PICKED_QUESTION.format(asked=asked, written=written, tool=tool, listed=", ".join(series), how=how)
 
 
 def regrouped(arguments: Any, question: str) -> tuple[str, str] | None:
@@ -237,11 +237,11 @@ def list_lengths(messages: Sequence[Message], start: int) -> frozenset[float]:
     """How many numbers each list of two or more in the run's tool results holds (`88, 93, 95`: 3): an
     average divides by it, so a call may use it as a given number."""
     return frozenset(
-        float(len(listed))
+        float(len(series))
         for message in messages[start:]
         if isinstance(message, ToolMessage) and not message.is_error
-        for listed in _lists(message.content)
-        if len(listed) >= 2
+        for series in _lists(message.content)
+        if len(series) >= 2
     )
 
 
@@ -261,11 +261,3 @@ def _in_word(text: str, start: int, end: int) -> bool:
     right before it, or a hyphen right after (`612GB` is a quantity)."""
     before, after = text[start - 1 : start], text[end : end + 1]
     return before.isalpha() or before == "-" or after == "-"
-
-
-def _listed(items: Sequence[str], word: str = "and") -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
-
-
-def _value(written: str) -> float:
-    return float(written.replace(",", ""))

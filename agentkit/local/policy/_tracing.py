@@ -42,6 +42,7 @@ __all__ = [
     "Untraced",
     "arithmetic_value",
     "computing_tools",
+    "listed",
     "number_readings",
     "sources",
     "trace_question",
@@ -50,6 +51,7 @@ __all__ = [
     "unworked_question",
     "word_set",
     "words",
+    "written_value",
 ]
 
 TRACE_QUESTION = (
@@ -373,9 +375,9 @@ def unworked_question(
             f"{w.origin}, which is `{e}` worked out" for e, w in zip(expressions, worked, strict=True) if w
         ]
         return WORKED.format(
-            expressions=_listed([f"`{e}`" for e in expressions]),
+            expressions=listed([f"`{e}`" for e in expressions]),
             it="it" if len(expressions) == 1 else "them",
-            found=_listed(found),
+            found=listed(found),
             that="that number" if len(expressions) == 1 else "those numbers",
             written="the expression" if len(expressions) == 1 else "the expressions",
         )
@@ -385,8 +387,8 @@ def unworked_question(
         if computes
         else "Work it out and answer with the result."
     )
-    listed = _listed([f"`{e}`" for e in expressions])
-    return UNWORKED.format(expressions=listed, it="it" if len(expressions) == 1 else "them", ask=ask)
+    shown = listed([f"`{e}`" for e in expressions])
+    return UNWORKED.format(expressions=shown, it="it" if len(expressions) == 1 else "them", ask=ask)
 
 
 def _worked_in(expression: str, given: Sequence[Source]) -> Source | None:
@@ -433,8 +435,14 @@ _OPERATIONS: dict[type[ast.operator], Callable[[float, float], float]] = {
 }
 
 
-def _listed(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+def listed(items: Sequence[str], word: str = "and") -> str:
+    """`a`, `a and b`, `a, b and c` (or with another `word`): items as a question lists them."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
+
+
+def written_value(written: str) -> float:
+    """A number as written (`1,240.5`), as a float."""
+    return float(written.replace(",", ""))
 
 
 def computing_tools(tools: Mapping[str, ToolDefinition]) -> list[str]:
@@ -476,5 +484,4 @@ def trace_question(
 
 
 def _either(names: Sequence[str]) -> str:
-    quoted = [f"`{n}`" for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+    return listed([f"`{n}`" for n in names], "or")

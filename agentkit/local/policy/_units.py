@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from ..._support.given import NUMBER
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
-from ._tracing import Source, number_readings, words
+from ._tracing import Source, number_readings, words, written_value
 
 __all__ = [
     "UNIT_QUESTION",
@@ -126,13 +126,13 @@ def _stated(message: ToolMessage) -> Iterator[Scaled]:
         scale = _scale(after.group(1), after.group(2)) if after else None
         if scale is not None:
             written = match.group()
-            yield Scaled(_value(written), written, scale, f"{gives} {written} {scale.unit}")
+            yield Scaled(written_value(written), written, scale, f"{gives} {written} {scale.unit}")
     for statement in _STATED.finditer(text):
         scale = _scale(statement.group(1), statement.group(2))
         if scale is None:
             continue
         for written in _in_sentence(text, statement.start(), statement.end()):
-            yield Scaled(_value(written), written, scale, f"{gives} {written}, {statement.group()}")
+            yield Scaled(written_value(written), written, scale, f"{gives} {written}, {statement.group()}")
 
 
 def _keyed(data: object, gives: str) -> Iterator[Scaled]:
@@ -202,7 +202,7 @@ def _computed(message: ToolMessage, arguments: str, scaled: Sequence[Scaled]) ->
     """The numbers of a computing tool's result that are not its operands, scaled as the first scaled
     number among its `arguments`' numbers, unless they also hold that scale's factor (the call converts:
     `477400 / 100`)."""
-    operands = [_value(m.group()) for m in NUMBER.finditer(arguments)]
+    operands = [written_value(m.group()) for m in NUMBER.finditer(arguments)]
     source = next((s for s in scaled if any(_same(s.value, v) for v in operands)), None)
     if source is None or any(
         _same(v, source.scale.factor) or _same(v, 1 / source.scale.factor) for v in operands
@@ -210,7 +210,7 @@ def _computed(message: ToolMessage, arguments: str, scaled: Sequence[Scaled]) ->
         return
     for match in NUMBER.finditer(message.content):
         written = match.group()
-        value = _value(written)
+        value = written_value(written)
         if not any(_same(value, v) for v in operands):
             origin = f"`{message.name}` computed it from {source.written}; {source.origin}"
             yield Scaled(value, written, source.scale, origin)
@@ -235,9 +235,11 @@ def unscaled_numbers(messages: Sequence[Message], start: int, scaled: Sequence[S
     out: list[float] = []
     for index, message in enumerate(messages):
         if isinstance(message, UserMessage) and not message.feedback:
-            out.extend(_value(m.group()) for m in NUMBER.finditer(message.text))
+            out.extend(written_value(m.group()) for m in NUMBER.finditer(message.text))
         elif isinstance(message, ToolMessage) and not message.is_error and index >= start:
-            out.extend(v for m in NUMBER.finditer(message.content) if (v := _value(m.group())) not in values)
+            out.extend(
+                v for m in NUMBER.finditer(message.content) if (v := written_value(m.group())) not in values
+            )
     return out
 
 
@@ -268,16 +270,12 @@ def unit_question(slips: Sequence[tuple[str, Scaled]]) -> str:
             written=written,
             origin=source.origin,
             unit=source.scale.unit,
-            is_are="is" if _value(written) == 1 else "are",
-            converted=f"{_shown(_value(written) * source.scale.factor)} {source.scale.whole}",
+            is_are="is" if written_value(written) == 1 else "are",
+            converted=f"{_shown(written_value(written) * source.scale.factor)} {source.scale.whole}",
         )
         for written, source in slips
     )
     return UNIT_QUESTION.format(numbers=numbers, its="its" if len(slips) == 1 else "their", reasons=reasons)
-
-
-def _value(written: str) -> float:
-    return float(written.replace(",", ""))
 
 
 def _same(a: float, b: float) -> bool:

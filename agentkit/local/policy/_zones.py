@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ...messages import Message, ToolMessage, UserMessage
-from ._tracing import words
+from ._tracing import listed, words
 from ._units import json_result
 
 if TYPE_CHECKING:
@@ -105,11 +105,7 @@ def zone_question(slips: Sequence[tuple[str, str]], offsets: Sequence[str]) -> s
     written, origin = slips[0]
     offsets = [n for n in offsets if f"`{n}`" not in origin]  # not the tool that gave the time
     if offsets:
-        tools = (
-            ", ".join(f"`{n}`" for n in offsets[:-1])
-            + (" or " if len(offsets) > 1 else "")
-            + f"`{offsets[-1]}`"
-        )
+        tools = listed([f"`{n}`" for n in offsets], "or")
         ask = f"Find the place's UTC offset with {tools}, add it, and answer with the local time."
     else:
         ask = "Add the place's UTC offset and answer with the local time."
