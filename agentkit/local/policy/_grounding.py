@@ -73,6 +73,7 @@ from ._quantities import (
 from ._tracing import (
     computing_tools,
     listed,
+    question_text,
     sources,
     trace_question,
     untraced,
@@ -181,9 +182,7 @@ def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> lis
 def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
     """Numbers of the run's question (from index `start`) that no call of the run and not the last answer
     use: a small model often answers with a looked-up value and forgets the quantity it was asked about."""
-    question_text = "\n".join(
-        m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback
-    )
+    asked = question_text(messages, start)
     used: set[float] = set()
     for message in messages[start:]:
         if isinstance(message, AssistantMessage):
@@ -194,7 +193,7 @@ def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
                     v for v, _, _ in numbers_in_value(call.arguments if decoded is NOT_JSON else decoded)
                 )
     out: list[str] = []
-    for value, _, written in written_numbers(question_text):
+    for value, _, written in written_numbers(asked):
         if value not in used and value not in ALWAYS_KNOWN and written not in out:
             out.append(written)
     return out
@@ -365,9 +364,7 @@ class GroundingCheck(RunChecker):
     def start_turn(self, messages: Sequence[Message]) -> None:
         self._known = known_numbers(messages, self._start) | list_lengths(messages, self._start)
         self._given = given_text(messages, self._start)
-        self._question = "\n".join(
-            m.text for m in messages[self._start :] if isinstance(m, UserMessage) and not m.feedback
-        )
+        self._question = question_text(messages, self._start)
         self._confirmable, self._questioned = self._questioned, set()
 
     def question_call(self, call: ValidatedCall) -> CallQuestion | None:

@@ -33,8 +33,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..._support.given import NUMBER, leaves, numbers_in_value, written_numbers
-from ...messages import Message, ToolMessage, UserMessage
-from ._tracing import arithmetic_value, listed, written_value
+from ...messages import Message, ToolMessage
+from ._tracing import arithmetic_value, listed, question_text, written_value
 from ._units import json_result
 
 __all__ = [
@@ -105,7 +105,7 @@ def numberless(messages: Sequence[Message], start: int) -> list[tuple[str, list[
     """When the run's question (from index `start`) asks for a quantity and the last answer writes no
     number: each tool that returned numbers the question does not give, with those numbers (as written,
     at most four a tool); else nothing."""
-    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    question = question_text(messages, start)
     answer = str(messages[-1].content) if messages else ""
     if not _ASKS_QUANTITY.search(question) or any(True for _ in written_numbers(answer)):
         return []
@@ -157,7 +157,7 @@ def picked_one(messages: Sequence[Message], start: int) -> tuple[str, str, str, 
     """When the run's question asks for an average or a total and the last answer's one number is one of a
     list of two or more numbers a tool result gives (`88, 93, 95`, `[88, 93, 95]`): (what is asked for, the
     answer's number as written, the tool, the list as written); else `None`."""
-    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    question = question_text(messages, start)
     aggregate = _AGGREGATE.search(question)
     if aggregate is None or not messages:
         return None

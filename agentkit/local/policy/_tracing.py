@@ -44,6 +44,7 @@ __all__ = [
     "computing_tools",
     "listed",
     "number_readings",
+    "question_text",
     "sources",
     "trace_question",
     "untraced",
@@ -438,6 +439,11 @@ _OPERATIONS: dict[type[ast.operator], Callable[[float, float], float]] = {
 def listed(items: Sequence[str], word: str = "and") -> str:
     """`a`, `a and b`, `a, b and c` (or with another `word`): items as a question lists them."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
+
+
+def question_text(messages: Sequence[Message], start: int) -> str:
+    """The run's question: the text of its user messages from index `start` (not agentkit's feedback)."""
+    return "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
 
 
 def written_value(written: str) -> float:

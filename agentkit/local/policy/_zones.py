@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ...messages import Message, ToolMessage, UserMessage
-from ._tracing import listed, words
+from ...messages import Message, ToolMessage
+from ._tracing import listed, question_text, words
 from ._units import json_result
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def zone_slips(
 ) -> list[tuple[str, str]]:
     """When the run's question asks for a local time: the answer's times that a tool gave in UTC, written
     without UTC next to them, each as (the time as written, where it comes from); not one `asked` about."""
-    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    question = question_text(messages, start)
     if not messages or not _ASKS_LOCAL.search(question):
         return []
     given = dict(reversed(utc_times(messages, start)))  # the first source of each time
@@ -94,7 +94,7 @@ def zoned_numbers(messages: Sequence[Message], start: int) -> frozenset[str]:
     """When the run's question asks for a local time and a tool gave a UTC time: the hours and minutes of
     the answer's times, as written, which number tracing leaves to this check (a local time is a UTC time
     moved by an offset, not a number a tool gives)."""
-    question = "\n".join(m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback)
+    question = question_text(messages, start)
     if not messages or not _ASKS_LOCAL.search(question) or not utc_times(messages, start):
         return frozenset()
     return frozenset(part for m in _TIME.finditer(str(messages[-1].content)) for part in m.groups())
