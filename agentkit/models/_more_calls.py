@@ -32,7 +32,7 @@ from ..settings import ModelSettings
 from ..usage import Usage
 from . import ModelRequestParameters
 from ._chat_format import is_prompted, parse_usage
-from ._tool_decision import first_reply_to_question
+from ._tool_decision import first_reply_to_question, one_token
 from .profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("agentkit")
 
 __all__ = ["asks_more", "continuation_body", "more_calls_after", "more_likely", "one_call_line", "probe_body"]
-
-_TOP = 20
-"""How many of the first token's likeliest alternatives to ask for (llama.cpp's `top_logprobs`)."""
 
 
 def asks_more(
@@ -91,12 +88,10 @@ def one_call_line(text: str) -> bool:
 def probe_body(body: dict[str, Any], text: str) -> dict[str, Any]:
     """The one-token request after the reply `text`: `body`'s prompt with `text` as the assistant's message,
     not streamed, no grammar, the first token's log-probabilities asked for."""
-    out = {k: v for k, v in body.items() if k not in ("stream", "stream_options", "grammar", "max_tokens")}
-    out["messages"] = [*body["messages"], {"role": "assistant", "content": text.rstrip()}]
-    out["max_tokens"] = 1
-    out["logprobs"] = True
-    out["top_logprobs"] = _TOP
-    return out
+    return {
+        **one_token(body),
+        "messages": [*body["messages"], {"role": "assistant", "content": text.rstrip()}],
+    }
 
 
 def continuation_body(body: dict[str, Any], text: str) -> dict[str, Any]:

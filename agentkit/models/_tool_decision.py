@@ -46,6 +46,7 @@ __all__ = [
     "decision_bodies",
     "decision_signals",
     "first_reply_to_question",
+    "one_token",
     "tool_use_declined",
     "without_tools",
 ]
@@ -120,11 +121,18 @@ def decision_bodies(body: dict[str, Any], *, names: bool = True) -> tuple[dict[s
     return (_asking(body, None), _asking(body, NAMES)) if names else (_asking(body, None),)
 
 
-def _asking(body: dict[str, Any], question: str | None) -> dict[str, Any]:
+def one_token(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` asking for one token and its likeliest alternatives' log-probabilities: not streamed, no
+    grammar."""
     out = {k: v for k, v in body.items() if k not in ("stream", "stream_options", "grammar", "max_tokens")}
     out["max_tokens"] = 1
     out["logprobs"] = True
     out["top_logprobs"] = _TOP
+    return out
+
+
+def _asking(body: dict[str, Any], question: str | None) -> dict[str, Any]:
+    out = one_token(body)
     if question is None:
         return out
     messages = list(body["messages"])
