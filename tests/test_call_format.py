@@ -27,7 +27,7 @@ from agentkit.testing import LoopbackServer
 llguidance = pytest.importorskip("llguidance")
 
 # the local profile's wire format, without its run policy (the checks have their own tests) and decision
-FORMAT = dataclasses.replace(LOCAL, policy=None, decide_tool_use=False)
+FORMAT = dataclasses.replace(LOCAL, policy=None, decide_tool_use=False, decline_invented_calls=False)
 DECIDING = dataclasses.replace(
     FORMAT, decide_tool_use=True, tool_use_thresholds=ModelProfile().tool_use_thresholds
 )
@@ -220,7 +220,7 @@ def test_without_a_second_threshold_the_reply_token_decides_alone(server: Loopba
 
 
 def test_without_a_second_threshold_a_likely_call_keeps_the_grammar(server: LoopbackServer) -> None:
-    # log P(text) - log P(call): about -1.5 (above the threshold, -2.631: declined), then about -4.6 (a call)
+    # log P(text) - log P(call): about -1.5 (above the threshold, -2.221: declined), then about -4.6 (a call)
     server.add(logprobs(('{"', -0.2), ("The", -1.8)), "5")
     Agent(model_on(server, ONE_REQUEST), tools=[get_weather, add]).run_sync("2+3?")
     assert len(server.bodies) == 2 and "grammar" not in server.bodies[1]

@@ -38,6 +38,7 @@ from ._errors import MAX_SUCCESSOR_HOPS, RETRYABLE_BODY_CODES, snippet, unwrap
 from ._more_calls import asks_more, continuation_body, more_calls_after
 from ._pacing import RateLimit, paced, pacer_for
 from ._reasoning import stamp_family
+from ._tool_decision import Decision, decide
 from .profiles import ModelProfile, profile_for
 
 if TYPE_CHECKING:
@@ -303,16 +304,16 @@ class OpenAIChatModel(Model):
     ) -> AssistantMessage:
         """One request to the current model, errors in 200 bodies retried."""
         profile = self.profile  # the asked model's: it prices the answer
-        decision = None
-        if profile.decide_tool_use:
-            parameters, settings, decision = await self._decide_tool_use(
-                client, messages, parameters, settings
-            )
+        decision = await self._decide_tool_use(client, messages, parameters, settings, streamed=False)
+        parameters, settings, ready = decision.parameters, decision.settings, decision.reply
         body = self.request_body(messages, parameters, settings)
         attempt = 0
         while True:
-            with in_use(client):
-                data = await self._post(client, body, settings)
+            if ready is not None:  # the decision's check already asked for the reply
+                data, ready = ready, None
+            else:
+                with in_use(client):
+                    data = await self._post(client, body, settings)
             error = data.get("error")
             if not error:
                 message = parse_completion(
@@ -325,8 +326,8 @@ class OpenAIChatModel(Model):
                 )
                 message.model_name = message.model_name or body["model"]
                 stamp_family(message, profile, body["model"])
-                if decision is not None:
-                    message.usage = decision + (message.usage or Usage())
+                if decision.usage is not None:
+                    message.usage = decision.usage + (message.usage or Usage())
                 return message
             exc = self._errors.body_error(error, data, body["model"])
             if not await self._retry_body_error(exc, attempt):
@@ -339,16 +340,39 @@ class OpenAIChatModel(Model):
         messages: Sequence[Message],
         parameters: ModelRequestParameters,
         settings: ModelSettings,
-    ) -> tuple[ModelRequestParameters, ModelSettings, Usage | None]:
-        """The profile's `decide_tool_use` (`_tool_decision.decide`), its requests posted as any other."""
-        from ._tool_decision import decide
+        *,
+        streamed: bool,
+    ) -> Decision:
+        """The profile's `decide_tool_use` (`_tool_decision.decide`), its requests posted as any other; the
+        reply its check asks for is `streamed` as the reply would be."""
+        if not self.profile.decide_tool_use:
+            return Decision(parameters=parameters, settings=settings)
 
         async def post(body: dict[str, Any]) -> dict[str, Any]:
             with in_use(client):
                 return await self._post(client, body, settings)
 
+        async def ask() -> dict[str, Any]:
+            """The reply streamed (so that `cut_repeated_calls` cuts it) and added up, none of it passed on."""
+            from ._stream import StreamAssembler
+
+            reply_body = self.request_body(messages, parameters, settings, stream=True)
+            assembler = StreamAssembler(
+                profile=self.profile,
+                taken_ids=transcript_call_ids(messages),
+                parameters=parameters,
+                settings=settings,
+                images=request_images(reply_body),
+            )
+            with in_use(client):
+                async for _ in self._stream_chunks(client, reply_body, settings, assembler):
+                    pass
+            return assembler.completion()
+
         body = self.request_body(messages, parameters, settings)
-        return await decide(self.profile, messages, parameters, settings, body, post)
+        return await decide(
+            self.profile, messages, parameters, settings, body, post, ask if streamed else None
+        )
 
     def _take_known_successor(self) -> None:
         """Go straight to the successor this process already found for a retired model (another model
@@ -428,11 +452,8 @@ class OpenAIChatModel(Model):
         from ._stream import StreamAssembler, retry_before_first
 
         profile = self.profile
-        decision = None
-        if profile.decide_tool_use:
-            parameters, settings, decision = await self._decide_tool_use(
-                client, messages, parameters, settings
-            )
+        decision = await self._decide_tool_use(client, messages, parameters, settings, streamed=True)
+        parameters, settings = decision.parameters, decision.settings
         body = self.request_body(messages, parameters, settings, stream=True)
         taken = transcript_call_ids(messages)
         more = asks_more(profile, messages, parameters, settings)
@@ -445,7 +466,9 @@ class OpenAIChatModel(Model):
                 settings=settings,
                 images=request_images(body),
             )
-            return self._stream_attempt(client, body, settings, assembler, more_calls=more)
+            return self._stream_attempt(
+                client, body, settings, assembler, more_calls=more, ready=decision.reply
+            )
 
         with in_use(client):
             async with aclosing(retry_before_first(attempt, self._retry_stream_error)) as events:
@@ -453,8 +476,8 @@ class OpenAIChatModel(Model):
                     if isinstance(event, ResponseFinished):
                         event.message.model_name = event.message.model_name or body["model"]
                         stamp_family(event.message, profile, body["model"])
-                        if decision is not None:
-                            event.message.usage = decision + (event.message.usage or Usage())
+                        if decision.usage is not None:
+                            event.message.usage = decision.usage + (event.message.usage or Usage())
                     yield event
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
@@ -485,13 +508,20 @@ class OpenAIChatModel(Model):
         assembler: StreamAssembler,
         *,
         more_calls: bool = False,
+        ready: dict[str, Any] | None = None,
     ) -> AsyncGenerator[ModelStreamEvent, None]:
         """One streamed request: its chunks through `assembler`, errors in them raised; with `more_calls`, a
-        reply of one prompted call continued when the model leans to another (`_more_calls`)."""
+        reply of one prompted call continued when the model leans to another (`_more_calls`). A `ready`
+        completion (the decision's check asked for it) is the reply instead of the first request, taken as
+        one chunk."""
         from ..events import ResponseFinished
 
-        async for event in self._stream_chunks(client, body, settings, assembler):
-            yield event
+        if ready is not None:
+            for event in assembler.add(ready):
+                yield event
+        else:
+            async for event in self._stream_chunks(client, body, settings, assembler):
+                yield event
 
         async def post(question: dict[str, Any]) -> dict[str, Any]:
             return await self._post(client, question, settings)

@@ -94,6 +94,12 @@ class ModelProfile:
     second, the name request is not sent and the first decides alone. The defaults are a greedy reading
     (text likelier than a call, none likelier than one half); a small model's are calibrated on questions
     outside any evaluation (`LOCAL`'s: docs/local-evals.md)."""
+    decline_invented_calls: bool = False
+    """With `decide_tool_use`: when the decision lets the first reply to a new question call, the reply is
+    read whole before any of it is passed on (a stream then gets it as one chunk) and its calls checked;
+    calls whose required values the transcript mostly does not give (`_invented_calls`) mean no tool
+    fits, and the reply is asked for again with tool choice `none`. The checked reply's tokens then count
+    with the decision's. A small model calls the nearest tool where none fits and invents the arguments."""
     cut_repeated_calls: bool = False
     """With `tool_calling="prompted"`: a reply is read as it streams (a plain request streams too) and cut
     where a line repeats a call the reply already made, the request closed there so the server stops
