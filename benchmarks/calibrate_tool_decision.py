@@ -42,7 +42,10 @@ import bfcl_sample as bfcl
 from agentkit import ModelSettings
 from agentkit.local import LocalModel, get_local_server
 from agentkit.models import ModelRequestParameters
+from agentkit.models._chat_format import parse_completion
+from agentkit.models._invented_calls import invented_calls, transcript_text
 from agentkit.models._tool_decision import decision_bodies, decision_signals
+from agentkit.models.profiles import profile_for
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "evals" / "results" / "calibration_tool_decision.json"
@@ -83,8 +86,15 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
             )
             first, names = (bfcl.post_chat(server.base_url, server.api_key, b) for b in decision_bodies(body))
             margin, none = decision_signals(first, names)
-            rows.append({"id": item["id"], "category": category, "margin": margin, "none": none})
-            print(f"{category:<18} {item['id']:<24} margin {margin:7.2f}  none {none:7.2f}", flush=True)
+            answer = bfcl.post_chat(server.base_url, server.api_key, body)  # the reply the decision precedes
+            reply = (answer.get("choices") or [{}])[0].get("message", {}).get("content") or ""
+            rows.append(
+                {"id": item["id"], "category": category, "margin": margin, "none": none, "reply": reply}
+            )
+            print(
+                f"{category:<18} {item['id']:<24} margin {margin:7.2f}  none {none:7.2f}  {reply[:60]!r}",
+                flush=True,
+            )
     return rows
 
 
@@ -115,34 +125,62 @@ def _cuts(values: Sequence[float]) -> list[float]:
 Pair = tuple[float, float | None]
 
 
-def choose(rows: Sequence[dict[str, Any]], cost: float) -> tuple[Pair, dict[str, int]]:
-    """The thresholds (see the module's docstring) and what each category declines with them."""
+def choose(
+    rows: Sequence[dict[str, Any]], cost: float, *, check: bool = False
+) -> tuple[Pair, dict[str, int]]:
+    """The thresholds (see the module's docstring) and what each category declines with them; with `check`,
+    the items whose reply's calls are `invented` are declined too, whatever the thresholds."""
     best: tuple[float, int, Pair] | None = None
     for t0 in _cuts([r["margin"] for r in rows]):
         for t1 in [None, *_cuts([r["none"] for r in rows])]:
-            counts = declined(rows, (t0, t1))
-            caught = sum(v for k, v in counts.items() if k in DECLINE)
-            score = caught - cost * (sum(counts.values()) - caught)
-            key = (score, -sum(counts.values()), (t0, t1))
+            counts = declined(rows, (t0, t1), check=check)
+            key = (score(counts, cost), -sum(counts.values()), (t0, t1))
             if best is None or key[:2] > best[:2]:
                 best = key
     assert best is not None
-    return best[2], declined(rows, best[2])
+    return best[2], declined(rows, best[2], check=check)
 
 
-def declined(rows: Sequence[dict[str, Any]], pair: Pair) -> dict[str, int]:
-    """Per category, how many of `rows` the thresholds `pair` decline (a second of `None`: the first alone)."""
+def declined(rows: Sequence[dict[str, Any]], pair: Pair, *, check: bool = False) -> dict[str, int]:
+    """Per category, how many of `rows` the thresholds `pair` decline (a second of `None`: the first alone),
+    and with `check` those whose reply's calls are `invented`."""
     counts = dict.fromkeys(CATEGORIES, 0)
     for row in rows:
         margin, none = float(row["margin"]), float(row["none"])
-        counts[row["category"]] += margin > pair[0] and (pair[1] is None or none > pair[1])
+        by_signals = margin > pair[0] and (pair[1] is None or none > pair[1])
+        counts[row["category"]] += by_signals or (check and bool(row.get("invented")))
     return counts
 
 
-def held_out(rows: Sequence[dict[str, Any]], cost: float) -> list[tuple[Pair, dict[str, int]]]:
+def score(counts: dict[str, int], cost: float) -> float:
+    """Declined irrelevance items minus `cost` times the other items declined."""
+    caught = sum(v for k, v in counts.items() if k in DECLINE)
+    return caught - cost * (sum(counts.values()) - caught)
+
+
+def held_out(
+    rows: Sequence[dict[str, Any]], cost: float, *, check: bool = False
+) -> list[tuple[Pair, dict[str, int]]]:
     """The choice made on every other item, read on the items between, both ways round."""
     halves = (rows[0::2], rows[1::2])
-    return [(pair, declined(halves[1 - i], pair)) for i in (0, 1) for pair in [choose(halves[i], cost)[0]]]
+    return [
+        (pair, declined(halves[1 - i], pair, check=check))
+        for i in (0, 1)
+        for pair in [choose(halves[i], cost, check=check)[0]]
+    ]
+
+
+def mark_invented(rows: Sequence[dict[str, Any]], items: dict[str, dict[str, Any]]) -> None:
+    """Set each row's `invented`: whether its recorded `reply`, read as the local profile reads a reply,
+    holds calls whose required values the item's question mostly does not give (`decline_invented_calls`)."""
+    for row in rows:
+        item = items[row["id"]]
+        definitions, _ = bfcl.tool_definitions(item["function"])
+        messages = bfcl.messages_of(item)
+        parameters = ModelRequestParameters(tools=definitions)
+        completion = {"choices": [{"message": {"role": "assistant", "content": row["reply"]}}]}
+        message = parse_completion(completion, profile_for("local"), (), parameters, ModelSettings())
+        row["invented"] = invented_calls(message.tool_calls, definitions, transcript_text(messages))
 
 
 def _shown(counts: dict[str, int], rows: Sequence[dict[str, Any]]) -> str:
@@ -167,14 +205,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     report = json.loads(args.json.read_text())
     rows = report["items"]
-    pair, counts = choose(rows, args.cost)
-    print(f"tool_use_thresholds=({pair[0]}, {pair[1]})  (cost of a false decline: {args.cost})")
-    print(f"  declined: {_shown(counts, rows)}")
-    for index, (half_pair, half_counts) in enumerate(held_out(rows, args.cost)):
-        other = rows[1 - index :: 2]
+    checks = [False]
+    if all("reply" in r for r in rows):
+        items = {i["id"]: i for group in calibration_items(report["per_category"]).values() for i in group}
+        mark_invented(rows, items)
+        checks.append(True)
+    for check in checks:
+        pair, counts = choose(rows, args.cost, check=check)
         print(
-            f"  chosen on half {index + 1} ({half_pair[0]}, {half_pair[1]}), read on the other: {_shown(half_counts, other)}"
+            f"decline_invented_calls={check} tool_use_thresholds=({pair[0]}, {pair[1]})  "
+            f"(cost of a false decline: {args.cost}; score {score(counts, args.cost):g})"
         )
+        print(f"  declined: {_shown(counts, rows)}")
+        for index, (half_pair, half_counts) in enumerate(held_out(rows, args.cost, check=check)):
+            other = rows[1 - index :: 2]
+            print(
+                f"  chosen on half {index + 1} ({half_pair[0]}, {half_pair[1]}), "
+                f"read on the other: {_shown(half_counts, other)}"
+            )
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from calibrate_tool_decision import choose, held_out
+from calibrate_tool_decision import choose, held_out, mark_invented, score
 
 from agentkit.models._tool_decision import tool_use_declined
 
@@ -92,3 +92,46 @@ def test_the_name_question_stays_when_it_separates() -> None:
     (_, t1), declined = choose(rows, cost=3.0)
     assert t1 is not None and -8.0 < t1 < -1.0
     assert (declined["irrelevance"], declined["simple"]) == (1, 0)
+
+
+def test_the_check_declines_invented_replies_whatever_the_thresholds() -> None:
+    rows = [
+        row("irrelevance", 0.5, -2.0),
+        {**row("irrelevance", -3.0, -9.0), "invented": True},  # a call likely, its values from nowhere
+        {**row("simple", -2.0, -9.0), "invented": True},  # a false decline the check makes
+        row("simple", -1.0, -9.0),
+    ]
+    _, without = choose(rows, cost=3.0)
+    assert (without["irrelevance"], without["simple"]) == (1, 0)
+    _, with_check = choose(rows, cost=3.0, check=True)
+    assert (with_check["irrelevance"], with_check["simple"]) == (2, 1)
+    assert score(with_check, 3.0) == 2 - 3 and score(without, 3.0) == 1
+
+
+def test_marking_reads_the_recorded_reply_as_the_local_profile_does() -> None:
+    item = {
+        "id": "irrelevance_x",
+        "question": [[{"role": "user", "content": "What is the largest planet in the universe?"}]],
+        "function": [
+            {
+                "name": "space.star_info",
+                "description": "Facts about a star.",
+                "parameters": {
+                    "type": "dict",
+                    "properties": {
+                        "star_name": {"type": "string", "description": "The star."},
+                        "information": {"type": "string", "description": "Which fact."},
+                    },
+                    "required": ["star_name", "information"],
+                },
+            }
+        ],
+    }
+    call = '{"name": "space_star_info", "arguments": {"star_name": "Sun", "information": "radius"}}'
+    rows = [
+        {"id": "irrelevance_x", "reply": call},
+        {"id": "irrelevance_x", "reply": "The largest known planet is HD 100546 b."},
+        {"id": "irrelevance_x", "reply": call.replace("Sun", "planet").replace("radius", "largest")},
+    ]
+    mark_invented(rows, {"irrelevance_x": item})
+    assert [r["invented"] for r in rows] == [True, False, False]
