@@ -1,7 +1,7 @@
 """The local model's four eval suites (and the leaderboard sample) with issue 26's mechanisms on or off.
 
     python benchmarks/local_suites.py run --tag after                 # the local profile as shipped
-    python benchmarks/local_suites.py run --tag before --off new      # all seven mechanisms off
+    python benchmarks/local_suites.py run --tag before --off new      # all eight mechanisms off
     python benchmarks/local_suites.py run --tag no-trace --off trace_numbers --suites fourth,third
     python benchmarks/local_suites.py run --tag no-decide --off decide_tool_use --bfcl
     python benchmarks/evals/table.py benchmarks/evals/results/after   # the figures, as markdown
@@ -60,7 +60,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run")
     runner.add_argument("--tag", required=True)
-    runner.add_argument("--off", default="", help="mechanisms off, comma-separated (new: all seven)")
+    runner.add_argument("--off", default="", help="mechanisms off, comma-separated (new: all eight)")
     runner.add_argument("--on", default="", help="mechanisms to turn on (any the local profile leaves off)")
     runner.add_argument("--suites", default=",".join(SUITES))
     runner.add_argument("--bfcl", action="store_true", help="also the leaderboard sample")

@@ -20,6 +20,7 @@ def test_a_threshold_mechanism_is_none_when_off_and_calibrated_when_on() -> None
     off = profile(MECHANISMS)
     assert profile((), ("more_calls",)).more_calls_threshold == LOCAL.more_calls_threshold
     assert not off.decide_tool_use and not off.cut_repeated_calls and off.more_calls_threshold is None
+    assert not off.decline_invented_calls
     assert isinstance(off.policy, RunPolicy) and not off.policy.trace_numbers
 
 

@@ -2,10 +2,11 @@
 
 One agent per suite, holding that suite's tools, on `LocalModel` with the local profile as shipped, less
 the mechanisms named in `AGENTKIT_LOCAL_OFF` and plus those named in `AGENTKIT_LOCAL_ON` (comma-separated;
-`new` in OFF turns off all seven, which gives the local model as it was before them):
+`new` in OFF turns off all eight, which gives the local model as it was before them):
 
 - the reply format (profile fields): `several_calls_prompt`, `calls_after_text`, `decide_tool_use` (the
-  call-or-text decision, with the local profile's calibrated thresholds), `cut_repeated_calls`,
+  call-or-text decision, with the local profile's calibrated thresholds), `decline_invented_calls` (the
+  check of the first reply's calls; it needs `decide_tool_use`), `cut_repeated_calls`,
   `more_calls` (`more_calls_threshold`: off is `None`, on the local profile's calibrated value);
 - the run policy (`RunPolicy` options): `trace_numbers`, `explain_repeated_failures`.
 
@@ -35,6 +36,7 @@ PROFILE_FIELDS = (
     "several_calls_prompt",
     "calls_after_text",
     "decide_tool_use",
+    "decline_invented_calls",
     "cut_repeated_calls",
     "more_calls",
 )
