@@ -40,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bfcl_sample as bfcl
 
 from agentkit import ModelSettings
+from agentkit._support.given import given_text
 from agentkit.local import LocalModel, get_local_server
 from agentkit.models import ModelRequestParameters
 from agentkit.models._chat_format import parse_completion
-from agentkit.models._invented_calls import invented_calls, transcript_text
+from agentkit.models._invented_calls import invented_calls
 from agentkit.models._tool_decision import decision_bodies, decision_signals
 from agentkit.models.profiles import profile_for
 
@@ -180,7 +181,7 @@ def mark_invented(rows: Sequence[dict[str, Any]], items: dict[str, dict[str, Any
         parameters = ModelRequestParameters(tools=definitions)
         completion = {"choices": [{"message": {"role": "assistant", "content": row["reply"]}}]}
         message = parse_completion(completion, profile_for("local"), (), parameters, ModelSettings())
-        row["invented"] = invented_calls(message.tool_calls, definitions, transcript_text(messages))
+        row["invented"] = invented_calls(message.tool_calls, definitions, given_text(messages, len(messages)))
 
 
 def _shown(counts: dict[str, int], rows: Sequence[dict[str, Any]]) -> str:

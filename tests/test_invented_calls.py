@@ -11,8 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import AssistantMessage, SystemMessage, ToolMessage, UserMessage, tool
+from agentkit._support.given import given_text
 from agentkit.messages import ImagePart, TextPart, ToolCall
-from agentkit.models._invented_calls import given_and_invented, invented_calls, transcript_text
+from agentkit.models._invented_calls import given_and_invented, invented_calls
 
 
 @tool
@@ -177,7 +178,7 @@ def test_calls_that_cannot_be_read_are_left_out() -> None:
     assert counted("anything", "area", {}) == (0, 0)  # a required value missing is the schema's concern
 
 
-def test_the_transcript_is_every_message_text() -> None:
+def test_the_values_come_from_what_the_conversation_gives() -> None:
     messages = [
         SystemMessage(content="The user lives in Oslo."),
         UserMessage(
@@ -188,8 +189,13 @@ def test_the_transcript_is_every_message_text() -> None:
         ),
         AssistantMessage(content="", tool_calls=[call("star_info", {})]),
         ToolMessage(tool_call_id="call_star_info", name="star_info", content="radius 696340 km"),
+        ToolMessage(tool_call_id="call_x", name="star_info", content="no star Bergen", is_error=True),
+        UserMessage(content="Answer with the city of Trondheim.", feedback=True),
     ]
-    text = transcript_text(messages)
-    assert "Oslo" in text and "What is the weather" in text and "696340" in text
+    text = given_text(messages, len(messages))  # what the decision reads: earlier turns count too
+    assert "oslo" in text and "what is the weather" in text and "696340" in text
+    # an error message and agentkit's own feedback give nothing
+    assert "bergen" not in text and "trondheim" not in text
     calls = [call("forecast", {"city": "Oslo", "day": "today", "units": "celsius"})]
     assert given_and_invented(calls, TOOLS, text) == (1, 1)
+    assert given_and_invented([call("area", {"radius": 696340})], TOOLS, text) == (1, 0)

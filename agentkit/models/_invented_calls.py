@@ -26,24 +26,20 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
+from .._support.given import NUMBER, NUMBER_WORDS, leaves
+from ..messages import ToolCall
 from ..tool import ToolDefinition
 
-__all__ = ["given_and_invented", "invented_calls", "transcript_text"]
+__all__ = ["given_and_invented", "invented_calls"]
 
-_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _SCALES = (1.0, 0.01, 100.0, 0.001, 1e3, 1e6, 1e9)
 """A number the transcript writes, as a value may hold it: as written, a percent either way, in thousands,
 millions and billions."""
-_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "hundred": 100, "thousand": 1000,
-    "half": 0.5, "quarter": 0.25, "double": 2, "twice": 2, "dozen": 12, "decade": 10, "century": 100,
-    "week": 7, "first": 1, "second": 2, "third": 3,
-}  # fmt: skip
+_SPANS = {"decade": 10.0, "century": 100.0, "week": 7.0, "first": 1.0, "second": 2.0}
+"""Words for numbers a call takes as a count, beside the number words a calculation uses (`NUMBER_WORDS`)."""
 _WORD = re.compile(r"\w+")
 _CODE = re.compile(r"[A-Z]{2,5}")
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
@@ -78,23 +74,12 @@ def given_and_invented(
             if name not in arguments:
                 continue
             spec = _resolved(properties.get(name) or {}, schema)
-            for value in _leaves(arguments[name]):
+            for value in leaves(arguments[name]):
                 verdict = known.holds(value, spec)
                 if verdict is not None:
                     given += verdict
                     invented += not verdict
     return given, invented
-
-
-def transcript_text(messages: Sequence[Message]) -> str:
-    """Everything the transcript's messages say: where a call's values may come from."""
-    parts: list[str] = []
-    for message in messages:
-        if isinstance(message, UserMessage):
-            parts.append(message.text)
-        elif isinstance(message, (SystemMessage, AssistantMessage, ToolMessage)):
-            parts.append(message.content)
-    return "\n".join(parts)
 
 
 class _Known:
@@ -105,9 +90,10 @@ class _Known:
         words = _WORD.findall(self._text)
         self._stems = {w[:_STEM] for w in words}
         self._numbers = [
-            float(m.group().replace(",", "")) * scale for m in _NUMBER.finditer(text) for scale in _SCALES
+            float(m.group().replace(",", "")) * scale for m in NUMBER.finditer(text) for scale in _SCALES
         ]
-        self._numbers += [float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS]
+        self._numbers += [float(n) for w in words for n in NUMBER_WORDS.get(w, ())]
+        self._numbers += [_SPANS[w] for w in words if w in _SPANS]
         latin = sum(1 for c in text if c.isalpha() and ord(c) < 0x250)
         self._latin = latin * 2 >= sum(1 for c in text if c.isalpha())
 
@@ -121,7 +107,7 @@ class _Known:
             return self._number(value)
         if not isinstance(value, str) or _CODE.fullmatch(value) or _DATE_OR_TIME.match(value):
             return None
-        numbers = [float(n.replace(",", "")) for n in _NUMBER.findall(value)]
+        numbers = [float(n.replace(",", "")) for n in NUMBER.findall(value)]
         words = [w for w in _WORD.findall(value.casefold()) if len(w) >= 2 and not w.isdecimal()]
         if not self._latin:
             words = [w for w in words if not all(ord(c) < 0x250 for c in w)]
@@ -154,15 +140,3 @@ def _resolved(spec: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, 
         if isinstance(found, dict):
             return found
     return spec
-
-
-def _leaves(value: object) -> Iterator[object]:
-    """The scalar values in `value` (an object's values and a list's items, at any depth)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    else:
-        yield value

@@ -40,13 +40,14 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from .._support.given import given_text
 from ..exceptions import ModelAPIError
 from ..messages import Message, UserMessage, transcript_call_ids
 from ..settings import ModelSettings
 from ..usage import Usage
 from . import FINAL_RESULT_TOOL, ModelRequestParameters
 from ._chat_format import parse_completion, parse_usage
-from ._invented_calls import invented_calls, transcript_text
+from ._invented_calls import invented_calls
 from .profiles import ModelProfile
 
 __all__ = [
@@ -121,7 +122,7 @@ async def decide(
     if reply.get("error"):
         return Decision(parameters=parameters, settings=settings, usage=usage)
     message = parse_completion(reply, profile, transcript_call_ids(messages), parameters, settings)
-    if not invented_calls(message.tool_calls, parameters.tools, transcript_text(messages)):
+    if not invented_calls(message.tool_calls, parameters.tools, given_text(messages, len(messages))):
         return Decision(parameters=parameters, settings=settings, usage=usage, reply=reply)
     logger.debug(
         "%s: the reply's calls hold values nobody gave; it is asked for again without calls",
