@@ -199,3 +199,12 @@ def test_the_values_come_from_what_the_conversation_gives() -> None:
     calls = [call("forecast", {"city": "Oslo", "day": "today", "units": "celsius"})]
     assert given_and_invented(calls, TOOLS, text) == (1, 1)
     assert given_and_invented([call("area", {"radius": 696340})], TOOLS, text) == (1, 0)
+
+
+def test_a_long_transcript_is_read_once() -> None:
+    # the numbers are looked up, not compared one by one: a long history and a long list stay cheap
+    base = 10_000_000  # at every scale, far from the values below but at scale 1
+    text = " ".join(str(base + n) for n in range(0, 200_000, 2))
+    values = [base + j for j in range(20_000)]  # the even ones written
+    box = {"width": base, "height": base + 2}
+    assert counted(text, "draw", {"shape": "circle", "box": box, "points": values}) == (10_002, 10_000)

@@ -23,13 +23,11 @@ Only the required parameters count: optional ones are often filled from the mode
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._support.given import NUMBER, NUMBER_WORDS, leaves
+from .._support.given import NUMBER, NUMBER_WORDS, decoded_arguments, leaves
 from ..messages import ToolCall
 from ..tool import ToolDefinition
 
@@ -63,10 +61,7 @@ def given_and_invented(
     given = invented = 0
     for call in calls:
         schema = schemas.get(call.name)
-        try:
-            arguments = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError:
-            continue
+        arguments = decoded_arguments(call.arguments)
         if schema is None or not isinstance(arguments, dict):
             continue
         properties = schema.get("properties") or {}
@@ -89,11 +84,10 @@ class _Known:
         self._text = text.casefold()
         words = _WORD.findall(self._text)
         self._stems = {w[:_STEM] for w in words}
-        self._numbers = [
-            float(m.group().replace(",", "")) * scale for m in NUMBER.finditer(text) for scale in _SCALES
-        ]
-        self._numbers += [float(n) for w in words for n in NUMBER_WORDS.get(w, ())]
-        self._numbers += [_SPANS[w] for w in words if w in _SPANS]
+        written = [float(m.group().replace(",", "")) for m in NUMBER.finditer(text)]
+        self._numbers = {_key(n * scale) for n in written for scale in _SCALES}
+        self._numbers |= {_key(n) for w in words for n in NUMBER_WORDS.get(w, ())}
+        self._numbers |= {_key(_SPANS[w]) for w in words if w in _SPANS}
         latin = sum(1 for c in text if c.isalpha() and ord(c) < 0x250)
         self._latin = latin * 2 >= sum(1 for c in text if c.isalpha())
 
@@ -118,7 +112,13 @@ class _Known:
         )
 
     def _number(self, value: float) -> bool:
-        return any(math.isclose(abs(value), n, rel_tol=1e-9, abs_tol=1e-12) for n in self._numbers)
+        return _key(abs(value)) in self._numbers
+
+
+def _key(number: float) -> float:
+    """`number` to 12 significant digits: a number and the same number at a scale (`5 * 0.01`, `0.05`)
+    compare equal, in one lookup however many numbers the transcript holds."""
+    return float(f"{number:.12g}")
 
 
 def _choices(spec: Mapping[str, Any]) -> list[Any]:
