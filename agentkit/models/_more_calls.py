@@ -32,7 +32,7 @@ from ..settings import ModelSettings
 from ..usage import Usage
 from . import ModelRequestParameters
 from ._chat_format import is_prompted, parse_usage
-from ._tool_decision import first_reply_to_question, one_token
+from ._tool_decision import as_decisions, first_reply_to_question, one_token
 from .profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ async def more_calls_after(
     except ModelAPIError as exc:  # the reply is whole without it: keep it as it is
         logger.debug("the probe for more calls failed (%s); the reply keeps its one call", exc)
         return Usage(), ""
-    usage = parse_usage(data.get("usage"), profile)
-    usage.decisions, usage.requests = usage.requests, 0
+    usage = as_decisions(parse_usage(data.get("usage"), profile))
     threshold = profile.more_calls_threshold
     more = not data.get("error") and threshold is not None and more_likely(data) > threshold
     return usage, text if more else ""

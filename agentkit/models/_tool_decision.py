@@ -53,6 +53,7 @@ from .profiles import ModelProfile
 __all__ = [
     "NAMES",
     "Decision",
+    "as_decisions",
     "asks_decision",
     "decide",
     "decision_bodies",
@@ -104,7 +105,7 @@ async def decide(
     thresholds = profile.tool_use_thresholds
     questions = decision_bodies(body, names=thresholds[1] is not None)
     answers = [await post(question) for question in questions]  # the reply's prompt first
-    usage = _as_decisions(sum((parse_usage(a.get("usage"), profile) for a in answers), Usage()))
+    usage = as_decisions(sum((parse_usage(a.get("usage"), profile) for a in answers), Usage()))
     if not any(a.get("error") for a in answers) and tool_use_declined(
         answers[0], answers[1] if len(answers) > 1 else None, thresholds
     ):
@@ -128,10 +129,12 @@ async def decide(
         "%s: the reply's calls hold values nobody gave; it is asked for again without calls",
         body.get("model"),
     )
-    return _declined(parameters, settings, usage + _as_decisions(parse_usage(reply.get("usage"), profile)))
+    return _declined(parameters, settings, usage + as_decisions(parse_usage(reply.get("usage"), profile)))
 
 
-def _as_decisions(usage: Usage) -> Usage:
+def as_decisions(usage: Usage) -> Usage:
+    """`usage` of requests that decide about a reply rather than make it: counted in `decisions`, not in
+    `requests` (which counts replies); their tokens count as any."""
     usage.decisions, usage.requests = usage.requests, 0
     return usage
 

@@ -354,16 +354,8 @@ class OpenAIChatModel(Model):
 
         async def ask() -> dict[str, Any]:
             """The reply streamed (so that `cut_repeated_calls` cuts it) and added up, none of it passed on."""
-            from ._stream import StreamAssembler
-
             reply_body = self.request_body(messages, parameters, settings, stream=True)
-            assembler = StreamAssembler(
-                profile=self.profile,
-                taken_ids=transcript_call_ids(messages),
-                parameters=parameters,
-                settings=settings,
-                images=request_images(reply_body),
-            )
+            assembler = self._assembler(transcript_call_ids(messages), parameters, settings, reply_body)
             with in_use(client):
                 async for _ in self._stream_chunks(client, reply_body, settings, assembler):
                     pass
@@ -449,7 +441,7 @@ class OpenAIChatModel(Model):
     ) -> AsyncGenerator[ModelStreamEvent, None]:
         """One streamed request to the current model, errors before the first event retried."""
         from ..events import ResponseFinished
-        from ._stream import StreamAssembler, retry_before_first
+        from ._stream import retry_before_first
 
         profile = self.profile
         decision = await self._decide_tool_use(client, messages, parameters, settings, streamed=True)
@@ -459,13 +451,7 @@ class OpenAIChatModel(Model):
         more = asks_more(profile, messages, parameters, settings)
 
         def attempt() -> AsyncGenerator[ModelStreamEvent, None]:
-            assembler = StreamAssembler(
-                profile=profile,
-                taken_ids=taken,
-                parameters=parameters,
-                settings=settings,
-                images=request_images(body),
-            )
+            assembler = self._assembler(taken, parameters, settings, body)
             return self._stream_attempt(
                 client, body, settings, assembler, more_calls=more, ready=decision.reply
             )
@@ -479,6 +465,24 @@ class OpenAIChatModel(Model):
                         if decision.usage is not None:
                             event.message.usage = decision.usage + (event.message.usage or Usage())
                     yield event
+
+    def _assembler(
+        self,
+        taken: list[str],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+        body: dict[str, Any],
+    ) -> StreamAssembler:
+        """A `StreamAssembler` for the reply to the streamed request `body`."""
+        from ._stream import StreamAssembler
+
+        return StreamAssembler(
+            profile=self.profile,
+            taken_ids=taken,
+            parameters=parameters,
+            settings=settings,
+            images=request_images(body),
+        )
 
     async def _retry_stream_error(self, exc: ModelAPIError, attempt: int) -> bool:
         """Whether to try a stream again: errors reported in it, as for errors in 200 bodies; an HTTP status
