@@ -212,6 +212,11 @@ def post_chat(base_url: str, api_key: str, body: dict[str, Any]) -> dict[str, An
     return data
 
 
+def reply_text(data: Mapping[str, Any]) -> str:
+    """The text of a chat-completions answer's first choice ("" when it has none)."""
+    return str((data.get("choices") or [{}])[0].get("message", {}).get("content") or "")
+
+
 @dataclass(kw_only=True)
 class ItemResult:
     id: str

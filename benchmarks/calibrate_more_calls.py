@@ -59,8 +59,7 @@ def measure(per_category: int, floor: float) -> list[dict[str, Any]]:
                 bfcl.messages_of(item), ModelRequestParameters(tools=definitions), ModelSettings()
             )
             plain = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
-            reply = bfcl.post_chat(server.base_url, server.api_key, plain)
-            text = (reply.get("choices") or [{}])[0].get("message", {}).get("content") or ""
+            text = bfcl.reply_text(bfcl.post_chat(server.base_url, server.api_key, plain))
             calls = sum(1 for line in text.splitlines() if line.strip().startswith("{"))
             more, added = None, 0
             if one_call_line(text):
@@ -88,8 +87,7 @@ def measure(per_category: int, floor: float) -> list[dict[str, Any]]:
 
 def _added(body: dict[str, Any], text: str, base_url: str, api_key: str) -> int:
     """How many calls the continuation of the one-call reply `text` adds that differ from it."""
-    data = bfcl.post_chat(base_url, api_key, continuation_body(body, text))
-    more = (data.get("choices") or [{}])[0].get("message", {}).get("content") or ""
+    more = bfcl.reply_text(bfcl.post_chat(base_url, api_key, continuation_body(body, text)))
     first = _call(text)
     seen = [first]
     for line in more.splitlines():

@@ -87,8 +87,8 @@ async def measure(per_category: int) -> list[dict[str, Any]]:
             )
             first, names = (bfcl.post_chat(server.base_url, server.api_key, b) for b in decision_bodies(body))
             margin, none = decision_signals(first, names)
-            answer = bfcl.post_chat(server.base_url, server.api_key, body)  # the reply the decision precedes
-            reply = (answer.get("choices") or [{}])[0].get("message", {}).get("content") or ""
+            # the reply the decision precedes, as its check would read it
+            reply = bfcl.reply_text(bfcl.post_chat(server.base_url, server.api_key, body))
             rows.append(
                 {"id": item["id"], "category": category, "margin": margin, "none": none, "reply": reply}
             )

@@ -289,3 +289,11 @@ async def test_a_request_that_fails_fails_its_item() -> None:
     result = await run_item(FunctionModel(timeout), "irrelevance", {**ITEM, "possible_answer": None})  # type: ignore[arg-type]
     assert (result.passed, result.kind, result.calls) == (False, "error", [])
     assert result.reason.startswith("ModelAPIError: Request to local timed out.")
+
+
+def test_a_completions_text_is_its_first_choices_content() -> None:
+    from bfcl_sample import reply_text
+
+    assert reply_text({"choices": [{"message": {"role": "assistant", "content": "4"}}]}) == "4"
+    assert reply_text({"choices": [{"message": {"role": "assistant", "content": None}}]}) == ""
+    assert reply_text({"error": {"message": "busy"}}) == ""
