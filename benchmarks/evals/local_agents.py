@@ -71,29 +71,32 @@ def profile(off: tuple[str, ...], on: tuple[str, ...] = ()) -> ModelProfile:
     policy = LOCAL.policy
     assert isinstance(policy, RunPolicy)
     policy = dataclasses.replace(policy, **{n: v for n, v in switches.items() if n in POLICY_FIELDS})
-    fields: dict[str, Any] = {}
-    for name, value in switches.items():
-        if name in THRESHOLDS:
-            field, calibrated = THRESHOLDS[name]
-            fields[field] = calibrated if value else None
-        elif name in PROFILE_FIELDS:
-            fields[name] = value
-    return dataclasses.replace(LOCAL, policy=policy, **fields)
+    return dataclasses.replace(LOCAL, policy=policy, **_profile_fields(off, on))
 
 
 def profile_overrides(off: tuple[str, ...], on: tuple[str, ...] = ()) -> list[str]:
     """The profile fields `profile(off, on)` changes, as `bfcl_sample.py --profile FIELD=VALUE` takes them."""
-    out: list[str] = []
+    return [f"{field}={_shown(value)}" for field, value in _profile_fields(off, on).items()]
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _profile_fields(off: tuple[str, ...], on: tuple[str, ...]) -> dict[str, Any]:
+    """The profile fields the switches set, in `PROFILE_FIELDS`' order (`off` wins): a threshold mechanism's
+    field is `None` when off and its calibrated value when on."""
+    fields: dict[str, Any] = {}
     for name in PROFILE_FIELDS:
         if name not in off and name not in on:
             continue
         value = name not in off
         if name in THRESHOLDS:
             field, calibrated = THRESHOLDS[name]
-            out.append(f"{field}={calibrated if value else 'none'}")
+            fields[field] = calibrated if value else None
         else:
-            out.append(f"{name}={'true' if value else 'false'}")
-    return out
+            fields[name] = value
+    return fields
 
 
 def agent(suite: str) -> Agent[Any, str]:
