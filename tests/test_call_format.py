@@ -89,6 +89,10 @@ def grammar_of(profile: ModelProfile, choice: str = "auto") -> str:
         f"```json\n{OSLO}",  # a call in an opened code fence is a constrained call after text
         f"```json\n{OSLO}\n\n{LIMA}\n```\n",  # blank lines between the calls, the fence closed after them
         f"{OSLO}\n",
+        "{'a': 1}",  # an answer that is a dict literal, or JSON, not a call
+        '{"a": 1, "names": ["x"]}',
+        'Here is JSON:\n{"x": 1}',
+        "```python\n{\n    'a': 1,\n}\n```",
     ],
 )
 def test_text_one_call_several_calls_and_text_then_calls_are_allowed(reply: str) -> None:
@@ -105,7 +109,9 @@ def test_text_one_call_several_calls_and_text_then_calls_are_allowed(reply: str)
         ('Looking it up.\n{"name": "add", "arguments": {"a": 2}}', "a required argument left out after text"),
         (f"Looking it up: {OSLO}", "a call inside a line of text"),
         ("The result:\n{'name': 'add', 'arguments': {'a': 2, 'b': 3}}", "a Python-style call after text"),
-        ('Here is JSON:\n{"x": 1}', "a line of an answer starting with a brace"),
+        ('{\n  "name": "add", "arguments": {"a": "two"}}', "a call whose first key is on the next line"),
+        ('{"type": "function", "name": "add", "arguments": {"a": 2, "b": 3}}', "a call in another shape"),
+        ('{"note": {"name": "x"}}', "an object the parser reads as a possible call"),
         (f"{OSLO}\nDone.", "text after the calls"),
         (f"{OSLO}\n```\n{LIMA}", "a call after the closing fence"),
         (f"\n{OSLO}", "white space first"),
@@ -118,7 +124,9 @@ def test_a_call_after_text_is_held_to_the_schema(reply: str, why: str) -> None:
 def test_without_calls_after_text_only_a_reply_starting_as_a_call_is_constrained() -> None:
     grammar = grammar_of(PLAIN)
     assert accepts(grammar, f"Looking it up.\n{OSLO.replace('get_weather', 'get_time')}")
-    assert "PROSE" not in grammar
+    assert accepts(grammar, "{'a': 1}") and accepts(grammar, f"{OSLO}\n{LIMA}")
+    assert not accepts(grammar, OSLO.replace("get_weather", "get_time"))
+    assert "prose" not in grammar
 
 
 def test_required_choice_allows_text_then_calls_but_not_text_alone() -> None:
@@ -174,7 +182,7 @@ def test_several_calls_after_text_on_the_wire(server: LoopbackServer) -> None:
     fits, names, first, second = server.bodies
     assert "grammar" not in fits and "grammar" not in names
     assert first["grammar"] == tool_call_grammar(TOOLS, FORMAT, "auto")
-    assert "start: answer | PROSE? calls" in first["grammar"]
+    assert "start: answer | prose? calls" in first["grammar"]
     assert "population" in first["messages"][0]["content"]
     calls = result.messages[1].tool_calls  # type: ignore[union-attr]
     assert [(c.name, json.loads(c.arguments)["city"]) for c in calls] == [
@@ -340,7 +348,7 @@ def test_the_local_format_without_the_decision_sends_one_request(server: Loopbac
     result = Agent(model_on(server), tools=[get_weather]).run_sync("Weather in Oslo and Lima?")
     assert result.output == "Cold in both." and result.usage.requests == 2  # the calls, then the answer
     assert [len(m.tool_calls) for m in result.messages if hasattr(m, "tool_calls") and m.tool_calls] == [2]
-    assert all("PROSE" in body["grammar"] for body in server.bodies)
+    assert all("prose" in body["grammar"] for body in server.bodies)
 
 
 def test_other_profiles_send_nothing_new(server: LoopbackServer) -> None:

@@ -30,15 +30,22 @@ from .profiles import ModelProfile
 
 __all__ = ["tool_call_grammar"]
 
-ANSWER = r"/[^{\s](.|\n)*/"
-"""Plain text: anything whose first character is neither `{` (a call) nor white space."""
 _CALL_START = r"""\{\s*("type"\s*:\s*"function"\s*,\s*)?["']?(name|function|tool)["']?\s*:"""
 """Where `_prompted.parse_tool_calls` sees a call begin (its `_CALL_START`)."""
-TEXT = rf"{ANSWER} & ~/(.|\n)*(\n\{{|{_CALL_START})(.|\n)*/"
-"""Text with no call in it (`calls_after_text`): no line starts with `{` and nothing is shaped like a call, so
-a call can only be written where the grammar holds it to its tool's schema."""
-PROSE = rf"{TEXT} & /(.|\n)*\n/"
-"""The text before calls (`calls_after_text`): text with no call, ending at a line break."""
+_KEY_START = r"""\s*("type"\s*:\s*"function"\s*,\s*)?["']?(name|function|tool)["']?\s*:"""
+"""A call's first key at the start of a line: the rest of a call whose `{` ended the line before."""
+_NO_CALL = rf"~/(.|\n)*{_CALL_START}(.|\n)*/ & ~/{_KEY_START}(.|\n)*/"
+"""A line in which `parse_tool_calls` can find no call, nor the rest of one begun on the line before."""
+LINE = rf"/[^\n]*\n/ & {_NO_CALL}"
+"""A line of text with its line break (`calls_after_text`)."""
+LAST = rf"/[^\n]+/ & {_NO_CALL}"
+"""The last line of an answer, with no line break (`calls_after_text`)."""
+FIRST_LINE = rf"/[^\s][^\n]*\n/ & {_NO_CALL}"
+"""The first line of text, which starts with no white space (`calls_after_text`)."""
+ONE_LINE = rf"/[^\s][^\n]*/ & {_NO_CALL}"
+"""An answer of one line with no line break (`calls_after_text`)."""
+ANSWER = rf"/[^\s](.|\n)*/ & ~/\s*{_CALL_START}(.|\n)*/"
+"""Plain text that does not start as a call (without `calls_after_text`, where a call after text is not held)."""
 SEP = r"/\n{1,3}/"
 """Between calls (`calls_after_text`): a line break, up to two blank lines (bounded, as all white space here:
 unbounded, a small model under a grammar may write line breaks until its token cap)."""
@@ -70,29 +77,35 @@ def tool_call_grammar(
 def _grammar(calls: tuple[tuple[str, str], ...], required: bool, after_text: bool) -> str:
     lines = ["%llguidance {}"]
     if after_text:
-        lines.append("start: PROSE? calls CLOSE?" if required else "start: answer | PROSE? calls CLOSE?")
-        lines.append("calls: call (SEP call)*")
+        lines.append("start: prose? calls CLOSE?" if required else "start: answer | prose? calls CLOSE?")
+        lines += ["calls: call (SEP call)*", "prose: FIRST_LINE LINE*"]
+        if not required:
+            lines.append("answer: ONE_LINE | FIRST_LINE LINE* LAST?")
     else:
-        lines.append("start: calls" if required else "start: calls | answer")
+        lines.append("start: calls" if required else "start: calls | ANSWER")
         lines.append('calls: call ("\\n" call)*')
     lines.append("call: " + " | ".join(f"call_{i}" for i in range(len(calls))))
     for i, (name, arguments) in enumerate(calls):
-        schema = (
-            '{"x-guidance": '
-            + WHITESPACE
-            + ', "type": "object", "properties": {"name": {"const": '
-            + json.dumps(name)
-            + '}, "arguments": '
-            f'{arguments}}}, "required": ["name", "arguments"], "additionalProperties": false}}'
-        )
-        lines.append(f"call_{i}: %json {schema}")
+        # The opening up to the arguments is one lexeme. LLGuidance's lexer is greedy (a lexeme that could
+        # go on does), so a call whose first lexeme were `{` alone could never start where text may also
+        # start with `{` (a dict literal in an answer); this one is complete only once it is a call.
+        lines.append(f"call_{i}: CALL_{i} arguments_{i} CALL_END")
+        lines.append(f'CALL_{i}: /\\{{ ?"name" ?: ?{_literal(json.dumps(name))} ?, ?"arguments" ?: ?/')
+        lines.append(f'arguments_{i}: %json {{"x-guidance": {WHITESPACE}, {arguments[1:-1]}}}')
+    lines.append("CALL_END: / ?\\}/")
     if after_text:
-        lines += [f"PROSE: {PROSE}", f"SEP: {SEP}", f"CLOSE: {CLOSE}"]
+        lines += [f"FIRST_LINE: {FIRST_LINE}", f"LINE: {LINE}", f"SEP: {SEP}", f"CLOSE: {CLOSE}"]
         if not required:
-            lines += ["answer: TEXT", f"TEXT: {TEXT}"]
+            lines += [f"ONE_LINE: {ONE_LINE}", f"LAST: {LAST}"]
     elif not required:
-        lines.append(f"answer: {ANSWER}")
+        lines.append(f"ANSWER: {ANSWER}")
     return "\n".join(lines) + "\n"
+
+
+def _literal(text: str) -> str:
+    """`text` matched as it is in an LLGuidance regex (each ASCII character that is not a letter or digit
+    escaped)."""
+    return "".join(f"\\{c}" if c.isascii() and not c.isalnum() else c for c in text)
 
 
 def _arguments_schema(definition: ToolDefinition, profile: ModelProfile) -> dict[str, Any]:
