@@ -2,19 +2,27 @@
 
 With a profile's `constrain_calls`, each prompted request carries an LLGuidance grammar (llama.cpp's
 `grammar` field; the xllamacpp engine is built with LLGuidance) that says: the reply is either plain text
-that does not start with `{`, or one or more calls, one per line, each `{"name": ..., "arguments": ...}`
+that does not start as a call, or one or more calls, one per line, each `{"name": ..., "arguments": ...}`
 with a name of an offered tool and arguments valid for that tool's JSON schema. The server masks every token
 that would leave the grammar, so a small model cannot invent a tool or a parameter, give a wrong type or
 forget a required argument. (Values are still the model's: the grounding check and validation stay.)
 
 With the profile's `calls_after_text`, a short text may come before the calls (`prose? calls`), ending at a
-line break (blank lines may come between the calls, and a code fence may close after them), and the calls after it are held to the schemas like any other; an answer (text with no call) may
-then hold no call-shaped JSON at all and no line that starts with `{`, so every call the parser can find in a
-reply was written under the grammar. (Without it, a call written after some text was not constrained.)
+line break (blank lines may come between the calls, and a code fence may close after them), and the calls
+after it are held to the schemas like any other. Text is then lines in none of which `parse_tool_calls`
+could find a call (`{"name":` and its other shapes), nor the rest of one whose `{` ended the line before (a
+line starting with `"name":`), so every call the parser can find in a reply was written under the grammar.
+An answer may still be a dict literal or JSON (`{"a": 1}`), unless it has a key `name`, `function` or
+`tool`. (Without `calls_after_text`, a call written after some text is not constrained.)
+
+LLGuidance's lexer is greedy: a token that is complete but could go on does go on. So a call's opening, up
+to its arguments (`{"name": "get_weather", "arguments": `), is one lexeme, complete only once it can be
+nothing but a call; text and a call can then share a first `{`, and text before the calls ends with its
+last line's line break.
 
 Each tool gets its own `%json` rule holding its whole argument schema as the prompt shows it (so `$defs`
-and `$ref`s resolve inside it, and properties come in the prompt's order, which LLGuidance keeps). Objects that list their properties get `additionalProperties: false`
-unless they say otherwise (pydantic leaves it out, and extra keys would be ignored anyway).
+and `$ref`s resolve inside it, and properties come in the prompt's order, which LLGuidance keeps). Objects
+that list their properties get `additionalProperties: false` unless they say otherwise (pydantic leaves it out, and extra keys would be ignored anyway).
 """
 
 from __future__ import annotations
