@@ -90,7 +90,8 @@ class Reply:
     """Send it as an error result (the call was not right) rather than as a result."""
     answer_next: bool = False
     """Ask the next request for an answer without tool calls (`tool_choice="none"`, when the run's output is
-    text): the model has what it needs, or insisted on a call that cannot be right."""
+    text): the model has what it needs, or insisted on a call that cannot be right. Only the next request:
+    when `check_answer` questions that answer, the request after it may call tools again."""
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -92,6 +92,30 @@ def test_a_reply_answers_the_call_word_for_word_and_asks_for_an_answer_next(
         assert [e.message.content for e in finished] == ["Bread is not sold here.", "milk: 12 EUR"]
 
 
+class AnswerWithSum(NoBread):
+    """Also questions an answer without a number, asking for a call."""
+
+    async def check_answer(self, ctx: RunContext[None], answer: AssistantMessage) -> str | None:
+        return (
+            None
+            if any(c.isdigit() for c in str(answer.content))
+            else "Call price for milk and give its price."
+        )
+
+
+def test_answer_next_is_for_the_next_request_only(server: LoopbackServer) -> None:
+    server.add(
+        tool_call_response("price", {"item": "bread"}),
+        "There is no bread.",  # asked without tools, then questioned: the next request may call again
+        tool_call_response("price", {"item": "milk"}),
+        "Milk costs 12 EUR.",
+    )
+    result = Agent(model_at(server), tools=[price], hooks=[AnswerWithSum()]).run_sync("Bread?")
+    assert result.output == "Milk costs 12 EUR." and ran == [("price", "milk")]
+    choices = [body.get("tool_choice") for body in server.bodies]
+    assert choices[1] == "none" and "none" not in (choices[0], choices[2], choices[3])
+
+
 def test_a_reply_is_not_a_failure_of_the_tool() -> None:
     script = [tool_call_response("price", {"item": "bread"})] * 3 + ["No bread."]
     agent = Agent(ScriptedModel(script), tools=[price], hooks=[NoBread()], retries=0)

@@ -57,6 +57,7 @@ async def ask_model(
         asked = request_parameters(spec, state.step_tools)
     if state.answer_now and spec.output.is_text:
         asked = dataclasses.replace(asked, tool_choice="none")
+    state.answer_now = False  # for this request only: feedback on its answer may ask for a call again
     messages: Sequence[Message] = state.messages
     settings, guard = spec.settings, None
     if spec.hooks is not None:

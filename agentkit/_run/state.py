@@ -99,7 +99,8 @@ class RunState:
     """The run's prompt may be stored in its session: the run is set up (instructions, tools) and its input
     guardrails passed. Until then a failed run stores nothing."""
     answer_now: bool = False
-    """Ask the next request for an answer without tools (a hook's `Reply(answer_next=True)` this turn)."""
+    """Ask the next request, and only that one, for an answer without tools (a hook's
+    `Reply(answer_next=True)` this turn)."""
     problems: int = 0
     """Unusable answers in a row (empty, or invalid structured output)."""
     failures: dict[str, int] = field(default_factory=dict)
