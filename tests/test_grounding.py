@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
 from agentkit._run.output import OutputSpec
 from agentkit._run.tool_calls import validate_call
+from agentkit._support.given import number_words
 from agentkit.local.policy import LOCAL, RunPolicy
 from agentkit.local.policy._grounding import (
     ANSWER_QUESTION,
@@ -99,6 +100,19 @@ def test_number_words_are_given() -> None:
     numbers = known(UserMessage(content="What is 37 cubed, or half a dozen, or the square root of 2?"))
     assert {37, 3, 2, 0.5, 12} <= numbers
     assert 4 not in numbers
+
+
+def test_ordinals_and_compound_number_words_are_given() -> None:
+    numbers = known(
+        UserMessage(content="Arriving on the fourteenth of March, for twenty-one nights or thirty first")
+    )
+    assert {14, 21, 31} <= numbers
+    assert not {13, 15, 22} & numbers
+    assert [w for w, _ in number_words("the Twenty Third, a fifth, twenty cars")] == [
+        "Twenty Third",
+        "fifth",
+        "twenty",
+    ]
 
 
 def test_examples_in_descriptions() -> None:

@@ -108,6 +108,8 @@ def test_only_more_invented_than_given_declines() -> None:
         ("a radius 12% of the other", 0.12),
         ("a radius of 0.25", 25),  # a fraction written as a percent
         ("a radius of five", 5),
+        ("a radius of twenty-five", 25),
+        ("the radius on the fourteenth", 14),
         ("a radius of a decade", 10),
         ("半径は５メートル", 5),  # full-width digits
     ],

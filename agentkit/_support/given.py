@@ -28,6 +28,7 @@ __all__ = [
     "known_numbers",
     "last_question",
     "leaves",
+    "number_words",
     "numbers_in_value",
     "rounds_to",
     "unsupported_in_arguments",
@@ -46,16 +47,44 @@ _PERCENT = re.compile(r"\s*(?:%|percent\b|per cent\b)")
 NUMBER_WORDS: dict[str, tuple[float, ...]] = {
     "zero": (0,), "one": (1,), "two": (2,), "three": (3,), "four": (4,), "five": (5,), "six": (6,),
     "seven": (7,), "eight": (8,), "nine": (9,), "ten": (10,), "eleven": (11,), "twelve": (12,),
-    "twenty": (20,), "thirty": (30,), "forty": (40,), "fifty": (50,), "hundred": (100,), "thousand": (1000,),
+    "thirteen": (13,), "fourteen": (14,), "fifteen": (15,), "sixteen": (16,), "seventeen": (17,),
+    "eighteen": (18,), "nineteen": (19,), "twenty": (20,), "thirty": (30,), "forty": (40,), "fifty": (50,),
+    "sixty": (60,), "seventy": (70,), "eighty": (80,), "ninety": (90,),
+    "hundred": (100,), "thousand": (1000,),
     "million": (1e6,), "billion": (1e9,), "dozen": (12,), "half": (2, 0.5), "quarter": (4, 0.25),
     "third": (3,), "twice": (2,), "double": (2,), "doubled": (2,), "triple": (3,), "tripled": (3,),
     "squared": (2,), "square": (2, 0.5), "cubed": (3,), "cube": (3,), "percent": (100,), "per cent": (100,),
     "%": (100,),
+    "fourth": (4,), "fifth": (5,), "sixth": (6,), "seventh": (7,), "eighth": (8,), "ninth": (9,),
+    "tenth": (10,), "eleventh": (11,), "twelfth": (12,), "thirteenth": (13,), "fourteenth": (14,),
+    "fifteenth": (15,), "sixteenth": (16,), "seventeenth": (17,), "eighteenth": (18,), "nineteenth": (19,),
+    "twentieth": (20,), "thirtieth": (30,),
 }  # fmt: skip
-"""Words that stand for numbers a calculation may use (`the square root` is `** 0.5`, `cubed` is `** 3`)."""
+"""Words that stand for numbers a calculation may use (`the square root` is `** 0.5`, `cubed` is `** 3`),
+and ordinals from `fourth` (dates: "the fourteenth of March"; `first` and `second` say other things too)."""
+_UNITS: dict[str, float] = {w: NUMBER_WORDS[w][0] for w in ("one", "two", "three", "four", "five", "six")}
+_UNITS |= {w: NUMBER_WORDS[w][0] for w in ("seven", "eight", "nine", "third", "fourth", "fifth", "sixth")}
+_UNITS |= {"seventh": 7, "eighth": 8, "ninth": 9, "first": 1, "second": 2}
 _NUMBER_WORD = re.compile(
-    "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS), re.IGNORECASE
+    r"\b(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:"
+    + "|".join(_UNITS)
+    + r")\b|"
+    + "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS),
+    re.IGNORECASE,
 )
+
+
+def number_words(text: str) -> Iterator[tuple[str, tuple[float, ...]]]:
+    """Each number word of `text` as written, with the numbers it may stand for: the words of
+    `NUMBER_WORDS`, and tens joined to a unit or an ordinal ("twenty-one", "thirty first")."""
+    for match in _NUMBER_WORD.finditer(text):
+        word = match.group()
+        lowered = word.lower()
+        if lowered in NUMBER_WORDS:
+            yield word, NUMBER_WORDS[lowered]
+        else:
+            tens, unit = re.split(r"[- ]", lowered)
+            yield word, (NUMBER_WORDS[tens][0] + _UNITS[unit],)
 
 
 def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
@@ -71,8 +100,8 @@ def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
                 known.add(value)
                 if _PERCENT.match(text, match.end()):
                     known.add(value / 100)
-        for word in _NUMBER_WORD.findall(text):
-            known.update(NUMBER_WORDS[word.lower()])
+        for _, values in number_words(text):
+            known.update(values)
     return frozenset(known)
 
 

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._support.given import NUMBER, NUMBER_WORDS, decoded_arguments, leaves
+from .._support.given import NUMBER, decoded_arguments, leaves, number_words
 from ..messages import ToolCall
 from ..tool import ToolDefinition
 
@@ -37,7 +37,7 @@ _SCALES = (1.0, 0.01, 100.0, 0.001, 1e3, 1e6, 1e9)
 """A number the transcript writes, as a value may hold it: as written, a percent either way, in thousands,
 millions and billions."""
 _SPANS = {"decade": 10.0, "century": 100.0, "week": 7.0, "first": 1.0, "second": 2.0}
-"""Words for numbers a call takes as a count, beside the number words a calculation uses (`NUMBER_WORDS`)."""
+"""Words for numbers a call takes as a count, beside the number words a calculation uses (`number_words`)."""
 _WORD = re.compile(r"\w+")
 _CODE = re.compile(r"[A-Z]{2,5}")
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
@@ -86,7 +86,7 @@ class _Known:
         self._stems = {w[:_STEM] for w in words}
         written = [float(m.group().replace(",", "")) for m in NUMBER.finditer(text)]
         self._numbers = {_key(n * scale) for n in written for scale in _SCALES}
-        self._numbers |= {_key(n) for w in words for n in NUMBER_WORDS.get(w, ())}
+        self._numbers |= {_key(n) for _, values in number_words(self._text) for n in values}
         self._numbers |= {_key(_SPANS[w]) for w in words if w in _SPANS}
         latin = sum(1 for c in text if c.isalpha() and ord(c) < 0x250)
         self._latin = latin * 2 >= sum(1 for c in text if c.isalpha())

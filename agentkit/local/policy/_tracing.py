@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..._support.given import ALWAYS_KNOWN, NUMBER, NUMBER_WORDS
+from ..._support.given import ALWAYS_KNOWN, NUMBER, number_words
 from ...messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -107,9 +107,6 @@ _CLAUSE_END = re.compile(r"[.!?:;](?:\s|$)|\n|=")
 """Where the arithmetic before an `=` starts: after a sentence, a line, a colon or an earlier `=`."""
 _COMPUTES = re.compile(r"calculat|comput|evaluat|arithmetic|\bmath|expression|formula", re.IGNORECASE)
 _WORD_PART = re.compile(r"[^\W_]+")
-_NUMBER_WORD = re.compile(
-    "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS), re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -197,8 +194,8 @@ def _numbers_of(text: str, origin: str) -> Iterator[Source]:
                 shown = f"{written} {scale.group(1)}"
                 factor = _SCALE_WORDS[scale.group(1).lower()]
                 yield Source(value=value * factor, written=shown, origin=origin.format(shown))
-    for word in _NUMBER_WORD.findall(text):
-        for value in NUMBER_WORDS[word.lower()]:
+    for word, values in number_words(text):
+        for value in values:
             yield Source(value=float(value), written=word, origin=origin.format(word), digits=False)
 
 
