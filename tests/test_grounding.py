@@ -418,6 +418,28 @@ def test_results_neither_the_answer_nor_a_later_call_uses() -> None:
     assert "x" * 77 + "..." in ignored_question([long, long], "q")
 
 
+def test_results_of_calls_nobody_asked_for_need_not_be_used() -> None:
+    def call(id_: str, name: str, **arguments: object) -> AssistantMessage:
+        return AssistantMessage(tool_calls=[ToolCall(id=id_, name=name, arguments=json.dumps(arguments))])
+
+    hotel = ToolMessage(tool_call_id="h", name="hotel", content="Birchwood Lodge: 96.00 EUR per night")
+    recipe = ToolMessage(tool_call_id="r", name="recipe", content="No recipe called apple crumble")
+    room = ToolMessage(tool_call_id="n", name="room", content="Room 12 faces the lake")
+    messages = [
+        UserMessage(content="Three nights at Birchwood Lodge: the cost?"),
+        call("h", "hotel", hotel="Birchwood Lodge", nights=3),
+        hotel,
+        call("r", "recipe", recipe="apple crumble", servings=1),  # nothing in the question or a result
+        recipe,
+        call("n", "room", rate=96),  # a value from an earlier result
+        room,
+        AssistantMessage(content="The stay costs 288 EUR."),
+    ]
+    assert ignored_results(messages, 0) == [room]  # the hotel's result is used by a later call
+    messages[3] = call("r", "recipe", recipe="lodge pie")  # shares a word with the question
+    assert ignored_results(messages, 0) == [recipe, room]
+
+
 def test_an_answer_leaving_out_a_result_is_asked_for_the_whole_question() -> None:
     RAN.clear()
     model = ScriptedModel(

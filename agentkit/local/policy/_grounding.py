@@ -258,16 +258,21 @@ def _uses(text: str, result: str) -> bool:
 def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage]:
     """The run's successful tool results (from index `start`) that neither the last answer nor any later
     call uses (sharing no word or number with them): a small model answering a two-part question often
-    answers one part."""
+    answers one part. The result of a call none of whose values the question or an earlier result gives
+    (`scale_recipe(recipe="apple crumble")` asked about a hotel) answers nothing asked: it is not counted."""
     answer = messages[-1]
     if not isinstance(answer, AssistantMessage):
         return []
+    calls = {c.id: c for m in messages[start:] if isinstance(m, AssistantMessage) for c in m.tool_calls}
     ignored: list[ToolMessage] = []
     for index in range(start, len(messages) - 1):
         result = messages[index]
         # a result without words (a bare number) is an intermediate value: a wrong use of it is an
         # unsupported number, caught as such
         if not isinstance(result, ToolMessage) or result.is_error or not _words(result.content):
+            continue
+        call = calls.get(result.tool_call_id)
+        if call is not None and not _asked_for(call.arguments, messages, start, index):
             continue
         later = [
             c.arguments
@@ -278,6 +283,23 @@ def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage
         if not _uses("\n".join([answer.content, *later]), result.content):
             ignored.append(result)
     return ignored
+
+
+def _asked_for(arguments: str, messages: Sequence[Message], start: int, before: int) -> bool:
+    """Whether a call's `arguments` take a value from the run's question or a result before index `before`
+    (a call with no values but 0 and 1, or whose arguments are not JSON, counts as asked for)."""
+    decoded = decoded_arguments(arguments)
+    # 0 and 1 are given by any text (`ALWAYS_KNOWN`): they tell nothing of where a call comes from
+    values = [
+        str(v)
+        for v in ([] if decoded is NOT_JSON else leaves(decoded))
+        if v is not None and not isinstance(v, bool) and v not in ALWAYS_KNOWN
+    ]
+    if not values:
+        return True
+    given = [m.text for m in messages[start:before] if isinstance(m, UserMessage) and not m.feedback]
+    given += [m.content for m in messages[start:before] if isinstance(m, ToolMessage) and not m.is_error]
+    return _uses("\n".join(given), "\n".join(values))
 
 
 def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> list[str]:
