@@ -62,9 +62,12 @@ NUMBER_WORDS: dict[str, tuple[float, ...]] = {
 }  # fmt: skip
 """Words that stand for numbers a calculation may use (`the square root` is `** 0.5`, `cubed` is `** 3`),
 and ordinals from `fourth` (dates: "the fourteenth of March"; `first` and `second` say other things too)."""
-_UNITS: dict[str, float] = {w: NUMBER_WORDS[w][0] for w in ("one", "two", "three", "four", "five", "six")}
-_UNITS |= {w: NUMBER_WORDS[w][0] for w in ("seven", "eight", "nine", "third", "fourth", "fifth", "sixth")}
-_UNITS |= {"seventh": 7, "eighth": 8, "ninth": 9, "first": 1, "second": 2}
+_UNITS: dict[str, float] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9,
+}  # fmt: skip
+"""What may follow "twenty-" and the other tens: a unit or an ordinal."""
 _NUMBER_WORD = re.compile(
     r"\b(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:"
     + "|".join(_UNITS)

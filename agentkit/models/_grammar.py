@@ -22,7 +22,8 @@ last line's line break.
 
 Each tool gets its own `%json` rule holding its whole argument schema as the prompt shows it (so `$defs`
 and `$ref`s resolve inside it, and properties come in the prompt's order, which LLGuidance keeps). Objects
-that list their properties get `additionalProperties: false` unless they say otherwise (pydantic leaves it out, and extra keys would be ignored anyway).
+that list their properties get `additionalProperties: false` unless they say otherwise (pydantic leaves it
+out, and extra keys would be ignored anyway).
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ class ModelProfile:
     calls_after_text: bool = False
     """With `constrain_calls`: the grammar also lets a short text come before the calls, the calls after it
     held to the tools' schemas like any other, and an answer hold no call at all (no line of it holds a call's
-    start, though it may be a dict or JSON); without it, only a reply that starts as a call is constrained (`_grammar`)."""
+    start, though it may be a dict or JSON); without it, only a reply that starts as a call is constrained
+    (`_grammar`)."""
     several_calls_prompt: bool = False
     """With `tool_calling="prompted"`: the system prompt shows a reply with several independent calls, one
     per line, says to write them all in one reply, and to call no tool when none does what is asked (small
