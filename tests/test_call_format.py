@@ -23,6 +23,7 @@ from agentkit.models._tool_decision import NAMES, asks_decision, decision_bodies
 from agentkit.models.openai import OpenAIChatModel
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import LoopbackServer
+from agentkit.tool import ToolDefinition
 
 llguidance = pytest.importorskip("llguidance")
 
@@ -127,6 +128,16 @@ def test_without_calls_after_text_only_a_reply_starting_as_a_call_is_constrained
     assert accepts(grammar, "{'a': 1}") and accepts(grammar, f"{OSLO}\n{LIMA}")
     assert not accepts(grammar, OSLO.replace("get_weather", "get_time"))
     assert "prose" not in grammar
+
+
+def test_a_tool_name_with_regex_characters_is_matched_as_written() -> None:
+    definition = ToolDefinition(
+        name="files.read-text", description="Read a file.", parameters={"type": "object", "properties": {}}
+    )
+    grammar = tool_call_grammar([definition], FORMAT, "auto")
+    assert grammar is not None and llguidance.LLMatcher.validate_grammar(grammar) == ""
+    assert accepts(grammar, '{"name": "files.read-text", "arguments": {}}')
+    assert not accepts(grammar, '{"name": "filesXread-text", "arguments": {}}')
 
 
 def test_required_choice_allows_text_then_calls_but_not_text_alone() -> None:
