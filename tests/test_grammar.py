@@ -13,6 +13,7 @@ from agentkit import ModelSettings, UserMessage, tool
 from agentkit.models import ModelRequestParameters
 from agentkit.models._chat_format import build_request
 from agentkit.models._grammar import tool_call_grammar
+from agentkit.models._prompted import parse_tool_calls
 from agentkit.models.profiles import LOCAL, ModelProfile
 
 llguidance = pytest.importorskip("llguidance")
@@ -108,13 +109,20 @@ def test_valid_calls_and_plain_answers_are_allowed(grammar: str, reply: str) -> 
             "nested extra",
         ),
         ('{"name": "ping", "arguments": {"x": 1}}', "arguments for a tool that takes none"),
-        ('{"city": "Oslo"}', "arguments without a tool name"),
         ('{"name": "ping", "arguments": {}} Done.', "text after a call"),
         ('\n{"name": "ping", "arguments": {}}', "white space hiding a call from the grammar"),
     ],
 )
 def test_what_a_small_model_gets_wrong_cannot_be_written(grammar: str, reply: str, why: str) -> None:
     assert not accepts(grammar, reply), why
+
+
+def test_arguments_without_a_tool_name_are_an_answer_not_a_call(grammar: str) -> None:
+    # an answer may be a dict or JSON: the parser finds no call in it, and a required call refuses it
+    assert accepts(grammar, '{"city": "Oslo"}')
+    assert parse_tool_calls('{"city": "Oslo"}', ["get_weather"]).calls == []
+    required = tool_call_grammar(TOOLS, CONSTRAINED, "required")
+    assert required is not None and not accepts(required, '{"city": "Oslo"}')
 
 
 def test_required_choice_allows_calls_only() -> None:
@@ -133,9 +141,12 @@ def test_each_tool_has_its_own_rule_with_its_schema_in_the_prompt_order() -> Non
     grammar = tool_call_grammar([get_weather.definition, order.definition], CONSTRAINED, "auto")
     assert grammar is not None
     assert "call: call_0 | call_1" in grammar
-    (rule,) = [line for line in grammar.splitlines() if line.startswith("call_1:")]
-    assert '"const": "order"' in rule and rule.index('"items"') < rule.index('"express"')
-    assert rule.count('"additionalProperties": false') == 3  # the call, its arguments, each Item
+    assert "call_1: CALL_1 arguments_1 CALL_END" in grammar
+    (opening,) = [line for line in grammar.splitlines() if line.startswith("CALL_1:")]
+    assert r'"order\"' in opening  # the call's opening names its tool
+    (rule,) = [line for line in grammar.splitlines() if line.startswith("arguments_1:")]
+    assert rule.index('"items"') < rule.index('"express"')
+    assert rule.count('"additionalProperties": false') == 2  # the arguments, each Item
 
 
 def test_build_request_sends_the_grammar_only_when_constrained_and_prompted() -> None:
