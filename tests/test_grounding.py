@@ -115,6 +115,14 @@ def test_ordinals_and_compound_number_words_are_given() -> None:
     ]
 
 
+def test_month_names_give_their_numbers() -> None:
+    numbers = known(UserMessage(content="Le 8 avril 2026, der 2. März, el 1 de diciembre, 2 Sept., 5 июня"))
+    assert {4, 3, 12, 9, 6} <= numbers
+    # English month names that are also words count only capitalised, as months are written
+    assert not {5, 3} & known(UserMessage(content="you may march on"))
+    assert {5, 3} <= known(UserMessage(content="in May or March"))
+
+
 def test_examples_in_descriptions() -> None:
     parameters = {
         "properties": {

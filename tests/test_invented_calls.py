@@ -110,6 +110,9 @@ def test_only_more_invented_than_given_declines() -> None:
         ("a radius of five", 5),
         ("a radius of twenty-five", 25),
         ("the radius on the fourteenth", 14),
+        ("the radius on 3 April", 4),  # a month's name gives its number (a date's month)
+        ("le rayon du 3 avril", 4),
+        ("the radius in May", 5),
         ("a radius of a decade", 10),
         ("半径は５メートル", 5),  # full-width digits
     ],
@@ -120,6 +123,7 @@ def test_numbers_are_given_as_written_at_a_scale_or_in_words(text: str, radius: 
 
 def test_a_number_the_text_does_not_hold_is_invented() -> None:
     assert counted("the area of a circle of radius 5", "area", {"radius": 7}) == (0, 1)
+    assert counted("you may march in the area", "area", {"radius": 5}) == (0, 1)  # verbs, not months
     # "3,4" is two numbers, not 34 (a comma groups thousands only before three digits)
     assert counted("between A(3,4) and B(1,2)", "area", {"radius": 34}) == (0, 1)
     assert counted("between A(3,4) and B(1,2)", "area", {"radius": 4}) == (1, 0)

@@ -5,8 +5,9 @@ Pure readers over the transcript, below both of their users: the small model's g
 (`agentkit.local.policy`) and prompted tool calling's reminders (`models._prompted`, which blanks the made-up
 values of a call still to make). What counts as given: the system prompt, the user's messages (not
 agentkit's feedback), tool results (not error messages) and answers from before this run, plus number words
-(`half`, `cubed`, `percent`). A number counts as supported when it is a given one, or one step from two given
-ones (`a + b`, `a - b`, `a * b`, `a / b`), rounded to the decimals it is written with; `15%` also gives 0.15.
+(`half`, `cubed`, `percent`) and month names (`avril` is 4). A number counts as supported when it is a given
+one, or one step from two given ones (`a + b`, `a - b`, `a * b`, `a / b`), rounded to the decimals it is
+written with; `15%` also gives 0.15.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "ALWAYS_KNOWN",
     "NOT_JSON",
     "NUMBER",
+    "MONTHS",
     "NUMBER_WORDS",
     "decoded_arguments",
     "given_text",
@@ -68,23 +70,49 @@ _UNITS: dict[str, float] = {
     "ninth": 9,
 }  # fmt: skip
 """What may follow "twenty-" and the other tens: a unit or an ordinal."""
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december",  # English
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",  # French
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",  # Spanish
+    "januar februar märz april mai juni juli august september oktober november dezember",  # German
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",  # Italian
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",  # Portuguese
+    "januari februari maart april mei juni juli augustus september oktober november december",  # Dutch
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",  # Russian, "of"
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",  # Russian
+    "jan feb mar apr may jun jul aug sep oct nov dec",  # English, abbreviated
+)
+MONTHS: dict[str, int] = {
+    name: number for names in _MONTH_NAMES for number, name in enumerate(names.split(), start=1)
+} | {"sept": 9, "fevrier": 2, "aout": 8, "decembre": 12, "maerz": 3, "jänner": 1, "setiembre": 9}
+"""Month names and their numbers, in the languages questions come in (a date's month: "le 3 avril" gives
+4); accents may be left out where people leave them out. Compared case-insensitively, except the English
+names that are also words (`may`, `march`) and the abbreviations (`mar`, `jun`), which must be capitalised."""
+_CAPITALISED_MONTHS = frozenset({"may", "march", *_MONTH_NAMES[-1].split(), "sept"})
 _NUMBER_WORD = re.compile(
     r"\b(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:"
     + "|".join(_UNITS)
     + r")\b|"
-    + "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS),
+    + "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS)
+    + "|"
+    + "|".join(rf"\b{name}\b" for name in sorted(set(MONTHS) - _CAPITALISED_MONTHS))
+    + "|"
+    + "|".join(rf"(?-i:\b{name.capitalize()}\b)" for name in sorted(_CAPITALISED_MONTHS)),
     re.IGNORECASE,
 )
 
 
 def number_words(text: str) -> Iterator[tuple[str, tuple[float, ...]]]:
     """Each number word of `text` as written, with the numbers it may stand for: the words of
-    `NUMBER_WORDS`, and tens joined to a unit or an ordinal ("twenty-one", "thirty first")."""
+    `NUMBER_WORDS`, tens joined to a unit or an ordinal ("twenty-one", "thirty first"), and month names
+    (`MONTHS`: "avril" is 4)."""
     for match in _NUMBER_WORD.finditer(text):
         word = match.group()
         lowered = word.lower()
         if lowered in NUMBER_WORDS:
             yield word, NUMBER_WORDS[lowered]
+        elif lowered in MONTHS:
+            yield word, (MONTHS[lowered],)
         else:
             tens, unit = re.split(r"[- ]", lowered)
             yield word, (NUMBER_WORDS[tens][0] + _UNITS[unit],)

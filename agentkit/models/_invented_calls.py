@@ -86,7 +86,7 @@ class _Known:
         self._stems = {w[:_STEM] for w in words}
         written = [float(m.group().replace(",", "")) for m in NUMBER.finditer(text)]
         self._numbers = {_key(n * scale) for n in written for scale in _SCALES}
-        self._numbers |= {_key(n) for _, values in number_words(self._text) for n in values}
+        self._numbers |= {_key(n) for _, values in number_words(text) for n in values}
         self._numbers |= {_key(_SPANS[w]) for w in words if w in _SPANS}
         latin = sum(1 for c in text if c.isalpha() and ord(c) < 0x250)
         self._latin = latin * 2 >= sum(1 for c in text if c.isalpha())
