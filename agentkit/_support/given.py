@@ -21,9 +21,9 @@ from ..messages import Message, SystemMessage, ToolMessage, UserMessage
 
 __all__ = [
     "ALWAYS_KNOWN",
+    "MONTHS",
     "NOT_JSON",
     "NUMBER",
-    "MONTHS",
     "NUMBER_WORDS",
     "decoded_arguments",
     "given_text",

@@ -8,7 +8,7 @@ ExplainRepeatedFailures  the same call failing the same way twice: the tool's wo
                      third identical call not run (`explain_repeated_failures=True`)
 RunChecker           questions calls and answers (check_tool_call / check_answer), with its own budget
 └── GroundingCheck   numbers nothing in the conversation gave, example values copied from a docstring,
-                     a result or a number of the question left out of the answer; with
+                     a result, a number of the question or values of a result's list left out of the answer; with
                      `trace_numbers=True`, each number of an answer traced to its source (`_tracing`)
 ```
 Any OpenAI-compatible model can take the same policy: `ModelProfile(policy=RunPolicy(checker=GroundingCheck,

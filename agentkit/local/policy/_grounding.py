@@ -20,7 +20,8 @@ Questioned, not refused:
   since (at most two questions per run).
 - a call that drops a scale word of the question (`1.5 million` sent as 1.5) or regroups its arithmetic,
   and an answer with no number to a question asking how many, or with one value of a tool's list where an
-  average or a total is asked, are questioned the same way (`_quantities`).
+  average or a total is asked, are questioned the same way (`_quantities`), and so is an answer that gives
+  some values of a list a result writes and leaves out the others (`00:48 and 13:02`; `_left_out`).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
 
 With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
@@ -58,6 +59,7 @@ from ..._support.given import (
 )
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._checker import CallQuestion, RunChecker
+from ._left_out import left_out, left_out_question
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
 from ._quantities import (
     dropped_scales,
@@ -461,6 +463,9 @@ class GroundingCheck(RunChecker):
         picked = picked_one(messages, start)
         if picked:
             return picked_question(picked, computing_tools(self._tools))
+        partial = left_out(messages, start)
+        if partial:
+            return left_out_question(partial)
         ignored = ignored_results(messages, start)
         if not ignored:
             return None

@@ -1,0 +1,123 @@
+"""Values a tool result lists together, of which an answer gives some and leaves out the others.
+
+Asked "When is low tide at Port Selby on 2026-04-04?", a small model reads "low tide 00:48 and 13:02" and
+answers "13:02": every number of the answer has a source and the result is used, so the other checks are
+content, but the answer gives one of the two times the result lists. Part of `GroundingCheck` (the local
+profile's): an answer that gives some values of a list a tool result writes, and not the others, gets one
+question naming those it leaves out and quoting the list. A list is two or more times (`06:12`), dates
+(`2026-04-03`) or numbers, joined by commas or "and", each with an optional note in parentheses
+(`06:12 (4.12 m) and 18:37 (3.98 m)`). An answer that picks one on purpose (the earlier tide) is given again,
+and a repeated answer goes through; a question asking for an average or a total is `picked_one`'s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..._support.given import ALWAYS_KNOWN, NUMBER, rounds_to, written_numbers
+from ...messages import Message, ToolMessage
+from ._tracing import listed
+
+__all__ = ["LEFT_OUT_QUESTION", "LeftOut", "left_out", "left_out_question"]
+
+LEFT_OUT_QUESTION = (
+    'Your answer gives {given} but leaves out {left}: `{tool}` returned "{phrase}". If the question asks '
+    "for all of them, answer again with each one. If your answer is complete, give it again."
+)
+"""The question about an answer that gives some values of a result's list and not the others."""
+
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?"
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_ITEM = re.compile(rf"{_TIME}|{_DATE}|{NUMBER.pattern}")
+_NOTE = re.compile(r"\s*\([^()\n]{0,40}\)")
+_LIST = re.compile(
+    rf"(?<![\w.:,-])(?:{_ITEM.pattern})(?:{_NOTE.pattern})?"
+    rf"(?:(?:\s*,\s*and\s+|\s*,\s+|\s+and\s+)(?:{_ITEM.pattern})(?:{_NOTE.pattern})?)+"
+    r"(?![\w:-]|[.,]\d)"
+)
+"""A list in a result's text: `00:48 and 13:02`, `78, 91, 86`, `06:12 (4.12 m) and 18:37 (3.98 m)`."""
+_CLAUSE_START = re.compile(r"[;\n]\s*|[.:]\s+")
+_ANSWER_TIME = re.compile(r"(?<![\d:])(\d{1,2})\s?[:hH.]\s?(\d{2})(?!\d)(?:\s?([aApP])\.?\s?[mM]\b)?")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """What `left_out` found: the values the answer gives and those it leaves out, as the result writes
+    them, the tool, and the list's clause as the result writes it."""
+
+    given: tuple[str, ...]
+    left: tuple[str, ...]
+    tool: str
+    phrase: str
+
+
+def left_out(messages: Sequence[Message], start: int) -> LeftOut | None:
+    """The first list of a successful tool result of the run (from index `start`) of which the last answer
+    gives at least one value and leaves out at least one, else `None`."""
+    if not messages:
+        return None
+    answer = str(messages[-1].content)
+    times = _times_in(answer)
+    numbers = frozenset(value for value, _, _ in written_numbers(answer))
+    for message in messages[start:-1]:
+        if not isinstance(message, ToolMessage) or message.is_error:
+            continue
+        for phrase, items in _lists(message.content):
+            items = [item for item in items if not _trivial(item)]
+            if len(set(items)) < 2:
+                continue
+            given = [item for item in items if _gives(answer, times, numbers, item)]
+            left = [item for item in items if item not in given]
+            if given and left:
+                return LeftOut(tuple(given), tuple(left), message.name, phrase)
+    return None
+
+
+def left_out_question(found: LeftOut) -> str:
+    """`LEFT_OUT_QUESTION` filled in for what `left_out` found."""
+    return LEFT_OUT_QUESTION.format(
+        given=listed(list(found.given), "and"),
+        left=listed(list(found.left), "and"),
+        tool=found.tool,
+        phrase=found.phrase,
+    )
+
+
+def _lists(content: str) -> Iterator[tuple[str, list[str]]]:
+    """Each list of a result's text: its clause (from the clause's start to the list's end) and its
+    values as written, notes left out."""
+    for match in _LIST.finditer(content):
+        starts = [m.end() for m in _CLAUSE_START.finditer(content, 0, match.start())]
+        begin = max([0, *starts, match.start() - 60])
+        items = _ITEM.findall(_NOTE.sub("", match.group()))
+        yield content[begin : match.end()].strip(), items
+
+
+def _times_in(answer: str) -> frozenset[tuple[int, int]]:
+    """The times of day an answer writes (`6:12`, `06:12`, `18 h 37`, `6:37 pm`), as (hour, minute)."""
+    found: set[tuple[int, int]] = set()
+    for match in _ANSWER_TIME.finditer(answer):
+        hour, minute, half = int(match[1]), int(match[2]), (match[3] or "").lower()
+        if half == "p" and hour < 12:
+            hour += 12
+        elif half == "a" and hour == 12:
+            hour = 0
+        found.add((hour, minute))
+    return frozenset(found)
+
+
+def _trivial(item: str) -> bool:
+    """0 and 1 (`ALWAYS_KNOWN`): any answer may write them, so they tell nothing of what it picked."""
+    return re.fullmatch(NUMBER, item) is not None and float(item.replace(",", "")) in ALWAYS_KNOWN
+
+
+def _gives(answer: str, times: frozenset[tuple[int, int]], numbers: frozenset[float], item: str) -> bool:
+    if re.fullmatch(_TIME, item):
+        hour, minute = item.split(":")[:2]
+        return (int(hour), int(minute)) in times
+    if re.fullmatch(_DATE, item):
+        return item in answer
+    digits = item.replace(",", "")
+    return rounds_to(float(digits), len(digits.partition(".")[2]), numbers)
