@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage, tool
@@ -23,6 +24,7 @@ from agentkit.local.policy._grounding import (
     ignored_results,
     known_numbers,
     question,
+    question_names,
     unsupported_in_arguments,
     unsupported_in_text,
     unused_in_question,
@@ -371,6 +373,36 @@ def test_a_copied_example_is_not_confirmed_by_repeating_it() -> None:
     model = ScriptedModel([copied, "112 kcal per 100 g."], profile=CHECKING)
     Agent(model, tools=[get_food]).run_sync("Calories of chicken curry?")
     assert RAN == [("get_food", "chicken curry")]
+
+
+def test_the_copy_question_names_what_the_question_gives() -> None:
+    RAN.clear()
+    copied = tool_call_response("get_food", {"food": "chicken curry"})
+    named = tool_call_response("get_food", {"food": "Kaju Katli"})
+    model = ScriptedModel([copied, named, "Kaju Katli: 112 kcal per 100 g."], profile=CHECKING)
+    result = Agent(model, tools=[get_food]).run_sync("Kaju Katli की कैलोरी (calories) कितनी है?")
+    assert RAN == [("get_food", "Kaju Katli")] and result.output == "Kaju Katli: 112 kcal per 100 g."
+    errors = [m.content for m in result.messages if isinstance(m, ToolMessage)][:1]
+    assert errors == [
+        'Not run: "chicken curry" is the example in the tool\'s description, and the question does not mention '
+        "it. Use the values the question gives (it names Kaju and Katli); if the question needs no tool, "
+        "answer it directly."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("asked", "names"),
+    [
+        ("Dunmere क्षेत्र में बिक्री कर (sales tax) की दर कितनी है?", ["Dunmere"]),
+        ("What is the sales tax rate in Lornedal? Tell me, please.", ["Lornedal"]),
+        ("How many units of SKU-5820 are left?", ["SKU-5820"]),
+        ("Quel est le taux de la Taxe dans la Région ?", []),  # capitalised, but the tool's own words
+        ("what is the sales tax rate?", []),
+    ],
+)
+def test_the_names_a_question_gives(asked: str, names: list[str]) -> None:
+    tool_text = "The sales tax rate of a region (taxe, région). region The region's name, e.g. Westmark."
+    assert question_names(asked, tool_text) == names
 
 
 def test_an_answer_is_questioned_again_only_after_new_results() -> None:

@@ -14,6 +14,8 @@ Questioned, not refused:
   supports and which other tools may give them. Made again in the next turn, it runs (the model confirms).
 - a call whose string argument is an example value of the tool's description (`e.g. "Paris"`) that the
   conversation never mentions is not run; repeating it does not confirm it (within the run's budget).
+- a call that takes one of the choices a description lists (`category (boots, jackets)`, an `enum`) where
+  the question names another is not run; made again in the next turn, it runs (`_alternatives`).
 - a text answer with unsupported numbers, leaving a number of the question unused, or leaving out a tool
   result that has words in it (the weekday asked for), gets a feedback message naming the values, the tools
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
@@ -38,7 +40,7 @@ Example values are compared with the conversation as words (`_tracing.word_set`)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._support.given import (
@@ -58,6 +60,7 @@ from ..._support.given import (
     written_numbers,
 )
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
+from ._alternatives import choice_question, choices, contradicted_choice, descriptions
 from ._checker import CallQuestion, RunChecker
 from ._left_out import left_out, left_out_question
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
@@ -104,6 +107,7 @@ __all__ = [
     "ignored_results",
     "known_numbers",
     "question",
+    "question_names",
     "unsupported_in_arguments",
     "unsupported_in_text",
     "unused_in_question",
@@ -115,7 +119,7 @@ CALL_QUESTION = (
 )
 COPY_QUESTION = (
     "Not run: {values} {is_are} the example in the tool's description, and the question does not mention "
-    "{it}. Use the values the question gives; if the question needs no tool, answer it directly."
+    "{it}. Use the values the question gives{named}; if the question needs no tool, answer it directly."
 )
 ANSWER_QUESTION = (
     "Your answer contains {values}, which neither the question nor any tool result gives. Do not work "
@@ -137,7 +141,7 @@ _PHRASE_END = re.compile(r"[.;)](?:\s|$)|$")
 def examples(description: str, parameters: dict[str, Any]) -> frozenset[str]:
     """The example values a tool's description and its parameters' descriptions give (after `e.g.`, `for
     example`, `such as`), lowercased: quoted ones, else the phrase up to the end of the clause."""
-    texts = [description, *_descriptions(parameters)]
+    texts = [description, *descriptions(parameters)]
     found: set[str] = set()
     for text in texts:
         for match in _EXAMPLE.finditer(text):
@@ -151,17 +155,6 @@ def examples(description: str, parameters: dict[str, Any]) -> frozenset[str]:
                 if phrase:
                     found.add(phrase)
     return frozenset(found)
-
-
-def _descriptions(schema: Any) -> Iterator[str]:
-    if isinstance(schema, dict):
-        if isinstance(schema.get("description"), str):
-            yield schema["description"]
-        for value in schema.values():
-            yield from _descriptions(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            yield from _descriptions(item)
 
 
 def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> list[str]:
@@ -179,6 +172,35 @@ def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> lis
         if key and key in example_words and not key <= given:
             found.setdefault(key, f'"{item}"')
     return list(found.values())
+
+
+_NAME = re.compile(r"[^\W_][\w-]*")
+_STARTERS = frozenset({
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
+    "does", "did", "can", "could", "would", "should", "will", "may", "please", "tell", "give", "show",
+    "find", "list", "get", "i", "in", "on", "at", "for", "and", "but", "or", "if", "the", "a", "an", "my",
+    "our", "quel", "quelle", "quels", "quelles", "comment", "combien", "où", "est", "qui", "que", "le", "la",
+    "les", "un", "une", "des", "du", "de", "cuál", "cuáles", "cuánto", "cuánta", "cuántos", "cuántas", "qué",
+    "dónde", "cómo", "el", "los", "las", "wie", "wer", "wo", "welche", "welcher", "welches", "der",
+    "die", "das", "ein", "eine",
+})  # fmt: skip
+"""Words a question starts with, capitalised for that alone."""
+
+
+def question_names(question: str, tool_text: str, limit: int = 4) -> list[str]:
+    """The names and codes the `question` gives that the tool's own text (`tool_text`: its description
+    and its parameters') does not: words written with a capital or a digit (`Dunmere`, `SKU-5820`), each
+    once; what a copied example should have been."""
+    described = word_set(tool_text)
+    out: list[str] = []
+    for match in _NAME.finditer(question):
+        name = match.group()
+        if not (name[0].isupper() or any(c.isdigit() for c in name)) or name.lower() in _STARTERS:
+            continue
+        if word_set(name) <= described or name in out:
+            continue
+        out.append(name)
+    return out[:limit]
 
 
 def unused_in_question(messages: Sequence[Message], start: int) -> list[str]:
@@ -327,9 +349,16 @@ def ignored_question(results: Sequence[ToolMessage], question: str) -> str:
     return IGNORED_QUESTION.format(tools=listed(names, "and"), results=quoted, question=question.strip())
 
 
-def question(template: str, values: Sequence[str], tools: Sequence[str], given: Sequence[str] = ()) -> str:
-    """`CALL_QUESTION`, `COPY_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`, naming the `tools` that may give them
-    and the numbers `given` so far."""
+def question(
+    template: str,
+    values: Sequence[str],
+    tools: Sequence[str],
+    given: Sequence[str] = (),
+    named: Sequence[str] = (),
+) -> str:
+    """`CALL_QUESTION`, `COPY_QUESTION`, `ANSWER_QUESTION` or `UNUSED_QUESTION` filled in for `values`,
+    naming the `tools` that may give them, the numbers `given` so far and the names the question gives
+    (`question_names`)."""
     shown = listed(values, "and")
     one = len(values) == 1
     if template is not CALL_QUESTION:
@@ -346,6 +375,7 @@ def question(template: str, values: Sequence[str], tools: Sequence[str], given: 
         is_are="is" if one else "are",
         get=get,
         given=f", with the numbers you have ({', '.join(given)})" if given else "",
+        named=f" (it names {listed(list(named), 'and')})" if named else "",
     )
 
 
@@ -378,6 +408,7 @@ class GroundingCheck(RunChecker):
         self._copied: set[tuple[str, str]] = set()
         self._regrouped: set[tuple[str, str]] = set()
         self._examples: dict[str, frozenset[str]] = {}
+        self._choices: dict[str, tuple[tuple[str, ...], ...]] = {}
 
     def start_run(self, messages: Sequence[Message], start: int, tools: Mapping[str, ToolDefinition]) -> None:
         self._start = start
@@ -395,7 +426,9 @@ class GroundingCheck(RunChecker):
         """A number the question writes with a scale word, sent without it (a repeat in the next turn runs),
         the question's arithmetic regrouped (a repeat is questioned again, quoting the question's grouping;
         `_quantities`), numbers nothing gave (a repeat in the next turn runs), string values copied from the
-        tool's description examples (a repeat is questioned again and asks for a text answer next)."""
+        tool's description examples (a repeat is questioned again and asks for a text answer next); before
+        those, another of the description's choices than the question names (`_alternatives`; a repeat in
+        the next turn runs)."""
         if self.call_questions <= 0:
             return None
         grouping = regrouped(call.decoded, self._question)
@@ -411,6 +444,11 @@ class GroundingCheck(RunChecker):
                 self._regrouped.add(call.key)
             self.call_questions -= 1
             return CallQuestion(text=regrouped_question(grouping) if grouping else scale_question(dropped))
+        choice = contradicted_choice(call.decoded, self._choices_of(call.call.name), self._question)
+        if choice:
+            self._questioned.add(call.key)
+            self.call_questions -= 1
+            return CallQuestion(text=choice_question(choice))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
         values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:
@@ -423,8 +461,10 @@ class GroundingCheck(RunChecker):
             self._questioned.add(call.key)
         self.call_questions -= 1
         others = [n for n in self._tools if n != call.call.name]
-        text = question(COPY_QUESTION if values == copies else CALL_QUESTION, values, others)
-        return CallQuestion(text=text, answer_now=insisted)
+        if values != copies:
+            return CallQuestion(text=question(CALL_QUESTION, values, others), answer_now=insisted)
+        named = question_names(self._question, self._text_of(call.call.name))
+        return CallQuestion(text=question(COPY_QUESTION, values, others, named=named), answer_now=insisted)
 
     @property
     def may_question_answer(self) -> bool:
@@ -502,6 +542,20 @@ class GroundingCheck(RunChecker):
             return None
         self._traced.update(written for written, _ in zones)
         return zone_question(zones, offset_tools(self._tools))
+
+    def _choices_of(self, name: str) -> tuple[tuple[str, ...], ...]:
+        if name not in self._choices:
+            definition = self._tools.get(name)
+            self._choices[name] = choices(definition.description, definition.parameters) if definition else ()
+        return self._choices[name]
+
+    def _text_of(self, name: str) -> str:
+        """A tool's description and its parameters' descriptions and names, as one text."""
+        definition = self._tools.get(name)
+        if definition is None:
+            return ""
+        names = " ".join(definition.parameters.get("properties", {}))
+        return "\n".join([definition.description, names, *descriptions(definition.parameters)])
 
     def _examples_of(self, name: str) -> frozenset[str]:
         if name not in self._examples:
