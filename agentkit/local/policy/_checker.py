@@ -52,6 +52,10 @@ class RunChecker(Hooks[Any], ABC):
     _start: int = 0
     _started: bool = False
     _turned: bool = False
+    answer_next: bool = False
+    """Set by `question_answer` when what it asks needs no call (the values are in the results already):
+    the next request asks for a text answer (`tool_choice="none"`; not when the output comes through a
+    tool). For that request only."""
 
     def start_run(self, messages: Sequence[Message], start: int, tools: Mapping[str, ToolDefinition]) -> None:
         """Called once, before the first request: the transcript, where this run's messages begin, the tools."""
@@ -77,8 +81,12 @@ class RunChecker(Hooks[Any], ABC):
     async def before_run(self, ctx: RunContext[Any]) -> None:
         self._start = _run_start(ctx.messages)
 
-    async def before_request(self, ctx: RunContext[Any], request: ModelRequest) -> None:
+    async def before_request(self, ctx: RunContext[Any], request: ModelRequest) -> ModelRequest | None:
         self._begin(ctx.messages, {t.name: t for t in request.tools if t.name != FINAL_RESULT_TOOL})
+        answer_next, self.answer_next = self.answer_next, False
+        if answer_next and request.tools and all(t.name != FINAL_RESULT_TOOL for t in request.tools):
+            return request.replace(tool_choice="none")
+        return None
 
     async def after_response(self, ctx: RunContext[Any], response: AssistantMessage) -> None:
         if response.tool_calls:

@@ -505,6 +505,7 @@ class GroundingCheck(RunChecker):
             return picked_question(picked, computing_tools(self._tools))
         partial = left_out(messages, start)
         if partial:
+            self.answer_next = True  # the values are in the results: no call needed
             return left_out_question(partial)
         ignored = ignored_results(messages, start)
         if not ignored:

@@ -6,8 +6,10 @@ content, but the answer gives one of the two times the result lists. Part of `Gr
 profile's): an answer that gives some values of a list a tool result writes, and not the others, gets one
 question naming those it leaves out and quoting the list. A list is two or more times (`06:12`), dates
 (`2026-04-03`) or numbers, joined by commas or "and", each with an optional note in parentheses
-(`06:12 (4.12 m) and 18:37 (3.98 m)`). An answer that picks one on purpose (the earlier tide) is given again,
-and a repeated answer goes through; a question asking for an average or a total is `picked_one`'s.
+(`06:12 (4.12 m) and 18:37 (3.98 m)`); or a result of two or more lines, each a thing's name and its
+attributes (`Kivi Low: boots, grey, 95.00 EUR`), whose names are the values. An answer that picks one on purpose (the earlier tide) is given again,
+and a repeated answer goes through; a question asking for an average or a total is `picked_one`'s. The
+values are in the results, so the request after the question asks for a text answer (`answer_next`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from dataclasses import dataclass
 
 from ..._support.given import ALWAYS_KNOWN, NUMBER, rounds_to, written_numbers
 from ...messages import Message, ToolMessage
-from ._tracing import listed
+from ._tracing import listed, word_set
 
 __all__ = ["LEFT_OUT_QUESTION", "LeftOut", "left_out", "left_out_question"]
 
 LEFT_OUT_QUESTION = (
     'Your answer gives {given} but leaves out {left}: `{tool}` returned "{phrase}". If the question asks '
-    "for all of them, answer again with each one. If your answer is complete, give it again."
+    "for all of them, answer with each one ({every}). If your answer is complete, give it again."
 )
 """The question about an answer that gives some values of a result's list and not the others."""
 
@@ -38,17 +40,21 @@ _LIST = re.compile(
     r"(?![\w:-]|[.,]\d)"
 )
 """A list in a result's text: `00:48 and 13:02`, `78, 91, 86`, `06:12 (4.12 m) and 18:37 (3.98 m)`."""
+_NAMED_LINE = re.compile(r"\s*(?:[-*•]\s*)?([^:\n]{1,60}?):\s+[^\n]*?\S,\s[^\n]*")
+"""A line of a result listing a thing by name and some of its attributes: `Kivi Low: boots, grey, 95.00 EUR`
+(a record's field, `total: 48,250`, has one value: it is no list of things)."""
 _CLAUSE_START = re.compile(r"[;\n]\s*|[.:]\s+")
 _ANSWER_TIME = re.compile(r"(?<![\d:])(\d{1,2})\s?[:hH.]\s?(\d{2})(?!\d)(?:\s?([aApP])\.?\s?[mM]\b)?")
 
 
 @dataclass(frozen=True)
 class LeftOut:
-    """What `left_out` found: the values the answer gives and those it leaves out, as the result writes
-    them, the tool, and the list's clause as the result writes it."""
+    """What `left_out` found: the values the answer gives, those it leaves out and all of them in the
+    result's order, as the result writes them; the tool, and the list as the result writes it."""
 
     given: tuple[str, ...]
     left: tuple[str, ...]
+    every: tuple[str, ...]
     tool: str
     phrase: str
 
@@ -61,17 +67,22 @@ def left_out(messages: Sequence[Message], start: int) -> LeftOut | None:
     answer = str(messages[-1].content)
     times = _times_in(answer)
     numbers = frozenset(value for value, _, _ in written_numbers(answer))
+    answer_words = word_set(answer)
     for message in messages[start:-1]:
         if not isinstance(message, ToolMessage) or message.is_error:
             continue
-        for phrase, items in _lists(message.content):
-            items = [item for item in items if not _trivial(item)]
-            if len(set(items)) < 2:
+        for phrase, found, named in _lists(message.content):
+            items = list(dict.fromkeys(item for item in found if not _trivial(item)))
+            if len(items) < 2:
                 continue
-            given = [item for item in items if _gives(answer, times, numbers, item)]
+            given = [
+                item
+                for item in items
+                if (word_set(item) <= answer_words if named else _gives(answer, times, numbers, item))
+            ]
             left = [item for item in items if item not in given]
             if given and left:
-                return LeftOut(tuple(given), tuple(left), message.name, phrase)
+                return LeftOut(tuple(given), tuple(left), tuple(items), message.name, phrase)
     return None
 
 
@@ -80,19 +91,30 @@ def left_out_question(found: LeftOut) -> str:
     return LEFT_OUT_QUESTION.format(
         given=listed(list(found.given), "and"),
         left=listed(list(found.left), "and"),
+        every=listed(list(found.every), "and"),
         tool=found.tool,
         phrase=found.phrase,
     )
 
 
-def _lists(content: str) -> Iterator[tuple[str, list[str]]]:
-    """Each list of a result's text: its clause (from the clause's start to the list's end) and its
-    values as written, notes left out."""
+def _lists(content: str) -> Iterator[tuple[str, list[str], bool]]:
+    """Each list of a result's text: as the result writes it, its values, and whether they are names. A
+    list of values is written from its clause's start to its end, its values without their notes; a list
+    of lines (`Kivi Low: boots, 95.00 EUR` on each) by its lines, each shortened, its values the names."""
+    lines = [match for match in map(_NAMED_LINE.match, content.splitlines()) if match]
+    if len(lines) >= 2 and len(lines) == len(content.strip().splitlines()):
+        shown = " / ".join(_shortened(match.group().strip()) for match in lines)
+        yield shown, [match.group(1).strip() for match in lines], True
+        return
     for match in _LIST.finditer(content):
         starts = [m.end() for m in _CLAUSE_START.finditer(content, 0, match.start())]
         begin = max([0, *starts, match.start() - 60])
         items = _ITEM.findall(_NOTE.sub("", match.group()))
-        yield content[begin : match.end()].strip(), items
+        yield content[begin : match.end()].strip(), items, False
+
+
+def _shortened(line: str, limit: int = 80) -> str:
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _times_in(answer: str) -> frozenset[tuple[int, int]]:
