@@ -95,6 +95,26 @@ def test_an_answer_that_gives_some_values_of_a_list(result: str, answer: str, fo
     assert left_out(exchange(result, answer), 0) == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Do you have boots in size 42? Which ones?", True),
+        ("Which boots do you have in size 42?", True),
+        ("Which train should I take?", False),  # one thing asked for: naming one line is the answer
+        ("Welcher Zug fährt als nächster?", False),
+        ("Quel train dois-je prendre ?", False),
+        ("What's the cheapest pair?", False),
+    ],
+)
+def test_a_list_of_things_where_the_question_asks_for_one(question: str, asked: bool) -> None:
+    result = "Fjellsko Trail GTX: boots, brown, 139.00 EUR\nKivi Low: boots, grey, 95.00 EUR"
+    messages = [UserMessage(content=question), *exchange(result, "Kivi Low.")[1:]]
+    assert (left_out(messages, 0) is not None) == asked
+    # a list of values is read whatever the question
+    messages = [UserMessage(content="Quelle heure ? Which one?"), *exchange(TIDES, "13:02")[1:]]
+    assert left_out(messages, 0) is not None
+
+
 def test_the_left_out_question_quotes_the_list() -> None:
     found = LeftOut(("13:02",), ("00:48",), ("00:48", "13:02"), "tide_times", "low tide 00:48 and 13:02")
     assert left_out_question(found) == (

@@ -7,7 +7,8 @@ profile's): an answer that gives some values of a list a tool result writes, and
 question naming those it leaves out and quoting the list. A list is two or more times (`06:12`), dates
 (`2026-04-03`) or numbers, joined by commas or "and", each with an optional note in parentheses
 (`06:12 (4.12 m) and 18:37 (3.98 m)`); or a result of two or more lines, each a thing's name and its
-attributes (`Kivi Low: boots, grey, 95.00 EUR`), whose names are the values. An answer that picks one on purpose (the earlier tide) is given again,
+attributes (`Kivi Low: boots, grey, 95.00 EUR`), whose names are the values, unless the question asks for
+one thing (`Which train should I take?`). An answer that picks one on purpose (the earlier tide) is given again,
 and a repeated answer goes through; a question asking for an average or a total is `picked_one`'s. The
 values are in the results, so the request after the question asks for a text answer (`answer_next`).
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from ..._support.given import ALWAYS_KNOWN, NUMBER, rounds_to, written_numbers
 from ...messages import Message, ToolMessage
-from ._tracing import listed, word_set
+from ._tracing import listed, question_text, word_set
 
 __all__ = ["LEFT_OUT_QUESTION", "LeftOut", "left_out", "left_out_question"]
 
@@ -43,6 +44,15 @@ _LIST = re.compile(
 _NAMED_LINE = re.compile(r"\s*(?:[-*•]\s*)?([^:\n]{1,60}?):\s+[^\n]*?\S,\s[^\n]*")
 """A line of a result listing a thing by name and some of its attributes: `Kivi Low: boots, grey, 95.00 EUR`
 (a record's field, `total: 48,250`, has one value: it is no list of things)."""
+_ONE_THING = re.compile(
+    r"\bwhich one\b|\bwhich\s+(?!ones\b|of\b)[^\W\d_]+(?<![sS])\b"
+    r"|\b(?:next|first|earliest|soonest|cheapest|best|nearest|closest|fastest)\b"
+    r"|\bwelche[rs]\b|\bnächste|\bquel(?:le)?\b|\bprochaine?\b|\bcuál\b|\bpróxim[oa]\b|\bsiguiente\b"
+    r"|次の|どれ|どの",
+    re.IGNORECASE,
+)
+"""A question asking for one thing (`Which train should I take?`, `the next train`): an answer naming one
+of a result's lines is what it asks for (a list of values, `What time is high tide?`, is still read)."""
 _CLAUSE_START = re.compile(r"[;\n]\s*|[.:]\s+")
 _ANSWER_TIME = re.compile(r"(?<![\d:])(\d{1,2})\s?[:hH.]\s?(\d{2})(?!\d)(?:\s?([aApP])\.?\s?[mM]\b)?")
 
@@ -68,12 +78,13 @@ def left_out(messages: Sequence[Message], start: int) -> LeftOut | None:
     times = _times_in(answer)
     numbers = frozenset(value for value, _, _ in written_numbers(answer))
     answer_words = word_set(answer)
+    one_thing = _ONE_THING.search(question_text(messages, start)) is not None
     for message in messages[start:-1]:
         if not isinstance(message, ToolMessage) or message.is_error:
             continue
         for phrase, found, named in _lists(message.content):
             items = list(dict.fromkeys(item for item in found if not _trivial(item)))
-            if len(items) < 2:
+            if len(items) < 2 or (named and one_thing):
                 continue
             given = [
                 item
