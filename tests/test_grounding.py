@@ -125,6 +125,19 @@ def test_month_names_give_their_numbers() -> None:
     assert {5, 3} <= known(UserMessage(content="in May or March"))
 
 
+def test_times_of_day_said_in_words_give_their_hours_and_minutes() -> None:
+    numbers = known(UserMessage(content="No earlier than a quarter past three in the afternoon, or 7 pm"))
+    assert {15, 19} <= numbers
+    assert {30, 12} <= known(UserMessage(content="At half past noon"))
+    assert 15 not in known(UserMessage(content="At three in the morning"))
+    assert [w for w, _ in number_words("a quarter past three in the afternoon")] == [
+        "quarter past",
+        "quarter",
+        "three in the afternoon",
+        "three",
+    ]
+
+
 def test_examples_in_descriptions() -> None:
     parameters = {
         "properties": {

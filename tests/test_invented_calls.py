@@ -113,6 +113,7 @@ def test_only_more_invented_than_given_declines() -> None:
         ("the radius on 3 April", 4),  # a month's name gives its number (a date's month)
         ("le rayon du 3 avril", 4),
         ("the radius in May", 5),
+        ("the radius at a quarter past three in the afternoon", 15),  # a time of day's hour and minutes
         ("a radius of a decade", 10),
         ("半径は５メートル", 5),  # full-width digits
     ],

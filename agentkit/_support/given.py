@@ -102,20 +102,45 @@ _NUMBER_WORD = re.compile(
 )
 
 
+_HOURS = "|".join(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"])
+_AFTERNOON = re.compile(
+    rf"\b(\d{{1,2}}|{_HOURS})(?:[:.]\d{{2}})?\s*(?:p\.\s?m\b\.?|pm\b|(?:o'clock\s+)?in the (?:afternoon|evening)\b"
+    r"|(?:o'clock\s+)?at night\b)",
+    re.IGNORECASE,
+)
+_CLOCK_WORDS = re.compile(r"\b(?:quarter past|quarter to|half past|noon|midday|midnight)\b", re.IGNORECASE)
+_CLOCK_VALUES: dict[str, tuple[float, ...]] = {
+    "quarter past": (15,), "quarter to": (45,), "half past": (30,), "noon": (12,), "midday": (12,),
+    "midnight": (0, 24),
+}  # fmt: skip
+
+
 def number_words(text: str) -> Iterator[tuple[str, tuple[float, ...]]]:
     """Each number word of `text` as written, with the numbers it may stand for: the words of
-    `NUMBER_WORDS`, tens joined to a unit or an ordinal ("twenty-one", "thirty first"), and month names
-    (`MONTHS`: "avril" is 4)."""
+    `NUMBER_WORDS`, tens joined to a unit or an ordinal ("twenty-one", "thirty first"), month names
+    (`MONTHS`: "avril" is 4), and the hours and minutes of a time of day said in words ("3 pm" and "three in
+    the afternoon" are 15, "a quarter past" is 15 minutes, "noon" 12)."""
+    found: list[tuple[int, str, tuple[float, ...]]] = []
+    for match in _AFTERNOON.finditer(text):
+        hour = match.group(1).lower()
+        number = int(hour) if hour.isdigit() else _HOURS.split("|").index(hour) + 1
+        if number < 12:
+            found.append((match.start(), match.group(), (number + 12,)))
+    for match in _CLOCK_WORDS.finditer(text):
+        found.append((match.start(), match.group(), _CLOCK_VALUES[match.group().lower()]))
     for match in _NUMBER_WORD.finditer(text):
         word = match.group()
         lowered = word.lower()
         if lowered in NUMBER_WORDS:
-            yield word, NUMBER_WORDS[lowered]
+            values = NUMBER_WORDS[lowered]
         elif lowered in MONTHS:
-            yield word, (MONTHS[lowered],)
+            values = (MONTHS[lowered],)
         else:
             tens, unit = re.split(r"[- ]", lowered)
-            yield word, (NUMBER_WORDS[tens][0] + _UNITS[unit],)
+            values = (NUMBER_WORDS[tens][0] + _UNITS[unit],)
+        found.append((match.start(), word, values))
+    for _, word, values in sorted(found, key=lambda item: item[0]):
+        yield word, values
 
 
 def known_numbers(messages: Sequence[Message], before: int) -> frozenset[float]:
