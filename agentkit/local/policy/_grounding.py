@@ -23,7 +23,9 @@ Questioned, not refused:
 - a call that drops a scale word of the question (`1.5 million` sent as 1.5) or regroups its arithmetic,
   and an answer with no number to a question asking how many, or with one value of a tool's list where an
   average or a total is asked, are questioned the same way (`_quantities`), and so is an answer that gives
-  some values of a list a result writes and leaves out the others (`00:48 and 13:02`; `_left_out`).
+  some values of a list a result writes and leaves out the others (`00:48 and 13:02`; `_left_out`), and an
+  answer that writes a value a result gives per unit (`per 100 g`) where the question asks about another
+  quantity of it (`a 250 g portion`; `_rates`).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
 
 With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
@@ -75,6 +77,7 @@ from ._quantities import (
     regrouped_question,
     scale_question,
 )
+from ._rates import rate_answered, rate_question
 from ._tracing import (
     computing_tools,
     listed,
@@ -494,6 +497,9 @@ class GroundingCheck(RunChecker):
         )
         if values:
             return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
+        rate = rate_answered(messages, start)
+        if rate:
+            return rate_question(rate, computing_tools(self._tools) or tools)
         unused = unused_in_question(messages, start)
         if unused:
             return question(UNUSED_QUESTION, unused, tools)
