@@ -25,7 +25,8 @@ Questioned, not refused:
   average or a total is asked, are questioned the same way (`_quantities`), and so is an answer that gives
   some values of a list a result writes and leaves out the others (`00:48 and 13:02`; `_left_out`), and an
   answer that writes a value a result gives per unit (`per 100 g`) where the question asks about another
-  quantity of it (`a 250 g portion`; `_rates`).
+  quantity of it (`a 250 g portion`; `_rates`), or an amount of money with a computation's every decimal
+  (`6354.16666666667 USD`; `_money`).
 So a false alarm costs one request, and a guess gets a chance to become a look-up.
 
 With `trace_numbers=True` (`RunPolicy(trace_numbers=True)`, the local profile's), the numbers of a text answer
@@ -66,6 +67,7 @@ from ._alternatives import choice_question, choices, contradicted_choice, descri
 from ._checker import CallQuestion, RunChecker
 from ._left_out import left_out, left_out_question
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
+from ._money import money_question, unrounded_money
 from ._quantities import (
     dropped_scales,
     list_lengths,
@@ -500,6 +502,9 @@ class GroundingCheck(RunChecker):
         rate = rate_answered(messages, start)
         if rate:
             return rate_question(rate, computing_tools(self._tools) or tools)
+        unrounded = unrounded_money(messages, start, computing_tools(self._tools))
+        if unrounded:
+            return money_question(unrounded)
         unused = unused_in_question(messages, start)
         if unused:
             return question(UNUSED_QUESTION, unused, tools)
