@@ -112,6 +112,20 @@ def test_an_invented_value_names_the_nearest_source_and_a_confirmed_answer_goes_
     ]
 
 
+def test_an_answer_using_no_result_with_numbers_from_nowhere_is_asked_about_the_results() -> None:
+    script: list[object] = [LOOKUP, "It is 1911.", "Ana earns 93840 EUR a year."]
+    output, feedback = run("What does employee 10 earn a year?", script)
+    assert output == "Ana earns 93840 EUR a year."
+    assert feedback == [
+        'Your answer leaves out what `get_employee` returned ({"id":10,"name":"Ana","salary":93840}). Answer '
+        "the whole question again, in one reply that uses every result the question needs. The question "
+        'was: "What does employee 10 earn a year?"'
+    ]
+    # a number near a result (a slip of scale) is traced: the question names its source
+    _, feedback = run("What does employee 10 earn a year?", [LOOKUP, "It is 9384.", "It is 93840."])
+    assert feedback[0].startswith("Your answer has 9384, which")
+
+
 def test_each_number_is_asked_about_once_per_run() -> None:
     script: list[object] = [LOOKUP, "It is 9384.", "It is 9384, or 77 a week.", "It is 9384, or 77 a week."]
     output, feedback = run("What does employee 10 earn a year?", script)

@@ -477,7 +477,9 @@ class GroundingCheck(RunChecker):
 
     def question_answer(self, messages: Sequence[Message]) -> str | None:
         """Unsupported numbers in the answer, numbers of the question left unused, or a worded tool result
-        left out: what to ask (naming the tools not used yet and the numbers at hand), else `None`."""
+        left out: what to ask (naming the tools not used yet and the numbers at hand), else `None`. With
+        `trace_numbers`, a first answer that uses none of the run's results, with numbers nothing given is
+        near, is asked about those results first."""
         if self.answer_questions <= 0:
             return None
         doubt = self._trace_doubt(messages) if self.trace_numbers else None
@@ -527,12 +529,19 @@ class GroundingCheck(RunChecker):
         """The question about the answer's numbers without a source, or else about arithmetic it leaves
         undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), or else
         about numbers written in another unit than their source's (`_measures`), or else about a UTC time
-        given as a local one (`_zones`), each asked about once; or `None`."""
+        given as a local one (`_zones`), each asked about once; or `None`. Before those, a first answer whose
+        numbers nothing given is near and which uses no result at all is asked about the results."""
         answer, asked = str(messages[-1].content), frozenset(self._traced)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
         given = [*sources(messages, self._start), *converted_sources(scaled)]
         found = untraced(answer, given, asked | zoned_numbers(messages, self._start))
+        if found and all(u.invented for u in found) and self._asked_at is None:
+            # nothing given is near them, and the answer uses no result at all: the results are what it
+            # lacks, not a computation (its numbers are asked about if it comes back with them)
+            ignored = ignored_results(messages, self._start)
+            if ignored and len(ignored) == len(_worded_results(messages, self._start)):
+                return ignored_question(ignored, last_question(messages[self._start :]))
         if found:
             self._traced.update(u.written for u in found)
             lookups = _unused_tools(list(self._tools), messages[self._start :])
@@ -576,6 +585,13 @@ class GroundingCheck(RunChecker):
                 examples(definition.description, definition.parameters) if definition else frozenset()
             )
         return self._examples[name]
+
+
+def _worded_results(messages: Sequence[Message], start: int) -> list[ToolMessage]:
+    """The run's successful tool results with words in them (those `ignored_results` reads)."""
+    return [
+        m for m in messages[start:] if isinstance(m, ToolMessage) and not m.is_error and _words(m.content)
+    ]
 
 
 def _results_since(messages: Sequence[Message], index: int) -> bool:
