@@ -15,7 +15,9 @@ Questioned, not refused:
 - a call whose string argument is an example value of the tool's description (`e.g. "Paris"`) that the
   conversation never mentions is not run; repeating it does not confirm it (within the run's budget).
 - a call that takes one of the choices a description lists (`category (boots, jackets)`, an `enum`) where
-  the question names another is not run; made again in the next turn, it runs (`_alternatives`).
+  the question names another is not run; made again in the next turn, it runs (`_alternatives`); so is
+  arithmetic multiplying an amount in one unit by a rate per another (`900 * 18.40` for 900 g at 18.40
+  euros a kilo; `_mixed_units`).
 - a text answer with unsupported numbers, leaving a number of the question unused, or leaving out a tool
   result that has words in it (the weekday asked for), gets a feedback message naming the values, the tools
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
@@ -67,6 +69,7 @@ from ._alternatives import choice_question, choices, contradicted_choice, descri
 from ._checker import CallQuestion, RunChecker
 from ._left_out import left_out, left_out_question
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
+from ._mixed_units import mixed_question, mixed_units
 from ._money import money_question, unrounded_money
 from ._quantities import (
     dropped_scales,
@@ -414,6 +417,8 @@ class GroundingCheck(RunChecker):
         self._regrouped: set[tuple[str, str]] = set()
         self._examples: dict[str, frozenset[str]] = {}
         self._choices: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._offered: set[float] = set()
+        """Numbers this check's own questions gave the model (an amount converted to a rate's unit)."""
 
     def start_run(self, messages: Sequence[Message], start: int, tools: Mapping[str, ToolDefinition]) -> None:
         self._start = start
@@ -422,7 +427,9 @@ class GroundingCheck(RunChecker):
             self.answer_questions = 0  # with nothing to look up, an answer has nowhere better to come from
 
     def start_turn(self, messages: Sequence[Message]) -> None:
-        self._known = known_numbers(messages, self._start) | list_lengths(messages, self._start)
+        self._known = (
+            known_numbers(messages, self._start) | list_lengths(messages, self._start) | self._offered
+        )
         self._given = given_text(messages, self._start)
         self._question = question_text(messages, self._start)
         self._confirmable, self._questioned = self._questioned, set()
@@ -432,8 +439,8 @@ class GroundingCheck(RunChecker):
         the question's arithmetic regrouped (a repeat is questioned again, quoting the question's grouping;
         `_quantities`), numbers nothing gave (a repeat in the next turn runs), string values copied from the
         tool's description examples (a repeat is questioned again and asks for a text answer next); before
-        those, another of the description's choices than the question names (`_alternatives`; a repeat in
-        the next turn runs)."""
+        those, another of the description's choices than the question names (`_alternatives`) and an amount
+        multiplied by a rate per another unit (`_mixed_units`; for both a repeat in the next turn runs)."""
         if self.call_questions <= 0:
             return None
         grouping = regrouped(call.decoded, self._question)
@@ -454,6 +461,12 @@ class GroundingCheck(RunChecker):
             self._questioned.add(call.key)
             self.call_questions -= 1
             return CallQuestion(text=choice_question(choice))
+        mixed = mixed_units(call.decoded, self._given)
+        if mixed:
+            self._questioned.add(call.key)
+            self._offered.add(float(mixed.converted))  # the check gave it: a call may use it
+            self.call_questions -= 1
+            return CallQuestion(text=mixed_question(mixed))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
         values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:
