@@ -17,7 +17,8 @@ Questioned, not refused:
 - a call that takes one of the choices a description lists (`category (boots, jackets)`, an `enum`) where
   the question names another is not run; made again in the next turn, it runs (`_alternatives`); so is
   arithmetic multiplying an amount in one unit by a rate per another (`900 * 18.40` for 900 g at 18.40
-  euros a kilo; `_mixed_units`).
+  euros a kilo; `_mixed_units`), and a call or an answer using the value a result labels one thing
+  (`total 48,250`) where the question names another label of it (roads; `_labels`).
 - a text answer with unsupported numbers, leaving a number of the question unused, or leaving out a tool
   result that has words in it (the weekday asked for), gets a feedback message naming the values, the tools
   not used yet and the numbers at hand. A repeated answer goes through, unless new tool results came in
@@ -67,6 +68,7 @@ from ..._support.given import (
 from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
 from ._alternatives import choice_question, choices, contradicted_choice, descriptions
 from ._checker import CallQuestion, RunChecker
+from ._labels import label_question, mislabelled_in_answer, mislabelled_in_call
 from ._left_out import left_out, left_out_question
 from ._measures import converting_tools, measure_question, measure_slips, measured_numbers
 from ._mixed_units import mixed_question, mixed_units
@@ -417,6 +419,8 @@ class GroundingCheck(RunChecker):
         self._regrouped: set[tuple[str, str]] = set()
         self._examples: dict[str, frozenset[str]] = {}
         self._choices: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._messages: Sequence[Message] = ()
+        """The transcript as the turn's calls are checked (`start_turn`)."""
         self._offered: set[float] = set()
         """Numbers this check's own questions gave the model (an amount converted to a rate's unit)."""
 
@@ -432,6 +436,7 @@ class GroundingCheck(RunChecker):
         )
         self._given = given_text(messages, self._start)
         self._question = question_text(messages, self._start)
+        self._messages = messages
         self._confirmable, self._questioned = self._questioned, set()
 
     def question_call(self, call: ValidatedCall) -> CallQuestion | None:
@@ -467,6 +472,11 @@ class GroundingCheck(RunChecker):
             self._offered.add(float(mixed.converted))  # the check gave it: a call may use it
             self.call_questions -= 1
             return CallQuestion(text=mixed_question(mixed))
+        label = mislabelled_in_call(call.decoded, self._messages, self._start)
+        if label:
+            self._questioned.add(call.key)
+            self.call_questions -= 1
+            return CallQuestion(text=label_question(label, call=True))
         copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
         values = unsupported_in_value(call.decoded, self._known) + copies
         if not values:
@@ -514,6 +524,9 @@ class GroundingCheck(RunChecker):
         )
         if values:
             return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
+        label = mislabelled_in_answer(messages, start)
+        if label:
+            return label_question(label, call=False)
         rate = rate_answered(messages, start)
         if rate:
             return rate_question(rate, computing_tools(self._tools) or tools)
