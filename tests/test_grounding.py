@@ -509,6 +509,10 @@ def test_results_of_calls_nobody_asked_for_need_not_be_used() -> None:
         AssistantMessage(content="The stay costs 288 EUR."),
     ]
     assert ignored_results(messages, 0) == [room]  # the hotel's result is used by a later call
+    # the same call made again is not asked for by its own earlier result
+    again = ToolMessage(tool_call_id="r2", name="recipe", content="No recipe called apple crumble")
+    twice = [*messages[:-1], call("r2", "recipe", recipe="apple crumble", servings=1), again, messages[-1]]
+    assert ignored_results(twice, 0) == [room]
     messages[3] = call("r", "recipe", recipe="lodge pie")  # shares a word with the question
     assert ignored_results(messages, 0) == [recipe, room]
 

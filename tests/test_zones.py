@@ -9,7 +9,14 @@ import pytest
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
 from agentkit.local.policy import LOCAL
-from agentkit.local.policy._zones import offset_tools, utc_times, zone_question, zone_slips, zoned_numbers
+from agentkit.local.policy._zones import (
+    given_offset,
+    offset_tools,
+    utc_times,
+    zone_question,
+    zone_slips,
+    zoned_numbers,
+)
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
@@ -101,6 +108,55 @@ def test_a_run_asks_once_and_takes_the_local_time() -> None:
     model.assert_all_used()
     asked = [m.text for m in result.messages if isinstance(m, UserMessage) and m.feedback]
     assert result.output == "10:45" and len(asked) == 1 and "in UTC. Find the place's UTC offset" in asked[0]
+
+
+@pytest.mark.parametrize(
+    ("results", "found"),
+    [
+        (["Dubai: UTC+4:00"], ("`get_utc_offset` gives UTC+4:00", 240)),
+        (["Kathmandu: UTC+5:45"], ("`get_utc_offset` gives UTC+5:45", 345)),
+        (['{"city": "Lima", "offset": "UTC-05:00"}'], ("`get_utc_offset` gives UTC-05:00", -300)),
+        (["Dubai: UTC+4:00", "Dubai: GMT+4"], ("`get_utc_offset` gives UTC+4:00", 240)),  # the same offset
+        (["Dubai: UTC+4:00", "Nairobi: UTC+3:00"], None),  # two places: which one is asked about is not told
+        (["Dubai: +4"], None),
+    ],
+)
+def test_the_offset_results_give(results: list[str], found: tuple[str, int] | None) -> None:
+    messages: list[Message] = [UserMessage(content="q")]
+    messages += [
+        ToolMessage(tool_call_id=str(i), name="get_utc_offset", content=r) for i, r in enumerate(results)
+    ]
+    assert given_offset(messages, 0) == found
+
+
+def test_with_the_offset_given_the_question_works_out_the_local_time() -> None:
+    slips = [("06:45", "`get_flight` gives departure_utc 06:45")]
+    assert zone_question(slips, ["get_utc_offset"], ("`get_utc_offset` gives UTC+4:00", 240)) == (
+        "Your answer gives 06:45 as the local time, but `get_flight` gives departure_utc 06:45, in UTC. "
+        "`get_utc_offset` gives UTC+4:00: 06:45 UTC is 10:45 there. Answer with the local time. If the time is "
+        "right as written, give the same answer again."
+    )
+    assert "22:30 UTC is 04:15 there" in zone_question([("22:30", "x")], [], ("y gives UTC+5:45", 345))
+
+
+@tool
+def dubai_offset(city: str) -> str:
+    """A city's offset from UTC."""
+    return "Dubai: UTC+4:00"
+
+
+def test_a_time_asked_about_is_asked_about_once_more_when_the_offset_comes() -> None:
+    look = tool_call_response("get_flight", {"flight_number": "RA 219"})
+    offset = tool_call_response("dubai_offset", {"city": "Dubai"})
+    script: list[object] = [look, "06:45 local time", offset, "06:45", "10:45"]
+    model = ScriptedModel(script, profile=LOCAL_POLICY)  # type: ignore[arg-type]
+    result = Agent(model, tools=[get_flight, dubai_offset]).run_sync(
+        "Flight RA 219 leaves from Dubai. At what local Dubai time does it depart?"
+    )
+    model.assert_all_used()
+    asked = [m.text for m in result.messages if isinstance(m, UserMessage) and m.feedback]
+    assert result.output == "10:45" and len(asked) == 2
+    assert "06:45 UTC is 10:45 there" in asked[1]
 
 
 def test_the_answers_times_are_left_to_this_check_when_a_local_time_is_asked_for() -> None:

@@ -65,7 +65,7 @@ from ..._support.given import (
     unsupported_in_value,
     written_numbers,
 )
-from ...messages import AssistantMessage, Message, ToolMessage, UserMessage
+from ...messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from ._alternatives import choice_question, choices, contradicted_choice, descriptions
 from ._checker import CallQuestion, RunChecker
 from ._labels import label_question, mislabelled_in_answer, mislabelled_in_call
@@ -97,7 +97,7 @@ from ._tracing import (
     word_set,
 )
 from ._units import converted_sources, scaled_numbers, unit_question, unit_slips, unscaled_numbers
-from ._zones import offset_tools, zone_question, zone_slips, zoned_numbers
+from ._zones import given_offset, offset_tools, zone_question, zone_slips, zoned_numbers
 
 if TYPE_CHECKING:
     from ..._run.tool_calls import ValidatedCall
@@ -187,12 +187,12 @@ def copied_examples(value: Any, tool_examples: frozenset[str], text: str) -> lis
 _NAME = re.compile(r"[^\W_][\w-]*")
 _STARTERS = frozenset({
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
-    "does", "did", "can", "could", "would", "should", "will", "may", "please", "tell", "give", "show",
-    "find", "list", "get", "i", "in", "on", "at", "for", "and", "but", "or", "if", "the", "a", "an", "my",
-    "our", "quel", "quelle", "quels", "quelles", "comment", "combien", "où", "est", "qui", "que", "le", "la",
-    "les", "un", "une", "des", "du", "de", "cuál", "cuáles", "cuánto", "cuánta", "cuántos", "cuántas", "qué",
-    "dónde", "cómo", "el", "los", "las", "wie", "wer", "wo", "welche", "welcher", "welches", "der",
-    "die", "das", "ein", "eine",
+    "does", "did", "can", "could", "would", "should", "will", "may", "please", "tell", "give", "show", "find",
+    "list", "get", "i", "we", "you", "he", "she", "they", "it", "this", "that", "in", "on", "at", "for",
+    "and", "but", "or", "if", "the", "a", "an", "my", "our", "quel", "quelle", "quels", "quelles", "comment",
+    "combien", "où", "est", "qui", "que", "le", "la", "les", "un", "une", "des", "du", "de", "cuál", "cuáles",
+    "cuánto", "cuánta", "cuántos", "cuántas", "qué", "dónde", "cómo", "el", "los", "las", "wie", "wer", "wo",
+    "welche", "welcher", "welches", "der", "die", "das", "ein", "eine",
 })  # fmt: skip
 """Words a question starts with, capitalised for that alone."""
 
@@ -306,7 +306,7 @@ def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage
         if not isinstance(result, ToolMessage) or result.is_error or not _words(result.content):
             continue
         call = calls.get(result.tool_call_id)
-        if call is not None and not _asked_for(call.arguments, messages, start, index):
+        if call is not None and not _asked_for(call, calls, messages, start, index):
             continue
         later = [
             c.arguments
@@ -319,10 +319,13 @@ def ignored_results(messages: Sequence[Message], start: int) -> list[ToolMessage
     return ignored
 
 
-def _asked_for(arguments: str, messages: Sequence[Message], start: int, before: int) -> bool:
-    """Whether a call's `arguments` take a value from the run's question or a result before index `before`
-    (a call with no values but 0 and 1, or whose arguments are not JSON, counts as asked for)."""
-    decoded = decoded_arguments(arguments)
+def _asked_for(
+    call: ToolCall, calls: Mapping[str, ToolCall], messages: Sequence[Message], start: int, before: int
+) -> bool:
+    """Whether a `call`'s arguments take a value from the run's question or a result before index `before`,
+    not counting the results of the same call made earlier (`calls`: the run's calls by id); a call with no
+    values but 0 and 1, or whose arguments are not JSON, counts as asked for."""
+    decoded = decoded_arguments(call.arguments)
     # 0 and 1 are given by any text (`ALWAYS_KNOWN`): they tell nothing of where a call comes from
     values = [
         str(v)
@@ -332,8 +335,16 @@ def _asked_for(arguments: str, messages: Sequence[Message], start: int, before: 
     if not values:
         return True
     given = [m.text for m in messages[start:before] if isinstance(m, UserMessage) and not m.feedback]
-    given += [m.content for m in messages[start:before] if isinstance(m, ToolMessage) and not m.is_error]
+    given += [
+        m.content
+        for m in messages[start:before]
+        if isinstance(m, ToolMessage) and not m.is_error and not _same_call(calls.get(m.tool_call_id), call)
+    ]
     return _uses("\n".join(given), "\n".join(values))
+
+
+def _same_call(one: ToolCall | None, other: ToolCall) -> bool:
+    return one is not None and (one.name, one.arguments) == (other.name, other.arguments)
 
 
 def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> list[str]:
@@ -584,11 +595,15 @@ class GroundingCheck(RunChecker):
         if elsewhere:
             self._traced.update(written for written, _, _ in elsewhere)
             return measure_question(elsewhere, converting_tools(self._tools) or computes)
-        zones = zone_slips(messages, self._start, asked)
+        offset = given_offset(messages, self._start)
+        mark = "@offset" if offset else ""  # with an offset come, a time is asked about once more
+        zones = zone_slips(
+            messages, self._start, frozenset(a.removesuffix(mark) for a in asked if a.endswith(mark))
+        )
         if not zones:
             return None
-        self._traced.update(written for written, _ in zones)
-        return zone_question(zones, offset_tools(self._tools))
+        self._traced.update(written + mark for written, _ in zones)
+        return zone_question(zones, offset_tools(self._tools), offset)
 
     def _choices_of(self, name: str) -> tuple[tuple[str, ...], ...]:
         if name not in self._choices:

@@ -6,8 +6,10 @@ answers "06:45 local time": the time traces (a tool gave it), so nothing else as
 `time_gmt`) or `UTC`/`GMT`/`Z` follows the time (`06:45 UTC`). When the question asks for a local time
 (local, hora local, heure locale, Ortszeit, 現地, स्थानीय...) and the answer writes such a time (`06:45`,
 `6:45`) without saying UTC next to it, it gets one question naming the source and the tools that give an
-offset or a time zone. Each time is asked about once; the hours and minutes of the answer's times are
-then this check's, not number tracing's (`zoned_numbers`: 10:45 is 06:45 moved by an offset).
+offset or a time zone; when a result gives the place's offset (`UTC+4:00`), the question works out the local
+time instead, and a time asked about before the offset came is asked about once more. Each time is asked
+about once (twice with an offset between); the hours and minutes of the answer's times are then this
+check's, not number tracing's (`zoned_numbers`: 10:45 is 06:45 moved by an offset).
 """
 
 from __future__ import annotations
@@ -23,13 +25,24 @@ from ._units import json_result
 if TYPE_CHECKING:
     from ...tool import ToolDefinition
 
-__all__ = ["ZONE_QUESTION", "offset_tools", "utc_times", "zone_question", "zone_slips", "zoned_numbers"]
+__all__ = [
+    "ZONE_QUESTION",
+    "given_offset",
+    "offset_tools",
+    "utc_times",
+    "zone_question",
+    "zone_slips",
+    "zoned_numbers",
+]
 
 ZONE_QUESTION = (
     "Your answer gives {time} as the local time, but {origin}, in UTC. {ask} If the time is right as "
     "written, give the same answer again."
 )
 """The question about a UTC time answered as a local one."""
+OFFSET_ASK = "{offset_origin}: {utc} UTC is {local} there. Answer with the local time."
+"""What the zone question asks when a result gives the place's offset: the local time, worked out."""
+_OFFSET = re.compile(r"\b(?:UTC|GMT)\s?([+\-−])\s?(\d{1,2})(?::?([0-5]\d))?(?!\d)")
 
 _TIME = re.compile(r"(?<![\d:.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")
 _UTC_AFTER = re.compile(r"\s?(?:UTC|GMT|Z)\b")
@@ -100,9 +113,35 @@ def zoned_numbers(messages: Sequence[Message], start: int) -> frozenset[str]:
     return frozenset(part for m in _TIME.finditer(str(messages[-1].content)) for part in m.groups())
 
 
-def zone_question(slips: Sequence[tuple[str, str]], offsets: Sequence[str]) -> str:
-    """`ZONE_QUESTION` for the first of `zone_slips`, asking for the tools that give an offset."""
+def given_offset(messages: Sequence[Message], start: int) -> tuple[str, int] | None:
+    """The UTC offset this run's tool results give (`UTC+4:00`, `GMT-3`), when they give one and only one:
+    (where it comes from, in minutes); else `None`."""
+    found: dict[int, str] = {}
+    for message in messages[start:]:
+        if not isinstance(message, ToolMessage) or message.is_error:
+            continue
+        for match in _OFFSET.finditer(message.content):
+            sign = -1 if match.group(1) in "-−" else 1
+            minutes = sign * (int(match.group(2)) * 60 + int(match.group(3) or 0))
+            found.setdefault(minutes, f"`{message.name}` gives {match.group()}")
+    return next(((origin, minutes) for minutes, origin in found.items()), None) if len(found) == 1 else None
+
+
+def zone_question(
+    slips: Sequence[tuple[str, str]], offsets: Sequence[str], offset: tuple[str, int] | None = None
+) -> str:
+    """`ZONE_QUESTION` for the first of `zone_slips`: with the place's `offset` given (`given_offset`),
+    the local time worked out; else asking for the tools that give an offset."""
     written, origin = slips[0]
+    if offset is not None:
+        hours, minutes = (int(part) for part in written.split(":"))
+        local = (hours * 60 + minutes + offset[1]) % (24 * 60)
+        ask = OFFSET_ASK.format(
+            offset_origin=offset[0][0].upper() + offset[0][1:],
+            utc=written,
+            local=f"{local // 60:02d}:{local % 60:02d}",
+        )
+        return ZONE_QUESTION.format(time=written, origin=origin, ask=ask)
     offsets = [n for n in offsets if f"`{n}`" not in origin]  # not the tool that gave the time
     if offsets:
         tools = listed([f"`{n}`" for n in offsets], "or")
