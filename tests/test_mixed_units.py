@@ -23,12 +23,12 @@ RAN: list[str] = []
 @pytest.mark.parametrize(
     ("expression", "text", "found"),
     [
-        ("900 * 18.40", FISH, Mixed("900", "g", "18.40", "kilo", "0.9")),
-        ("18.40 × 1350", FISH, Mixed("1350", "g", "18.40", "kilo", "1.35")),
+        ("900 * 18.40", FISH, Mixed("900", "g", "18.40", "kilo", "0.9", "0.9 * 18.40")),
+        ("18.40 × 1350", FISH, Mixed("1350", "g", "18.40", "kilo", "1.35", "18.40 × 1.35")),
         (
             "1.2 km * €0.35/m",
             "the cable costs €0.35/m; the run is 1.2 km",
-            Mixed("1.2", "km", "0.35", "m", "1200"),
+            Mixed("1.2", "km", "0.35", "m", "1200", "1200 km * €0.35/m"),
         ),
         ("900 / 1000 * 18.40", FISH, None),  # converted
         ("0.9 * 18.40", FISH, None),
@@ -42,9 +42,9 @@ def test_an_amount_times_a_rate_per_another_unit(expression: str, text: str, fou
 
 
 def test_the_mixed_question_converts_the_amount() -> None:
-    assert mixed_question(Mixed("900", "g", "18.40", "kilo", "0.9")) == (
+    assert mixed_question(Mixed("900", "g", "18.40", "kilo", "0.9", "0.9 * 18.40")) == (
         "Not run: your call uses 900 g with 18.40, which is per kilo: 900 g is 0.9 kilo. Make the call with "
-        "0.9. If yours is right, make the same call again."
+        "0.9: `0.9 * 18.40`. If yours is right, make the same call again."
     )
 
 
@@ -77,4 +77,4 @@ def test_a_run_asks_once_and_a_repeat_runs() -> None:
         result = Agent(model, tools=[scale_recipe, calculator]).run_sync(question)
         assert expected == RAN
         results = [m.content for m in result.messages if isinstance(m, ToolMessage)]
-        assert results[1] == mixed_question(Mixed("900", "g", "18.40", "kilo", "0.9"))
+        assert results[1] == mixed_question(Mixed("900", "g", "18.40", "kilo", "0.9", "0.9 * 18.40"))

@@ -260,7 +260,9 @@ def test_the_picked_question_asks_for_all_of_them() -> None:
     found = ("an average", "88.0", "exam_grades", ["88", "93", "95"])
     assert picked_question(found, ["calculator"]) == (
         "The question asks for an average, but your 88.0 is one of the values `exam_grades` returned (88, 93, "
-        "95). Call `calculator` with all of them and answer with the result. If your answer is right, give it "
-        "again."
+        "95). Call `calculator` with all of them, `(88 + 93 + 95) / 3`, and answer with the result. If your "
+        "answer is right, give it again."
     )
     assert "Use all of them and answer" in picked_question(found, [])
+    total = ("a total", "12,500", "budget", ["3,870", "12,500"])
+    assert "with all of them, `3870 + 12500`, and answer" in picked_question(total, ["calculator"])

@@ -24,7 +24,8 @@ __all__ = ["MIXED_QUESTION", "Mixed", "mixed_question", "mixed_units"]
 
 MIXED_QUESTION = (
     "Not run: your call uses {amount} {unit} with {rate}, which is per {rate_unit}: {amount} {unit} is "
-    "{converted} {rate_unit}. Make the call with {converted}. If yours is right, make the same call again."
+    "{converted} {rate_unit}. Make the call with {converted}: `{rewritten}`. If yours is right, make the same "
+    "call again."
 )
 """The question about a computation mixing an amount in one unit with a rate per another."""
 
@@ -62,6 +63,8 @@ class Mixed:
     rate: str
     rate_unit: str
     converted: str
+    rewritten: str
+    """The call's arithmetic with the amount converted (`0.9 * 18.40`)."""
 
 
 def mixed_units(value: Any, text: str) -> Mixed | None:
@@ -90,7 +93,8 @@ def mixed_units(value: Any, text: str) -> Mixed | None:
                 rate_kind, rate_size = _SCALES[rate_unit.lower()]
                 if kind == rate_kind and size != rate_size:
                     converted = f"{number * size / rate_size:.10g}"
-                    return Mixed(written, unit, rate_written, rate_unit, converted)
+                    rewritten = _replaced(leaf, number, converted)
+                    return Mixed(written, unit, rate_written, rate_unit, converted, rewritten)
     return None
 
 
@@ -102,7 +106,16 @@ def mixed_question(found: Mixed) -> str:
         rate=found.rate,
         rate_unit=found.rate_unit,
         converted=found.converted,
+        rewritten=found.rewritten,
     )
+
+
+def _replaced(expression: str, number: float, converted: str) -> str:
+    """`expression` with its first number equal to `number` written as `converted`."""
+    for match in NUMBER.finditer(expression):
+        if float(match.group().replace(",", "")) == number:
+            return expression[: match.start()] + converted + expression[match.end() :]
+    return expression
 
 
 def _rates(text: str) -> Iterator[re.Match[str]]:

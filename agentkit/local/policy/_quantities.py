@@ -199,10 +199,13 @@ def _arrays(data: object) -> Iterator[list[str]]:
 
 
 def picked_question(found: tuple[str, str, str, Sequence[str]], computes: Sequence[str]) -> str:
-    """`PICKED_QUESTION` for what `picked_one` found, asking for a tool that computes."""
+    """`PICKED_QUESTION` for what `picked_one` found, asking for a tool that computes with the expression
+    (`(88 + 93 + 95) / 3`: a small model sends `88 + 93 + 95 / 3` when left to write it)."""
     asked, written, tool, series = found
+    terms = " + ".join(value.replace(",", "") for value in series)
+    expression = f"({terms}) / {len(series)}" if asked == "an average" else terms
     how = (
-        f"Call {listed([f'`{n}`' for n in computes], 'or')} with all of them"
+        f"Call {listed([f'`{n}`' for n in computes], 'or')} with all of them, `{expression}`,"
         if computes
         else "Use all of them"
     )
