@@ -388,6 +388,17 @@ def test_a_copied_example_is_not_confirmed_by_repeating_it() -> None:
     assert RAN == [("get_food", "chicken curry")]
 
 
+def test_a_copied_example_refused_before_is_refused_past_the_budget() -> None:
+    RAN.clear()
+    copied = tool_call_response("get_food", {"food": "chicken curry"})
+    model = ScriptedModel([copied, copied, copied, "km means kilometre."], profile=CHECKING)
+    result = Agent(model, tools=[get_food]).run_sync("What does km stand for?")
+    assert result.output == "km means kilometre." and RAN == []
+    errors = [m.content for m in result.messages if isinstance(m, ToolMessage)]
+    assert len(errors) == 3 and all(e.startswith('Not run: "chicken curry" is the example') for e in errors)
+    assert [r.parameters.tool_choice for r in model.requests] == [None, None, "none", "none"]
+
+
 def test_the_copy_question_names_what_the_question_gives() -> None:
     RAN.clear()
     copied = tool_call_response("get_food", {"food": "chicken curry"})

@@ -70,6 +70,21 @@ def test_an_answer_giving_another_labels_value(result: str, answer: str, found: 
     assert mislabelled_in_answer(messages, 0) == found
 
 
+def test_an_answer_with_another_labels_value_is_asked_about_before_its_arithmetic() -> None:
+    look = tool_call_response("town_budget", {"town": "Dunmere", "year": 2025})
+    roads = tool_call_response("calculator", {"expression": "5250 * 1000 / 12500"})
+    script: list[object] = [look, "48,250 / 12,500 = 3.86", roads, "420 euros."]
+    model = ScriptedModel(script, profile=LOCAL_POLICY)  # type: ignore[arg-type]
+    result = Agent(model, tools=[town_budget, calculator]).run_sync(ROADS)
+    model.assert_all_used()
+    asked = [m.text for m in result.messages if isinstance(m, UserMessage) and m.feedback]
+    assert result.output == "420 euros." and len(asked) == 1
+    assert asked[0] == label_question(
+        Mislabelled(used="48,250", tool="town_budget", label="total", named="roads", value="5,250"),
+        call=False,
+    )
+
+
 def test_the_label_questions() -> None:
     assert label_question(TOTAL, call=True) == (
         "Not run: your call uses 48250, which `town_budget` gives as total; the question asks about roads: "

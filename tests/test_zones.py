@@ -157,6 +157,8 @@ def test_a_time_asked_about_is_asked_about_once_more_when_the_offset_comes() -> 
     asked = [m.text for m in result.messages if isinstance(m, UserMessage) and m.feedback]
     assert result.output == "10:45" and len(asked) == 2
     assert "06:45 UTC is 10:45 there" in asked[1]
+    # the local time is worked out: the request after that question asks for text
+    assert [r.parameters.tool_choice for r in model.requests][-1] == "none"
 
 
 def test_the_answers_times_are_left_to_this_check_when_a_local_time_is_asked_for() -> None:

@@ -458,7 +458,12 @@ class GroundingCheck(RunChecker):
         those, another of the description's choices than the question names (`_alternatives`) and an amount
         multiplied by a rate per another unit (`_mixed_units`; for both a repeat in the next turn runs)."""
         if self.call_questions <= 0:
-            return None
+            # past the budget, a copied example refused before is still refused: it is never right
+            copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
+            if call.key not in self._copied or not copies:
+                return None
+            named = question_names(self._question, self._text_of(call.call.name))
+            return CallQuestion(text=question(COPY_QUESTION, copies, [], named=named), answer_now=True)
         grouping = regrouped(call.decoded, self._question)
         if grouping and call.key in self._regrouped:  # the question's own parentheses: no call confirms
             self.call_questions -= 1
@@ -535,7 +540,7 @@ class GroundingCheck(RunChecker):
         )
         if values:
             return question(ANSWER_QUESTION, values, tools, given_numbers(messages, start))
-        label = mislabelled_in_answer(messages, start)
+        label = None if self.trace_numbers else mislabelled_in_answer(messages, start)  # traced: asked there
         if label:
             return label_question(label, call=False)
         rate = rate_answered(messages, start)
@@ -566,9 +571,14 @@ class GroundingCheck(RunChecker):
         """The question about the answer's numbers without a source, or else about arithmetic it leaves
         undone (`38125/6`), or else about numbers that dropped their source's scale (`_units`), or else
         about numbers written in another unit than their source's (`_measures`), or else about a UTC time
-        given as a local one (`_zones`), each asked about once; or `None`. Before those, a first answer whose
-        numbers nothing given is near and which uses no result at all is asked about the results."""
+        given as a local one (`_zones`), each asked about once; or `None`. Before those, a value of another
+        label than the question names (`_labels`), and a first answer whose numbers nothing given is near and
+        which uses no result at all is asked about the results."""
         answer, asked = str(messages[-1].content), frozenset(self._traced)
+        label = mislabelled_in_answer(messages, self._start)
+        if label and f"label {label.used}" not in asked:  # the wrong value first: computing it won't help
+            self._traced.add(f"label {label.used}")
+            return label_question(label, call=False)
         computes = computing_tools(self._tools)
         scaled = scaled_numbers(messages, self._start, computes)
         given = [*sources(messages, self._start), *converted_sources(scaled)]
@@ -603,6 +613,7 @@ class GroundingCheck(RunChecker):
         if not zones:
             return None
         self._traced.update(written + mark for written, _ in zones)
+        self.answer_next = offset is not None  # the local time is worked out: no call needed
         return zone_question(zones, offset_tools(self._tools), offset)
 
     def _choices_of(self, name: str) -> tuple[tuple[str, ...], ...]:
