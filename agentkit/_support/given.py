@@ -89,17 +89,12 @@ MONTHS: dict[str, int] = {
 4); accents may be left out where people leave them out. Compared case-insensitively, except the English
 names that are also words (`may`, `march`) and the abbreviations (`mar`, `jun`), which must be capitalised."""
 _CAPITALISED_MONTHS = frozenset({"may", "march", *_MONTH_NAMES[-1].split(), "sept"})
-_NUMBER_WORD = re.compile(
-    r"\b(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:"
-    + "|".join(_UNITS)
-    + r")\b|"
-    + "|".join(rf"\b{re.escape(w)}\b" if w[0].isalpha() else re.escape(w) for w in NUMBER_WORDS)
-    + "|"
-    + "|".join(rf"\b{name}\b" for name in sorted(set(MONTHS) - _CAPITALISED_MONTHS))
-    + "|"
-    + "|".join(rf"(?-i:\b{name.capitalize()}\b)" for name in sorted(_CAPITALISED_MONTHS)),
-    re.IGNORECASE,
-)
+_WORD_TOKEN = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)|%")
+"""A word (letters only) or `%`: what `number_words` looks up, one token at a time (a regex of every number
+word and month name tried at every position is slow on a long text)."""
+_TENS = frozenset({"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"})
+_TWO_WORDS = frozenset(w for w in NUMBER_WORDS if " " in w)
+"""Number words written as two (`per cent`)."""
 
 
 _HOURS = "|".join(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"])
@@ -128,17 +123,28 @@ def number_words(text: str) -> Iterator[tuple[str, tuple[float, ...]]]:
             found.append((match.start(), match.group(), (number + 12,)))
     for match in _CLOCK_WORDS.finditer(text):
         found.append((match.start(), match.group(), _CLOCK_VALUES[match.group().lower()]))
-    for match in _NUMBER_WORD.finditer(text):
-        word = match.group()
-        lowered = word.lower()
+    tokens = list(_WORD_TOKEN.finditer(text))
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        word, lowered = token.group(), token.group().lower()
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if following is not None and text[token.end() : following.start()] in (" ", "-"):
+            second = following.group().lower()
+            joined = text[token.start() : following.end()]
+            if f"{lowered} {second}" in _TWO_WORDS and text[token.end()] == " ":
+                found.append((token.start(), joined, NUMBER_WORDS[f"{lowered} {second}"]))
+                index += 2
+                continue
+            if lowered in _TENS and second in _UNITS:  # "twenty-one", "thirty first"
+                found.append((token.start(), joined, (NUMBER_WORDS[lowered][0] + _UNITS[second],)))
+                index += 2
+                continue
         if lowered in NUMBER_WORDS:
-            values = NUMBER_WORDS[lowered]
-        elif lowered in MONTHS:
-            values = (MONTHS[lowered],)
-        else:
-            tens, unit = re.split(r"[- ]", lowered)
-            values = (NUMBER_WORDS[tens][0] + _UNITS[unit],)
-        found.append((match.start(), word, values))
+            found.append((token.start(), word, NUMBER_WORDS[lowered]))
+        elif lowered in MONTHS and (lowered not in _CAPITALISED_MONTHS or word == word.capitalize()):
+            found.append((token.start(), word, (MONTHS[lowered],)))
+        index += 1
     for _, word, values in sorted(found, key=lambda item: item[0]):
         yield word, values
 

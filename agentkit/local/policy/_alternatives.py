@@ -33,7 +33,7 @@ CHOICE_QUESTION = (
 """The question about a call that takes another of the description's choices than the question names."""
 
 _PARENS = re.compile(r"\(([^()\n]{3,160})\)")
-_OR_LIST = re.compile(r"[^\W\d_][\w-]*(?:\s*,\s*[^\W\d_][\w-]*)*,?\s+or\s+[^\W\d_][\w-]*")
+_OR_LIST = re.compile(r"(?<![\w-])[^\W\d_][\w-]*(?:\s*,\s*[^\W\d_][\w-]*)*,?\s+or\s+[^\W\d_][\w-]*")
 _SEPARATOR = re.compile(r"\s*,\s*(?:or\s+|and\s+)?|\s+or\s+|\s+and\s+|\s*/\s*")
 _NOT_A_CHOICE = frozenset({
     "a", "an", "the", "as", "in", "of", "to", "for", "on", "at", "by", "from", "with", "is", "be", "it",

@@ -43,10 +43,10 @@ LABEL_ANSWER_QUESTION = (
 )
 """The question about an answer giving the value of another label than the question names."""
 
-_LABELLED = re.compile(
-    rf"([^\W\d_][^\W\d_'-]*(?:[ _-][^\W\d_]+)?)\s*[:=]?\s+({NUMBER.pattern})(?![\w.,]*\d|:\d)", re.UNICODE
-)
-"""A number and the word or two before it in a result's text: `roads 5,250`, `Population: 12,500`."""
+_LABEL_BEFORE = re.compile(r"([^\W\d_]+(?:[ _-][^\W\d_]+)?)\s*[:=]?\s+$")
+"""The word or two right before a number in a result's text (`roads 5,250`, `Population: 12,500`), read
+from the last 40 characters before it only (a result may be long)."""
+_NUMBER_ALONE = re.compile(rf"(?<![\w.,:-])({NUMBER.pattern})(?![\w:-]|[.,]\d)")
 _SENTENCE = re.compile(r"\.\s+|\n")
 _NOT_A_LABEL = frozenset({"and", "or", "of", "in", "at", "on", "for", "to", "is", "are", "was", "by", "from"})
 
@@ -140,10 +140,13 @@ def _groups(content: str) -> Iterator[list[tuple[str, float, str]]]:
         return
     for sentence in _SENTENCE.split(content):
         group = []
-        for match in _LABELLED.finditer(sentence):
-            label = match.group(1).strip().replace("_", " ")
+        for number in _NUMBER_ALONE.finditer(sentence):
+            before = _LABEL_BEFORE.search(sentence, max(0, number.start() - 40), number.start())
+            if before is None:
+                continue
+            label = before.group(1).strip().replace("_", " ")
             if label.lower().split()[-1] not in _NOT_A_LABEL:
-                group.append((label, float(match.group(2).replace(",", "")), match.group(2)))
+                group.append((label, float(number.group(1).replace(",", "")), number.group(1)))
         if len(group) >= 2:
             yield group
 
