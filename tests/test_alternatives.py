@@ -6,15 +6,13 @@ from __future__ import annotations
 from enum import Enum
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, ToolMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._alternatives import Choice, choice_question, choices, contradicted_choice
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 SEARCHED: list[str] = []
 
 

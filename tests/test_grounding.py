@@ -442,7 +442,21 @@ def test_an_answer_is_questioned_again_only_after_new_results() -> None:
     assert sum(isinstance(m, UserMessage) and m.feedback for m in messages) == 2
 
 
-def test_an_answer_that_leaves_a_number_of_the_question_unused_is_questioned() -> None:
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        # a number of the question the answer does not use
+        ("Calories of lentil stew, times 250?", question(UNUSED_QUESTION, ["250"], ["divide"])),
+        # a value per 100 g answered for 250 g (`_rates`): asked before the unused number
+        (
+            "Calories in 250 g of lentil stew?",
+            "Your answer gives 112, which is what `get_food` gives per 100 g; the question asks about 250 g. "
+            "Call `divide` to work it out for 250 g and answer with the result. If your answer is right, "
+            "give it again.",
+        ),
+    ],
+)
+def test_an_answer_leaving_the_questions_quantity_aside_is_questioned(asked: str, expected: str) -> None:
     RAN.clear()
     model = ScriptedModel(
         [
@@ -453,30 +467,10 @@ def test_an_answer_that_leaves_a_number_of_the_question_unused_is_questioned() -
         ],
         profile=CHECKING,
     )
-    result = Agent(model, tools=[get_food, divide]).run_sync("Calories of lentil stew, times 250?")
+    result = Agent(model, tools=[get_food, divide]).run_sync(asked)
     assert result.output == "280 kcal."
     feedback = [m for m in result.messages if isinstance(m, UserMessage) and m.feedback]
-    assert [m.content for m in feedback] == [question(UNUSED_QUESTION, ["250"], ["divide"])]
-
-
-def test_a_rate_answered_for_another_quantity_is_questioned() -> None:
-    RAN.clear()
-    model = ScriptedModel(
-        [
-            tool_call_response("get_food", {"food": "lentil stew"}),
-            "112 kcal.",
-            tool_call_response("divide", {"a": 250, "b": 100}),
-            "280 kcal.",
-        ],
-        profile=CHECKING,
-    )
-    result = Agent(model, tools=[get_food, divide]).run_sync("Calories in 250 g of lentil stew?")
-    assert result.output == "280 kcal."
-    feedback = [m for m in result.messages if isinstance(m, UserMessage) and m.feedback]
-    assert [m.content for m in feedback] == [
-        "Your answer gives 112, which is what `get_food` gives per 100 g; the question asks about 250 g. Call "
-        "`divide` to work it out for 250 g and answer with the result. If your answer is right, give it again."
-    ]
+    assert [m.content for m in feedback] == [expected]
 
 
 def test_results_neither_the_answer_nor_a_later_call_uses() -> None:

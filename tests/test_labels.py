@@ -4,21 +4,17 @@ of the local profile's grounding check): the total budget divided where the road
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY, exchange
 
-from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
+from agentkit import Agent, ToolMessage, UserMessage, tool
 from agentkit.local.policy._labels import (
     Mislabelled,
     label_question,
     mislabelled_in_answer,
     mislabelled_in_call,
 )
-from agentkit.messages import Message
-from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 BUDGET = (
     "Dunmere, 2025 budget (all amounts in thousands of euros): total 48,250; roads 5,250; culture 3,870. "
     "Population: 12,500."
@@ -26,14 +22,6 @@ BUDGET = (
 ROADS = "How much did Dunmere budget for roads in 2025 per inhabitant?"
 TOTAL = Mislabelled(used="48250", tool="town_budget", label="total", named="roads", value="5,250")
 RAN: list[str] = []
-
-
-def looked_up(question: str, result: str = BUDGET) -> list[Message]:
-    return [
-        UserMessage(content=question),
-        AssistantMessage(content=""),
-        ToolMessage(tool_call_id="1", name="town_budget", content=result),
-    ]
 
 
 @pytest.mark.parametrize(
@@ -47,7 +35,10 @@ def looked_up(question: str, result: str = BUDGET) -> list[Message]:
     ],
 )
 def test_a_call_using_another_labels_value(question: str, expression: str, found: Mislabelled | None) -> None:
-    assert mislabelled_in_call({"expression": expression}, looked_up(question), 0) == found
+    assert (
+        mislabelled_in_call({"expression": expression}, exchange(question, BUDGET, tool="town_budget"), 0)
+        == found
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +57,7 @@ def test_a_call_using_another_labels_value(question: str, expression: str, found
 )
 def test_an_answer_giving_another_labels_value(result: str, answer: str, found: Mislabelled | None) -> None:
     question = "What is the roads budget?" if "eur" not in result else "What is the roads eur budget?"
-    messages = [*looked_up(question, result), AssistantMessage(content=answer)]
+    messages = exchange(question, result, answer, tool="town_budget")
     assert mislabelled_in_answer(messages, 0) == found
 
 

@@ -4,27 +4,19 @@ check): "low tide 00:48 and 13:02" answered "13:02"."""
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY, exchange
 
-from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
+from agentkit import Agent, UserMessage, tool
 from agentkit.local.policy._left_out import LeftOut, left_out, left_out_question
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
-
 TIDES = "Port Selby, 2026-04-04: high tide 06:55 (4.05 m) and 19:21 (3.91 m); low tide 00:48 and 13:02."
 
 
-def exchange(result: str, answer: str) -> list[Message]:
-    return [
-        UserMessage(content="When is low tide at Port Selby on 2026-04-04?"),
-        AssistantMessage(content=""),
-        ToolMessage(tool_call_id="1", name="tide_times", content=result),
-        AssistantMessage(content=answer),
-    ]
+def tides(result: str, answer: str) -> list[Message]:
+    return exchange("When is low tide at Port Selby on 2026-04-04?", result, answer, tool="tide_times")
 
 
 @pytest.mark.parametrize(
@@ -92,7 +84,7 @@ def exchange(result: str, answer: str) -> list[Message]:
 )
 def test_an_answer_that_gives_some_values_of_a_list(result: str, answer: str, found: object) -> None:
     expected = None if found is None else LeftOut(*found[:3], "tide_times", found[3])  # type: ignore[index]
-    assert left_out(exchange(result, answer), 0) == expected
+    assert left_out(tides(result, answer), 0) == expected
 
 
 @pytest.mark.parametrize(
@@ -108,10 +100,10 @@ def test_an_answer_that_gives_some_values_of_a_list(result: str, answer: str, fo
 )
 def test_a_list_of_things_where_the_question_asks_for_one(question: str, asked: bool) -> None:
     result = "Fjellsko Trail GTX: boots, brown, 139.00 EUR\nKivi Low: boots, grey, 95.00 EUR"
-    messages = [UserMessage(content=question), *exchange(result, "Kivi Low.")[1:]]
+    messages = [UserMessage(content=question), *tides(result, "Kivi Low.")[1:]]
     assert (left_out(messages, 0) is not None) == asked
     # a list of values is read whatever the question
-    messages = [UserMessage(content="Quelle heure ? Which one?"), *exchange(TIDES, "13:02")[1:]]
+    messages = [UserMessage(content="Quelle heure ? Which one?"), *tides(TIDES, "13:02")[1:]]
     assert left_out(messages, 0) is not None
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._measures import (
     Measured,
     converting_tools,
@@ -19,9 +19,6 @@ from agentkit.local.policy._measures import (
 from agentkit.messages import Message, ToolCall
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
-
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 
 EMPLOYEE = json.dumps({"name": "Omar Haddad", "salary_usd": 102000, "start_year": 2019})
 FLIGHT = json.dumps(

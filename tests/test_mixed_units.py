@@ -4,15 +4,12 @@ profile's grounding check): 900 g times 18.40 euros a kilo."""
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, ToolMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._mixed_units import Mixed, mixed_question, mixed_units
-from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 FISH = (
     "white fish is 18.40 euros a kilo at my market. what will the fish for 6 people cost me?\n"
     "harbour fish pie for 6 servings: white fish 900 g, potatoes 1350 g, milk 450 ml"

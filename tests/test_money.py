@@ -4,16 +4,13 @@ grounding check): 6354.16666666667 USD asked about once, given rounded to the ce
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._money import money_question, unrounded_money
 from agentkit.messages import Message
-from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 SALARY = "Lena Brandt's yearly salary divided by 12: what is her monthly salary in USD?"
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, SystemMessage, ToolMessage, UserError, UserMessage, tool
-from agentkit.local.policy import LOCAL, GroundingCheck, RunChecker, RunPolicy
+from agentkit.local.policy import GroundingCheck, RunChecker, RunPolicy
 from agentkit.local.policy._grounding import copied_examples
 from agentkit.local.policy._tracing import (
     sources,
@@ -23,9 +24,6 @@ from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
-"""A test model with the local profile's policy (its wire format is the model layer's, not tested here)."""
 ONE_STEP = ModelProfile(family="test", policy=RunPolicy(checker=GroundingCheck))
 """The grounding check without tracing: one step from two given numbers is supported."""
 

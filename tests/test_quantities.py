@@ -4,9 +4,9 @@ an answer with no number to a how-many question, and a call that drops the quest
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._quantities import (
     dropped_scales,
     list_lengths,
@@ -21,9 +21,6 @@ from agentkit.local.policy._quantities import (
 from agentkit.messages import Message
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
-
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 
 STATUS = "db-tern-02 disk_free_gb: 612, checked 2026-04-04"
 

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import pytest
+from policy_support import exchange
 
-from agentkit import AssistantMessage, ToolMessage, UserMessage
 from agentkit.local.policy._rates import Rate, rate_answered, rate_question
-from agentkit.messages import Message
 
 FOOD = "lentil stew, per 100 g: 112 kcal, 7.4 g protein"
 HOTEL = (
@@ -15,15 +14,6 @@ HOTEL = (
     "Rate: 96.00 EUR per room per night."
 )
 STAY = "Three nights at Birchwood Lodge from 2025-03-14: is a room free, and what is the total for one room?"
-
-
-def exchange(question: str, result: str, answer: str) -> list[Message]:
-    return [
-        UserMessage(content=question),
-        AssistantMessage(content=""),
-        ToolMessage(tool_call_id="1", name="lookup", content=result),
-        AssistantMessage(content=answer),
-    ]
 
 
 @pytest.mark.parametrize(

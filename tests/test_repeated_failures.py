@@ -4,18 +4,15 @@ second identical failure quotes the tool's description of the argument, a third 
 from __future__ import annotations
 
 import pytest
+from policy_support import LOCAL_POLICY
 from pydantic import BaseModel
 
 from agentkit import Agent, ToolMessage, UnexpectedModelBehavior, tool
-from agentkit.local.policy import LOCAL, GroundingCheck, RunPolicy
+from agentkit.local.policy import GroundingCheck, RunPolicy
 from agentkit.local.policy._failures import described_arguments, involved_arguments
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
 from agentkit.tool import ToolDefinition
-
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
-"""A test model with the local profile's policy (its wire format is the model layer's, not tested here)."""
 
 RAN: list[str] = []
 

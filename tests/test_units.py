@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._tracing import sources, untraced
 from agentkit.local.policy._units import (
     Scaled,
@@ -21,9 +21,6 @@ from agentkit.local.policy._units import (
 from agentkit.messages import Message, ToolCall
 from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
-
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 
 DUNMERE = (
     "Dunmere, 2025 budget (all amounts in thousands of euros): total 48,250; roads 5,250; culture 3,870. "

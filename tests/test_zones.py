@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from policy_support import LOCAL_POLICY
 
 from agentkit import Agent, AssistantMessage, ToolMessage, UserMessage, tool
-from agentkit.local.policy import LOCAL
 from agentkit.local.policy._zones import (
     given_offset,
     offset_tools,
@@ -18,11 +18,7 @@ from agentkit.local.policy._zones import (
     zoned_numbers,
 )
 from agentkit.messages import Message
-from agentkit.models.profiles import ModelProfile
 from agentkit.testing import ScriptedModel, tool_call_response
-
-assert LOCAL.policy is not None
-LOCAL_POLICY = ModelProfile(family="test", policy=LOCAL.policy)
 
 FLIGHT = {
     "flight": "RA 219",
