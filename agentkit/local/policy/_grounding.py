@@ -455,8 +455,10 @@ class GroundingCheck(RunChecker):
         the question's arithmetic regrouped (a repeat is questioned again, quoting the question's grouping;
         `_quantities`), numbers nothing gave (a repeat in the next turn runs), string values copied from the
         tool's description examples (a repeat is questioned again and asks for a text answer next); before
-        those, another of the description's choices than the question names (`_alternatives`) and an amount
-        multiplied by a rate per another unit (`_mixed_units`; for both a repeat in the next turn runs)."""
+        those, another of the description's choices than the question names (`_alternatives`), an amount
+        multiplied by a rate per another unit (`_mixed_units`) and the value of another label than the
+        question names (`_labels`; for these a repeat in the next turn runs). Past the run's budget, a copied
+        example refused before is refused again."""
         if self.call_questions <= 0:
             # past the budget, a copied example refused before is still refused: it is never right
             copies = copied_examples(call.decoded, self._examples_of(call.call.name), self._given)
