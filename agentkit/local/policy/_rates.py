@@ -15,7 +15,6 @@ one question naming the rate, its unit and the question's quantity, and the tool
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from ..._support.given import NUMBER, number_words, rounds_to, written_numbers
 from ...messages import Message, ToolMessage
 from ._tracing import listed, question_text, words
+from ._units import json_result
 
 __all__ = ["RATE_QUESTION", "Rate", "rate_answered", "rate_question"]
 
@@ -106,10 +106,7 @@ def _unit(word: str) -> str:
 def _rates(content: str) -> Iterator[tuple[frozenset[float], float, str, str]]:
     """Each rate of a result: the numbers it applies to, its amount and unit (100 and `g` for `per 100 g`),
     and the unit as written."""
-    try:
-        data = json.loads(content)
-    except ValueError:
-        data = None
+    data = json_result(content)
     if isinstance(data, dict):
         for key, value in data.items():
             match = _KEY_PER.search(str(key))
