@@ -96,8 +96,9 @@ _AGGREGATE = re.compile(
     r"|(?P<total>\btotal\b|\bsum\b|\bsuma\b|\bsomme\b|\bsumme\b|\binsgesamt|\bgesamt|合計|कुल)",
     re.IGNORECASE,
 )
-_LISTED = re.compile(rf"(?:{NUMBER.pattern})(?:(?:\s*,\s+|\s+and\s+)(?:{NUMBER.pattern}))+")
-"""Numbers listed in a result's text: `88, 93, 95`, `88, 93 and 95` (a comma with a space after it)."""
+_LISTED = re.compile(rf"(?<!\d)(?:{NUMBER.pattern})(?:(?:\s*,\s+|\s+and\s+)(?:{NUMBER.pattern}))+")
+"""Numbers listed in a result's text: `88, 93, 95`, `88, 93 and 95` (a comma with a space after it). A list
+starts where a number starts: tried inside a long run of digits too, it took seconds on a long result."""
 _FACTORS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
