@@ -97,7 +97,8 @@ _TWO_WORDS = frozenset(w for w in NUMBER_WORDS if " " in w)
 """Number words written as two (`per cent`)."""
 
 
-_HOURS = "|".join(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"])
+_HOUR_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
+_HOURS = "|".join(_HOUR_WORDS)
 _AFTERNOON = re.compile(
     rf"\b(\d{{1,2}}|{_HOURS})(?:[:.]\d{{2}})?\s*(?:p\.\s?m\b\.?|pm\b|(?:o'clock\s+)?in the (?:afternoon|evening)\b"
     r"|(?:o'clock\s+)?at night\b)",
@@ -118,7 +119,7 @@ def number_words(text: str) -> Iterator[tuple[str, tuple[float, ...]]]:
     found: list[tuple[int, str, tuple[float, ...]]] = []
     for match in _AFTERNOON.finditer(text):
         hour = match.group(1).lower()
-        number = int(hour) if hour.isdigit() else _HOURS.split("|").index(hour) + 1
+        number = int(hour) if hour.isdigit() else _HOUR_WORDS.index(hour) + 1
         if number < 12:
             found.append((match.start(), match.group(), (number + 12,)))
     for match in _CLOCK_WORDS.finditer(text):

@@ -89,6 +89,7 @@ from ._tracing import (
     computing_tools,
     listed,
     question_text,
+    shortened,
     sources,
     trace_question,
     untraced,
@@ -366,7 +367,7 @@ def given_numbers(messages: Sequence[Message], start: int, limit: int = 8) -> li
 def ignored_question(results: Sequence[ToolMessage], question: str) -> str:
     """`IGNORED_QUESTION` for `results` (each quoted, shortened) and the run's `question`."""
     names = list(dict.fromkeys(f"`{r.name}`" for r in results))
-    quoted = "; ".join(r.content if len(r.content) <= 80 else r.content[:77] + "..." for r in results)
+    quoted = "; ".join(shortened(r.content) for r in results)
     return IGNORED_QUESTION.format(tools=listed(names, "and"), results=quoted, question=question.strip())
 
 

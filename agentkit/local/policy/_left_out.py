@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..._support.given import ALWAYS_KNOWN, NUMBER, rounds_to, written_numbers
 from ...messages import Message, ToolMessage
-from ._tracing import listed, question_text, word_set
+from ._tracing import listed, question_text, shortened, word_set
 
 __all__ = ["LEFT_OUT_QUESTION", "LeftOut", "left_out", "left_out_question"]
 
@@ -114,18 +114,15 @@ def _lists(content: str) -> Iterator[tuple[str, list[str], bool]]:
     of lines (`Kivi Low: boots, 95.00 EUR` on each) by its lines, each shortened, its values the names."""
     lines = [match for match in map(_NAMED_LINE.match, content.splitlines()) if match]
     if len(lines) >= 2 and len(lines) == len(content.strip().splitlines()):
-        shown = " / ".join(_shortened(match.group().strip()) for match in lines)
+        shown = " / ".join(shortened(match.group().strip()) for match in lines)
         yield shown, [match.group(1).strip() for match in lines], True
         return
     for match in _LIST.finditer(content):
-        starts = [m.end() for m in _CLAUSE_START.finditer(content, 0, match.start())]
-        begin = max([0, *starts, match.start() - 60])
+        window = max(0, match.start() - 60)  # a clause starting before the window is cut at it
+        starts = [m.end() for m in _CLAUSE_START.finditer(content, window, match.start())]
+        begin = max([window, *starts])
         items = _ITEM.findall(_NOTE.sub("", match.group()))
         yield content[begin : match.end()].strip(), items, False
-
-
-def _shortened(line: str, limit: int = 80) -> str:
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _times_in(answer: str) -> frozenset[tuple[int, int]]:

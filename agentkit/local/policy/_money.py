@@ -43,9 +43,10 @@ def unrounded_money(
         return None
     answer = str(messages[-1].content)
     asked = [m.text for m in messages[start:] if isinstance(m, UserMessage) and not m.feedback]
-    if not _MONEY.search("\n".join([*asked, answer])):
+    text = "\n".join([*asked, answer])
+    if not _MONEY.search(text):
         return None
-    cents = 0 if _NO_CENTS.search("\n".join([*asked, answer])) else 2
+    cents = 0 if _NO_CENTS.search(text) else 2
     quoted = [
         m.content
         for m in messages[start:]

@@ -45,6 +45,7 @@ __all__ = [
     "listed",
     "number_readings",
     "question_text",
+    "shortened",
     "sources",
     "trace_question",
     "untraced",
@@ -431,6 +432,11 @@ _OPERATIONS: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
 }
+
+
+def shortened(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters, `...` marking the cut: a result quoted in a question."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def listed(items: Sequence[str], word: str = "and") -> str:
